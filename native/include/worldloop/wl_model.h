@@ -1,0 +1,84 @@
+/* worldloop C ABI — world models (denoiser "latent step" + autoencoder).
+ *
+ * A model is loaded once from one .safetensors file whose __metadata__ holds the JSON manifest.
+ * All activation memory is allocated at load for up to `max_batch` worlds; sample/decode/encode
+ * allocate nothing. A model handle may be used from one thread at a time. */
+#ifndef WORLDLOOP_WL_MODEL_H
+#define WORLDLOOP_WL_MODEL_H
+
+#include "wl_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wl_model wl_model;
+
+typedef enum wl_backend { WL_BACKEND_CPU = 0, WL_BACKEND_CUDA = 1, WL_BACKEND_AUTO = 2 } wl_backend;
+
+typedef struct wl_model_options {
+  wl_backend backend; /* CPU, CUDA, or AUTO (CUDA only when a device works) */
+  int threads;        /* CPU worker threads; 0 = hardware concurrency */
+  int max_batch;      /* worlds per call the arena is sized for; 0 = 1 */
+} wl_model_options;
+
+WL_API void wl_model_options_default(wl_model_options* opts);
+
+WL_API wl_status wl_model_load(const char* path, const wl_model_options* opts, wl_model** out);
+WL_API void wl_model_free(wl_model* model);
+
+/* JSON: {"manifest":{...},"params":{"denoiser":N,"decoder":N,"encoder":N},"memory_bytes":N,
+ *        "load_ms":X,"backend":"cpu","isa":"avx512","threads":N,"nan_weights":[...],...}.
+ * Owned by the model, valid until wl_model_free. */
+WL_API const char* wl_model_info_json(const wl_model* model);
+
+/* Geometry from the manifest. */
+typedef struct wl_model_dims {
+  int latent_channels, latent_h, latent_w; /* one latent: C x h x w floats */
+  int frame_h, frame_w;                    /* decoded frame: h x w x 3 bytes (RGB8, row-major) */
+  int context;                             /* K past latents/actions the denoiser sees */
+  int action_dim;                          /* floats per action vector */
+  int default_steps;                       /* sampler steps from the manifest */
+  int max_batch;
+} wl_model_dims;
+WL_API wl_status wl_model_dims_get(const wl_model* model, wl_model_dims* out);
+
+/* One latent step for B worlds (B <= max_batch).
+ *   context_latents: [B, K, C, h, w]   (oldest first)
+ *   context_actions: [B, K, A]         (action K-1 is the one that leads to the new frame)
+ *   seeds, frames:   [B] — noise for world b, step s comes from Philox(seed[b], frame[b], s)
+ *   steps:           1..8 Euler steps on the Karras schedule (0 = manifest default)
+ *   out_latent:      [B, C, h, w]
+ *   step_ms:         optional [steps] wall time per denoiser step (batch total), may be NULL */
+WL_API wl_status wl_model_sample(wl_model* model, int batch, const float* context_latents,
+                                 const float* context_actions, const uint64_t* seeds,
+                                 const uint64_t* frames, int steps, float* out_latent,
+                                 double* step_ms);
+
+/* One raw denoiser evaluation D(x; sigma, context, actions) with EDM preconditioning — for
+ * goldens and tests. noisy: [B,C,h,w], sigma: [B], out: [B,C,h,w] (denoised estimate). */
+WL_API wl_status wl_model_denoise(wl_model* model, int batch, const float* noisy,
+                                  const float* sigma, const float* context_latents,
+                                  const float* context_actions, float* out);
+
+/* Sampling with caller-provided noise instead of Philox (for goldens):
+ * noise: [steps+1, B, C, h, w] — index 0 is the initial noise, 1..steps are unused by Euler
+ * but reserved for stochastic samplers. */
+WL_API wl_status wl_model_sample_with_noise(wl_model* model, int batch,
+                                            const float* context_latents,
+                                            const float* context_actions, int steps,
+                                            const float* noise, float* out_latent);
+
+/* latent [B,C,h,w] -> RGB8 [B,H,W,3]. */
+WL_API wl_status wl_model_decode(wl_model* model, int batch, const float* latent, uint8_t* rgb);
+/* latent [B,C,h,w] -> float RGB [B,3,H,W] in the decoder's output range (before clamp/convert),
+ * for goldens. */
+WL_API wl_status wl_model_decode_f32(wl_model* model, int batch, const float* latent,
+                                     float* out);
+/* RGB8 [B,H,W,3] -> latent [B,C,h,w] (scaled by the manifest's latent scale). */
+WL_API wl_status wl_model_encode(wl_model* model, int batch, const uint8_t* rgb, float* latent);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

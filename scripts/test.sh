@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: C++ tests (ctest), Python training tests, then the TypeScript tests
+# (vitest) inside a virtual X server so real SDL windows can open.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== C++ tests (ctest)"
+ctest --test-dir build --output-on-failure -j 2
+
+if [ -d train/tests ]; then
+  echo "== Python tests (train/)"
+  /usr/bin/python3 -m unittest discover -s train/tests -t . -v 2>&1 | tail -n 40
+  test "${PIPESTATUS[0]}" -eq 0
+fi
+
+echo "== TypeScript tests (vitest under xvfb-run)"
+xvfb-run -a -s "-screen 0 1280x1024x24" npx vitest run "$@"

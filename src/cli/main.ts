@@ -1,0 +1,40 @@
+/** `worldloop` CLI entry: dispatches to one subcommand per file in ./commands/. */
+import type { Command } from './command.js';
+import { WorldloopError } from '../errors.js';
+
+// Registry: each command module default-exports a Command. Add new commands here.
+const loaders: Record<string, () => Promise<{ default: Command }>> = {
+};
+
+function usage(): string {
+  const lines = ['usage: worldloop <command> [flags]   (worldloop <command> --help for details)', ''];
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const cmds = await Promise.all(Object.values(loaders).map((l) => l().then((m) => m.default)));
+    console.log(usage() + 'commands:\n' + cmds.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n'));
+    return name ? 0 : 1;
+  }
+  const load = loaders[name];
+  if (!load) {
+    console.error(`worldloop: unknown command '${name}'. Run 'worldloop --help' for the list.`);
+    return 2;
+  }
+  const cmd = (await load()).default;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(cmd.help);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    if (err instanceof WorldloopError) {
+      console.error(`worldloop ${name}: ${err.message}`);
+      return err.code === 'WL_USAGE' || err.code === 'WL_INVALID_ARGUMENT' ? 2 : 1;
+    }
+    throw err;
+  }
+}
