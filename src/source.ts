@@ -1,0 +1,48 @@
+/**
+ * What the game loop drives: a source of frames that responds to actions. Both the ground-truth
+ * world (world.ts, "truth") and a neural world model (model_world.ts, "play") implement it, so
+ * the loop, recorder, profiler and CLI treat them alike.
+ */
+
+/** One continuous action axis or discrete event channel of an action vector. */
+export interface ActionChannel {
+  name: string; // e.g. "move", "strafe", "turn", "light", "spawn"
+  min: number;
+  max: number;
+  /** 'axis' = held continuous control; 'event' = one-frame trigger (0 or 1). */
+  kind: 'axis' | 'event';
+}
+
+/** The action vector a source consumes, in order; published as data by the world or model. */
+export interface ActionSpace {
+  channels: ActionChannel[];
+}
+
+/** A frame ready to present: RGB8, row-major, `width*height*3` bytes. A view that the source
+ * may overwrite on its next step: copy it if you need to keep it. */
+export interface Frame {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+  /** Index of this frame since reset (0 = the first frame after reset). */
+  index: number;
+}
+
+/** Per-step timings in milliseconds, by stage name (e.g. "denoise0", "denoise1", "decode"). */
+export type StageTimes = Record<string, number>;
+
+export interface FrameSource {
+  readonly kind: 'truth' | 'model';
+  readonly actionSpace: ActionSpace;
+  readonly width: number;
+  readonly height: number;
+  /** Human-readable description for the HUD (backend, model name, seed). */
+  readonly label: string;
+  /** Restart from the seed. Returns the first frame. */
+  reset(seed?: number): Promise<Frame>;
+  /** Advance one tick with this action vector (length = actionSpace.channels.length). */
+  step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }>;
+  /** Current pose when the source knows it (truth world), else undefined. */
+  pose(): { x: number; y: number; yaw: number } | undefined;
+  close(): void;
+}
