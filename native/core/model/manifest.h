@@ -104,8 +104,8 @@ Manifest manifest_from_file(const SafetensorsFile& file);
 // exact number: it exists to reject hostile sizes before anything is allocated.
 uint64_t estimate_arena_bytes(const Manifest& m, int max_batch);
 
-// Throws wl::Error(WL_ERR_FORMAT) when max_batch is out of [1, kMaxBatch] or the estimate exceeds
-// cap_bytes, naming both numbers.
+// Throws wl::Error(WL_ERR_INVALID_ARGUMENT) when max_batch is outside [1, kMaxBatch] and
+// wl::Error(WL_ERR_FORMAT) when the estimate exceeds cap_bytes, naming both numbers.
 void check_arena_budget(const Manifest& m, int max_batch,
                         uint64_t cap_bytes = manifest_limits::kMaxArenaBytes);
 

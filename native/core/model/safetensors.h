@@ -45,11 +45,17 @@ std::string shape_string(const std::vector<int64_t>& shape);  // "[64, 36, 3, 3]
 class SafetensorsFile {
  public:
   // Reads and validates `path`. Throws wl::Error(WL_ERR_IO) when the file cannot be opened/read
-  // (or is larger than max_file_bytes) and wl::Error(WL_ERR_FORMAT) when its contents are invalid.
+  // and wl::Error(WL_ERR_FORMAT) when it is larger than max_file_bytes or its contents are invalid.
   static SafetensorsFile open(const std::string& path,
                               uint64_t max_file_bytes = kMaxSafetensorsFileBytes);
   // Same validation on an in-memory image; `display_name` replaces the path in messages.
   static SafetensorsFile from_bytes(std::vector<uint8_t> bytes, std::string display_name);
+
+  // Movable, not copyable: TensorInfo::data points into the owned buffer.
+  SafetensorsFile(SafetensorsFile&&) = default;
+  SafetensorsFile& operator=(SafetensorsFile&&) = default;
+  SafetensorsFile(const SafetensorsFile&) = delete;
+  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
   const std::string& display_name() const { return name_; }
   uint64_t file_bytes() const { return bytes_.size(); }
