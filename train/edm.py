@@ -1,0 +1,72 @@
+"""EDM preconditioning (Karras et al. 2022) and the few-step Euler sampler the engine runs.
+
+D(x; sigma) = c_skip * x + c_out * F(c_in * x, c_noise, ...), with
+  c_skip = sd^2 / (s^2 + sd^2), c_out = s * sd / sqrt(s^2 + sd^2), c_in = 1 / sqrt(s^2 + sd^2),
+  c_noise = ln(s) / 4.
+The engine computes these scalars in double on the host and rounds them to f32; so do we.
+"""
+import math
+
+import torch
+
+
+def precondition(sigma, sigma_data):
+    """Per-sample scalars (c_skip, c_out, c_in, c_noise) for a list/1-D tensor of sigmas, computed
+    in float64 and returned as float32 tensors."""
+    s = torch.as_tensor(sigma, dtype=torch.float64)
+    sd = float(sigma_data)
+    c_skip = sd * sd / (s * s + sd * sd)
+    c_out = s * sd / torch.sqrt(s * s + sd * sd)
+    c_in = 1.0 / torch.sqrt(s * s + sd * sd)
+    c_noise = torch.log(s) / 4.0
+    return tuple(t.to(torch.float32) for t in (c_skip, c_out, c_in, c_noise))
+
+
+def denoise(net, x, sigma, context, actions, ctx_sigma, sigma_data):
+    """The denoised estimate D(x; sigma). sigma and ctx_sigma: [N] (any float dtype)."""
+    c_skip, c_out, c_in, c_noise = precondition(sigma, sigma_data)
+    v = lambda t: t[:, None, None, None]  # noqa: E731
+    ctx_sigma = torch.as_tensor(ctx_sigma, dtype=torch.float32)
+    f = net(v(c_in) * x, c_noise, context, actions, ctx_sigma)
+    return v(c_skip) * x + v(c_out) * f
+
+
+def karras_sigmas(steps, sigma_min, sigma_max, rho):
+    """steps noise levels from sigma_max down to sigma_min on the rho-warped ramp, then 0.
+    Returns python floats (double); steps=1 gives [sigma_max, 0]."""
+    if steps < 1:
+        raise ValueError("steps must be >= 1")
+    lo, hi = sigma_min ** (1.0 / rho), sigma_max ** (1.0 / rho)
+    out = []
+    for i in range(steps):
+        t = i / (steps - 1) if steps > 1 else 0.0
+        out.append((hi + t * (lo - hi)) ** rho)
+    return out + [0.0]
+
+
+def euler_coefficients(sigma, sigma_next):
+    """x_next = a * x + b * D for one Euler step of dx/dsigma = (x - D) / sigma, as f32 scalars
+    computed in double (the same numbers the engine uses)."""
+    dt = sigma_next - sigma
+    a = 1.0 + dt / sigma
+    b = -dt / sigma
+    return float(torch.tensor(a, dtype=torch.float32)), float(torch.tensor(b, dtype=torch.float32))
+
+
+@torch.no_grad()
+def sample(net, context, actions, noise, steps, edm, ctx_sigma=0.0):
+    """Few-step Euler sampling of the next latent.
+
+    context [N,K,C,h,w], actions [N,K,A], noise [N,C,h,w] standard normal (the engine draws it
+    from Philox(seed, frame, step 0)); edm: manifest["edm"]. The context is used as given (the
+    caller adds context noise, if any); ctx_sigma is the level fed as conditioning."""
+    sig = karras_sigmas(steps, edm["sigma_min"], edm["sigma_max"], edm["rho"])
+    n = context.shape[0]
+    x = noise * float(torch.tensor(sig[0], dtype=torch.float32))
+    cs = torch.full((n,), float(ctx_sigma))
+    for i in range(steps):
+        d = denoise(net, x, torch.full((n,), sig[i], dtype=torch.float64), context, actions, cs,
+                    edm["sigma_data"])
+        a, b = euler_coefficients(sig[i], sig[i + 1])
+        x = a * x + b * d
+    return x

@@ -1,0 +1,123 @@
+"""Golden fixtures for the engine's end-to-end parity test (native/tests/test_goldens.cc).
+
+`/usr/bin/python3 -m train goldens --out native/tests/fixtures` writes, deterministically:
+  tiny_model.safetensors       the TINY manifest with random weights stored in mixed dtypes
+                               (F32 / F16 / BF16; the goldens are computed with the rounded values)
+  golden_denoise.safetensors   one D(x; sigma) call for a batch of 2 worlds
+  golden_decode.safetensors    latent -> float RGB
+  golden_encode.safetensors    RGB8 -> latent
+  golden_sample.safetensors    a full 2-step Euler sample with explicit noise
+  golden_philox.safetensors    Philox words and normals for a few (seed, frame, step) keys
+Inputs are named input_*, outputs expected*.
+"""
+import os
+
+import numpy as np
+import torch
+
+from . import edm, export, manifest as manifest_mod, modules, philox
+
+SEED = 20240611
+# Storage dtype per tensor-name prefix (first match wins): covers every conversion path.
+FIXTURE_DTYPES = {
+    "autoencoder.encoder.": "BF16",
+    "autoencoder.decoder.": "F16",
+    "denoiser.cond.": "F32",
+    "denoiser.down.": "BF16",
+    "denoiser.up.": "F16",
+    "denoiser.": "F32",
+}
+
+
+def _dtype_for(name):
+    for p, d in FIXTURE_DTYPES.items():
+        if name.startswith(p):
+            return d
+    return "F32"
+
+
+def randomize(module, gen, amount=0.1):
+    """Default init leaves GroupNorm at gamma=1, beta=0 and biases small; perturb every tensor
+    so the goldens exercise the affine and bias paths too."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(torch.randn(p.shape, generator=gen) * amount)
+
+
+def build_fixture_model(m, seed=SEED):
+    torch.manual_seed(seed)
+    ae, dn = modules.build(m)
+    gen = torch.Generator().manual_seed(seed + 1)
+    randomize(ae, gen)
+    randomize(dn, gen)
+    # Round every weight to its storage dtype so PyTorch computes with what the engine loads.
+    with torch.no_grad():
+        for prefix, mod in (("autoencoder.", ae), ("denoiser.", dn)):
+            for k, v in mod.state_dict().items():
+                v.copy_(export.round_to_dtype(v, _dtype_for(prefix + k)))
+    ae.eval()
+    dn.eval()
+    return ae, dn
+
+
+def rgb_u8_to_f32(u8):
+    """[N,H,W,3] uint8 -> [N,3,H,W] float in [-1,1] (x / 127.5 - 1), the engine's conversion."""
+    x = torch.from_numpy(u8.astype(np.float32)).permute(0, 3, 1, 2).contiguous()
+    return x / 127.5 - 1.0
+
+
+def write_all(out_dir, seed=SEED):
+    os.makedirs(out_dir, exist_ok=True)
+    m = manifest_mod.tiny_manifest()
+    ae, dn = build_fixture_model(m, seed)
+    export.export_model(os.path.join(out_dir, "tiny_model.safetensors"), m, ae, dn,
+                        dtypes=FIXTURE_DTYPES)
+
+    g = torch.Generator().manual_seed(seed + 2)
+    B = 2
+    C, h, w = m["latent"]["channels"], m["latent"]["height"], m["latent"]["width"]
+    H, W = m["frame"]["height"], m["frame"]["width"]
+    K, A = m["denoiser"]["context"], len(m["actions"]["names"])
+    ctx_sigma = m["sampler"]["context_noise_sigma"]
+    path = lambda n: os.path.join(out_dir, n)  # noqa: E731
+
+    with torch.no_grad():
+        sigma = torch.tensor([0.8, 3.1], dtype=torch.float32)
+        noisy = torch.randn(B, C, h, w, generator=g) * sigma[:, None, None, None]
+        context = torch.randn(B, K, C, h, w, generator=g) * 0.5
+        actions = torch.rand(B, K, A, generator=g) * 2 - 1
+        out = edm.denoise(dn, noisy, sigma.double(), context, actions,
+                          torch.full((B,), ctx_sigma), m["edm"]["sigma_data"])
+        export.write_safetensors(path("golden_denoise.safetensors"), [
+            ("input_noisy", noisy, "F32"), ("input_sigma", sigma, "F32"),
+            ("input_context", context, "F32"), ("input_actions", actions, "F32"),
+            ("expected", out, "F32")])
+
+        latent = torch.randn(B, C, h, w, generator=g) * 0.5
+        export.write_safetensors(path("golden_decode.safetensors"), [
+            ("input_latent", latent, "F32"), ("expected", ae.decode(latent), "F32")])
+
+        # A smooth image plus noise: realistic enough to keep activations in range.
+        yy, xx = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
+        base = np.stack([xx * 255.0 / (W - 1), yy * 255.0 / (H - 1), (xx + yy) * 127.0 / (H + W)], -1)
+        jitter = torch.randint(-20, 21, (B, H, W, 3), generator=g).numpy()
+        rgb = np.clip(base[None] + jitter, 0, 255).astype(np.uint8)
+        export.write_safetensors(path("golden_encode.safetensors"), [
+            ("input_rgb", rgb, "U8"), ("expected", ae.encode(rgb_u8_to_f32(rgb)), "F32")])
+
+        steps = 2
+        noise = torch.randn(steps + 1, B, C, h, w, generator=g)
+        context = torch.randn(B, K, C, h, w, generator=g) * 0.5
+        actions = torch.rand(B, K, A, generator=g) * 2 - 1
+        z = edm.sample(dn, context, actions, noise[0], steps, m["edm"], ctx_sigma)
+        export.write_safetensors(path("golden_sample.safetensors"), [
+            ("input_context", context, "F32"), ("input_actions", actions, "F32"),
+            ("input_noise", noise, "F32"), ("input_steps", np.array([steps], np.int64), "I64"),
+            ("expected", z, "F32")])
+
+    keys = [(0, 0, 0), (1, 2, 3), (0xDEADBEEFCAFEF00D, (1 << 40) + 7, philox.CONTEXT_NOISE_STEP)]
+    export.write_safetensors(path("golden_philox.safetensors"), [
+        ("input_keys", np.array(keys, dtype=np.uint64), "U64"),
+        ("expected_words", np.stack([philox.raw_blocks(s, f, t, 4) for s, f, t in keys]), "U32"),
+        ("expected_normals", np.stack([philox.normals(s, f, t, 37) for s, f, t in keys]), "F32")])
+    return sorted(os.listdir(out_dir))

@@ -1,0 +1,84 @@
+"""Model manifests: the JSON that travels in a model file's __metadata__["worldloop"] and fixes
+every size of the networks. The engine reads the same fields (docs/model-format.md)."""
+import copy
+import json
+
+FORMAT_NAME = "worldloop-model"
+FORMAT_VERSION = 1
+
+DEFAULT = {
+    "format": FORMAT_NAME,
+    "format_version": FORMAT_VERSION,
+    "name": "default-v1",
+    "frame": {"height": 128, "width": 128},
+    "latent": {"channels": 8, "height": 16, "width": 16, "scale": 1.0},
+    "autoencoder": {"channels": [16, 32, 64, 128], "blocks": 1, "groups": 8},
+    "denoiser": {"channels": [64, 128, 192], "blocks": 2, "attention_levels": [1, 2], "heads": 4,
+                 "groups": 8, "cond_dim": 256, "fourier_dim": 64, "context": 4},
+    "actions": {"names": ["move", "strafe", "turn"], "min": [-1.0, -1.0, -1.0],
+                "max": [1.0, 1.0, 1.0], "kinds": ["axis", "axis", "axis"]},
+    "edm": {"sigma_data": 0.5, "sigma_min": 0.002, "sigma_max": 5.0, "rho": 7.0},
+    "sampler": {"steps": 2, "context_noise_sigma": 0.0},
+    "training": {},
+}
+
+# Small enough that its file stays in the tens of KB, yet it exercises every path of the engine:
+# two denoiser levels both with attention, channel-changing skips, multi-head attention, a 3-level
+# downsampling autoencoder and a non-unit latent scale.
+TINY = {
+    "format": FORMAT_NAME,
+    "format_version": FORMAT_VERSION,
+    "name": "tiny-golden",
+    "frame": {"height": 32, "width": 32},
+    "latent": {"channels": 4, "height": 4, "width": 4, "scale": 0.75},
+    "autoencoder": {"channels": [8, 8, 16, 16], "blocks": 1, "groups": 4},
+    "denoiser": {"channels": [8, 16], "blocks": 2, "attention_levels": [0, 1], "heads": 2,
+                 "groups": 4, "cond_dim": 16, "fourier_dim": 8, "context": 2},
+    "actions": {"names": ["move", "strafe", "turn"], "min": [-1.0, -1.0, -1.0],
+                "max": [1.0, 1.0, 1.0], "kinds": ["axis", "axis", "axis"]},
+    "edm": {"sigma_data": 0.5, "sigma_min": 0.002, "sigma_max": 5.0, "rho": 7.0},
+    "sampler": {"steps": 2, "context_noise_sigma": 0.05},
+    "training": {"note": "random weights for golden tests"},
+}
+
+
+def default_manifest():
+    return copy.deepcopy(DEFAULT)
+
+
+def tiny_manifest():
+    return copy.deepcopy(TINY)
+
+
+def check(m):
+    """Consistency checks the networks rely on (the engine validates the same and more)."""
+    def fail(msg):
+        raise ValueError("manifest: " + msg)
+    if m.get("format") != FORMAT_NAME or m.get("format_version") != FORMAT_VERSION:
+        fail("format/format_version must be %r/%d" % (FORMAT_NAME, FORMAT_VERSION))
+    ae, dn, lat, fr = m["autoencoder"], m["denoiser"], m["latent"], m["frame"]
+    down = 2 ** (len(ae["channels"]) - 1)
+    if fr["height"] != lat["height"] * down or fr["width"] != lat["width"] * down:
+        fail("frame %dx%d is not latent %dx%d times 2^(levels-1)=%d" %
+             (fr["height"], fr["width"], lat["height"], lat["width"], down))
+    for c in ae["channels"]:
+        if c % ae["groups"]:
+            fail("autoencoder.groups %d does not divide channel count %d" % (ae["groups"], c))
+    dd = 2 ** (len(dn["channels"]) - 1)
+    if lat["height"] % dd or lat["width"] % dd:
+        fail("latent %dx%d not divisible by 2^(denoiser levels-1)=%d" % (lat["height"], lat["width"], dd))
+    for c in dn["channels"]:
+        if c % dn["groups"]:
+            fail("denoiser.groups %d does not divide channel count %d" % (dn["groups"], c))
+    for lv in dn["attention_levels"]:
+        if not 0 <= lv < len(dn["channels"]):
+            fail("denoiser.attention_levels entry %d out of range" % lv)
+        if dn["channels"][lv] % dn["heads"]:
+            fail("denoiser.heads %d does not divide channels %d" % (dn["heads"], dn["channels"][lv]))
+    if dn["fourier_dim"] % 2:
+        fail("denoiser.fourier_dim must be even")
+    return m
+
+
+def to_json(m):
+    return json.dumps(m, separators=(",", ":"), sort_keys=False)
