@@ -1,0 +1,92 @@
+// The seam between the network code (what to compute) and a compute backend (where and how).
+//
+// Networks are built once at load: they ask the backend how large packed weights are, plan their
+// activations as offsets in one arena, upload weights, then on every call issue a fixed sequence
+// of op calls with pointers into that arena. A backend owns the arena memory: host memory for the
+// CPU backend, device memory for a CUDA backend (whose calls then enqueue kernels on one stream, so
+// a whole frame can be captured as a graph). Network code never reads activation values on the
+// host; the only host-side numbers it passes are per-world scalars derived from call arguments
+// (sigma-dependent EDM/Euler coefficients, Fourier times, Philox keys).
+//
+// Every pointer argument named x/y/w/... points into the arena (backend memory) unless its name
+// ends in _host. All tensors are f32, NCHW, contiguous; shapes follow ops/ops.h.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ops/ops.h"
+
+namespace wl {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // "cpu" / "cuda".
+  virtual const char* name() const = 0;
+  // Human-readable detail for wl_model_info_json (ISA and threads, device name, ...), as a
+  // JSON object body without braces, e.g. "\"isa\":\"avx512\",\"threads\":2".
+  virtual std::string describe_json() const = 0;
+
+  // ---- planning (before allocate) ----
+  // Floats a conv weight [cout, cin, k, k] occupies once packed for this backend.
+  virtual size_t conv_packed_floats(int cout, int cin, int k) const = 0;
+  // Tell the backend about every op shape the networks will run so it can size its private
+  // scratch (the CPU kernels' per-thread tiles). May be called many times; keeps the maximum.
+  virtual void reserve_conv(const ConvShape& s) = 0;
+  virtual void reserve_gn_silu_conv(const GroupNormShape& gs, const ConvShape& cs) = 0;
+  virtual void reserve_attention(const AttentionShape& s) = 0;
+
+  // Allocates the arena (floats, zero-filled) plus the backend's scratch; called once.
+  // Returns the arena base. Throws wl::Error(WL_ERR_OUT_OF_MEMORY) on failure.
+  virtual float* allocate(size_t arena_floats) = 0;
+  // Bytes held by the backend (arena + scratch), for reporting.
+  virtual size_t memory_bytes() const = 0;
+
+  // ---- transfers (host <-> arena); synchronous from the caller's point of view ----
+  virtual void upload(float* dst, const float* src_host, size_t n) = 0;
+  virtual void download(float* dst_host, const float* src, size_t n) = 0;
+  // Packs a host conv weight [cout, cin, k, k] into dst (conv_packed_floats floats in the arena).
+  virtual void upload_conv_weight(int cout, int cin, int k, const float* w_host, float* dst) = 0;
+  // RGB8 frames travel as bytes; the backend stages them itself.
+  // rgb_host [n, h, w, 3] -> y [n, 3, h, w] in [-1, 1] (x / 127.5 - 1).
+  virtual void upload_rgb_u8(int n, int h, int w, const uint8_t* rgb_host, float* y) = 0;
+  // x [n, 3, h, w] -> rgb_host [n, h, w, 3], rounded and clamped (see ops rgb_f32_to_u8).
+  virtual void download_rgb_u8(int n, int h, int w, const float* x, uint8_t* rgb_host) = 0;
+  // Waits for queued work (no-op on the CPU).
+  virtual void synchronize() = 0;
+
+  // ---- ops (semantics in ops/ops.h; `w` here is always the packed weight) ----
+  virtual void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias,
+                      const float* residual, float* y) = 0;
+  virtual void group_norm(const GroupNormShape& s, const float* x, const GroupNormParams& p,
+                          float* y) = 0;
+  virtual void gn_silu_conv2d(const GroupNormShape& gs, const GroupNormParams& gp,
+                              const ConvShape& cs, const float* x, const float* w,
+                              const float* bias, const float* residual, float* y) = 0;
+  virtual void silu(size_t n, const float* x, float* y) = 0;
+  virtual void add(size_t n, const float* a, const float* b, float* y) = 0;
+  // y[n, out] = x[n, in] @ w[out, in]^T + b[out]; w unpacked (PyTorch layout).
+  virtual void linear(int n, int in, int out, const float* x, const float* w, const float* b,
+                      float* y) = 0;
+  virtual void concat_channels(int n, int ca, int cb, int hw, const float* a, const float* b,
+                               float* y) = 0;
+  virtual void upsample_nearest2x(int n, int c, int h, int w, const float* x, float* y) = 0;
+  virtual void attention(const AttentionShape& s, const float* qkv, float* y) = 0;
+
+  // Per-world affine combination, the sampler's only arithmetic:
+  //   y[b, i] = a_host[b] * x[b, i] + c_host[b] * z[b, i]     (z may be null: then c is ignored)
+  // for b < batch, i < per. y may alias x or z.
+  virtual void scale_add(int batch, size_t per, const float* a_host, const float* x,
+                         const float* c_host, const float* z, float* y) = 0;
+  // Fourier features of per-world times: y[b, j] = cos(2 pi t_host[b] f[j]) for j < half,
+  // y[b, half + j] = sin(2 pi t_host[b] f[j]); f: [half] frequencies (arena).
+  virtual void fourier(int batch, int half, const float* t_host, const float* freqs, float* y) = 0;
+  // Standard normals for world b from Philox(seed_host[b], frame_host[b], step): y[b, 0..per),
+  // bit-identical to wl::philox_normals (model/philox.h).
+  virtual void normal_noise(int batch, size_t per, const uint64_t* seed_host,
+                            const uint64_t* frame_host, uint32_t step, float* y) = 0;
+};
+
+}  // namespace wl
