@@ -14,16 +14,36 @@
 
 namespace wl {
 
+namespace {
+struct DTypeRow {
+  DType type;
+  const char* name;
+  size_t size;
+};
+constexpr DTypeRow kDTypes[] = {
+    {DType::F32, "F32", 4},  {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
+    {DType::F64, "F64", 8},  {DType::BOOL, "BOOL", 1}, {DType::U8, "U8", 1},
+    {DType::I8, "I8", 1},    {DType::U16, "U16", 2}, {DType::I16, "I16", 2},
+    {DType::U32, "U32", 4},  {DType::I32, "I32", 4}, {DType::U64, "U64", 8},
+    {DType::I64, "I64", 8},
+};
+}  // namespace
+
 const char* dtype_name(DType t) {
-  switch (t) {
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
-  }
+  for (const auto& r : kDTypes)
+    if (r.type == t) return r.name;
   return "?";
 }
 
-size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
+size_t dtype_size(DType t) {
+  for (const auto& r : kDTypes)
+    if (r.type == t) return r.size;
+  return 0;
+}
+
+bool dtype_is_float16_or_32(DType t) {
+  return t == DType::F32 || t == DType::F16 || t == DType::BF16;
+}
 
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::string out = "[";
@@ -132,12 +152,14 @@ uint64_t read_le64(const uint8_t* p) {
 
 uint16_t read_le16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
 
-bool parse_dtype(const std::string& s, DType* out) {
-  if (s == "F32") *out = DType::F32;
-  else if (s == "F16") *out = DType::F16;
-  else if (s == "BF16") *out = DType::BF16;
-  else return false;
-  return true;
+bool parse_dtype(const std::string& s, AllowedDTypes allowed, DType* out) {
+  for (const auto& r : kDTypes) {
+    if (s != r.name) continue;
+    if (allowed == AllowedDTypes::Float && !dtype_is_float16_or_32(r.type)) return false;
+    *out = r.type;
+    return true;
+  }
+  return false;
 }
 
 void count_nonfinite(TensorInfo& t) {
@@ -163,6 +185,15 @@ void count_nonfinite(TensorInfo& t) {
         if ((h & 0x7F80) == 0x7F80) ((h & 0x7F) ? nan : inf)++;
       }
       break;
+    case DType::F64:
+      for (uint64_t i = 0; i < t.numel; ++i) {
+        uint64_t b;
+        std::memcpy(&b, p + 8 * i, 8);
+        if ((b & 0x7FF0000000000000ull) == 0x7FF0000000000000ull) ((b & 0xFFFFFFFFFFFFFull) ? nan : inf)++;
+      }
+      break;
+    default:
+      break;  // integers have no NaN/Inf
   }
   t.nan_count = nan;
   t.inf_count = inf;
@@ -170,7 +201,8 @@ void count_nonfinite(TensorInfo& t) {
 
 }  // namespace
 
-SafetensorsFile SafetensorsFile::open(const std::string& path, uint64_t max_file_bytes) {
+SafetensorsFile SafetensorsFile::open(const std::string& path, uint64_t max_file_bytes,
+                                      AllowedDTypes allowed) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     throw Error(WL_ERR_IO, path + ": cannot open: " + std::strerror(errno));
@@ -189,18 +221,19 @@ SafetensorsFile SafetensorsFile::open(const std::string& path, uint64_t max_file
   if (read_error || got != size)
     throw Error(WL_ERR_IO, path + ": read " + std::to_string(got) + " of " + std::to_string(size) +
                                " bytes");
-  return from_bytes(std::move(bytes), path);
+  return from_bytes(std::move(bytes), path, allowed);
 }
 
-SafetensorsFile SafetensorsFile::from_bytes(std::vector<uint8_t> bytes, std::string display_name) {
+SafetensorsFile SafetensorsFile::from_bytes(std::vector<uint8_t> bytes, std::string display_name,
+                                            AllowedDTypes allowed) {
   SafetensorsFile f;
   f.name_ = std::move(display_name);
   f.bytes_ = std::move(bytes);
-  f.validate();
+  f.validate(allowed);
   return f;
 }
 
-void SafetensorsFile::validate() {
+void SafetensorsFile::validate(AllowedDTypes allowed) {
   auto fail = [&](const std::string& msg) -> void { throw Error(WL_ERR_FORMAT, name_ + ": " + msg); };
   const uint64_t size = bytes_.size();
   if (size < 8)
@@ -242,9 +275,10 @@ void SafetensorsFile::validate() {
     t.name = key;
     const json::Value* dtype = entry.find("dtype");
     if (!dtype || !dtype->is_string()) fail(where + "missing or non-string \"dtype\"");
-    if (!parse_dtype(dtype->as_string(), &t.dtype))
+    if (!parse_dtype(dtype->as_string(), allowed, &t.dtype))
       fail(where + "unknown dtype " + quoted_name(dtype->as_string()) +
-           " (this reader supports F32, F16, BF16)");
+           (allowed == AllowedDTypes::Float ? " (model tensors must be F32, F16 or BF16)"
+                                            : " (not a safetensors dtype this reader knows)"));
 
     const json::Value* shape = entry.find("shape");
     if (!shape || !shape->is_array()) fail(where + "missing or non-array \"shape\"");
@@ -326,6 +360,9 @@ void SafetensorsFile::to_f32(const std::string& name, const std::vector<int64_t>
     throw Error(WL_ERR_FORMAT, name_ + ": tensor " + quoted_name(name) + " has shape " +
                                    shape_string(t.shape) + ", the manifest implies " +
                                    shape_string(expected_shape));
+  if (!dtype_is_float16_or_32(t.dtype))
+    throw Error(WL_ERR_FORMAT, name_ + ": tensor " + quoted_name(name) + " is " +
+                                   dtype_name(t.dtype) + ", not a float tensor");
   const uint8_t* p = t.data;
   switch (t.dtype) {
     case DType::F32:
@@ -337,14 +374,16 @@ void SafetensorsFile::to_f32(const std::string& name, const std::vector<int64_t>
     case DType::BF16:
       for (uint64_t i = 0; i < t.numel; ++i) out[i] = bf16_to_f32(read_le16(p + 2 * i));
       break;
+    default:
+      break;
   }
 }
 
 std::vector<float> SafetensorsFile::to_f32(const std::string& name,
                                            const std::vector<int64_t>& expected_shape) const {
   const TensorInfo& t = get(name);
-  // Check the shape before sizing the buffer so a wrong shape never drives an allocation.
-  if (t.shape != expected_shape) to_f32(name, expected_shape, nullptr);
+  // Let a wrong shape or dtype throw before the buffer is sized from untrusted numbers.
+  if (t.shape != expected_shape || !dtype_is_float16_or_32(t.dtype)) to_f32(name, expected_shape, nullptr);
   std::vector<float> out(t.numel);
   to_f32(name, expected_shape, out.data());
   return out;

@@ -17,9 +17,17 @@
 
 namespace wl {
 
-enum class DType { F32, F16, BF16 };
-const char* dtype_name(DType t);  // "F32", "F16", "BF16" (the safetensors spelling)
+// Model weights are F32/F16/BF16. The other types are only read when a caller opts in with
+// AllowedDTypes::Any (golden fixtures carry U8 images, I64 step counts, U64 RNG keys).
+enum class DType { F32, F16, BF16, F64, BOOL, U8, I8, U16, I16, U32, I32, U64, I64 };
+const char* dtype_name(DType t);  // "F32", "F16", "BF16", "U8", ... (the safetensors spelling)
 size_t dtype_size(DType t);       // bytes per element
+bool dtype_is_float16_or_32(DType t);  // F32, F16 or BF16: what to_f32() converts
+
+enum class AllowedDTypes {
+  Float,  // F32, F16, BF16 only; anything else is "unknown dtype" (model files)
+  Any,    // every dtype above (test fixtures, tools)
+};
 
 constexpr uint64_t kMaxSafetensorsFileBytes = uint64_t(2) << 30;  // 2 GiB
 constexpr uint64_t kMaxSafetensorsHeaderBytes = uint64_t(100) << 20;  // same cap as the reference impl
@@ -35,7 +43,7 @@ struct TensorInfo {
   const uint8_t* data = nullptr;
   uint64_t nbytes = 0;
   uint64_t begin = 0, end = 0;  // data_offsets, relative to the data section
-  // Non-finite elements found at open(); reported (wl_model_info_json), not fatal here.
+  // Non-finite elements found at open() (float dtypes); reported (wl_model_info_json), not fatal.
   uint64_t nan_count = 0;
   uint64_t inf_count = 0;
 };
@@ -47,9 +55,11 @@ class SafetensorsFile {
   // Reads and validates `path`. Throws wl::Error(WL_ERR_IO) when the file cannot be opened/read
   // and wl::Error(WL_ERR_FORMAT) when it is larger than max_file_bytes or its contents are invalid.
   static SafetensorsFile open(const std::string& path,
-                              uint64_t max_file_bytes = kMaxSafetensorsFileBytes);
+                              uint64_t max_file_bytes = kMaxSafetensorsFileBytes,
+                              AllowedDTypes allowed = AllowedDTypes::Float);
   // Same validation on an in-memory image; `display_name` replaces the path in messages.
-  static SafetensorsFile from_bytes(std::vector<uint8_t> bytes, std::string display_name);
+  static SafetensorsFile from_bytes(std::vector<uint8_t> bytes, std::string display_name,
+                                    AllowedDTypes allowed = AllowedDTypes::Float);
 
   // Movable, not copyable: TensorInfo::data points into the owned buffer.
   SafetensorsFile(SafetensorsFile&&) = default;
@@ -68,6 +78,7 @@ class SafetensorsFile {
   // Converts tensor `name` (F32/F16/BF16) to f32 into out[numel]. Throws
   //   <file>: missing tensor "X"
   //   <file>: tensor "X" has shape [..], the manifest implies [..]
+  //   <file>: tensor "X" is U8, not a float tensor
   void to_f32(const std::string& name, const std::vector<int64_t>& expected_shape,
               float* out) const;
   std::vector<float> to_f32(const std::string& name,
@@ -83,7 +94,7 @@ class SafetensorsFile {
 
  private:
   SafetensorsFile() = default;
-  void validate();
+  void validate(AllowedDTypes allowed);
 
   std::string name_;
   std::vector<uint8_t> bytes_;
