@@ -1,0 +1,236 @@
+"""Named training configurations: smoke (CPU, seconds, run by the tests), cpu (the fallback
+default model on 2 cores) and gpu (the real run: ~7 minutes on one H100, data generation included).
+
+A config is plain data. Every architecture size ends up in the model manifest, so nothing here is
+hard-coded anywhere else; `override()` lets the CLI change single fields (`--set dyn.lr=1e-4`).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, List
+
+
+@dataclass
+class DataConfig:
+    frame_size: int = 128
+    worlds: int = 32             # parallel ground-truth worlds in the generator
+    threads: int = 0             # world threads (0 = all cores the generator may use)
+    episode_ticks: int = 1500    # a world is re-seeded with a fresh level after this many ticks
+    chunk: int = 32              # ticks generated per world per generator call
+    pool_frames: int = 20000     # frames (AE) / latent clips worth of frames (dyn) kept for sampling
+    refresh_per_step: float = 0.25  # target fraction of a batch replaced by fresh data each step
+    # Event rates of the exploration policy while training (higher than its defaults, because
+    # light/spawn are rare in natural play yet must be learnt).
+    p_light: float = 0.02
+    p_spawn: float = 0.03
+    seed_base: int = 1           # training seeds start here; held-out eval seeds live far away
+    eval_seed_base: int = 1 << 40
+
+
+@dataclass
+class AEConfig:
+    channels: List[int] = field(default_factory=lambda: [32, 64, 96, 128])
+    blocks: int = 1
+    groups: int = 8
+    latent_channels: int = 8
+    batch: int = 32
+    lr: float = 5e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 200
+    max_steps: int = 100000
+    edge_weight: float = 0.5     # image-gradient L1 term (keeps edges; pure L1 blurs)
+    ssim_weight: float = 0.2     # 1 - SSIM term
+    latent_reg: float = 1e-4     # tiny L2 on latents so their scale stays bounded
+    ema: float = 0.0             # 0 = no EMA
+
+
+@dataclass
+class DynConfig:
+    channels: List[int] = field(default_factory=lambda: [64, 128, 192])
+    blocks: int = 2
+    attention_levels: List[int] = field(default_factory=lambda: [1, 2])
+    heads: int = 4
+    groups: int = 8
+    cond_dim: int = 256
+    fourier_dim: int = 64
+    context: int = 4
+    batch: int = 32
+    lr: float = 3e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 300
+    max_steps: int = 1000000
+    # EDM training noise: log-normal(p_mean, p_std), offset noise as in the brief.
+    p_mean: float = -1.2
+    p_std: float = 1.2
+    offset_noise: float = 0.1
+    # Context-noise augmentation: with probability ctx_noise_prob a sample's context latents get
+    # N(0, s^2) with s ~ U(0, ctx_noise_max); s is fed to the network as conditioning.
+    ctx_noise_prob: float = 0.7
+    ctx_noise_max: float = 0.7
+    # Inference-time context noise written into the manifest (sampler.context_noise_sigma).
+    ctx_noise_infer: float = 0.05
+    # Anti-drift unrolls: with probability unroll_prob the clip is extended by `unroll` frames
+    # whose contexts contain the model's own (detached) samples instead of truth.
+    unroll: int = 2
+    unroll_prob: float = 0.5
+    unroll_steps: int = 1         # sampler steps used to produce the unrolled context
+    sampler_steps: int = 2        # default in the manifest
+    ema: float = 0.999            # EMA of the weights; the EMA copy is exported
+
+
+@dataclass
+class EvalConfig:
+    worlds: int = 8
+    horizons: List[int] = field(default_factory=lambda: [1, 8, 32, 128])
+    rollout: int = 128
+    collapse_frames: int = 2000
+    steps: int = 2
+    action_clips: int = 48        # per direction, for the action-agreement check
+
+
+@dataclass
+class Config:
+    name: str = "gpu"
+    device: str = "auto"          # auto | cpu | cuda
+    seed: int = 0
+    ckpt_every: int = 500         # steps
+    log_every: int = 25           # steps
+    ae_fraction: float = 0.3      # share of `all`'s time budget given to the autoencoder
+    compile: bool = False         # torch.compile when available (guarded)
+    data: DataConfig = field(default_factory=DataConfig)
+    ae: AEConfig = field(default_factory=AEConfig)
+    dyn: DynConfig = field(default_factory=DynConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _smoke() -> Config:
+    c = Config(name="smoke", device="cpu", ckpt_every=4, log_every=2)
+    c.data = DataConfig(frame_size=128, worlds=4, threads=2, chunk=12, pool_frames=256,
+                        episode_ticks=200)
+    c.ae = AEConfig(channels=[8, 16, 16, 16], blocks=1, groups=4, batch=4, warmup_steps=2,
+                    max_steps=6)
+    c.dyn = DynConfig(channels=[16, 32, 32], blocks=1, attention_levels=[2], heads=2, groups=4,
+                      cond_dim=32, fourier_dim=16, batch=4, warmup_steps=2, max_steps=6,
+                      unroll=1, unroll_prob=1.0, ema=0.9)
+    c.eval = EvalConfig(worlds=2, horizons=[1, 8], rollout=10, collapse_frames=24, steps=1,
+                        action_clips=4)
+    return c
+
+
+def _cpu() -> Config:
+    # A reduced model that trains meaningfully on 2 shared cores in well under an hour; shipped
+    # only as the fallback default when no GPU run exists.
+    c = Config(name="cpu", device="cpu", ckpt_every=100, log_every=10, ae_fraction=0.35)
+    c.data = DataConfig(worlds=16, threads=1, chunk=16, pool_frames=6000, episode_ticks=800,
+                        refresh_per_step=0.5)
+    c.ae = AEConfig(channels=[16, 32, 48, 64], blocks=1, groups=8, batch=16, lr=1e-3,
+                    warmup_steps=50)
+    c.dyn = DynConfig(channels=[48, 96, 128], blocks=1, attention_levels=[2], heads=4, groups=8,
+                      cond_dim=128, fourier_dim=32, batch=16, lr=5e-4, warmup_steps=50,
+                      unroll=1, unroll_prob=0.3, ema=0.995)
+    c.eval = EvalConfig(worlds=4, rollout=128, collapse_frames=2000, steps=2, action_clips=24)
+    return c
+
+
+def _gpu() -> Config:
+    # ~7 minutes on one H100 with bf16 autocast: ~2 min autoencoder, ~5 min denoiser.
+    c = Config(name="gpu", device="cuda", ckpt_every=1000, log_every=50, ae_fraction=0.3,
+               compile=False)
+    c.data = DataConfig(worlds=96, threads=12, chunk=32, pool_frames=60000, episode_ticks=1500,
+                        refresh_per_step=0.1)
+    c.ae = AEConfig(batch=64, lr=6e-4, warmup_steps=200)
+    c.dyn = DynConfig(batch=64, lr=3e-4, warmup_steps=300, ema=0.999)
+    c.eval = EvalConfig(worlds=8)
+    return c
+
+
+CONFIGS = {"smoke": _smoke, "cpu": _cpu, "gpu": _gpu}
+
+
+def get_config(name: str) -> Config:
+    if name not in CONFIGS:
+        raise ValueError(f"unknown config '{name}' (choose from {', '.join(sorted(CONFIGS))})")
+    return CONFIGS[name]()
+
+
+def override(cfg: Config, assignment: str) -> Config:
+    """Applies 'section.field=value' (or 'field=value' for top-level fields) to a copy of cfg.
+    The value is parsed to the field's current type; errors name the field."""
+    if "=" not in assignment:
+        raise ValueError(f"--set expects section.field=value, got '{assignment}'")
+    path, raw = assignment.split("=", 1)
+    parts = path.strip().split(".")
+    cfg = copy.deepcopy(cfg)
+    obj: Any = cfg
+    for p in parts[:-1]:
+        if not hasattr(obj, p) or not dataclasses.is_dataclass(getattr(obj, p)):
+            raise ValueError(f"--set {path}: no config section '{p}'")
+        obj = getattr(obj, p)
+    leaf = parts[-1]
+    if not hasattr(obj, leaf) or dataclasses.is_dataclass(getattr(obj, leaf)):
+        raise ValueError(f"--set {path}: no config field '{leaf}'")
+    cur = getattr(obj, leaf)
+    try:
+        if isinstance(cur, bool):
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError("expected true or false")
+            val: Any = raw.lower() in ("true", "1")
+        elif isinstance(cur, int):
+            val = int(raw)
+        elif isinstance(cur, float):
+            val = float(raw)
+        elif isinstance(cur, list):
+            val = [type(cur[0])(x) if cur else int(x) for x in raw.split(",") if x.strip()]
+        else:
+            val = raw
+    except ValueError as e:
+        raise ValueError(f"--set {path}: cannot parse '{raw}' as {type(cur).__name__}: {e}")
+    setattr(obj, leaf, val)
+    return cfg
+
+
+def from_dict(d: Dict[str, Any]) -> Config:
+    """Rebuilds a Config from to_dict() output (checkpoints store it); unknown keys are ignored so
+    old checkpoints stay loadable."""
+    def build(cls, src):
+        kw = {}
+        for f in dataclasses.fields(cls):
+            if f.name in src:
+                v = src[f.name]
+                sub = {"data": DataConfig, "ae": AEConfig, "dyn": DynConfig, "eval": EvalConfig}
+                if cls is Config and f.name in sub and isinstance(v, dict):
+                    v = build(sub[f.name], v)
+                kw[f.name] = v
+        return cls(**kw)
+    return build(Config, d)
+
+
+def manifest_for(cfg: Config, layout: Dict[str, Any], latent_scale: float = 1.0,
+                 name: str = "") -> Dict[str, Any]:
+    """The model manifest (train/manifest.py schema) for a config and the world's action layout
+    ({"channels":[{"name","min","max","kind"},...]})."""
+    from . import manifest as mf
+    m = mf.default_manifest()
+    f = cfg.data.frame_size
+    down = 2 ** (len(cfg.ae.channels) - 1)
+    m["name"] = name or f"worldloop-{cfg.name}"
+    m["frame"] = {"height": f, "width": f}
+    m["latent"] = {"channels": cfg.ae.latent_channels, "height": f // down, "width": f // down,
+                   "scale": float(latent_scale)}
+    m["autoencoder"] = {"channels": list(cfg.ae.channels), "blocks": cfg.ae.blocks,
+                        "groups": cfg.ae.groups}
+    d = cfg.dyn
+    m["denoiser"] = {"channels": list(d.channels), "blocks": d.blocks,
+                     "attention_levels": list(d.attention_levels), "heads": d.heads,
+                     "groups": d.groups, "cond_dim": d.cond_dim, "fourier_dim": d.fourier_dim,
+                     "context": d.context}
+    ch = layout["channels"]
+    m["actions"] = {"names": [c["name"] for c in ch], "min": [float(c["min"]) for c in ch],
+                    "max": [float(c["max"]) for c in ch], "kinds": [c["kind"] for c in ch]}
+    m["sampler"] = {"steps": d.sampler_steps, "context_noise_sigma": d.ctx_noise_infer}
+    return mf.check(m)

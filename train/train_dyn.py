@@ -1,0 +1,259 @@
+"""Stage 2: the action-conditioned EDM denoiser on frozen autoencoder latents.
+
+Each step draws clips of K+1+U consecutive latents with their actions from the pool and builds one
+training batch of (context, actions, target) triples:
+  * every clip contributes its teacher-forced triple (K true latents -> latent K);
+  * a fraction `unroll_prob` of the clips is also rolled forward U steps with the model's own
+    samples (no gradient, the inference sampler), and each rolled context is paired with the TRUE
+    next latent. The model thus learns to pull a drifted context back to the world instead of
+    compounding its errors (the anti-drift term);
+  * context-noise augmentation: a per-sample level s (0 with probability 1 - ctx_noise_prob,
+    else U(0, ctx_noise_max)) of Gaussian noise is added to the context latents and s is given to
+    the network as conditioning, so it learns not to trust fine context detail blindly.
+Convention (same as the engine and src/model_world.ts): context latents oldest first, and action
+K-1 is the one that leads from the newest context frame to the frame being generated.
+All triples go through ONE forward/backward (one DDP reduction per step).
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+from . import checkpoint, configs, data, edm, modules
+from .train_ae import load_autoencoder, make_source
+from .trainer import (EMA, Dist, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
+                      pick_device, setup_backend, unwrap)
+
+
+def precondition(sigma: torch.Tensor, sd: float):
+    """EDM scalars as [N,1,1,1] tensors on sigma's device (edm.precondition computes the same in
+    double on the host for the engine-parity path; float32 on the device is what training needs)."""
+    s = sigma.float().view(-1, 1, 1, 1)
+    d = torch.sqrt(s * s + sd * sd)
+    return sd * sd / (d * d), s * sd / d, 1.0 / d, torch.log(sigma.float()) / 4.0
+
+
+def denoise(net, x, sigma, ctx, acts, ctx_sigma, sd):
+    c_skip, c_out, c_in, c_noise = precondition(sigma, sd)
+    return c_skip * x + c_out * net(c_in * x, c_noise, ctx, acts, ctx_sigma).float()
+
+
+@torch.no_grad()
+def sample(net, ctx, acts, steps, edm_cfg, ctx_sigma, noise):
+    """Euler on the Karras schedule (the engine's sampler) on the training device."""
+    sig = edm.karras_sigmas(steps, edm_cfg["sigma_min"], edm_cfg["sigma_max"], edm_cfg["rho"])
+    n = ctx.shape[0]
+    x = noise * sig[0]
+    cs = torch.full((n,), float(ctx_sigma), device=ctx.device)
+    for i in range(steps):
+        s = torch.full((n,), sig[i], device=ctx.device)
+        d = denoise(net, x, s, ctx, acts, cs, edm_cfg["sigma_data"])
+        a, b = edm.euler_coefficients(sig[i], sig[i + 1])
+        x = a * x + b * d
+    return x
+
+
+@torch.no_grad()
+def encode_chunks(ae: modules.Autoencoder, frames_u8, device, batch: int = 256) -> torch.Tensor:
+    """uint8 [N, T, H, W, 3] (numpy) -> scaled latents [N, T, C, h, w] on device."""
+    f = torch.from_numpy(frames_u8)
+    n, t = f.shape[:2]
+    flat = f.reshape(n * t, *f.shape[2:])
+    out = []
+    for i in range(0, flat.shape[0], batch):
+        x = data.to_float_frames(flat[i:i + batch].to(device, non_blocking=True))
+        with autocast(device):
+            out.append(ae.encode(x).float())
+    z = torch.cat(out)
+    return z.reshape(n, t, *z.shape[1:])
+
+
+def build_batch(cfg: configs.DynConfig, z: torch.Tensor, a: torch.Tensor, model, edm_cfg,
+                n_unroll: int, device):
+    """(contexts [M,K,C,h,w], actions [M,K,A], targets [M,C,h,w]) from clips z [B,K+1+U,...]."""
+    K, U = cfg.context, cfg.unroll
+    ctxs, acts, tgts = [z[:, :K]], [a[:, :K]], [z[:, K]]
+    if n_unroll > 0 and U > 0:
+        ctx = z[:n_unroll, :K]
+        was_training = model.training
+        model.eval()
+        with autocast(device):
+            for u in range(U):
+                act = a[:n_unroll, u:u + K]
+                noise = torch.randn_like(ctx[:, 0])
+                pred = sample(model, ctx, act, cfg.unroll_steps, edm_cfg, cfg.ctx_noise_infer,
+                              noise).float()
+                ctx = torch.cat([ctx[:, 1:], pred[:, None]], dim=1)
+                ctxs.append(ctx)
+                acts.append(a[:n_unroll, u + 1:u + 1 + K])
+                tgts.append(z[:n_unroll, K + u + 1])
+        model.train(was_training)
+    return torch.cat(ctxs), torch.cat(acts), torch.cat(tgts)
+
+
+def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device):
+    m = target.shape[0]
+    # Context-noise augmentation.
+    aug = (torch.rand(m, device=device) < cfg.ctx_noise_prob).float()
+    s_ctx = aug * torch.rand(m, device=device) * cfg.ctx_noise_max
+    ctx = ctx + s_ctx.view(-1, 1, 1, 1, 1) * torch.randn_like(ctx)
+    # EDM noise with offset noise (a per-sample, per-channel constant shift).
+    sigma = torch.exp(cfg.p_mean + cfg.p_std * torch.randn(m, device=device))
+    eps = torch.randn_like(target) + cfg.offset_noise * torch.randn(
+        m, target.shape[1], 1, 1, device=device)
+    x = target + sigma.view(-1, 1, 1, 1) * eps
+    c_skip, c_out, c_in, c_noise = precondition(sigma, sd)
+    with autocast(device):
+        f = net(c_in * x, c_noise, ctx, acts, s_ctx)
+    # The loss in F-space equals lambda(sigma) * ||D - target||^2 with EDM's weighting.
+    f_target = (target - c_skip * x) / c_out
+    return (f.float() - f_target).pow(2).mean()
+
+
+def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
+        max_steps: Optional[int] = None, resume: bool = True,
+        episodes: Optional[str] = None) -> dict:
+    base = pick_device(cfg.device)
+    dd = Dist(base)
+    device = dd.device(base)
+    setup_backend(device)
+    torch.manual_seed(cfg.seed + 1000 + dd.rank)
+    ae, ae_state = load_autoencoder(out, device, cfg)
+    for p in ae.parameters():
+        p.requires_grad_(False)
+    layout = ae_state["layout"]
+    scale = float(ae_state["latent_scale"])
+    manifest = configs.manifest_for(cfg, layout, latent_scale=scale)
+    c = cfg.dyn
+    model = modules.Denoiser(manifest).to(device)
+    ema = EMA(model, c.ema) if c.ema > 0 else None
+    opt = torch.optim.AdamW(model.parameters(), lr=c.lr, weight_decay=c.weight_decay,
+                            betas=(0.9, 0.99))
+    step, samples_total, elapsed_total = 0, 0, 0.0
+    if resume:
+        p = checkpoint.find_latest(out, "dyn")
+        if p:
+            st = checkpoint.load(p)
+            model.load_state_dict(st["model"])
+            if ema is not None and st.get("ema") is not None:
+                ema.shadow.load_state_dict(st["ema"])
+            opt.load_state_dict(st["optimizer"])
+            step, samples_total = int(st["step"]), int(st.get("samples", 0))
+            elapsed_total = float(st.get("elapsed_s", 0.0))
+            if st.get("latent_scale") and abs(float(st["latent_scale"]) - scale) > 1e-6:
+                raise ValueError(f"{p}: denoiser was trained on latents with scale "
+                                 f"{st['latent_scale']}, the autoencoder now has {scale}; "
+                                 "start the denoiser afresh (--fresh)")
+            if dd.main:
+                print(f"[dyn] resumed from {p} at step {step}", flush=True)
+    steps_cap = max_steps if max_steps is not None else c.max_steps
+    net: nn.Module = model
+    if dd.active:
+        net = nn.parallel.DistributedDataParallel(
+            net, device_ids=[device.index] if device.type == "cuda" else None)
+    net = maybe_compile(net, cfg.compile)
+
+    K, U = c.context, c.unroll
+    clip_len = K + 1 + U
+    if cfg.data.chunk < clip_len:
+        raise ValueError(f"data.chunk {cfg.data.chunk} is shorter than a clip (K+1+U = {clip_len})")
+    source = make_source(cfg, layout, episodes, dd.rank, seed_offset=500_000 + step * 7)
+    A = len(layout["channels"])
+    lat = (manifest["latent"]["channels"], manifest["latent"]["height"],
+           manifest["latent"]["width"])
+    pool = data.ClipPool(max(8, cfg.data.pool_frames // cfg.data.chunk), cfg.data.chunk, lat, A,
+                         device, seed=cfg.seed + dd.rank + step)
+    prog = Progress(out, "dyn", dd.main, time_budget, steps_cap, step)
+    sched = Schedule(c.lr, c.warmup_steps, time_budget, steps_cap)
+
+    def pull(block: bool) -> int:
+        item = source.get(block=block)
+        if item is None:
+            return 0
+        fr, ac = item
+        pool.add(encode_chunks(ae, fr, device), torch.from_numpy(ac).to(device))
+        return fr.shape[0]
+
+    warm = min(pool.capacity, max(8, (4 * c.batch) // max(1, cfg.data.chunk // clip_len)))
+    while pool.size < warm:
+        pull(True)
+    prog.event({"event": "start", "step0": step, "pool_seqs": pool.size, "device": str(device),
+                "world_size": dd.world, "budget_s": time_budget, "latent_scale": scale})
+    n_unroll = int(round(c.batch * c.unroll_prob))
+    sd = manifest["edm"]["sigma_data"]
+    fresh, stop, last_ckpt = 0, False, step
+    t_data = 0.0
+    try:
+        while not stop:
+            t0 = time.perf_counter()
+            for _ in range(2):  # bounded so a fast generator cannot starve the optimiser
+                got = pull(False)
+                fresh += got
+                if not got:
+                    break
+            t_data += time.perf_counter() - t0
+            lr = sched.lr(step, prog.elapsed(), prog.step0)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            z, a = pool.sample(c.batch, clip_len)
+            ctx, acts, tgt = build_batch(c, z, a, unwrap(net), manifest["edm"], n_unroll, device)
+            loss = edm_loss(net, ctx, acts, tgt, c, sd, device)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            if ema is not None:
+                ema.update(model, step)
+            step += 1
+            m = tgt.shape[0] * dd.world
+            prog.add_samples(m)
+            samples_total += m
+            if step % cfg.log_every == 0:
+                finite_or_raise(loss, "dyn", step)
+                prog.log(step, {"loss": float(loss), "grad_norm": float(gn), "lr": lr},
+                         {"fresh_seqs": fresh, "data_s": round(t_data, 2),
+                          "gen_fps": round(getattr(source, "frames_per_second", lambda: 0)(), 0)})
+                fresh, t_data = 0, 0.0
+            if dd.main and step - last_ckpt >= cfg.ckpt_every:
+                _save(out, model, ema, opt, step, samples_total,
+                      elapsed_total + prog.elapsed(), cfg, layout, scale, ae_state["step"])
+                last_ckpt = step
+            done = step >= steps_cap or (time_budget is not None and
+                                         prog.elapsed() >= time_budget)
+            stop = dd.any_flag(done, device)
+    finally:
+        source.close()
+    summary = {"event": "end", "step": step, "samples": samples_total,
+               "elapsed_s": round(elapsed_total + prog.elapsed(), 1)}
+    prog.event(summary)
+    if dd.main:
+        _save(out, model, ema, opt, step, samples_total, elapsed_total + prog.elapsed(), cfg,
+              layout, scale, ae_state["step"])
+        print(f"[dyn] done: step {step}, {samples_total} samples", flush=True)
+    dd.barrier()
+    dd.close()
+    return summary
+
+
+def _save(out, model, ema, opt, step, samples, elapsed, cfg, layout, scale, ae_step):
+    checkpoint.save(out, "dyn", {
+        "step": step, "samples": samples, "elapsed_s": elapsed,
+        "model": unwrap(model).state_dict(),
+        "ema": ema.shadow.state_dict() if ema is not None else None,
+        "optimizer": opt.state_dict(), "config": cfg.to_dict(), "layout": layout,
+        "latent_scale": scale, "ae_step": ae_step, "time": time.time(),
+    })
+
+
+def load_denoiser(out: str, device: torch.device, manifest: dict, use_ema: bool = True):
+    p = checkpoint.find_latest(out, "dyn")
+    if not p:
+        raise FileNotFoundError(f"{out}: no denoiser checkpoint (run `python3 -m train dyn` first)")
+    st = checkpoint.load(p)
+    dn = modules.Denoiser(manifest)
+    sd = st["ema"] if use_ema and st.get("ema") is not None else st["model"]
+    dn.load_state_dict(sd)
+    return dn.to(device).eval(), st

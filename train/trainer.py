@@ -1,0 +1,196 @@
+"""What every training stage shares: device and precision choice, optional DistributedDataParallel
+(torchrun sets RANK/WORLD_SIZE; gloo on CPU, NCCL on CUDA), the time budget with a learning-rate
+schedule tied to it, progress lines, the JSONL metrics log and EMA weights."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import os
+import time
+from typing import Dict, Optional
+
+import torch
+import torch.distributed as dist
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("config asks for CUDA but torch.cuda.is_available() is False "
+                           "(use --device cpu or a config meant for CPU)")
+    return torch.device(name)
+
+
+class Dist:
+    """Process-group membership. Inactive (rank 0 of 1) unless launched by torchrun."""
+
+    def __init__(self, device: torch.device):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.active = self.world > 1
+        if self.active and not dist.is_initialized():
+            backend = "nccl" if device.type == "cuda" else "gloo"
+            if device.type == "cuda":
+                torch.cuda.set_device(self.local_rank)
+            dist.init_process_group(backend=backend)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def device(self, base: torch.device) -> torch.device:
+        if base.type == "cuda" and self.active:
+            return torch.device("cuda", self.local_rank)
+        return base
+
+    def any_flag(self, flag: bool, device: torch.device) -> bool:
+        """True on every rank when any rank says True (used for the shared stop decision)."""
+        if not self.active:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
+    def mean(self, value: float, device: torch.device) -> float:
+        if not self.active:
+            return value
+        t = torch.tensor([value], device=device, dtype=torch.float64 if device.type == "cpu"
+                         else torch.float32)
+        dist.all_reduce(t)
+        return float(t.item()) / self.world
+
+    def barrier(self):
+        if self.active:
+            dist.barrier()
+
+    def close(self):
+        if self.active and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; full fp32 on CPU (bf16 CPU autocast is slow in PyTorch 1.13)."""
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def setup_backend(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+
+
+def maybe_compile(module: torch.nn.Module, enabled: bool) -> torch.nn.Module:
+    """torch.compile when asked for and available (PyTorch 2.x); otherwise the module itself."""
+    if not enabled or not hasattr(torch, "compile"):
+        return module
+    try:
+        return torch.compile(module)
+    except Exception as e:  # pragma: no cover - depends on the installed toolchain
+        print(f"train: torch.compile unavailable ({e}); running eagerly", flush=True)
+        return module
+
+
+class EMA:
+    """Exponential moving average of a module's parameters and buffers, with the usual warm-up so
+    early steps are not dominated by the random initialisation."""
+
+    def __init__(self, module: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.shadow = copy.deepcopy(module).eval()
+        for p in self.shadow.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, module: torch.nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for s, p in zip(self.shadow.parameters(), module.parameters()):
+            s.mul_(d).add_(p.detach(), alpha=1 - d)
+        for s, b in zip(self.shadow.buffers(), module.buffers()):
+            s.copy_(b)
+
+
+class Schedule:
+    """Linear warm-up, constant, then a linear decay to 10% over the final `decay_frac` of the
+    time budget (or of max_steps when there is no budget) — a time-budgeted run still ends with a
+    low learning rate."""
+
+    def __init__(self, base_lr: float, warmup: int, budget_s: Optional[float], max_steps: int,
+                 decay_frac: float = 0.2):
+        self.base, self.warmup, self.budget, self.max_steps = base_lr, warmup, budget_s, max_steps
+        self.decay_frac = decay_frac
+
+    def lr(self, step: int, elapsed: float, step0: int) -> float:
+        w = min(1.0, (step + 1) / max(1, self.warmup))
+        if self.budget:
+            frac_left = max(0.0, 1.0 - elapsed / self.budget)
+        else:
+            frac_left = max(0.0, 1.0 - (step - step0) / max(1, self.max_steps - step0))
+        d = 1.0 if frac_left >= self.decay_frac else 0.1 + 0.9 * frac_left / self.decay_frac
+        return self.base * w * d
+
+
+class Progress:
+    """Progress lines on stdout and one JSON object per logged step in <out>/metrics.jsonl."""
+
+    def __init__(self, out: str, stage: str, main: bool, budget_s: Optional[float],
+                 max_steps: int, step0: int):
+        self.stage, self.main, self.budget, self.max_steps = stage, main, budget_s, max_steps
+        self.t0 = time.perf_counter()
+        self.step0 = step0
+        self.samples = 0
+        self.window_t, self.window_samples = self.t0, 0
+        self.path = os.path.join(out, "metrics.jsonl")
+        if main:
+            os.makedirs(out, exist_ok=True)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def add_samples(self, n: int) -> None:
+        self.samples += n
+        self.window_samples += n
+
+    def log(self, step: int, values: Dict[str, float], extra: Optional[Dict] = None) -> None:
+        now = time.perf_counter()
+        rate = self.window_samples / max(1e-9, now - self.window_t)
+        self.window_t, self.window_samples = now, 0
+        el = now - self.t0
+        done_steps = step - self.step0
+        eta_steps = (self.max_steps - step) * el / max(1, done_steps)
+        eta = min(eta_steps, self.budget - el) if self.budget else eta_steps
+        rec = {"stage": self.stage, "step": step, "time_s": round(el, 2),
+               "samples_per_s": round(rate, 1), "eta_s": round(max(0.0, eta), 1)}
+        rec.update({k: (round(v, 6) if isinstance(v, float) else v) for k, v in values.items()})
+        if extra:
+            rec.update(extra)
+        if not self.main:
+            return
+        parts = " ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in values.items())
+        print(f"[{self.stage}] step {step} {parts} | {rate:.0f} samples/s | "
+              f"{el:.0f}s elapsed, ETA {max(0.0, eta):.0f}s", flush=True)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+    def event(self, rec: Dict) -> None:
+        if self.main:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(dict(rec, stage=self.stage)) + "\n")
+
+
+def unwrap(m: torch.nn.Module) -> torch.nn.Module:
+    m = getattr(m, "module", m)          # DDP
+    return getattr(m, "_orig_mod", m)    # torch.compile
+
+
+def finite_or_raise(loss: torch.Tensor, stage: str, step: int) -> None:
+    if not math.isfinite(float(loss)):
+        raise FloatingPointError(f"{stage}: loss became {float(loss)} at step {step} "
+                                 "(lower the learning rate or check the data)")
