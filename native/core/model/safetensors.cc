@@ -289,7 +289,7 @@ void SafetensorsFile::validate(AllowedDTypes allowed) {
     bool overflow = false;
     for (const auto& d : shape->as_array()) {
       if (!d.is_integer() || d.as_number() < 0)
-        fail(where + "shape entries must be non-negative integers, got " + json::describe(d));
+        fail(where + "shape entries must be non-negative integers <= 2^53, got " + json::describe(d));
       uint64_t dim = static_cast<uint64_t>(d.as_number());
       t.shape.push_back(static_cast<int64_t>(dim));
       if (__builtin_mul_overflow(numel, dim, &numel)) overflow = true;
@@ -305,7 +305,7 @@ void SafetensorsFile::validate(AllowedDTypes allowed) {
     const json::Value& b = offs->as_array()[0];
     const json::Value& e = offs->as_array()[1];
     if (!b.is_integer() || !e.is_integer() || b.as_number() < 0 || e.as_number() < 0)
-      fail(where + "data_offsets must be non-negative integers, got [" + json::describe(b) + ", " +
+      fail(where + "data_offsets must be non-negative integers <= 2^53, got [" + json::describe(b) + ", " +
            json::describe(e) + "]");
     t.begin = static_cast<uint64_t>(b.as_number());
     t.end = static_cast<uint64_t>(e.as_number());
