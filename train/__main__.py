@@ -46,6 +46,10 @@ COMMANDS = {
              lambda p: p.add_argument("model")),
 }
 
+# The training pipeline's commands (ae, dyn, all, export, eval, episodes, convert).
+from .commands import COMMANDS as _TRAINING_COMMANDS  # noqa: E402
+COMMANDS.update(_TRAINING_COMMANDS)
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m train")

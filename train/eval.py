@@ -1,0 +1,629 @@
+"""Evaluation of a model file against the ground-truth world on held-out seeds.
+
+Every fidelity number sits beside the baselines that keep it honest:
+  * rollouts: start from K real frames, roll forward under the same action script as the truth;
+    PSNR / SSIM at horizons 1 (teacher-forced: K true frames -> next frame), 8, 32, 128, next to
+    the autoencoder ceiling (truth encoded and decoded) and copy-last-frame (the last real frame
+    held still); a sharpness ratio (mean image-gradient magnitude of model frames over truth's;
+    blur scores low);
+  * action following: the image shift between consecutive frames under scripted turn / strafe
+    actions (phase correlation) and the zoom under move actions, model vs truth, direction agreement;
+  * events: light and spawn applied at the same tick in truth and model; the model's change
+    (event vs no-event counterfactual, same noise) is compared with truth's change;
+  * collapse: 2,000 self-rolled frames of random play checked for NaN, black, saturated and frozen
+    frames;
+  * optional engine parity: the same file through libworldloop.so (wl_model_*), fixed noise,
+    a short rollout, max abs latent difference vs PyTorch.
+Writes <out>/eval.json and <out>/contact_sheet.png (truth row over model row per world, columns =
+the horizons).
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import configs, data, edm, export, metrics, png
+from .train_dyn import denoise as _denoise_dev
+from .trainer import autocast, pick_device
+
+
+# ----------------------------------------------------------------------------------------------
+# Model side
+# ----------------------------------------------------------------------------------------------
+
+class TorchWorldModel:
+    """The exported model (PyTorch modules with the file's weights) run with the engine's sampler
+    convention: context latents oldest first, action K-1 leads to the new frame, clean context and
+    sampler.context_noise_sigma as conditioning."""
+
+    def __init__(self, path: str, device: torch.device):
+        self.manifest, self.ae, self.dn = export.load_model(path)
+        self.ae.to(device).eval()
+        self.dn.to(device).eval()
+        self.device = device
+        m = self.manifest
+        self.K = m["denoiser"]["context"]
+        self.edm = m["edm"]
+        self.ctx_sigma = float(m["sampler"].get("context_noise_sigma", 0.0))
+        self.default_steps = int(m["sampler"]["steps"])
+
+    @torch.no_grad()
+    def encode(self, frames_u8: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, H, W, 3] -> latents [N, C, h, w]."""
+        out = []
+        for i in range(0, frames_u8.shape[0], 128):
+            x = data.to_float_frames(frames_u8[i:i + 128].to(self.device))
+            with autocast(self.device):
+                out.append(self.ae.encode(x).float())
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """latents [N, C, h, w] -> float frames [N, 3, H, W] in [-1, 1] (clamped)."""
+        out = []
+        for i in range(0, z.shape[0], 128):
+            with autocast(self.device):
+                out.append(self.ae.decode(z[i:i + 128].to(self.device)).float().clamp(-1, 1))
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def step(self, ctx: torch.Tensor, acts: torch.Tensor, noise: torch.Tensor,
+             steps: int) -> torch.Tensor:
+        """ctx [N,K,C,h,w], acts [N,K,A], noise [N,C,h,w] -> next latent [N,C,h,w]."""
+        sig = edm.karras_sigmas(steps, self.edm["sigma_min"], self.edm["sigma_max"],
+                                self.edm["rho"])
+        n = ctx.shape[0]
+        x = noise * sig[0]
+        cs = torch.full((n,), self.ctx_sigma, device=self.device)
+        for i in range(steps):
+            s = torch.full((n,), sig[i], device=self.device)
+            with autocast(self.device):
+                d = _denoise_dev(self.dn, x, s, ctx, acts, cs, self.edm["sigma_data"])
+            a, b = edm.euler_coefficients(sig[i], sig[i + 1])
+            x = a * x + b * d.float()
+        return x
+
+    @torch.no_grad()
+    def rollout(self, ctx: torch.Tensor, actions: torch.Tensor, steps: int,
+                gen: torch.Generator) -> torch.Tensor:
+        """Self-rolled latents. ctx [N,K,...] (encoded truth), actions [N, K-1+T, A] where
+        actions[:, j] is the action after context/frame j. Returns [N, T, C, h, w]."""
+        K = self.K
+        T = actions.shape[1] - (K - 1)
+        outs = []
+        for t in range(T):
+            noise = torch.randn(ctx[:, 0].shape, generator=gen).to(self.device)
+            z = self.step(ctx, actions[:, t:t + K].to(self.device), noise, steps)
+            outs.append(z)
+            ctx = torch.cat([ctx[:, 1:], z[:, None]], dim=1)
+        return torch.stack(outs, dim=1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Truth side
+# ----------------------------------------------------------------------------------------------
+
+def truth_play(seeds: List[int], ticks: int, frame_size: int, threads: int = 0,
+               explore: Optional[dict] = None):
+    """Frames [N, ticks, H, W, 3] uint8 and actions [N, ticks, A] of the exploration policy on
+    held-out seeds (frames[:, t] is shown before actions[:, t])."""
+    from . import world
+    b = world.WorldBatch(seeds, width=frame_size, height=frame_size, threads=threads,
+                         explore=explore or {})
+    try:
+        fr, ac, _ = b.generate(ticks)
+    finally:
+        b.close()
+    return fr, ac
+
+
+def truth_replay(seed: int, actions: np.ndarray, frame_size: int) -> np.ndarray:
+    """Frames [T+1, H, W, 3] of one world re-played from its start under `actions` [T, A]
+    (frame 0 = start)."""
+    from . import world
+    w = world.World(seed, width=frame_size, height=frame_size)
+    try:
+        out = [w.frame().copy()]
+        for a in actions:
+            w.step(a)
+            out.append(w.frame().copy())
+    finally:
+        w.close()
+    return np.stack(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Measurements
+# ----------------------------------------------------------------------------------------------
+
+def _u8(x: torch.Tensor) -> np.ndarray:
+    return data.to_uint8_frames(x.cpu()).numpy()
+
+
+def _mean(xs) -> float:
+    xs = [float(v) for v in xs]
+    return float(np.mean(xs)) if xs else float("nan")
+
+
+def zoom_factor(a: torch.Tensor, b: torch.Tensor, candidates=None) -> torch.Tensor:
+    """Scale s (about the centre) that best maps frame a onto frame b, over a grid of candidates;
+    s > 1 = content grew (walking forward). a, b: [N, 3, H, W]. Returns [N]."""
+    if candidates is None:
+        candidates = torch.linspace(0.9, 1.1, 41)
+    n, _, h, w = a.shape
+    m = h // 8
+    errs = []
+    for s in candidates.tolist():
+        theta = torch.tensor([[1.0 / s, 0, 0], [0, 1.0 / s, 0]], dtype=a.dtype,
+                             device=a.device).expand(n, 2, 3)
+        grid = F.affine_grid(theta, list(a.shape), align_corners=False)
+        az = F.grid_sample(a.float(), grid, mode="bilinear", padding_mode="border",
+                           align_corners=False)
+        errs.append((az - b.float())[..., m:h - m, m:w - m].pow(2).flatten(1).mean(1))
+    best = torch.stack(errs, 1).argmin(1)
+    return candidates.to(a.device)[best]
+
+
+def rollout_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], steps: int,
+                 horizons: List[int], gen: torch.Generator) -> Dict:
+    K, H = model.K, max(horizons)
+    warm = 16  # start after some exploration so the context shows motion
+    fr, ac = truth_play(seeds, warm + K + H, cfg.data.frame_size)
+    fr_t = torch.from_numpy(fr[:, warm:])            # [N, K+H, ...]
+    ac_t = torch.from_numpy(ac[:, warm:]).float()    # [N, K+H, A]
+    N = fr_t.shape[0]
+    z_flat = model.encode(fr_t.reshape(-1, *fr_t.shape[2:]))
+    z_true = z_flat.reshape(N, K + H, *z_flat.shape[1:])
+    truth = data.to_float_frames(fr_t).to(model.device)  # [N, K+H, 3, H, W]
+    # Self-rolled model frames 1..H after the K context frames.
+    z_roll = model.rollout(z_true[:, :K], ac_t[:, :K - 1 + H], steps, gen)
+    roll = model.decode(z_roll.flatten(0, 1)).reshape(N, H, *truth.shape[2:])
+    ae_rec = model.decode(z_true.flatten(0, 1)).reshape(truth.shape)
+    # Teacher-forced: every position t >= K from the K true latents before it.
+    tf_psnr, tf_ssim, tf_frames = [], [], []
+    for t in range(K, K + H, max(1, H // 16)):
+        noise = torch.randn(z_true[:, 0].shape, generator=gen).to(model.device)
+        z = model.step(z_true[:, t - K:t], ac_t[:, t - K:t].to(model.device), noise, steps)
+        x = model.decode(z)
+        tf_psnr.append(metrics.psnr(x, truth[:, t]).mean())
+        tf_ssim.append(metrics.ssim(x, truth[:, t]).mean())
+        tf_frames.append(x)
+    res = {"worlds": N, "steps": steps, "horizons": {}}
+    for h in horizons:
+        t = K + h - 1  # index of the h-th generated frame in the truth clip
+        tr = truth[:, t]
+        if h == 1:
+            mp = _mean(tf_psnr)
+            ms = _mean(tf_ssim)
+            model_frames = tf_frames[0]
+        else:
+            model_frames = roll[:, h - 1]
+            mp = float(metrics.psnr(model_frames, tr).mean())
+            ms = float(metrics.ssim(model_frames, tr).mean())
+        last = truth[:, K - 1]
+        sharp_model = float(metrics.sharpness(roll[:, h - 1]).mean())
+        sharp_truth = float(metrics.sharpness(tr).mean())
+        res["horizons"][str(h)] = {
+            "mode": "teacher_forced" if h == 1 else "self_rolled",
+            "psnr": round(mp, 3), "ssim": round(ms, 4),
+            "psnr_autoencoder": round(float(metrics.psnr(ae_rec[:, t], tr).mean()), 3),
+            "ssim_autoencoder": round(float(metrics.ssim(ae_rec[:, t], tr).mean()), 4),
+            "psnr_copy_last": round(float(metrics.psnr(last, tr).mean()), 3),
+            "ssim_copy_last": round(float(metrics.ssim(last, tr).mean()), 4),
+            "sharpness_ratio": round(sharp_model / max(sharp_truth, 1e-8), 4),
+            "psnr_self_rolled": round(float(metrics.psnr(roll[:, h - 1], tr).mean()), 3),
+        }
+    # The autoencoder ceiling over every frame of the clips.
+    res["autoencoder_psnr_all"] = round(float(metrics.psnr(
+        ae_rec.flatten(0, 1), truth.flatten(0, 1)).mean()), 3)
+    res["_sheet"] = (truth, roll, tf_frames[0])
+    return res
+
+
+def action_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], steps: int,
+                frames: int, gen: torch.Generator, layout_names: List[str]) -> Dict:
+    """Scripted actions from an explored state; direction agreement of the per-frame image motion."""
+    K = model.K
+    A = len(layout_names)
+    warm = 12
+    _, ac = truth_play(seeds, warm + K, cfg.data.frame_size)
+    tests = {}
+    idx = {n: i for i, n in enumerate(layout_names)}
+    scripts = []
+    for name, val in (("turn", 1.0), ("turn", -1.0), ("strafe", 1.0), ("strafe", -1.0),
+                      ("move", 1.0), ("move", -1.0)):
+        if name in idx:
+            scripts.append((name, val))
+    for name, val in scripts:
+        agree, total, t_mag, m_mag = 0, 0, [], []
+        for i, seed in enumerate(seeds):
+            script = np.zeros((frames, A), np.float32)
+            script[:, idx[name]] = val
+            acts = np.concatenate([ac[i, :warm + K], script])
+            tr = truth_replay(seed, acts, cfg.data.frame_size)   # [warm+K+frames+1, ...]
+            ctx_frames = torch.from_numpy(tr[warm + 1:warm + 1 + K])
+            # Frame j of tr (j >= 1) follows action j-1; the context ends at frame warm+K, the
+            # next action is acts[warm+K] = script[0].
+            z = model.encode(ctx_frames)[None]
+            a_seq = torch.from_numpy(acts[warm + 1:warm + K + frames])[None]
+            zr = model.rollout(z, a_seq, steps, gen)[0]
+            mf = torch.cat([model.decode(z[0, -1:]), model.decode(zr)])
+            tf = data.to_float_frames(torch.from_numpy(tr[warm + K:warm + K + frames + 1])).to(
+                model.device)
+            if name == "move":
+                st = zoom_factor(tf[:-1], tf[1:]) - 1
+                sm = zoom_factor(mf[:-1], mf[1:]) - 1
+                thr = 0.004
+            else:
+                st = metrics.phase_shift(tf[:-1], tf[1:])[0]
+                sm = metrics.phase_shift(mf[:-1], mf[1:])[0]
+                thr = 0.5
+            valid = st.abs() > thr   # truth actually moved (not blocked by a wall)
+            agree += int(((torch.sign(st) == torch.sign(sm)) & valid).sum())
+            total += int(valid.sum())
+            t_mag.append(float(st[valid].abs().mean()) if valid.any() else float("nan"))
+            m_mag.append(float(sm[valid].abs().mean()) if valid.any() else float("nan"))
+        key = f"{name}{'+' if val > 0 else '-'}"
+        tests[key] = {"pairs": total, "agreement": round(agree / total, 4) if total else None,
+                      "truth_motion": round(float(np.nanmean(t_mag)), 4) if total else None,
+                      "model_motion": round(float(np.nanmean(m_mag)), 4) if total else None,
+                      "unit": "zoom-1 per frame" if name == "move" else "px per frame"}
+    summary = {}
+    for n in ("turn", "strafe", "move"):
+        ks = [k for k in tests if k.startswith(n)]
+        p = sum(tests[k]["pairs"] for k in ks)
+        a = sum((tests[k]["agreement"] or 0) * tests[k]["pairs"] for k in ks)
+        if p:
+            summary[n] = round(a / p, 4)
+    return {"tests": tests, "agreement": summary, "frames_per_clip": frames}
+
+
+def event_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], steps: int,
+               gen_seed: int, layout_names: List[str]) -> Dict:
+    """Fire each event once at the same tick in truth and model; compare each side's change against
+    its own no-event counterfactual (same noise for the model)."""
+    K = model.K
+    A = len(layout_names)
+    warm, after = 12, 3
+    _, ac = truth_play(seeds, warm + K, cfg.data.frame_size)
+    out = {}
+    for ev in ("light", "spawn"):
+        if ev not in layout_names:
+            continue
+        j = layout_names.index(ev)
+        rows = []
+        for i, seed in enumerate(seeds):
+            base = ac[i, :warm + K].copy()
+            base[:, j] = 0.0
+            idle = np.zeros((after, A), np.float32)
+            with_ev = idle.copy()
+            with_ev[0, j] = 1.0
+            tr_ev = truth_replay(seed, np.concatenate([base, with_ev]), cfg.data.frame_size)
+            tr_no = truth_replay(seed, np.concatenate([base, idle]), cfg.data.frame_size)
+            t_after = torch.from_numpy(tr_ev[-1:])
+            t_no = torch.from_numpy(tr_no[-1:])
+            z = model.encode(torch.from_numpy(tr_ev[warm + 1:warm + 1 + K]))[None]
+            acts_ev = torch.from_numpy(np.concatenate([base[warm + 1:], with_ev]))[None]
+            acts_no = torch.from_numpy(np.concatenate([base[warm + 1:], idle]))[None]
+            g1 = torch.Generator().manual_seed(gen_seed + i)
+            g2 = torch.Generator().manual_seed(gen_seed + i)
+            m_ev = model.decode(model.rollout(z, acts_ev, steps, g1)[0, -1:])
+            m_no = model.decode(model.rollout(z, acts_no, steps, g2)[0, -1:])
+            te = data.to_float_frames(t_after).to(model.device)
+            tn = data.to_float_frames(t_no).to(model.device)
+            t_change = (te - tn).abs().mean().item()
+            if t_change < 0.01:  # the event changed nothing visible in truth (e.g. wall ahead)
+                continue
+            m_change = (m_ev - m_no).abs().mean().item()
+            mask = ((te - tn).abs().mean(1, keepdim=True) > 0.05).float()
+            # Change inside the region truth changed, as a fraction of truth's change there.
+            in_mask = ((m_ev - m_no).abs() * mask).sum().item() / max(
+                ((te - tn).abs() * mask).sum().item(), 1e-8)
+            closer = float(metrics.psnr(m_ev, te)) > float(metrics.psnr(m_no, te))
+            dbright_t = float(metrics.mean_brightness(te) - metrics.mean_brightness(tn))
+            dbright_m = float(metrics.mean_brightness(m_ev) - metrics.mean_brightness(m_no))
+            rows.append({"truth_change": t_change, "model_change": m_change,
+                         "change_ratio_in_region": in_mask, "closer_to_truth": closer,
+                         "brightness_delta_truth": dbright_t, "brightness_delta_model": dbright_m})
+        if not rows:
+            out[ev] = {"clips": 0}
+            continue
+        ratio = _mean(r["model_change"] / r["truth_change"] for r in rows)
+        closer = _mean(r["closer_to_truth"] for r in rows)
+        out[ev] = {
+            "clips": len(rows),
+            "change_ratio": round(ratio, 4),
+            "change_ratio_in_region": round(_mean(r["change_ratio_in_region"] for r in rows), 4),
+            "closer_to_truth_frac": round(closer, 4),
+            "brightness_delta_truth": round(_mean(r["brightness_delta_truth"] for r in rows), 4),
+            "brightness_delta_model": round(_mean(r["brightness_delta_model"] for r in rows), 4),
+            # Visibly applied: the model changes at least a third as much as truth does, and the
+            # event frame is closer to the truth event frame than the no-event one is, in most clips.
+            "applied": bool(ratio >= 0.33 and closer >= 0.6),
+        }
+    return out
+
+
+def collapse_eval(model: TorchWorldModel, cfg: configs.Config, seed: int, frames: int,
+                  steps: int, gen: torch.Generator) -> Dict:
+    """Self-roll `frames` frames of random play (exploration-policy actions) and check each frame."""
+    K = model.K
+    fr, ac = truth_play([seed], K + frames, cfg.data.frame_size)
+    z = model.encode(torch.from_numpy(fr[0, :K]))[None]
+    acts = torch.from_numpy(ac[:, :K - 1 + frames]).float()
+    t0 = time.perf_counter()
+    zs = model.rollout(z, acts, steps, gen)[0]  # [frames, C, h, w]
+    roll_s = time.perf_counter() - t0
+    x = model.decode(zs)
+    nan = int((~torch.isfinite(zs)).flatten(1).any(1).sum())
+    bright = metrics.mean_brightness(x)
+    black = int((bright < 0.03).sum())
+    u8 = data.to_uint8_frames(x.cpu())
+    sat_frac = ((u8 == 255).all(-1).float().flatten(1).mean(1))
+    saturated = int((sat_frac > 0.9).sum())
+    diffs = (x[1:] - x[:-1]).abs().flatten(1).mean(1)  # mean abs change per frame, [-1,1] units
+    moving = (acts[0, K:K - 1 + frames, :3].abs().sum(1) > 0.2).to(diffs.device)
+    # Frozen: a run of >= 48 frames in which the player moves yet the image barely changes.
+    frozen_runs, run = 0, 0
+    longest = 0
+    for d, mv in zip(diffs.tolist(), moving.tolist()):
+        if mv and d < 0.002:
+            run += 1
+            longest = max(longest, run)
+        else:
+            if run >= 48:
+                frozen_runs += 1
+            run = 0
+    if run >= 48:
+        frozen_runs += 1
+    sharp = metrics.sharpness(x)
+    lat_std = zs.flatten(1).std(1)
+    seg = max(1, frames // 10)
+    timeline = [{"frame": int(i), "brightness": round(float(bright[i:i + seg].mean()), 4),
+                 "sharpness": round(float(sharp[i:i + seg].mean()), 4),
+                 "latent_std": round(float(lat_std[i:i + seg].mean()), 4),
+                 "change_per_frame": round(float(diffs[i:i + seg].mean()), 5)}
+                for i in range(0, frames, seg)]
+    truth_sharp = float(metrics.sharpness(data.to_float_frames(torch.from_numpy(
+        fr[0, K:K + min(frames, 256)]))).mean())
+    collapsed = bool(nan or black > frames * 0.05 or saturated > frames * 0.05 or frozen_runs)
+    return {"frames": frames, "nan_frames": nan, "black_frames": black,
+            "saturated_frames": saturated, "frozen_runs": frozen_runs,
+            "longest_still_while_moving": longest, "timeline": timeline,
+            "final_sharpness_ratio": round(float(sharp[-seg:].mean()) / max(truth_sharp, 1e-8), 4),
+            "rollout_s": round(roll_s, 2), "collapsed": collapsed, "_frames": x}
+
+
+# ----------------------------------------------------------------------------------------------
+# Engine parity (libworldloop.so through ctypes)
+# ----------------------------------------------------------------------------------------------
+
+def find_library(explicit: Optional[str] = None) -> Optional[str]:
+    cands = [explicit] if explicit else []
+    env = os.environ.get("WL_LIB")
+    if env:
+        cands.append(env)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for d in ("build-gpu", "build", "build/Release"):
+        cands.append(os.path.join(root, d, "native", "libworldloop.so"))
+        cands.append(os.path.join(root, d, "libworldloop.so"))
+    for c in cands:
+        if c and os.path.isfile(c):
+            return c
+    return None
+
+
+class _Opts(ctypes.Structure):
+    _fields_ = [("backend", ctypes.c_int), ("threads", ctypes.c_int), ("max_batch", ctypes.c_int)]
+
+
+def engine_parity(path: str, model: TorchWorldModel, lib_path: str, frames: int = 6,
+                  steps: int = 2, seed: int = 7) -> Dict:
+    """Rolls `frames` latents with fixed noise in the engine and in PyTorch (CPU, f32, weights
+    from the same file) and reports the max abs latent difference per frame, both for independent
+    rollouts and for single steps from the same (engine) context."""
+    lib = ctypes.CDLL(lib_path)
+    lib.wl_last_error.restype = ctypes.c_char_p
+    lib.wl_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(_Opts),
+                                  ctypes.POINTER(ctypes.c_void_p)]
+    lib.wl_model_free.argtypes = [ctypes.c_void_p]
+    fp = ctypes.POINTER(ctypes.c_float)
+    lib.wl_model_sample_with_noise.argtypes = [ctypes.c_void_p, ctypes.c_int, fp, fp,
+                                               ctypes.c_int, fp, fp]
+    lib.wl_model_decode.argtypes = [ctypes.c_void_p, ctypes.c_int, fp,
+                                    ctypes.POINTER(ctypes.c_uint8)]
+    opts = _Opts(0, 0, 1)
+    h = ctypes.c_void_p()
+    if lib.wl_model_load(path.encode(), ctypes.byref(opts), ctypes.byref(h)) != 0:
+        raise RuntimeError(f"engine could not load {path}: {lib.wl_last_error().decode()}")
+    cpu = TorchWorldModel(path, torch.device("cpu"))  # f32 reference on CPU, no autocast
+    try:
+        m = cpu.manifest
+        K, A = cpu.K, len(m["actions"]["names"])
+        C, hh, ww = m["latent"]["channels"], m["latent"]["height"], m["latent"]["width"]
+        g = torch.Generator().manual_seed(seed)
+        fr, ac = truth_play([seed + (1 << 41)], K + frames, m["frame"]["height"])
+        ctx0 = cpu.encode(torch.from_numpy(fr[0, :K]))[None].contiguous()
+        acts = torch.from_numpy(ac[0]).float()
+        noise = torch.randn(frames, steps + 1, 1, C, hh, ww, generator=g)
+
+        def engine_step(ctx, a, nz):
+            out = torch.zeros(1, C, hh, ww)
+            c = ctx.contiguous()
+            a = a.contiguous()
+            nz = nz.contiguous()
+            st = lib.wl_model_sample_with_noise(
+                h, 1, ctypes.cast(c.data_ptr(), fp),
+                ctypes.cast(a.data_ptr(), fp), steps, ctypes.cast(nz.data_ptr(), fp),
+                ctypes.cast(out.data_ptr(), fp))
+            if st != 0:
+                raise RuntimeError(f"wl_model_sample_with_noise: {lib.wl_last_error().decode()}")
+            return out
+
+        ce, ct = ctx0.clone(), ctx0.clone()
+        roll_err, step_err = [], []
+        for t in range(frames):
+            a = acts[t:t + K][None]
+            ze = engine_step(ce, a, noise[t])
+            zt = cpu.step(ct, a, noise[t, 0], steps)
+            zs = cpu.step(ce, a, noise[t, 0], steps)   # PyTorch from the engine's own context
+            roll_err.append(float((ze - zt).abs().max()))
+            step_err.append(float((ze - zs).abs().max()))
+            ce = torch.cat([ce[:, 1:], ze[:, None]], 1)
+            ct = torch.cat([ct[:, 1:], zt[:, None]], 1)
+        rgb = np.zeros((1, m["frame"]["height"], m["frame"]["width"], 3), np.uint8)
+        zc = ce[:, -1].contiguous()
+        if lib.wl_model_decode(h, 1, ctypes.cast(zc.data_ptr(), fp),
+                               rgb.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))) != 0:
+            raise RuntimeError(f"wl_model_decode: {lib.wl_last_error().decode()}")
+        ref = data.to_uint8_frames(cpu.decode(zc)).numpy()
+        frame_diff = int(np.abs(rgb.astype(np.int32) - ref.astype(np.int32)).max())
+    finally:
+        lib.wl_model_free(h)
+    tol = 1e-3
+    return {"library": lib_path, "frames": frames, "steps": steps, "tolerance": tol,
+            "max_abs_latent_rollout": max(roll_err), "per_frame_rollout": roll_err,
+            "max_abs_latent_step": max(step_err), "max_abs_rgb8_decode": frame_diff,
+            "pass": bool(max(roll_err) <= tol)}
+
+
+# ----------------------------------------------------------------------------------------------
+# Contact sheet and entry point
+# ----------------------------------------------------------------------------------------------
+
+def contact_sheet(truth: torch.Tensor, roll: torch.Tensor, tf: torch.Tensor, K: int,
+                  horizons: List[int], rows: int = 3) -> np.ndarray:
+    """Per world: a truth row over a model row, one column per horizon (h=1 is teacher-forced),
+    separated by a 2-pixel gap."""
+    n = min(rows, truth.shape[0])
+    H, W = truth.shape[-2:]
+    gap = 2
+    img = np.full((n * (2 * H + gap) + (n - 1) * 4, len(horizons) * (W + gap) - gap, 3), 32,
+                  np.uint8)
+    for i in range(n):
+        y0 = i * (2 * H + gap + 4)
+        for j, h in enumerate(horizons):
+            x0 = j * (W + gap)
+            t = _u8(truth[i, K + h - 1][None])[0]
+            m = _u8((tf[i] if h == 1 else roll[i, h - 1])[None])[0]
+            img[y0:y0 + H, x0:x0 + W] = t
+            img[y0 + H + gap:y0 + 2 * H + gap, x0:x0 + W] = m
+    return img
+
+
+def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = None,
+        engine_lib: Optional[str] = None, quick: bool = False, seed: int = 0) -> Dict:
+    dev = pick_device(device or cfg.device)
+    os.makedirs(out, exist_ok=True)
+    t0 = time.perf_counter()
+    model = TorchWorldModel(model_path, dev)
+    names = model.manifest["actions"]["names"]
+    e = cfg.eval
+    steps = e.steps or model.default_steps
+    gen = torch.Generator().manual_seed(seed)
+    seeds = [cfg.data.eval_seed_base + i for i in range(e.worlds)]
+    res: Dict = {"model": os.path.abspath(model_path), "config": cfg.name, "device": str(dev),
+                 "held_out_seeds": [seeds[0], seeds[-1]], "sampler_steps": steps,
+                 "context_noise_sigma": model.ctx_sigma, "quick": quick}
+    horizons = list(e.horizons)
+    r = rollout_eval(model, cfg, seeds, steps, horizons, gen)
+    truth, roll, tf = r.pop("_sheet")
+    res["rollout"] = r
+    png.write_png(os.path.join(out, "contact_sheet.png"),
+                  contact_sheet(truth, roll, tf, model.K, horizons))
+    print(f"[eval] rollouts done ({time.perf_counter() - t0:.0f}s)", flush=True)
+    n_act = max(2, min(len(seeds), e.action_clips // 6 if quick else e.action_clips // 3))
+    res["actions"] = action_eval(model, cfg, seeds[:n_act], steps, 8, gen, names)
+    print(f"[eval] actions done ({time.perf_counter() - t0:.0f}s)", flush=True)
+    res["events"] = event_eval(model, cfg, seeds[:max(2, min(len(seeds), 8))], steps, seed + 99,
+                               names)
+    print(f"[eval] events done ({time.perf_counter() - t0:.0f}s)", flush=True)
+    cf = e.collapse_frames if not quick else min(e.collapse_frames, 256)
+    col = collapse_eval(model, cfg, cfg.data.eval_seed_base + 999, cf, steps, gen)
+    col_frames = col.pop("_frames")
+    res["collapse"] = col
+    strip = [_u8(col_frames[i][None])[0] for i in np.linspace(0, cf - 1, 8).astype(int)]
+    png.write_png(os.path.join(out, "collapse_strip.png"), np.concatenate(strip, axis=1))
+    print(f"[eval] collapse check done ({time.perf_counter() - t0:.0f}s)", flush=True)
+    lib = find_library(engine_lib)
+    if lib:
+        try:
+            res["parity"] = engine_parity(model_path, model, lib, steps=steps)
+        except Exception as ex:  # reported, not fatal: eval numbers stand on their own
+            res["parity"] = {"error": f"{type(ex).__name__}: {ex}", "library": lib}
+    else:
+        res["parity"] = {"skipped": "libworldloop.so not found (pass --engine-lib or set WL_LIB)"}
+    res["targets"] = targets(res)
+    res["eval_s"] = round(time.perf_counter() - t0, 1)
+    with open(os.path.join(out, "eval.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    print(summary_text(res), flush=True)
+    return res
+
+
+def targets(res: Dict) -> Dict:
+    """The issue's targets, each with the measured value and whether it is met."""
+    hz = res["rollout"]["horizons"]
+    out = {}
+
+    def put(name, value, ok):
+        out[name] = {"value": value, "met": bool(ok) if value is not None else None}
+    if "1" in hz:
+        ae = hz["1"]["psnr_autoencoder"]
+        put("autoencoder_ceiling_ge_32dB", ae, ae >= 32)
+        put("teacher_forced_within_2dB_of_ceiling", round(ae - hz["1"]["psnr"], 3),
+            ae - hz["1"]["psnr"] <= 2)
+    for h, margin in (("8", 4), ("32", 3)):
+        if h in hz:
+            d = round(hz[h]["psnr"] - hz[h]["psnr_copy_last"], 3)
+            put(f"h{h}_beats_copy_last_by_{margin}dB", d, d >= margin)
+    for h in ("32", "128"):
+        if h in hz:
+            put(f"sharpness_ratio_h{h}_ge_0.8", hz[h]["sharpness_ratio"],
+                hz[h]["sharpness_ratio"] >= 0.8)
+    t = res.get("actions", {}).get("agreement", {}).get("turn")
+    put("turn_agreement_ge_0.9", t, t is not None and t >= 0.9)
+    c = res.get("collapse", {})
+    put(f"no_collapse_{c.get('frames', 0)}_frames", not c.get("collapsed", True),
+        not c.get("collapsed", True))
+    for ev in ("light", "spawn"):
+        e = res.get("events", {}).get(ev)
+        if e and "applied" in e:
+            put(f"event_{ev}_applied", e["change_ratio"], e["applied"])
+    p = res.get("parity", {})
+    if "max_abs_latent_rollout" in p:
+        put("engine_parity_1e-3", p["max_abs_latent_rollout"], p["pass"])
+    return out
+
+
+def summary_text(res: Dict) -> str:
+    lines = ["horizon  model PSNR/SSIM   AE ceiling   copy-last   sharpness"]
+    for h, v in res["rollout"]["horizons"].items():
+        lines.append(f"{h:>7}  {v['psnr']:6.2f} / {v['ssim']:.3f}   {v['psnr_autoencoder']:6.2f}"
+                     f"      {v['psnr_copy_last']:6.2f}      {v['sharpness_ratio']:.3f}")
+    ag = res.get("actions", {}).get("agreement", {})
+    lines.append("action direction agreement: " + ", ".join(f"{k} {v:.2f}" for k, v in ag.items()))
+    for ev, v in res.get("events", {}).items():
+        if "applied" in v:
+            lines.append(f"event {ev}: change ratio {v['change_ratio']:.2f}, closer-to-truth "
+                         f"{v['closer_to_truth_frac']:.2f}, applied {v['applied']}")
+    c = res.get("collapse", {})
+    lines.append(f"collapse over {c.get('frames')} frames: {c.get('collapsed')} "
+                 f"(nan {c.get('nan_frames')}, black {c.get('black_frames')}, saturated "
+                 f"{c.get('saturated_frames')}, frozen runs {c.get('frozen_runs')})")
+    p = res.get("parity", {})
+    if "max_abs_latent_rollout" in p:
+        lines.append(f"engine parity: max abs latent {p['max_abs_latent_rollout']:.2e} "
+                     f"(tolerance {p['tolerance']}) -> {'pass' if p['pass'] else 'FAIL'}")
+    else:
+        lines.append(f"engine parity: {p}")
+    met = sum(1 for v in res["targets"].values() if v["met"])
+    lines.append(f"targets met: {met}/{len(res['targets'])}")
+    return "\n".join(lines)
