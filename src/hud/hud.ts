@@ -1,0 +1,61 @@
+/**
+ * The on-screen HUD (F1): FPS, dropped frames, stage times, source label (backend, model, seed),
+ * pause state. Drawn with the built-in font into an RGBA overlay that the window blends over the
+ * frame, at a resolution that is an integer multiple of the frame so glyphs stay crisp.
+ */
+import type { FrameProfiler } from '../profiler/frame_profiler.js';
+import { drawText, fillRect, LINE_HEIGHT, textWidth, type Canvas } from './text.js';
+
+export interface HudState {
+  label: string;
+  paused: boolean;
+  recording?: boolean;
+  mouseCaptured?: boolean;
+}
+
+function ms(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(1) : '-';
+}
+
+/** The HUD's text lines, from the profiler's latest samples. */
+export function hudLines(p: FrameProfiler, s: HudState): string[] {
+  const frame = p.last('frame');
+  const lines = [
+    `FPS ${Number.isFinite(frame) && frame > 0 ? (1000 / frame).toFixed(1) : '-'}  FRAME ${ms(frame)} MS  DROPPED ${p.droppedFrames}`,
+  ];
+  const skip = new Set(['frame']);
+  const stageParts = p.stageNames().filter((n) => !skip.has(n)).map((n) => `${n.toUpperCase()} ${ms(p.last(n))}`);
+  for (let i = 0; i < stageParts.length; i += 3) lines.push(stageParts.slice(i, i + 3).join('  '));
+  lines.push(s.label.toUpperCase());
+  const flags = [s.paused ? 'PAUSED' : '', s.recording ? 'REC' : '', s.mouseCaptured ? 'MOUSE CAPTURED (ESC)' : ''].filter(Boolean);
+  if (flags.length) lines.push(flags.join('  '));
+  return lines;
+}
+
+export class HudOverlay {
+  readonly canvas: Canvas;
+  private dirtyRows = 0;
+
+  constructor(width: number, height: number) {
+    this.canvas = { width, height, channels: 4, pixels: new Uint8Array(width * height * 4) };
+  }
+
+  /** Overlay size for a frame: the smallest integer multiple at least ~512 px wide. */
+  static sizeFor(frameW: number, frameH: number): { width: number; height: number } {
+    const k = Math.max(1, Math.round(512 / Math.max(1, frameW)));
+    return { width: frameW * k, height: frameH * k };
+  }
+
+  /** Redraws the text box (only the rows it covers are touched). */
+  draw(lines: string[]): Uint8Array {
+    const c = this.canvas;
+    const scale = c.width >= 512 ? 2 : 1;
+    const boxH = Math.min(c.height, lines.length * LINE_HEIGHT * scale + 4);
+    fillRect(c, 0, 0, c.width, Math.max(boxH, this.dirtyRows), [0, 0, 0, 0]);
+    const boxW = Math.min(c.width, Math.max(...lines.map((l) => textWidth(l, scale))) + 4);
+    fillRect(c, 0, 0, boxW, boxH, [0, 0, 0, 150]);
+    lines.forEach((l, i) => drawText(c, l, 2, 2 + i * LINE_HEIGHT * scale, [255, 255, 120, 255], scale));
+    this.dirtyRows = boxH;
+    return c.pixels;
+  }
+}

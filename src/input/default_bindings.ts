@@ -1,0 +1,30 @@
+/**
+ * Default bindings. Movement: W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse turns
+ * while captured (click the window or press M; Escape releases). Gamepad: left stick
+ * moves/strafes, right stick turns, Y cycles the light, A spawns an object.
+ */
+import type { Bindings } from './bindings.js';
+
+export function defaultBindings(): Bindings {
+  return {
+    version: 1,
+    actions: {
+      move: { keys: { W: 1, Up: 1, S: -1, Down: -1 }, gamepadAxes: { lefty: -1 } },
+      strafe: { keys: { D: 1, A: -1 }, gamepadAxes: { leftx: 1 } },
+      turn: { keys: { Right: 1, E: 1, Left: -1, Q: -1 }, gamepadAxes: { rightx: 1 }, mouseX: 0.1 },
+      light: { keys: { L: 1 }, gamepadButtons: { y: 1 } },
+      spawn: { keys: { Space: 1 }, gamepadButtons: { a: 1 } },
+    },
+    commands: {
+      quit: ['Escape'],
+      pause: ['P'],
+      reset: ['R'],
+      screenshot: ['F12'],
+      hud: ['F1'],
+      captureMouse: ['M'],
+      fullscreen: ['F11'],
+    },
+    gamepadCommands: { pause: ['start'], reset: ['back'] },
+    deadzones: { stick: 0.15, trigger: 0.05 },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Action scripts drive the loop without a person (headless runs, `render`, tests): a JSON list of
+ * segments, each holding an action for some frames. Channels are named, so one script works on
+ * any source whose action space has those names; unknown names are an error.
+ *
+ *   { "segments": [ { "frames": 30, "action": { "move": 1 } },
+ *                   { "frames": 1,  "action": { "spawn": 1 } },
+ *                   { "frames": 20, "action": { "turn": -0.5, "move": 1 } },
+ *                   { "frames": 1,  "reset": true } ] }
+ *
+ * A bare array of segments is accepted too. Event channels fire on the first frame of their
+ * segment only (an event is a one-tick trigger).
+ */
+import { readFileSync } from 'node:fs';
+import { FormatError, WorldloopError } from '../errors.js';
+import type { ActionSpace } from '../source.js';
+
+export interface ScriptSegment {
+  frames: number;
+  action: Record<string, number>;
+  /** Restart the world (same seed) before this segment. */
+  reset?: boolean;
+}
+
+export interface ScriptStep {
+  action: Float32Array;
+  reset: boolean;
+}
+
+export const MAX_SCRIPT_FRAMES = 10_000_000;
+
+export function parseActionScript(doc: unknown, source = 'action script'): ScriptSegment[] {
+  const list = Array.isArray(doc) ? doc : (doc as { segments?: unknown })?.segments;
+  if (!Array.isArray(list)) throw new FormatError(`${source}: expected {"segments": [...]} or an array of segments`);
+  let total = 0;
+  return list.map((seg, i) => {
+    const at = `${source}: segments[${i}]`;
+    if (typeof seg !== 'object' || seg === null || Array.isArray(seg)) throw new FormatError(`${at} must be an object`);
+    const s = seg as Record<string, unknown>;
+    for (const k of Object.keys(s)) if (!['frames', 'action', 'reset'].includes(k)) throw new FormatError(`${at}.${k}: unknown field (frames, action, reset)`);
+    const frames = s.frames ?? 1;
+    if (typeof frames !== 'number' || !Number.isInteger(frames) || frames < 1) throw new FormatError(`${at}.frames must be a positive integer`);
+    total += frames;
+    if (total > MAX_SCRIPT_FRAMES) throw new FormatError(`${source}: more than ${MAX_SCRIPT_FRAMES} frames in total`);
+    const action = s.action ?? {};
+    if (typeof action !== 'object' || action === null || Array.isArray(action)) throw new FormatError(`${at}.action must be an object of channel → value`);
+    for (const [k, v] of Object.entries(action)) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`${at}.action.${k} must be a finite number`);
+    }
+    if (s.reset !== undefined && typeof s.reset !== 'boolean') throw new FormatError(`${at}.reset must be true or false`);
+    return { frames, action: action as Record<string, number>, reset: s.reset === true };
+  });
+}
+
+export function loadActionScript(path: string): ScriptSegment[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new WorldloopError('WL_IO', `cannot read action script '${path}': ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new FormatError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  return parseActionScript(doc, path);
+}
+
+/** Expands segments into per-frame steps against an action space (validating names and ranges). */
+export function* scriptSteps(segments: ScriptSegment[], space: ActionSpace): Generator<ScriptStep> {
+  const idx = new Map(space.channels.map((c, i) => [c.name, i] as const));
+  for (const [i, seg] of segments.entries()) {
+    const base = new Float32Array(space.channels.length);
+    for (const [name, v] of Object.entries(seg.action)) {
+      const j = idx.get(name);
+      if (j === undefined) {
+        throw new FormatError(`action script segments[${i}]: channel '${name}' is not in this world's action space (${space.channels.map((c) => c.name).join(', ')})`);
+      }
+      const c = space.channels[j]!;
+      if (v < c.min || v > c.max) throw new FormatError(`action script segments[${i}]: ${name}=${v} is outside [${c.min}, ${c.max}]`);
+      base[j] = v;
+    }
+    for (let f = 0; f < seg.frames; f++) {
+      const a = base.slice();
+      if (f > 0) space.channels.forEach((c, j) => { if (c.kind === 'event') a[j] = 0; });
+      yield { action: a, reset: f === 0 && seg.reset === true };
+    }
+  }
+}
+
+/** Uniform random actions (soak tests, benchmarks): axes anywhere in range, events rarely. */
+export function randomAction(space: ActionSpace, rand: () => number, eventRate = 0.02): Float32Array {
+  const a = new Float32Array(space.channels.length);
+  space.channels.forEach((c, j) => {
+    a[j] = c.kind === 'event' ? (rand() < eventRate ? 1 : 0) : c.min + (c.max - c.min) * rand();
+  });
+  return a;
+}
+
+/** Small deterministic PRNG (mulberry32) so random runs are repeatable from a seed. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

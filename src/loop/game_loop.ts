@@ -1,0 +1,295 @@
+/**
+ * The game loop: a fixed tick at the target rate drives any FrameSource (ground truth or model).
+ *
+ * Real-time mode, per tick: poll input (window events, gamepads) → if no step is in flight, read
+ * the action (as late as possible) and start the next step without awaiting it → present the
+ * latest finished frame → sleep until the next tick. The window keeps handling events while the
+ * model works; a frame whose step is not done by its tick is a dropped frame (the previous one
+ * stays on screen). Overdue ticks catch up at most `maxCatchUp` at a time (see Pacer).
+ *
+ * Lockstep mode (headless runs, replay, video export): each tick awaits its step, so step i
+ * always gets action i and the output sees every frame; nothing sleeps.
+ */
+import type { Frame, FrameSource, StageTimes } from '../source.js';
+import type { CommandName } from '../input/bindings.js';
+import { FrameProfiler } from '../profiler/frame_profiler.js';
+import { TraceRecorder, TRACK } from '../profiler/trace.js';
+import { RealClock, type Clock } from './clock.js';
+import { Pacer } from './pacer.js';
+
+export interface InputPoll {
+  commands: CommandName[];
+  /** A bound input changed since the last poll (starts an input-to-frame latency sample). */
+  changed: boolean;
+}
+
+export interface LoopInput {
+  poll(): InputPoll;
+  /** The action for the step that starts now; undefined when the input has nothing more (end of
+   * a script or recording). `reset` restarts the source from the seed before this step. */
+  next(): { action: Float32Array; reset: boolean } | undefined;
+}
+
+export interface LoopOutput {
+  /** Shows a frame (window) or consumes it (video sink). `fresh` = a new frame, not a repaint. */
+  present(frame: Frame, fresh: boolean): void | Promise<void>;
+}
+
+/** Hooks that observe every finished step (recording, soak checks, export). */
+export interface StepObserver {
+  /** The session's first frame (after the initial reset). */
+  sessionStarted?(first: Frame): void;
+  /** A step is starting with this action; `reset` = the source was reset just before it. */
+  stepStarted?(action: Float32Array, reset: boolean): void;
+  stepFinished?(frame: Frame, stages: StageTimes): void | Promise<void>;
+  /** The user reset the world outside a step (R key): the next step should replay a reset. */
+  resetOutsideStep?(): void;
+}
+
+export interface LoopOptions {
+  source: FrameSource;
+  input: LoopInput;
+  output?: LoopOutput;
+  clock?: Clock;
+  fps?: number;
+  /** true: fixed ticks + async stepping (interactive); false: lockstep, as fast as possible. */
+  realtime?: boolean;
+  maxCatchUp?: number;
+  /** Stop after this many steps (0 = until quit or the input ends). */
+  maxFrames?: number;
+  seed?: number;
+  profiler?: FrameProfiler;
+  trace?: TraceRecorder;
+  observers?: StepObserver[];
+  /** Commands the loop itself does not act on (screenshot, hud, fullscreen, captureMouse). */
+  onCommand?: (cmd: CommandName, loop: GameLoop) => void | Promise<void>;
+}
+
+export interface LoopResult {
+  steps: number;
+  ticks: number;
+  reason: 'quit' | 'input-ended' | 'max-frames';
+}
+
+interface PendingInput {
+  tick: number;
+  at: number;
+}
+
+interface InFlight {
+  promise: Promise<void>;
+  done: boolean;
+  error?: unknown;
+}
+
+export class GameLoop {
+  readonly source: FrameSource;
+  readonly profiler: FrameProfiler;
+  readonly trace: TraceRecorder | undefined;
+  private readonly opts: LoopOptions;
+  private readonly clock: Clock;
+  private readonly fps: number;
+  paused = false;
+  private stopRequested = false;
+  private resetRequested = false;
+  private latest: { frame: Frame; presented: boolean; inputs: PendingInput[] } | undefined;
+  private pending: PendingInput[] = [];
+  private tickIndex = 0;
+  private steps = 0;
+  private t0 = 0;
+
+  constructor(opts: LoopOptions) {
+    this.opts = opts;
+    this.source = opts.source;
+    this.clock = opts.clock ?? new RealClock();
+    this.fps = opts.fps ?? 30;
+    this.profiler = opts.profiler ?? new FrameProfiler();
+    this.trace = opts.trace;
+  }
+
+  /** Asks the loop to stop after the current tick. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Restart the world from the seed at the next opportunity. */
+  requestReset(): void {
+    this.resetRequested = true;
+  }
+
+  /** The frame on screen (or last produced), if any. */
+  get currentFrame(): Frame | undefined {
+    return this.latest?.frame;
+  }
+
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  private rel(t: number): number {
+    return t - this.t0;
+  }
+
+  async run(): Promise<LoopResult> {
+    const { source } = this;
+    this.t0 = this.clock.now();
+    const first = await source.reset(this.opts.seed);
+    this.latest = { frame: first, presented: false, inputs: [] };
+    for (const o of this.opts.observers ?? []) o.sessionStarted?.(first);
+    return this.opts.realtime === false ? this.runLockstep() : this.runRealtime();
+  }
+
+  private async handleCommands(commands: CommandName[]): Promise<void> {
+    for (const c of commands) {
+      if (c === 'quit') this.stopRequested = true;
+      else if (c === 'pause') this.paused = !this.paused;
+      else if (c === 'reset') this.resetRequested = true;
+      else await this.opts.onCommand?.(c, this);
+    }
+  }
+
+  private async pollInput(): Promise<void> {
+    const t = this.clock.now();
+    const polled = this.opts.input.poll();
+    if (polled.changed) this.pending.push({ tick: this.tickIndex, at: t });
+    const dt = this.clock.now() - t;
+    this.profiler.stage('input', dt);
+    this.trace?.span('input', 'stage', this.rel(t), dt, TRACK.loop);
+    await this.handleCommands(polled.commands);
+  }
+
+  /** Starts one step (or a bare reset); resolves into `latest` when the frame is ready. */
+  private startStep(): InFlight | undefined {
+    const { source } = this;
+    const observers = this.opts.observers ?? [];
+    if (this.resetRequested) {
+      this.resetRequested = false;
+      const start = this.clock.now();
+      for (const o of observers) o.resetOutsideStep?.();
+      const f: InFlight = { promise: Promise.resolve(), done: false };
+      f.promise = source.reset(this.opts.seed).then(
+        (frame) => {
+          this.trace?.span('reset', 'stage', this.rel(start), this.clock.now() - start, TRACK.source);
+          this.latest = { frame, presented: false, inputs: [] };
+          f.done = true;
+        },
+        (err) => {
+          f.error = err;
+          f.done = true;
+        },
+      );
+      return f;
+    }
+    const next = this.opts.input.next();
+    if (!next) return undefined;
+    const inputs = this.pending;
+    this.pending = [];
+    const stepNo = this.steps++;
+    const start = this.clock.now();
+    const f: InFlight = { promise: Promise.resolve(), done: false };
+    const run = async () => {
+      if (next.reset) await source.reset(this.opts.seed);
+      for (const o of observers) o.stepStarted?.(next.action, next.reset);
+      const { frame, stages } = await source.step(next.action);
+      const end = this.clock.now();
+      const dur = end - start;
+      this.profiler.stageTimes(stages);
+      this.profiler.stage('step', dur);
+      this.trace?.span(`step ${stepNo}`, 'step', this.rel(start), dur, TRACK.source, { frame: frame.index, ...stages });
+      for (const o of observers) await o.stepFinished?.(frame, stages);
+      this.latest = { frame, presented: false, inputs };
+    };
+    f.promise = run().then(
+      () => {
+        f.done = true;
+      },
+      (err) => {
+        f.error = err;
+        f.done = true;
+      },
+    );
+    return f;
+  }
+
+  private async presentLatest(fresh: boolean): Promise<void> {
+    const out = this.opts.output;
+    const latest = this.latest;
+    if (!latest) return;
+    const t = this.clock.now();
+    if (out) await out.present(latest.frame, fresh);
+    const end = this.clock.now();
+    if (fresh) {
+      this.profiler.stage('present', end - t);
+      this.trace?.span('present', 'stage', this.rel(t), end - t, TRACK.present, { frame: latest.frame.index });
+      this.profiler.presented(end);
+      for (const inp of latest.inputs) this.profiler.latency(this.tickIndex - inp.tick, end - inp.at);
+      latest.presented = true;
+      latest.inputs = [];
+    }
+  }
+
+  private async runRealtime(): Promise<LoopResult> {
+    const pacer = new Pacer(this.fps, this.opts.maxCatchUp ?? 2);
+    const maxFrames = this.opts.maxFrames ?? 0;
+    let inflight: InFlight | undefined;
+    let inputEnded = false;
+    pacer.start(this.clock.now());
+    for (;;) {
+      const tickStart = this.clock.now();
+      this.profiler.tick();
+      await this.pollInput();
+      if (inflight?.done) {
+        if (inflight.error) throw inflight.error;
+        inflight = undefined;
+      }
+      const wantMore = !this.stopRequested && !inputEnded && (maxFrames === 0 || this.steps < maxFrames);
+      if (!inflight && (!this.paused || this.resetRequested) && (wantMore || this.resetRequested)) {
+        inflight = this.startStep();
+        if (!inflight) inputEnded = true;
+      }
+      if (this.latest && !this.latest.presented) await this.presentLatest(true);
+      else if (this.paused) await this.presentLatest(false);
+      else if (inflight && this.tickIndex > 0) {
+        this.profiler.dropped();
+        this.trace?.instant('dropped', 'frame', this.rel(this.clock.now()), TRACK.loop);
+      }
+      const finished = !inflight && (this.stopRequested || inputEnded || (maxFrames > 0 && this.steps >= maxFrames));
+      if (finished && this.latest?.presented !== false) {
+        return { steps: this.steps, ticks: this.tickIndex + 1, reason: this.stopRequested ? 'quit' : inputEnded ? 'input-ended' : 'max-frames' };
+      }
+      const workEnd = this.clock.now();
+      this.trace?.span('tick', 'frame', this.rel(tickStart), workEnd - tickStart, TRACK.loop, { tick: this.tickIndex });
+      const plan = pacer.next(workEnd);
+      if (plan.skipped > 0) this.profiler.dropped(plan.skipped);
+      if (plan.at > workEnd) {
+        await this.clock.sleepUntil(plan.at);
+        const idle = this.clock.now() - workEnd;
+        this.profiler.stage('idle', idle);
+        this.trace?.span('idle', 'stage', this.rel(workEnd), idle, TRACK.loop);
+      } else {
+        this.profiler.stage('idle', 0);
+        // Let finished steps' callbacks run before the next tick looks at them.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      this.tickIndex++;
+    }
+  }
+
+  private async runLockstep(): Promise<LoopResult> {
+    const maxFrames = this.opts.maxFrames ?? 0;
+    await this.presentLatest(true);
+    for (;;) {
+      if (this.stopRequested) return { steps: this.steps, ticks: this.tickIndex, reason: 'quit' };
+      if (maxFrames > 0 && this.steps >= maxFrames) return { steps: this.steps, ticks: this.tickIndex, reason: 'max-frames' };
+      this.tickIndex++;
+      this.profiler.tick();
+      await this.pollInput();
+      if (this.stopRequested) continue;
+      const f = this.startStep();
+      if (!f) return { steps: this.steps, ticks: this.tickIndex, reason: 'input-ended' };
+      await f.promise;
+      if (f.error) throw f.error;
+      await this.presentLatest(true);
+    }
+  }
+}

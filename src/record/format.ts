@@ -1,0 +1,162 @@
+/**
+ * The recording file: everything needed to replay a session bit-exactly on the same backend.
+ *
+ *   "WLRECORD"            8 bytes magic
+ *   u32 version           = 1
+ *   u32 headerBytes       JSON header length (≤ 1 MiB)
+ *   header                UTF-8 JSON: source identity (model sha256 or "truth:<seed>"), seed,
+ *                         backend, settings, action space, first-frame CRC
+ *   u32 frames N, u32 channels A
+ *   u8  flags[N]          bit 0: the world was reset (same seed) before this step
+ *   zero padding to a multiple of 4
+ *   f32 actions[N][A]     the action vector each step consumed
+ *   u32 frameCrc[N]       CRC-32 of each resulting RGB frame (replay checks every frame)
+ *   u32 crc               CRC-32 of every byte before it
+ *
+ * Little-endian throughout. The file is untrusted: sizes are bounded and checked against the
+ * file length before anything is read, and the checksum is verified before the contents are used.
+ */
+import { crc32 } from 'node:zlib';
+import { FormatError } from '../errors.js';
+import type { ActionSpace } from '../source.js';
+
+export const RECORDING_MAGIC = 'WLRECORD';
+export const RECORDING_VERSION = 1;
+export const MAX_HEADER_BYTES = 1 << 20;
+export const MAX_RECORDED_FRAMES = 50_000_000;
+export const MAX_CHANNELS = 1024;
+export const FLAG_RESET = 1;
+
+export interface RecordingHeader {
+  format: 'worldloop-recording';
+  /** What produced the frames: "sha256:<hex>" of the model file, or "truth:<seed>". */
+  sourceId: string;
+  sourceKind: 'truth' | 'model';
+  label: string;
+  backend: string;
+  seed: number;
+  settings: { fps: number; steps?: number; width: number; height: number; [k: string]: unknown };
+  actionSpace: ActionSpace;
+  firstFrameCrc: number;
+  createdAt: string;
+}
+
+export interface Recording {
+  header: RecordingHeader;
+  frames: number;
+  channels: number;
+  flags: Uint8Array;
+  actions: Float32Array;
+  frameCrcs: Uint32Array;
+}
+
+export function frameCrc(rgb: Uint8Array): number {
+  return crc32(rgb) >>> 0;
+}
+
+function pad4(n: number): number {
+  return (4 - (n % 4)) % 4;
+}
+
+export function encodeRecording(r: Recording): Uint8Array {
+  const header = new TextEncoder().encode(JSON.stringify(r.header));
+  if (header.length > MAX_HEADER_BYTES) throw new FormatError('recording header is larger than 1 MiB');
+  const n = r.frames;
+  const a = r.channels;
+  if (r.flags.length !== n || r.actions.length !== n * a || r.frameCrcs.length !== n) {
+    throw new FormatError(`recording arrays disagree with frames=${n}, channels=${a}`);
+  }
+  const flagsEnd = 16 + header.length + 8 + n;
+  const actionsAt = flagsEnd + pad4(flagsEnd);
+  const crcsAt = actionsAt + n * a * 4;
+  const total = crcsAt + n * 4 + 4;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < 8; i++) out[i] = RECORDING_MAGIC.charCodeAt(i);
+  dv.setUint32(8, RECORDING_VERSION, true);
+  dv.setUint32(12, header.length, true);
+  out.set(header, 16);
+  let o = 16 + header.length;
+  dv.setUint32(o, n, true);
+  dv.setUint32(o + 4, a, true);
+  out.set(r.flags, o + 8);
+  for (let i = 0; i < n * a; i++) dv.setFloat32(actionsAt + i * 4, r.actions[i]!, true);
+  for (let i = 0; i < n; i++) dv.setUint32(crcsAt + i * 4, r.frameCrcs[i]!, true);
+  dv.setUint32(total - 4, crc32(out.subarray(0, total - 4)) >>> 0, true);
+  return out;
+}
+
+function need(cond: boolean, name: string, what: string): asserts cond {
+  if (!cond) throw new FormatError(`${name}: ${what}`);
+}
+
+function validateHeader(h: unknown, name: string): RecordingHeader {
+  need(typeof h === 'object' && h !== null && !Array.isArray(h), name, 'header is not a JSON object');
+  const o = h as Record<string, unknown>;
+  need(o.format === 'worldloop-recording', name, `header.format is ${JSON.stringify(o.format)}, expected "worldloop-recording"`);
+  need(typeof o.sourceId === 'string' && o.sourceId.length > 0, name, 'header.sourceId is missing');
+  need(o.sourceKind === 'truth' || o.sourceKind === 'model', name, 'header.sourceKind must be "truth" or "model"');
+  need(typeof o.label === 'string', name, 'header.label must be a string');
+  need(typeof o.backend === 'string', name, 'header.backend must be a string');
+  need(typeof o.seed === 'number' && Number.isSafeInteger(o.seed) && o.seed >= 0, name, 'header.seed must be a non-negative integer');
+  need(typeof o.firstFrameCrc === 'number' && Number.isInteger(o.firstFrameCrc), name, 'header.firstFrameCrc must be an integer');
+  const s = o.settings as Record<string, unknown> | undefined;
+  need(typeof s === 'object' && s !== null, name, 'header.settings is missing');
+  for (const k of ['fps', 'width', 'height'] as const) {
+    need(typeof s[k] === 'number' && (s[k] as number) > 0, name, `header.settings.${k} must be a positive number`);
+  }
+  const sp = o.actionSpace as { channels?: unknown } | undefined;
+  need(!!sp && Array.isArray(sp.channels), name, 'header.actionSpace.channels is missing');
+  (sp.channels as unknown[]).forEach((c, i) => {
+    const ch = c as Record<string, unknown>;
+    need(typeof ch?.name === 'string' && typeof ch.min === 'number' && typeof ch.max === 'number' && (ch.kind === 'axis' || ch.kind === 'event'),
+      name, `header.actionSpace.channels[${i}] must have name, min, max, kind`);
+  });
+  return o as unknown as RecordingHeader;
+}
+
+/** Parses and verifies a recording; `name` (the file path) prefixes every error. */
+export function decodeRecording(bytes: Uint8Array, name = 'recording'): Recording {
+  need(bytes.length >= 28, name, `truncated: ${bytes.length} bytes is shorter than the smallest recording`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = String.fromCharCode(...bytes.subarray(0, 8));
+  need(magic === RECORDING_MAGIC, name, `not a worldloop recording (magic ${JSON.stringify(magic)})`);
+  const version = dv.getUint32(8, true);
+  need(version === RECORDING_VERSION, name, `recording format version ${version} is not supported (this build reads ${RECORDING_VERSION})`);
+  const hlen = dv.getUint32(12, true);
+  need(hlen <= MAX_HEADER_BYTES, name, `header length ${hlen} exceeds ${MAX_HEADER_BYTES}`);
+  need(16 + hlen + 8 <= bytes.length, name, `truncated inside the header (needs ${16 + hlen + 8} bytes, file has ${bytes.length})`);
+  const o = 16 + hlen;
+  const n = dv.getUint32(o, true);
+  const a = dv.getUint32(o + 4, true);
+  need(n <= MAX_RECORDED_FRAMES, name, `frame count ${n} exceeds ${MAX_RECORDED_FRAMES}`);
+  need(a >= 1 && a <= MAX_CHANNELS, name, `action channel count ${a} is outside 1..${MAX_CHANNELS}`);
+  const flagsEnd = o + 8 + n;
+  const actionsAt = flagsEnd + pad4(flagsEnd);
+  const crcsAt = actionsAt + n * a * 4;
+  const total = crcsAt + n * 4 + 4;
+  need(bytes.length >= total, name, `truncated: ${n} frames × ${a} channels need ${total} bytes, file has ${bytes.length}`);
+  need(bytes.length === total, name, `${bytes.length - total} unexpected bytes after the end of the recording`);
+  const stored = dv.getUint32(total - 4, true);
+  const actual = crc32(bytes.subarray(0, total - 4)) >>> 0;
+  need(stored === actual, name, `checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the file is corrupt`);
+  let headerJson: unknown;
+  try {
+    headerJson = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(16, 16 + hlen)));
+  } catch (err) {
+    throw new FormatError(`${name}: header is not valid UTF-8 JSON (${(err as Error).message})`);
+  }
+  const header = validateHeader(headerJson, name);
+  need(header.actionSpace.channels.length === a, name, `header declares ${header.actionSpace.channels.length} action channels, data has ${a}`);
+  const flags = bytes.slice(o + 8, o + 8 + n);
+  for (let i = 0; i < n; i++) need((flags[i]! & ~FLAG_RESET) === 0, name, `frame ${i}: unknown flag bits ${flags[i]}`);
+  const actions = new Float32Array(n * a);
+  for (let i = 0; i < n * a; i++) {
+    const v = dv.getFloat32(actionsAt + i * 4, true);
+    need(Number.isFinite(v), name, `frame ${Math.floor(i / a)}, channel ${header.actionSpace.channels[i % a]!.name}: action is not finite`);
+    actions[i] = v;
+  }
+  const frameCrcs = new Uint32Array(n);
+  for (let i = 0; i < n; i++) frameCrcs[i] = dv.getUint32(crcsAt + i * 4, true);
+  return { header, frames: n, channels: a, flags, actions, frameCrcs };
+}

@@ -1,0 +1,228 @@
+/**
+ * The SDL window (native/platform via the addon), typed. Rendering and event polling happen on
+ * the JS main thread: the loop calls pollEvents() once per tick, so no callback ever arrives from
+ * an SDL thread. `windowTesting` injects synthetic input through SDL's own queue for tests.
+ */
+import { addon } from './native.js';
+import { fromNative, UnsupportedError } from './errors.js';
+
+export interface WindowOptions {
+  title?: string;
+  width?: number;
+  height?: number;
+  vsync?: boolean;
+  /** Scaling filter: false = nearest (crisp pixels, default), true = linear. */
+  linear?: boolean;
+  fullscreen?: boolean;
+  resizable?: boolean;
+  /** Create without showing it (benchmarks). */
+  hidden?: boolean;
+  /** 'auto' = SDL's best renderer (GPU when present), 'software' = SDL's CPU renderer. */
+  renderer?: 'auto' | 'software';
+}
+
+export type WindowEvent =
+  | { type: 'quit' }
+  | { type: 'keydown' | 'keyup'; key: string; repeat: boolean }
+  | { type: 'mousemotion' | 'wheel'; dx: number; dy: number }
+  | { type: 'mousedown' | 'mouseup'; button: string }
+  | { type: 'resized'; width: number; height: number }
+  | { type: 'focus' | 'blur' | 'exposed' }
+  | { type: 'gamepadadded'; gamepad: number; name: string }
+  | { type: 'gamepadremoved'; gamepad: number }
+  | { type: 'gamepaddown' | 'gamepadup'; gamepad: number; button: string };
+
+export type GamepadAxis = 'leftx' | 'lefty' | 'rightx' | 'righty' | 'lefttrigger' | 'righttrigger';
+export const GAMEPAD_AXES: readonly GamepadAxis[] = [
+  'leftx',
+  'lefty',
+  'rightx',
+  'righty',
+  'lefttrigger',
+  'righttrigger',
+];
+/** SDL_GameController button names. */
+export const GAMEPAD_BUTTONS: readonly string[] = [
+  'a', 'b', 'x', 'y', 'back', 'guide', 'start', 'leftstick', 'rightstick', 'leftshoulder',
+  'rightshoulder', 'dpup', 'dpdown', 'dpleft', 'dpright', 'misc1', 'paddle1', 'paddle2',
+  'paddle3', 'paddle4', 'touchpad',
+];
+
+export interface GamepadState {
+  id: number;
+  name: string;
+  /** Sticks in [-1, 1] (y positive = down), triggers in [0, 1]; deadzones already applied. */
+  axes: Record<GamepadAxis, number>;
+  buttons: string[];
+}
+
+export interface WindowInfo {
+  renderer: string;
+  software: boolean;
+  videoDriver: string;
+  vsync: boolean;
+  windowWidth: number;
+  windowHeight: number;
+  outputWidth: number;
+  outputHeight: number;
+  viewport: { x: number; y: number; width: number; height: number };
+  fullscreen: boolean;
+  linear: boolean;
+  relativeMouse: boolean;
+}
+
+export interface Screenshot {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type NativeWindow = any;
+
+function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e?.code === 'WL_NO_DISPLAY') {
+      throw new UnsupportedError(`${e.message}; use --headless, or run under xvfb-run`, 'WL_NO_DISPLAY');
+    }
+    throw fromNative(err);
+  }
+}
+
+/** True when a window could be opened here (an X11 or Wayland display is set). */
+export function hasDisplay(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !!(env.DISPLAY || env.WAYLAND_DISPLAY || env.SDL_VIDEODRIVER);
+}
+
+function nativeAddon() {
+  const a = addon();
+  if (!a.Window) {
+    throw new UnsupportedError('this build has no SDL2 window (libsdl2-dev was not found at build time)');
+  }
+  return a;
+}
+
+export class Window {
+  private native: NativeWindow | undefined;
+
+  private constructor(native: NativeWindow) {
+    this.native = native;
+  }
+
+  /** Opens a window. Throws WL_NO_DISPLAY (UnsupportedError) without a display. */
+  static open(opts: WindowOptions = {}): Window {
+    const a = nativeAddon();
+    if (!hasDisplay()) {
+      throw new UnsupportedError(
+        'no display (DISPLAY/WAYLAND_DISPLAY unset): cannot open a window; use --headless, or run under xvfb-run',
+        'WL_NO_DISPLAY',
+      );
+    }
+    const native = call(() => new a.Window(opts));
+    return new Window(native);
+  }
+
+  private get w(): NativeWindow {
+    if (!this.native) throw new UnsupportedError('window is closed');
+    return this.native;
+  }
+
+  get closed(): boolean {
+    return this.native === undefined;
+  }
+
+  /** Shows an RGB8 frame (width*height*3 bytes), letterboxed and scaled to the window. */
+  present(rgb: Uint8Array, width: number, height: number): void {
+    call(() => this.w.present(rgb, width, height));
+  }
+
+  /** RGBA8 overlay drawn over the frame's rectangle (the HUD); null removes it. */
+  setOverlay(rgba: Uint8Array | null, width = 0, height = 0): void {
+    call(() => this.w.setOverlay(rgba, width, height));
+  }
+
+  pollEvents(): WindowEvent[] {
+    return call(() => this.w.pollEvents()) as WindowEvent[];
+  }
+
+  gamepads(): GamepadState[] {
+    return call(() => this.w.gamepads()) as GamepadState[];
+  }
+
+  setDeadzones(stick: number, trigger: number): void {
+    call(() => this.w.setDeadzones(stick, trigger));
+  }
+
+  /** Loads extra SDL controller mappings (gamecontrollerdb.txt format); returns how many. */
+  addControllerMappings(path: string): number {
+    return call(() => this.w.addControllerMappings(path)) as number;
+  }
+
+  screenshot(): Screenshot {
+    return call(() => this.w.screenshot()) as Screenshot;
+  }
+
+  setFullscreen(on: boolean): void {
+    call(() => this.w.setFullscreen(on));
+  }
+
+  /** Returns false when the renderer refused the change. */
+  setVsync(on: boolean): boolean {
+    return call(() => this.w.setVsync(on)) as boolean;
+  }
+
+  setLinear(on: boolean): void {
+    call(() => this.w.setLinear(on));
+  }
+
+  resize(width: number, height: number): void {
+    call(() => this.w.resize(width, height));
+  }
+
+  setTitle(title: string): void {
+    call(() => this.w.setTitle(title));
+  }
+
+  /** Captures the mouse for turning; returns false when SDL could not. */
+  setRelativeMouse(on: boolean): boolean {
+    return call(() => this.w.setRelativeMouse(on)) as boolean;
+  }
+
+  info(): WindowInfo {
+    return call(() => this.w.info()) as WindowInfo;
+  }
+
+  close(): void {
+    if (this.native) this.native.close();
+    this.native = undefined;
+  }
+}
+
+/** Synthetic input for tests: travels through SDL's event queue / SDL_GameController like real
+ * devices. Needs an open window. */
+export const windowTesting = {
+  pushKey(key: string, down: boolean): void {
+    call(() => nativeAddon().windowTesting.pushKey(key, down));
+  },
+  pushMouseMotion(dx: number, dy: number): void {
+    call(() => nativeAddon().windowTesting.pushMouseMotion(dx, dy));
+  },
+  pushQuit(): void {
+    call(() => nativeAddon().windowTesting.pushQuit());
+  },
+  attachVirtualGamepad(): number {
+    return call(() => nativeAddon().windowTesting.attachVirtualGamepad()) as number;
+  },
+  setVirtualAxis(id: number, axis: GamepadAxis, value: number): void {
+    call(() => nativeAddon().windowTesting.setVirtualAxis(id, axis, value));
+  },
+  setVirtualButton(id: number, button: string, down: boolean): void {
+    call(() => nativeAddon().windowTesting.setVirtualButton(id, button, down));
+  },
+  detachVirtualGamepad(id: number): void {
+    call(() => nativeAddon().windowTesting.detachVirtualGamepad(id));
+  },
+};
