@@ -64,7 +64,7 @@ export class FakeClock implements Clock {
       const timer = this.timers.shift()!;
       if (timer.at > this.t) this.t = timer.at;
       timer.fire();
-      for (let i = 0; i < 10; i++) await Promise.resolve();
+      await new Promise<void>((r) => setImmediate(r));
     }
     if (t > this.t) this.t = t;
     await Promise.resolve();
