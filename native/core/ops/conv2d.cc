@@ -1,0 +1,191 @@
+// Fast conv2d as a GEMM over output tiles: rows are output channels (weights pre-packed in
+// blocks of kConvMR, see isa_kernels.h), columns are output pixels flattened over (n, oy, ox),
+// so stores are contiguous NCHW rows. For each column tile the driver gathers the receptive
+// fields into a [K][NR] panel (im2col for one tile only; it stays in L1/L2), then runs the
+// ISA's register-blocked micro-kernel over every output-channel block. 1x1 stride-1 convs
+// read the input directly, no panel.
+#include <algorithm>
+#include <cstring>
+
+#include "ops/isa_kernels.h"
+#include "ops/op_support.h"
+#include "ops/ops.h"
+
+namespace wl {
+namespace fast {
+
+using kernels::kConvMaxNR;
+using kernels::kConvMR;
+using ops_detail::ceil_div;
+
+namespace {
+
+size_t panel_floats(const ConvShape& s) { return size_t(s.cin) * s.k * s.k * kConvMaxNR; }
+
+void check_shape(const ConvShape& s) {
+  ops_detail::require(s.n > 0 && s.cin > 0 && s.h > 0 && s.w > 0 && s.cout > 0 && s.k > 0 &&
+                          s.stride > 0 && s.pad >= 0,
+                      "conv2d", "bad shape");
+  ops_detail::require(s.h + 2 * s.pad >= s.k && s.w + 2 * s.pad >= s.k, "conv2d",
+                      "kernel larger than the padded input");
+}
+
+// Gathers columns [j0, j0 + nr) of the im2col matrix into panel[K][nr_stride], zero-filling
+// padding and the columns past nr.
+void build_panel(const ConvShape& s, const float* x, int64_t j0, int nr, int nr_stride,
+                 float* panel) {
+  const int oh = s.out_h(), ow = s.out_w();
+  const int64_t plane = int64_t(oh) * ow;
+  // A tile is a few runs of consecutive pixels within one output row.
+  struct Run {
+    int n, oy, ox0, len, col0;
+  } runs[kConvMaxNR];
+  int nruns = 0;
+  for (int col = 0; col < nr;) {
+    const int64_t j = j0 + col;
+    const int n = int(j / plane);
+    const int p = int(j % plane);
+    const int oy = p / ow, ox = p % ow;
+    const int len = std::min(ow - ox, nr - col);
+    runs[nruns++] = {n, oy, ox, len, col};
+    col += len;
+  }
+  const size_t hw = size_t(s.h) * s.w;
+  float* dst = panel;
+  for (int ci = 0; ci < s.cin; ++ci) {
+    for (int ky = 0; ky < s.k; ++ky) {
+      for (int kx = 0; kx < s.k; ++kx, dst += nr_stride) {
+        for (int r = 0; r < nruns; ++r) {
+          const Run& run = runs[r];
+          float* d = dst + run.col0;
+          const int iy = run.oy * s.stride - s.pad + ky;
+          if (iy < 0 || iy >= s.h) {
+            std::memset(d, 0, sizeof(float) * run.len);
+            continue;
+          }
+          const float* src = x + (size_t(run.n) * s.cin + ci) * hw + size_t(iy) * s.w;
+          const int ix0 = run.ox0 * s.stride - s.pad + kx;
+          if (s.stride == 1) {
+            const int lo = std::min(run.len, std::max(0, -ix0));
+            const int hi = std::max(lo, std::min(run.len, s.w - ix0));
+            if (lo > 0) std::memset(d, 0, sizeof(float) * lo);
+            if (hi > lo) std::memcpy(d + lo, src + ix0 + lo, sizeof(float) * (hi - lo));
+            if (run.len > hi) std::memset(d + hi, 0, sizeof(float) * (run.len - hi));
+          } else {
+            for (int t = 0; t < run.len; ++t) {
+              const int ix = ix0 + t * s.stride;
+              d[t] = (ix >= 0 && ix < s.w) ? src[ix] : 0.0f;
+            }
+          }
+        }
+        if (nr < nr_stride) std::memset(dst + nr, 0, sizeof(float) * (nr_stride - nr));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+size_t conv2d_packed_floats(int cout, int cin, int k) {
+  return ceil_div(size_t(cout), kConvMR) * kConvMR * size_t(cin) * k * k;
+}
+
+void conv2d_pack(int cout, int cin, int k, const float* w, float* packed) {
+  const size_t kk = size_t(cin) * k * k;
+  const size_t blocks = ceil_div(size_t(cout), kConvMR);
+  for (size_t cb = 0; cb < blocks; ++cb) {
+    for (size_t e = 0; e < kk; ++e) {
+      for (int i = 0; i < kConvMR; ++i) {
+        const size_t co = cb * kConvMR + i;
+        packed[(cb * kk + e) * kConvMR + i] = co < size_t(cout) ? w[co * kk + e] : 0.0f;
+      }
+    }
+  }
+}
+
+size_t conv2d_scratch_floats(const ConvShape& s, int threads) {
+  return size_t(std::max(threads, 1)) * (panel_floats(s) + ops_detail::kSlotSlack);
+}
+
+void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* packed_w,
+            const ConvEpilogue& ep, float* y) {
+  check_shape(s);
+  const int threads = ops_detail::threads_of(ctx);
+  ops_detail::require_scratch(ctx, conv2d_scratch_floats(s, threads), "conv2d");
+  const kernels::Table& kt = kernels::table(ctx.isa);
+  const int nr_max = kt.conv_nr;
+  const int k_len = s.cin * s.k * s.k;
+  const int64_t plane = int64_t(s.out_h()) * s.out_w();
+  const int64_t cols = int64_t(s.n) * plane;
+  const int64_t tiles = int64_t(ceil_div(size_t(cols), size_t(nr_max)));
+  const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
+  // Few column tiles (the 4x4 and 8x8 levels) leave threads idle: split the output channels
+  // too. Each split gathers its own panel; cheap next to the K x cout/split x NR GEMM.
+  int splits = 1;
+  if (threads > 1 && tiles < 2 * threads)
+    splits = std::min<int>(blocks, int(ceil_div(size_t(2 * threads), size_t(tiles))));
+  const int blocks_per_split = int(ceil_div(size_t(blocks), size_t(splits)));
+  splits = int(ceil_div(size_t(blocks), size_t(blocks_per_split)));
+  const bool direct = s.k == 1 && s.stride == 1 && s.pad == 0;
+  const size_t slot_floats = panel_floats(s);
+
+  ops_detail::parallel(ctx, tiles * splits, 1, [&](int64_t begin, int64_t end, int worker) {
+    float* panel = ops_detail::slot(ctx, slot_floats, worker);
+    alignas(64) float tmp[kConvMR * kConvMaxNR];
+    int64_t built = -1;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t tile = item / splits;
+      const int split = int(item % splits);
+      const int64_t j0 = tile * nr_max;
+      const int nr = int(std::min<int64_t>(nr_max, cols - j0));
+      const int n0 = int(j0 / plane);
+      const int64_t p0 = j0 % plane;
+      const bool one_image = p0 + nr <= plane;
+      kernels::ConvTile t{};
+      if (direct && one_image && nr == nr_max) {
+        t.b = x + size_t(n0) * s.cin * plane + p0;
+        t.ldb = size_t(plane);
+      } else {
+        if (built != tile) {
+          build_panel(s, x, j0, nr, nr_max, panel);
+          built = tile;
+        }
+        t.b = panel;
+        t.ldb = size_t(nr_max);
+      }
+      t.k = k_len;
+      t.cols = nr;
+      const int cb_end = std::min(blocks, (split + 1) * blocks_per_split);
+      for (int cb = split * blocks_per_split; cb < cb_end; ++cb) {
+        const int co0 = cb * kConvMR;
+        t.a = packed_w + size_t(cb) * k_len * kConvMR;
+        t.rows = std::min(kConvMR, s.cout - co0);
+        t.bias = ep.bias ? ep.bias + co0 : nullptr;
+        if (one_image) {
+          const size_t off = (size_t(n0) * s.cout + co0) * plane + p0;
+          t.c = y + off;
+          t.ldc = size_t(plane);
+          t.r = ep.residual ? ep.residual + off : nullptr;
+          t.ldr = size_t(plane);
+          kt.conv_tile(t);
+        } else {
+          // The tile straddles images: compute into a local tile, then scatter.
+          t.c = tmp;
+          t.ldc = kConvMaxNR;
+          t.r = nullptr;
+          kt.conv_tile(t);
+          for (int i = 0; i < t.rows; ++i) {
+            for (int col = 0; col < nr; ++col) {
+              const int64_t j = j0 + col;
+              const size_t o = (size_t(j / plane) * s.cout + co0 + i) * plane + size_t(j % plane);
+              y[o] = tmp[i * kConvMaxNR + col] + (ep.residual ? ep.residual[o] : 0.0f);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace fast
+}  // namespace wl

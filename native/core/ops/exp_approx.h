@@ -1,0 +1,33 @@
+// Scalar exp for the portable kernels, written so compilers vectorise loops over it (no libm
+// call, no branches): Cody-Waite range reduction x = n ln2 + r, a degree-7 polynomial for e^r
+// (relative error ~2 ulp), 2^n assembled in the exponent bits. Inputs are clamped to
+// [-87, 88] so 2^n stays a normal float: e^-87 = 1.6e-38 stands in for anything smaller, which
+// is harmless for SiLU and softmax (the only users). NaN propagates.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace wl {
+
+inline float exp_approx(float x) {
+  float c = x < -87.0f ? -87.0f : x;
+  c = c > 88.0f ? 88.0f : c;
+  const float t = c * 1.44269504088896341f;
+  const float tr = t == t ? t : 0.0f;  // NaN must not reach the int conversion; r carries it
+  const int n = static_cast<int>(tr + (tr >= 0.0f ? 0.5f : -0.5f));
+  const float fn = static_cast<float>(n);
+  const float r = (c - fn * 0.693359375f) - fn * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * r * r + r + 1.0f;
+  const int32_t bits = (n + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, 4);
+  return e * scale;
+}
+
+}  // namespace wl

@@ -1,0 +1,74 @@
+// Inner kernels compiled once per ISA (files *_avx512.cc / *_avx2.cc get their -m flags from
+// CMake; the portable ones build with the baseline flags). The op drivers (conv2d.cc, ...) own
+// tiling, threading and dispatch and call these through one table per ISA. Private to ops/.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "ops/cpu_features.h"
+
+namespace wl {
+namespace kernels {
+
+// Packed conv weights: output channels in blocks of kConvMR, each block stored as [K][kConvMR]
+// (K = cin*k*k in PyTorch's (ci, ky, kx) order), so a micro-kernel broadcasts kConvMR
+// consecutive scalars per k. The layout is shared by every ISA, so packing happens once at
+// load whatever kernel later runs.
+constexpr int kConvMR = 8;
+// Widest column tile any kernel uses; conv scratch is sized with it so that the scratch a
+// model reserves does not depend on the ISA picked at run time.
+constexpr int kConvMaxNR = 32;
+
+// One output tile: C[i][j] = sum_k A[k][i] * B[k][j] (+ bias[i]) (+ R[i][j]) for i < rows,
+// j < cols. A is a packed block ([K][kConvMR], rows beyond `rows` are zero); B has row stride ldb
+// and is readable for nr (the kernel's tile width) columns on every row; C and R have row
+// stride ldc / ldr.
+struct ConvTile {
+  const float* a;
+  const float* b;
+  size_t ldb;
+  int k;
+  int rows, cols;
+  float* c;
+  size_t ldc;
+  const float* bias;  // bias of row 0, or null
+  const float* r;     // residual of row 0, or null
+  size_t ldr;
+};
+
+struct Table {
+  int conv_nr;  // column-tile width of conv_tile (<= kConvMaxNR)
+  void (*conv_tile)(const ConvTile& t);
+  // y = silu(x) elementwise.
+  void (*silu)(size_t n, const float* x, float* y);
+  // y = (x - m) * a + b, then SiLU when `silu`: the apply step of group norm. Subtracting the
+  // mean first (rather than folding it into b) keeps near-constant groups, where a = rstd is
+  // huge, free of cancellation.
+  void (*scale_shift)(size_t n, const float* x, float m, float a, float b, bool silu, float* y);
+  // Sum of x and sum of (x - mean)^2, in double for the final combine.
+  double (*sum)(size_t n, const float* x);
+  double (*sum_sq_dev)(size_t n, const float* x, float mean);
+  // y[r][o] = x[r] . w[o] (+ b[o]) for r < rows (<= 4), o < outs (<= 4); x rows stride ldx,
+  // w rows stride in, y rows stride ldy.
+  void (*linear_block)(int rows, int outs, int in, const float* x, size_t ldx, const float* w,
+                       const float* b, float* y, size_t ldy);
+  void (*add)(size_t n, const float* a, const float* b, float* y);
+};
+
+// The table for `isa`; falls back to the best compiled-in table not above it.
+const Table& table(Isa isa);
+
+namespace portable {
+extern const Table kTable;
+}
+#if WL_HAVE_X86
+namespace avx2 {
+extern const Table kTable;
+}
+namespace avx512 {
+extern const Table kTable;
+}
+#endif
+
+}  // namespace kernels
+}  // namespace wl

@@ -1,0 +1,211 @@
+// AVX2 + FMA inner kernels (16 ymm registers, no mask registers: tails use maskload/maskstore).
+#include <immintrin.h>
+
+#include "ops/isa_kernels.h"
+
+namespace wl {
+namespace kernels {
+namespace avx2 {
+namespace {
+
+constexpr int kNV = 3;       // ymm vectors per tile row
+constexpr int kRows = 4;     // rows per pass: 4 x 24 = 12 accumulators + 3 B + 1 broadcast
+constexpr int kNR = 8 * kNV;
+static_assert(kNR <= kConvMaxNR, "conv scratch is sized for kConvMaxNR");
+
+// Lanes [0, n) set, for maskload/maskstore.
+inline __m256i tail_mask(int n) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+}
+
+// e^x as in the portable exp_approx: clamp to [-87, 88] so 2^n is a normal float built in
+// the exponent bits; NaN passes the clamps (operand order) and poisons r.
+inline __m256 exp_ps(__m256 x) {
+  x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);
+  x = _mm256_min_ps(_mm256_set1_ps(88.0f), x);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  const __m256 e = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(e, _mm256_castsi256_ps(bits));
+}
+
+inline __m256 silu_ps(__m256 x) {
+  const __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), x)));
+  return _mm256_div_ps(x, d);
+}
+
+// Rows [row0, row0 + 4) of the packed block against the whole B tile.
+inline void conv_half(const ConvTile& t, int row0) {
+  __m256 acc[kRows][kNV];
+#pragma GCC unroll 4
+  for (int i = 0; i < kRows; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < kNV; ++v) acc[i][v] = _mm256_setzero_ps();
+  const float* a = t.a + row0;
+  const float* b = t.b;
+#pragma GCC unroll 2
+  for (int k = 0; k < t.k; ++k, a += kConvMR, b += t.ldb) {
+    __m256 bv[kNV];
+#pragma GCC unroll 4
+    for (int v = 0; v < kNV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
+#pragma GCC unroll 4
+    for (int i = 0; i < kRows; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+#pragma GCC unroll 4
+      for (int v = 0; v < kNV; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+  }
+  const bool full = t.cols >= kNR;
+  __m256i mask[kNV];
+#pragma GCC unroll 4
+  for (int v = 0; v < kNV; ++v) mask[v] = tail_mask(t.cols - 8 * v);
+#pragma GCC unroll 4
+  for (int i = 0; i < kRows; ++i) {
+    const int row = row0 + i;
+    if (row >= t.rows) break;
+    const __m256 bias = t.bias ? _mm256_set1_ps(t.bias[row]) : _mm256_setzero_ps();
+#pragma GCC unroll 4
+    for (int v = 0; v < kNV; ++v) {
+      __m256 o = _mm256_add_ps(acc[i][v], bias);
+      float* c = t.c + row * t.ldc + 8 * v;
+      if (full) {
+        if (t.r) o = _mm256_add_ps(o, _mm256_loadu_ps(t.r + row * t.ldr + 8 * v));
+        _mm256_storeu_ps(c, o);
+      } else {
+        if (t.r) o = _mm256_add_ps(o, _mm256_maskload_ps(t.r + row * t.ldr + 8 * v, mask[v]));
+        _mm256_maskstore_ps(c, mask[v], o);
+      }
+    }
+  }
+}
+
+void conv_tile(const ConvTile& t) {
+  conv_half(t, 0);
+  if (t.rows > kRows) conv_half(t, kRows);
+}
+
+void silu(size_t n, const float* x, float* y) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, silu_ps(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    const __m256i m = tail_mask(int(n - i));
+    _mm256_maskstore_ps(y + i, m, silu_ps(_mm256_maskload_ps(x + i, m)));
+  }
+}
+
+void scale_shift(size_t n, const float* x, float m, float a, float b, bool act, float* y) {
+  const __m256 vm = _mm256_set1_ps(m), va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+  size_t i = 0;
+  if (act) {
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(y + i, silu_ps(_mm256_fmadd_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), va, vb)));
+  } else {
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), va, vb));
+  }
+  if (i < n) {
+    const __m256i k = tail_mask(int(n - i));
+    __m256 o = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, k), vm), va, vb);
+    if (act) o = silu_ps(o);
+    _mm256_maskstore_ps(y + i, k, o);
+  }
+}
+
+inline void acc_pd(__m256d& lo, __m256d& hi, __m256 v) {
+  lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+  hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+inline double hsum(__m256d v) {
+  const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+double sum(size_t n, const float* x) {
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) acc_pd(lo, hi, _mm256_loadu_ps(x + i));
+  if (i < n) acc_pd(lo, hi, _mm256_maskload_ps(x + i, tail_mask(int(n - i))));
+  return hsum(_mm256_add_pd(lo, hi));
+}
+
+double sum_sq_dev(size_t n, const float* x, float mean) {
+  const __m256 m = _mm256_set1_ps(mean);
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), m);
+    acc_pd(lo, hi, _mm256_mul_ps(d, d));
+  }
+  if (i < n) {
+    const __m256i k = tail_mask(int(n - i));
+    // Masked-off lanes load 0 and must not contribute (0 - mean)^2: zero them after the subtract.
+    const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, k), m), _mm256_castsi256_ps(k));
+    acc_pd(lo, hi, _mm256_mul_ps(d, d));
+  }
+  return hsum(_mm256_add_pd(lo, hi));
+}
+
+inline float hsum_ps(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+// Two x rows at a time against up to four weight rows: 8 accumulators + 6 loads fit in 16 ymm.
+void linear_block(int rows, int outs, int in, const float* x, size_t ldx, const float* w,
+                  const float* b, float* y, size_t ldy) {
+  for (int r0 = 0; r0 < rows; r0 += 2) {
+    __m256 acc[2][4];
+#pragma GCC unroll 2
+    for (int r = 0; r < 2; ++r)
+#pragma GCC unroll 4
+      for (int o = 0; o < 4; ++o) acc[r][o] = _mm256_setzero_ps();
+    for (int i = 0; i < in; i += 8) {
+      const __m256i m = tail_mask(in - i);
+      __m256 wv[4], xv[2];
+#pragma GCC unroll 4
+      for (int o = 0; o < 4; ++o)
+        wv[o] = o < outs ? _mm256_maskload_ps(w + size_t(o) * in + i, m) : _mm256_setzero_ps();
+#pragma GCC unroll 2
+      for (int r = 0; r < 2; ++r)
+        xv[r] = r0 + r < rows ? _mm256_maskload_ps(x + (r0 + r) * ldx + i, m) : _mm256_setzero_ps();
+#pragma GCC unroll 2
+      for (int r = 0; r < 2; ++r)
+#pragma GCC unroll 4
+        for (int o = 0; o < 4; ++o) acc[r][o] = _mm256_fmadd_ps(xv[r], wv[o], acc[r][o]);
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < 2; ++r)
+#pragma GCC unroll 4
+      for (int o = 0; o < 4; ++o)
+        if (r0 + r < rows && o < outs)
+          y[(r0 + r) * ldy + o] = hsum_ps(acc[r][o]) + (b ? b[o] : 0.0f);
+  }
+}
+
+void add(size_t n, const float* a, const float* b, float* y) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  for (; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+}  // namespace
+
+const Table kTable = {kNR, conv_tile, silu, scale_shift, sum, sum_sq_dev, linear_block, add};
+
+}  // namespace avx2
+}  // namespace kernels
+}  // namespace wl
