@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { GLYPH_H, GLYPH_W, glyph, hasGlyph } from '../src/hud/font.js';
+import { drawText, textWidth } from '../src/hud/text.js';
+import { HudOverlay, hudLines } from '../src/hud/hud.js';
+import { FrameProfiler } from '../src/profiler/frame_profiler.js';
+
+describe('HUD font and text', () => {
+  it('has distinct glyphs for digits and letters', () => {
+    const chars = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+    const seen = new Set<string>();
+    for (const c of chars) {
+      expect(hasGlyph(c)).toBe(true);
+      const g = glyph(c);
+      expect(g.length).toBe(GLYPH_H);
+      seen.add(Array.from(g).join(','));
+    }
+    expect(seen.size).toBe(chars.length);
+    expect(Array.from(glyph('a'))).toEqual(Array.from(glyph('A')));
+    expect(Array.from(glyph('\u00e9'))).toEqual(Array.from(glyph('?')));
+  });
+
+  it('draws ink only inside the text box, clipped to the canvas', () => {
+    const c = { width: 40, height: 10, channels: 3 as const, pixels: new Uint8Array(40 * 10 * 3) };
+    const w = drawText(c, 'FPS 30', 1, 1, [255, 0, 0, 255]);
+    expect(w).toBe(textWidth('FPS 30'));
+    let ink = 0;
+    for (let y = 0; y < 10; y++) {
+      for (let x = 0; x < 40; x++) {
+        if (c.pixels[(y * 40 + x) * 3] === 255) {
+          ink++;
+          expect(y).toBeGreaterThanOrEqual(1);
+          expect(y).toBeLessThan(1 + GLYPH_H);
+        }
+      }
+    }
+    expect(ink).toBeGreaterThan(20);
+    // Far off-canvas text must not throw or write out of bounds.
+    drawText(c, 'X', 38, 8, [1, 2, 3, 4], 3);
+    drawText(c, 'X', -100, -100, [1, 2, 3, 4]);
+    expect(c.pixels.length).toBe(40 * 10 * 3);
+    expect(GLYPH_W).toBe(5);
+  });
+
+  it('builds HUD lines from the profiler and renders an overlay', () => {
+    const p = new FrameProfiler();
+    p.presented(0);
+    p.presented(33.3);
+    p.stageTimes({ denoise0: 4, decode: 2 });
+    p.stage('present', 0.7);
+    const lines = hudLines(p, { label: 'truth seed 1', paused: true });
+    expect(lines[0]).toMatch(/^FPS 30\.0/);
+    expect(lines.join('\n')).toMatch(/DENOISE0 4\.0/);
+    expect(lines.join('\n')).toMatch(/PAUSED/);
+    const size = HudOverlay.sizeFor(128, 128);
+    expect(size).toEqual({ width: 512, height: 512 });
+    const o = new HudOverlay(size.width, size.height);
+    const px = o.draw(lines);
+    let opaque = 0;
+    for (let i = 3; i < px.length; i += 4) if (px[i] === 255) opaque++;
+    expect(opaque).toBeGreaterThan(100);
+    // The bottom of the overlay stays transparent (the world shows through).
+    expect(px[(511 * 512 + 10) * 4 + 3]).toBe(0);
+  });
+});
