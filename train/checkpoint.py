@@ -59,7 +59,7 @@ def load(path: str, map_location: str = "cpu") -> Dict[str, Any]:
         state = torch.load(path, map_location=map_location)
     except Exception as e:  # torch raises many types for truncated/corrupt files
         raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
-    if not isinstance(state, dict) or "step" not in state or "model" not in state:
+    if not isinstance(state, dict) or "step" not in state or state.get("model") is None:
         raise ValueError(f"{path}: checkpoint lacks 'step'/'model' entries")
     return state
 

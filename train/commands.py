@@ -61,6 +61,7 @@ def cmd_all(args):
     """Autoencoder then denoiser, splitting --time-budget by the config's ae_fraction, then export.
     With a budget, an autoencoder that already reached its share (resume) hands the rest on."""
     from . import train_ae, train_dyn
+    from .trainer import stop_requested
     cfg = load_config(args)
     out = _out(args, cfg)
     t0 = time.perf_counter()
@@ -70,10 +71,14 @@ def cmd_all(args):
             ae_budget = 0
         if ae_budget > 0:
             train_ae.run(cfg, out, ae_budget, None, not args.fresh, args.episodes)
+        if stop_requested():
+            return
         left = args.time_budget - (time.perf_counter() - t0)
         train_dyn.run(cfg, out, max(1.0, left), None, not args.fresh, args.episodes)
     else:
         train_ae.run(cfg, out, None, args.ae_steps, not args.fresh, args.episodes)
+        if stop_requested():
+            return
         train_dyn.run(cfg, out, None, args.steps, not args.fresh, args.episodes)
     if args.model:
         export_run(out, args.model, args.dtype, cfg)

@@ -16,8 +16,9 @@ import torch
 import torch.nn as nn
 
 from . import checkpoint, configs, data, metrics, modules
-from .trainer import (EMA, Dist, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
-                      pick_device, setup_backend, unwrap)
+from .trainer import (Dist, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
+                      install_stop_handler, pick_device, setup_backend,
+                      stop_requested, unwrap)
 
 
 class _AEWithLatent(nn.Module):
@@ -59,6 +60,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
         episodes: Optional[str] = None) -> dict:
     base = pick_device(cfg.device)
     dd = Dist(base)
+    install_stop_handler()
     device = dd.device(base)
     setup_backend(device)
     torch.manual_seed(cfg.seed + dd.rank)
@@ -69,12 +71,16 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     opt = torch.optim.AdamW(ae.parameters(), lr=c.lr, weight_decay=c.weight_decay,
                             betas=(0.9, 0.99))
     step, samples_total, elapsed_total = 0, 0, 0.0
+    rewarm_from = 0
     if resume:
         p = checkpoint.find_latest(out, "ae")
         if p:
             st = checkpoint.load(p)
             ae.load_state_dict(st["model"])
-            opt.load_state_dict(st["optimizer"])
+            if st.get("optimizer") is not None:
+                opt.load_state_dict(st["optimizer"])
+            else:  # slim resume state (weights only): fresh moments, warm up again
+                rewarm_from = int(st["step"])
             step, samples_total = int(st["step"]), int(st.get("samples", 0))
             elapsed_total = float(st.get("elapsed_s", 0.0))
             if dd.main:
@@ -95,7 +101,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     f = cfg.data.frame_size
     pool = data.FramePool(cfg.data.pool_frames, f, f, device, seed=cfg.seed + dd.rank + step)
     prog = Progress(out, "ae", dd.main, time_budget, steps_cap, step)
-    sched = Schedule(c.lr, c.warmup_steps, time_budget, steps_cap)
+    sched = Schedule(c.lr, c.warmup_steps, time_budget, steps_cap, warm_origin=rewarm_from)
     warm = min(cfg.data.pool_frames, max(4 * c.batch, cfg.data.worlds * cfg.data.chunk))
     while pool.size < warm:
         pool.add(source.get(block=True)[0])
@@ -150,8 +156,8 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
                 _save(out, ae, opt, step, samples_total, elapsed_total + prog.elapsed(), cfg,
                       layout, sc)
                 last_ckpt = step
-            done = step >= steps_cap or (time_budget is not None and
-                                         prog.elapsed() >= time_budget)
+            done = step >= steps_cap or stop_requested() or (
+                time_budget is not None and prog.elapsed() >= time_budget)
             stop = dd.any_flag(done, device)
     finally:
         source.close()

@@ -25,7 +25,8 @@ import torch.nn as nn
 from . import checkpoint, configs, data, edm, modules
 from .train_ae import load_autoencoder, make_source
 from .trainer import (EMA, Dist, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
-                      pick_device, setup_backend, unwrap)
+                      install_stop_handler, pick_device, setup_backend,
+                      stop_requested, unwrap)
 
 
 def precondition(sigma: torch.Tensor, sd: float):
@@ -118,6 +119,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
         episodes: Optional[str] = None) -> dict:
     base = pick_device(cfg.device)
     dd = Dist(base)
+    install_stop_handler()
     device = dd.device(base)
     setup_backend(device)
     torch.manual_seed(cfg.seed + 1000 + dd.rank)
@@ -133,14 +135,19 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     opt = torch.optim.AdamW(model.parameters(), lr=c.lr, weight_decay=c.weight_decay,
                             betas=(0.9, 0.99))
     step, samples_total, elapsed_total = 0, 0, 0.0
+    rewarm_from = 0
     if resume:
         p = checkpoint.find_latest(out, "dyn")
         if p:
             st = checkpoint.load(p)
             model.load_state_dict(st["model"])
-            if ema is not None and st.get("ema") is not None:
-                ema.shadow.load_state_dict(st["ema"])
-            opt.load_state_dict(st["optimizer"])
+            if ema is not None:
+                ema.shadow.load_state_dict(st["ema"] if st.get("ema") is not None
+                                           else st["model"])
+            if st.get("optimizer") is not None:
+                opt.load_state_dict(st["optimizer"])
+            else:  # slim resume state (weights only): fresh moments, warm up again
+                rewarm_from = int(st["step"])
             step, samples_total = int(st["step"]), int(st.get("samples", 0))
             elapsed_total = float(st.get("elapsed_s", 0.0))
             if st.get("latent_scale") and abs(float(st["latent_scale"]) - scale) > 1e-6:
@@ -167,7 +174,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     pool = data.ClipPool(max(8, cfg.data.pool_frames // cfg.data.chunk), cfg.data.chunk, lat, A,
                          device, seed=cfg.seed + dd.rank + step)
     prog = Progress(out, "dyn", dd.main, time_budget, steps_cap, step)
-    sched = Schedule(c.lr, c.warmup_steps, time_budget, steps_cap)
+    sched = Schedule(c.lr, c.warmup_steps, time_budget, steps_cap, warm_origin=rewarm_from)
 
     def pull(block: bool) -> int:
         item = source.get(block=block)
@@ -221,8 +228,8 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
                 _save(out, model, ema, opt, step, samples_total,
                       elapsed_total + prog.elapsed(), cfg, layout, scale, ae_state["step"])
                 last_ckpt = step
-            done = step >= steps_cap or (time_budget is not None and
-                                         prog.elapsed() >= time_budget)
+            done = step >= steps_cap or stop_requested() or (
+                time_budget is not None and prog.elapsed() >= time_budget)
             stop = dd.any_flag(done, device)
     finally:
         source.close()

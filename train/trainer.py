@@ -8,11 +8,34 @@ import copy
 import json
 import math
 import os
+import signal
 import time
 from typing import Dict, Optional
 
 import torch
 import torch.distributed as dist
+
+
+_STOP = {"flag": False}
+
+
+def install_stop_handler() -> None:
+    """SIGTERM/SIGINT end the step loop cleanly (final checkpoint and all) instead of killing the
+    process mid-write: the GPU script runs training under `timeout`."""
+    def handler(signum, frame):
+        if _STOP["flag"]:  # second signal: give up at once
+            raise KeyboardInterrupt
+        _STOP["flag"] = True
+        print(f"train: signal {signum}: stopping after this step", flush=True)
+    for s in (signal.SIGTERM, signal.SIGINT):
+        try:
+            signal.signal(s, handler)
+        except ValueError:  # not the main thread (e.g. under a test runner thread)
+            pass
+
+
+def stop_requested() -> bool:
+    return _STOP["flag"]
 
 
 def pick_device(name: str) -> torch.device:
@@ -122,12 +145,12 @@ class Schedule:
     low learning rate."""
 
     def __init__(self, base_lr: float, warmup: int, budget_s: Optional[float], max_steps: int,
-                 decay_frac: float = 0.2):
+                 decay_frac: float = 0.2, warm_origin: int = 0):
         self.base, self.warmup, self.budget, self.max_steps = base_lr, warmup, budget_s, max_steps
-        self.decay_frac = decay_frac
+        self.decay_frac, self.warm_origin = decay_frac, warm_origin
 
     def lr(self, step: int, elapsed: float, step0: int) -> float:
-        w = min(1.0, (step + 1) / max(1, self.warmup))
+        w = min(1.0, (step - self.warm_origin + 1) / max(1, self.warmup))
         if self.budget:
             frac_left = max(0.0, 1.0 - elapsed / self.budget)
         else:

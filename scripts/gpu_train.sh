@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The real training run on one CUDA GPU, inside ~9.5 minutes of wall time on a bare machine
+# (CMake, a C++ compiler, Python with PyTorch + numpy; no Node, SDL or network):
+#   1. build the C++ core + libworldloop.so (ground-truth world for data, engine for parity)
+#   2. python3 -m train all --config $CONFIG --time-budget $BUDGET  (autoencoder, then denoiser)
+#   3. export $OUT/default.safetensors (BF16 weights)
+#   4. a quick eval against held-out worlds if time remains, then re-export with its numbers
+# Every stage runs under `timeout`; training stops cleanly on SIGTERM (final checkpoint), so
+# $OUT always keeps the checkpoints, metrics.jsonl and logs even when something overruns.
+#
+# Env: OUT (default ./gpu-out), CONFIG (gpu), BUDGET (training seconds, default 400),
+#      DEADLINE (seconds for the whole script, default 560), PYTHON (python3), JOBS (16),
+#      RESUME_FROM (a previous run directory to continue from: its ckpt/ is copied in first).
+# Smoke test on a CPU machine:
+#   CONFIG=smoke BUDGET=20 OUT=/tmp/out-train PYTHON=/usr/bin/python3 bash scripts/gpu_train.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+START=$(date +%s)
+OUT=${OUT:-$PWD/gpu-out}
+CONFIG=${CONFIG:-gpu}
+BUDGET=${BUDGET:-400}
+DEADLINE=${DEADLINE:-560}
+PYTHON=${PYTHON:-python3}
+JOBS=${JOBS:-16}
+BUILD=${BUILD:-build-gpu}
+mkdir -p "$OUT/run"
+LOG="$OUT/gpu_train.log"
+exec > >(tee -a "$LOG") 2>&1
+
+elapsed() { echo $(( $(date +%s) - START )); }
+left() { echo $(( DEADLINE - $(elapsed) )); }
+say() { echo "[gpu_train $(elapsed)s] $*"; }
+
+say "config=$CONFIG budget=${BUDGET}s deadline=${DEADLINE}s out=$OUT"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
+  "$PYTHON" -c 'import torch,sys; print("torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "-"); print("python", sys.version.split()[0])'
+  nproc; } | tee "$OUT/machine.txt"
+
+# 1. Native build: only the shared library (world + engine); no SDL, CUDA, tests or benches.
+say "building libworldloop.so"
+if ! timeout 240 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DWL_SDL=OFF -DWL_CUDA=OFF \
+      -DWL_TESTS=OFF -DWL_BENCH=OFF > "$OUT/build.log" 2>&1 ||
+   ! timeout 300 cmake --build "$BUILD" -j "$JOBS" --target worldloop >> "$OUT/build.log" 2>&1; then
+  say "native build FAILED (see build.log)"; tail -n 30 "$OUT/build.log"; exit 1
+fi
+LIB=$(find "$BUILD" -name 'libworldloop.so' | head -n 1)
+export WL_LIB="$PWD/$LIB"
+say "built $WL_LIB"
+
+if [ -n "${RESUME_FROM:-}" ] && [ -d "$RESUME_FROM/ckpt" ]; then
+  say "resuming from $RESUME_FROM"
+  mkdir -p "$OUT/run/ckpt" && cp -n "$RESUME_FROM"/ckpt/*-latest.pt "$OUT/run/ckpt/" || true
+fi
+
+# 2. Training. The budget is the training loop's own clock; the timeout adds room for start-up
+#    (CUDA init, first pool fill) and the final checkpoint, and never passes the deadline.
+T_TRAIN=$(( BUDGET + 60 ))
+if (( T_TRAIN > $(left) - 40 )); then T_TRAIN=$(( $(left) - 40 )); fi
+say "training for ${BUDGET}s (timeout ${T_TRAIN}s)"
+EXTRA=()
+if [ -n "${RESUME_FROM:-}" ]; then EXTRA+=(--skip-ae-if-trained); fi
+timeout -s TERM -k 30 "$T_TRAIN" "$PYTHON" -m train all --config "$CONFIG" \
+  --time-budget "$BUDGET" --out "$OUT/run" "${EXTRA[@]}" > "$OUT/train.log" 2>&1
+rc=$?
+tail -n 5 "$OUT/train.log"
+say "training exit code $rc"
+cp "$OUT/run/metrics.jsonl" "$OUT/metrics.jsonl" 2>/dev/null || true
+
+# 3. Export whatever the run has (EMA denoiser + autoencoder), BF16.
+say "exporting"
+timeout 120 "$PYTHON" -m train export --config "$CONFIG" --out "$OUT/run" \
+  --model "$OUT/default.safetensors" --dtype BF16 > "$OUT/export.log" 2>&1 \
+  || { say "export FAILED"; cat "$OUT/export.log"; exit 1; }
+cat "$OUT/export.log"
+
+# 4. Quick eval when time remains (GPU, engine parity through the freshly built library).
+if (( $(left) > 45 )); then
+  T_EVAL=$(( $(left) - 20 ))
+  say "quick eval (timeout ${T_EVAL}s)"
+  if timeout -s TERM -k 5 "$T_EVAL" "$PYTHON" -m train eval --config "$CONFIG" \
+       --model "$OUT/default.safetensors" --out "$OUT/eval" --quick --engine-lib "$WL_LIB" \
+       > "$OUT/eval.log" 2>&1; then
+    tail -n 12 "$OUT/eval.log"
+    timeout 60 "$PYTHON" -m train export --config "$CONFIG" --out "$OUT/run" \
+      --model "$OUT/default.safetensors" --dtype BF16 --eval-json "$OUT/eval/eval.json" \
+      >> "$OUT/export.log" 2>&1 && say "re-exported with eval numbers"
+  else
+    say "eval did not finish (see eval.log)"; tail -n 5 "$OUT/eval.log"
+  fi
+else
+  say "no time left for eval"
+fi
+# Slim resume state for the next GPU session: one copy of the weights (the denoiser's EMA), no
+# optimiser moments — small enough to carry to a fresh machine; resuming re-warms the optimiser.
+"$PYTHON" - "$OUT/run" "$OUT/resume" <<'EOF' || true
+import os, sys, torch
+src, dst = sys.argv[1], sys.argv[2]
+os.makedirs(os.path.join(dst, "ckpt"), exist_ok=True)
+for st in ("ae", "dyn"):
+    p = os.path.join(src, "ckpt", f"{st}-latest.pt")
+    if os.path.isfile(p):
+        s = torch.load(p, map_location="cpu")
+        s["optimizer"] = None
+        if s.get("ema") is not None:
+            s["model"], s["ema"] = s["ema"], None
+        torch.save(s, os.path.join(dst, "ckpt", f"{st}-latest.pt"))
+EOF
+ls -la "$OUT" "$OUT/resume/ckpt" 2>/dev/null
+say "done"
