@@ -1,0 +1,520 @@
+// Every CUDA op against its CPU reference (wl::ref), on random shapes that include odd sizes,
+// channel counts that are not multiples of the tile sizes, batches up to 64, stride 2, pad 0/1,
+// k = 1/3; plus the sampler kernels, graph capture/replay and the backend's graph cache.
+// Where no usable GPU exists it prints "skipped: no CUDA device (...)" and exits 0.
+//
+// Error measure: max|gpu - ref| / max(1e-6, max|ref|); any NaN/Inf in a GPU output fails.
+// Tolerances per precision:
+//   f32 paths (all non-conv ops, and convs with Precision::F32): 2e-5. ref accumulates in double,
+//     the GPU in float in a different order (split-K sums partial tiles): for a K-term dot product
+//     of O(1) values the rounding error is ~sqrt(K) * 2^-24 * |partial sums| ~ 1e-6 of the output
+//     range at K = 1728, and expf/sqrtf add a few ulp. 2e-5 leaves >10x margin and still flags any
+//     indexing, padding or tail bug, which errs by O(1).
+//   bf16 convs: 2e-2. Both operands are rounded to bf16 (8 significant bits, relative error up to
+//     2^-9 each) and products are summed in f32. With random signs the errors add like a random
+//     walk, so the output error is ~2^-9 * sqrt(2) * (typical |output|), i.e. ~3e-3 of the output
+//     range with a long tail; 2e-2 is ~6x that and an indexing bug still errs by O(1).
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "check.h"
+
+#if WL_HAVE_CUDA
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_ops.h"
+#include "cuda/device.h"
+#include "model/philox.h"
+#include "ops/ops.h"
+
+using namespace wl;
+using cuda::DeviceBuffer;
+using cuda::Precision;
+
+namespace {
+
+constexpr double kTolF32 = 2e-5;
+constexpr double kTolBf16 = 2e-2;
+
+struct Rng {
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
+  uint64_t next() {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  }
+  float uniform(float lo = -1.0f, float hi = 1.0f) {
+    return lo + (hi - lo) * float(next() >> 40) / float(1ull << 24);
+  }
+};
+
+std::vector<float> random_vec(Rng& rng, size_t n, float lo = -1.0f, float hi = 1.0f) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = rng.uniform(lo, hi);
+  return v;
+}
+
+double norm_err(const std::vector<float>& want, const std::vector<float>& got) {
+  if (want.size() != got.size()) return INFINITY;
+  double mx = 0, err = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    mx = std::max(mx, std::fabs(double(want[i])));
+    err = std::max(err, std::fabs(double(want[i]) - double(got[i])));
+  }
+  return err / std::max(1e-6, mx);
+}
+
+DeviceBuffer to_dev(const std::vector<float>& v) {
+  DeviceBuffer b(v.size() * sizeof(float));
+  b.upload(v.data(), v.size() * sizeof(float));
+  return b;
+}
+std::vector<float> from_dev(const DeviceBuffer& b, size_t n) {
+  cuda::synchronize(nullptr);
+  std::vector<float> v(n);
+  b.download(v.data(), n * sizeof(float));
+  return v;
+}
+
+// Scratch and stream shared by the tests; scratch is generously sized and re-checked per op.
+struct Env {
+  cuda::Stream stream;
+  DeviceBuffer scratch{size_t(256) << 20};
+  cuda::Ctx ctx() {
+    cuda::Ctx c;
+    c.stream = stream.get();
+    c.scratch = scratch.data();
+    c.scratch_bytes = scratch.bytes();
+    c.sm_count = cuda::device_info().sm_count;
+    return c;
+  }
+};
+Env& env() {
+  static Env e;
+  return e;
+}
+
+DeviceBuffer packed_weights(Precision p, int cout, int cin, int k, const std::vector<float>& w) {
+  std::vector<unsigned char> host(cuda::conv2d_packed_bytes(p, cout, cin, k));
+  cuda::conv2d_pack(p, cout, cin, k, w.data(), host.data());
+  DeviceBuffer b(host.size());
+  b.upload(host.data(), host.size());
+  return b;
+}
+
+struct ConvCase {
+  int n, cin, h, w, cout, k, stride, pad;
+  bool bias, residual;
+};
+
+std::vector<ConvCase> conv_cases() {
+  return {
+      {1, 3, 16, 16, 8, 3, 1, 1, true, false},     {2, 8, 15, 13, 17, 3, 1, 1, true, true},
+      {1, 64, 16, 16, 64, 3, 1, 1, true, true},    {1, 192, 8, 8, 192, 3, 1, 1, true, false},
+      {3, 40, 9, 11, 70, 3, 2, 1, false, false},   {2, 33, 16, 16, 65, 1, 1, 0, true, true},
+      {1, 64, 16, 16, 128, 1, 2, 0, true, false},  {1, 16, 10, 10, 24, 3, 1, 0, true, false},
+      {64, 8, 16, 16, 64, 3, 1, 1, true, false},   {4, 64, 32, 32, 3, 3, 1, 1, true, false},
+      {1, 128, 4, 4, 384, 1, 1, 0, true, false},   {17, 20, 7, 5, 31, 3, 2, 1, true, true},
+  };
+}
+
+void run_conv_case(const ConvCase& c, Precision p, bool fused, uint64_t seed) {
+  Rng rng(seed);
+  ConvShape s{c.n, c.cin, c.h, c.w, c.cout, c.k, c.stride, c.pad};
+  const size_t xn = size_t(c.n) * c.cin * c.h * c.w;
+  const size_t yn = size_t(c.n) * c.cout * s.out_h() * s.out_w();
+  const float wscale = 1.0f / std::sqrt(float(c.cin * c.k * c.k));
+  auto x = random_vec(rng, xn, -2.0f, 2.0f);
+  auto w = random_vec(rng, size_t(c.cout) * c.cin * c.k * c.k, -wscale, wscale);
+  auto bias = random_vec(rng, c.cout);
+  auto res = random_vec(rng, yn);
+  int groups = 1;
+  for (int g : {8, 4, 2, 1}) {
+    if (c.cin % g == 0) {
+      groups = g;
+      break;
+    }
+  }
+  GroupNormShape gs{c.n, c.cin, c.h * c.w, groups, 1e-5f};
+  auto gamma = random_vec(rng, c.cin, 0.5f, 1.5f), beta = random_vec(rng, c.cin, -0.5f, 0.5f);
+  auto scale = random_vec(rng, size_t(c.n) * c.cin, -0.5f, 0.5f);
+  auto shift = random_vec(rng, size_t(c.n) * c.cin, -0.5f, 0.5f);
+
+  ConvEpilogue ep;
+  if (c.bias) ep.bias = bias.data();
+  if (c.residual) ep.residual = res.data();
+  std::vector<float> want(yn);
+  GroupNormParams gp;
+  gp.gamma = gamma.data();
+  gp.beta = beta.data();
+  gp.scale = scale.data();
+  gp.shift = shift.data();
+  gp.silu = true;
+  if (fused) {
+    ref::gn_silu_conv2d(gs, gp, s, x.data(), w.data(), ep, want.data());
+  } else {
+    ref::conv2d(s, x.data(), w.data(), ep, want.data());
+  }
+
+  auto dx = to_dev(x), db = to_dev(bias), dr = to_dev(res), dg = to_dev(gamma), dbe = to_dev(beta),
+       dsc = to_dev(scale), dsh = to_dev(shift);
+  DeviceBuffer dw = packed_weights(p, c.cout, c.cin, c.k, w);
+  DeviceBuffer dy(yn * sizeof(float));
+  ConvEpilogue dep;
+  if (c.bias) dep.bias = db.as<float>();
+  if (c.residual) dep.residual = dr.as<float>();
+  cuda::Ctx ctx = env().ctx();
+  if (fused) {
+    GroupNormParams dgp;
+    dgp.gamma = dg.as<float>();
+    dgp.beta = dbe.as<float>();
+    dgp.scale = dsc.as<float>();
+    dgp.shift = dsh.as<float>();
+    dgp.silu = true;
+    CHECK(cuda::gn_silu_conv2d_scratch_bytes(ctx, p, gs, s) <= ctx.scratch_bytes);
+    cuda::gn_silu_conv2d(ctx, p, gs, dgp, s, dx.as<float>(), dw.data(), dep, dy.as<float>());
+  } else {
+    CHECK(cuda::conv2d_scratch_bytes(ctx, p, s) <= ctx.scratch_bytes);
+    cuda::conv2d(ctx, p, s, dx.as<float>(), dw.data(), dep, dy.as<float>());
+  }
+  cuda::synchronize(ctx.stream);
+  auto got = from_dev(dy, yn);
+  const double err = norm_err(want, got);
+  const double tol = p == Precision::BF16 ? kTolBf16 : kTolF32;
+  CHECK_MSG(err <= tol, "%s %s n=%d cin=%d %dx%d cout=%d k=%d s=%d pad=%d: err %.3g > %.3g",
+            fused ? "gn_silu_conv2d" : "conv2d", cuda::precision_name(p), c.n, c.cin, c.h, c.w,
+            c.cout, c.k, c.stride, c.pad, err, tol);
+}
+
+TEST(conv2d_f32) {
+  uint64_t seed = 1;
+  for (const auto& c : conv_cases()) run_conv_case(c, Precision::F32, false, seed++);
+}
+TEST(conv2d_bf16) {
+  uint64_t seed = 100;
+  for (const auto& c : conv_cases()) run_conv_case(c, Precision::BF16, false, seed++);
+}
+TEST(gn_silu_conv2d_f32) {
+  uint64_t seed = 200;
+  for (const auto& c : conv_cases()) run_conv_case(c, Precision::F32, true, seed++);
+}
+TEST(gn_silu_conv2d_bf16) {
+  uint64_t seed = 300;
+  for (const auto& c : conv_cases()) run_conv_case(c, Precision::BF16, true, seed++);
+}
+
+// The split-K path must give the same result as the unsplit one within f32 rounding: run one
+// shape with an SM count that forces splitting and one that forbids it.
+TEST(conv2d_split_k_matches_unsplit) {
+  Rng rng(7);
+  ConvShape s{1, 192, 16, 16, 192, 3, 1, 1};
+  auto x = random_vec(rng, size_t(192) * 256);
+  auto w = random_vec(rng, size_t(192) * 192 * 9, -0.03f, 0.03f);
+  DeviceBuffer dx = to_dev(x), dw = packed_weights(Precision::BF16, 192, 192, 3, w);
+  DeviceBuffer y1(192 * 256 * 4), y2(192 * 256 * 4);
+  cuda::Ctx many = env().ctx(), one = env().ctx();
+  many.sm_count = 132;
+  one.sm_count = 1;
+  CHECK(cuda::conv2d_scratch_bytes(many, Precision::BF16, s) > 0);   // splits
+  CHECK(cuda::conv2d_scratch_bytes(one, Precision::BF16, s) == 0);   // does not
+  cuda::conv2d(many, Precision::BF16, s, dx.as<float>(), dw.data(), {}, y1.as<float>());
+  cuda::conv2d(one, Precision::BF16, s, dx.as<float>(), dw.data(), {}, y2.as<float>());
+  cuda::synchronize(many.stream);
+  auto a = from_dev(y1, 192 * 256), b = from_dev(y2, 192 * 256);
+  CHECK(norm_err(a, b) <= kTolF32);
+}
+
+TEST(group_norm_all_params) {
+  Rng rng(11);
+  struct Case {
+    int n, c, hw, groups;
+    bool affine, adaptive, silu;
+  };
+  for (const Case& k : {Case{1, 64, 256, 32, true, true, true}, Case{3, 6, 49, 3, false, false, false},
+                        Case{2, 128, 64, 32, true, false, true}, Case{64, 16, 256, 8, true, true, false},
+                        Case{1, 64, 16384, 32, true, false, true}, Case{5, 12, 1, 4, false, true, true}}) {
+    GroupNormShape s{k.n, k.c, k.hw, k.groups, 1e-5f};
+    const size_t n = size_t(k.n) * k.c * k.hw;
+    auto x = random_vec(rng, n, -3.0f, 5.0f);
+    auto gamma = random_vec(rng, k.c, 0.5f, 1.5f), beta = random_vec(rng, k.c);
+    auto scale = random_vec(rng, size_t(k.n) * k.c, -0.5f, 0.5f);
+    auto shift = random_vec(rng, size_t(k.n) * k.c);
+    GroupNormParams p, dp;
+    DeviceBuffer dx = to_dev(x), dg = to_dev(gamma), db = to_dev(beta), ds = to_dev(scale),
+                 dh = to_dev(shift), dy(n * 4);
+    if (k.affine) {
+      p.gamma = gamma.data();
+      p.beta = beta.data();
+      dp.gamma = dg.as<float>();
+      dp.beta = db.as<float>();
+    }
+    if (k.adaptive) {
+      p.scale = scale.data();
+      p.shift = shift.data();
+      dp.scale = ds.as<float>();
+      dp.shift = dh.as<float>();
+    }
+    p.silu = dp.silu = k.silu;
+    std::vector<float> want(n);
+    ref::group_norm(s, x.data(), p, want.data());
+    cuda::group_norm(env().ctx(), s, dx.as<float>(), dp, dy.as<float>());
+    auto got = from_dev(dy, n);
+    const double err = norm_err(want, got);
+    CHECK_MSG(err <= kTolF32, "group_norm n=%d c=%d hw=%d g=%d: err %.3g", k.n, k.c, k.hw,
+              k.groups, err);
+  }
+}
+
+TEST(elementwise_ops) {
+  Rng rng(21);
+  cuda::Ctx ctx = env().ctx();
+  for (size_t n : {size_t(1), size_t(1000), size_t(4097), size_t(64) * 8 * 256}) {
+    auto a = random_vec(rng, n, -10.0f, 10.0f), b = random_vec(rng, n);
+    DeviceBuffer da = to_dev(a), db = to_dev(b), dy(n * 4);
+    std::vector<float> want(n);
+    ref::silu(n, a.data(), want.data());
+    cuda::silu(ctx, n, da.as<float>(), dy.as<float>());
+    CHECK_MSG(norm_err(want, from_dev(dy, n)) <= kTolF32, "silu n=%zu", n);
+    ref::add(n, a.data(), b.data(), want.data());
+    cuda::add(ctx, n, da.as<float>(), db.as<float>(), dy.as<float>());
+    CHECK_MSG(norm_err(want, from_dev(dy, n)) == 0.0, "add n=%zu", n);
+  }
+  // concat and upsample are pure data movement: exact.
+  for (int n : {1, 3, 64}) {
+    const int ca = 8, cb = 24, hw = 256;
+    auto a = random_vec(rng, size_t(n) * ca * hw), b = random_vec(rng, size_t(n) * cb * hw);
+    DeviceBuffer da = to_dev(a), db = to_dev(b), dy(size_t(n) * (ca + cb) * hw * 4);
+    std::vector<float> want(size_t(n) * (ca + cb) * hw);
+    ref::concat_channels(n, ca, cb, hw, a.data(), b.data(), want.data());
+    cuda::concat_channels(ctx, n, ca, cb, hw, da.as<float>(), db.as<float>(), dy.as<float>());
+    CHECK_MSG(norm_err(want, from_dev(dy, want.size())) == 0.0, "concat n=%d", n);
+
+    const int c = 5, h = 7, w = 9;
+    auto x = random_vec(rng, size_t(n) * c * h * w);
+    DeviceBuffer dx = to_dev(x), du(size_t(n) * c * 4 * h * w * 4);
+    std::vector<float> up(size_t(n) * c * 4 * h * w);
+    ref::upsample_nearest2x(n, c, h, w, x.data(), up.data());
+    cuda::upsample_nearest2x(ctx, n, c, h, w, dx.as<float>(), du.as<float>());
+    CHECK_MSG(norm_err(up, from_dev(du, up.size())) == 0.0, "upsample n=%d", n);
+  }
+}
+
+TEST(linear_batches) {
+  Rng rng(31);
+  for (int n : {1, 2, 33, 64}) {
+    for (auto io : {std::pair<int, int>{256, 512}, {17, 3}, {512, 512}, {40, 1000}}) {
+      const int in = io.first, out = io.second;
+      auto x = random_vec(rng, size_t(n) * in), w = random_vec(rng, size_t(out) * in, -0.1f, 0.1f),
+           b = random_vec(rng, out);
+      DeviceBuffer dx = to_dev(x), dw = to_dev(w), db = to_dev(b), dy(size_t(n) * out * 4);
+      std::vector<float> want(size_t(n) * out);
+      ref::linear(n, in, out, x.data(), w.data(), b.data(), want.data());
+      cuda::linear(env().ctx(), n, in, out, dx.as<float>(), dw.as<float>(), db.as<float>(),
+                   dy.as<float>());
+      const double err = norm_err(want, from_dev(dy, want.size()));
+      CHECK_MSG(err <= kTolF32, "linear n=%d in=%d out=%d: err %.3g", n, in, out, err);
+    }
+  }
+}
+
+TEST(attention_shapes) {
+  Rng rng(41);
+  struct Case {
+    int n, c, t, heads;
+  };
+  for (const Case& k : {Case{1, 128, 64, 4}, Case{2, 192, 16, 4}, Case{1, 64, 256, 1},
+                        Case{3, 96, 70, 2}, Case{64, 64, 16, 2}, Case{1, 256, 33, 2},
+                        Case{2, 40, 5, 5}}) {
+    AttentionShape s{k.n, k.c, k.t, k.heads};
+    auto qkv = random_vec(rng, size_t(k.n) * 3 * k.c * k.t, -2.0f, 2.0f);
+    DeviceBuffer dq = to_dev(qkv), dy(size_t(k.n) * k.c * k.t * 4);
+    std::vector<float> want(size_t(k.n) * k.c * k.t);
+    ref::attention(s, qkv.data(), want.data());
+    cuda::attention(env().ctx(), s, dq.as<float>(), dy.as<float>());
+    const double err = norm_err(want, from_dev(dy, want.size()));
+    CHECK_MSG(err <= kTolF32, "attention n=%d c=%d t=%d heads=%d: err %.3g", k.n, k.c, k.t,
+              k.heads, err);
+  }
+}
+
+TEST(rgb_conversions_exact) {
+  const int n = 3, h = 5, w = 7;
+  std::vector<float> x(size_t(n) * 3 * h * w);
+  Rng rng(51);
+  for (auto& v : x) v = rng.uniform(-1.3f, 1.3f);
+  // Edge values: NaN, infinities, exact ends and a rounding tie ((x+1)*127.5 = 0.5).
+  x[0] = NAN;
+  x[1] = INFINITY;
+  x[2] = -INFINITY;
+  x[3] = -1.0f;
+  x[4] = 1.0f;
+  x[5] = 0.5f / 127.5f - 1.0f;
+  std::vector<uint8_t> want(size_t(n) * h * w * 3), got(want.size());
+  ref::rgb_f32_to_u8(n, h, w, x.data(), want.data());
+  DeviceBuffer dx = to_dev(x), du(want.size());
+  cuda::rgb_f32_to_u8(env().ctx(), n, h, w, dx.as<float>(), du.as<uint8_t>());
+  cuda::synchronize(env().ctx().stream);
+  du.download(got.data(), got.size());
+  CHECK(want == got);
+
+  std::vector<float> back(x.size());
+  ref::rgb_u8_to_f32(n, h, w, want.data(), back.data());
+  DeviceBuffer df(x.size() * 4);
+  cuda::rgb_u8_to_f32(env().ctx(), n, h, w, du.as<uint8_t>(), df.as<float>());
+  CHECK(norm_err(back, from_dev(df, back.size())) == 0.0);
+}
+
+TEST(sampler_kernels) {
+  cuda::Ctx ctx = env().ctx();
+  const int batch = 5;
+  const size_t per = 8 * 16 * 16 + 3;  // not a multiple of 4: the last Philox block is partial
+  // Philox normals: same bits as the CPU (double Box-Muller rounded once to f32; CUDA's double
+  // log/sincos may differ from libm by an ulp of double, which flips an f32 rounding with
+  // probability ~1e-9 per value, so allow at most a couple of 1-ulp differences).
+  std::vector<uint64_t> keys = {0, 0, 1, 2, 0xDEADBEEFCAFEF00Dull, (1ull << 40) + 7, 42, 9, 7, 7};
+  DeviceBuffer dk(keys.size() * 8), dn(batch * per * 4);
+  dk.upload(keys.data(), keys.size() * 8);
+  cuda::normal_noise(ctx, batch, per, dk.as<uint64_t>(), 3, dn.as<float>());
+  auto got = from_dev(dn, batch * per);
+  int off_by_ulp = 0, wrong = 0;
+  for (int b = 0; b < batch; ++b) {
+    std::vector<float> want(per);
+    philox_normals(keys[2 * b], keys[2 * b + 1], 3, per, want.data());
+    for (size_t i = 0; i < per; ++i) {
+      const float g = got[b * per + i];
+      if (g == want[i]) continue;
+      if (std::nextafter(want[i], g) == g) {
+        ++off_by_ulp;
+      } else {
+        ++wrong;
+      }
+    }
+  }
+  CHECK_MSG(wrong == 0 && off_by_ulp <= 2, "philox normals: %d wrong, %d off by one ulp", wrong,
+            off_by_ulp);
+
+  // scale_add with and without z, aliasing y = x.
+  Rng rng(61);
+  auto x = random_vec(rng, batch * per), z = random_vec(rng, batch * per);
+  std::vector<float> a = {0.5f, -1.0f, 2.0f, 0.0f, 1.5f}, c = {1.0f, 0.25f, -3.0f, 1.0f, 0.0f};
+  DeviceBuffer dx = to_dev(x), dz = to_dev(z), da = to_dev(a), dc = to_dev(c);
+  cuda::scale_add(ctx, batch, per, da.as<float>(), dx.as<float>(), dc.as<float>(), dz.as<float>(),
+                  dx.as<float>());
+  auto y = from_dev(dx, x.size());
+  double err = 0;
+  for (int b = 0; b < batch; ++b)
+    for (size_t i = 0; i < per; ++i) {
+      const float want = a[b] * x[b * per + i] + c[b] * z[b * per + i];
+      err = std::max(err, double(std::fabs(want - y[b * per + i])));
+    }
+  CHECK_MSG(err <= 1e-6, "scale_add err %.3g", err);
+
+  // Fourier features against the f32 formula of train/modules.py.
+  const int half = 64;
+  auto freqs = random_vec(rng, half, -3.0f, 3.0f);
+  std::vector<float> t = {-1.2f, 0.0f, 0.37f, 1.9f, -0.01f};
+  DeviceBuffer dfr = to_dev(freqs), dt = to_dev(t), dyf(batch * 2 * half * 4);
+  cuda::fourier(ctx, batch, half, dt.as<float>(), dfr.as<float>(), dyf.as<float>());
+  auto f = from_dev(dyf, batch * 2 * half);
+  double ferr = 0;
+  for (int b = 0; b < batch; ++b)
+    for (int j = 0; j < half; ++j) {
+      const float arg = (6.28318530717958647692f * t[b]) * freqs[j];
+      ferr = std::max(ferr, double(std::fabs(std::cos(arg) - f[b * 2 * half + j])));
+      ferr = std::max(ferr, double(std::fabs(std::sin(arg) - f[b * 2 * half + half + j])));
+    }
+  CHECK_MSG(ferr <= 1e-5, "fourier err %.3g", ferr);
+}
+
+// A captured graph replays the same work: results after replay equal the eager results.
+TEST(graph_capture_replays_same_result) {
+  Rng rng(71);
+  cuda::Ctx ctx = env().ctx();
+  ConvShape s{2, 64, 16, 16, 64, 3, 1, 1};
+  GroupNormShape gs{2, 64, 256, 32, 1e-5f};
+  auto x = random_vec(rng, size_t(2) * 64 * 256), w = random_vec(rng, 64 * 64 * 9, -0.04f, 0.04f);
+  DeviceBuffer dx = to_dev(x), dw = packed_weights(Precision::BF16, 64, 64, 3, w),
+               dy(x.size() * 4), dz(x.size() * 4);
+  GroupNormParams gp;
+  gp.silu = true;
+  auto work = [&] {
+    cuda::gn_silu_conv2d(ctx, Precision::BF16, gs, gp, s, dx.as<float>(), dw.data(), {},
+                         dy.as<float>());
+    cuda::silu(ctx, x.size(), dy.as<float>(), dz.as<float>());
+  };
+  work();
+  auto eager = from_dev(dz, x.size());
+  cuda::fill_zero(ctx.stream, dz.data(), dz.bytes());
+  cuda::Graph g;
+  g.begin(ctx.stream);
+  work();
+  g.end(ctx.stream);
+  CHECK(g.ready());
+  g.launch(ctx.stream);
+  g.launch(ctx.stream);
+  cuda::synchronize(ctx.stream);
+  auto replayed = from_dev(dz, x.size());
+  CHECK(eager == replayed);  // same kernels, same order: bitwise equal
+}
+
+// The backend records ops and replays a cached graph on the second identical sequence; per-world
+// host values (here the scale_add coefficients) must be the new ones on replay.
+TEST(backend_graph_cache_uses_fresh_per_world_values) {
+  auto be = cuda::make_cuda_backend(cuda::CudaBackendOptions{});
+  const int batch = 3;
+  const size_t per = 1000;
+  be->reserve_conv(ConvShape{batch, 4, 10, 10, 4, 3, 1, 1});
+  float* arena = be->allocate(3 * batch * per);
+  float *x = arena, *z = arena + batch * per, *y = arena + 2 * batch * per;
+  Rng rng(81);
+  auto hx = random_vec(rng, batch * per), hz = random_vec(rng, batch * per);
+  be->upload(x, hx.data(), hx.size());
+  be->upload(z, hz.data(), hz.size());
+  for (int round = 0; round < 3; ++round) {
+    std::vector<float> a = {1.0f + round, -0.5f * round, 2.0f}, c = {0.5f, float(round), -1.0f};
+    be->scale_add(batch, per, a.data(), x, c.data(), z, y);
+    be->silu(batch * per, y, y);
+    std::vector<float> got(batch * per);
+    be->download(got.data(), y, got.size());
+    std::vector<float> want(batch * per);
+    for (int b = 0; b < batch; ++b)
+      for (size_t i = 0; i < per; ++i) {
+        const float v = a[b] * hx[b * per + i] + c[b] * hz[b * per + i];
+        want[b * per + i] = v / (1.0f + std::exp(-v));
+      }
+    CHECK_MSG(norm_err(want, got) <= kTolF32, "round %d", round);
+  }
+  const std::string info = be->describe_json();
+  CHECK_MSG(info.find("\"graph_captures\":1,") != std::string::npos &&
+                info.find("\"graph_replays\":2") != std::string::npos,
+            "%s", info.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string why;
+  if (!cuda::device_usable(&why)) {
+    std::printf("skipped: %s\n", why.c_str());
+    return 0;
+  }
+  const auto info = cuda::device_info();
+  std::printf("device: %s (sm_%d%d, %d SMs)\n", info.name.c_str(), info.cc_major, info.cc_minor,
+              info.sm_count);
+  return wl_test::run_all(argc, argv);
+}
+
+#else  // !WL_HAVE_CUDA
+
+int main() {
+  std::printf("skipped: no CUDA device (this build has no CUDA backend: nvcc not found or "
+              "-DWL_CUDA=OFF)\n");
+  return 0;
+}
+
+#endif
