@@ -2,9 +2,11 @@
 dispatcher): ae, dyn, all, export, eval, episodes, convert."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
+import sys
 import time
 
 import torch
@@ -242,3 +244,20 @@ COMMANDS = {
                 lambda p: (p.add_argument("recording"), p.add_argument("--out", required=True),
                            p.add_argument("--frame-size", type=int, default=128))),
 }
+
+
+def _user_errors(name, fn):
+    """Bad input (files, flags, configs) ends the command with one line naming the problem and exit
+    status 2, not a traceback; genuine bugs still raise."""
+    @functools.wraps(fn)
+    def run(args):
+        from .data import EpisodeError
+        try:
+            return fn(args)
+        except (ValueError, FileNotFoundError, EpisodeError, OSError) as e:
+            print(f"train {name}: error: {e}", file=sys.stderr, flush=True)
+            sys.exit(2)
+    return run
+
+
+COMMANDS = {k: (_user_errors(k, fn), h, a) for k, (fn, h, a) in COMMANDS.items()}

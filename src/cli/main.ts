@@ -4,6 +4,7 @@ import { WorldloopError } from '../errors.js';
 
 // Registry: each command module default-exports a Command. Add new commands here.
 const loaders: Record<string, () => Promise<{ default: Command }>> = {
+  eval: () => import('./commands/eval.js'),
 };
 
 function usage(): string {
