@@ -1,0 +1,293 @@
+#include "model/model.h"
+
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "capi/error.h"
+#include "model/backend_factory.h"
+#include "model/edm.h"
+#include "model/json.h"
+#include "model/philox.h"
+#include "model/safetensors.h"
+
+namespace wl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw Error(WL_ERR_INVALID_ARGUMENT, what);
+}
+
+template <class T>
+void require_ptr(const T* p, const char* name) {
+  require(p != nullptr, std::string(name) + " is null");
+}
+
+void require_finite(const float* x, size_t n, const char* name) {
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i]))
+      throw Error(WL_ERR_INVALID_ARGUMENT,
+                  std::string(name) + "[" + std::to_string(i) + "] is not finite");
+}
+
+std::string json_string_array(const std::vector<std::string>& items, size_t limit) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size() && i < limit; ++i) {
+    if (i) out += ",";
+    json::append_quoted(out, items[i]);
+  }
+  if (items.size() > limit) out += ",\"... (" + std::to_string(items.size() - limit) + " more)\"";
+  return out + "]";
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::string& path, const wl_model_options& opts) {
+  const auto t0 = Clock::now();
+  const int max_batch = opts.max_batch == 0 ? 1 : opts.max_batch;
+  require(max_batch >= 1 && max_batch <= manifest_limits::kMaxBatch,
+          "options.max_batch: " + std::to_string(opts.max_batch) + " is outside [0, " +
+              std::to_string(manifest_limits::kMaxBatch) + "]");
+  require(opts.threads >= 0 && opts.threads <= 1024,
+          "options.threads: " + std::to_string(opts.threads) + " is outside [0, 1024]");
+
+  SafetensorsFile file = SafetensorsFile::open(path);
+  std::unique_ptr<Model> model(new Model());
+  Model& md = *model;
+  md.m_ = manifest_from_file(file);
+  check_arena_budget(md.m_, max_batch);
+  md.be_ = make_backend(opts.backend, opts.threads);
+  md.max_batch_ = max_batch;
+  const Manifest& m = md.m_;
+  const int K = m.denoiser.context, A = m.actions.dim();
+  md.latent_per_ = size_t(m.latent.channels) * m.latent.height * m.latent.width;
+  md.context_per_ = md.latent_per_ * K;
+  md.actions_per_ = size_t(K) * A;
+  md.frame_per_ = size_t(3) * m.frame.height * m.frame.width;
+
+  // Plan: I/O buffers first, then one region the three networks share (they never run at the
+  // same time; the sampler's state lives in the I/O buffers).
+  WeightTable weights(file, *md.be_);
+  ArenaPlan acts;
+  const size_t nb = size_t(max_batch);
+  md.context_ = acts.take(nb * md.context_per_);
+  md.actions_ = acts.take(nb * md.actions_per_);
+  md.x_ = acts.take(nb * md.latent_per_);
+  md.d_ = acts.take(nb * md.latent_per_);
+  md.latent_in_ = acts.take(nb * md.latent_per_);
+  md.rgb_in_ = acts.take(nb * md.frame_per_);
+  md.ctx_noise_ = acts.take(nb * md.context_per_);
+  const size_t shared = acts.mark();
+  BuildCtx denoiser_ctx{weights, acts, *md.be_, max_batch, Part::Denoiser};
+  md.denoiser_.plan(denoiser_ctx, m);
+  acts.rewind(shared);
+  BuildCtx decoder_ctx{weights, acts, *md.be_, max_batch, Part::Decoder};
+  md.decoder_.plan(decoder_ctx, m);
+  acts.rewind(shared);
+  BuildCtx encoder_ctx{weights, acts, *md.be_, max_batch, Part::Encoder};
+  md.encoder_.plan(encoder_ctx, m);
+
+  const size_t weight_floats = (weights.total_floats() + 15) / 16 * 16;
+  float* base = md.be_->allocate(weight_floats + acts.total());
+  md.weights_base_ = base;
+  md.acts_base_ = base + weight_floats;
+  weights.load(base);
+  for (auto* v : {&md.c_skip_, &md.c_out_, &md.c_in_, &md.c_noise_, &md.ctx_sigma_, &md.coef_a_,
+                  &md.coef_b_})
+    v->assign(nb, 0.0f);
+  md.sigma_.assign(nb, 0.0);
+  md.ones_.assign(nb, 1.0f);
+  const double load_ms = ms_since(t0);
+
+  std::string& info = md.info_;
+  info = "{\"manifest\":" + manifest_to_json(m);
+  info += ",\"params\":{\"denoiser\":" + std::to_string(weights.params(Part::Denoiser)) +
+          ",\"decoder\":" + std::to_string(weights.params(Part::Decoder)) +
+          ",\"encoder\":" + std::to_string(weights.params(Part::Encoder)) + "}";
+  info += ",\"memory_bytes\":" + std::to_string(md.be_->memory_bytes());
+  info += ",\"weight_bytes\":" + std::to_string(weight_floats * sizeof(float));
+  info += ",\"activation_bytes\":" + std::to_string(acts.total() * sizeof(float));
+  info += ",\"file_bytes\":" + std::to_string(file.file_bytes());
+  info += ",\"load_ms\":" + std::to_string(load_ms);
+  info += ",\"max_batch\":" + std::to_string(max_batch);
+  info += ",\"backend\":\"" + std::string(md.be_->name()) + "\"," + md.be_->describe_json();
+  info += ",\"nan_weights\":" + json_string_array(weights.non_finite(), 32);
+  info += ",\"unused_tensors\":" + json_string_array(weights.unused(), 32) + "}";
+  // The file buffer (weights as stored) is released here; only the arena stays.
+  return model;
+}
+
+wl_model_dims Model::dims() const {
+  wl_model_dims d;
+  d.latent_channels = m_.latent.channels;
+  d.latent_h = m_.latent.height;
+  d.latent_w = m_.latent.width;
+  d.frame_h = m_.frame.height;
+  d.frame_w = m_.frame.width;
+  d.context = m_.denoiser.context;
+  d.action_dim = m_.actions.dim();
+  d.default_steps = m_.sampler.steps;
+  d.max_batch = max_batch_;
+  return d;
+}
+
+void Model::check_batch(int n) const {
+  require(n >= 1 && n <= max_batch_, "batch: " + std::to_string(n) + " is outside [1, " +
+                                         std::to_string(max_batch_) + "] (options.max_batch)");
+}
+
+int Model::resolve_steps(int steps) const {
+  const int s = steps == 0 ? m_.sampler.steps : steps;
+  require(s >= 1 && s <= manifest_limits::kMaxSteps,
+          "steps: " + std::to_string(steps) + " is outside [0, " +
+              std::to_string(manifest_limits::kMaxSteps) + "] (0 = manifest default)");
+  return s;
+}
+
+void Model::upload_conditioning(int n, const float* context, const float* actions) {
+  require_ptr(context, "context_latents");
+  require_ptr(actions, "context_actions");
+  require_finite(context, size_t(n) * context_per_, "context_latents");
+  require_finite(actions, size_t(n) * actions_per_, "context_actions");
+  const Exec e = exec(n);
+  be_->upload(e.at(context_), context, size_t(n) * context_per_);
+  be_->upload(e.at(actions_), actions, size_t(n) * actions_per_);
+}
+
+void Model::run_denoiser(int n) {
+  const double sd = m_.edm.sigma_data;
+  for (int b = 0; b < n; ++b) {
+    const EdmScalars s = edm_precondition(sigma_[b], sd);
+    c_skip_[b] = s.c_skip;
+    c_out_[b] = s.c_out;
+    c_in_[b] = s.c_in;
+    c_noise_[b] = s.c_noise;
+    ctx_sigma_[b] = float(m_.sampler.context_noise_sigma);
+  }
+  const Exec e = exec(n);
+  DenoiserNet::Scalars sc{c_in_.data(), c_noise_.data(), ctx_sigma_.data()};
+  denoiser_.run(e, e.at(x_), sc, e.at(context_), e.at(actions_));
+  // D = c_skip * x + c_out * F
+  be_->scale_add(n, latent_per_, c_skip_.data(), e.at(x_), c_out_.data(),
+                 e.at(denoiser_.output()), e.at(d_));
+}
+
+void Model::run_sampler(int n, int steps, double* step_ms) {
+  const Exec e = exec(n);
+  const std::vector<double> sig =
+      karras_sigmas(steps, m_.edm.sigma_min, m_.edm.sigma_max, m_.edm.rho);
+  for (int b = 0; b < n; ++b) coef_a_[b] = float(sig[0]);
+  be_->scale_add(n, latent_per_, coef_a_.data(), e.at(x_), nullptr, nullptr, e.at(x_));
+  for (int i = 0; i < steps; ++i) {
+    const auto t0 = Clock::now();
+    for (int b = 0; b < n; ++b) sigma_[b] = sig[i];
+    run_denoiser(n);
+    const EulerStep st = euler_step(sig[i], sig[i + 1]);
+    for (int b = 0; b < n; ++b) {
+      coef_a_[b] = st.a;
+      coef_b_[b] = st.b;
+    }
+    be_->scale_add(n, latent_per_, coef_a_.data(), e.at(x_), coef_b_.data(), e.at(d_), e.at(x_));
+    if (step_ms) {
+      be_->synchronize();
+      step_ms[i] = ms_since(t0);
+    }
+  }
+}
+
+void Model::denoise(int n, const float* noisy, const float* sigma, const float* context,
+                    const float* actions, float* out) {
+  check_batch(n);
+  require_ptr(noisy, "noisy");
+  require_ptr(sigma, "sigma");
+  require_ptr(out, "out");
+  for (int b = 0; b < n; ++b)
+    require(std::isfinite(sigma[b]) && sigma[b] > 0.0f,
+            "sigma[" + std::to_string(b) + "]: must be finite and > 0");
+  require_finite(noisy, size_t(n) * latent_per_, "noisy");
+  upload_conditioning(n, context, actions);
+  const Exec e = exec(n);
+  be_->upload(e.at(x_), noisy, size_t(n) * latent_per_);
+  for (int b = 0; b < n; ++b) sigma_[b] = sigma[b];
+  run_denoiser(n);
+  be_->download(out, e.at(d_), size_t(n) * latent_per_);
+}
+
+void Model::sample(int n, const float* context, const float* actions, const uint64_t* seeds,
+                   const uint64_t* frames, int steps, float* out, double* step_ms) {
+  check_batch(n);
+  const int s = resolve_steps(steps);
+  require_ptr(seeds, "seeds");
+  require_ptr(frames, "frames");
+  require_ptr(out, "out_latent");
+  upload_conditioning(n, context, actions);
+  const Exec e = exec(n);
+  const double cs = m_.sampler.context_noise_sigma;
+  if (cs > 0.0) {
+    // Context latents carry the noise level the model was trained to expect.
+    be_->normal_noise(n, context_per_, seeds, frames, kContextNoiseStep, e.at(ctx_noise_));
+    for (int b = 0; b < n; ++b) coef_b_[b] = float(cs);
+    be_->scale_add(n, context_per_, ones_.data(), e.at(context_), coef_b_.data(),
+                   e.at(ctx_noise_), e.at(context_));
+  }
+  be_->normal_noise(n, latent_per_, seeds, frames, 0, e.at(x_));
+  run_sampler(n, s, step_ms);
+  be_->download(out, e.at(x_), size_t(n) * latent_per_);
+}
+
+void Model::sample_with_noise(int n, const float* context, const float* actions, int steps,
+                              const float* noise, float* out) {
+  check_batch(n);
+  const int s = resolve_steps(steps);
+  require_ptr(noise, "noise");
+  require_ptr(out, "out_latent");
+  // Only noise[0] is consumed by Euler; the rest of the documented [steps+1] block is reserved.
+  require_finite(noise, size_t(n) * latent_per_, "noise");
+  upload_conditioning(n, context, actions);
+  const Exec e = exec(n);
+  be_->upload(e.at(x_), noise, size_t(n) * latent_per_);
+  run_sampler(n, s, nullptr);
+  be_->download(out, e.at(x_), size_t(n) * latent_per_);
+}
+
+void Model::run_decoder(int n, const float* latent_host) {
+  require_ptr(latent_host, "latent");
+  require_finite(latent_host, size_t(n) * latent_per_, "latent");
+  const Exec e = exec(n);
+  be_->upload(e.at(latent_in_), latent_host, size_t(n) * latent_per_);
+  decoder_.run(e, e.at(latent_in_));
+}
+
+void Model::decode(int n, const float* latent, uint8_t* rgb) {
+  check_batch(n);
+  require_ptr(rgb, "rgb");
+  run_decoder(n, latent);
+  const Exec e = exec(n);
+  be_->download_rgb_u8(n, m_.frame.height, m_.frame.width, e.at(decoder_.output()), rgb);
+}
+
+void Model::decode_f32(int n, const float* latent, float* out) {
+  check_batch(n);
+  require_ptr(out, "out");
+  run_decoder(n, latent);
+  const Exec e = exec(n);
+  be_->download(out, e.at(decoder_.output()), size_t(n) * frame_per_);
+}
+
+void Model::encode(int n, const uint8_t* rgb, float* latent) {
+  check_batch(n);
+  require_ptr(rgb, "rgb");
+  require_ptr(latent, "latent");
+  const Exec e = exec(n);
+  be_->upload_rgb_u8(n, m_.frame.height, m_.frame.width, rgb, e.at(rgb_in_));
+  encoder_.run(e, e.at(rgb_in_));
+  be_->download(latent, e.at(encoder_.output()), size_t(n) * latent_per_);
+}
+
+}  // namespace wl

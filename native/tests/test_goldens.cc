@@ -1,0 +1,346 @@
+// End-to-end parity of the engine with the PyTorch definition (train/modules.py): loads the
+// fixtures written by `/usr/bin/python3 -m train goldens --out native/tests/fixtures` through the
+// C ABI and checks every golden on every ISA path and with 1 and 2 threads.
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "model/edm.h"
+#include "model/philox.h"
+#include "model/safetensors.h"
+#include "ops/ops.h"
+#include "worldloop/wl_model.h"
+
+namespace {
+
+constexpr float kTol = 1e-3f;
+
+std::string fixture(const std::string& name) {
+  const char* dir = std::getenv("WL_FIXTURES");
+  return std::string(dir ? dir : "native/tests/fixtures") + "/" + name;
+}
+
+struct Fixture {
+  wl::SafetensorsFile file;
+  explicit Fixture(const std::string& name)
+      : file(wl::SafetensorsFile::open(fixture(name), wl::kMaxSafetensorsFileBytes,
+                                       wl::AllowedDTypes::Any)) {}
+  std::vector<float> f32(const std::string& name) const {
+    const wl::TensorInfo& t = file.get(name);
+    return file.to_f32(name, t.shape);
+  }
+  template <class T>
+  std::vector<T> raw(const std::string& name) const {
+    const wl::TensorInfo& t = file.get(name);
+    std::vector<T> out(t.nbytes / sizeof(T));
+    std::memcpy(out.data(), t.data, out.size() * sizeof(T));
+    return out;
+  }
+};
+
+std::string fmt(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2g", double(v));
+  return buf;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const float d = std::fabs(a[i] - b[i]);
+    if (!(d <= m)) m = d;  // NaN propagates as a failure
+  }
+  return m;
+}
+
+struct Loaded {
+  wl_model* model = nullptr;
+  ~Loaded() { wl_model_free(model); }
+};
+
+wl_model* load_tiny(int threads, int max_batch = 2) {
+  wl_model_options o;
+  wl_model_options_default(&o);
+  o.threads = threads;
+  o.max_batch = max_batch;
+  wl_model* m = nullptr;
+  const wl_status st = wl_model_load(fixture("tiny_model.safetensors").c_str(), &o, &m);
+  if (st != WL_OK) std::printf("  load failed: %s\n", wl_last_error());
+  return m;
+}
+
+// Runs every golden against a freshly loaded model; `label` names the configuration.
+void check_all_goldens(const char* label, int threads) {
+  Loaded l;
+  l.model = load_tiny(threads);
+  CHECK(l.model != nullptr);
+  if (!l.model) return;
+  wl_model_dims d;
+  CHECK(wl_model_dims_get(l.model, &d) == WL_OK);
+  const size_t lat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
+  const int B = 2;
+  std::string errs;  // max abs errors, printed so the margin to the tolerance is visible
+
+  {
+    Fixture g("golden_denoise.safetensors");
+    const auto noisy = g.f32("input_noisy"), sigma = g.f32("input_sigma");
+    const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
+    const auto expected = g.f32("expected");
+    std::vector<float> out(B * lat);
+    CHECK(wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
+                           out.data()) == WL_OK);
+    const float err = max_abs_diff(out, expected);
+    CHECK_MSG(err <= kTol, "[%s] denoise max abs err %g", label, err);
+    errs += std::string(" denoise ") + fmt(err);
+  }
+  {
+    Fixture g("golden_decode.safetensors");
+    const auto latent = g.f32("input_latent"), expected = g.f32("expected");
+    std::vector<float> out(expected.size());
+    CHECK(wl_model_decode_f32(l.model, B, latent.data(), out.data()) == WL_OK);
+    const float err = max_abs_diff(out, expected);
+    CHECK_MSG(err <= kTol, "[%s] decode max abs err %g", label, err);
+    errs += std::string(" decode ") + fmt(err);
+    // RGB8 path: the reference conversion of PyTorch's floats, allowing one level where a value
+    // sits on a rounding boundary.
+    std::vector<uint8_t> rgb(size_t(B) * d.frame_h * d.frame_w * 3), want(rgb.size());
+    CHECK(wl_model_decode(l.model, B, latent.data(), rgb.data()) == WL_OK);
+    wl::ref::rgb_f32_to_u8(B, d.frame_h, d.frame_w, expected.data(), want.data());
+    int worst = 0;
+    for (size_t i = 0; i < rgb.size(); ++i) worst = std::max(worst, std::abs(rgb[i] - want[i]));
+    CHECK_MSG(worst <= 1, "[%s] decode rgb8 differs by %d levels", label, worst);
+  }
+  {
+    Fixture g("golden_encode.safetensors");
+    const auto rgb = g.raw<uint8_t>("input_rgb");
+    const auto expected = g.f32("expected");
+    std::vector<float> out(B * lat);
+    CHECK(wl_model_encode(l.model, B, rgb.data(), out.data()) == WL_OK);
+    const float err = max_abs_diff(out, expected);
+    CHECK_MSG(err <= kTol, "[%s] encode max abs err %g", label, err);
+    errs += std::string(" encode ") + fmt(err);
+  }
+  {
+    Fixture g("golden_sample.safetensors");
+    const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
+    const auto noise = g.f32("input_noise"), expected = g.f32("expected");
+    const int steps = int(g.raw<int64_t>("input_steps").at(0));
+    std::vector<float> out(B * lat);
+    CHECK(wl_model_sample_with_noise(l.model, B, ctx.data(), act.data(), steps, noise.data(),
+                                     out.data()) == WL_OK);
+    const float err = max_abs_diff(out, expected);
+    CHECK_MSG(err <= kTol, "[%s] sample (%d steps) max abs err %g", label, steps, err);
+    errs += std::string(" sample ") + fmt(err);
+  }
+  std::printf("  [%s] max abs err:%s\n", label, errs.c_str());
+}
+
+struct IsaCase {
+  const char* isa;
+  int threads;
+};
+
+void with_env(const char* key, const char* value) {
+  if (value)
+    setenv(key, value, 1);
+  else
+    unsetenv(key);
+}
+
+}  // namespace
+
+TEST(goldens_every_isa_and_thread_count) {
+  const IsaCase cases[] = {{"portable", 1}, {"portable", 2}, {"avx2", 1},
+                           {"avx2", 2},     {"avx512", 1},   {"avx512", 2}};
+  for (const IsaCase& c : cases) {
+    with_env("WL_ISA", c.isa);
+    char label[64];
+    std::snprintf(label, sizeof label, "%s, %d threads", c.isa, c.threads);
+    check_all_goldens(label, c.threads);
+  }
+  with_env("WL_ISA", nullptr);
+}
+
+TEST(goldens_reference_kernels) {
+  // The plain-loop ops: separates a network-wiring bug (fails here too) from a kernel bug.
+  with_env("WL_KERNELS", "ref");
+  check_all_goldens("ref kernels", 1);
+  with_env("WL_KERNELS", nullptr);
+}
+
+TEST(info_reports_requested_isa_when_supported) {
+  Loaded best;
+  best.model = load_tiny(1);
+  CHECK(best.model != nullptr);
+  if (!best.model) return;
+  const std::string info = wl_model_info_json(best.model);
+  CHECK(info.find("\"params\"") != std::string::npos);
+  CHECK(info.find("\"load_ms\"") != std::string::npos);
+  CHECK(info.find("\"nan_weights\":[]") != std::string::npos);
+  with_env("WL_ISA", "portable");
+  Loaded port;
+  port.model = load_tiny(1);
+  with_env("WL_ISA", nullptr);
+  CHECK(port.model != nullptr);
+  if (port.model)
+    CHECK(std::string(wl_model_info_json(port.model)).find("\"isa\":\"portable\"") !=
+          std::string::npos);
+}
+
+TEST(philox_matches_python_and_known_answers) {
+  // Known-answer vectors of Philox-4x32-10 (Random123).
+  const uint32_t c0[4] = {0, 0, 0, 0}, k0[2] = {0, 0};
+  const wl::PhiloxWords a = wl::philox4x32_10(c0, k0);
+  CHECK(a.w[0] == 0x6627e8d5u && a.w[1] == 0xe169c58du && a.w[2] == 0xbc57ac4cu &&
+        a.w[3] == 0x9b00dbd8u);
+  const uint32_t c1[4] = {0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u};
+  const uint32_t k1[2] = {0xa4093822u, 0x299f31d0u};
+  const wl::PhiloxWords b = wl::philox4x32_10(c1, k1);
+  CHECK(b.w[0] == 0xd16cfe09u && b.w[1] == 0x94fdccebu && b.w[2] == 0x5001e420u &&
+        b.w[3] == 0x24126ea1u);
+
+  Fixture g("golden_philox.safetensors");
+  const auto keys = g.raw<uint64_t>("input_keys");
+  const auto words = g.raw<uint32_t>("expected_words");
+  const auto normals = g.f32("expected_normals");
+  const size_t nkeys = keys.size() / 3, nwords = words.size() / nkeys,
+               nnorm = normals.size() / nkeys;
+  for (size_t k = 0; k < nkeys; ++k) {
+    const uint64_t seed = keys[3 * k], frame = keys[3 * k + 1];
+    const uint32_t step = uint32_t(keys[3 * k + 2]);
+    for (size_t blk = 0; blk < nwords / 4; ++blk) {
+      const wl::PhiloxWords p = wl::philox_block(seed, frame, step, uint32_t(blk));
+      for (int j = 0; j < 4; ++j) CHECK(p.w[j] == words[k * nwords + blk * 4 + j]);
+    }
+    std::vector<float> n(nnorm);
+    wl::philox_normals(seed, frame, step, nnorm, n.data());
+    int exact = 0;
+    for (size_t i = 0; i < nnorm; ++i) exact += n[i] == normals[k * nnorm + i];
+    CHECK_MSG(exact == int(nnorm), "key %zu: %d of %zu normals bit-identical", k, exact, nnorm);
+  }
+}
+
+TEST(karras_schedule_and_edm_scalars) {
+  const auto s1 = wl::karras_sigmas(1, 0.002, 5.0, 7.0);
+  CHECK(s1.size() == 2 && std::fabs(s1[0] - 5.0) < 1e-12 && s1[1] == 0.0);
+  const auto s4 = wl::karras_sigmas(4, 0.002, 5.0, 7.0);
+  CHECK(s4.size() == 5 && std::fabs(s4[3] - 0.002) < 1e-12);
+  for (size_t i = 0; i + 1 < s4.size(); ++i) CHECK(s4[i] > s4[i + 1]);
+  const wl::EdmScalars e = wl::edm_precondition(0.5, 0.5);  // sigma = sigma_data
+  CHECK(std::fabs(e.c_skip - 0.5f) < 1e-7f && std::fabs(e.c_in - 1.0f / std::sqrt(0.5f)) < 1e-6f);
+}
+
+TEST(sample_is_deterministic_and_batch_independent) {
+  Loaded l;
+  l.model = load_tiny(2, 3);
+  CHECK(l.model != nullptr);
+  if (!l.model) return;
+  wl_model_dims d;
+  wl_model_dims_get(l.model, &d);
+  const size_t lat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
+  const size_t ctx_n = lat * d.context, act_n = size_t(d.context) * d.action_dim;
+  std::vector<float> ctx(3 * ctx_n), act(3 * act_n);
+  for (size_t i = 0; i < ctx.size(); ++i) ctx[i] = std::sin(0.37f * float(i));
+  for (size_t i = 0; i < act.size(); ++i) act[i] = std::cos(1.3f * float(i));
+  const uint64_t seeds[3] = {7, 7, 8}, frames[3] = {100, 100, 100};
+  std::vector<float> out1(3 * lat), out2(3 * lat), single(lat);
+  double step_ms[2] = {-1, -1};
+  CHECK(wl_model_sample(l.model, 3, ctx.data(), act.data(), seeds, frames, 2, out1.data(),
+                        step_ms) == WL_OK);
+  CHECK(step_ms[0] >= 0 && step_ms[1] >= 0);
+  CHECK(wl_model_sample(l.model, 3, ctx.data(), act.data(), seeds, frames, 2, out2.data(),
+                        nullptr) == WL_OK);
+  CHECK(out1 == out2);
+  // World 2 alone gives what it gave inside the batch (its noise depends only on its own key).
+  CHECK(wl_model_sample(l.model, 1, ctx.data() + 2 * ctx_n, act.data() + 2 * act_n, seeds + 2,
+                        frames + 2, 2, single.data(), nullptr) == WL_OK);
+  const std::vector<float> third(out1.begin() + 2 * lat, out1.end());
+  CHECK(max_abs_diff(single, third) <= 1e-5f);
+  // A different seed must change the sample.
+  std::vector<float> reseeded(lat);
+  const uint64_t other_seed = 9;
+  CHECK(wl_model_sample(l.model, 1, ctx.data() + 2 * ctx_n, act.data() + 2 * act_n, &other_seed,
+                        frames + 2, 2, reseeded.data(), nullptr) == WL_OK);
+  CHECK(max_abs_diff(single, reseeded) > 1e-3f);
+}
+
+TEST(networks_sharing_activation_memory_do_not_interfere) {
+  Loaded l;
+  l.model = load_tiny(1);
+  CHECK(l.model != nullptr);
+  if (!l.model) return;
+  Fixture dec("golden_decode.safetensors");
+  const auto latent = dec.f32("input_latent");
+  std::vector<float> first(dec.f32("expected").size()), again(first.size());
+  CHECK(wl_model_decode_f32(l.model, 2, latent.data(), first.data()) == WL_OK);
+  Fixture smp("golden_sample.safetensors");
+  const auto ctx = smp.f32("input_context"), act = smp.f32("input_actions");
+  const auto noise = smp.f32("input_noise");
+  std::vector<float> z(latent.size());
+  CHECK(wl_model_sample_with_noise(l.model, 2, ctx.data(), act.data(), 2, noise.data(),
+                                   z.data()) == WL_OK);
+  Fixture enc("golden_encode.safetensors");
+  const auto rgb = enc.raw<uint8_t>("input_rgb");
+  CHECK(wl_model_encode(l.model, 2, rgb.data(), z.data()) == WL_OK);
+  CHECK(wl_model_decode_f32(l.model, 2, latent.data(), again.data()) == WL_OK);
+  CHECK(first == again);
+}
+
+TEST(bad_arguments_are_errors_not_crashes) {
+  wl_model* m = nullptr;
+  CHECK(wl_model_load("native/tests/fixtures/does_not_exist.safetensors", nullptr, &m) ==
+        WL_ERR_IO);
+  CHECK(m == nullptr && std::strlen(wl_last_error()) > 0);
+  // A golden data file is a valid safetensors file without a manifest.
+  CHECK(wl_model_load(fixture("golden_decode.safetensors").c_str(), nullptr, &m) != WL_OK);
+  CHECK(m == nullptr);
+  wl_model_options o;
+  wl_model_options_default(&o);
+  o.max_batch = -3;
+  CHECK(wl_model_load(fixture("tiny_model.safetensors").c_str(), &o, &m) ==
+        WL_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(wl_last_error()).find("max_batch") != std::string::npos);
+  o.max_batch = 1;
+  o.backend = static_cast<wl_backend>(42);
+  CHECK(wl_model_load(fixture("tiny_model.safetensors").c_str(), &o, &m) ==
+        WL_ERR_INVALID_ARGUMENT);
+
+  Loaded l;
+  l.model = load_tiny(1, 1);
+  CHECK(l.model != nullptr);
+  if (!l.model) return;
+  wl_model_dims d;
+  wl_model_dims_get(l.model, &d);
+  const size_t lat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
+  std::vector<float> x(lat, 0.1f), ctx(lat * d.context, 0.0f),
+      act(size_t(d.context) * d.action_dim, 0.0f), out(lat);
+  float sigma = 1.0f;
+  CHECK(wl_model_denoise(l.model, 2, x.data(), &sigma, ctx.data(), act.data(), out.data()) ==
+        WL_ERR_INVALID_ARGUMENT);  // batch above max_batch
+  CHECK(std::string(wl_last_error()).find("batch") != std::string::npos);
+  CHECK(wl_model_denoise(l.model, 1, nullptr, &sigma, ctx.data(), act.data(), out.data()) ==
+        WL_ERR_INVALID_ARGUMENT);
+  sigma = NAN;
+  CHECK(wl_model_denoise(l.model, 1, x.data(), &sigma, ctx.data(), act.data(), out.data()) ==
+        WL_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(wl_last_error()).find("sigma[0]") != std::string::npos);
+  sigma = 1.0f;
+  ctx[5] = INFINITY;
+  CHECK(wl_model_denoise(l.model, 1, x.data(), &sigma, ctx.data(), act.data(), out.data()) ==
+        WL_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(wl_last_error()).find("context_latents[5]") != std::string::npos);
+  ctx[5] = 0.0f;
+  const uint64_t seed = 1, frame = 0;
+  CHECK(wl_model_sample(l.model, 1, ctx.data(), act.data(), &seed, &frame, 9, out.data(),
+                        nullptr) == WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_sample(nullptr, 1, ctx.data(), act.data(), &seed, &frame, 1, out.data(),
+                        nullptr) == WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_dims_get(nullptr, &d) == WL_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(wl_model_info_json(nullptr)) == "{}");
+}
+
+TEST_MAIN()
