@@ -147,6 +147,7 @@ Level generate_level(uint64_t seed, int size, const ThemePalette& palette) {
     edges.push_back({a, b});
     ++loops;
   }
+  lv.connections = int(edges.size());
   for (auto& e : edges) {
     const Room& A = lv.rooms[e.first];
     const Room& B = lv.rooms[e.second];

@@ -30,6 +30,7 @@ struct Level {
   std::vector<Room> rooms;
   std::vector<Theme> themes;
   std::vector<Object> objects;  // placed at generation
+  int connections = 0;          // corridors joining rooms; > rooms - 1 means the level has loops
   float start_x = 0, start_y = 0, start_yaw = 0;
 
   // Out-of-map counts as wall, so callers never index past the grid.

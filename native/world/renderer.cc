@@ -154,7 +154,10 @@ void Renderer::draw_sprites(const TextureBank& tex, const LightMap& lights,
   for (size_t i = 0; i < objects.size(); ++i) {
     const float dx = objects[i].x - cam.x, dy = objects[i].y - cam.y;
     depth_[i] = dx * dir_x + dy * dir_y;
-    if (depth_[i] > 0.15f && depth_[i] < max_depth) order_.push_back(int(i));
+    // Objects do not block movement (a lamp in a one-cell corridor would cut the level), so
+    // the player can walk through one; within this depth it is not drawn rather than filling
+    // the screen with a few magnified texels.
+    if (depth_[i] > 0.3f && depth_[i] < max_depth) order_.push_back(int(i));
   }
   // Far to near so nearer sprites cover farther ones; ties broken by index (deterministic).
   std::sort(order_.begin(), order_.end(), [&](int a, int b) {
