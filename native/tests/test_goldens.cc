@@ -62,9 +62,10 @@ struct Loaded {
   ~Loaded() { wl_model_free(model); }
 };
 
-wl_model* load_tiny(int threads, int max_batch = 2) {
+wl_model* load_tiny(int threads, int max_batch = 2, wl_backend backend = WL_BACKEND_CPU) {
   wl_model_options o;
   wl_model_options_default(&o);
+  o.backend = backend;
   o.threads = threads;
   o.max_batch = max_batch;
   wl_model* m = nullptr;
@@ -74,9 +75,9 @@ wl_model* load_tiny(int threads, int max_batch = 2) {
 }
 
 // Runs every golden against a freshly loaded model; `label` names the configuration.
-void check_all_goldens(const char* label, int threads) {
+void check_all_goldens(const char* label, int threads, wl_backend backend = WL_BACKEND_CPU) {
   Loaded l;
-  l.model = load_tiny(threads);
+  l.model = load_tiny(threads, 2, backend);
   CHECK(l.model != nullptr);
   if (!l.model) return;
   wl_model_dims d;
@@ -170,6 +171,29 @@ TEST(goldens_reference_kernels) {
   with_env("WL_KERNELS", "ref");
   check_all_goldens("ref kernels", 1);
   with_env("WL_KERNELS", nullptr);
+}
+
+TEST(goldens_cuda_when_available) {
+  // f32 compute so the same tolerance applies (the CUDA default is bf16 tensor cores).
+  with_env("WL_CUDA_PRECISION", "f32");
+  wl_model_options o;
+  wl_model_options_default(&o);
+  o.backend = WL_BACKEND_CUDA;
+  wl_model* m = nullptr;
+  const wl_status st = wl_model_load(fixture("tiny_model.safetensors").c_str(), &o, &m);
+  if (st == WL_ERR_UNSUPPORTED) {
+    std::printf("  skipped: %s\n", wl_last_error());
+  } else {
+    CHECK_MSG(st == WL_OK, "%s", wl_last_error());
+    wl_model_free(m);
+    if (st == WL_OK) {
+      check_all_goldens("cuda f32", 0, WL_BACKEND_CUDA);
+      with_env("WL_CUDA_GRAPHS", "0");
+      check_all_goldens("cuda f32, no graphs", 0, WL_BACKEND_CUDA);
+      with_env("WL_CUDA_GRAPHS", nullptr);
+    }
+  }
+  with_env("WL_CUDA_PRECISION", nullptr);
 }
 
 TEST(info_reports_requested_isa_when_supported) {
