@@ -1,0 +1,152 @@
+"""The whole pipeline on the smoke config, end to end through the CLI, on live ground-truth worlds
+(needs libworldloop.so: scripts/test.sh builds it first): autoencoder + denoiser under a step cap,
+resume, time budget, export, eval (JSON + contact sheet), training from on-disk episodes, and
+two-process DistributedDataParallel on CPU with gloo."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def train(*args, env=None, timeout=600):
+    e = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=ROOT)
+    e.update(env or {})
+    p = subprocess.run([sys.executable, "-m", "train", *args], cwd=ROOT, env=e, timeout=timeout,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return p.returncode, p.stdout
+
+
+def records(out):
+    with open(os.path.join(out, "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+class PipelineTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.out = os.path.join(cls.tmp.name, "run")
+        cls.model = os.path.join(cls.tmp.name, "m.safetensors")
+        rc, log = train("all", "--config", "smoke", "--ae-steps", "4", "--steps", "4", "--out",
+                        cls.out, "--model", cls.model, "--dtype", "F32")
+        cls.log = log
+        if rc != 0:
+            raise AssertionError("smoke `train all` failed:\n" + log[-3000:])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_progress_lines_and_metrics_log(self):
+        self.assertRegex(self.log, r"\[ae\] step 4 loss [0-9.]+ .* samples/s .* ETA")
+        self.assertRegex(self.log, r"\[dyn\] step 4 loss [0-9.]+ .* samples/s .* ETA")
+        recs = records(self.out)
+        steps = [r for r in recs if "loss" in r]
+        self.assertEqual({r["stage"] for r in steps}, {"ae", "dyn"})
+        for r in steps:
+            for k in ("step", "loss", "samples_per_s", "eta_s", "lr", "time_s"):
+                self.assertIn(k, r)
+            self.assertTrue(r["loss"] == r["loss"] and r["loss"] > 0)  # finite, positive
+        ends = [r for r in recs if r.get("event") == "end"]
+        self.assertEqual([r["stage"] for r in ends], ["ae", "dyn"])
+        self.assertGreater(ends[0]["latent_scale"], 0)
+
+    def test_export_manifest_names_config_data_steps_and_world_actions(self):
+        from train import export, world
+        m, ae, dn = export.load_model(self.model)
+        layout = world.action_layout()
+        self.assertEqual(m["actions"]["names"], [c["name"] for c in layout["channels"]])
+        self.assertEqual(m["denoiser"]["context"], 4)
+        t = m["training"]
+        self.assertEqual(t["config"], "smoke")
+        self.assertEqual(t["autoencoder"]["steps"], 4)
+        self.assertEqual(t["denoiser"]["steps"], 4)
+        self.assertIn("ground-truth", t["data"]["source"])
+        self.assertGreater(m["latent"]["scale"], 0)
+        self.assertNotEqual(m["latent"]["scale"], 1.0)
+
+    def test_resume_continues_from_latest_checkpoint(self):
+        out = os.path.join(self.tmp.name, "resume")
+        rc, log = train("ae", "--config", "smoke", "--steps", "2", "--out", out)
+        self.assertEqual(rc, 0, log[-2000:])
+        rc, log = train("ae", "--config", "smoke", "--steps", "4", "--out", out)
+        self.assertEqual(rc, 0, log[-2000:])
+        self.assertIn("resumed from", log)
+        self.assertIn("at step 2", log)
+        self.assertRegex(log, r"\[ae\] done: step 4,")
+        rc, log = train("ae", "--config", "smoke", "--steps", "4", "--out", out, "--fresh",
+                        "--set", "ae.max_steps=1")
+        self.assertEqual(rc, 0, log[-2000:])
+        self.assertNotIn("resumed from", log)
+
+    def test_time_budget_stops_training(self):
+        out = os.path.join(self.tmp.name, "budget")
+        rc, log = train("ae", "--config", "smoke", "--time-budget", "2", "--set",
+                        "ae.max_steps=1000000", "--out", out)
+        self.assertEqual(rc, 0, log[-2000:])
+        end = [r for r in records(out) if r.get("event") == "end"][0]
+        self.assertLess(end["step"], 1000000)
+        self.assertGreater(end["step"], 0)
+
+    def test_eval_writes_json_and_contact_sheet(self):
+        from train import png
+        ev = os.path.join(self.tmp.name, "eval")
+        rc, log = train("eval", "--config", "smoke", "--model", self.model, "--out", ev,
+                        "--quick")
+        self.assertEqual(rc, 0, log[-3000:])
+        with open(os.path.join(ev, "eval.json")) as f:
+            res = json.load(f)
+        hz = res["rollout"]["horizons"]
+        self.assertEqual(sorted(hz, key=int), ["1", "8"])
+        for v in hz.values():
+            for k in ("psnr", "ssim", "psnr_autoencoder", "psnr_copy_last", "sharpness_ratio"):
+                self.assertIn(k, v)
+        self.assertIn("turn", res["actions"]["agreement"])
+        self.assertIn("collapsed", res["collapse"])
+        self.assertIn("targets", res)
+        img = png.read_png_rgb(os.path.join(ev, "contact_sheet.png"))
+        self.assertEqual(img.shape[1], 2 * 128 + 2)        # two horizons
+        self.assertEqual(img.shape[0], 2 * (2 * 128 + 2) + 4)  # two worlds, truth over model
+
+    def test_train_on_episodes_from_disk(self):
+        eps = os.path.join(self.tmp.name, "episodes")
+        rc, log = train("episodes", "--out", eps, "--count", "2", "--ticks", "40")
+        self.assertEqual(rc, 0, log[-2000:])
+        self.assertEqual(len([f for f in os.listdir(eps) if f.endswith(".npz")]), 2)
+        out = os.path.join(self.tmp.name, "from-episodes")
+        rc, log = train("ae", "--config", "smoke", "--steps", "2", "--out", out, "--episodes",
+                        eps)
+        self.assertEqual(rc, 0, log[-2000:])
+        rc, log = train("ae", "--config", "smoke", "--steps", "2", "--out", out + "x",
+                        "--episodes", os.path.join(self.tmp.name, "nowhere"))
+        self.assertEqual(rc, 2)
+        self.assertIn("episode directory not found", log)
+
+
+class DistributedTest(unittest.TestCase):
+    def test_two_gloo_processes_train_one_model(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "ddp")
+            e = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=ROOT)
+            p = subprocess.run(
+                [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                 "--nproc_per_node", "2", "-m", "train", "ae", "--config", "smoke", "--steps",
+                 "3", "--out", out], cwd=ROOT, env=e, timeout=600, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout[-3000:])
+            recs = records(out)
+            start = [r for r in recs if r.get("event") == "start"]
+            self.assertEqual(len(start), 1)            # only rank 0 writes the log
+            self.assertEqual(start[0]["world_size"], 2)
+            end = [r for r in recs if r.get("event") == "end"][0]
+            self.assertEqual(end["step"], 3)
+            self.assertEqual(end["samples"], 3 * 4 * 2)  # steps x batch x ranks
+            self.assertTrue(os.path.isfile(os.path.join(out, "ckpt", "ae-latest.pt")))
+
+
+if __name__ == "__main__":
+    unittest.main()
