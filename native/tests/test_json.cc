@@ -99,7 +99,7 @@ TEST(strings_and_escapes) {
 
 TEST(invalid_strings) {
   CHECK_ERROR(P("\"abc"), "close the string");
-  CHECK_ERROR(P("\"a\nb\""), "control character");
+  CHECK_ERROR(P("\"a\nb\""), "control characters must be escaped");
   CHECK_ERROR(P("\"\\x41\""), "valid escape");
   CHECK_ERROR(P("\"\\u12\""), "4 hex digits");
   CHECK_ERROR(P("\"\\ud800\""), "not followed by a low surrogate");

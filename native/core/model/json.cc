@@ -327,7 +327,7 @@ class Parser {
         ++pos_;
         return out;
       }
-      if (c < 0x20) fail("expected an escaped control character in string (raw control characters are not allowed)");
+      if (c < 0x20) fail("control characters must be escaped in strings");
       if (c >= 0x80) {
         copy_utf8_sequence(out);
         continue;
