@@ -2,8 +2,11 @@
 // blocks of kConvMR, see isa_kernels.h), columns are output pixels flattened over (n, oy, ox),
 // so stores are contiguous NCHW rows. For each column tile the driver gathers the receptive
 // fields into a [K][NR] panel (im2col for one tile only; it stays in L1/L2), then runs the
-// ISA's register-blocked micro-kernel over every output-channel block. 1x1 stride-1 convs
-// read the input directly, no panel.
+// ISA's register-blocked micro-kernel over every output-channel block.
+// Two cases skip the panel: 1x1 stride-1 convs read the input rows directly, and stride-1
+// convs whose output rows are at least a tile wide (the decoder's 32..128-pixel levels) read
+// the receptive field from a zero-padded copy of the input through a table of K row offsets
+// ("indirect" tiles), since there the gather would cost as much as the GEMM.
 #include <algorithm>
 #include <cstring>
 
@@ -21,6 +24,43 @@ using ops_detail::ceil_div;
 namespace {
 
 size_t panel_floats(const ConvShape& s) { return size_t(s.cin) * s.k * s.k * kConvMaxNR; }
+
+// Narrowest wide tile of any ISA (portable: 8): convs with output rows this wide may take the
+// indirect path on some ISA, so their scratch includes the padded input.
+constexpr int kMinWideNR = 8;
+
+bool may_use_rows(const ConvShape& s) {
+  return s.stride == 1 && !(s.k == 1 && s.pad == 0) && s.out_w() >= kMinWideNR;
+}
+
+size_t padded_floats(const ConvShape& s) {
+  return size_t(s.n) * s.cin * (s.h + 2 * s.pad) * (s.w + 2 * s.pad);
+}
+
+// Scratch layout: [padded input + kConvMaxNR of over-read slack][K row offsets][panel per worker]
+size_t rows_floats(const ConvShape& s) {
+  if (!may_use_rows(s)) return 0;
+  return padded_floats(s) + kConvMaxNR + size_t(s.cin) * s.k * s.k + 2 * ops_detail::kSlotSlack;
+}
+
+void pad_input(const OpCtx& ctx, const ConvShape& s, const float* x, float* xp) {
+  const int hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
+  ops_detail::parallel(ctx, int64_t(s.n) * s.cin, std::max(1, 16384 / (hp * wp)),
+                       [&](int64_t b, int64_t e, int) {
+                         for (int64_t plane = b; plane < e; ++plane) {
+                           const float* src = x + size_t(plane) * s.h * s.w;
+                           float* dst = xp + size_t(plane) * hp * wp;
+                           std::memset(dst, 0, sizeof(float) * size_t(s.pad) * wp);
+                           for (int iy = 0; iy < s.h; ++iy) {
+                             float* row = dst + size_t(iy + s.pad) * wp;
+                             std::memset(row, 0, sizeof(float) * s.pad);
+                             std::memcpy(row + s.pad, src + size_t(iy) * s.w, sizeof(float) * s.w);
+                             std::memset(row + s.pad + s.w, 0, sizeof(float) * s.pad);
+                           }
+                           std::memset(dst + size_t(s.h + s.pad) * wp, 0, sizeof(float) * size_t(s.pad) * wp);
+                         }
+                       });
+}
 
 void check_shape(const ConvShape& s) {
   ops_detail::require(s.n > 0 && s.cin > 0 && s.h > 0 && s.w > 0 && s.cout > 0 && s.k > 0 &&
@@ -84,6 +124,63 @@ void build_panel(const ConvShape& s, const float* x, int64_t j0, int nr, int nr_
   }
 }
 
+// The indirect path: tiles run along output rows; B row k of the tile at (n, oy, ox0) is
+// xp[n][ci][oy + ky][ox0 + kx ...], i.e. base + koff[k].
+void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* x, const float* packed_w,
+                 const ConvEpilogue& ep, float* y, const kernels::Table& kt, int threads) {
+  const int hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
+  const int oh = s.out_h(), ow = s.out_w();
+  const int64_t plane = int64_t(oh) * ow;
+  const int nr = kt.conv_nr;
+  const int k_len = s.cin * s.k * s.k;
+  float* xp = ops_detail::slot(ctx, 0, 0);
+  int32_t* koff = reinterpret_cast<int32_t*>(
+      ops_detail::slot(ctx, 0, 0) + padded_floats(s) + kConvMaxNR + ops_detail::kSlotSlack);
+  pad_input(ctx, s, x, xp);
+  // The last tiles of the last row read up to nr - 1 floats past the padded input; they land
+  // in columns that are never stored, but must be finite and initialised.
+  std::memset(xp + padded_floats(s), 0, sizeof(float) * kConvMaxNR);
+  for (int ci = 0, e = 0; ci < s.cin; ++ci)
+    for (int ky = 0; ky < s.k; ++ky)
+      for (int kx = 0; kx < s.k; ++kx) koff[e++] = int32_t((ci * hp + ky) * wp + kx);
+  const int tiles_per_row = int(ceil_div(size_t(ow), size_t(nr)));
+  const int64_t tiles = int64_t(s.n) * oh * tiles_per_row;
+  const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
+  int splits = 1;
+  if (threads > 1 && tiles < 2 * threads)
+    splits = std::min<int>(blocks, int(ceil_div(size_t(2 * threads), size_t(tiles))));
+  const int blocks_per_split = int(ceil_div(size_t(blocks), size_t(splits)));
+  splits = int(ceil_div(size_t(blocks), size_t(blocks_per_split)));
+  ops_detail::parallel(ctx, tiles * splits, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t tile = item / splits;
+      const int split = int(item % splits);
+      const int tx = int(tile % tiles_per_row);
+      const int64_t row = tile / tiles_per_row;  // n * oh + oy
+      const int n = int(row / oh), oy = int(row % oh);
+      const int ox0 = tx * nr;
+      kernels::ConvTile t{};
+      t.b = xp + (size_t(n) * s.cin * hp + oy) * wp + ox0;
+      t.koff = koff;
+      t.k = k_len;
+      t.cols = std::min(nr, ow - ox0);
+      const int cb_end = std::min(blocks, (split + 1) * blocks_per_split);
+      for (int cb = split * blocks_per_split; cb < cb_end; ++cb) {
+        const int co0 = cb * kConvMR;
+        const size_t off = (size_t(n) * s.cout + co0) * plane + size_t(oy) * ow + ox0;
+        t.a = packed_w + size_t(cb) * k_len * kConvMR;
+        t.rows = std::min(kConvMR, s.cout - co0);
+        t.bias = ep.bias ? ep.bias + co0 : nullptr;
+        t.c = y + off;
+        t.ldc = size_t(plane);
+        t.r = ep.residual ? ep.residual + off : nullptr;
+        t.ldr = size_t(plane);
+        kt.conv_tile_indirect(t);
+      }
+    }
+  });
+}
+
 }  // namespace
 
 size_t conv2d_packed_floats(int cout, int cin, int k) {
@@ -104,7 +201,7 @@ void conv2d_pack(int cout, int cin, int k, const float* w, float* packed) {
 }
 
 size_t conv2d_scratch_floats(const ConvShape& s, int threads) {
-  return size_t(std::max(threads, 1)) * (panel_floats(s) + ops_detail::kSlotSlack);
+  return rows_floats(s) + size_t(std::max(threads, 1)) * (panel_floats(s) + ops_detail::kSlotSlack);
 }
 
 void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* packed_w,
@@ -113,9 +210,11 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   const int threads = ops_detail::threads_of(ctx);
   ops_detail::require_scratch(ctx, conv2d_scratch_floats(s, threads), "conv2d");
   const kernels::Table& kt = kernels::table(ctx.isa);
-  const int nr_max = kt.conv_nr;
-  const int k_len = s.cin * s.k * s.k;
   const int64_t plane = int64_t(s.out_h()) * s.out_w();
+  const bool narrow = plane <= kt.conv_nr_narrow;
+  const int nr_max = narrow ? kt.conv_nr_narrow : kt.conv_nr;
+  const auto tile_fn = narrow ? kt.conv_tile_narrow : kt.conv_tile;
+  const int k_len = s.cin * s.k * s.k;
   const int64_t cols = int64_t(s.n) * plane;
   const int64_t tiles = int64_t(ceil_div(size_t(cols), size_t(nr_max)));
   const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
@@ -128,9 +227,15 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   splits = int(ceil_div(size_t(blocks), size_t(blocks_per_split)));
   const bool direct = s.k == 1 && s.stride == 1 && s.pad == 0;
   const size_t slot_floats = panel_floats(s);
+  if (may_use_rows(s) && s.out_w() >= kt.conv_nr) {
+    conv2d_rows(ctx, s, x, packed_w, ep, y, kt, threads);
+    return;
+  }
+  OpCtx panel_ctx = ctx;  // the panels live after the (unused here) padded-input region
+  panel_ctx.scratch = ctx.scratch + rows_floats(s);
 
   ops_detail::parallel(ctx, tiles * splits, 1, [&](int64_t begin, int64_t end, int worker) {
-    float* panel = ops_detail::slot(ctx, slot_floats, worker);
+    float* panel = ops_detail::slot(panel_ctx, slot_floats, worker);
     alignas(64) float tmp[kConvMR * kConvMaxNR];
     int64_t built = -1;
     for (int64_t item = begin; item < end; ++item) {
@@ -167,13 +272,13 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
           t.ldc = size_t(plane);
           t.r = ep.residual ? ep.residual + off : nullptr;
           t.ldr = size_t(plane);
-          kt.conv_tile(t);
+          tile_fn(t);
         } else {
           // The tile straddles images: compute into a local tile, then scatter.
           t.c = tmp;
           t.ldc = kConvMaxNR;
           t.r = nullptr;
-          kt.conv_tile(t);
+          tile_fn(t);
           for (int i = 0; i < t.rows; ++i) {
             for (int col = 0; col < nr; ++col) {
               const int64_t j = j0 + col;

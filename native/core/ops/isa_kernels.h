@@ -20,13 +20,15 @@ constexpr int kConvMR = 8;
 constexpr int kConvMaxNR = 32;
 
 // One output tile: C[i][j] = sum_k A[k][i] * B[k][j] (+ bias[i]) (+ R[i][j]) for i < rows,
-// j < cols. A is a packed block ([K][kConvMR], rows beyond `rows` are zero); B has row stride ldb
-// and is readable for nr (the kernel's tile width) columns on every row; C and R have row
-// stride ldc / ldr.
+// j < cols. A is a packed block ([K][kConvMR], rows beyond `rows` are zero). Row k of B starts
+// at b + k * ldb, or at b + koff[k] for the indirect kernels (which read the receptive field
+// straight from a padded input); every B row is readable for nr (the kernel's tile width)
+// columns. C and R have row stride ldc / ldr.
 struct ConvTile {
   const float* a;
   const float* b;
   size_t ldb;
+  const int32_t* koff;
   int k;
   int rows, cols;
   float* c;
@@ -37,8 +39,12 @@ struct ConvTile {
 };
 
 struct Table {
-  int conv_nr;  // column-tile width of conv_tile (<= kConvMaxNR)
+  // Two column-tile widths (<= kConvMaxNR): the wide one for most convs, the narrow one for
+  // small planes (4x4 = 16 pixels) that would leave most of a wide tile empty.
+  int conv_nr, conv_nr_narrow;
   void (*conv_tile)(const ConvTile& t);
+  void (*conv_tile_narrow)(const ConvTile& t);
+  void (*conv_tile_indirect)(const ConvTile& t);  // wide, B rows at b + koff[k]
   // y = silu(x) elementwise.
   void (*silu)(size_t n, const float* x, float* y);
   // y = (x - m) * a + b, then SiLU when `silu`: the apply step of group norm. Subtracting the
@@ -53,6 +59,9 @@ struct Table {
   void (*linear_block)(int rows, int outs, int in, const float* x, size_t ldx, const float* w,
                        const float* b, float* y, size_t ldy);
   void (*add)(size_t n, const float* a, const float* b, float* y);
+  // One head of attention (attention_head.h): q, k, v, out are [d][t]; sc holds t*t floats.
+  void (*attention_head)(const float* q, const float* k, const float* v, float* out, int d, int t,
+                         float scale, float* sc);
 };
 
 // The table for `isa`; falls back to the best compiled-in table not above it.

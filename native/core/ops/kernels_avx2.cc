@@ -1,6 +1,7 @@
 // AVX2 + FMA inner kernels (16 ymm registers, no mask registers: tails use maskload/maskstore).
 #include <immintrin.h>
 
+#include "ops/attention_head.h"
 #include "ops/isa_kernels.h"
 
 namespace wl {
@@ -8,10 +9,10 @@ namespace kernels {
 namespace avx2 {
 namespace {
 
-constexpr int kNV = 3;       // ymm vectors per tile row
-constexpr int kRows = 4;     // rows per pass: 4 x 24 = 12 accumulators + 3 B + 1 broadcast
-constexpr int kNR = 8 * kNV;
-static_assert(kNR <= kConvMaxNR, "conv scratch is sized for kConvMaxNR");
+// Passes of 4 rows x 8*NV columns: NV = 3 gives 12 accumulators + 3 B + 1 broadcast = all 16
+// ymm registers; NV = 2 is the narrow tile for 16-pixel planes.
+constexpr int kRows = 4;
+static_assert(24 <= kConvMaxNR, "conv scratch is sized for kConvMaxNR");
 
 // Lanes [0, n) set, for maskload/maskstore.
 inline __m256i tail_mask(int n) {
@@ -45,7 +46,9 @@ inline __m256 silu_ps(__m256 x) {
 }
 
 // Rows [row0, row0 + 4) of the packed block against the whole B tile.
+template <int kNV, bool kIndirect>
 inline void conv_half(const ConvTile& t, int row0) {
+  constexpr int kNR = 8 * kNV;
   __m256 acc[kRows][kNV];
 #pragma GCC unroll 4
   for (int i = 0; i < kRows; ++i)
@@ -55,9 +58,10 @@ inline void conv_half(const ConvTile& t, int row0) {
   const float* b = t.b;
 #pragma GCC unroll 2
   for (int k = 0; k < t.k; ++k, a += kConvMR, b += t.ldb) {
+    const float* row = kIndirect ? t.b + t.koff[k] : b;
     __m256 bv[kNV];
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
+    for (int v = 0; v < kNV; ++v) bv[v] = _mm256_loadu_ps(row + 8 * v);
 #pragma GCC unroll 4
     for (int i = 0; i < kRows; ++i) {
       const __m256 ai = _mm256_broadcast_ss(a + i);
@@ -89,9 +93,10 @@ inline void conv_half(const ConvTile& t, int row0) {
   }
 }
 
+template <int kNV, bool kIndirect>
 void conv_tile(const ConvTile& t) {
-  conv_half(t, 0);
-  if (t.rows > kRows) conv_half(t, kRows);
+  conv_half<kNV, kIndirect>(t, 0);
+  if (t.rows > kRows) conv_half<kNV, kIndirect>(t, kRows);
 }
 
 void silu(size_t n, const float* x, float* y) {
@@ -204,7 +209,9 @@ void add(size_t n, const float* a, const float* b, float* y) {
 
 }  // namespace
 
-const Table kTable = {kNR, conv_tile, silu, scale_shift, sum, sum_sq_dev, linear_block, add};
+const Table kTable = {24,  16,         conv_tile<3, false>, conv_tile<2, false>, conv_tile<3, true>, silu,
+                      scale_shift, sum, sum_sq_dev, linear_block, add,
+                      attention_head_impl};
 
 }  // namespace avx2
 }  // namespace kernels

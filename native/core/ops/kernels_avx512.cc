@@ -6,6 +6,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "ops/attention_head.h"
 #include "ops/isa_kernels.h"
 
 namespace wl {
@@ -13,9 +14,9 @@ namespace kernels {
 namespace avx512 {
 namespace {
 
-constexpr int kNV = 2;  // zmm vectors per tile row: 8 x 32 tile, 16 accumulators
-constexpr int kNR = 16 * kNV;
-static_assert(kNR <= kConvMaxNR, "conv scratch is sized for kConvMaxNR");
+// Tiles of 8 rows x 16*NV columns: NV = 2 (16 accumulators, 2 loads + 8 broadcasts per 16
+// FMAs) for most convs, NV = 1 for 16-pixel planes.
+static_assert(32 <= kConvMaxNR, "conv scratch is sized for kConvMaxNR");
 
 inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 
@@ -44,6 +45,7 @@ inline __m512 silu_ps(__m512 x) {
   return _mm512_div_ps(x, d);
 }
 
+template <int kNV, bool kIndirect>
 void conv_tile(const ConvTile& t) {
   __m512 acc[kConvMR][kNV];
 #pragma GCC unroll 8
@@ -54,9 +56,10 @@ void conv_tile(const ConvTile& t) {
   const float* b = t.b;
 #pragma GCC unroll 2
   for (int k = 0; k < t.k; ++k, a += kConvMR, b += t.ldb) {
+    const float* row = kIndirect ? t.b + t.koff[k] : b;
     __m512 bv[kNV];
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
+    for (int v = 0; v < kNV; ++v) bv[v] = _mm512_loadu_ps(row + 16 * v);
 #pragma GCC unroll 8
     for (int i = 0; i < kConvMR; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
@@ -179,7 +182,9 @@ void add(size_t n, const float* a, const float* b, float* y) {
 
 }  // namespace
 
-const Table kTable = {kNR, conv_tile, silu, scale_shift, sum, sum_sq_dev, linear_block, add};
+const Table kTable = {32,  16,         conv_tile<2, false>, conv_tile<1, false>, conv_tile<2, true>, silu,
+                      scale_shift, sum, sum_sq_dev, linear_block, add,
+                      attention_head_impl};
 
 }  // namespace avx512
 }  // namespace kernels

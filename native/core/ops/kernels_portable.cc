@@ -1,5 +1,6 @@
 // Portable inner kernels: plain C++ built with the baseline flags, shaped so the compiler can
 // vectorise them (fixed-size inner loops, no libm calls); the path for CPUs without AVX2.
+#include "ops/attention_head.h"
 #include "ops/exp_approx.h"
 #include "ops/isa_kernels.h"
 
@@ -13,14 +14,16 @@ constexpr int kRows = 4;
 
 inline float silu1(float x) { return x / (1.0f + exp_approx(-x)); }
 
+template <bool kIndirect>
 void conv_tile(const ConvTile& t) {
   for (int row0 = 0; row0 < t.rows; row0 += kRows) {
     float acc[kRows][kNR] = {};
     const float* a = t.a + row0;
     const float* b = t.b;
     for (int k = 0; k < t.k; ++k, a += kConvMR, b += t.ldb) {
+      const float* row = kIndirect ? t.b + t.koff[k] : b;
       for (int i = 0; i < kRows; ++i)
-        for (int j = 0; j < kNR; ++j) acc[i][j] += a[i] * b[j];
+        for (int j = 0; j < kNR; ++j) acc[i][j] += a[i] * row[j];
     }
     for (int i = 0; i < kRows && row0 + i < t.rows; ++i) {
       const int row = row0 + i;
@@ -86,7 +89,9 @@ void add(size_t n, const float* a, const float* b, float* y) {
 
 }  // namespace
 
-const Table kTable = {kNR, conv_tile, silu, scale_shift, sum, sum_sq_dev, linear_block, add};
+const Table kTable = {kNR, kNR,        conv_tile<false>, conv_tile<false>, conv_tile<true>, silu,
+                      scale_shift, sum, sum_sq_dev, linear_block, add,
+                      attention_head_impl};
 
 }  // namespace portable
 
