@@ -29,6 +29,7 @@ struct LightMap {
   static constexpr int kRes = 4;
   int side = 0;  // samples per side = level size * kRes
   std::vector<uint8_t> v;
+  std::vector<float> acc;  // unquantised sums, so one more light can be added in place
   uint8_t at(float x, float y) const {
     int ix = int(x * kRes), iy = int(y * kRes);
     ix = ix < 0 ? 0 : ix >= side ? side - 1 : ix;
@@ -39,5 +40,8 @@ struct LightMap {
 
 // Rebuilds the light map from the level's areas and every light-emitting object.
 void build_lightmap(const Level& level, const std::vector<Object>& objects, LightMap& out);
+// Adds one object's light (no-op for objects that emit none) without a full rebuild.
+void add_light(const Level& level, const Object& object, LightMap& map);
+bool emits_light(int kind);
 
 }  // namespace wl::world

@@ -207,14 +207,16 @@ bool World::place_spawn(int kind) {
     for (float ox : {-0.15f, 0.15f})
       for (float oy : {-0.15f, 0.15f}) clear = clear && !level_.wall(int(std::floor(x + ox)), int(std::floor(y + oy)));
     if (!clear) continue;
-    bool lights_changed = kind == WL_OBJECT_LAMP || kind == WL_OBJECT_ORB;
+    // Adding a light is incremental; removing the oldest light needs a rebuild (rare).
+    bool removed_light = false;
     if (int(spawned_.size()) >= cfg_.max_spawned) {
-      const int old = spawned_.front().kind;
-      lights_changed = lights_changed || old == WL_OBJECT_LAMP || old == WL_OBJECT_ORB;
+      removed_light = emits_light(spawned_.front().kind);
       spawned_.erase(spawned_.begin());
     }
-    spawned_.push_back({x, y, uint8_t(kind)});
-    rebuild_objects(lights_changed);
+    const Object o{x, y, uint8_t(kind)};
+    spawned_.push_back(o);
+    rebuild_objects(removed_light);
+    if (!removed_light) add_light(level_, o, lightmap_);
     return true;
   }
   return false;
