@@ -2,8 +2,11 @@
 // spans) and length-field edits of a valid file. Every variant must either load or raise
 // wl::Error(WL_ERR_FORMAT); any other exception fails the test, and a crash fails the binary.
 // Run under -fsanitize=address,undefined to catch out-of-bounds reads the loop would otherwise
-// miss. WL_FUZZ_SEED / WL_FUZZ_ITERS override the defaults for longer local runs;
+// miss. The last case runs the loop through wl_model_load on the real fixture. WL_FUZZ_SEED /
+// WL_FUZZ_ITERS / WL_FUZZ_LOAD_ITERS override the defaults for longer local runs;
 // WL_FUZZ_VERBOSE=N prints every Nth rejection message.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +20,7 @@
 #include "model/json.h"
 #include "model/manifest.h"
 #include "model/safetensors.h"
+#include "worldloop/wl_model.h"
 
 using wl::DType;
 using wl::SafetensorsFile;
@@ -283,6 +287,103 @@ TEST(corrupted_manifests_parse_or_raise_format_errors) {
     }
   }
   std::printf("  seed %llu, %llu manifests: %d parsed, %d rejected, %d unexpected\n",
+              (unsigned long long)seed, (unsigned long long)iters, t.loaded, t.rejected, t.unexpected);
+  CHECK(t.unexpected == 0);
+  CHECK(t.rejected > int(iters / 4));
+  CHECK(t.loaded > 0);
+}
+
+namespace {
+
+bool read_file(const char* path, std::vector<uint8_t>* out) {
+  std::FILE* f = std::fopen(path, "rb");
+  if (!f) return false;
+  uint8_t buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->insert(out->end(), buf, buf + n);
+  std::fclose(f);
+  return true;
+}
+
+bool write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return false;
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  return std::fclose(f) == 0 && ok;
+}
+
+}  // namespace
+
+// The whole load path through the C ABI (reader, manifest, weight planning, arena, backend) on
+// the real fixture written by train/goldens.py. A model that loads must also decode.
+TEST(corrupted_fixture_through_wl_model_load) {
+  const char* fixture = "native/tests/fixtures/tiny_model.safetensors";
+  std::vector<uint8_t> base;
+  if (!read_file(fixture, &base)) {
+    std::printf("  (skipped: %s not found; run from the repository root)\n", fixture);
+    return;
+  }
+  const std::string path = "/tmp/wl_test_model_fuzz_" + std::to_string(getpid()) + ".safetensors";
+  wl_model_options opts;
+  wl_model_options_default(&opts);
+  opts.backend = WL_BACKEND_CPU;
+  opts.threads = 1;
+  opts.max_batch = 1;
+
+  auto try_load = [&](const std::vector<uint8_t>& bytes, std::string* msg) -> wl_status {
+    if (!write_file(path, bytes)) {
+      *msg = "cannot write " + path;
+      return WL_ERR_IO;
+    }
+    wl_model* m = nullptr;
+    wl_status st = wl_model_load(path.c_str(), &opts, &m);
+    *msg = wl_last_error();
+    if (st == WL_OK) {
+      if (!m) return WL_ERR_INTERNAL;
+      wl_model_dims d;
+      st = wl_model_dims_get(m, &d);
+      if (st == WL_OK) {
+        std::vector<float> latent(size_t(d.latent_channels) * d.latent_h * d.latent_w, 0.25f);
+        std::vector<uint8_t> rgb(size_t(d.frame_h) * d.frame_w * 3);
+        st = wl_model_decode(m, 1, latent.data(), rgb.data());
+        if (st != WL_OK) *msg = std::string("decode after load: ") + wl_last_error();
+      }
+      wl_model_free(m);
+    } else if (m) {
+      return WL_ERR_INTERNAL;  // a failed load must not hand out a handle
+    }
+    return st;
+  };
+
+  std::string msg;
+  wl_status st = try_load(base, &msg);
+  CHECK_MSG(st == WL_OK, "the unmodified fixture must load: %s", msg.c_str());
+  if (st != WL_OK) {
+    std::remove(path.c_str());
+    return;
+  }
+
+  const uint64_t seed = env_u64("WL_FUZZ_SEED", 20261126) + 2;
+  const uint64_t iters = env_u64("WL_FUZZ_LOAD_ITERS", 1500);
+  const uint64_t verbose = env_u64("WL_FUZZ_VERBOSE", 0);
+  Mutator mut(seed);
+  Tally t;
+  for (uint64_t i = 0; i < iters; ++i) {
+    std::vector<uint8_t> f = base;
+    mut.mutate(f);
+    st = try_load(f, &msg);
+    if (st == WL_OK) {
+      t.loaded++;
+    } else if (st == WL_ERR_FORMAT && !msg.empty()) {
+      t.rejected++;
+      if (verbose && t.rejected % verbose == 0) std::printf("  [%llu] %.300s\n", (unsigned long long)i, msg.c_str());
+    } else {
+      t.unexpected++;
+      std::printf("  iteration %llu: status %d: %s\n", (unsigned long long)i, int(st), msg.c_str());
+    }
+  }
+  std::remove(path.c_str());
+  std::printf("  seed %llu, %llu files through wl_model_load: %d loaded, %d rejected, %d unexpected\n",
               (unsigned long long)seed, (unsigned long long)iters, t.loaded, t.rejected, t.unexpected);
   CHECK(t.unexpected == 0);
   CHECK(t.rejected > int(iters / 4));
