@@ -1,0 +1,218 @@
+// Whole-network benchmark through the C ABI: ms per denoiser call, per decode, per encode and per
+// full frame (sampler steps + decode), as JSON lines with median / p95 / p99.
+//
+//   /usr/bin/python3 -m train export-random --out /tmp/default-random.safetensors
+//   bench_model --model /tmp/default-random.safetensors [--backend cpu|cuda] [--threads N]
+//               [--batch B] [--steps S] [--iters N] [--warmup N]
+//
+// Random weights cost the same as trained ones (dense f32 compute, no data-dependent paths).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "worldloop/wl_model.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) {
+      const size_t c = line.find(':');
+      if (c != std::string::npos) return line.substr(c + 2);
+    }
+  return "unknown-cpu";
+}
+
+// Value of a string field in a flat JSON text ("" when absent); enough for our own info JSON.
+std::string json_field(const std::string& json, const std::string& key) {
+  const std::string pat = "\"" + key + "\":\"";
+  const size_t p = json.find(pat);
+  if (p == std::string::npos) return "";
+  const size_t b = p + pat.size(), e = json.find('"', b);
+  return e == std::string::npos ? "" : json.substr(b, e - b);
+}
+
+// Number after `"key":`, searching from the first occurrence of `after` (if given).
+std::string json_number(const std::string& json, const std::string& key,
+                        const std::string& after = "") {
+  const std::string pat = "\"" + key + "\":";
+  const size_t from = after.empty() ? 0 : json.find(after);
+  const size_t p = from == std::string::npos ? from : json.find(pat, from);
+  if (p == std::string::npos) return "null";
+  size_t b = p + pat.size(), e = b;
+  while (e < json.size() && (std::isdigit((unsigned char)json[e]) || json[e] == '.' ||
+                             json[e] == '-' || json[e] == 'e' || json[e] == '+'))
+    ++e;
+  return e > b ? json.substr(b, e - b) : "null";
+}
+
+std::string escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if ((unsigned char)c >= 0x20) o += c;
+  }
+  return o;
+}
+
+struct Stats {
+  double median, p95, p99, mean;
+};
+
+Stats stats(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto pct = [&](double q) {
+    size_t r = size_t(std::ceil(q * double(v.size())));
+    if (r < 1) r = 1;
+    return v[std::min(v.size(), r) - 1];
+  };
+  double sum = 0;
+  for (double x : v) sum += x;
+  return Stats{pct(0.5), pct(0.95), pct(0.99), sum / double(v.size())};
+}
+
+void die(const char* what) {
+  std::fprintf(stderr, "bench_model: %s: %s\n", what, wl_last_error());
+  std::exit(1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model_path, backend = "cpu";
+  int threads = 0, batch = 1, steps = 0, iters = 30, warmup = 3;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "bench_model: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--model") model_path = next();
+    else if (a == "--backend") backend = next();
+    else if (a == "--threads") threads = std::atoi(next().c_str());
+    else if (a == "--batch") batch = std::atoi(next().c_str());
+    else if (a == "--steps") steps = std::atoi(next().c_str());
+    else if (a == "--iters") iters = std::atoi(next().c_str());
+    else if (a == "--warmup") warmup = std::atoi(next().c_str());
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_model --model FILE [--backend cpu|cuda|auto] [--threads N] "
+                   "[--batch B] [--steps S] [--iters N] [--warmup N]\n");
+      return 2;
+    }
+  }
+  if (model_path.empty()) {
+    const char* env = std::getenv("WL_BENCH_MODEL");
+    if (!env) {
+      std::fprintf(stderr,
+                   "bench_model: no --model; create one with\n"
+                   "  /usr/bin/python3 -m train export-random --out /tmp/default-random.safetensors\n");
+      return 2;
+    }
+    model_path = env;
+  }
+  if (iters < 1 || batch < 1) {
+    std::fprintf(stderr, "bench_model: --iters and --batch must be >= 1\n");
+    return 2;
+  }
+
+  wl_model_options o;
+  wl_model_options_default(&o);
+  o.threads = threads;
+  o.max_batch = batch;
+  o.backend = backend == "cuda" ? WL_BACKEND_CUDA
+              : backend == "auto" ? WL_BACKEND_AUTO
+                                  : WL_BACKEND_CPU;
+  wl_model* m = nullptr;
+  if (wl_model_load(model_path.c_str(), &o, &m) != WL_OK) die("load");
+  const std::string info = wl_model_info_json(m);
+  wl_model_dims d;
+  wl_model_dims_get(m, &d);
+  if (steps == 0) steps = d.default_steps;
+
+  const std::string be = json_field(info, "backend");
+  const std::string isa = json_field(info, "isa");
+  const std::string device = json_field(info, "device");
+  const std::string machine = escape(be == "cuda" && !device.empty() ? device : cpu_model());
+  const std::string name = escape(json_field(info, "name"));
+  std::printf("{\"bench\":\"model.load\",\"machine\":\"%s\",\"backend\":\"%s\",\"model\":\"%s\","
+              "\"load_ms\":%s,\"memory_bytes\":%s,\"params\":{\"denoiser\":%s,\"decoder\":%s,"
+              "\"encoder\":%s}}\n",
+              machine.c_str(), be.c_str(), name.c_str(), json_number(info, "load_ms").c_str(),
+              json_number(info, "memory_bytes").c_str(), json_number(info, "denoiser", "\"params\"").c_str(),
+              json_number(info, "decoder", "\"params\"").c_str(),
+              json_number(info, "encoder", "\"params\"").c_str());
+
+  const size_t lat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
+  const size_t nb = size_t(batch);
+  std::vector<float> ctx(nb * lat * d.context), act(nb * d.context * d.action_dim);
+  std::vector<float> x(nb * lat), out(nb * lat), sigma(nb, 1.0f);
+  for (size_t i = 0; i < ctx.size(); ++i) ctx[i] = 0.5f * std::sin(0.1f * float(i));
+  for (size_t i = 0; i < act.size(); ++i) act[i] = std::sin(0.7f * float(i));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.3f * float(i));
+  std::vector<uint8_t> rgb(nb * d.frame_h * d.frame_w * 3);
+  std::vector<uint64_t> seeds(nb), frames(nb);
+  for (size_t b = 0; b < nb; ++b) seeds[b] = 1234 + b;
+  std::vector<double> step_ms(static_cast<size_t>(steps));
+
+  auto run = [&](const char* bench, const std::function<void(int)>& fn) {
+    for (int i = 0; i < warmup; ++i) fn(i);
+    std::vector<double> t;
+    t.reserve(size_t(iters));
+    for (int i = 0; i < iters; ++i) {
+      const auto t0 = Clock::now();
+      fn(i);
+      t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    const Stats s = stats(t);
+    std::printf("{\"bench\":\"%s\",\"machine\":\"%s\",\"backend\":\"%s\",\"isa\":\"%s\","
+                "\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,\"iters\":%d,"
+                "\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"mean_ms\":%.3f}\n",
+                bench, machine.c_str(), be.c_str(), isa.c_str(),
+                json_number(info, "threads").c_str(), name.c_str(), batch, steps, iters, s.median,
+                s.p95, s.p99, s.mean);
+    std::fflush(stdout);
+  };
+
+  run("model.denoise", [&](int) {
+    if (wl_model_denoise(m, batch, x.data(), sigma.data(), ctx.data(), act.data(), out.data()))
+      die("denoise");
+  });
+  run("model.decode", [&](int) {
+    if (wl_model_decode(m, batch, x.data(), rgb.data())) die("decode");
+  });
+  run("model.encode", [&](int) {
+    if (wl_model_encode(m, batch, rgb.data(), out.data())) die("encode");
+  });
+  run("model.sample", [&](int i) {
+    for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
+    if (wl_model_sample(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
+                        out.data(), step_ms.data()))
+      die("sample");
+  });
+  // A full frame: the latent step, then the decode of its result.
+  run("model.frame", [&](int i) {
+    for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
+    if (wl_model_sample(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
+                        out.data(), nullptr))
+      die("sample");
+    if (wl_model_decode(m, batch, out.data(), rgb.data())) die("decode");
+  });
+  wl_model_free(m);
+  return 0;
+}
