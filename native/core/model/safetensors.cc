@@ -12,6 +12,9 @@
 #include "capi/error.h"
 #include "model/json.h"
 
+// safetensors data is little-endian and F32 tensors are copied as-is.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "big-endian hosts need byte swapping here");
+
 namespace wl {
 
 namespace {
