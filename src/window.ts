@@ -60,6 +60,8 @@ export interface WindowInfo {
   renderer: string;
   software: boolean;
   videoDriver: string;
+  /** Pixel format frames are converted to for upload (a native one for the renderer). */
+  textureFormat: string;
   vsync: boolean;
   windowWidth: number;
   windowHeight: number;
@@ -139,7 +141,13 @@ export class Window {
     call(() => this.w.present(rgb, width, height));
   }
 
-  /** RGBA8 overlay drawn over the frame's rectangle (the HUD); null removes it. */
+  /** Where the last present() spent its time: upload, draw (scale + overlay), flip. */
+  presentTimings(): { uploadMs: number; drawMs: number; flipMs: number } {
+    return call(() => this.w.presentTimings());
+  }
+
+  /** RGBA8 overlay over the top of the frame's rectangle, scaled to the frame's width (the
+   * HUD box); null removes it. */
   setOverlay(rgba: Uint8Array | null, width = 0, height = 0): void {
     call(() => this.w.setOverlay(rgba, width, height));
   }

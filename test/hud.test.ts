@@ -54,11 +54,18 @@ describe('HUD font and text', () => {
     const size = HudOverlay.sizeFor(128, 128);
     expect(size).toEqual({ width: 512, height: 512 });
     const o = new HudOverlay(size.width, size.height);
-    const px = o.draw(lines);
+    const box = o.draw(lines);
+    expect(box.width).toBe(512);
+    expect(box.height).toBeLessThan(128); // only the text box is blended, not the whole frame
+    expect(box.rgba.length).toBe(box.width * box.height * 4);
     let opaque = 0;
-    for (let i = 3; i < px.length; i += 4) if (px[i] === 255) opaque++;
+    for (let i = 3; i < box.rgba.length; i += 4) if (box.rgba[i] === 255) opaque++;
     expect(opaque).toBeGreaterThan(100);
-    // The bottom of the overlay stays transparent (the world shows through).
-    expect(px[(511 * 512 + 10) * 4 + 3]).toBe(0);
+    // Right of the text box stays transparent (the world shows through).
+    expect(box.rgba[(2 * 512 + 510) * 4 + 3]).toBe(0);
+    // Fewer lines next time: the rows the old box covered are cleared.
+    const small = o.draw(['X']);
+    expect(small.height).toBeLessThan(box.height);
+    expect(o.canvas.pixels[((box.height - 1) * 512 + 1) * 4 + 3]).toBe(0);
   });
 });

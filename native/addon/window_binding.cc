@@ -108,6 +108,7 @@ class WindowWrap : public Napi::ObjectWrap<WindowWrap> {
                        {
                            InstanceMethod<&WindowWrap::Present>("present"),
                            InstanceMethod<&WindowWrap::SetOverlay>("setOverlay"),
+                           InstanceMethod<&WindowWrap::PresentTimings>("presentTimings"),
                            InstanceMethod<&WindowWrap::PollEvents>("pollEvents"),
                            InstanceMethod<&WindowWrap::GetGamepads>("gamepads"),
                            InstanceMethod<&WindowWrap::SetDeadzones>("setDeadzones"),
@@ -152,6 +153,16 @@ class WindowWrap : public Napi::ObjectWrap<WindowWrap> {
       return 0;
     });
     return env.Undefined();
+  }
+
+  Napi::Value PresentTimings(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto& t = win(env).last_present();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("uploadMs", t.upload_ms);
+    o.Set("drawMs", t.draw_ms);
+    o.Set("flipMs", t.flip_ms);
+    return o;
   }
 
   // setOverlay(rgba: Uint8Array | null, width, height)
@@ -327,6 +338,7 @@ class WindowWrap : public Napi::ObjectWrap<WindowWrap> {
     o.Set("renderer", r.name);
     o.Set("software", r.software);
     o.Set("videoDriver", r.video_driver);
+    o.Set("textureFormat", r.texture_format);
     o.Set("vsync", r.vsync);
     o.Set("windowWidth", r.window_w);
     o.Set("windowHeight", r.window_h);

@@ -47,6 +47,17 @@ Window::Window(const WindowOptions& o) {
   }
   SDL_RendererInfo ri;
   vsync_ = SDL_GetRendererInfo(renderer_, &ri) == 0 && (ri.flags & SDL_RENDERER_PRESENTVSYNC);
+  // Upload frames in a 32-bit format the renderer uses natively: SDL would otherwise convert
+  // RGB24 on every update (an extra pass and allocation-free path lost).
+  frame_format_ = SDL_PIXELFORMAT_RGB24;
+  for (Uint32 i = 0; i < ri.num_texture_formats; i++) {
+    Uint32 f = ri.texture_formats[i];
+    if (f == SDL_PIXELFORMAT_ARGB8888 || f == SDL_PIXELFORMAT_RGB888 || f == SDL_PIXELFORMAT_ABGR8888 ||
+        f == SDL_PIXELFORMAT_BGR888) {
+      frame_format_ = f;
+      break;
+    }
+  }
   linear_ = o.linear;
   pads_.open_all();
   SDL_SetRenderDrawColor(renderer_, 0, 0, 0, 255);
@@ -72,30 +83,66 @@ void Window::ensure_texture(SDL_Texture*& tex, int& tw, int& th, uint32_t format
   SDL_SetTextureScaleMode(tex, linear_ ? SDL_ScaleModeLinear : SDL_ScaleModeNearest);
 }
 
-// Copies rows into a locked streaming texture (its pitch may be wider than ours).
-static void upload(SDL_Texture* tex, const uint8_t* src, int h, size_t row_bytes, size_t stride) {
-  void* pixels = nullptr;
-  int pitch = 0;
-  if (SDL_LockTexture(tex, nullptr, &pixels, &pitch) != 0) {
-    throw PlatformError(ErrorCode::Internal, sdl_error("SDL_LockTexture"));
+// Locks a streaming texture for writing; unlocks when it goes out of scope.
+class TextureLock {
+ public:
+  explicit TextureLock(SDL_Texture* tex) : tex_(tex) {
+    if (SDL_LockTexture(tex, nullptr, &pixels_, &pitch_) != 0) {
+      throw PlatformError(ErrorCode::Internal, sdl_error("SDL_LockTexture"));
+    }
   }
-  auto* dst = static_cast<uint8_t*>(pixels);
-  if (size_t(pitch) == row_bytes && stride == row_bytes) {
-    std::memcpy(dst, src, row_bytes * size_t(h));
-  } else {
-    for (int y = 0; y < h; y++) std::memcpy(dst + size_t(y) * pitch, src + size_t(y) * stride, row_bytes);
+  ~TextureLock() { SDL_UnlockTexture(tex_); }
+  uint8_t* row(int y) const { return static_cast<uint8_t*>(pixels_) + size_t(y) * size_t(pitch_); }
+
+ private:
+  SDL_Texture* tex_;
+  void* pixels_ = nullptr;
+  int pitch_ = 0;
+};
+
+// Copies rows of the same pixel layout (the texture's pitch may be wider than ours).
+static void upload_rows(SDL_Texture* tex, const uint8_t* src, int h, size_t row_bytes, size_t stride) {
+  TextureLock lock(tex);
+  for (int y = 0; y < h; y++) std::memcpy(lock.row(y), src + size_t(y) * stride, row_bytes);
+}
+
+// Expands RGB8 rows into a 32-bit texture. Byte positions of R, G, B within each 4-byte pixel
+// follow the format's memory order on a little-endian machine.
+static void upload_rgb_as_32(SDL_Texture* tex, uint32_t format, const uint8_t* src, int w, int h, size_t stride) {
+  // ARGB8888/RGB888 are B,G,R,X in memory; ABGR8888/BGR888 are R,G,B,X.
+  const bool bgr = format == SDL_PIXELFORMAT_ARGB8888 || format == SDL_PIXELFORMAT_RGB888;
+  const int ri = bgr ? 2 : 0, bi = bgr ? 0 : 2;
+  TextureLock lock(tex);
+  for (int y = 0; y < h; y++) {
+    const uint8_t* s = src + size_t(y) * stride;
+    uint8_t* d = lock.row(y);
+    for (int x = 0; x < w; x++, s += 3, d += 4) {
+      d[ri] = s[0];
+      d[1] = s[1];
+      d[bi] = s[2];
+      d[3] = 255;
+    }
   }
-  SDL_UnlockTexture(tex);
 }
 
 void Window::present(const uint8_t* rgb, int w, int h, size_t stride) {
   check_size("frame", w, h);
   if (!rgb) throw PlatformError(ErrorCode::InvalidArgument, "frame pixels are null");
   if (stride < size_t(w) * 3) throw PlatformError(ErrorCode::InvalidArgument, "frame stride is smaller than width*3");
-  ensure_texture(frame_, frame_w_, frame_h_, SDL_PIXELFORMAT_RGB24, w, h, false);
-  upload(frame_, rgb, h, size_t(w) * 3, stride);
+  const double tick_ms = 1000.0 / double(SDL_GetPerformanceFrequency());
+  Uint64 t0 = SDL_GetPerformanceCounter();
+  ensure_texture(frame_, frame_w_, frame_h_, frame_format_, w, h, false);
+  if (frame_format_ == SDL_PIXELFORMAT_RGB24) {
+    upload_rows(frame_, rgb, h, size_t(w) * 3, stride);
+  } else {
+    upload_rgb_as_32(frame_, frame_format_, rgb, w, h, stride);
+  }
+  Uint64 t1 = SDL_GetPerformanceCounter();
   render_current();
+  Uint64 t2 = SDL_GetPerformanceCounter();
   SDL_RenderPresent(renderer_);
+  Uint64 t3 = SDL_GetPerformanceCounter();
+  timings_ = {double(t1 - t0) * tick_ms, double(t2 - t1) * tick_ms, double(t3 - t2) * tick_ms};
 }
 
 void Window::set_overlay(const uint8_t* rgba, int w, int h) {
@@ -106,7 +153,7 @@ void Window::set_overlay(const uint8_t* rgba, int w, int h) {
   check_size("overlay", w, h);
   // ABGR8888 is R,G,B,A in memory order on little-endian machines.
   ensure_texture(overlay_, overlay_w_, overlay_h_, SDL_PIXELFORMAT_RGBA32, w, h, true);
-  upload(overlay_, rgba, h, size_t(w) * 4, size_t(w) * 4);
+  upload_rows(overlay_, rgba, h, size_t(w) * 4, size_t(w) * 4);
   overlay_on_ = true;
 }
 
@@ -121,7 +168,10 @@ void Window::render_current() {
   if (SDL_RenderCopy(renderer_, frame_, nullptr, &dst) != 0) {
     throw PlatformError(ErrorCode::Internal, sdl_error("SDL_RenderCopy"));
   }
-  if (overlay_on_ && overlay_) SDL_RenderCopy(renderer_, overlay_, nullptr, &dst);
+  if (overlay_on_ && overlay_) {
+    SDL_Rect od{dst.x, dst.y, dst.w, int(int64_t(overlay_h_) * dst.w / overlay_w_)};
+    SDL_RenderCopy(renderer_, overlay_, nullptr, &od);
+  }
 }
 
 static const char* mouse_button_name(Uint8 b) {
@@ -261,6 +311,7 @@ RendererInfo Window::info() const {
   if (SDL_GetRendererInfo(renderer_, &ri) == 0) {
     r.name = ri.name ? ri.name : "";
     r.software = (ri.flags & SDL_RENDERER_SOFTWARE) != 0;
+    r.texture_format = SDL_GetPixelFormatName(frame_format_);
   }
   const char* vd = SDL_GetCurrentVideoDriver();
   r.video_driver = vd ? vd : "";

@@ -33,6 +33,7 @@ struct WindowOptions {
 
 struct RendererInfo {
   std::string name;  // SDL render driver: "opengl", "opengles2", "software", ...
+  std::string texture_format;  // pixel format frames are converted to for upload
   std::string video_driver;  // SDL video driver: "x11", "wayland", ...
   bool software = false;
   bool vsync = false;
@@ -42,6 +43,12 @@ struct RendererInfo {
   bool fullscreen = false;
   bool linear = false;
   bool relative_mouse = false;
+};
+
+// Where the last present() spent its time (ms): texture upload, drawing (clear, scaled copy,
+// overlay blend) and the flip (SDL_RenderPresent; includes the vsync wait when vsync is on).
+struct PresentTimings {
+  double upload_ms = 0, draw_ms = 0, flip_ms = 0;
 };
 
 struct Screenshot {
@@ -59,7 +66,9 @@ class Window {
   // Uploads a w×h RGB8 frame (rows `stride` bytes apart) and presents it letterboxed, with the
   // overlay on top when one is set. Blocks for vsync when vsync is on.
   void present(const uint8_t* rgb, int w, int h, size_t stride);
-  // RGBA8 overlay drawn over the frame's rectangle (alpha-blended); nullptr clears it.
+  // RGBA8 overlay drawn over the top of the frame's rectangle (alpha-blended), scaled so its
+  // width matches the frame's; it may be shorter than the frame (the HUD box only), which keeps
+  // blending cheap. nullptr clears it.
   void set_overlay(const uint8_t* rgba, int w, int h);
 
   // Drains SDL's queue: window/keyboard/mouse events plus gamepad hot-plug (which this call
@@ -78,6 +87,7 @@ class Window {
   bool set_relative_mouse(bool on);  // returns whether SDL could capture the mouse
 
   RendererInfo info() const;
+  const PresentTimings& last_present() const { return timings_; }
 
  private:
   void render_current();
@@ -88,6 +98,7 @@ class Window {
   SDL_Renderer* renderer_ = nullptr;
   SDL_Texture* frame_ = nullptr;
   int frame_w_ = 0, frame_h_ = 0;
+  uint32_t frame_format_ = 0;  // a 32-bit format the renderer takes natively (or RGB24 fallback)
   SDL_Texture* overlay_ = nullptr;
   int overlay_w_ = 0, overlay_h_ = 0;
   bool overlay_on_ = false;
@@ -95,6 +106,7 @@ class Window {
   bool vsync_ = false;
   bool relative_mouse_ = false;
   Rect viewport_;
+  PresentTimings timings_;
   Gamepads pads_;
 };
 

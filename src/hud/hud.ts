@@ -46,8 +46,8 @@ export class HudOverlay {
     return { width: frameW * k, height: frameH * k };
   }
 
-  /** Redraws the text box (only the rows it covers are touched). */
-  draw(lines: string[]): Uint8Array {
+  /** Redraws the text box and returns just its rows (what the window needs to blend). */
+  draw(lines: string[]): { rgba: Uint8Array; width: number; height: number } {
     const c = this.canvas;
     const scale = c.width >= 512 ? 2 : 1;
     const boxH = Math.min(c.height, lines.length * LINE_HEIGHT * scale + 4);
@@ -56,6 +56,6 @@ export class HudOverlay {
     fillRect(c, 0, 0, boxW, boxH, [0, 0, 0, 150]);
     lines.forEach((l, i) => drawText(c, l, 2, 2 + i * LINE_HEIGHT * scale, [255, 255, 120, 255], scale));
     this.dirtyRows = boxH;
-    return c.pixels;
+    return { rgba: c.pixels.subarray(0, boxH * c.width * 4), width: c.width, height: boxH };
   }
 }

@@ -35,7 +35,8 @@ export class WindowOutput implements LoopOutput {
         if (!this.overlay || this.overlay.canvas.width !== width || this.overlay.canvas.height !== height) {
           this.overlay = new HudOverlay(width, height);
         }
-        this.window.setOverlay(this.overlay.draw(hudLines(this.profiler, this.hudState())), width, height);
+        const box = this.overlay.draw(hudLines(this.profiler, this.hudState()));
+        this.window.setOverlay(box.rgba, box.width, box.height);
         this.lastHudAt = t;
         this.hudShown = true;
       }
