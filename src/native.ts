@@ -25,12 +25,13 @@ let cached: AnyAddon | undefined;
 
 export function addon(): AnyAddon {
   if (cached) return cached;
-  const root = projectRoot();
-  const candidates = [
-    process.env.WL_ADDON,
-    join(root, 'build', 'Release', 'worldloop_addon.node'),
-    join(root, 'build', 'Debug', 'worldloop_addon.node'),
-  ].filter((p): p is string => !!p);
+  const override = process.env.WL_ADDON;
+  const candidates = override
+    ? [override]
+    : [
+        join(projectRoot(), 'build', 'Release', 'worldloop_addon.node'),
+        join(projectRoot(), 'build', 'Debug', 'worldloop_addon.node'),
+      ];
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     throw new WorldloopError(

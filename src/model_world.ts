@@ -1,0 +1,157 @@
+/**
+ * A neural world as a FrameSource: keeps the model's context (last K latents and K actions) in
+ * buffers allocated once, and each step samples the next latent and decodes it. The noise of
+ * step s of frame f comes from Philox(seed, f, s), so a seed plus an action log replays the same
+ * world on the same backend.
+ */
+import type { Model } from './model.js';
+import type { ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
+import { InvalidArgumentError } from './errors.js';
+
+/** Where a world starts: K RGB8 frames (oldest first) that are encoded into the context. */
+export type OpeningProvider = (seed: number) => Promise<Uint8Array[]>;
+
+export interface ModelWorldOptions {
+  seed?: number;
+  /** Euler steps per frame (1..8); default = the manifest's sampler.steps. */
+  steps?: number;
+  /** Supplies the opening frames on reset (e.g. the ground-truth world for that seed). */
+  opening: OpeningProvider;
+  label?: string;
+}
+
+/** Serialisable state of a model world (context, counters) — for save files and tests. */
+export interface ModelWorldState {
+  seed: number;
+  frameIndex: number;
+  contextLatents: Float32Array;
+  contextActions: Float32Array;
+}
+
+export class ModelWorld implements FrameSource {
+  readonly kind = 'model' as const;
+  readonly actionSpace: ActionSpace;
+  readonly width: number;
+  readonly height: number;
+  readonly label: string;
+  readonly steps: number;
+  private readonly model: Model;
+  private readonly opening: OpeningProvider;
+  private readonly ctxLatents: Float32Array;
+  private readonly ctxActions: Float32Array;
+  private readonly seeds = new BigUint64Array(1);
+  private readonly frames = new BigUint64Array(1);
+  private readonly rgb: Uint8Array;
+  private seed: number;
+  private index = 0;
+
+  constructor(model: Model, opts: ModelWorldOptions) {
+    this.model = model;
+    this.opening = opts.opening;
+    this.actionSpace = model.actionSpace;
+    this.width = model.dims.frameWidth;
+    this.height = model.dims.frameHeight;
+    this.steps = opts.steps ?? model.dims.defaultSteps;
+    if (!Number.isInteger(this.steps) || this.steps < 1 || this.steps > 8) {
+      throw new InvalidArgumentError(`steps must be an integer in 1..8, got ${this.steps}`);
+    }
+    this.seed = opts.seed ?? 1;
+    const k = model.dims.context;
+    this.ctxLatents = new Float32Array(k * model.latentSize);
+    this.ctxActions = new Float32Array(k * model.dims.actionDim);
+    this.rgb = new Uint8Array(this.width * this.height * 3);
+    this.label =
+      opts.label ?? `${model.info.manifest.name} · ${model.info.backend} · ${this.steps} steps`;
+  }
+
+  async reset(seed?: number): Promise<Frame> {
+    if (seed !== undefined) this.seed = seed;
+    const k = this.model.dims.context;
+    const frames = await this.opening(this.seed);
+    if (frames.length !== k) {
+      throw new InvalidArgumentError(`opening gave ${frames.length} frames; the model needs ${k}`);
+    }
+    const L = this.model.latentSize;
+    const need = this.width * this.height * 3;
+    for (let i = 0; i < k; i++) {
+      const f = frames[i]!;
+      if (f.length !== need) {
+        throw new InvalidArgumentError(
+          `opening frame ${i} has ${f.length} bytes; expected ${this.width}x${this.height}x3 = ${need}`,
+        );
+      }
+      const z = await this.model.encode(f);
+      this.ctxLatents.set(z, i * L);
+    }
+    this.ctxActions.fill(0);
+    this.index = 0;
+    this.rgb.set(frames[k - 1]!);
+    return { width: this.width, height: this.height, rgb: this.rgb, index: 0 };
+  }
+
+  async step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }> {
+    const A = this.model.dims.actionDim;
+    if (action.length !== A) {
+      throw new InvalidArgumentError(`action has ${action.length} channels; the model takes ${A}`);
+    }
+    const k = this.model.dims.context;
+    const L = this.model.latentSize;
+    // Newest action goes last: it leads from the newest context frame to the one generated now.
+    this.ctxActions.copyWithin(0, A);
+    this.ctxActions.set(action, (k - 1) * A);
+    this.seeds[0] = BigInt(this.seed);
+    this.frames[0] = BigInt(this.index + 1);
+    const t0 = performance.now();
+    const z = await this.model.sample({
+      contextLatents: this.ctxLatents,
+      contextActions: this.ctxActions,
+      steps: this.steps,
+      seeds: this.seeds,
+      frames: this.frames,
+    });
+    const t1 = performance.now();
+    this.ctxLatents.copyWithin(0, L);
+    this.ctxLatents.set(z, (k - 1) * L);
+    const rgb = await this.model.decode(this.ctxLatents.subarray((k - 1) * L));
+    const t2 = performance.now();
+    this.rgb.set(rgb);
+    this.index++;
+    const stages: StageTimes = {};
+    const stepMs = this.model.lastStepMs(this.steps);
+    stepMs.forEach((ms, i) => (stages[`denoise${i}`] = ms));
+    stages.sample = t1 - t0;
+    stages.decode = t2 - t1;
+    return {
+      frame: { width: this.width, height: this.height, rgb: this.rgb, index: this.index },
+      stages,
+    };
+  }
+
+  pose(): undefined {
+    return undefined;
+  }
+
+  /** A copy of the state (context + counters) that restore() accepts. */
+  state(): ModelWorldState {
+    return {
+      seed: this.seed,
+      frameIndex: this.index,
+      contextLatents: this.ctxLatents.slice(),
+      contextActions: this.ctxActions.slice(),
+    };
+  }
+
+  restore(s: ModelWorldState): void {
+    if (s.contextLatents.length !== this.ctxLatents.length || s.contextActions.length !== this.ctxActions.length) {
+      throw new InvalidArgumentError('state does not match this model\'s context size');
+    }
+    this.seed = s.seed;
+    this.index = s.frameIndex;
+    this.ctxLatents.set(s.contextLatents);
+    this.ctxActions.set(s.contextActions);
+  }
+
+  close(): void {
+    // The model is owned by the caller (one model can serve several worlds).
+  }
+}
