@@ -174,6 +174,15 @@ describe('GameLoop lockstep (headless)', () => {
     expect(() => [...scriptSteps(parseActionScript([{ frames: 1, action: { jump: 1 } }]), FAKE_SPACE)]).toThrow(/segments\[0\].*'jump'/);
     expect(() => [...scriptSteps(parseActionScript([{ frames: 1, action: { move: 3 } }]), FAKE_SPACE)]).toThrow(/move=3 is outside/);
     expect(() => parseActionScript({ segments: [{ frames: 0 }] })).toThrow(/frames must be a positive integer/);
-    expect(() => parseActionScript({ segments: [{ frames: 1, bogus: 1 }] })).toThrow(/bogus: unknown field/);
+    expect(() => parseActionScript({ segments: [{ frames: 1, bogus: 'x' }] })).toThrow(/bogus: unknown field/);
+    expect(() => [...scriptSteps(parseActionScript([{ frames: 1, bogus: 1 }]), FAKE_SPACE)]).toThrow(/'bogus' is not in this world's action space/);
+  });
+
+  it('accepts the flat segment form with named events', () => {
+    const steps = [...scriptSteps(parseActionScript([{ frames: 2, move: 1, turn: 0.5, events: ['spawn'] }]), FAKE_SPACE)];
+    expect(steps.map((s) => Array.from(s.action))).toEqual([
+      [1, 0, 0.5, 0, 1],
+      [1, 0, 0.5, 0, 0],
+    ]);
   });
 });

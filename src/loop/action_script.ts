@@ -8,8 +8,10 @@
  *                   { "frames": 20, "action": { "turn": -0.5, "move": 1 } },
  *                   { "frames": 1,  "reset": true } ] }
  *
- * A bare array of segments is accepted too. Event channels fire on the first frame of their
- * segment only (an event is a one-tick trigger).
+ * A bare array of segments is accepted too, and so is the flat form where channel values sit on
+ * the segment itself ({ "frames": 30, "move": 1, "turn": 0.2 }) with events listed by name
+ * ({ "frames": 1, "events": ["spawn"] }). Event channels fire on the first frame of their segment
+ * only (an event is a one-tick trigger).
  */
 import { readFileSync } from 'node:fs';
 import { FormatError, WorldloopError } from '../errors.js';
@@ -37,13 +39,23 @@ export function parseActionScript(doc: unknown, source = 'action script'): Scrip
     const at = `${source}: segments[${i}]`;
     if (typeof seg !== 'object' || seg === null || Array.isArray(seg)) throw new FormatError(`${at} must be an object`);
     const s = seg as Record<string, unknown>;
-    for (const k of Object.keys(s)) if (!['frames', 'action', 'reset'].includes(k)) throw new FormatError(`${at}.${k}: unknown field (frames, action, reset)`);
     const frames = s.frames ?? 1;
     if (typeof frames !== 'number' || !Number.isInteger(frames) || frames < 1) throw new FormatError(`${at}.frames must be a positive integer`);
     total += frames;
     if (total > MAX_SCRIPT_FRAMES) throw new FormatError(`${source}: more than ${MAX_SCRIPT_FRAMES} frames in total`);
-    const action = s.action ?? {};
-    if (typeof action !== 'object' || action === null || Array.isArray(action)) throw new FormatError(`${at}.action must be an object of channel → value`);
+    const nested = s.action ?? {};
+    if (typeof nested !== 'object' || nested === null || Array.isArray(nested)) throw new FormatError(`${at}.action must be an object of channel → value`);
+    const action: Record<string, number> = { ...(nested as Record<string, number>) };
+    for (const [k, v] of Object.entries(s)) {
+      if (k === 'frames' || k === 'action' || k === 'reset') continue;
+      if (k === 'events') {
+        if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) throw new FormatError(`${at}.events must be an array of channel names`);
+        for (const e of v as string[]) action[e] = 1;
+        continue;
+      }
+      if (typeof v !== 'number') throw new FormatError(`${at}.${k}: unknown field (frames, action, reset, events, or a channel name with a number)`);
+      action[k] = v;
+    }
     for (const [k, v] of Object.entries(action)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`${at}.action.${k} must be a finite number`);
     }
