@@ -58,8 +58,9 @@ def sample(net, context, actions, noise, steps, edm, ctx_sigma=0.0):
     """Few-step Euler sampling of the next latent.
 
     context [N,K,C,h,w], actions [N,K,A], noise [N,C,h,w] standard normal (the engine draws it
-    from Philox(seed, frame, step 0)); edm: manifest["edm"]. The context is used as given (the
-    caller adds context noise, if any); ctx_sigma is the level fed as conditioning."""
+    from Philox(seed, frame, step 0)); edm: manifest["edm"]. The context is used as given (clean
+    at inference); ctx_sigma is only the conditioning value (manifest
+    sampler.context_noise_sigma), exactly as in the engine."""
     sig = karras_sigmas(steps, edm["sigma_min"], edm["sigma_max"], edm["rho"])
     n = context.shape[0]
     x = noise * float(torch.tensor(sig[0], dtype=torch.float32))

@@ -115,7 +115,7 @@ def write_all(out_dir, seed=SEED):
             ("input_noise", noise, "F32"), ("input_steps", np.array([steps], np.int64), "I64"),
             ("expected", z, "F32")])
 
-    keys = [(0, 0, 0), (1, 2, 3), (0xDEADBEEFCAFEF00D, (1 << 40) + 7, philox.CONTEXT_NOISE_STEP)]
+    keys = [(0, 0, 0), (1, 2, 3), (0xDEADBEEFCAFEF00D, (1 << 40) + 7, 0xFFFFFFFF)]
     export.write_safetensors(path("golden_philox.safetensors"), [
         ("input_keys", np.array(keys, dtype=np.uint64), "U64"),
         ("expected_words", np.stack([philox.raw_blocks(s, f, t, 4) for s, f, t in keys]), "U32"),

@@ -59,7 +59,3 @@ def normals(seed, frame, step, count):
     out = np.stack([r0 * np.cos(t0), r0 * np.sin(t0), r1 * np.cos(t1), r1 * np.sin(t1)], axis=1)
     return out.reshape(-1)[:count].astype(np.float32)
 
-
-# Streams below the sampler steps: step s in [0, steps) is the sampler's noise for that step
-# (step 0 = the initial latent); the context-noise draw uses this reserved step.
-CONTEXT_NOISE_STEP = 0xFFFFFFFF

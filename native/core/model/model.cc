@@ -82,7 +82,6 @@ std::unique_ptr<Model> Model::load(const std::string& path, const wl_model_optio
   md.d_ = acts.take(nb * md.latent_per_);
   md.latent_in_ = acts.take(nb * md.latent_per_);
   md.rgb_in_ = acts.take(nb * md.frame_per_);
-  md.ctx_noise_ = acts.take(nb * md.context_per_);
   const size_t shared = acts.mark();
   BuildCtx denoiser_ctx{weights, acts, *md.be_, max_batch, Part::Denoiser};
   md.denoiser_.plan(denoiser_ctx, m);
@@ -102,7 +101,6 @@ std::unique_ptr<Model> Model::load(const std::string& path, const wl_model_optio
                   &md.coef_b_})
     v->assign(nb, 0.0f);
   md.sigma_.assign(nb, 0.0);
-  md.ones_.assign(nb, 1.0f);
   const double load_ms = ms_since(t0);
 
   std::string& info = md.info_;
@@ -228,14 +226,6 @@ void Model::sample(int n, const float* context, const float* actions, const uint
   require_ptr(out, "out_latent");
   upload_conditioning(n, context, actions);
   const Exec e = exec(n);
-  const double cs = m_.sampler.context_noise_sigma;
-  if (cs > 0.0) {
-    // Context latents carry the noise level the model was trained to expect.
-    be_->normal_noise(n, context_per_, seeds, frames, kContextNoiseStep, e.at(ctx_noise_));
-    for (int b = 0; b < n; ++b) coef_b_[b] = float(cs);
-    be_->scale_add(n, context_per_, ones_.data(), e.at(context_), coef_b_.data(),
-                   e.at(ctx_noise_), e.at(context_));
-  }
   be_->normal_noise(n, latent_per_, seeds, frames, 0, e.at(x_));
   run_sampler(n, s, step_ms);
   be_->download(out, e.at(x_), size_t(n) * latent_per_);

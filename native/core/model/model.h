@@ -61,9 +61,9 @@ class Model {
   size_t latent_per_ = 0, context_per_ = 0, actions_per_ = 0, frame_per_ = 0;
   // I/O buffers (arena) outside the networks' shared region.
   Slot context_ = kNoSlot, actions_ = kNoSlot, x_ = kNoSlot, d_ = kNoSlot, latent_in_ = kNoSlot;
-  Slot rgb_in_ = kNoSlot, ctx_noise_ = kNoSlot;
+  Slot rgb_in_ = kNoSlot;
   // Host-side per-world scalars, sized max_batch at load.
-  std::vector<float> c_skip_, c_out_, c_in_, c_noise_, ctx_sigma_, coef_a_, coef_b_, ones_;
+  std::vector<float> c_skip_, c_out_, c_in_, c_noise_, ctx_sigma_, coef_a_, coef_b_;
   std::vector<double> sigma_;
   std::string info_;
 };

@@ -20,7 +20,4 @@ PhiloxWords philox_block(uint64_t seed, uint64_t frame, uint32_t step, uint32_t 
 // out[0..count) = standard normals for (seed, frame, step); element i comes from block i / 4.
 void philox_normals(uint64_t seed, uint64_t frame, uint32_t step, size_t count, float* out);
 
-// Step index reserved for the context-noise draw (sampler steps use 0..steps-1).
-constexpr uint32_t kContextNoiseStep = 0xFFFFFFFFu;
-
 }  // namespace wl
