@@ -25,9 +25,9 @@ namespace {
 
 size_t panel_floats(const ConvShape& s) { return size_t(s.cin) * s.k * s.k * kConvMaxNR; }
 
-// Narrowest wide tile of any ISA (portable: 8): convs with output rows this wide may take the
-// indirect path on some ISA, so their scratch includes the padded input.
-constexpr int kMinWideNR = 8;
+// Narrowest wide tile of the ISAs that have indirect kernels (AVX2: 24): convs with output
+// rows this wide may take the indirect path, so their scratch includes the padded input.
+constexpr int kMinWideNR = 24;
 
 bool may_use_rows(const ConvShape& s) {
   return s.stride == 1 && !(s.k == 1 && s.pad == 0) && s.out_w() >= kMinWideNR;
@@ -99,8 +99,9 @@ void build_panel(const ConvShape& s, const float* x, int64_t j0, int nr, int nr_
           const Run& run = runs[r];
           float* d = dst + run.col0;
           const int iy = run.oy * s.stride - s.pad + ky;
+          // Runs are at most kConvMaxNR floats: plain loops beat memcpy/memset calls here.
           if (iy < 0 || iy >= s.h) {
-            std::memset(d, 0, sizeof(float) * run.len);
+            for (int t = 0; t < run.len; ++t) d[t] = 0.0f;
             continue;
           }
           const float* src = x + (size_t(run.n) * s.cin + ci) * hw + size_t(iy) * s.w;
@@ -108,9 +109,10 @@ void build_panel(const ConvShape& s, const float* x, int64_t j0, int nr, int nr_
           if (s.stride == 1) {
             const int lo = std::min(run.len, std::max(0, -ix0));
             const int hi = std::max(lo, std::min(run.len, s.w - ix0));
-            if (lo > 0) std::memset(d, 0, sizeof(float) * lo);
-            if (hi > lo) std::memcpy(d + lo, src + ix0 + lo, sizeof(float) * (hi - lo));
-            if (run.len > hi) std::memset(d + hi, 0, sizeof(float) * (run.len - hi));
+            for (int t = 0; t < lo; ++t) d[t] = 0.0f;
+            const float* from = src + ix0;
+            for (int t = lo; t < hi; ++t) d[t] = from[t];
+            for (int t = hi; t < run.len; ++t) d[t] = 0.0f;
           } else {
             for (int t = 0; t < run.len; ++t) {
               const int ix = ix0 + t * s.stride;
@@ -118,7 +120,7 @@ void build_panel(const ConvShape& s, const float* x, int64_t j0, int nr, int nr_
             }
           }
         }
-        if (nr < nr_stride) std::memset(dst + nr, 0, sizeof(float) * (nr_stride - nr));
+        for (int t = nr; t < nr_stride; ++t) dst[t] = 0.0f;
       }
     }
   }
@@ -227,7 +229,7 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   splits = int(ceil_div(size_t(blocks), size_t(blocks_per_split)));
   const bool direct = s.k == 1 && s.stride == 1 && s.pad == 0;
   const size_t slot_floats = panel_floats(s);
-  if (may_use_rows(s) && s.out_w() >= kt.conv_nr) {
+  if (kt.conv_tile_indirect && may_use_rows(s) && s.out_w() >= kt.conv_nr) {
     conv2d_rows(ctx, s, x, packed_w, ep, y, kt, threads);
     return;
   }

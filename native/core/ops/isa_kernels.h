@@ -44,7 +44,9 @@ struct Table {
   int conv_nr, conv_nr_narrow;
   void (*conv_tile)(const ConvTile& t);
   void (*conv_tile_narrow)(const ConvTile& t);
-  void (*conv_tile_indirect)(const ConvTile& t);  // wide, B rows at b + koff[k]
+  // Wide, B rows at b + koff[k]; null where the indirect path does not pay (portable: GCC's
+  // baseline SSE2 code for it measured 15x slower than the panel path).
+  void (*conv_tile_indirect)(const ConvTile& t);
   // y = silu(x) elementwise.
   void (*silu)(size_t n, const float* x, float* y);
   // y = (x - m) * a + b, then SiLU when `silu`: the apply step of group norm. Subtracting the
