@@ -27,9 +27,13 @@ WL_API void wl_model_options_default(wl_model_options* opts);
 WL_API wl_status wl_model_load(const char* path, const wl_model_options* opts, wl_model** out);
 WL_API void wl_model_free(wl_model* model);
 
-/* JSON: {"manifest":{...},"params":{"denoiser":N,"decoder":N,"encoder":N},"memory_bytes":N,
- *        "load_ms":X,"backend":"cpu","isa":"avx512","threads":N,"nan_weights":[...],...}.
- * Owned by the model, valid until wl_model_free. */
+/* JSON: {"manifest":{...},"params":{"denoiser":N,"decoder":N,"encoder":N},
+ *        "memory_bytes":N (backend total: arena + scratch), "weight_bytes":N (f32, packed),
+ *        "activation_bytes":N, "file_bytes":N, "load_ms":X, "max_batch":N,
+ *        "backend":"cpu"|"cuda", backend detail (cpu: "isa","threads","kernels"),
+ *        "nan_weights":["<tensor>: 3 NaN, 0 Inf",...] (non-finite weights: reported, not fatal),
+ *        "unused_tensors":[...] (in the file but not part of the networks)}.
+ * Owned by the model, valid until wl_model_free; "{}" for NULL. */
 WL_API const char* wl_model_info_json(const wl_model* model);
 
 /* Geometry from the manifest. */
@@ -43,39 +47,46 @@ typedef struct wl_model_dims {
 } wl_model_dims;
 WL_API wl_status wl_model_dims_get(const wl_model* model, wl_model_dims* out);
 
-/* One latent step for B worlds (B <= max_batch).
- *   context_latents: [B, K, C, h, w]   (oldest first)
+/* One latent step for B worlds (1 <= B <= max_batch).
+ *   context_latents: [B, K, C, h, w]   (oldest first; used as given — the manifest's
+ *                                       sampler.context_noise_sigma is fed as conditioning only)
  *   context_actions: [B, K, A]         (action K-1 is the one that leads to the new frame)
- *   seeds, frames:   [B] — noise for world b, step s comes from Philox(seed[b], frame[b], s)
+ *   seeds, frames:   [B] — world b starts from sigma_max * Philox(seed[b], frame[b], step 0)
+ *                    normals (train/philox.py draws the same numbers); worlds are independent
  *   steps:           1..8 Euler steps on the Karras schedule (0 = manifest default)
  *   out_latent:      [B, C, h, w]
- *   step_ms:         optional [steps] wall time per denoiser step (batch total), may be NULL */
+ *   step_ms:         optional [steps] wall time per denoiser step (batch total, backend
+ *                    synchronised), may be NULL
+ * Non-finite context/action values are rejected (WL_ERR_INVALID_ARGUMENT, naming the index). */
 WL_API wl_status wl_model_sample(wl_model* model, int batch, const float* context_latents,
                                  const float* context_actions, const uint64_t* seeds,
                                  const uint64_t* frames, int steps, float* out_latent,
                                  double* step_ms);
 
-/* One raw denoiser evaluation D(x; sigma, context, actions) with EDM preconditioning — for
- * goldens and tests. noisy: [B,C,h,w], sigma: [B], out: [B,C,h,w] (denoised estimate). */
+/* One denoiser evaluation D(x; sigma, context, actions) with EDM preconditioning (the denoised
+ * estimate, not the raw network output) — for goldens and tests. noisy: [B,C,h,w],
+ * sigma: [B] (finite, > 0), out: [B,C,h,w]. */
 WL_API wl_status wl_model_denoise(wl_model* model, int batch, const float* noisy,
                                   const float* sigma, const float* context_latents,
                                   const float* context_actions, float* out);
 
 /* Sampling with caller-provided noise instead of Philox (for goldens):
- * noise: [steps+1, B, C, h, w] — index 0 is the initial noise, 1..steps are unused by Euler
- * but reserved for stochastic samplers. */
+ * noise: [steps+1, B, C, h, w] — index 0 is the initial standard-normal noise (scaled by
+ * sigma_max inside); 1..steps are not read by Euler (reserved for stochastic samplers), so a
+ * caller may pass just [B, C, h, w]. */
 WL_API wl_status wl_model_sample_with_noise(wl_model* model, int batch,
                                             const float* context_latents,
                                             const float* context_actions, int steps,
                                             const float* noise, float* out_latent);
 
-/* latent [B,C,h,w] -> RGB8 [B,H,W,3]. */
+/* latent [B,C,h,w] -> RGB8 [B,H,W,3]: round(clamp((x + 1) * 127.5, 0, 255)), NaN -> 0. */
 WL_API wl_status wl_model_decode(wl_model* model, int batch, const float* latent, uint8_t* rgb);
 /* latent [B,C,h,w] -> float RGB [B,3,H,W] in the decoder's output range (before clamp/convert),
  * for goldens. */
 WL_API wl_status wl_model_decode_f32(wl_model* model, int batch, const float* latent,
                                      float* out);
-/* RGB8 [B,H,W,3] -> latent [B,C,h,w] (scaled by the manifest's latent scale). */
+/* RGB8 [B,H,W,3] -> latent [B,C,h,w] (scaled by the manifest's latent scale); the frame is
+ * mapped to [-1,1] as x / 127.5 - 1. */
 WL_API wl_status wl_model_encode(wl_model* model, int batch, const uint8_t* rgb, float* latent);
 
 #ifdef __cplusplus
