@@ -131,12 +131,21 @@ class CudaBackend final : public Backend {
   size_t conv_packed_floats(int cout, int cin, int k) const override {
     return (conv2d_packed_bytes(opts_.precision, cout, cin, k) + 3) / 4;
   }
+  // Shapes arrive at max_batch, but a call may run fewer worlds, and fewer worlds mean fewer
+  // tiles and so more K splits: size for every batch up to the one given.
   void reserve_conv(const ConvShape& s) override {
-    scratch_bytes_ = std::max(scratch_bytes_, conv2d_scratch_bytes(ctx_, opts_.precision, s));
+    ConvShape t = s;
+    for (t.n = 1; t.n <= s.n; ++t.n)
+      scratch_bytes_ = std::max(scratch_bytes_, conv2d_scratch_bytes(ctx_, opts_.precision, t));
   }
   void reserve_gn_silu_conv(const GroupNormShape& gs, const ConvShape& cs) override {
-    scratch_bytes_ =
-        std::max(scratch_bytes_, gn_silu_conv2d_scratch_bytes(ctx_, opts_.precision, gs, cs));
+    GroupNormShape g = gs;
+    ConvShape t = cs;
+    for (t.n = 1; t.n <= cs.n; ++t.n) {
+      g.n = t.n;
+      scratch_bytes_ = std::max(scratch_bytes_,
+                                gn_silu_conv2d_scratch_bytes(ctx_, opts_.precision, g, t));
+    }
   }
   void reserve_attention(const AttentionShape&) override {}
 
