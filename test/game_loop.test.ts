@@ -186,3 +186,24 @@ describe('GameLoop lockstep (headless)', () => {
     ]);
   });
 });
+
+describe('SoakMonitor', () => {
+  it('flags blank and frozen frames and measures memory growth after warm-up', async () => {
+    const { SoakMonitor } = await import('../src/loop/soak.js');
+    let rss = 100;
+    const m = new SoakMonitor(2, 1, () => rss);
+    const frame = (v: number, varied = true) => ({ width: 2, height: 1, index: 0, rgb: Uint8Array.from([v, varied ? v + 1 : v, v, v, v, v]) });
+    m.stepFinished(frame(1), { decode: 1 });
+    m.stepFinished(frame(2), { decode: 1 }); // warm-up ends: baseline 100
+    rss = 110;
+    m.stepFinished(frame(3, false), { decode: Number.NaN }); // blank + non-finite
+    m.stepFinished(frame(3, false), {}); // frozen (same as previous)
+    m.stepFinished(frame(3, false), {});
+    const r = m.report();
+    expect(r.frames).toBe(5);
+    expect(r.blankFrames).toBe(3);
+    expect(r.nonFiniteTimings).toBe(1);
+    expect(r.longestFrozenRun).toBe(2);
+    expect(r.rssGrowthPct).toBeCloseTo(10, 5);
+  });
+});

@@ -1,0 +1,58 @@
+/** `worldloop info MODEL`: what a model file holds — manifest, sizes, action space, memory. */
+import { statSync } from 'node:fs';
+import type { Command } from '../command.js';
+import { parseArgs } from '../args.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { loadModel, type BackendName } from '../../model.js';
+import { sha256File } from '../../record/source_identity.js';
+
+const help = `usage: worldloop info MODEL [--backend cpu|cuda|auto] [--json]
+
+Loads a .safetensors world model (validating every tensor) and prints its manifest: name, format
+version, frame and latent sizes, context length, sampler defaults, the action space (which the
+key bindings map onto), parameter counts, memory, backend and the file's SHA-256 (the identity
+recordings store).
+
+  --backend B   engine backend to load on (default cpu)
+  --json        print the full info as JSON
+
+example: worldloop info models/default.safetensors`;
+
+const command: Command = {
+  name: 'info',
+  summary: 'describe a model file (manifest, sizes, action space, memory)',
+  help,
+  async run(argv) {
+    const a = parseArgs('info', argv, { backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] }, json: { kind: 'boolean' } });
+    const path = a.positionals[0];
+    if (!path || a.positionals.length > 1) throw new InvalidArgumentError('info: give exactly one model file (see: worldloop info --help)');
+    const model = await loadModel(path, { backend: (a.flags.backend as BackendName | undefined) ?? 'cpu' });
+    try {
+      const sha = await sha256File(path);
+      const { info, dims } = model;
+      if (a.flags.json) {
+        console.log(JSON.stringify({ path, sha256: sha, bytes: statSync(path).size, dims, actionSpace: model.actionSpace, ...info.raw }, null, 2));
+        return 0;
+      }
+      const m = info.manifest;
+      const lines = [
+        `model      ${m.name} (${m.format} v${m.format_version})`,
+        `file       ${path}  ${(statSync(path).size / 1e6).toFixed(1)} MB  sha256:${sha}`,
+        `frames     ${dims.frameWidth}x${dims.frameHeight} RGB`,
+        `latent     ${dims.latentChannels}x${dims.latentHeight}x${dims.latentWidth}  context ${dims.context} frames`,
+        `sampler    ${dims.defaultSteps} Euler steps by default`,
+        `backend    ${info.backend}${info.isa ? ` (${info.isa})` : ''}${info.threads ? `, ${info.threads} threads` : ''}`,
+        `memory     ${(info.memoryBytes / 1e6).toFixed(1)} MB  loaded in ${info.loadMs.toFixed(0)} ms`,
+        `params     ${Object.entries(info.params).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)}M`).join(', ')}`,
+        'actions:',
+        ...model.actionSpace.channels.map((c, i) => `  ${String(i).padStart(2)} ${c.name.padEnd(10)} ${c.kind.padEnd(5)} [${c.min}, ${c.max}]`),
+      ];
+      if (m.training) lines.push(`training   ${JSON.stringify(m.training)}`);
+      console.log(lines.join('\n'));
+      return 0;
+    } finally {
+      await model.close();
+    }
+  },
+};
+export default command;

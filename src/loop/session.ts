@@ -1,0 +1,174 @@
+/**
+ * One interactive or headless session over any FrameSource — what `play` and `truth` run:
+ * window + input mapping (or an action script / random actions when headless), the game loop,
+ * profiler (printed at the end), optional Chrome trace and recording, HUD, screenshots.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FrameSource } from '../source.js';
+import { encodePng } from '../image/png.js';
+import { WorldloopError } from '../errors.js';
+import { Window } from '../window.js';
+import { ActionMapper } from '../input/action_mapper.js';
+import { loadBindingsFile, type Bindings } from '../input/bindings.js';
+import { defaultBindings } from '../input/default_bindings.js';
+import { WindowInput } from '../input/window_input.js';
+import { ScriptInput } from '../input/script_input.js';
+import { FrameProfiler, formatReport, type ProfileReport } from '../profiler/frame_profiler.js';
+import { TraceRecorder } from '../profiler/trace.js';
+import { Recorder } from '../record/recorder.js';
+import { loadActionScript, randomAction, scriptSteps, seededRandom, type ScriptStep } from './action_script.js';
+import { GameLoop, type LoopInput, type LoopOutput, type LoopResult, type StepObserver } from './game_loop.js';
+import { WindowOutput } from './window_output.js';
+
+export interface SessionOptions {
+  source: FrameSource;
+  /** Identity for recordings: "sha256:..." or "truth:<seed>". */
+  sourceId: string;
+  backend: string;
+  seed: number;
+  fps: number;
+  steps?: number;
+  headless: boolean;
+  /** Headless input: an action script file; otherwise random actions (seeded). */
+  script?: string;
+  /** Stop after this many frames (0 = until quit / end of script). */
+  frames: number;
+  record?: string;
+  trace?: string;
+  bindings?: string;
+  window?: { width: number; height: number; linear: boolean; vsync: boolean; fullscreen: boolean; renderer: 'auto' | 'software' };
+  hud: boolean;
+  /** Where F12 screenshots go. */
+  shotsDir: string;
+  /** Headless: pace at --fps like the window would (true) or run as fast as possible (false). */
+  realtime?: boolean;
+  observers?: StepObserver[];
+  output?: LoopOutput;
+  log?: (line: string) => void;
+}
+
+export interface SessionResult {
+  loop: LoopResult;
+  report: ProfileReport;
+  window?: { renderer: string; videoDriver: string; software: boolean; vsync: boolean };
+}
+
+export function resolveBindings(path?: string): Bindings {
+  return path ? loadBindingsFile(path, defaultBindings()) : defaultBindings();
+}
+
+/** Random actions forever (headless soak / benchmarks), repeatable from a seed. */
+export function* randomSteps(space: FrameSource['actionSpace'], seed: number): Generator<ScriptStep> {
+  const rand = seededRandom(seed ^ 0x9e3779b9);
+  for (;;) yield { action: randomAction(space, rand), reset: false };
+}
+
+export async function runSession(o: SessionOptions): Promise<SessionResult> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const { source } = o;
+  const profiler = new FrameProfiler();
+  const trace = o.trace ? new TraceRecorder() : undefined;
+  const observers: StepObserver[] = [...(o.observers ?? [])];
+  let recorder: Recorder | undefined;
+  if (o.record) {
+    recorder = new Recorder(
+      {
+        format: 'worldloop-recording',
+        sourceId: o.sourceId,
+        sourceKind: source.kind,
+        label: source.label,
+        backend: o.backend,
+        seed: o.seed,
+        settings: { fps: o.fps, width: source.width, height: source.height, ...(o.steps ? { steps: o.steps } : {}) },
+        actionSpace: source.actionSpace,
+      },
+      source.actionSpace.channels.length,
+    );
+    observers.push(recorder);
+  }
+
+  let window: Window | undefined;
+  let input: LoopInput;
+  let output: LoopOutput | undefined = o.output;
+  let windowOut: WindowOutput | undefined;
+  let windowInput: WindowInput | undefined;
+  let paused = () => false;
+  if (!o.headless) {
+    const w = o.window ?? { width: 512, height: 512, linear: false, vsync: true, fullscreen: false, renderer: 'auto' as const };
+    window = Window.open({ title: `worldloop — ${source.label}`, ...w });
+    const mapper = new ActionMapper(source.actionSpace, resolveBindings(o.bindings));
+    windowInput = new WindowInput(window, mapper);
+    input = windowInput;
+    const wi = windowInput;
+    windowOut = new WindowOutput(window, profiler, () => ({
+      label: `${source.label} · ${o.backend}`,
+      paused: paused(),
+      recording: !!recorder,
+      mouseCaptured: wi.mouseCaptured,
+    }));
+    windowOut.hudVisible = o.hud;
+    output = windowOut;
+  } else {
+    const steps = o.script ? scriptSteps(loadActionScript(o.script), source.actionSpace) : randomSteps(source.actionSpace, o.seed);
+    input = new ScriptInput(steps);
+  }
+
+  const loop = new GameLoop({
+    source,
+    input,
+    output,
+    fps: o.fps,
+    realtime: o.headless ? (o.realtime ?? false) : true,
+    maxFrames: o.frames,
+    seed: o.seed,
+    profiler,
+    trace,
+    observers,
+    onCommand: (cmd, l) => {
+      if (cmd === 'hud') windowOut?.toggleHud();
+      else if (cmd === 'fullscreen' && window) {
+        const on = !window.info().fullscreen;
+        window.setFullscreen(on);
+      } else if (cmd === 'screenshot') {
+        const f = l.currentFrame;
+        if (!f) return;
+        const path = join(o.shotsDir, `worldloop-${source.kind}-${o.seed}-${String(f.index).padStart(6, '0')}-${Date.now()}.png`);
+        try {
+          writeFileSync(path, encodePng(f.width, f.height, f.rgb, 3));
+          log(`screenshot: ${path}`);
+        } catch (err) {
+          log(`screenshot failed: ${(err as Error).message}`);
+        }
+      }
+    },
+  });
+  paused = () => loop.paused;
+
+  let result: LoopResult;
+  const winInfo = window?.info();
+  try {
+    result = await loop.run();
+  } finally {
+    window?.close();
+  }
+  if (recorder && o.record) {
+    recorder.save(o.record);
+    log(`recording: ${o.record} (${recorder.frames} frames)`);
+  }
+  if (trace && o.trace) {
+    try {
+      trace.write(o.trace, { source: source.label, backend: o.backend, fps: o.fps, seed: o.seed });
+    } catch (err) {
+      throw new WorldloopError('WL_IO', `cannot write trace '${o.trace}': ${(err as Error).message}`);
+    }
+    log(`trace: ${o.trace} (${trace.length} events; open in https://ui.perfetto.dev)`);
+  }
+  const report = profiler.report();
+  log(formatReport(report));
+  return {
+    loop: result,
+    report,
+    ...(winInfo ? { window: { renderer: winInfo.renderer, videoDriver: winInfo.videoDriver, software: winInfo.software, vsync: winInfo.vsync } } : {}),
+  };
+}
