@@ -1,0 +1,302 @@
+/**
+ * The ground-truth world in TypeScript: `World` (one native world: step, pose, events,
+ * snapshots), `Explorer` (the seeded exploration policy, shared with Python through the C ABI)
+ * and `TruthWorld`, the FrameSource the game loop drives. Frames are views on the native frame
+ * buffer: stepping allocates nothing; copy a frame if you need to keep it.
+ */
+import { addon } from './native.js';
+import { fromNative, InvalidArgumentError, WorldloopError } from './errors.js';
+import type { ActionChannel, ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
+
+/** World configuration; omitted fields take the native defaults (see `worldLayout().defaults`). */
+export interface WorldConfig {
+  width?: number; // 16..1024, default 128
+  height?: number; // 16..1024, default 128
+  mapSize?: number; // cells per side, 16..128, default 48
+  fovDeg?: number; // 30..120, default 66
+  moveSpeed?: number; // cells per tick at move = 1, default 0.12
+  strafeSpeed?: number; // default 0.09
+  turnSpeedDeg?: number; // degrees per tick at turn = 1, default 5
+  playerRadius?: number; // default 0.2
+  fogDistance?: number; // default 7
+  maxSpawned?: number; // spawned objects kept, default 64
+}
+
+/** Exploration policy rates (per tick probabilities) and durations (ticks). */
+export interface ExploreConfig {
+  pStop?: number;
+  pLook?: number;
+  pBump?: number;
+  pRevisit?: number;
+  pLight?: number;
+  pSpawn?: number;
+  pBackstep?: number;
+  speedMin?: number;
+  speedMax?: number;
+  jitter?: number;
+  stopMin?: number;
+  stopMax?: number;
+  lookMin?: number;
+  lookMax?: number;
+  bumpMin?: number;
+  bumpMax?: number;
+}
+
+export const OBJECT_KINDS = ['pillar', 'barrel', 'plant', 'lamp', 'crate', 'orb'] as const;
+export type ObjectKind = (typeof OBJECT_KINDS)[number];
+
+export interface LightPreset {
+  name: string;
+  level: number;
+  tint: [number, number, number];
+}
+
+/** What the world publishes as data: the action vector, object kinds, light presets, defaults. */
+export interface WorldLayout {
+  channels: ActionChannel[];
+  objects: string[];
+  lightPresets: LightPreset[];
+  defaults: { moveSpeed: number; strafeSpeed: number; turnSpeedDeg: number; width: number; height: number; mapSize: number };
+}
+
+export interface Pose {
+  x: number;
+  y: number;
+  yaw: number;
+}
+
+export interface WorldInfo {
+  seed: number;
+  frame_index: number;
+  width: number;
+  height: number;
+  map_size: number;
+  pose: [number, number, number];
+  light: { level: number; tint: [number, number, number]; preset: string | null };
+  rooms: number;
+  floor_cells: number;
+  placed_objects: number;
+  spawned_objects: number;
+  [key: string]: unknown;
+}
+
+function native<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof WorldloopError) throw err;
+    if (err instanceof TypeError || err instanceof RangeError) {
+      throw new InvalidArgumentError((err as Error).message, { cause: err });
+    }
+    throw fromNative(err);
+  }
+}
+
+let layoutCache: WorldLayout | undefined;
+/** The world's action layout and related data (parsed once from the native library). */
+export function worldLayout(): WorldLayout {
+  if (layoutCache) return layoutCache;
+  const raw = JSON.parse(native(() => addon().worldActionLayout() as string)) as {
+    channels: ActionChannel[];
+    objects: string[];
+    light_presets: LightPreset[];
+    defaults: { move_speed: number; strafe_speed: number; turn_speed_deg: number; width: number; height: number; map_size: number };
+  };
+  layoutCache = {
+    channels: raw.channels,
+    objects: raw.objects,
+    lightPresets: raw.light_presets,
+    defaults: {
+      moveSpeed: raw.defaults.move_speed,
+      strafeSpeed: raw.defaults.strafe_speed,
+      turnSpeedDeg: raw.defaults.turn_speed_deg,
+      width: raw.defaults.width,
+      height: raw.defaults.height,
+      mapSize: raw.defaults.map_size,
+    },
+  };
+  return layoutCache;
+}
+
+/** The action space of the truth world: move, strafe, turn (axes), light, spawn (events). */
+export function worldActionSpace(): ActionSpace {
+  return { channels: worldLayout().channels.map((c) => ({ ...c })) };
+}
+
+/** Index of a channel by name in the world's action vector (throws for unknown names). */
+export function channelIndex(name: string): number {
+  const i = worldLayout().channels.findIndex((c) => c.name === name);
+  if (i < 0) throw new InvalidArgumentError(`unknown action channel '${name}'`);
+  return i;
+}
+
+export function objectKindIndex(kind: ObjectKind | number): number {
+  if (typeof kind === 'number') return kind; // range checked natively, with a clear error
+  const i = OBJECT_KINDS.indexOf(kind);
+  if (i < 0) {
+    throw new InvalidArgumentError(`unknown object kind '${String(kind)}' (known: ${OBJECT_KINDS.join(', ')})`);
+  }
+  return i;
+}
+
+/** One native world. Close it when done (the frame view is detached then). */
+export class World {
+  readonly width: number;
+  readonly height: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private handle: any;
+  private rgbView: Uint8Array | undefined;
+
+  constructor(seed: number | bigint, config: WorldConfig = {}) {
+    const A = addon();
+    this.handle = native(() => new A.World(seed, config));
+    this.width = this.handle.width as number;
+    this.height = this.handle.height as number;
+  }
+
+  private get h() {
+    if (!this.handle) throw new WorldloopError('WL_INVALID_ARGUMENT', 'world is closed');
+    return this.handle;
+  }
+
+  /** RGB8 view of the current frame (the same view every call; overwritten by step/reset). */
+  get rgb(): Uint8Array {
+    if (!this.rgbView) this.rgbView = new Uint8Array(native(() => this.h.frame() as ArrayBuffer));
+    return this.rgbView;
+  }
+
+  get frameIndex(): number {
+    return native(() => this.h.frameIndex() as number);
+  }
+
+  /** One tick: action = [move, strafe, turn, light, spawn] (see worldLayout()). */
+  step(action: Float32Array): void {
+    native(() => this.h.step(action));
+  }
+
+  reset(seed: number | bigint): void {
+    native(() => this.h.reset(seed));
+  }
+
+  pose(out?: Float32Array): Pose {
+    const p = native(() => this.h.pose(out) as Float32Array);
+    return { x: p[0]!, y: p[1]!, yaw: p[2]! };
+  }
+
+  setPose(x: number, y: number, yaw: number): void {
+    native(() => this.h.setPose(x, y, yaw));
+  }
+
+  /** Global light: level in [0,1], tint RGB in [0,1]. */
+  setLight(level: number, tint: [number, number, number] = [1, 1, 1]): void {
+    native(() => this.h.setLight(level, tint[0], tint[1], tint[2]));
+  }
+
+  /** Spawns an object in front of the player; false if a wall left no room. */
+  spawn(kind: ObjectKind | number): boolean {
+    const k = objectKindIndex(kind);
+    return native(() => this.h.spawn(k) as boolean);
+  }
+
+  snapshot(): Uint8Array {
+    return native(() => this.h.snapshot() as Uint8Array);
+  }
+
+  restore(snapshot: Uint8Array): void {
+    native(() => this.h.restore(snapshot));
+  }
+
+  /** The grid: cells[y * size + x] = 1 for walls, 0 for floor. */
+  map(): { size: number; cells: Uint8Array } {
+    const cells = native(() => this.h.map() as Uint8Array);
+    return { size: Math.round(Math.sqrt(cells.length)), cells };
+  }
+
+  info(): WorldInfo {
+    return JSON.parse(native(() => this.h.info() as string)) as WorldInfo;
+  }
+
+  close(): void {
+    if (this.handle) this.handle.close();
+    this.handle = undefined;
+    this.rgbView = undefined;
+  }
+}
+
+/** The seeded exploration policy (same code as Python's batch generator uses). */
+export class Explorer {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private handle: any;
+  constructor(seed: number | bigint, config: ExploreConfig = {}) {
+    const A = addon();
+    this.handle = native(() => new A.Explorer(seed, config));
+  }
+  /** Writes the next action for the world's current state into `out` (allocated if omitted). */
+  next(world: World, out: Float32Array = new Float32Array(worldLayout().channels.length)): Float32Array {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    native(() => this.handle.next((world as any).h, out));
+    return out;
+  }
+  close(): void {
+    if (this.handle) this.handle.close();
+    this.handle = undefined;
+  }
+}
+
+export interface TruthWorldOptions {
+  seed?: number;
+  config?: WorldConfig;
+}
+
+/** The ground-truth world as a FrameSource, for the game loop, recorder and CLI. */
+export class TruthWorld implements FrameSource {
+  readonly kind = 'truth' as const;
+  readonly actionSpace: ActionSpace;
+  readonly width: number;
+  readonly height: number;
+  readonly world: World;
+  private seed: number;
+  private frame: Frame;
+
+  constructor(options: TruthWorldOptions = {}) {
+    this.seed = options.seed ?? 1;
+    this.world = new World(this.seed, options.config ?? {});
+    this.width = this.world.width;
+    this.height = this.world.height;
+    this.actionSpace = worldActionSpace();
+    this.frame = { width: this.width, height: this.height, rgb: this.world.rgb, index: 0 };
+  }
+
+  get label(): string {
+    return `truth world, seed ${this.seed}, ${this.width}x${this.height}`;
+  }
+
+  async reset(seed?: number): Promise<Frame> {
+    if (seed !== undefined) this.seed = seed;
+    this.world.reset(this.seed);
+    this.frame.index = 0;
+    return this.frame;
+  }
+
+  async step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }> {
+    const t0 = performance.now();
+    this.world.step(action);
+    const stages: StageTimes = { world: performance.now() - t0 };
+    this.frame.index = this.world.frameIndex;
+    return { frame: this.frame, stages };
+  }
+
+  pose(): Pose {
+    return this.world.pose();
+  }
+
+  /** The current frame without stepping (e.g. after setLight/spawn, which re-render). */
+  current(): Frame {
+    this.frame.index = this.world.frameIndex;
+    return this.frame;
+  }
+
+  close(): void {
+    this.world.close();
+  }
+}
