@@ -77,8 +77,9 @@ std::vector<Ctx> contexts() {
   return out;
 }
 
+// Scratch starts as NaN: a kernel that reads scratch it did not write shows up as NaN output.
 OpCtx make_ctx(const Ctx& c, std::vector<float>& scratch, size_t floats) {
-  scratch.assign(floats + 1, 0.0f);
+  scratch.assign(floats + 1, NAN);
   OpCtx ctx;
   ctx.pool = c.pool;
   ctx.isa = c.isa;
@@ -260,8 +261,11 @@ TEST(group_norm_variants) {
 
 TEST(gn_silu_conv2d_fused) {
   Rng rng(5);
+  // Covers both fused paths: GN into the conv's padded input (stride 1, rows >= a wide tile:
+  // 36 and 128 wide on AVX-512, also 31 on AVX2) and GN into a scratch tensor (the others).
   for (const auto& cs : {ConvShape{1, 64, 16, 16, 64, 3, 1, 1}, ConvShape{2, 24, 7, 5, 17, 3, 2, 1},
-                         ConvShape{1, 16, 32, 32, 8, 1, 1, 0}}) {
+                         ConvShape{1, 16, 32, 32, 8, 1, 1, 0}, ConvShape{2, 16, 10, 36, 13, 3, 1, 1},
+                         ConvShape{1, 8, 9, 33, 5, 3, 1, 0}, ConvShape{1, 16, 128, 128, 16, 3, 1, 1}}) {
     GroupNormShape gs{cs.n, cs.cin, cs.h * cs.w, 8, 1e-5f};
     auto x = random_vec(rng, size_t(cs.n) * cs.cin * cs.h * cs.w);
     auto w = random_vec(rng, size_t(cs.cout) * cs.cin * cs.k * cs.k);

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "ops/isa_kernels.h"
+#include "ops/conv2d_internal.h"
 #include "ops/op_support.h"
 #include "ops/ops.h"
 
@@ -41,6 +42,10 @@ size_t padded_floats(const ConvShape& s) {
 size_t rows_floats(const ConvShape& s) {
   if (!may_use_rows(s)) return 0;
   return padded_floats(s) + kConvMaxNR + size_t(s.cin) * s.k * s.k + 2 * ops_detail::kSlotSlack;
+}
+
+bool uses_rows(const kernels::Table& kt, const ConvShape& s) {
+  return kt.conv_tile_indirect && may_use_rows(s) && s.out_w() >= kt.conv_nr;
 }
 
 void pad_input(const OpCtx& ctx, const ConvShape& s, const float* x, float* xp) {
@@ -126,19 +131,19 @@ void build_panel(const ConvShape& s, const float* x, int64_t j0, int nr, int nr_
   }
 }
 
+float* padded_input_of(const OpCtx& ctx) { return ops_detail::slot(ctx, 0, 0); }
+
 // The indirect path: tiles run along output rows; B row k of the tile at (n, oy, ox0) is
-// xp[n][ci][oy + ky][ox0 + kx ...], i.e. base + koff[k].
-void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* x, const float* packed_w,
+// xp[n][ci][oy + ky][ox0 + kx ...], i.e. base + koff[k]. xp (borders included) is filled.
+void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
                  const ConvEpilogue& ep, float* y, const kernels::Table& kt, int threads) {
   const int hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
   const int oh = s.out_h(), ow = s.out_w();
   const int64_t plane = int64_t(oh) * ow;
   const int nr = kt.conv_nr;
   const int k_len = s.cin * s.k * s.k;
-  float* xp = ops_detail::slot(ctx, 0, 0);
-  int32_t* koff = reinterpret_cast<int32_t*>(
-      ops_detail::slot(ctx, 0, 0) + padded_floats(s) + kConvMaxNR + ops_detail::kSlotSlack);
-  pad_input(ctx, s, x, xp);
+  float* xp = padded_input_of(ctx);
+  int32_t* koff = reinterpret_cast<int32_t*>(xp + padded_floats(s) + kConvMaxNR + ops_detail::kSlotSlack);
   // The last tiles of the last row read up to nr - 1 floats past the padded input; they land
   // in columns that are never stored, but must be finite and initialised.
   std::memset(xp + padded_floats(s), 0, sizeof(float) * kConvMaxNR);
@@ -229,8 +234,9 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   splits = int(ceil_div(size_t(blocks), size_t(blocks_per_split)));
   const bool direct = s.k == 1 && s.stride == 1 && s.pad == 0;
   const size_t slot_floats = panel_floats(s);
-  if (kt.conv_tile_indirect && may_use_rows(s) && s.out_w() >= kt.conv_nr) {
-    conv2d_rows(ctx, s, x, packed_w, ep, y, kt, threads);
+  if (uses_rows(kt, s)) {
+    pad_input(ctx, s, x, padded_input_of(ctx));
+    conv2d_rows(ctx, s, packed_w, ep, y, kt, threads);
     return;
   }
   OpCtx panel_ctx = ctx;  // the panels live after the (unused here) padded-input region
@@ -292,6 +298,17 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
       }
     }
   });
+}
+
+float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s) {
+  return uses_rows(kernels::table(ctx.isa), s) ? padded_input_of(ctx) : nullptr;
+}
+
+void conv2d_from_padded(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
+                        const ConvEpilogue& ep, float* y) {
+  const int threads = ops_detail::threads_of(ctx);
+  ops_detail::require_scratch(ctx, conv2d_scratch_floats(s, threads), "conv2d");
+  conv2d_rows(ctx, s, packed_w, ep, y, kernels::table(ctx.isa), threads);
 }
 
 }  // namespace fast

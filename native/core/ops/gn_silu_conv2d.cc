@@ -1,8 +1,11 @@
-// Fast GroupNorm -> SiLU -> conv: the normalised activation goes to a scratch buffer that is
-// part of the model arena (so it stays cache-resident and the frame allocates nothing), then
-// the conv reads it. The whole activation is normalised before the conv because every conv
-// tile needs a 3x3 neighbourhood across all input channels, whose groups must be normalised
-// with statistics of the full group first.
+// Fast GroupNorm -> SiLU -> conv. Where the conv reads a zero-padded input copy (stride-1
+// convs with wide rows), group norm writes straight into that copy: the normalised activation
+// is produced once, in the layout the conv wants, and never exists as a separate tensor.
+// Otherwise it goes to a scratch buffer (part of the model arena, so cache-resident and
+// allocation-free) that the conv then gathers from. The whole activation is normalised before
+// the conv starts because every conv tile needs a k x k neighbourhood across all input
+// channels, whose groups need statistics over the full group first.
+#include "ops/conv2d_internal.h"
 #include "ops/op_support.h"
 #include "ops/ops.h"
 
@@ -27,13 +30,18 @@ void gn_silu_conv2d(const OpCtx& ctx, const GroupNormShape& gs, const GroupNormP
   const int threads = ops_detail::threads_of(ctx);
   ops_detail::require_scratch(ctx, gn_silu_conv2d_scratch_floats(gs, cs, threads),
                               "gn_silu_conv2d");
-  float* act = ops_detail::slot(ctx, act_floats(gs) - ops_detail::kSlotSlack, 0);
   GroupNormParams p = gp;
   p.silu = true;
-  group_norm(ctx, gs, x, p, act);
   OpCtx conv_ctx = ctx;
   conv_ctx.scratch = ctx.scratch + act_floats(gs);
   conv_ctx.scratch_floats = ctx.scratch_floats - act_floats(gs);
+  if (float* xp = conv2d_padded_input(conv_ctx, cs)) {
+    ops_detail::group_norm_padded(ctx, gs, cs.h, cs.w, cs.pad, x, p, xp);
+    conv2d_from_padded(conv_ctx, cs, packed_w, ep, y);
+    return;
+  }
+  float* act = ops_detail::slot(ctx, act_floats(gs) - ops_detail::kSlotSlack, 0);
+  group_norm(ctx, gs, x, p, act);
   conv2d(conv_ctx, cs, act, packed_w, ep, y);
 }
 

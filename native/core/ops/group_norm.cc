@@ -3,7 +3,9 @@
 // y = x * a + b (+ SiLU) with gamma/beta and the adaptive scale/shift folded into a and b.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
+#include "ops/conv2d_internal.h"
 #include "ops/isa_kernels.h"
 #include "ops/op_support.h"
 #include "ops/ops.h"
@@ -13,15 +15,27 @@ namespace fast {
 
 void group_norm(const OpCtx& ctx, const GroupNormShape& s, const float* x,
                 const GroupNormParams& p, float* y) {
-  ops_detail::require(s.n > 0 && s.c > 0 && s.hw > 0 && s.groups > 0 && s.c % s.groups == 0 &&
-                          s.eps >= 0.0f,
-                      "group_norm", "bad shape (groups must divide channels)");
+  ops_detail::group_norm_padded(ctx, s, 1, s.hw, 0, x, p, y);
+}
+
+}  // namespace fast
+
+namespace ops_detail {
+
+void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, int pad,
+                       const float* x, const GroupNormParams& p, float* y) {
+  require(s.n > 0 && s.c > 0 && s.hw > 0 && s.groups > 0 && s.c % s.groups == 0 && s.eps >= 0.0f,
+          "group_norm", "bad shape (groups must divide channels)");
+  require(h > 0 && w > 0 && size_t(h) * w == size_t(s.hw) && pad >= 0, "group_norm",
+          "plane layout does not match hw");
   const kernels::Table& kt = kernels::table(ctx.isa);
   const int cpg = s.c / s.groups;
   const size_t count = size_t(cpg) * s.hw;
+  const int hp = h + 2 * pad, wp = w + 2 * pad;
+  const size_t out_plane = size_t(hp) * wp;
   // ~16k values per chunk: below that the hand-off to a worker costs more than it saves.
   const int64_t grain = std::max<int64_t>(1, int64_t(16384 / count));
-  ops_detail::parallel(ctx, int64_t(s.n) * s.groups, grain, [&](int64_t b, int64_t e, int) {
+  parallel(ctx, int64_t(s.n) * s.groups, grain, [&](int64_t b, int64_t e, int) {
     for (int64_t item = b; item < e; ++item) {
       const int n = int(item / s.groups), g = int(item % s.groups);
       const size_t base = (size_t(n) * s.c + size_t(g) * cpg) * s.hw;
@@ -38,12 +52,24 @@ void group_norm(const OpCtx& ctx, const GroupNormShape& s, const float* x,
           bb *= s1;
         }
         if (p.shift) bb += p.shift[size_t(n) * s.c + c];
-        const size_t off = base + size_t(cc) * s.hw;
-        kt.scale_shift(size_t(s.hw), x + off, mean, a, bb, p.silu, y + off);
+        const float* xc = x + base + size_t(cc) * s.hw;
+        float* yc = y + (size_t(n) * s.c + c) * out_plane;
+        if (pad == 0) {
+          kt.scale_shift(size_t(s.hw), xc, mean, a, bb, p.silu, yc);
+          continue;
+        }
+        std::memset(yc, 0, sizeof(float) * size_t(pad) * wp);
+        for (int iy = 0; iy < h; ++iy) {
+          float* row = yc + size_t(iy + pad) * wp;
+          std::memset(row, 0, sizeof(float) * pad);
+          kt.scale_shift(size_t(w), xc + size_t(iy) * w, mean, a, bb, p.silu, row + pad);
+          std::memset(row + pad + w, 0, sizeof(float) * pad);
+        }
+        std::memset(yc + size_t(h + pad) * wp, 0, sizeof(float) * size_t(pad) * wp);
       }
     }
   });
 }
 
-}  // namespace fast
+}  // namespace ops_detail
 }  // namespace wl

@@ -1,0 +1,26 @@
+// Hooks of the fast conv for fused producers (gn_silu_conv2d): when the conv reads its input
+// from a zero-padded copy in scratch, a producer can write its output straight into that copy
+// and skip the intermediate tensor. Private to ops/.
+#pragma once
+#include "ops/ops.h"
+
+namespace wl {
+namespace fast {
+
+// Where conv2d(ctx, s, ...) would keep its zero-padded input copy ([N][Cin][H+2p][W+2p] inside
+// ctx.scratch), or null when that conv does not use one on ctx.isa.
+float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s);
+
+// The conv, reading the padded copy that the caller filled (border zeros included).
+void conv2d_from_padded(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
+                        const ConvEpilogue& ep, float* y);
+
+}  // namespace fast
+
+namespace ops_detail {
+// Group norm (+ affine, adaptive scale/shift, SiLU) writing each output plane into the interior
+// of an [h + 2 pad][w + 2 pad] plane and zeroing its border; pad 0 is the plain layout.
+void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, int pad,
+                       const float* x, const GroupNormParams& p, float* y);
+}  // namespace ops_detail
+}  // namespace wl
