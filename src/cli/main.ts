@@ -4,6 +4,12 @@ import { WorldloopError } from '../errors.js';
 
 // Registry: each command module default-exports a Command. Add new commands here.
 const loaders: Record<string, () => Promise<{ default: Command }>> = {
+  play: () => import('./commands/play.js'),
+  truth: () => import('./commands/truth.js'),
+  replay: () => import('./commands/replay.js'),
+  bench: () => import('./commands/bench.js'),
+  info: () => import('./commands/info.js'),
+  keys: () => import('./commands/keys.js'),
   eval: () => import('./commands/eval.js'),
 };
 

@@ -1,0 +1,151 @@
+/**
+ * `worldloop bench`: end-to-end frame times, headless, for the ground-truth world and a model —
+ * one JSON line per measurement (median / p95 / p99) — and an optional soak run.
+ */
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import type { Command } from '../command.js';
+import { parseArgs } from '../args.js';
+import { GameLoop } from '../../loop/game_loop.js';
+import { ScriptInput } from '../../input/script_input.js';
+import { randomSteps } from '../../loop/session.js';
+import { SoakMonitor } from '../../loop/soak.js';
+import { DEFAULT_MODEL, openModel, openTruth, type OpenedSource } from '../../loop/open_source.js';
+import type { BackendName } from '../../model.js';
+import type { ProfileReport } from '../../profiler/frame_profiler.js';
+
+const help = `usage: worldloop bench [--frames N] [--fps N] [--model PATH] [--backend B] [--steps N]
+                       [--truth-only] [--soak] [--minutes M]
+
+End-to-end frame times without a window, printed as JSON lines
+  {"bench", "machine", "backend", "model", "median_ms", "p95_ms", "p99_ms", ...}:
+  e2e_step     each frame as fast as possible (lockstep): the cost of one step of the loop
+  e2e_paced    the real-time loop at --fps: frame interval (p99 vs median = pacing quality),
+               dropped frames and input-to-frame latency in frames
+for the ground-truth world and, when the model file exists, for the model.
+
+  --frames N      frames per measurement (default 300)
+  --fps N         tick rate of the paced run (default 30)
+  --model PATH    model file (default ${DEFAULT_MODEL}; skipped with a note when missing)
+  --backend B     cpu, cuda or auto (default auto)
+  --steps N       denoising steps per frame (default: the model's)
+  --threads N     CPU threads for the model
+  --truth-only    measure the ground-truth world only
+  --soak          instead: run random actions headless for --frames (or --minutes) and report
+                  resident-memory growth, blank frames and non-finite timings
+  --minutes M     soak duration (overrides --frames)
+  --seed N        world seed (default 1)`;
+
+function machine(): string {
+  const c = cpus();
+  return `${c[0]?.model.trim() ?? 'cpu'} x${c.length}`;
+}
+
+function line(bench: string, backend: string, model: string, s: { median: number; p95: number; p99: number }, extra: Record<string, unknown>): void {
+  const r = (v: number) => (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null);
+  console.log(JSON.stringify({ bench, machine: machine(), backend, model, median_ms: r(s.median), p95_ms: r(s.p95), p99_ms: r(s.p99), ...extra }));
+}
+
+async function measure(opened: OpenedSource, name: string, frames: number, fps: number, seed: number): Promise<void> {
+  const source = opened.source;
+  // Lockstep: per-frame cost (stages as the source reports them).
+  const lock = new GameLoop({ source, input: new ScriptInput(randomSteps(source.actionSpace, seed)), realtime: false, maxFrames: frames, seed });
+  await lock.run();
+  const rl = lock.profiler.report();
+  const stageMedians = Object.fromEntries(Object.entries(rl.stages).map(([k, v]) => [`${k}_median_ms`, Math.round(v.median * 1000) / 1000]));
+  line('e2e_step', opened.backend, name, rl.stages.step!, { frames: rl.frames - 1, width: source.width, height: source.height, ...stageMedians });
+  // Paced: the interactive loop at fps (no window), frame interval and latency.
+  const paced = new GameLoop({ source, input: new ScriptInput(randomSteps(source.actionSpace, seed + 1)), realtime: true, fps, maxFrames: frames, seed });
+  await paced.run();
+  const rp: ProfileReport = paced.profiler.report();
+  line('e2e_paced', opened.backend, name, rp.frame, {
+    fps_target: fps,
+    fps_achieved: Math.round(rp.fps * 10) / 10,
+    p99_over_median: Math.round((rp.frame.p99 / rp.frame.median) * 1000) / 1000,
+    dropped: rp.droppedFrames,
+    latency_frames_median: rp.latencyFrames.median,
+    latency_frames_max: rp.latencyFrames.max,
+    frames: rp.frames,
+  });
+}
+
+async function soak(opened: OpenedSource, name: string, frames: number, minutes: number | undefined, seed: number): Promise<void> {
+  const source = opened.source;
+  const deadline = minutes !== undefined ? performance.now() + minutes * 60_000 : Infinity;
+  const total = minutes !== undefined ? 0 : frames;
+  const warmup = minutes !== undefined ? 500 : Math.max(50, Math.floor(frames / 10));
+  const monitor = new SoakMonitor(warmup);
+  const loop = new GameLoop({ source, input: new ScriptInput(randomSteps(source.actionSpace, seed)), realtime: false, maxFrames: total, seed, observers: [monitor] });
+  const stopper = setInterval(() => {
+    if (performance.now() >= deadline) loop.stop();
+  }, 250);
+  try {
+    await loop.run();
+  } finally {
+    clearInterval(stopper);
+  }
+  const r = monitor.report();
+  line('soak', opened.backend, name, loop.profiler.report().stages.step!, {
+    frames: r.frames,
+    rss_start_mb: r.rssStartMb,
+    rss_end_mb: r.rssEndMb,
+    rss_max_mb: r.rssMaxMb,
+    rss_growth_pct: r.rssGrowthPct,
+    blank_frames: r.blankFrames,
+    nonfinite_timings: r.nonFiniteTimings,
+    longest_frozen_run: r.longestFrozenRun,
+  });
+}
+
+const command: Command = {
+  name: 'bench',
+  summary: 'end-to-end frame times (headless), JSON lines; --soak for long runs',
+  help,
+  async run(argv) {
+    const a = parseArgs('bench', argv, {
+      frames: { kind: 'int', min: 10, max: 100_000_000 },
+      fps: { kind: 'number', min: 1, max: 1000 },
+      model: { kind: 'string' },
+      backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
+      steps: { kind: 'int', min: 1, max: 8 },
+      threads: { kind: 'int', min: 0, max: 1024 },
+      'truth-only': { kind: 'boolean' },
+      soak: { kind: 'boolean' },
+      minutes: { kind: 'number', min: 0.01, max: 24 * 60 },
+      seed: { kind: 'int', min: 0, max: 2 ** 32 - 1 },
+    });
+    const frames = (a.flags.frames as number | undefined) ?? 300;
+    const fps = (a.flags.fps as number | undefined) ?? 30;
+    const seed = (a.flags.seed as number | undefined) ?? 1;
+    const minutes = a.flags.minutes as number | undefined;
+    const sources: { name: string; open: () => Promise<OpenedSource> }[] = [{ name: 'truth', open: () => openTruth(seed) }];
+    const path = (a.flags.model as string | undefined) ?? DEFAULT_MODEL;
+    if (!a.flags['truth-only']) {
+      if (existsSync(path)) {
+        sources.push({
+          name: path,
+          open: () =>
+            openModel(path, {
+              backend: (a.flags.backend as BackendName | undefined) ?? 'auto',
+              seed,
+              ...(a.flags.steps !== undefined ? { steps: a.flags.steps as number } : {}),
+              ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
+            }),
+        });
+      } else {
+        console.error(`bench: no model at '${path}': measuring the ground-truth world only`);
+      }
+    }
+    for (const s of sources) {
+      const opened = await s.open();
+      try {
+        if (a.flags.soak) await soak(opened, s.name, frames, minutes, seed);
+        else await measure(opened, s.name, frames, fps, seed);
+      } finally {
+        await opened.close();
+      }
+    }
+    return 0;
+  },
+};
+export default command;
