@@ -6,8 +6,10 @@
 // BF16 path: tensor cores (WMMA 16x16x16, bf16 operands, f32 accumulation). A CTA owns a 64x32
 // output tile; its 4 warps each take every 4th K-chunk of 16 and the partial tiles are summed
 // through shared memory. When the tiles alone cannot fill the GPU (batch 1 on a 16x16 latent is
-// 24 tiles for 132 SMs) the K range is also split across CTAs into a workspace, summed by a small
-// reduction kernel that applies the epilogue. Every sum runs in a fixed order: results are
+// 24 tiles for 132 SMs) the K range is also split across CTAs: each writes its partial tile to a
+// workspace and bumps a per-tile counter; the CTA that arrives last sums the partials in split
+// order and applies the epilogue (no extra reduction launch, and the counter is reset for the next
+// launch, so it works inside a replayed graph). Every sum runs in a fixed order: results are
 // bitwise reproducible run to run.
 //
 // F32 path: the same gather on plain FMAs, for reference-grade results.
@@ -37,6 +39,7 @@ struct ConvArgs {
   const float* residual;
   float* y;
   float* ws;        // split-K partials [splits][n*cout*ohw], or null when not split
+  int* counters;    // split-K arrivals per output tile (zero between launches)
   const float* ga;  // fused GroupNorm affine [n*cin] (null: plain conv)
   const float* gb;
   int silu;
@@ -124,6 +127,37 @@ __device__ __forceinline__ void store_out(const ConvArgs& a, int co, int p, floa
   a.y[idx] = v;
 }
 
+// Split-K only: called by every thread of a CTA after it stored its partial tile. The last CTA to
+// arrive for this (m, n) tile sums all partials in split order and writes y with the epilogue.
+__device__ void finish_split(const ConvArgs& a, int m0, int p0) {
+  __shared__ int last;
+  __threadfence();  // this CTA's partials are visible device-wide before the arrival counts
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int* ctr = a.counters + blockIdx.y * gridDim.x + blockIdx.x;
+    const int arrived = atomicAdd(ctr, 1);
+    last = arrived == int(gridDim.z) - 1;
+    if (last) *ctr = 0;  // every split has arrived: ready for the next launch
+  }
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  const int ohw = a.oh * a.ow;
+  const size_t total = size_t(a.ptot) * a.cout;
+  for (int e = threadIdx.x; e < kBM * kBN; e += blockDim.x) {
+    const int m = e / kBN, j = e - m * kBN;
+    const int co = m0 + m, p = p0 + j;
+    if (co >= a.cout || p >= a.ptot) continue;
+    const int nb = p / ohw, r = p - nb * ohw;
+    const size_t idx = (size_t(nb) * a.cout + co) * ohw + r;
+    float v = 0.0f;
+    for (int z = 0; z < int(gridDim.z); ++z) v += __ldcg(a.ws + size_t(z) * total + idx);
+    if (a.bias) v += __ldg(a.bias + co);
+    if (a.residual) v += a.residual[idx];
+    a.y[idx] = v;
+  }
+}
+
 template <int KS, int S, bool GN>
 __global__ void __launch_bounds__(32 * kWarpsK) conv_bf16_kernel(ConvArgs a) {
   using namespace nvcuda;
@@ -182,6 +216,7 @@ __global__ void __launch_bounds__(32 * kWarpsK) conv_bf16_kernel(ConvArgs a) {
     const int m = e / kBN, j = e - m * kBN;
     store_out(a, m0 + m, p0 + j, s);
   }
+  if (a.ws) finish_split(a, m0, p0);
 }
 
 // 256 threads: lane = pixel of the tile, warp t owns output channels t, t+8, ..., t+56.
@@ -225,20 +260,7 @@ __global__ void __launch_bounds__(256) conv_f32_kernel(ConvArgs a) {
   }
 #pragma unroll
   for (int i = 0; i < kBM / 8; ++i) store_out(a, m0 + ty + 8 * i, p0 + tx, acc[i]);
-}
-
-// y = sum over splits (in split order) + bias + residual.
-__global__ void splitk_reduce_kernel(size_t total, int splits, int cout, int ohw,
-                                     const float* __restrict__ ws, const float* __restrict__ bias,
-                                     const float* residual, float* y) {
-  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < total;
-       i += size_t(gridDim.x) * blockDim.x) {
-    float s = 0.0f;
-    for (int z = 0; z < splits; ++z) s += ws[size_t(z) * total + i];
-    if (bias) s += bias[(i / ohw) % cout];
-    if (residual) s += residual[i];
-    y[i] = s;
-  }
+  if (a.ws) finish_split(a, m0, p0);
 }
 
 struct Plan {
@@ -282,6 +304,7 @@ void validate(const ConvShape& s) {
   }
 }
 
+// Split-K partials (the tile counters live at the start of ctx.scratch, see cuda_ops.h).
 size_t splitk_bytes(const Plan& pl, const ConvShape& s) {
   if (pl.splits <= 1) return 0;
   size_t b = size_t(pl.splits) * s.n * s.cout * s.out_h() * s.out_w() * sizeof(float);
@@ -310,17 +333,11 @@ void launch(const Ctx& ctx, Precision p, const ConvShape& s, const Plan& pl, Con
     }
     check_launch("conv_f32_kernel");
   }
-  if (pl.splits > 1) {
-    const size_t total = size_t(s.n) * s.cout * s.out_h() * s.out_w();
-    splitk_reduce_kernel<<<blocks_for(total, 256), 256, 0, st>>>(
-        total, pl.splits, s.cout, s.out_h() * s.out_w(), a.ws, a.bias, a.residual, a.y);
-    check_launch("splitk_reduce_kernel");
-  }
 }
 
 void run_conv(const Ctx& ctx, Precision p, const ConvShape& s, const float* x, const void* w,
               const ConvEpilogue& ep, float* y, const float* ga, const float* gb, bool silu,
-              void* ws_mem, size_t ws_bytes) {
+              int* counters, void* ws_mem, size_t ws_bytes) {
   validate(s);
   const Plan pl = plan_conv(ctx, p, s);
   if (ws_bytes < splitk_bytes(pl, s)) throw Error(WL_ERR_INTERNAL, "cuda::conv2d: scratch too small");
@@ -330,6 +347,10 @@ void run_conv(const Ctx& ctx, Precision p, const ConvShape& s, const float* x, c
   a.bias = ep.bias;
   a.residual = ep.residual;
   a.y = y;
+  if (pl.splits > 1 && size_t(pl.tiles_m) * pl.tiles_n * sizeof(int) > kSplitCounterBytes) {
+    throw Error(WL_ERR_INTERNAL, "cuda::conv2d: too many split tiles for the counter block");
+  }
+  a.counters = pl.splits > 1 ? counters : nullptr;
   a.ws = pl.splits > 1 ? static_cast<float*>(ws_mem) : nullptr;
   a.ga = ga;
   a.gb = gb;
@@ -386,12 +407,17 @@ void conv2d_pack(Precision p, int cout, int cin, int k, const float* w, void* pa
 
 size_t conv2d_scratch_bytes(const Ctx& ctx, Precision p, const ConvShape& s) {
   validate(s);
-  return splitk_bytes(plan_conv(ctx, p, s), s);
+  return kSplitCounterBytes + splitk_bytes(plan_conv(ctx, p, s), s);
 }
 
 void conv2d(const Ctx& ctx, Precision p, const ConvShape& s, const float* x, const void* packed_w,
             const ConvEpilogue& ep, float* y) {
-  run_conv(ctx, p, s, x, packed_w, ep, y, nullptr, nullptr, false, ctx.scratch, ctx.scratch_bytes);
+  if (ctx.scratch_bytes < kSplitCounterBytes) {
+    throw Error(WL_ERR_INTERNAL, "cuda::conv2d: scratch too small");
+  }
+  char* sc = static_cast<char*>(ctx.scratch);
+  run_conv(ctx, p, s, x, packed_w, ep, y, nullptr, nullptr, false, reinterpret_cast<int*>(sc),
+           sc + kSplitCounterBytes, ctx.scratch_bytes - kSplitCounterBytes);
 }
 
 size_t gn_silu_conv2d_scratch_bytes(const Ctx& ctx, Precision p, const GroupNormShape& gs,
@@ -405,14 +431,18 @@ void gn_silu_conv2d(const Ctx& ctx, Precision p, const GroupNormShape& gs,
   if (gs.n != cs.n || gs.c != cs.cin || gs.hw != cs.h * cs.w) {
     throw Error(WL_ERR_INVALID_ARGUMENT, "cuda::gn_silu_conv2d: GroupNorm and conv shapes differ");
   }
+  // Scratch: [split counters][GroupNorm coefficients][split partials].
   const size_t gnb = gn_coeffs_bytes(gs.n, gs.c);
-  if (ctx.scratch_bytes < gnb) throw Error(WL_ERR_INTERNAL, "cuda::gn_silu_conv2d: scratch too small");
-  float* ca = static_cast<float*>(ctx.scratch);
+  if (ctx.scratch_bytes < kSplitCounterBytes + gnb) {
+    throw Error(WL_ERR_INTERNAL, "cuda::gn_silu_conv2d: scratch too small");
+  }
+  char* sc = static_cast<char*>(ctx.scratch);
+  float* ca = reinterpret_cast<float*>(sc + kSplitCounterBytes);
   float* cb = ca + size_t(gs.n) * gs.c;
   gn_coeffs(ctx, gs, x, gp, ca, cb);
   // The op is GroupNorm -> SiLU -> conv by definition; gp.silu is implied.
-  run_conv(ctx, p, cs, x, packed_w, ep, y, ca, cb, true, static_cast<char*>(ctx.scratch) + gnb,
-           ctx.scratch_bytes - gnb);
+  run_conv(ctx, p, cs, x, packed_w, ep, y, ca, cb, true, reinterpret_cast<int*>(sc),
+           sc + kSplitCounterBytes + gnb, ctx.scratch_bytes - kSplitCounterBytes - gnb);
 }
 
 }  // namespace cuda

@@ -160,6 +160,9 @@ class CudaBackend final : public Backend {
     params_host_ = std::make_unique<PinnedBuffer>(kParamBytes);
     check(cudaMemsetAsync(arena_base_, 0, arena_floats * sizeof(float), stream()),
           "cudaMemsetAsync (arena)");
+    if (ctx_.scratch) {  // the split-K tile counters at its start must begin at zero
+      check(cudaMemsetAsync(ctx_.scratch, 0, scratch_bytes_, stream()), "cudaMemsetAsync (scratch)");
+    }
     synchronize_stream();
     return arena_base_;
   }
@@ -169,17 +172,20 @@ class CudaBackend final : public Backend {
 
   // ---- transfers ----
   void upload(float* dst, const float* src_host, size_t n) override {
+    activate();
     flush();  // recorded ops before this upload may still read the old contents of dst
     check(cudaMemcpyAsync(dst, src_host, n * sizeof(float), cudaMemcpyHostToDevice, stream()),
           "cudaMemcpyAsync (upload)");
   }
   void download(float* dst_host, const float* src, size_t n) override {
+    activate();
     flush();
     check(cudaMemcpyAsync(dst_host, src, n * sizeof(float), cudaMemcpyDeviceToHost, stream()),
           "cudaMemcpyAsync (download)");
     synchronize_stream();
   }
   void upload_conv_weight(int cout, int cin, int k, const float* w_host, float* dst) override {
+    activate();
     flush();
     std::vector<unsigned char> packed(conv2d_packed_bytes(opts_.precision, cout, cin, k));
     conv2d_pack(opts_.precision, cout, cin, k, w_host, packed.data());
@@ -188,6 +194,7 @@ class CudaBackend final : public Backend {
     synchronize_stream();  // `packed` dies here
   }
   void upload_rgb_u8(int n, int h, int w, const uint8_t* rgb_host, float* y) override {
+    activate();
     flush();
     const size_t bytes = size_t(n) * h * w * 3;
     ensure_rgb_staging(bytes);
@@ -198,6 +205,7 @@ class CudaBackend final : public Backend {
     synchronize_stream();  // the staging buffers are reused by the next transfer
   }
   void download_rgb_u8(int n, int h, int w, const float* x, uint8_t* rgb_host) override {
+    activate();
     const size_t bytes = size_t(n) * h * w * 3;
     ensure_rgb_staging(bytes);
     Cmd c = blank(Op::RgbToU8);
@@ -213,6 +221,7 @@ class CudaBackend final : public Backend {
     std::memcpy(rgb_host, rgb_down_->data(), bytes);
   }
   void synchronize() override {
+    activate();
     flush();
     synchronize_stream();
   }
@@ -376,6 +385,7 @@ class CudaBackend final : public Backend {
   };
 
   cudaStream_t stream() const { return static_cast<cudaStream_t>(stream_->get()); }
+  // The model may be driven from any thread (async workers); the current device is per thread.
   void activate() { check(cudaSetDevice(opts_.device), "cudaSetDevice"); }
   void synchronize_stream() { check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize"); }
   size_t rgb_pinned_bytes() const {

@@ -19,6 +19,11 @@ namespace cuda {
 enum class Precision { F32 = 0, BF16 = 1 };
 const char* precision_name(Precision p);
 
+// Scratch: device memory of at least the *_scratch_bytes the ops ask for, zero-filled once before
+// first use. Its first kSplitCounterBytes hold the split-K tile counters, which kernels always
+// return to zero; the rest is overwritten freely by each op. Ops on one stream may share it.
+constexpr size_t kSplitCounterBytes = 16384;
+
 struct Ctx {
   void* stream = nullptr;  // cudaStream_t; null = legacy default stream
   void* scratch = nullptr;

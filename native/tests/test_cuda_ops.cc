@@ -14,6 +14,7 @@
 //     2^-9 each) and products are summed in f32. With random signs the errors add like a random
 //     walk, so the output error is ~2^-9 * sqrt(2) * (typical |output|), i.e. ~3e-3 of the output
 //     range with a long tail; 2e-2 is ~6x that and an indexing bug still errs by O(1).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -85,6 +86,10 @@ std::vector<float> from_dev(const DeviceBuffer& b, size_t n) {
 struct Env {
   cuda::Stream stream;
   DeviceBuffer scratch{size_t(256) << 20};
+  Env() {
+    cuda::fill_zero(stream.get(), scratch.data(), scratch.bytes());  // split-K counters start at 0
+    stream.synchronize();
+  }
   cuda::Ctx ctx() {
     cuda::Ctx c;
     c.stream = stream.get();
@@ -220,13 +225,19 @@ TEST(conv2d_split_k_matches_unsplit) {
   cuda::Ctx many = env().ctx(), one = env().ctx();
   many.sm_count = 132;
   one.sm_count = 1;
-  CHECK(cuda::conv2d_scratch_bytes(many, Precision::BF16, s) > 0);   // splits
-  CHECK(cuda::conv2d_scratch_bytes(one, Precision::BF16, s) == 0);   // does not
+  CHECK(cuda::conv2d_scratch_bytes(many, Precision::BF16, s) > cuda::kSplitCounterBytes);  // splits
+  CHECK(cuda::conv2d_scratch_bytes(one, Precision::BF16, s) == cuda::kSplitCounterBytes);  // not
   cuda::conv2d(many, Precision::BF16, s, dx.as<float>(), dw.data(), {}, y1.as<float>());
   cuda::conv2d(one, Precision::BF16, s, dx.as<float>(), dw.data(), {}, y2.as<float>());
   cuda::synchronize(many.stream);
   auto a = from_dev(y1, 192 * 256), b = from_dev(y2, 192 * 256);
   CHECK(norm_err(a, b) <= kTolF32);
+  // Again: the tile counters were reset by the first launch, and the sum order is fixed.
+  cuda::conv2d(many, Precision::BF16, s, dx.as<float>(), dw.data(), {}, y2.as<float>());
+  CHECK(a == from_dev(y2, 192 * 256));
+  std::vector<int> counters(cuda::kSplitCounterBytes / sizeof(int));
+  env().scratch.download(counters.data(), cuda::kSplitCounterBytes);
+  CHECK(std::all_of(counters.begin(), counters.end(), [](int c) { return c == 0; }));
 }
 
 TEST(group_norm_all_params) {
