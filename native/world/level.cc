@@ -70,7 +70,7 @@ Theme make_theme(Rng& rng, const ThemePalette& p, bool corridor) {
   t.floor = uint8_t(rng.range(0, p.floor_textures - 1));
   t.ceiling = uint8_t(rng.range(0, p.ceiling_textures - 1));
   // Corridors are dimmer than rooms on average, so lamps and doorways read as landmarks.
-  t.ambient = uint8_t(corridor ? rng.range(50, 95) : rng.range(70, 135));
+  t.ambient = uint8_t(corridor ? rng.range(50, 90) : rng.range(70, 125));
   return t;
 }
 

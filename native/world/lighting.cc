@@ -35,7 +35,7 @@ bool emits_light(int kind) { return kind == WL_OBJECT_LAMP || kind == WL_OBJECT_
 void add_light(const Level& lv, const Object& o, LightMap& map) {
   const int R = LightMap::kRes;
   float strength, radius;
-  if (o.kind == WL_OBJECT_LAMP) strength = 120.f, radius = 4.5f;
+  if (o.kind == WL_OBJECT_LAMP) strength = 95.f, radius = 4.5f;
   else if (o.kind == WL_OBJECT_ORB) strength = 70.f, radius = 2.5f;
   else return;
   const int x0 = std::max(0, int((o.x - radius) * R)), x1 = std::min(map.side - 1, int((o.x + radius) * R));

@@ -11,6 +11,8 @@ const loaders: Record<string, () => Promise<{ default: Command }>> = {
   info: () => import('./commands/info.js'),
   keys: () => import('./commands/keys.js'),
   eval: () => import('./commands/eval.js'),
+  render: () => import('./commands/render.js'),
+  sheet: () => import('./commands/sheet.js'),
 };
 
 function usage(): string {
