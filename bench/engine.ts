@@ -1,0 +1,174 @@
+/**
+ * Engine vs baselines on the CPU, same weights, same thread count, same run (issue 2's benchmark):
+ *   ours (C++ engine through the TS API), onnxruntime-node (the same networks exported to ONNX), and
+ *   PyTorch CPU (train/bench_cpu.py, when /usr/bin/python3 has torch).
+ * One "frame" = N Euler steps of the EDM denoiser + decode to RGB8. Prints JSON lines and a final
+ * {"bench":"ratios",...} line. Random weights cost the same as trained ones (dense f32 compute).
+ *
+ *   node dist/bench/engine.js [--threads 2] [--steps 2] [--frames 40] [--model file.safetensors]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel } from '../src/model.js';
+import { projectRoot } from '../src/native.js';
+import { emit, machine } from './bench_json.js';
+import { summarize } from '../src/profiler/stats.js';
+
+const PY = '/usr/bin/python3';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+function argStr(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function hasTorch(): boolean {
+  try {
+    execFileSync(PY, ['-c', 'import torch'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function timeIt(n: number, warmup: number, fn: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+function karras(steps: number, smin: number, smax: number, rho: number): number[] {
+  const lo = smin ** (1 / rho);
+  const hi = smax ** (1 / rho);
+  const s: number[] = [];
+  for (let i = 0; i < steps; i++) s.push((hi + (steps > 1 ? i / (steps - 1) : 0) * (lo - hi)) ** rho);
+  return [...s, 0];
+}
+
+async function main(): Promise<void> {
+  const threads = arg('threads', 2);
+  const steps = arg('steps', 2);
+  const frames = arg('frames', 40);
+  const root = projectRoot();
+  const dir = join(root, 'build', 'bench-models');
+  mkdirSync(dir, { recursive: true });
+  const torch = hasTorch();
+  let modelPath = argStr('model');
+  if (!modelPath) {
+    modelPath = join(dir, 'default-random.safetensors');
+    if (!existsSync(modelPath)) {
+      if (!torch) throw new Error(`no ${modelPath} and no PyTorch to make it; pass --model`);
+      execFileSync(PY, ['-m', 'train', 'export-random', '--out', modelPath], { cwd: root, stdio: 'inherit' });
+    }
+  }
+  const results: Record<string, number> = {};
+
+  // ---- ours ----
+  const model = await loadModel(modelPath, { backend: 'cpu', threads });
+  const name = model.info.manifest.name;
+  const d = model.dims;
+  const L = model.latentSize;
+  const ctx = new Float32Array(d.context * L).map(() => (Math.random() - 0.5));
+  const acts = new Float32Array(d.context * d.actionDim);
+  const seeds = new BigUint64Array(1);
+  const fr = new BigUint64Array(1);
+  const ours = await timeIt(frames, 3, async () => {
+    fr[0]++;
+    const z = await model.sample({ contextLatents: ctx, contextActions: acts, steps, seeds, frames: fr });
+    await model.decode(z);
+  });
+  emit('frame', 'worldloop-cpu', name, ours, { threads, steps, isa: model.info.isa });
+  results.ours = summarize(ours).median;
+  await model.close();
+
+  // ---- onnxruntime-node ----
+  if (torch) {
+    const onnxDir = join(dir, 'onnx');
+    const meta = JSON.parse(
+      execFileSync(PY, ['-m', 'train.bench_cpu', 'onnx', '--model', modelPath, '--out-dir', onnxDir], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).toString().trim().split('\n').pop()!,
+    );
+    const ort = await import('onnxruntime-node');
+    const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
+    const den = await ort.InferenceSession.create(meta.denoise, opts);
+    const dec = await ort.InferenceSession.create(meta.decode, opts);
+    const sig = karras(steps, meta.edm.sigma_min, meta.edm.sigma_max, meta.edm.rho);
+    const sd = meta.edm.sigma_data as number;
+    const shape = [1, d.latentChannels, d.latentHeight, d.latentWidth];
+    const x = new Float32Array(L);
+    const rgb = new Uint8Array(d.frameHeight * d.frameWidth * 3);
+    const t = (v: Float32Array, s: number[]) => new ort.Tensor('float32', v, s);
+    const ctxT = t(ctx, [1, d.context, d.latentChannels, d.latentHeight, d.latentWidth]);
+    const actT = t(acts, [1, d.context, d.actionDim]);
+    const zero = t(new Float32Array(1), [1]);
+    const onnx = await timeIt(frames, 3, async () => {
+      for (let i = 0; i < L; i++) x[i] = (Math.random() - 0.5) * sig[0]!;
+      for (let i = 0; i < steps; i++) {
+        const s = sig[i]!;
+        const r = await den.run({
+          x: t(x, shape),
+          c_skip: t(Float32Array.of((sd * sd) / (s * s + sd * sd)), [1]),
+          c_out: t(Float32Array.of((s * sd) / Math.sqrt(s * s + sd * sd)), [1]),
+          c_in: t(Float32Array.of(1 / Math.sqrt(s * s + sd * sd)), [1]),
+          c_noise: t(Float32Array.of(Math.log(s) / 4), [1]),
+          context: ctxT,
+          actions: actT,
+          ctx_sigma: zero,
+        });
+        const D = r.denoised!.data as Float32Array;
+        const dt = sig[i + 1]! - s;
+        for (let j = 0; j < L; j++) x[j] = x[j]! + (dt * (x[j]! - D[j]!)) / s;
+      }
+      for (let j = 0; j < L; j++) x[j] = x[j]! / meta.latent_scale;
+      const out = (await dec.run({ z: t(x, shape) })).frame!.data as Float32Array;
+      const hw = d.frameHeight * d.frameWidth;
+      for (let p = 0; p < hw; p++) {
+        for (let c = 0; c < 3; c++) {
+          const v = Math.round((out[c * hw + p]! + 1) * 127.5);
+          rgb[p * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+        }
+      }
+    });
+    emit('frame', 'onnxruntime-node-cpu', name, onnx, { threads, steps });
+    results.onnx = summarize(onnx).median;
+
+    // ---- PyTorch CPU ----
+    const lines = execFileSync(
+      PY,
+      ['-m', 'train.bench_cpu', 'torch', '--model', modelPath, '--threads', String(threads),
+        '--steps', String(steps), '--frames', String(Math.max(5, Math.min(frames, 15)))],
+      { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] },
+    ).toString().trim().split('\n');
+    for (const l of lines) {
+      console.log(l);
+      const j = JSON.parse(l);
+      if (j.bench === 'frame') results.torch = j.median_ms;
+    }
+  } else {
+    console.log(JSON.stringify({ bench: 'note', message: 'PyTorch not installed for /usr/bin/python3: ONNX and PyTorch baselines skipped' }));
+  }
+
+  console.log(JSON.stringify({
+    bench: 'ratios', machine: machine(), model: name, threads, steps,
+    ours_median_ms: results.ours,
+    onnx_over_ours: results.onnx ? +(results.onnx / results.ours!).toFixed(2) : null,
+    torch_over_ours: results.torch ? +(results.torch / results.ours!).toFixed(2) : null,
+    target_frame_ms: 33, stretch_frame_ms: 16.7,
+  }));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
