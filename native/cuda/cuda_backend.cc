@@ -469,7 +469,7 @@ class CudaBackend final : public Backend {
       case Op::Add:
         cuda::add(ctx_, c.u[0], fp[0], fp[1], const_cast<float*>(fp[2]));
         break;
-      case Op::Linear:
+      case Op::Linear:  // single Linears only; runs of them go through execute_all's merge
         cuda::linear(ctx_, c.i[0], c.i[1], c.i[2], fp[0], fp[1], fp[2], const_cast<float*>(fp[3]));
         break;
       case Op::Concat:
@@ -510,6 +510,46 @@ class CudaBackend final : public Backend {
     }
   }
 
+  // Enqueues a recorded sequence. Consecutive Linears over the same input (none writing it)
+  // become one batched launch: the denoiser issues ~50 of them per evaluation.
+  void execute_all(const std::vector<Cmd>& cmds) {
+    for (size_t i = 0; i < cmds.size();) {
+      const Cmd& c = cmds[i];
+      size_t j = i + 1;
+      if (c.op == Op::Linear) {
+        auto joins = [&](const Cmd& d) {
+          if (d.op != Op::Linear || d.p[0] != c.p[0] || d.i[0] != c.i[0] || d.i[1] != c.i[1] ||
+              d.p[3] == c.p[0])
+            return false;
+          for (size_t k = i; k < j; ++k)
+            if (cmds[k].p[3] == d.p[3]) return false;  // same output: keep program order
+          return true;
+        };
+        while (j < cmds.size() && j - i < size_t(kMaxLinearJobs) && joins(cmds[j])) ++j;
+      }
+      if (c.op == Op::Linear && c.p[3] != c.p[0] && j - i > 1) {
+        LinearBatch lb;
+        std::memset(&lb, 0, sizeof(lb));
+        lb.x = static_cast<const float*>(c.p[0]);
+        lb.n = c.i[0];
+        lb.in = c.i[1];
+        lb.count = int(j - i);
+        for (size_t k = i; k < j; ++k) {
+          LinearJob& job = lb.job[k - i];
+          job.w = static_cast<const float*>(cmds[k].p[1]);
+          job.b = static_cast<const float*>(cmds[k].p[2]);
+          job.y = static_cast<float*>(const_cast<void*>(cmds[k].p[3]));
+          job.out = cmds[k].i[2];
+        }
+        linear_batch(ctx_, lb);
+      } else {
+        j = i + 1;
+        execute(c);
+      }
+      i = j;
+    }
+  }
+
   // Runs everything recorded since the last flush. cmds_ keeps its capacity, so after the
   // first frame recording allocates nothing.
   void flush() {
@@ -529,7 +569,7 @@ class CudaBackend final : public Backend {
       check(cudaEventRecord(params_copied_, stream()), "cudaEventRecord");
     }
     if (!opts_.graphs) {
-      for (const Cmd& c : cmds_) execute(c);
+      execute_all(cmds_);
       return;
     }
     ++clock_;
@@ -546,7 +586,7 @@ class CudaBackend final : public Backend {
     auto graph = std::make_unique<Graph>();
     graph->begin(stream_->get());
     try {
-      for (const Cmd& c : cmds_) execute(c);
+      execute_all(cmds_);
       graph->end(stream_->get());
     } catch (...) {
       graph->abort(stream_->get());

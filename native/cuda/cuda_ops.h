@@ -64,6 +64,22 @@ void rgb_u8_to_f32(const Ctx& ctx, int n, int h, int w, const uint8_t* x, float*
 void linear(const Ctx& ctx, int n, int in, int out, const float* x, const float* w,
             const float* b, float* y);
 
+// Up to kMaxLinearJobs Linears that read the same x [n, in], in one launch (the denoiser's
+// per-ResBlock adaptive-norm projections all read the conditioning vector).
+constexpr int kMaxLinearJobs = 32;
+struct LinearJob {
+  const float* w;  // [out, in]
+  const float* b;  // [out] or null
+  float* y;        // [n, out]
+  int out;
+};
+struct LinearBatch {
+  const float* x;
+  int n, in, count;
+  LinearJob job[kMaxLinearJobs];
+};
+void linear_batch(const Ctx& ctx, const LinearBatch& jobs);
+
 // ---- self-attention (f32, online softmax; head dim <= 128) ----
 void attention(const Ctx& ctx, const AttentionShape& s, const float* qkv, float* y);
 

@@ -333,6 +333,41 @@ TEST(linear_batches) {
   }
 }
 
+TEST(linear_batch_matches_separate_linears) {
+  Rng rng(33);
+  for (int n : {1, 5, 64}) {
+    const int in = 256;
+    const int outs[] = {64, 64, 128, 17, 192, 1};
+    auto x = random_vec(rng, size_t(n) * in);
+    DeviceBuffer dx = to_dev(x);
+    cuda::LinearBatch lb;
+    std::memset(&lb, 0, sizeof(lb));
+    lb.x = dx.as<float>();
+    lb.n = n;
+    lb.in = in;
+    lb.count = 6;
+    std::vector<std::vector<float>> ws, bs, want;
+    std::vector<DeviceBuffer> dw, db, dy;
+    for (int j = 0; j < 6; ++j) {
+      ws.push_back(random_vec(rng, size_t(outs[j]) * in, -0.1f, 0.1f));
+      bs.push_back(random_vec(rng, outs[j]));
+      want.emplace_back(size_t(n) * outs[j]);
+      ref::linear(n, in, outs[j], x.data(), ws[j].data(), j == 3 ? nullptr : bs[j].data(),
+                  want[j].data());
+      dw.push_back(to_dev(ws[j]));
+      db.push_back(to_dev(bs[j]));
+      dy.emplace_back(size_t(n) * outs[j] * 4);
+      lb.job[j] = {dw[j].as<float>(), j == 3 ? nullptr : db[j].as<float>(), dy[j].as<float>(),
+                   outs[j]};
+    }
+    cuda::linear_batch(env().ctx(), lb);
+    for (int j = 0; j < 6; ++j) {
+      const double err = norm_err(want[j], from_dev(dy[j], want[j].size()));
+      CHECK_MSG(err <= kTolF32, "linear_batch n=%d job %d: err %.3g", n, j, err);
+    }
+  }
+}
+
 TEST(attention_shapes) {
   Rng rng(41);
   struct Case {
@@ -486,6 +521,31 @@ TEST(backend_graph_cache_uses_fresh_per_world_values) {
   auto hx = random_vec(rng, batch * per), hz = random_vec(rng, batch * per);
   be->upload(x, hx.data(), hx.size());
   be->upload(z, hz.data(), hz.size());
+  // Three Linears over the same input (merged into one launch by the backend) plus one that
+  // reads a merged one's output (must run after it).
+  const int in = 40, out = 24;
+  float* lw = z;  // reuse z's contents as weights [out, in] and input rows
+  float* lx = z + out * in;
+  float* l1 = y + 0 * batch * out;
+  float* l2 = y + 1 * batch * out;
+  float* l3 = y + 2 * batch * out;
+  float* l4 = y + 3 * batch * out;
+  be->linear(batch, in, out, lx, lw, nullptr, l1);
+  be->linear(batch, in, out, lx, lw + 7, nullptr, l2);
+  be->linear(batch, in, out, lx, lw + 13, lx, l3);
+  be->linear(batch, out, out, l1, lw, nullptr, l4);
+  std::vector<float> lin(4 * batch * out);
+  be->download(lin.data(), y, lin.size());
+  {
+    std::vector<float> want(4 * batch * out);
+    const float* hw = hz.data();
+    const float* hxl = hz.data() + out * in;
+    ref::linear(batch, in, out, hxl, hw, nullptr, want.data());
+    ref::linear(batch, in, out, hxl, hw + 7, nullptr, want.data() + batch * out);
+    ref::linear(batch, in, out, hxl, hw + 13, hxl, want.data() + 2 * batch * out);
+    ref::linear(batch, out, out, want.data(), hw, nullptr, want.data() + 3 * batch * out);
+    CHECK_MSG(norm_err(want, lin) <= kTolF32, "merged linears: err %.3g", norm_err(want, lin));
+  }
   for (int round = 0; round < 3; ++round) {
     std::vector<float> a = {1.0f + round, -0.5f * round, 2.0f}, c = {0.5f, float(round), -1.0f};
     be->scale_add(batch, per, a.data(), x, c.data(), z, y);
@@ -501,7 +561,7 @@ TEST(backend_graph_cache_uses_fresh_per_world_values) {
     CHECK_MSG(norm_err(want, got) <= kTolF32, "round %d", round);
   }
   const std::string info = be->describe_json();
-  CHECK_MSG(info.find("\"graph_captures\":1,") != std::string::npos &&
+  CHECK_MSG(info.find("\"graph_captures\":2,") != std::string::npos &&
                 info.find("\"graph_replays\":2") != std::string::npos,
             "%s", info.c_str());
 }
