@@ -24,7 +24,10 @@ using ops_detail::ceil_div;
 
 namespace {
 
-size_t panel_floats(const ConvShape& s) { return size_t(s.cin) * s.k * s.k * kConvMaxNR; }
+// A worker's slot: the [K][NR] panel, then the tile's gather table (k*k*NR int64 offsets).
+size_t panel_floats(const ConvShape& s) {
+  return size_t(s.cin) * s.k * s.k * kConvMaxNR + 2 * size_t(s.k) * s.k * kConvMaxNR;
+}
 
 // Narrowest wide tile of the ISAs that have indirect kernels (AVX2: 24): convs with output
 // rows this wide may take the indirect path, so their scratch includes the padded input.
@@ -76,9 +79,9 @@ void check_shape(const ConvShape& s) {
 }
 
 // Gathers columns [j0, j0 + nr) of the im2col matrix into panel[K][nr_stride], zero-filling
-// padding and the columns past nr.
+// padding and the columns past nr. `table` is room for k*k*nr_stride offsets.
 void build_panel(const ConvShape& s, const float* x, int64_t j0, int nr, int nr_stride,
-                 float* panel) {
+                 float* panel, int64_t* table) {
   const int oh = s.out_h(), ow = s.out_w();
   const int64_t plane = int64_t(oh) * ow;
   // A tile is a few runs of consecutive pixels within one output row.
@@ -96,6 +99,37 @@ void build_panel(const ConvShape& s, const float* x, int64_t j0, int nr, int nr_
     col += len;
   }
   const size_t hw = size_t(s.h) * s.w;
+  if (nruns * 8 > nr) {
+    // Short runs (4x4 and 8x8 planes, stride 2 on small inputs): the per-run bookkeeping
+    // would cost more than the copy, so tabulate each (ky, kx, column)'s offset in the input
+    // (-1 = padding) once per tile and gather every channel through the table.
+    int64_t* tab = table;
+    for (int ky = 0; ky < s.k; ++ky) {
+      for (int kx = 0; kx < s.k; ++kx, tab += nr_stride) {
+        for (int r = 0; r < nruns; ++r) {
+          const Run& run = runs[r];
+          const int iy = run.oy * s.stride - s.pad + ky;
+          for (int t = 0; t < run.len; ++t) {
+            const int ix = (run.ox0 + t) * s.stride - s.pad + kx;
+            tab[run.col0 + t] = (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
+                                    ? int64_t(run.n) * s.cin * hw + int64_t(iy) * s.w + ix
+                                    : -1;
+          }
+        }
+        for (int t = nr; t < nr_stride; ++t) tab[t] = -1;
+      }
+    }
+    const int kk = s.k * s.k;
+    float* dst = panel;
+    for (int ci = 0; ci < s.cin; ++ci) {
+      const float* xc = x + size_t(ci) * hw;
+      tab = table;
+      for (int e = 0; e < kk; ++e, dst += nr_stride, tab += nr_stride) {
+        for (int t = 0; t < nr_stride; ++t) dst[t] = tab[t] >= 0 ? xc[tab[t]] : 0.0f;
+      }
+    }
+    return;
+  }
   float* dst = panel;
   for (int ci = 0; ci < s.cin; ++ci) {
     for (int ky = 0; ky < s.k; ++ky) {
@@ -260,7 +294,8 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
         t.ldb = size_t(plane);
       } else {
         if (built != tile) {
-          build_panel(s, x, j0, nr, nr_max, panel);
+          build_panel(s, x, j0, nr, nr_max, panel,
+                      reinterpret_cast<int64_t*>(panel + size_t(k_len) * kConvMaxNR));
           built = tile;
         }
         t.b = panel;
