@@ -31,7 +31,7 @@ class DataConfig:
 
 @dataclass
 class AEConfig:
-    channels: List[int] = field(default_factory=lambda: [32, 64, 96, 128])
+    channels: List[int] = field(default_factory=lambda: [16, 32, 64, 128])
     blocks: int = 1
     groups: int = 8
     latent_channels: int = 8

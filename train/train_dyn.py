@@ -196,11 +196,8 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     try:
         while not stop:
             t0 = time.perf_counter()
-            for _ in range(2):  # bounded so a fast generator cannot starve the optimiser
-                got = pull(False)
-                fresh += got
-                if not got:
-                    break
+            # At most one chunk per step: encoding fresh frames must not starve the optimiser.
+            fresh += pull(False)
             t_data += time.perf_counter() - t0
             lr = sched.lr(step, prog.elapsed(), prog.step0)
             for g in opt.param_groups:
