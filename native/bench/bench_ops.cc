@@ -92,7 +92,7 @@ float fma_loop_portable(long iters) {
   return s;
 }
 
-// Peak GFLOP/s of `threads` threads running the ISA's FMA loop together (best of 15).
+// Peak GFLOP/s of `threads` threads running the ISA's FMA loop together (best of 40).
 double measure_peak(Isa isa, ThreadPool& pool, int threads) {
   const long iters = 500000;  // ~2 ms: short enough to fit one scheduler slice on a busy machine
   int lanes = 4;
@@ -108,7 +108,7 @@ double measure_peak(Isa isa, ThreadPool& pool, int threads) {
 #endif
   double best = 0;
   float sink = 0;
-  for (int rep = 0; rep < 15; ++rep) {
+  for (int rep = 0; rep < 40; ++rep) {
     std::vector<float> out(size_t(threads), 0.0f);
     const auto t0 = Clock::now();
     if (threads == 1) {

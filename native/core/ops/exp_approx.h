@@ -2,7 +2,8 @@
 // call, no branches): Cody-Waite range reduction x = n ln2 + r, a degree-7 polynomial for e^r
 // (relative error ~2 ulp), 2^n assembled in the exponent bits. Inputs are clamped to
 // [-87, 88] so 2^n stays a normal float: e^-87 = 1.6e-38 stands in for anything smaller, which
-// is harmless for SiLU and softmax (the only users). NaN propagates.
+// is harmless for SiLU and softmax (the only users). NaN propagates (the clamps keep it, and
+// r carries it into the result).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -12,10 +13,15 @@ namespace wl {
 inline float exp_approx(float x) {
   float c = x < -87.0f ? -87.0f : x;
   c = c > 88.0f ? 88.0f : c;
-  const float t = c * 1.44269504088896341f;
-  const float tr = t == t ? t : 0.0f;  // NaN must not reach the int conversion; r carries it
-  const int n = static_cast<int>(tr + (tr >= 0.0f ? 0.5f : -0.5f));
-  const float fn = static_cast<float>(n);
+  // Adding 1.5 * 2^23 rounds c * log2(e) to an integer that lands in the low mantissa bits:
+  // round-to-nearest without a float->int conversion (which would be undefined for NaN).
+  const float magic = 12582912.0f;
+  const float shifted = c * 1.44269504088896341f + magic;
+  const float fn = shifted - magic;
+  uint32_t s_bits, m_bits;
+  std::memcpy(&s_bits, &shifted, 4);
+  std::memcpy(&m_bits, &magic, 4);
+  const uint32_t n = s_bits - m_bits;  // two's complement of round(c log2 e), in [-126, 127]
   const float r = (c - fn * 0.693359375f) - fn * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -24,7 +30,7 @@ inline float exp_approx(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float e = p * r * r + r + 1.0f;
-  const int32_t bits = (n + 127) << 23;
+  const uint32_t bits = (n + 127u) << 23;
   float scale;
   std::memcpy(&scale, &bits, 4);
   return e * scale;
