@@ -181,10 +181,10 @@ wl_status wl_world_restore(wl_world* world, const uint8_t* buf, size_t size) {
 
 void wl_explore_default_config(wl_explore_config* out) {
   if (!out) return;
-  out->p_stop = 0.006f;
-  out->p_look = 0.008f;
+  out->p_stop = 0.003f;
+  out->p_look = 0.004f;
   out->p_bump = 0.003f;
-  out->p_revisit = 0.35f;
+  out->p_revisit = 0.3f;
   out->p_light = 0.004f;
   out->p_spawn = 0.006f;
   out->p_backstep = 0.003f;

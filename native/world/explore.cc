@@ -160,10 +160,18 @@ void Explorer::next(const World& w, float* a) {
     case kWalk: {
       const Level& lv = w.level();
       if (still_ticks_ > 15) path_.clear(), still_ticks_ = 0;  // stuck on a corner: replan
-      while (path_pos_ < path_.size()) {
-        const float tx = path_[path_pos_] % lv.size + 0.5f, ty = path_[path_pos_] / lv.size + 0.5f;
-        if (std::fabs(tx - pose.x) + std::fabs(ty - pose.y) > 0.6f) break;
-        ++path_pos_;
+      // Where are we along the path? The nearest of the next few cells, if we are at it; aim
+      // past it. (Walks cut corners, so cells are passed beside rather than through.)
+      {
+        size_t best = path_pos_;
+        float best_d = 1e9f;
+        const size_t end = std::min(path_.size(), path_pos_ + kLookahead);
+        for (size_t j = path_pos_; j < end; ++j) {
+          const float dx = path_[j] % lv.size + 0.5f - pose.x, dy = path_[j] / lv.size + 0.5f - pose.y;
+          const float d = dx * dx + dy * dy;
+          if (d < best_d) best_d = d, best = j;
+        }
+        if (best_d < 0.75f * 0.75f) path_pos_ = best + 1;
       }
       if (path_pos_ >= path_.size()) {
         if (!path_.empty()) {

@@ -116,10 +116,10 @@ WL_API wl_status wl_world_restore(wl_world* world, const uint8_t* buf, size_t si
 
 /* Per-tick probabilities (0..1) and durations (ticks). */
 typedef struct wl_explore_config {
-  float p_stop;        /* start standing still (default 0.006) */
-  float p_look;        /* start turning on the spot to look around (default 0.008) */
+  float p_stop;        /* start standing still (default 0.003) */
+  float p_look;        /* start turning on the spot to look around (default 0.004) */
   float p_bump;        /* start walking straight into whatever is ahead (default 0.003) */
-  float p_revisit;     /* when picking a new goal, go back to an earlier place (default 0.35) */
+  float p_revisit;     /* when picking a new goal, go back to an earlier place (default 0.3) */
   float p_light;       /* fire the light event (default 0.004) */
   float p_spawn;       /* fire the spawn event (default 0.006) */
   float p_backstep;    /* start a short walk backwards (default 0.003) */
