@@ -137,14 +137,20 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
   }
   return *this;
 }
+// Whole-device synchronisation on both sides: the copies run on the legacy stream, which does not
+// order against non-blocking streams, and a pageable H2D cudaMemcpy may return before its DMA
+// lands. These buffers serve tests and benchmarks, where that cost does not matter.
 void DeviceBuffer::upload(const void* host, size_t bytes) {
   if (bytes > bytes_) throw Error(WL_ERR_INVALID_ARGUMENT, "DeviceBuffer::upload: too many bytes");
+  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   check(cudaMemcpy(p_, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
 }
 void DeviceBuffer::download(void* host, size_t bytes) const {
   if (bytes > bytes_) {
     throw Error(WL_ERR_INVALID_ARGUMENT, "DeviceBuffer::download: too many bytes");
   }
+  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   check(cudaMemcpy(host, p_, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
 }
 

@@ -70,7 +70,8 @@ class PinnedBuffer {
   size_t bytes_ = 0;
 };
 
-// Plain device buffer for tests and benchmarks (the backend uses the arena).
+// Plain device buffer for tests and benchmarks (the backend uses the arena). upload/download
+// synchronise the whole device, so they are safe around work on any stream.
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
