@@ -259,13 +259,18 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   const int64_t cols = int64_t(s.n) * plane;
   const int64_t tiles = int64_t(ceil_div(size_t(cols), size_t(nr_max)));
   const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
-  // Few column tiles (the 4x4 and 8x8 levels) leave threads idle: split the output channels
-  // too. Each split gathers its own panel; cheap next to the K x cout/split x NR GEMM.
+  // Few column tiles (the 4x4 and 8x8 levels): split the output channels too, just enough
+  // that the items divide evenly among the threads, and hand each thread one contiguous run
+  // of items so that the splits of a tile on the same thread share its panel.
   int splits = 1;
-  if (threads > 1 && tiles < 2 * threads)
-    splits = std::min<int>(blocks, int(ceil_div(size_t(2 * threads), size_t(tiles))));
+  int64_t grain = 1;
+  if (threads > 1 && tiles < 4 * threads) {
+    while (splits < blocks && (tiles * splits) % threads != 0) ++splits;
+    const int blocks_per_split = int(ceil_div(size_t(blocks), size_t(splits)));
+    splits = int(ceil_div(size_t(blocks), size_t(blocks_per_split)));
+    grain = std::max<int64_t>(1, tiles * splits / threads);
+  }
   const int blocks_per_split = int(ceil_div(size_t(blocks), size_t(splits)));
-  splits = int(ceil_div(size_t(blocks), size_t(blocks_per_split)));
   const bool direct = s.k == 1 && s.stride == 1 && s.pad == 0;
   const size_t slot_floats = panel_floats(s);
   if (uses_rows(kt, s)) {
@@ -276,7 +281,7 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   OpCtx panel_ctx = ctx;  // the panels live after the (unused here) padded-input region
   panel_ctx.scratch = ctx.scratch + rows_floats(s);
 
-  ops_detail::parallel(ctx, tiles * splits, 1, [&](int64_t begin, int64_t end, int worker) {
+  ops_detail::parallel(ctx, tiles * splits, grain, [&](int64_t begin, int64_t end, int worker) {
     float* panel = ops_detail::slot(panel_ctx, slot_floats, worker);
     alignas(64) float tmp[kConvMR * kConvMaxNR];
     int64_t built = -1;
