@@ -105,7 +105,10 @@ int main(int argc, char** argv) {
   single(128, 128, frames);
   single(64, 64, frames);
   single(640, 360, frames / 10);
-  batch(16, 1, 128, 128, quick ? 16 : 64, quick ? 3 : 8);
-  batch(16, 2, 128, 128, quick ? 16 : 64, quick ? 3 : 8);
+  // Scaling over threads for many worlds: 1, 2, 4, ... up to the machine's cores (at least 2).
+  const int cores = std::max(2, int(std::thread::hardware_concurrency()));
+  for (int threads = 1; threads <= cores; threads *= 2) {
+    batch(std::max(16, 2 * threads), threads, 128, 128, quick ? 16 : 64, quick ? 3 : 8);
+  }
   return 0;
 }
