@@ -169,6 +169,14 @@ TEST(conv2d_model_shapes) {
   for (const auto& s : shapes) check_conv(s, rng, true, rng.next() % 2 == 0);
 }
 
+TEST(conv2d_two_row_tiles) {
+  // 16-wide output rows go through two-row tiles on AVX-512: odd row counts, batches, pad 0.
+  Rng rng(11);
+  check_conv({2, 24, 7, 16, 17, 3, 1, 1}, rng, true, true);
+  check_conv({1, 8, 16, 18, 8, 3, 1, 0}, rng, false, false);
+  check_conv({3, 5, 1, 16, 9, 3, 1, 1}, rng, true, false);
+}
+
 TEST(conv2d_batched_worlds) {
   Rng rng(2);
   check_conv({64, 192, 4, 4, 192, 3, 1, 1}, rng, true, true);

@@ -34,8 +34,14 @@ size_t panel_floats(const ConvShape& s) {
 constexpr int kMinWideNR = 24;
 
 bool may_use_rows(const ConvShape& s) {
-  return s.stride == 1 && !(s.k == 1 && s.pad == 0) && s.out_w() >= kMinWideNR;
+  return s.stride == 1 && !(s.k == 1 && s.pad == 0) &&
+         (s.out_w() >= kMinWideNR || s.out_w() == kernels::kConvPairRowsWidth);
 }
+
+// Floats past the padded input that the last tile may read (never stored, must be finite):
+// a wide tile reads up to kConvMaxNR - 1 past its row; a two-row tile on an odd last row
+// reads one padded row further, i.e. up to k - 1 + 16 past the plane.
+size_t rows_slack(const ConvShape& s) { return kConvMaxNR + size_t(s.k) + 16; }
 
 size_t padded_floats(const ConvShape& s) {
   return size_t(s.n) * s.cin * (s.h + 2 * s.pad) * (s.w + 2 * s.pad);
@@ -44,11 +50,18 @@ size_t padded_floats(const ConvShape& s) {
 // Scratch layout: [padded input + kConvMaxNR of over-read slack][K row offsets][panel per worker]
 size_t rows_floats(const ConvShape& s) {
   if (!may_use_rows(s)) return 0;
-  return padded_floats(s) + kConvMaxNR + size_t(s.cin) * s.k * s.k + 2 * ops_detail::kSlotSlack;
+  return padded_floats(s) + rows_slack(s) + size_t(s.cin) * s.k * s.k + 2 * ops_detail::kSlotSlack;
+}
+
+// Two-row indirect tiles: output rows exactly kConvPairRowsWidth wide, narrower than a tile.
+bool pairs_rows(const kernels::Table& kt, const ConvShape& s) {
+  return kt.conv_pair_rows_width > 0 && s.out_w() == kt.conv_pair_rows_width &&
+         s.out_w() < kt.conv_nr;
 }
 
 bool uses_rows(const kernels::Table& kt, const ConvShape& s) {
-  return kt.conv_tile_indirect && may_use_rows(s) && s.out_w() >= kt.conv_nr;
+  return kt.conv_tile_indirect && may_use_rows(s) &&
+         (s.out_w() >= kt.conv_nr || pairs_rows(kt, s));
 }
 
 void pad_input(const OpCtx& ctx, const ConvShape& s, const float* x, float* xp) {
@@ -177,15 +190,19 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
   const int nr = kt.conv_nr;
   const int k_len = s.cin * s.k * s.k;
   float* xp = padded_input_of(ctx);
-  int32_t* koff = reinterpret_cast<int32_t*>(xp + padded_floats(s) + kConvMaxNR + ops_detail::kSlotSlack);
-  // The last tiles of the last row read up to nr - 1 floats past the padded input; they land
-  // in columns that are never stored, but must be finite and initialised.
-  std::memset(xp + padded_floats(s), 0, sizeof(float) * kConvMaxNR);
+  int32_t* koff =
+      reinterpret_cast<int32_t*>(xp + padded_floats(s) + rows_slack(s) + ops_detail::kSlotSlack);
+  std::memset(xp + padded_floats(s), 0, sizeof(float) * rows_slack(s));
   for (int ci = 0, e = 0; ci < s.cin; ++ci)
     for (int ky = 0; ky < s.k; ++ky)
       for (int kx = 0; kx < s.k; ++kx) koff[e++] = int32_t((ci * hp + ky) * wp + kx);
-  const int tiles_per_row = int(ceil_div(size_t(ow), size_t(nr)));
-  const int64_t tiles = int64_t(s.n) * oh * tiles_per_row;
+  // A tile is `tile_rows` output rows of up to nr pixels: one row segment, or (pairs) two
+  // whole rows of 16 whose B vectors sit one padded row apart.
+  const bool pairs = pairs_rows(kt, s);
+  const int tile_rows = pairs ? 2 : 1;
+  const int tiles_per_row = pairs ? 1 : int(ceil_div(size_t(ow), size_t(nr)));
+  const int row_groups = int(ceil_div(size_t(oh), size_t(tile_rows)));
+  const int64_t tiles = int64_t(s.n) * row_groups * tiles_per_row;
   const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
   int splits = 1;
   if (threads > 1 && tiles < 2 * threads)
@@ -197,14 +214,15 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
       const int64_t tile = item / splits;
       const int split = int(item % splits);
       const int tx = int(tile % tiles_per_row);
-      const int64_t row = tile / tiles_per_row;  // n * oh + oy
-      const int n = int(row / oh), oy = int(row % oh);
+      const int64_t group = tile / tiles_per_row;  // n * row_groups + row group
+      const int n = int(group / row_groups), oy = int(group % row_groups) * tile_rows;
       const int ox0 = tx * nr;
       kernels::ConvTile t{};
       t.b = xp + (size_t(n) * s.cin * hp + oy) * wp + ox0;
       t.koff = koff;
+      t.vec_pitch = pairs ? size_t(wp) : 0;
       t.k = k_len;
-      t.cols = std::min(nr, ow - ox0);
+      t.cols = pairs ? std::min(tile_rows, oh - oy) * ow : std::min(nr, ow - ox0);
       const int cb_end = std::min(blocks, (split + 1) * blocks_per_split);
       for (int cb = split * blocks_per_split; cb < cb_end; ++cb) {
         const int co0 = cb * kConvMR;

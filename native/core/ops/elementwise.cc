@@ -43,10 +43,11 @@ void concat_channels(const OpCtx& ctx, int n, int ca, int cb, int hw, const floa
                          for (int64_t it = bi; it < ei; ++it) {
                            const size_t i = size_t(it / 2);
                            float* out = y + i * (sa + sb);
+                           // memcpy with a null source is undefined even for 0 bytes.
                            if (it % 2 == 0) {
-                             std::memcpy(out, a + i * sa, sizeof(float) * sa);
+                             if (sa) std::memcpy(out, a + i * sa, sizeof(float) * sa);
                            } else {
-                             std::memcpy(out + sa, b + i * sb, sizeof(float) * sb);
+                             if (sb) std::memcpy(out + sa, b + i * sb, sizeof(float) * sb);
                            }
                          }
                        });

@@ -18,6 +18,9 @@ constexpr int kConvMR = 8;
 // Widest column tile any kernel uses; conv scratch is sized with it so that the scratch a
 // model reserves does not depend on the ISA picked at run time.
 constexpr int kConvMaxNR = 32;
+// Output width for which an indirect tile may cover two output rows (AVX-512: two zmm = two
+// 16-pixel rows), so 16x16 planes need no panel either.
+constexpr int kConvPairRowsWidth = 16;
 
 // One output tile: C[i][j] = sum_k A[k][i] * B[k][j] (+ bias[i]) (+ R[i][j]) for i < rows,
 // j < cols. A is a packed block ([K][kConvMR], rows beyond `rows` are zero). Row k of B starts
@@ -29,6 +32,10 @@ struct ConvTile {
   const float* b;
   size_t ldb;
   const int32_t* koff;
+  // Indirect tiles only: when nonzero, the tile's v-th vector of B row k starts at
+  // b + koff[k] + v * vec_pitch instead of being contiguous (two-row tiles: the padded row
+  // pitch).
+  size_t vec_pitch;
   int k;
   int rows, cols;
   float* c;
@@ -64,6 +71,8 @@ struct Table {
   // One head of attention (attention_head.h): q, k, v, out are [d][t]; sc holds t*t floats.
   void (*attention_head)(const float* q, const float* k, const float* v, float* out, int d, int t,
                          float scale, float* sc);
+  // kConvPairRowsWidth when conv_tile_indirect honours vec_pitch with two vectors per tile, else 0.
+  int conv_pair_rows_width;
 };
 
 // The table for `isa`; falls back to the best compiled-in table not above it.

@@ -211,7 +211,7 @@ void add(size_t n, const float* a, const float* b, float* y) {
 
 const Table kTable = {24,  16,         conv_tile<3, false>, conv_tile<2, false>, conv_tile<3, true>, silu,
                       scale_shift, sum, sum_sq_dev, linear_block, add,
-                      attention_head_impl};
+                      attention_head_impl, 0};
 
 }  // namespace avx2
 }  // namespace kernels

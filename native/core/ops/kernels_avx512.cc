@@ -54,12 +54,13 @@ void conv_tile(const ConvTile& t) {
     for (int v = 0; v < kNV; ++v) acc[i][v] = _mm512_setzero_ps();
   const float* a = t.a;
   const float* b = t.b;
+  const size_t vstep = kIndirect && t.vec_pitch ? t.vec_pitch : 16;
 #pragma GCC unroll 2
   for (int k = 0; k < t.k; ++k, a += kConvMR, b += t.ldb) {
     const float* row = kIndirect ? t.b + t.koff[k] : b;
     __m512 bv[kNV];
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) bv[v] = _mm512_loadu_ps(row + 16 * v);
+    for (int v = 0; v < kNV; ++v) bv[v] = _mm512_loadu_ps(row + vstep * v);
 #pragma GCC unroll 8
     for (int i = 0; i < kConvMR; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
@@ -184,7 +185,7 @@ void add(size_t n, const float* a, const float* b, float* y) {
 
 const Table kTable = {32,  16,         conv_tile<2, false>, conv_tile<1, false>, conv_tile<2, true>, silu,
                       scale_shift, sum, sum_sq_dev, linear_block, add,
-                      attention_head_impl};
+                      attention_head_impl, kConvPairRowsWidth};
 
 }  // namespace avx512
 }  // namespace kernels
