@@ -39,7 +39,14 @@ const command: Command = {
   name: 'sheet',
   summary: 'contact-sheet PNG of the truth world across seeds and light presets',
   get help() {
-    return help.replace('${presets}', worldLayout().lightPresets.map((p) => p.name).join(', '));
+    // Preset names come from the native library; --help still works when it is not built.
+    let presets = 'day, warm, dusk, night, alarm, toxic';
+    try {
+      presets = worldLayout().lightPresets.map((p) => p.name).join(', ');
+    } catch {
+      /* keep the built-in list */
+    }
+    return help.replace('${presets}', presets);
   },
   async run(argv) {
     const a = parseArgs('sheet', argv, {
