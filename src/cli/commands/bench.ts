@@ -15,7 +15,7 @@ import type { BackendName } from '../../model.js';
 import type { ProfileReport } from '../../profiler/frame_profiler.js';
 
 const help = `usage: worldloop bench [--frames N] [--fps N] [--model PATH] [--backend B] [--steps N]
-                       [--truth-only] [--soak] [--minutes M]
+                       [--truth-only] [--soak [--minutes M] [--paced]]
 
 End-to-end frame times without a window, printed as JSON lines
   {"bench", "machine", "backend", "model", "median_ms", "p95_ms", "p99_ms", ...}:
@@ -34,6 +34,8 @@ for the ground-truth world and, when the model file exists, for the model.
   --soak          instead: run random actions headless for --frames (or --minutes) and report
                   resident-memory growth, blank frames and non-finite timings
   --minutes M     soak duration (overrides --frames)
+  --paced         soak in the real-time loop at --fps (like a player would) instead of as fast
+                  as possible
   --seed N        world seed (default 1)`;
 
 function machine(): string {
@@ -69,13 +71,22 @@ async function measure(opened: OpenedSource, name: string, frames: number, fps: 
   });
 }
 
-async function soak(opened: OpenedSource, name: string, frames: number, minutes: number | undefined, seed: number): Promise<void> {
+async function soak(opened: OpenedSource, name: string, frames: number, minutes: number | undefined, seed: number, pacedFps?: number): Promise<void> {
   const source = opened.source;
-  const deadline = minutes !== undefined ? performance.now() + minutes * 60_000 : Infinity;
+  const started = performance.now();
+  const deadline = minutes !== undefined ? started + minutes * 60_000 : Infinity;
   const total = minutes !== undefined ? 0 : frames;
   const warmup = minutes !== undefined ? 500 : Math.max(50, Math.floor(frames / 10));
   const monitor = new SoakMonitor(warmup);
-  const loop = new GameLoop({ source, input: new ScriptInput(randomSteps(source.actionSpace, seed)), realtime: false, maxFrames: total, seed, observers: [monitor] });
+  const loop = new GameLoop({
+    source,
+    input: new ScriptInput(randomSteps(source.actionSpace, seed)),
+    realtime: pacedFps !== undefined,
+    ...(pacedFps !== undefined ? { fps: pacedFps } : {}),
+    maxFrames: total,
+    seed,
+    observers: [monitor],
+  });
   const stopper = setInterval(() => {
     if (performance.now() >= deadline) loop.stop();
   }, 250);
@@ -85,7 +96,12 @@ async function soak(opened: OpenedSource, name: string, frames: number, minutes:
     clearInterval(stopper);
   }
   const r = monitor.report();
-  line('soak', opened.backend, name, loop.profiler.report().stages.step!, {
+  const rep = loop.profiler.report();
+  line('soak', opened.backend, name, rep.stages.step!, {
+    paced_fps: pacedFps ?? null,
+    minutes: Math.round(((performance.now() - started) / 60_000) * 100) / 100,
+    frame_p99_over_median: pacedFps !== undefined ? Math.round((rep.frame.p99 / rep.frame.median) * 1000) / 1000 : null,
+    dropped: rep.droppedFrames,
     frames: r.frames,
     rss_start_mb: r.rssStartMb,
     rss_end_mb: r.rssEndMb,
@@ -111,6 +127,7 @@ const command: Command = {
       threads: { kind: 'int', min: 0, max: 1024 },
       'truth-only': { kind: 'boolean' },
       soak: { kind: 'boolean' },
+      paced: { kind: 'boolean' },
       minutes: { kind: 'number', min: 0.01, max: 24 * 60 },
       seed: { kind: 'int', min: 0, max: 2 ** 32 - 1 },
     });
@@ -139,7 +156,7 @@ const command: Command = {
     for (const s of sources) {
       const opened = await s.open();
       try {
-        if (a.flags.soak) await soak(opened, s.name, frames, minutes, seed);
+        if (a.flags.soak) await soak(opened, s.name, frames, minutes, seed, a.flags.paced ? fps : undefined);
         else await measure(opened, s.name, frames, fps, seed);
       } finally {
         await opened.close();
