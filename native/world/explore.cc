@@ -67,6 +67,7 @@ void Explorer::reset(uint64_t seed) {
   last_x_ = last_y_ = -1;
   still_ticks_ = 0;
   level_ = nullptr;
+  last_frame_ = 0;
 }
 
 void Explorer::plan(const World& w) {
@@ -113,13 +114,16 @@ int Explorer::lookahead(const World& w) const {
 void Explorer::next(const World& w, float* a) {
   for (int i = 0; i < WL_ACTION_COUNT; ++i) a[i] = 0.f;
   const Camera& pose = w.pose();
-  if (level_ != &w.level() || level_seed_ != w.seed()) {  // new or reset-to-another-seed world
+  // Another world, another level, or the same world reset or restored to an earlier frame: the
+  // plan no longer applies.
+  if (level_ != &w.level() || level_seed_ != w.seed() || w.frame_index() < last_frame_) {
     path_.clear();
     path_pos_ = 0;
-    history_.clear();
+    if (level_seed_ != w.seed()) history_.clear();
     level_ = &w.level();
     level_seed_ = w.seed();
   }
+  last_frame_ = w.frame_index();
   const float turn_rate = std::max(1e-3f, w.config().turn_speed_deg * kPi / 180.f);
 
   if (rng_.chance(cfg_.p_light)) a[WL_ACTION_LIGHT] = 1.f;
@@ -196,6 +200,7 @@ void Explorer::next(const World& w, float* a) {
   if (mode_ != kWalk && --timer_ <= 0) {
     if (mode_ == kBump || mode_ == kBack) path_.clear();  // we left the path: replan from here
     mode_ = kWalk;
+    still_ticks_ = 0;  // standing still on purpose is not being stuck
   }
   for (int i = 0; i < WL_ACTION_LIGHT; ++i) a[i] = clampf(a[i], -1.f, 1.f);
 }

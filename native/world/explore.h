@@ -40,6 +40,7 @@ class Explorer {
   int still_ticks_ = 0;
   const Level* level_ = nullptr;  // detects a world that was reset to another level
   uint64_t level_seed_ = 0;
+  uint64_t last_frame_ = 0;
 };
 
 }  // namespace wl::world
