@@ -1,9 +1,11 @@
 // End-to-end parity of the engine with the PyTorch definition (train/modules.py): loads the
 // fixtures written by `/usr/bin/python3 -m train goldens --out native/tests/fixtures` through the
 // C ABI and checks every golden on every ISA path and with 1 and 2 threads.
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,26 @@
 #include "model/safetensors.h"
 #include "ops/ops.h"
 #include "worldloop/wl_model.h"
+
+// Counts heap allocations (from any thread) while g_count_allocs is set: the engine promises that
+// a call allocates nothing once the model is loaded.
+static std::atomic<bool> g_count_allocs{false};
+static std::atomic<long> g_allocs{0};
+void* operator new(size_t n) {
+  if (g_count_allocs.load(std::memory_order_relaxed)) {
+    g_allocs.fetch_add(1);
+    // Under a debugger, WL_ABORT_ON_ALLOC=1 stops at the first offending allocation.
+    if (std::getenv("WL_ABORT_ON_ALLOC")) std::abort();
+  }
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+// GCC 12 flags free() on memory from `new` even though this very file makes new use malloc.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace {
 
@@ -249,11 +271,12 @@ TEST(philox_matches_python_and_known_answers) {
 }
 
 TEST(karras_schedule_and_edm_scalars) {
-  const auto s1 = wl::karras_sigmas(1, 0.002, 5.0, 7.0);
-  CHECK(s1.size() == 2 && std::fabs(s1[0] - 5.0) < 1e-12 && s1[1] == 0.0);
-  const auto s4 = wl::karras_sigmas(4, 0.002, 5.0, 7.0);
-  CHECK(s4.size() == 5 && std::fabs(s4[3] - 0.002) < 1e-12);
-  for (size_t i = 0; i + 1 < s4.size(); ++i) CHECK(s4[i] > s4[i + 1]);
+  double s1[2], s4[5];
+  wl::karras_sigmas(1, 0.002, 5.0, 7.0, s1);
+  CHECK(std::fabs(s1[0] - 5.0) < 1e-12 && s1[1] == 0.0);
+  wl::karras_sigmas(4, 0.002, 5.0, 7.0, s4);
+  CHECK(std::fabs(s4[0] - 5.0) < 1e-12 && std::fabs(s4[3] - 0.002) < 1e-12 && s4[4] == 0.0);
+  for (int i = 0; i < 4; ++i) CHECK(s4[i] > s4[i + 1]);
   const wl::EdmScalars e = wl::edm_precondition(0.5, 0.5);  // sigma = sigma_data
   CHECK(std::fabs(e.c_skip - 0.5f) < 1e-7f && std::fabs(e.c_in - 1.0f / std::sqrt(0.5f)) < 1e-6f);
 }
@@ -312,6 +335,49 @@ TEST(networks_sharing_activation_memory_do_not_interfere) {
   CHECK(wl_model_encode(l.model, 2, rgb.data(), z.data()) == WL_OK);
   CHECK(wl_model_decode_f32(l.model, 2, latent.data(), again.data()) == WL_OK);
   CHECK(first == again);
+}
+
+TEST(calls_allocate_nothing) {
+  Loaded l;
+  l.model = load_tiny(2, 2);
+  CHECK(l.model != nullptr);
+  if (!l.model) return;
+  Fixture smp("golden_sample.safetensors");
+  const auto ctx = smp.f32("input_context"), act = smp.f32("input_actions");
+  const auto noise = smp.f32("input_noise");
+  Fixture dn("golden_denoise.safetensors");
+  const auto noisy = dn.f32("input_noisy"), sigma = dn.f32("input_sigma");
+  Fixture enc("golden_encode.safetensors");
+  const auto rgb_in = enc.raw<uint8_t>("input_rgb");
+  wl_model_dims d;
+  wl_model_dims_get(l.model, &d);
+  const size_t lat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
+  std::vector<float> z(2 * lat), f(2 * 3 * size_t(d.frame_h) * d.frame_w);
+  std::vector<uint8_t> rgb(f.size());
+  const uint64_t seeds[2] = {1, 2}, frames[2] = {3, 4};
+  double step_ms[4];
+  auto all_calls = [&] {
+    int bad = 0;
+    bad += wl_model_sample(l.model, 2, ctx.data(), act.data(), seeds, frames, 4, z.data(),
+                           step_ms) != WL_OK;
+    bad += wl_model_sample_with_noise(l.model, 2, ctx.data(), act.data(), 2, noise.data(),
+                                      z.data()) != WL_OK;
+    bad += wl_model_denoise(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(),
+                            z.data()) != WL_OK;
+    bad += wl_model_decode(l.model, 2, z.data(), rgb.data()) != WL_OK;
+    bad += wl_model_decode_f32(l.model, 2, z.data(), f.data()) != WL_OK;
+    bad += wl_model_encode(l.model, 2, rgb_in.data(), z.data()) != WL_OK;
+    return bad;
+  };
+  CHECK(all_calls() == 0);  // warm-up (thread-pool start-up, lazy statics)
+  g_allocs = 0;
+  g_count_allocs = true;
+  const int bad = all_calls();
+  g_count_allocs = false;
+  CHECK(bad == 0);
+  CHECK_MSG(g_allocs.load() == 0,
+            "%ld heap allocations during calls (WL_ABORT_ON_ALLOC=1 under gdb finds the first)",
+            g_allocs.load());
 }
 
 TEST(bad_arguments_are_errors_not_crashes) {

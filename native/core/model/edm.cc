@@ -10,16 +10,13 @@ EdmScalars edm_precondition(double s, double sd) {
                     float(std::log(s) / 4.0)};
 }
 
-std::vector<double> karras_sigmas(int steps, double sigma_min, double sigma_max, double rho) {
-  std::vector<double> out;
-  out.reserve(size_t(steps) + 1);
+void karras_sigmas(int steps, double sigma_min, double sigma_max, double rho, double* out) {
   const double lo = std::pow(sigma_min, 1.0 / rho), hi = std::pow(sigma_max, 1.0 / rho);
   for (int i = 0; i < steps; ++i) {
     const double t = steps > 1 ? double(i) / double(steps - 1) : 0.0;
-    out.push_back(std::pow(hi + t * (lo - hi), rho));
+    out[i] = std::pow(hi + t * (lo - hi), rho);
   }
-  out.push_back(0.0);
-  return out;
+  out[steps] = 0.0;
 }
 
 EulerStep euler_step(double sigma, double sigma_next) {

@@ -20,13 +20,12 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-void require(bool ok, const std::string& what) {
-  if (!ok) throw Error(WL_ERR_INVALID_ARGUMENT, what);
-}
+// Checks run on every call, so messages are only built on failure (a call allocates nothing).
+[[noreturn]] void fail(const std::string& what) { throw Error(WL_ERR_INVALID_ARGUMENT, what); }
 
 template <class T>
 void require_ptr(const T* p, const char* name) {
-  require(p != nullptr, std::string(name) + " is null");
+  if (!p) fail(std::string(name) + " is null");
 }
 
 void require_finite(const float* x, size_t n, const char* name) {
@@ -51,11 +50,11 @@ std::string json_string_array(const std::vector<std::string>& items, size_t limi
 std::unique_ptr<Model> Model::load(const std::string& path, const wl_model_options& opts) {
   const auto t0 = Clock::now();
   const int max_batch = opts.max_batch == 0 ? 1 : opts.max_batch;
-  require(max_batch >= 1 && max_batch <= manifest_limits::kMaxBatch,
-          "options.max_batch: " + std::to_string(opts.max_batch) + " is outside [0, " +
+  if (max_batch < 1 || max_batch > manifest_limits::kMaxBatch)
+    fail("options.max_batch: " + std::to_string(opts.max_batch) + " is outside [0, " +
               std::to_string(manifest_limits::kMaxBatch) + "]");
-  require(opts.threads >= 0 && opts.threads <= 1024,
-          "options.threads: " + std::to_string(opts.threads) + " is outside [0, 1024]");
+  if (opts.threads < 0 || opts.threads > 1024)
+    fail("options.threads: " + std::to_string(opts.threads) + " is outside [0, 1024]");
 
   SafetensorsFile file = SafetensorsFile::open(path);
   std::unique_ptr<Model> model(new Model());
@@ -136,14 +135,15 @@ wl_model_dims Model::dims() const {
 }
 
 void Model::check_batch(int n) const {
-  require(n >= 1 && n <= max_batch_, "batch: " + std::to_string(n) + " is outside [1, " +
+  if (n < 1 || n > max_batch_)
+    fail("batch: " + std::to_string(n) + " is outside [1, " +
                                          std::to_string(max_batch_) + "] (options.max_batch)");
 }
 
 int Model::resolve_steps(int steps) const {
   const int s = steps == 0 ? m_.sampler.steps : steps;
-  require(s >= 1 && s <= manifest_limits::kMaxSteps,
-          "steps: " + std::to_string(steps) + " is outside [0, " +
+  if (s < 1 || s > manifest_limits::kMaxSteps)
+    fail("steps: " + std::to_string(steps) + " is outside [0, " +
               std::to_string(manifest_limits::kMaxSteps) + "] (0 = manifest default)");
   return s;
 }
@@ -178,8 +178,8 @@ void Model::run_denoiser(int n) {
 
 void Model::run_sampler(int n, int steps, double* step_ms) {
   const Exec e = exec(n);
-  const std::vector<double> sig =
-      karras_sigmas(steps, m_.edm.sigma_min, m_.edm.sigma_max, m_.edm.rho);
+  double sig[manifest_limits::kMaxSteps + 1];
+  karras_sigmas(steps, m_.edm.sigma_min, m_.edm.sigma_max, m_.edm.rho, sig);
   for (int b = 0; b < n; ++b) coef_a_[b] = float(sig[0]);
   be_->scale_add(n, latent_per_, coef_a_.data(), e.at(x_), nullptr, nullptr, e.at(x_));
   for (int i = 0; i < steps; ++i) {
@@ -206,8 +206,8 @@ void Model::denoise(int n, const float* noisy, const float* sigma, const float* 
   require_ptr(sigma, "sigma");
   require_ptr(out, "out");
   for (int b = 0; b < n; ++b)
-    require(std::isfinite(sigma[b]) && sigma[b] > 0.0f,
-            "sigma[" + std::to_string(b) + "]: must be finite and > 0");
+    if (!(std::isfinite(sigma[b]) && sigma[b] > 0.0f))
+      fail("sigma[" + std::to_string(b) + "]: must be finite and > 0");
   require_finite(noisy, size_t(n) * latent_per_, "noisy");
   upload_conditioning(n, context, actions);
   const Exec e = exec(n);
