@@ -12,7 +12,7 @@ namespace wl {
 namespace fast {
 
 namespace {
-size_t slot_floats(const AttentionShape& s) { return size_t(s.t) * s.t; }
+size_t slot_floats(const AttentionShape& s) { return 2 * size_t(s.t) * s.t; }
 }  // namespace
 
 size_t attention_scratch_floats(const AttentionShape& s, int threads) {

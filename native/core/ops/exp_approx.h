@@ -3,14 +3,15 @@
 // (relative error ~2 ulp), 2^n assembled in the exponent bits. Inputs are clamped to
 // [-87, 88] so 2^n stays a normal float: e^-87 = 1.6e-38 stands in for anything smaller, which
 // is harmless for SiLU and softmax (the only users). NaN propagates (the clamps keep it, and
-// r carries it into the result).
+// r carries it into the result). Static: it is compiled into files with different -m flags
+// (see attention_head.h).
 #pragma once
 #include <cstdint>
 #include <cstring>
 
 namespace wl {
 
-inline float exp_approx(float x) {
+static inline float exp_approx(float x) {
   float c = x < -87.0f ? -87.0f : x;
   c = c > 88.0f ? 88.0f : c;
   // Adding 1.5 * 2^23 rounds c * log2(e) to an integer that lands in the low mantissa bits:

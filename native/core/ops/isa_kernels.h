@@ -68,7 +68,7 @@ struct Table {
   void (*linear_block)(int rows, int outs, int in, const float* x, size_t ldx, const float* w,
                        const float* b, float* y, size_t ldy);
   void (*add)(size_t n, const float* a, const float* b, float* y);
-  // One head of attention (attention_head.h): q, k, v, out are [d][t]; sc holds t*t floats.
+  // One head of attention (attention_head.h): q, k, v, out are [d][t]; sc holds 2*t*t floats.
   void (*attention_head)(const float* q, const float* k, const float* v, float* out, int d, int t,
                          float scale, float* sc);
   // kConvPairRowsWidth when conv_tile_indirect honours vec_pitch with two vectors per tile, else 0.
