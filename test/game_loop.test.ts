@@ -71,6 +71,20 @@ describe('GameLoop real-time pacing (fake clock)', () => {
     expect(rep.stages.denoise0!.median).toBeCloseTo(2.5);
   });
 
+  it('a source that finishes at once is presented in the same tick (0-frame latency)', async () => {
+    const clock = new FakeClock();
+    const src = new FakeSource(); // computes synchronously, like the truth world
+    const input = new TickInput({}, new Set([2, 6]));
+    const out = new RecordingOutput(clock, 1);
+    const loop = new GameLoop({ source: src, input, output: out, clock, fps: 30, maxFrames: 10 });
+    await loop.run();
+    const rep = loop.profiler.report();
+    expect(rep.latencyFrames.count).toBe(2);
+    expect(rep.latencyFrames.max).toBe(0);
+    expect(rep.droppedFrames).toBe(0);
+    expect(out.presented.filter((p) => p.fresh).map((p) => p.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
   it('keeps polling input every tick while a slow step runs, and counts dropped frames', async () => {
     const clock = new FakeClock();
     const src = new FakeSource(clock, 50); // 1.5 ticks at 30 fps

@@ -62,7 +62,7 @@ describe('truth world in a window', () => {
     const loop = new GameLoop({
       source: world,
       input,
-      output: { present: (f, fresh) => { out.present(f, fresh); if (fresh) shots.push(win!.screenshot().rgb); } },
+      output: { present: (f, fresh) => { out.present(f, fresh); if (fresh) shots[f.index] = win!.screenshot().rgb; } },
       fps: 120,
       maxFrames: 24,
       seed: 3,
@@ -70,7 +70,8 @@ describe('truth world in a window', () => {
     });
     await loop.run();
     expect(poses.length).toBe(25);
-    // Each step consumes the input polled in its own tick (step i+1 ← tick i).
+    // Each step consumes the input polled in its own tick (step i+1 ← tick i). Screenshots are
+    // keyed by frame index.
     const p = (i: number) => poses[i]!;
     const dist = (a: number, b: number) => Math.hypot(p(a).x - p(b).x, p(a).y - p(b).y);
     expect(dist(0, 10)).toBeGreaterThan(0.6); // 10 frames × ~0.12 cells forward

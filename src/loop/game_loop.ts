@@ -3,7 +3,8 @@
  *
  * Real-time mode, per tick: poll input (window events, gamepads) → if no step is in flight, read
  * the action (as late as possible) and start the next step without awaiting it → present the
- * latest finished frame → sleep until the next tick. The window keeps handling events while the
+ * latest finished frame (this tick's own frame when the step is fast enough to be done already)
+ * → sleep until the next tick. The window keeps handling events while the
  * model works; a frame whose step is not done by its tick is a dropped frame (the previous one
  * stays on screen). Overdue ticks catch up at most `maxCatchUp` at a time (see Pacer).
  *
@@ -246,6 +247,10 @@ export class GameLoop {
       if (!inflight && (!this.paused || this.resetRequested) && (wantMore || this.resetRequested)) {
         inflight = this.startStep();
         if (!inflight) inputEnded = true;
+        // One event-loop turn: a source that computes synchronously (the truth world) has its
+        // frame ready now and it is presented this tick, and its step time is not inflated by
+        // the present below. An asynchronous model step just keeps running.
+        else await new Promise<void>((r) => setImmediate(r));
       }
       if (this.latest && !this.latest.presented) await this.presentLatest(true);
       else if (this.paused) await this.presentLatest(false);
