@@ -74,9 +74,9 @@ void pad_input(const OpCtx& ctx, const ConvShape& s, const float* x, float* xp) 
                            std::memset(dst, 0, sizeof(float) * size_t(s.pad) * wp);
                            for (int iy = 0; iy < s.h; ++iy) {
                              float* row = dst + size_t(iy + s.pad) * wp;
-                             std::memset(row, 0, sizeof(float) * s.pad);
+                             // The side pads are a float or two: loops, not library calls.
+                             for (int p = 0; p < s.pad; ++p) row[p] = row[s.pad + s.w + p] = 0.0f;
                              std::memcpy(row + s.pad, src + size_t(iy) * s.w, sizeof(float) * s.w);
-                             std::memset(row + s.pad + s.w, 0, sizeof(float) * s.pad);
                            }
                            std::memset(dst + size_t(s.h + s.pad) * wp, 0, sizeof(float) * size_t(s.pad) * wp);
                          }

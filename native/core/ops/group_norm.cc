@@ -61,9 +61,8 @@ void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, 
         std::memset(yc, 0, sizeof(float) * size_t(pad) * wp);
         for (int iy = 0; iy < h; ++iy) {
           float* row = yc + size_t(iy + pad) * wp;
-          std::memset(row, 0, sizeof(float) * pad);
+          for (int q = 0; q < pad; ++q) row[q] = row[pad + w + q] = 0.0f;
           kt.scale_shift(size_t(w), xc + size_t(iy) * w, mean, a, bb, p.silu, row + pad);
-          std::memset(row + pad + w, 0, sizeof(float) * pad);
         }
         std::memset(yc + size_t(h + pad) * wp, 0, sizeof(float) * size_t(pad) * wp);
       }
