@@ -7,6 +7,7 @@
 #   env.txt                GPU (nvidia-smi), nvcc / cmake / g++ / torch versions
 #   <step>.log             full output of each step
 #   bench_cuda.jsonl       engine JSON lines;   bench_torch.jsonl   PyTorch JSON lines
+#   bench_profile.jsonl    engine time per op kind (events around every op, graphs off)
 #   bench_summary.json     speedups and targets per model and batch
 # Every step runs under `timeout`, capped by what is left of the total budget
 # (WL_GPU_BUDGET_S, default 300 s), so a hang cannot eat the GPU time.
@@ -152,6 +153,21 @@ if (( EXPORT_RC == 0 )); then
   step bench_torch 150 "$PY" -m train.bench_torch run --model default="$MODELS/default.safetensors" \
     --model large="$MODELS/large.safetensors" --batches 1,32 --modes eager,graph \
     --frames "$TFRAMES" --warmup "$WARMUP" --out "$OUT/bench_torch.jsonl"
+fi
+if (( BUILD_RC == 0 && EXPORT_RC == 0 )); then
+  # Where the time goes: every op timed with events, one line per op kind (launched one by one,
+  # so these frame times are not benchmarks; the lines go to bench_profile.jsonl only).
+  : > "$OUT/bench_profile.jsonl"
+  for cfg in default:1 default:32 large:1 large:32; do
+    m=${cfg%%:*}; b=${cfg##*:}
+    step "profile_${m}_b${b}" 40 "$BUILD/bench/bench_cuda" --model "$MODELS/$m.safetensors" \
+      --name "$m" --batches "$b" --frames "$(( FRAMES < 30 ? FRAMES : 30 ))" --warmup "$WARMUP" \
+      --variants bf16-profile
+    grep '^{' "$OUT/profile_${m}_b${b}.log" >> "$OUT/bench_profile.jsonl"
+  done
+  grep cuda_op_profile "$OUT/bench_profile.jsonl" | cut -c1-600 | sed 's/^/    /' | tee -a "$OUT/summary.txt"
+fi
+if (( EXPORT_RC == 0 )); then
   if [ "$COMPILE" = 1 ]; then
     step bench_torch_compile 120 "$PY" -m train.bench_torch run \
       --model default="$MODELS/default.safetensors" --batches 1,32 --modes compile \

@@ -5,7 +5,7 @@
 //    "model":"default","batch":B,"steps":N,"frames":F,"median_ms":..,"p95_ms":..,"p99_ms":..,
 //    "fps":<world-frames per second at the median>}
 // Usage: bench_cuda --model FILE [--name NAME] [--batches 1,32] [--steps 2] [--frames 200]
-//                   [--warmup 20] [--variants bf16-graphs,bf16-eager,f32-graphs]
+//                   [--warmup 20] [--variants bf16-graphs,bf16-eager,f32-graphs,bf16-profile]
 // Without a usable GPU it prints {"bench":"skipped",...} and exits 0.
 #include <algorithm>
 #include <chrono>
@@ -127,13 +127,19 @@ int run_variant(const Args& a, const std::string& machine, const std::string& va
   const size_t dash = variant.find('-');
   const std::string prec = variant.substr(0, dash);
   const std::string mode = dash == std::string::npos ? "graphs" : variant.substr(dash + 1);
-  if ((prec != "bf16" && prec != "f32") || (mode != "graphs" && mode != "eager")) {
-    std::fprintf(stderr, "bench_cuda: bad variant \"%s\" (want bf16|f32 - graphs|eager)\n",
+  if ((prec != "bf16" && prec != "f32") ||
+      (mode != "graphs" && mode != "eager" && mode != "profile")) {
+    std::fprintf(stderr,
+                 "bench_cuda: bad variant \"%s\" (want bf16|f32 - graphs|eager|profile)\n",
                  variant.c_str());
     return 2;
   }
   setenv("WL_CUDA_PRECISION", prec.c_str(), 1);
   setenv("WL_CUDA_GRAPHS", mode == "graphs" ? "1" : "0", 1);
+  // profile: ops launched one by one and timed with events; the per-op breakdown is printed (to
+  // stderr, as {"bench":"cuda_op_profile",...}) when the model is freed. Its frame times include
+  // the event overhead: read them as a breakdown, not as a benchmark.
+  setenv("WL_CUDA_PROFILE", mode == "profile" ? "1" : "0", 1);
   wl_model_options o;
   wl_model_options_default(&o);
   o.backend = WL_BACKEND_CUDA;

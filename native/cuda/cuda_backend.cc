@@ -15,6 +15,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -108,10 +109,13 @@ class CudaBackend final : public Backend {
     ctx_.stream = stream_->get();
     ctx_.sm_count = info_.sm_count;
     check(cudaEventCreateWithFlags(&params_copied_, cudaEventDisableTiming), "cudaEventCreate");
+    if (opts_.profile) opts_.graphs = false;  // per-op timing needs the ops launched one by one
   }
   ~CudaBackend() override {
     // Nothing may still be running on memory we are about to free.
     if (stream_) cudaStreamSynchronize(static_cast<cudaStream_t>(stream_->get()));
+    if (opts_.profile) print_profile();
+    for (cudaEvent_t e : prof_events_) cudaEventDestroy(e);
     graphs_.clear();
     if (params_copied_) cudaEventDestroy(params_copied_);
   }
@@ -122,7 +126,8 @@ class CudaBackend final : public Backend {
     return "\"device\":\"" + json_escape(info_.name) + "\",\"sm_count\":" +
            std::to_string(info_.sm_count) + ",\"compute_capability\":\"" +
            std::to_string(info_.cc_major) + "." + std::to_string(info_.cc_minor) +
-           "\",\"precision\":\"" + precision_name(opts_.precision) + "\",\"graphs\":" +
+           "\",\"precision\":\"" + precision_name(opts_.precision) + "\",\"profile\":" +
+           (opts_.profile ? "true" : "false") + ",\"graphs\":" +
            (opts_.graphs ? "true" : "false") + ",\"graph_captures\":" +
            std::to_string(captures_) + ",\"graph_replays\":" + std::to_string(replays_);
   }
@@ -550,6 +555,68 @@ class CudaBackend final : public Backend {
     }
   }
 
+  static const char* op_name(Op op) {
+    switch (op) {
+      case Op::Conv: return "conv2d";
+      case Op::GroupNorm: return "group_norm";
+      case Op::GnSiluConv: return "gn_silu_conv2d";
+      case Op::Silu: return "silu";
+      case Op::Add: return "add";
+      case Op::Linear: return "linear";
+      case Op::Concat: return "concat";
+      case Op::Upsample: return "upsample";
+      case Op::Attention: return "attention";
+      case Op::ScaleAdd: return "scale_add";
+      case Op::Fourier: return "fourier";
+      case Op::Noise: return "normal_noise";
+      case Op::RgbToU8: return "rgb_to_u8+copy";
+    }
+    return "?";
+  }
+
+  // Profiling: each op (Linears unmerged) between two events; times summed per op kind.
+  void execute_profiled(const std::vector<Cmd>& cmds) {
+    while (prof_events_.size() < cmds.size() + 1) {
+      cudaEvent_t e;
+      check(cudaEventCreate(&e), "cudaEventCreate");
+      prof_events_.push_back(e);
+    }
+    check(cudaEventRecord(prof_events_[0], stream()), "cudaEventRecord");
+    for (size_t i = 0; i < cmds.size(); ++i) {
+      execute(cmds[i]);
+      check(cudaEventRecord(prof_events_[i + 1], stream()), "cudaEventRecord");
+    }
+    check(cudaEventSynchronize(prof_events_[cmds.size()]), "cudaEventSynchronize");
+    for (size_t i = 0; i < cmds.size(); ++i) {
+      float ms = 0;
+      check(cudaEventElapsedTime(&ms, prof_events_[i], prof_events_[i + 1]),
+            "cudaEventElapsedTime");
+      ProfileEntry& p = profile_[int(cmds[i].op)];
+      p.count += 1;
+      p.ms += ms;
+    }
+  }
+
+  void print_profile() const {
+    std::string line = "{\"bench\":\"cuda_op_profile\",\"machine\":\"" + json_escape(info_.name) +
+                       "\",\"precision\":\"" + precision_name(opts_.precision) + "\",\"ops\":{";
+    bool first = true;
+    double total = 0;
+    for (int k = 0; k < kOpKinds; ++k) {
+      if (!profile_[k].count) continue;
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%s\"%s\":{\"count\":%llu,\"ms\":%.4f}", first ? "" : ",",
+                    op_name(Op(k)), static_cast<unsigned long long>(profile_[k].count),
+                    profile_[k].ms);
+      line += buf;
+      total += profile_[k].ms;
+      first = false;
+    }
+    char tail[64];
+    std::snprintf(tail, sizeof tail, "},\"total_ms\":%.4f}", total);
+    std::fprintf(stderr, "%s%s\n", line.c_str(), tail);
+  }
+
   // Runs everything recorded since the last flush. cmds_ keeps its capacity, so after the
   // first frame recording allocates nothing.
   void flush() {
@@ -567,6 +634,10 @@ class CudaBackend final : public Backend {
                             stream()),
             "cudaMemcpyAsync (per-world parameters)");
       check(cudaEventRecord(params_copied_, stream()), "cudaEventRecord");
+    }
+    if (opts_.profile) {
+      execute_profiled(cmds_);
+      return;
     }
     if (!opts_.graphs) {
       execute_all(cmds_);
@@ -609,8 +680,16 @@ class CudaBackend final : public Backend {
     ++captures_;
   }
 
+  struct ProfileEntry {
+    uint64_t count = 0;
+    double ms = 0;
+  };
+  static constexpr int kOpKinds = int(Op::RgbToU8) + 1;
+
   CudaBackendOptions opts_;
   DeviceInfo info_;
+  ProfileEntry profile_[kOpKinds];
+  std::vector<cudaEvent_t> prof_events_;
   std::unique_ptr<Stream> stream_;
   std::unique_ptr<DeviceArena> arena_;
   Ctx ctx_;
@@ -651,6 +730,13 @@ CudaBackendOptions CudaBackendOptions::from_env() {
     } else {
       throw Error(WL_ERR_INVALID_ARGUMENT, "WL_CUDA_GRAPHS must be 0 or 1, got \"" + v + "\"");
     }
+  }
+  if (const char* p = std::getenv("WL_CUDA_PROFILE")) {
+    const std::string v = p;
+    if (v != "0" && v != "1") {
+      throw Error(WL_ERR_INVALID_ARGUMENT, "WL_CUDA_PROFILE must be 0 or 1, got \"" + v + "\"");
+    }
+    o.profile = v == "1";
   }
   if (const char* d = std::getenv("WL_CUDA_DEVICE")) {
     char* end = nullptr;

@@ -20,7 +20,11 @@ struct CudaBackendOptions {
   // Replay each distinct op sequence (a frame: N denoiser steps + decode) as one CUDA graph.
   bool graphs = true;
   int device = 0;
-  // WL_CUDA_PRECISION=f32|bf16, WL_CUDA_GRAPHS=0|1, WL_CUDA_DEVICE=<index> override the defaults.
+  // Time every op with events (forces graphs off) and print a per-op-kind JSON line to stderr
+  // when the backend is destroyed: {"bench":"cuda_op_profile","ops":{"conv2d":{...}},...}.
+  bool profile = false;
+  // WL_CUDA_PRECISION=f32|bf16, WL_CUDA_GRAPHS=0|1, WL_CUDA_DEVICE=<index>, WL_CUDA_PROFILE=0|1
+  // override the defaults.
   // An unknown value throws wl::Error(WL_ERR_INVALID_ARGUMENT) naming the variable.
   static CudaBackendOptions from_env();
 };
