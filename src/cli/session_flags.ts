@@ -15,6 +15,7 @@ export const SESSION_FLAGS: Record<string, FlagSpec> = {
   record: { kind: 'string' },
   trace: { kind: 'string' },
   bindings: { kind: 'string' },
+  'pad-mappings': { kind: 'string' },
   size: { kind: 'string' },
   filter: { kind: 'string', choices: ['nearest', 'linear'] },
   'no-vsync': { kind: 'boolean' },
@@ -39,6 +40,8 @@ window:
   --hud               start with the HUD on (F1 toggles)
   --bindings FILE     bindings JSON merged over the defaults (see: worldloop keys)
   --shots DIR         where F12 screenshots go (default: current directory)
+  --pad-mappings FILE extra SDL controller mappings (gamecontrollerdb.txt format) on top of
+                      SDL's built-in database
 headless:
   --headless          no window: drive the world from --script, or random actions
   --script FILE       action script JSON (segments of {frames, action | channel values, events})
@@ -60,6 +63,7 @@ export interface SessionFlags {
   record?: string;
   trace?: string;
   bindings?: string;
+  padMappings?: string;
   window: { width: number; height: number; linear: boolean; vsync: boolean; fullscreen: boolean; renderer: 'auto' | 'software' };
   hud: boolean;
   shotsDir: string;
@@ -101,6 +105,7 @@ export function sessionFlags(command: string, a: ParsedArgs): SessionFlags {
     ...(f.record !== undefined ? { record: f.record as string } : {}),
     ...(f.trace !== undefined ? { trace: f.trace as string } : {}),
     ...(f.bindings !== undefined ? { bindings: f.bindings as string } : {}),
+    ...(f['pad-mappings'] !== undefined ? { padMappings: f['pad-mappings'] as string } : {}),
     window: {
       ...size,
       linear: f.filter === 'linear',

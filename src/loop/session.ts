@@ -37,6 +37,8 @@ export interface SessionOptions {
   record?: string;
   trace?: string;
   bindings?: string;
+  /** Extra SDL controller mappings file. */
+  padMappings?: string;
   window?: { width: number; height: number; linear: boolean; vsync: boolean; fullscreen: boolean; renderer: 'auto' | 'software' };
   hud: boolean;
   /** Where F12 screenshots go. */
@@ -97,6 +99,14 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   if (!o.headless) {
     const w = o.window ?? { width: 512, height: 512, linear: false, vsync: true, fullscreen: false, renderer: 'auto' as const };
     window = Window.open({ title: `worldloop — ${source.label}`, ...w });
+    if (o.padMappings) {
+      try {
+        log(`gamepad mappings: ${window.addControllerMappings(o.padMappings)} from ${o.padMappings}`);
+      } catch (err) {
+        window.close();
+        throw err;
+      }
+    }
     const mapper = new ActionMapper(source.actionSpace, resolveBindings(o.bindings));
     windowInput = new WindowInput(window, mapper);
     input = windowInput;
