@@ -6,7 +6,8 @@
 // Two cases skip the panel: 1x1 stride-1 convs read the input rows directly, and stride-1
 // convs whose output rows are at least a tile wide (the decoder's 32..128-pixel levels) read
 // the receptive field from a zero-padded copy of the input through a table of K row offsets
-// ("indirect" tiles), since there the gather would cost as much as the GEMM.
+// ("indirect" tiles), since there the gather would cost as much as the GEMM; on AVX-512 an
+// indirect tile can also span two 16-pixel rows, which covers the 16x16 level.
 #include <algorithm>
 #include <cstring>
 
@@ -47,7 +48,7 @@ size_t padded_floats(const ConvShape& s) {
   return size_t(s.n) * s.cin * (s.h + 2 * s.pad) * (s.w + 2 * s.pad);
 }
 
-// Scratch layout: [padded input + kConvMaxNR of over-read slack][K row offsets][panel per worker]
+// Scratch layout: [padded input + rows_slack][K row offsets][panel + gather table per worker]
 size_t rows_floats(const ConvShape& s) {
   if (!may_use_rows(s)) return 0;
   return padded_floats(s) + rows_slack(s) + size_t(s.cin) * s.k * s.k + 2 * ops_detail::kSlotSlack;
