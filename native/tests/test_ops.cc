@@ -8,10 +8,12 @@
 // largest conv here), and the polynomial exp in SiLU/softmax adds ~2 ulp. 1e-5 leaves a 10x
 // margin over that and still flags any indexing/padding/tail bug, which errs by O(1).
 // Any NaN or Inf in a fast output fails.
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,19 @@
 #include "ops/ops.h"
 
 using namespace wl;
+
+// Counts heap allocations of the whole binary (kernels must not allocate).
+static std::atomic<long> g_allocs{0};
+void* operator new(std::size_t n) {
+  g_allocs++;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -463,6 +478,45 @@ TEST(rgb_conversion_exact) {
     CHECK_MSG(f == fw, "rgb_u8_to_f32 [%s] differs from ref", c.name().c_str());
     fast::rgb_f32_to_u8(ctx, 2, h2, w2, f.data(), back.data());
     CHECK_MSG(back == bytes, "u8 -> f32 -> u8 round trip [%s]", c.name().c_str());
+  }
+}
+
+TEST(fast_ops_do_not_allocate) {
+  // Every fast op on a model-like shape, each ISA, pools of 1-3 threads: after a warm-up
+  // call, a second call must not touch the heap.
+  Rng rng(12);
+  const ConvShape cs{1, 16, 16, 16, 16, 3, 1, 1}, cs_wide{1, 8, 4, 40, 8, 3, 1, 1};
+  const GroupNormShape gs{1, 16, 256, 8, 1e-5f};
+  const AttentionShape as{1, 16, 16, 2};
+  auto x = random_vec(rng, 16 * 256), w = random_vec(rng, 16 * 16 * 9), y = random_vec(rng, 16 * 256);
+  auto x2 = random_vec(rng, 8 * 160), y2 = random_vec(rng, 8 * 160), qkv = random_vec(rng, 48 * 16);
+  std::vector<float> pw(fast::conv2d_packed_floats(16, 16, 3));
+  fast::conv2d_pack(16, 16, 3, w.data(), pw.data());
+  std::vector<uint8_t> rgb(3 * 256);
+  for (const Ctx& c : contexts()) {
+    std::vector<float> scratch;
+    const size_t need = std::max({fast::conv2d_scratch_floats(cs, 3), fast::conv2d_scratch_floats(cs_wide, 3),
+                                  fast::gn_silu_conv2d_scratch_floats(gs, cs, 3),
+                                  fast::attention_scratch_floats(as, 3)});
+    OpCtx ctx = make_ctx(c, scratch, need);
+    auto all_ops = [&] {
+      fast::conv2d(ctx, cs, x.data(), pw.data(), {}, y.data());
+      fast::conv2d(ctx, cs_wide, x2.data(), pw.data(), {}, y2.data());
+      fast::gn_silu_conv2d(ctx, gs, {}, cs, x.data(), pw.data(), {}, y.data());
+      fast::group_norm(ctx, gs, x.data(), {}, y.data());
+      fast::silu(ctx, x.size(), x.data(), y.data());
+      fast::add(ctx, x.size(), x.data(), x.data(), y.data());
+      fast::linear(ctx, 4, 64, 16, x.data(), w.data(), nullptr, y.data());
+      fast::attention(ctx, as, qkv.data(), y.data());
+      fast::concat_channels(ctx, 1, 8, 8, 256, x.data(), x.data(), y.data());
+      fast::upsample_nearest2x(ctx, 1, 4, 16, 16, x.data(), y.data());
+      fast::rgb_f32_to_u8(ctx, 1, 16, 16, x.data(), rgb.data());
+      fast::rgb_u8_to_f32(ctx, 1, 16, 16, rgb.data(), y.data());
+    };
+    all_ops();
+    const long before = g_allocs.load();
+    all_ops();
+    CHECK_MSG(g_allocs.load() == before, "%ld allocations [%s]", g_allocs.load() - before, c.name().c_str());
   }
 }
 

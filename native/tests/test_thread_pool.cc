@@ -1,6 +1,8 @@
 // ThreadPool: coverage of [0, n) exactly once, grain respected, nesting, worker indices in range,
 // many back-to-back jobs (the per-frame pattern) and concurrent submitters.
 #include <atomic>
+#include <cstdlib>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -8,6 +10,20 @@
 #include "runtime/thread_pool.h"
 
 using wl::ThreadPool;
+
+// Counts heap allocations of the whole binary, so a test can assert that a region allocates
+// nothing.
+static std::atomic<long> g_allocs{0};
+void* operator new(std::size_t n) {
+  g_allocs++;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 static bool covers_once(ThreadPool& pool, int64_t n, int64_t grain) {
   std::vector<std::atomic<int>> hits(size_t(n > 0 ? n : 1));
@@ -122,6 +138,27 @@ TEST(concurrent_submitters_are_serialised) {
   a.join();
   b.join();
   CHECK(ok.load());
+}
+
+static void* volatile g_keep;
+
+TEST(parallel_for_does_not_allocate) {
+  {  // the counter itself works
+    const long b = g_allocs.load();
+    g_keep = new int[4];
+    delete[] static_cast<int*>(g_keep);
+    CHECK(g_allocs.load() > b);
+  }
+  ThreadPool pool(2);
+  std::atomic<long> sum{0};
+  auto job = [&](int64_t b, int64_t e, int) { sum += e - b; };
+  pool.parallel_for(100, 1, job);  // warm-up: thread-locals, first wake-ups
+  const long before = g_allocs.load();
+  for (int rep = 0; rep < 1000; ++rep) pool.parallel_for(100, 1, job);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // workers park in between
+  for (int rep = 0; rep < 10; ++rep) pool.parallel_for(100, 1, job);
+  CHECK_MSG(g_allocs.load() == before, "%ld allocations", g_allocs.load() - before);
+  CHECK(sum.load() == 1011L * 100);
 }
 
 TEST_MAIN()

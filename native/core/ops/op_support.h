@@ -31,15 +31,17 @@ inline float* slot(const OpCtx& ctx, size_t slot_floats, int worker) {
   return reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
 }
 
-inline void require(bool ok, const char* op, const std::string& what) {
+// Messages are built only on failure: the checks run on every call of the hot path, which
+// must not allocate.
+inline void require(bool ok, const char* op, const char* what) {
   if (!ok) throw Error(WL_ERR_INVALID_ARGUMENT, std::string(op) + ": " + what);
 }
 
 inline void require_scratch(const OpCtx& ctx, size_t need, const char* op) {
-  if (need == 0) return;
-  require(ctx.scratch != nullptr && ctx.scratch_floats >= need, op,
-          "scratch of " + std::to_string(ctx.scratch_floats) + " floats, needs " +
-              std::to_string(need));
+  if (need == 0 || (ctx.scratch != nullptr && ctx.scratch_floats >= need)) return;
+  throw Error(WL_ERR_INVALID_ARGUMENT, std::string(op) + ": scratch of " +
+                                           std::to_string(ctx.scratch ? ctx.scratch_floats : 0) +
+                                           " floats, needs " + std::to_string(need));
 }
 
 inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
