@@ -44,7 +44,7 @@ if ! timeout 240 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DWL_SDL=OFF 
   say "native build FAILED (see build.log)"; tail -n 30 "$OUT/build.log"; exit 1
 fi
 LIB=$(find "$BUILD" -name 'libworldloop.so' | head -n 1)
-export WL_LIB="$PWD/$LIB"
+export WL_LIB="$(realpath "$LIB")"
 say "built $WL_LIB"
 
 if [ -n "${RESUME_FROM:-}" ] && [ -d "$RESUME_FROM/ckpt" ]; then
