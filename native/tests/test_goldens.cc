@@ -380,6 +380,69 @@ TEST(calls_allocate_nothing) {
             g_allocs.load());
 }
 
+namespace {
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::vector<uint8_t> out;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    uint8_t buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
+    std::fclose(f);
+  }
+  return out;
+}
+std::string write_temp(const std::vector<uint8_t>& bytes, const char* name) {
+  const std::string path = std::string("/tmp/wl_test_goldens_") + name + ".safetensors";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f) {
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+  }
+  return path;
+}
+}  // namespace
+
+TEST(non_finite_weights_are_reported_not_fatal) {
+  std::vector<uint8_t> bytes = read_bytes(fixture("tiny_model.safetensors"));
+  CHECK(bytes.size() > 8);
+  const wl::SafetensorsFile f = wl::SafetensorsFile::open(fixture("tiny_model.safetensors"));
+  const wl::TensorInfo& t = f.get("denoiser.conv_in.bias");
+  CHECK(t.dtype == wl::DType::F32);
+  uint64_t header = 0;
+  std::memcpy(&header, bytes.data(), 8);
+  const float nan = NAN;
+  std::memcpy(bytes.data() + 8 + header + t.begin + 4, &nan, 4);  // element 1
+  const std::string path = write_temp(bytes, "nan");
+  wl_model* m = nullptr;
+  CHECK(wl_model_load(path.c_str(), nullptr, &m) == WL_OK);
+  if (m) {
+    const std::string info = wl_model_info_json(m);
+    CHECK(info.find("\"nan_weights\":[\"denoiser.conv_in.bias: 1 NaN, 0 Inf\"]") !=
+          std::string::npos);
+    wl_model_free(m);
+  }
+  std::remove(path.c_str());
+}
+
+TEST(missing_tensor_is_named) {
+  std::vector<uint8_t> bytes = read_bytes(fixture("tiny_model.safetensors"));
+  // Rename the tensor in the header (same length keeps every offset valid).
+  const std::string from = "\"denoiser.conv_out.bias\"", to = "\"denoiser.conv_out.bia_\"";
+  const std::string text(bytes.begin(), bytes.end());
+  const size_t at = text.find(from);
+  CHECK(at != std::string::npos);
+  if (at == std::string::npos) return;
+  std::memcpy(bytes.data() + at, to.data(), to.size());
+  const std::string path = write_temp(bytes, "missing");
+  wl_model* m = nullptr;
+  CHECK(wl_model_load(path.c_str(), nullptr, &m) == WL_ERR_FORMAT);
+  CHECK(m == nullptr);
+  const std::string err = wl_last_error();
+  CHECK_MSG(err.find("missing tensor \"denoiser.conv_out.bias\"") != std::string::npos, "%s",
+            err.c_str());
+  std::remove(path.c_str());
+}
+
 TEST(bad_arguments_are_errors_not_crashes) {
   wl_model* m = nullptr;
   CHECK(wl_model_load("native/tests/fixtures/does_not_exist.safetensors", nullptr, &m) ==
