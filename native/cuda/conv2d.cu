@@ -422,7 +422,7 @@ void conv2d(const Ctx& ctx, Precision p, const ConvShape& s, const float* x, con
 
 size_t gn_silu_conv2d_scratch_bytes(const Ctx& ctx, Precision p, const GroupNormShape& gs,
                                     const ConvShape& cs) {
-  return gn_coeffs_bytes(gs.n, gs.c) + conv2d_scratch_bytes(ctx, p, cs);
+  return gn_coeffs_bytes(gs) + conv2d_scratch_bytes(ctx, p, cs);
 }
 
 void gn_silu_conv2d(const Ctx& ctx, Precision p, const GroupNormShape& gs,
@@ -431,15 +431,14 @@ void gn_silu_conv2d(const Ctx& ctx, Precision p, const GroupNormShape& gs,
   if (gs.n != cs.n || gs.c != cs.cin || gs.hw != cs.h * cs.w) {
     throw Error(WL_ERR_INVALID_ARGUMENT, "cuda::gn_silu_conv2d: GroupNorm and conv shapes differ");
   }
-  // Scratch: [split counters][GroupNorm coefficients][split partials].
-  const size_t gnb = gn_coeffs_bytes(gs.n, gs.c);
+  // Scratch: [arrival counters][GroupNorm coefficients (+ partial statistics)][split partials].
+  const size_t gnb = gn_coeffs_bytes(gs);
   if (ctx.scratch_bytes < kSplitCounterBytes + gnb) {
     throw Error(WL_ERR_INTERNAL, "cuda::gn_silu_conv2d: scratch too small");
   }
   char* sc = static_cast<char*>(ctx.scratch);
-  float* ca = reinterpret_cast<float*>(sc + kSplitCounterBytes);
-  float* cb = ca + size_t(gs.n) * gs.c;
-  gn_coeffs(ctx, gs, x, gp, ca, cb);
+  float *ca = nullptr, *cb = nullptr;
+  gn_coeffs(ctx, gs, x, gp, sc + kSplitCounterBytes, reinterpret_cast<int*>(sc), &ca, &cb);
   // The op is GroupNorm -> SiLU -> conv by definition; gp.silu is implied.
   run_conv(ctx, p, cs, x, packed_w, ep, y, ca, cb, true, reinterpret_cast<int*>(sc),
            sc + kSplitCounterBytes + gnb, ctx.scratch_bytes - kSplitCounterBytes - gnb);

@@ -9,14 +9,14 @@
 namespace wl {
 namespace cuda {
 
-// Bytes for ca and cb ([n*c] floats each), rounded so what follows stays 256-byte aligned.
-inline size_t gn_coeffs_bytes(int n, int c) {
-  size_t b = size_t(2) * n * c * sizeof(float);
-  return (b + 255) / 256 * 256;
-}
+// Scratch for gn_coeffs: ca and cb ([n*c] floats each) then, when the statistics are split
+// across CTAs, the per-part (mean, M2) pairs; 256-byte aligned so what follows stays aligned.
+size_t gn_coeffs_bytes(const GroupNormShape& s);
 
+// Computes the pairs into `mem` (gn_coeffs_bytes) and returns where ca and cb are. `counters`:
+// the zero-initialised arrival counters at the start of ctx.scratch (left zero, cuda_ops.h).
 void gn_coeffs(const Ctx& ctx, const GroupNormShape& s, const float* x, const GroupNormParams& p,
-               float* ca, float* cb);
+               void* mem, int* counters, float** ca, float** cb);
 
 }  // namespace cuda
 }  // namespace wl

@@ -124,6 +124,8 @@ std::vector<ConvCase> conv_cases() {
       {1, 64, 16, 16, 128, 1, 2, 0, true, false},  {1, 16, 10, 10, 24, 3, 1, 0, true, false},
       {64, 8, 16, 16, 64, 3, 1, 1, true, false},   {4, 64, 32, 32, 3, 3, 1, 1, true, false},
       {1, 128, 4, 4, 384, 1, 1, 0, true, false},   {17, 20, 7, 5, 31, 3, 2, 1, true, true},
+      // Large groups: the fused GroupNorm's statistics split across CTAs (evenly, then unevenly).
+      {1, 16, 128, 128, 16, 3, 1, 1, true, false}, {1, 40, 43, 47, 12, 3, 2, 1, true, true},
   };
 }
 
