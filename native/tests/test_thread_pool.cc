@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -139,6 +141,25 @@ TEST(concurrent_submitters_are_serialised) {
   a.join();
   b.join();
   CHECK(ok.load());
+}
+
+TEST(exceptions_reach_the_caller) {
+  ThreadPool pool(2);
+  for (int rep = 0; rep < 50; ++rep) {
+    std::atomic<int> ran{0};
+    bool caught = false;
+    try {
+      pool.parallel_for(16, 1, [&](int64_t b, int64_t, int) {
+        ran++;
+        if (b % 3 == 0) throw std::runtime_error("chunk failed");
+      });
+    } catch (const std::runtime_error& e) {
+      caught = std::string(e.what()) == "chunk failed";
+    }
+    CHECK(caught);
+    CHECK(ran.load() == 8);  // every chunk still ran (4 chunks per thread)
+  }
+  CHECK(covers_once(pool, 100, 1));  // and the pool still works
 }
 
 static void* volatile g_keep;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -56,6 +57,11 @@ struct ThreadPool::Impl {
   std::atomic<int64_t> n{0};
   std::atomic<int64_t> chunks{0};
 
+  // First exception thrown by a chunk of the current job; rethrown by the caller once every
+  // chunk has finished (a worker must never let one escape: that would terminate).
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
+
   std::mutex m;
   std::condition_variable work_cv, done_cv;
   int sleepers = 0;
@@ -83,7 +89,11 @@ struct ThreadPool::Impl {
           const int64_t total = n.load(std::memory_order_relaxed);
           const int64_t b = total * idx / nchunks, e = total * (idx + 1) / nchunks;
           tl_in_job = true;
-          (*fn.load(std::memory_order_relaxed))(b, e, worker);
+          try {
+            (*fn.load(std::memory_order_relaxed))(b, e, worker);
+          } catch (...) {
+            if (!failed.exchange(true)) error = std::current_exception();
+          }
           tl_in_job = false;
           if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == nchunks) {
             std::lock_guard<std::mutex> lk(m);
@@ -140,7 +150,12 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, RangeFn fn) {
   if (tl_in_job || n_ == 1 || chunks <= 1) {
     const bool outer = !tl_in_job;
     tl_in_job = true;
-    fn(0, n, tl_worker);
+    try {
+      fn(0, n, tl_worker);
+    } catch (...) {
+      if (outer) tl_in_job = false;
+      throw;
+    }
     if (outer) tl_in_job = false;
     return;
   }
@@ -152,6 +167,8 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, RangeFn fn) {
   s.n.store(n, std::memory_order_release);
   s.chunks.store(chunks, std::memory_order_release);
   s.done.store(0, std::memory_order_relaxed);
+  s.failed.store(false, std::memory_order_relaxed);
+  s.error = nullptr;
   s.claim.store(uint64_t(gen) << 32, std::memory_order_release);
   {
     std::lock_guard<std::mutex> lk(s.m);
@@ -165,6 +182,11 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, RangeFn fn) {
   if (!spin_until(all_done)) {
     std::unique_lock<std::mutex> lk(s.m);
     s.done_cv.wait(lk, all_done);
+  }
+  if (s.failed.load(std::memory_order_acquire)) {
+    std::exception_ptr e = s.error;
+    s.error = nullptr;
+    std::rethrow_exception(e);
   }
 }
 

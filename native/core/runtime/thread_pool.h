@@ -33,6 +33,7 @@ class ThreadPool {
 
   // Splits [0, n) into contiguous chunks of at least `grain` items and runs fn on them, the
   // calling thread included; returns when all chunks are done. Nested calls run serially.
+  // If chunks throw, the other chunks still run and the first exception is rethrown here.
   void parallel_for(int64_t n, int64_t grain, RangeFn fn);
 
  private:
