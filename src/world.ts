@@ -53,6 +53,8 @@ export interface LightPreset {
 
 /** What the world publishes as data: the action vector, object kinds, light presets, defaults. */
 export interface WorldLayout {
+  /** Changes whenever the same seed and actions would render differently. */
+  worldVersion: number;
   channels: ActionChannel[];
   objects: string[];
   lightPresets: LightPreset[];
@@ -97,12 +99,14 @@ let layoutCache: WorldLayout | undefined;
 export function worldLayout(): WorldLayout {
   if (layoutCache) return layoutCache;
   const raw = JSON.parse(native(() => addon().worldActionLayout() as string)) as {
+    world_version: number;
     channels: ActionChannel[];
     objects: string[];
     light_presets: LightPreset[];
     defaults: { move_speed: number; strafe_speed: number; turn_speed_deg: number; width: number; height: number; map_size: number };
   };
   layoutCache = {
+    worldVersion: raw.world_version,
     channels: raw.channels,
     objects: raw.objects,
     lightPresets: raw.light_presets,

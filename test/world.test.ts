@@ -29,6 +29,7 @@ describe('World', () => {
     expect(layout.defaults.moveSpeed).toBeCloseTo(0.12);
     expect(layout.defaults.turnSpeedDeg).toBe(5);
     expect(channelIndex('spawn')).toBe(4);
+    expect(layout.worldVersion).toBeGreaterThanOrEqual(1);
   });
 
   it('is deterministic: same seed and actions give the same frames', () => {

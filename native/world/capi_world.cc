@@ -41,7 +41,9 @@ std::string build_layout_json() {
   wl_world_config d;
   wl_world_default_config(&d);
   std::ostringstream s;
-  s << "{\"channels\":["
+  // world_version changes whenever the same seed and actions would render differently, so
+  // recordings and datasets can tell which world they came from.
+  s << "{\"world_version\":" << WL_WORLD_VERSION << ",\"channels\":["
     << "{\"name\":\"move\",\"min\":-1,\"max\":1,\"kind\":\"axis\"},"
     << "{\"name\":\"strafe\",\"min\":-1,\"max\":1,\"kind\":\"axis\"},"
     << "{\"name\":\"turn\",\"min\":-1,\"max\":1,\"kind\":\"axis\"},"

@@ -15,6 +15,7 @@ class WorldTest(unittest.TestCase):
         self.assertEqual([c["kind"] for c in layout["channels"]], ["axis"] * 3 + ["event"] * 2)
         self.assertEqual(len(layout["channels"]), world.ACTION_COUNT)
         self.assertEqual(tuple(layout["objects"]), world.OBJECT_KINDS)
+        self.assertGreaterEqual(layout["world_version"], 1)
 
     def _run(self, seed):
         h = hashlib.sha256()

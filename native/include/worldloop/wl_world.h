@@ -19,6 +19,10 @@
 extern "C" {
 #endif
 
+/* Bumped whenever the same seed + actions would give different frames (generator, textures,
+ * renderer, physics or explorer changes); also in wl_world_action_layout_json. */
+#define WL_WORLD_VERSION 1
+
 typedef struct wl_world wl_world;
 typedef struct wl_explorer wl_explorer;
 typedef struct wl_world_batch wl_world_batch;
@@ -92,7 +96,7 @@ WL_API wl_status wl_world_set_light(wl_world* world, float level, float r, float
 WL_API wl_status wl_world_spawn(wl_world* world, int32_t kind, int32_t* placed_out);
 
 /* JSON owned by the library (static storage, valid forever):
- * {"channels":[{"name":"move","min":-1,"max":1,"kind":"axis"},...],
+ * {"world_version":1,"channels":[{"name":"move","min":-1,"max":1,"kind":"axis"},...],
  *  "objects":["pillar",...], "light_presets":[{"name":..,"level":..,"tint":[r,g,b]},...]} */
 WL_API const char* wl_world_action_layout_json(void);
 /* JSON owned by the world, valid until the next call on it: seed, config, frame index, pose,
