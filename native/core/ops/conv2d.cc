@@ -67,7 +67,7 @@ bool uses_rows(const kernels::Table& kt, const ConvShape& s) {
 
 void pad_input(const OpCtx& ctx, const ConvShape& s, const float* x, float* xp) {
   const int hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
-  ops_detail::parallel(ctx, int64_t(s.n) * s.cin, std::max(1, 16384 / (hp * wp)),
+  ops_detail::parallel(ctx, int64_t(s.n) * s.cin, std::max(1, 4096 / (hp * wp)),
                        [&](int64_t b, int64_t e, int) {
                          for (int64_t plane = b; plane < e; ++plane) {
                            const float* src = x + size_t(plane) * s.h * s.w;

@@ -14,8 +14,8 @@ void linear(const OpCtx& ctx, int n, int in, int out, const float* x, const floa
   ops_detail::require(n > 0 && in > 0 && out > 0, "linear", "bad shape");
   const kernels::Table& kt = kernels::table(ctx.isa);
   const int64_t oblocks = (out + 3) / 4;
-  // ~64k multiply-adds per chunk.
-  const int64_t grain = std::max<int64_t>(1, 65536 / (int64_t(4) * in * n));
+  // >= ~8k multiply-adds per chunk, so the n = 1 adaptive-norm projections split too.
+  const int64_t grain = std::max<int64_t>(1, 8192 / (int64_t(4) * in * n));
   ops_detail::parallel(ctx, oblocks, grain, [&](int64_t bb, int64_t be, int) {
     for (int64_t ob = bb; ob < be; ++ob) {
       const int o0 = int(ob * 4), outs = std::min(4, out - o0);

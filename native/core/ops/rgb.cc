@@ -22,7 +22,7 @@ inline uint8_t to_u8(float x) {
 void rgb_f32_to_u8(const OpCtx& ctx, int n, int h, int w, const float* x, uint8_t* y) {
   ops_detail::require(n > 0 && h > 0 && w > 0, "rgb_f32_to_u8", "bad shape");
   const size_t hw = size_t(h) * w;
-  ops_detail::parallel(ctx, int64_t(n) * h, std::max(1, 4096 / w), [&](int64_t b, int64_t e, int) {
+  ops_detail::parallel(ctx, int64_t(n) * h, std::max(1, 2048 / w), [&](int64_t b, int64_t e, int) {
     for (int64_t row = b; row < e; ++row) {
       const size_t i = size_t(row / h), p0 = size_t(row % h) * w;
       const float* r = x + i * 3 * hw + p0;
@@ -41,7 +41,7 @@ void rgb_f32_to_u8(const OpCtx& ctx, int n, int h, int w, const float* x, uint8_
 void rgb_u8_to_f32(const OpCtx& ctx, int n, int h, int w, const uint8_t* x, float* y) {
   ops_detail::require(n > 0 && h > 0 && w > 0, "rgb_u8_to_f32", "bad shape");
   const size_t hw = size_t(h) * w;
-  ops_detail::parallel(ctx, int64_t(n) * h, std::max(1, 4096 / w), [&](int64_t b, int64_t e, int) {
+  ops_detail::parallel(ctx, int64_t(n) * h, std::max(1, 2048 / w), [&](int64_t b, int64_t e, int) {
     for (int64_t row = b; row < e; ++row) {
       const size_t i = size_t(row / h), p0 = size_t(row % h) * w;
       const uint8_t* in = x + (i * hw + p0) * 3;
