@@ -171,8 +171,10 @@ class CudaBackend final : public Backend {
     synchronize_stream();
     return arena_base_;
   }
+  // Device memory (arena chunks: activations, weights, scratch, parameters, RGB staging) plus
+  // pinned host memory.
   size_t memory_bytes() const override {
-    return arena_->bytes_reserved() + kParamBytes + rgb_dev_bytes_ + rgb_pinned_bytes();
+    return arena_->bytes_reserved() + (params_host_ ? kParamBytes : 0) + rgb_pinned_bytes();
   }
 
   // ---- transfers ----
