@@ -66,12 +66,22 @@ def rgb_u8_to_f32(u8):
     return x / 127.5 - 1.0
 
 
-def write_all(out_dir, seed=SEED):
+def write_all(out_dir, seed=SEED, size="tiny"):
+    """size "tiny" writes the committed fixtures; "default" the same goldens for the default v1
+    architecture (about 20 MB, not committed: point WL_FIXTURES at the directory)."""
     os.makedirs(out_dir, exist_ok=True)
-    m = manifest_mod.tiny_manifest()
+    if size == "tiny":
+        m, model_file = manifest_mod.tiny_manifest(), "tiny_model.safetensors"
+    elif size == "default":
+        m, model_file = manifest_mod.default_manifest(), "default_model.safetensors"
+        m["name"] = "default-golden"
+        m["sampler"]["context_noise_sigma"] = 0.05
+    else:
+        raise ValueError("size must be tiny or default")
     ae, dn = build_fixture_model(m, seed)
-    export.export_model(os.path.join(out_dir, "tiny_model.safetensors"), m, ae, dn,
-                        dtypes=FIXTURE_DTYPES)
+    export.export_model(os.path.join(out_dir, model_file), m, ae, dn, dtypes=FIXTURE_DTYPES)
+    # Each golden names the model file it was computed with.
+    meta = {"model": model_file}
 
     g = torch.Generator().manual_seed(seed + 2)
     B = 2
@@ -91,11 +101,11 @@ def write_all(out_dir, seed=SEED):
         export.write_safetensors(path("golden_denoise.safetensors"), [
             ("input_noisy", noisy, "F32"), ("input_sigma", sigma, "F32"),
             ("input_context", context, "F32"), ("input_actions", actions, "F32"),
-            ("expected", out, "F32")])
+            ("expected", out, "F32")], meta)
 
         latent = torch.randn(B, C, h, w, generator=g) * 0.5
         export.write_safetensors(path("golden_decode.safetensors"), [
-            ("input_latent", latent, "F32"), ("expected", ae.decode(latent), "F32")])
+            ("input_latent", latent, "F32"), ("expected", ae.decode(latent), "F32")], meta)
 
         # A smooth image plus noise: realistic enough to keep activations in range.
         yy, xx = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
@@ -103,7 +113,7 @@ def write_all(out_dir, seed=SEED):
         jitter = torch.randint(-20, 21, (B, H, W, 3), generator=g).numpy()
         rgb = np.clip(base[None] + jitter, 0, 255).astype(np.uint8)
         export.write_safetensors(path("golden_encode.safetensors"), [
-            ("input_rgb", rgb, "U8"), ("expected", ae.encode(rgb_u8_to_f32(rgb)), "F32")])
+            ("input_rgb", rgb, "U8"), ("expected", ae.encode(rgb_u8_to_f32(rgb)), "F32")], meta)
 
         steps = 2
         noise = torch.randn(steps + 1, B, C, h, w, generator=g)
@@ -113,7 +123,7 @@ def write_all(out_dir, seed=SEED):
         export.write_safetensors(path("golden_sample.safetensors"), [
             ("input_context", context, "F32"), ("input_actions", actions, "F32"),
             ("input_noise", noise, "F32"), ("input_steps", np.array([steps], np.int64), "I64"),
-            ("expected", z, "F32")])
+            ("expected", z, "F32")], meta)
 
     keys = [(0, 0, 0), (1, 2, 3), (0xDEADBEEFCAFEF00D, (1 << 40) + 7, 0xFFFFFFFF)]
     export.write_safetensors(path("golden_philox.safetensors"), [

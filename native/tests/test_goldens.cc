@@ -84,14 +84,26 @@ struct Loaded {
   ~Loaded() { wl_model_free(model); }
 };
 
-wl_model* load_tiny(int threads, int max_batch = 2, wl_backend backend = WL_BACKEND_CPU) {
+// The model file the goldens were computed with (metadata "model" of the goldens): the committed
+// tiny model, or default_model.safetensors for `python3 -m train goldens --size default`.
+std::string model_file() {
+  static const std::string name = [] {
+    const wl::SafetensorsFile g = wl::SafetensorsFile::open(
+        fixture("golden_denoise.safetensors"), wl::kMaxSafetensorsFileBytes, wl::AllowedDTypes::Any);
+    const std::string* m = g.metadata("model");
+    return m ? *m : std::string("tiny_model.safetensors");
+  }();
+  return fixture(name);
+}
+
+wl_model* load_fixture_model(int threads, int max_batch = 2, wl_backend backend = WL_BACKEND_CPU) {
   wl_model_options o;
   wl_model_options_default(&o);
   o.backend = backend;
   o.threads = threads;
   o.max_batch = max_batch;
   wl_model* m = nullptr;
-  const wl_status st = wl_model_load(fixture("tiny_model.safetensors").c_str(), &o, &m);
+  const wl_status st = wl_model_load(model_file().c_str(), &o, &m);
   if (st != WL_OK) std::printf("  load failed: %s\n", wl_last_error());
   return m;
 }
@@ -99,7 +111,7 @@ wl_model* load_tiny(int threads, int max_batch = 2, wl_backend backend = WL_BACK
 // Runs every golden against a freshly loaded model; `label` names the configuration.
 void check_all_goldens(const char* label, int threads, wl_backend backend = WL_BACKEND_CPU) {
   Loaded l;
-  l.model = load_tiny(threads, 2, backend);
+  l.model = load_fixture_model(threads, 2, backend);
   CHECK(l.model != nullptr);
   if (!l.model) return;
   wl_model_dims d;
@@ -202,7 +214,7 @@ TEST(goldens_cuda_when_available) {
   wl_model_options_default(&o);
   o.backend = WL_BACKEND_CUDA;
   wl_model* m = nullptr;
-  const wl_status st = wl_model_load(fixture("tiny_model.safetensors").c_str(), &o, &m);
+  const wl_status st = wl_model_load(model_file().c_str(), &o, &m);
   if (st == WL_ERR_UNSUPPORTED) {
     std::printf("  skipped: %s\n", wl_last_error());
   } else {
@@ -220,7 +232,7 @@ TEST(goldens_cuda_when_available) {
 
 TEST(info_reports_requested_isa_when_supported) {
   Loaded best;
-  best.model = load_tiny(1);
+  best.model = load_fixture_model(1);
   CHECK(best.model != nullptr);
   if (!best.model) return;
   const std::string info = wl_model_info_json(best.model);
@@ -229,7 +241,7 @@ TEST(info_reports_requested_isa_when_supported) {
   CHECK(info.find("\"nan_weights\":[]") != std::string::npos);
   with_env("WL_ISA", "portable");
   Loaded port;
-  port.model = load_tiny(1);
+  port.model = load_fixture_model(1);
   with_env("WL_ISA", nullptr);
   CHECK(port.model != nullptr);
   if (port.model)
@@ -283,7 +295,7 @@ TEST(karras_schedule_and_edm_scalars) {
 
 TEST(sample_is_deterministic_and_batch_independent) {
   Loaded l;
-  l.model = load_tiny(2, 3);
+  l.model = load_fixture_model(2, 3);
   CHECK(l.model != nullptr);
   if (!l.model) return;
   wl_model_dims d;
@@ -317,7 +329,7 @@ TEST(sample_is_deterministic_and_batch_independent) {
 
 TEST(networks_sharing_activation_memory_do_not_interfere) {
   Loaded l;
-  l.model = load_tiny(1);
+  l.model = load_fixture_model(1);
   CHECK(l.model != nullptr);
   if (!l.model) return;
   Fixture dec("golden_decode.safetensors");
@@ -339,7 +351,7 @@ TEST(networks_sharing_activation_memory_do_not_interfere) {
 
 TEST(calls_allocate_nothing) {
   Loaded l;
-  l.model = load_tiny(2, 2);
+  l.model = load_fixture_model(2, 2);
   CHECK(l.model != nullptr);
   if (!l.model) return;
   Fixture smp("golden_sample.safetensors");
@@ -403,9 +415,9 @@ std::string write_temp(const std::vector<uint8_t>& bytes, const char* name) {
 }  // namespace
 
 TEST(non_finite_weights_are_reported_not_fatal) {
-  std::vector<uint8_t> bytes = read_bytes(fixture("tiny_model.safetensors"));
+  std::vector<uint8_t> bytes = read_bytes(model_file());
   CHECK(bytes.size() > 8);
-  const wl::SafetensorsFile f = wl::SafetensorsFile::open(fixture("tiny_model.safetensors"));
+  const wl::SafetensorsFile f = wl::SafetensorsFile::open(model_file());
   const wl::TensorInfo& t = f.get("denoiser.conv_in.bias");
   CHECK(t.dtype == wl::DType::F32);
   uint64_t header = 0;
@@ -425,7 +437,7 @@ TEST(non_finite_weights_are_reported_not_fatal) {
 }
 
 TEST(missing_tensor_is_named) {
-  std::vector<uint8_t> bytes = read_bytes(fixture("tiny_model.safetensors"));
+  std::vector<uint8_t> bytes = read_bytes(model_file());
   // Rename the tensor in the header (same length keeps every offset valid).
   const std::string from = "\"denoiser.conv_out.bias\"", to = "\"denoiser.conv_out.bia_\"";
   const std::string text(bytes.begin(), bytes.end());
@@ -454,16 +466,16 @@ TEST(bad_arguments_are_errors_not_crashes) {
   wl_model_options o;
   wl_model_options_default(&o);
   o.max_batch = -3;
-  CHECK(wl_model_load(fixture("tiny_model.safetensors").c_str(), &o, &m) ==
+  CHECK(wl_model_load(model_file().c_str(), &o, &m) ==
         WL_ERR_INVALID_ARGUMENT);
   CHECK(std::string(wl_last_error()).find("max_batch") != std::string::npos);
   o.max_batch = 1;
   o.backend = static_cast<wl_backend>(42);
-  CHECK(wl_model_load(fixture("tiny_model.safetensors").c_str(), &o, &m) ==
+  CHECK(wl_model_load(model_file().c_str(), &o, &m) ==
         WL_ERR_INVALID_ARGUMENT);
 
   Loaded l;
-  l.model = load_tiny(1, 1);
+  l.model = load_fixture_model(1, 1);
   CHECK(l.model != nullptr);
   if (!l.model) return;
   wl_model_dims d;
