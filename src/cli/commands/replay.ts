@@ -106,6 +106,12 @@ const command: Command = {
           `${verifier.mismatches} of ${verifier.checked} frames differ` +
           (verifier.firstMismatch !== undefined ? ` (first at frame ${verifier.firstMismatch + 1})` : ''),
       );
+      if (!verifier.firstFrameOk) {
+        console.log(
+          'replay: the starting frame already differs, before any action: the recording comes from a different ' +
+            `build of the ${h.sourceKind === 'truth' ? 'ground-truth world' : 'engine'} or another backend (recorded on '${h.backend}')`,
+        );
+      }
       return 1;
     } finally {
       await opened.close();
