@@ -46,6 +46,10 @@ export class UnsupportedError extends WorldloopError {
 /** Converts an error thrown by the addon (which carries `code`) into the typed class. */
 export function fromNative(err: unknown): WorldloopError {
   if (err instanceof WorldloopError) return err;
+  // The addon validates buffer types/sizes with TypeError/RangeError: those are caller mistakes.
+  if (err instanceof TypeError || err instanceof RangeError) {
+    return new InvalidArgumentError(err.message, { cause: err });
+  }
   const e = err as { code?: string; message?: string };
   const msg = e?.message ?? String(err);
   switch (e?.code) {
