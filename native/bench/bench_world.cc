@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,9 +28,25 @@ Stats stats(std::vector<double> v) {
   return {at(0.5), at(0.95), at(0.99)};
 }
 
+// $WL_MACHINE, else the CPU model and core count (JSON-safe characters only).
 std::string machine() {
-  const char* m = std::getenv("WL_MACHINE");
-  return m ? m : "cpu" + std::to_string(std::thread::hardware_concurrency());
+  if (const char* m = std::getenv("WL_MACHINE")) return m;
+  std::string model = "cpu";
+  if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::strncmp(line, "model name", 10) != 0) continue;
+      const char* colon = std::strchr(line, ':');
+      if (colon) {
+        model.clear();
+        for (const char* c = colon + 1; *c && *c != '\n'; ++c)
+          if (*c != '"' && *c != '\\' && (model.size() || *c != ' ')) model += *c;
+      }
+      break;
+    }
+    std::fclose(f);
+  }
+  return model + " x" + std::to_string(std::thread::hardware_concurrency());
 }
 
 void print(const char* bench, int threads, int worlds, int w, int h, double fps, const Stats& s, const char* unit) {
