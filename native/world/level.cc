@@ -71,6 +71,7 @@ Theme make_theme(Rng& rng, const ThemePalette& p, bool corridor) {
   t.ceiling = uint8_t(rng.range(0, p.ceiling_textures - 1));
   // Corridors are dimmer than rooms on average, so lamps and doorways read as landmarks.
   t.ambient = uint8_t(corridor ? rng.range(50, 90) : rng.range(70, 125));
+  t.sky = 0;
   return t;
 }
 
@@ -85,6 +86,13 @@ Level generate_level(uint64_t seed, int size, const ThemePalette& palette) {
 
   for (int i = 0; i < kRoomThemes; ++i) lv.themes.push_back(make_theme(rng, palette, false));
   for (int i = 0; i < kCorridorThemes; ++i) lv.themes.push_back(make_theme(rng, palette, true));
+  // About one room theme in five is an open courtyard (sky overhead, brighter). Decided by a
+  // hash rather than the level stream so it does not shift the rest of the layout.
+  for (int i = 0; i < kRoomThemes; ++i) {
+    Theme& t = lv.themes[i];
+    t.sky = hash3(seed, uint32_t(i), 0x5C7) % 5 == 0;
+    if (t.sky) t.ambient = uint8_t(std::max<int>(t.ambient, 115));
+  }
 
   // Rooms: random rectangles with at least one wall cell between any two.
   const int target = std::max(3, size * size / 140);

@@ -16,6 +16,7 @@ struct Room {
 struct Theme {
   uint8_t wall, wall_accent, floor, ceiling;
   uint8_t ambient;  // base light of the area, 128 = 1.0
+  uint8_t sky;      // 1 = open courtyard: the sky instead of a ceiling
 };
 
 struct Object {

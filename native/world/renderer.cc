@@ -39,9 +39,14 @@ void Renderer::configure(int width, int height, float fov_deg, float fog_distanc
   row_dist_.assign(h_, 0.f);
   row_shade_.assign(h_, Shade{});
   const float horizon = h_ * 0.5f;
+  sky_row_.assign(h_, 0);
   for (int y = 0; y < h_; ++y) {
     const float p = std::fabs(y + 0.5f - horizon);
     row_dist_[y] = p < 0.25f ? 1e6f : kCameraHeight * focal_ / p;
+    // Sky rows: elevation angle of the row, from the horizon (last sky row) to straight up.
+    const float elevation = std::atan2(horizon - (y + 0.5f), focal_);  // 0 .. ~pi/2
+    const int v = int((1.f - elevation / 1.5707964f) * (TextureBank::kSkyH - 1) + 0.5f);
+    sky_row_[y] = v < 0 ? 0 : v >= TextureBank::kSkyH ? TextureBank::kSkyH - 1 : v;
   }
   set_lighting(light_);
 }
@@ -62,6 +67,11 @@ void Renderer::set_lighting(const Lighting& light) {
   light_ = light;
   for (int c = 0; c < 3; ++c) fog_rgb_[c] = kHaze[c] * light.level * light.tint[c];
   for (int y = 0; y < h_; ++y) row_shade_[y] = shade_at(row_dist_[y]);
+  for (int c = 0; c < 3; ++c) {
+    sky_shade_.mul[c] = int32_t(light.level * light.tint[c] * 256.f + 0.5f);
+    sky_shade_.emit[c] = 256;
+    sky_shade_.add[c] = 0;
+  }
 }
 
 void Renderer::render(const Level& lv, const TextureBank& tex, const LightMap& lights,
@@ -75,6 +85,9 @@ void Renderer::render(const Level& lv, const TextureBank& tex, const LightMap& l
   for (int x = 0; x < w_; ++x) {
     const float cam_x = 2.f * (x + 0.5f) / w_ - 1.f;
     const float rdx = dir_x + pl_x * cam_x, rdy = dir_y + pl_y * cam_x;
+    // Sky column: the ray's compass angle, once around the panorama per turn.
+    const float angle = std::atan2(rdy, rdx) * (1.f / 6.2831853f);
+    const int sky_u = int((angle - std::floor(angle)) * TextureBank::kSkyW) & (TextureBank::kSkyW - 1);
     // DDA through the grid until a wall cell.
     int mx = int(cam.x), my = int(cam.y);
     const float ddx = rdx == 0 ? 1e30f : std::fabs(1.f / rdx);
@@ -135,7 +148,9 @@ void Renderer::render(const Level& lv, const TextureBank& tex, const LightMap& l
       const int l = lights.at(fx, fy);
       const Shade& s = row_shade_[y];
       put(rgb + size_t(y) * stride + size_t(x) * 3, tex.floor(t.floor)[ty * kTex + tx], l, s.mul, s.add);
-      put(rgb + size_t(h_ - 1 - y) * stride + size_t(x) * 3, tex.ceiling(t.ceiling)[ty * kTex + tx], l, s.mul, s.add);
+      const int yc = h_ - 1 - y;
+      if (t.sky) put(rgb + size_t(yc) * stride + size_t(x) * 3, tex.sky[size_t(sky_row_[yc]) * TextureBank::kSkyW + sky_u], 128, sky_shade_.mul, sky_shade_.add);
+      else put(rgb + size_t(yc) * stride + size_t(x) * 3, tex.ceiling(t.ceiling)[ty * kTex + tx], l, s.mul, s.add);
     };
     for (int y = std::max(ye + 1, (h_ + 1) / 2); y < h_; ++y) floor_ceiling(y);
   }

@@ -47,6 +47,8 @@ class Renderer {
   float fog_rgb_[3] = {0, 0, 0};
   std::vector<float> row_dist_;  // per screen row: distance of the floor/ceiling it shows
   std::vector<Shade> row_shade_;
+  std::vector<int> sky_row_;     // per screen row above the horizon: sky texture row
+  Shade sky_shade_;              // sky: global light only, no fog
   std::vector<float> zbuf_;      // per column: wall distance (sprite depth test)
   std::vector<int> order_;       // sprite draw order scratch
   std::vector<float> depth_;

@@ -346,6 +346,24 @@ void draw_sprite(Canvas& c, int kind, uint64_t seed, Rng& rng) {
     }
 }
 
+// Sky: a zenith-to-horizon gradient with soft clouds, tiling around the horizon.
+void draw_sky(std::vector<uint32_t>& out, uint64_t seed, Rng& rng) {
+  const float hue = rng.chance(0.7f) ? rng.uniform(0.53f, 0.62f) : rng.uniform(0.02f, 0.1f);  // blue, or dusk
+  const Rgb zenith = hsv(hue, rng.uniform(0.45f, 0.75f), rng.uniform(0.55f, 0.8f));
+  const Rgb horizon = hsv(hue + 0.03f, rng.uniform(0.1f, 0.3f), rng.uniform(0.85f, 1.f));
+  const float cover = rng.uniform(0.35f, 0.65f);
+  out.resize(size_t(TextureBank::kSkyW) * TextureBank::kSkyH);
+  for (int v = 0; v < TextureBank::kSkyH; ++v)
+    for (int u = 0; u < TextureBank::kSkyW; ++u) {
+      const float t = float(v) / (TextureBank::kSkyH - 1);
+      // noise() tiles every kTex texels: a quarter-speed x makes clouds tile around 256.
+      const float c = fbm(seed, u * 0.25f, v * 0.5f, 4, 3);
+      const float cloud = std::clamp((c - cover) * 3.f, 0.f, 1.f) * (0.4f + 0.6f * (1 - t));
+      const Rgb sky = mix(zenith, horizon, t * t);
+      out[size_t(v) * TextureBank::kSkyW + u] = pack(mix(sky, Rgb{0.96f, 0.96f, 0.98f}, cloud));
+    }
+}
+
 void store(std::vector<uint32_t>& dst, const Canvas& c, bool column_major) {
   for (int y = 0; y < kTex; ++y)
     for (int x = 0; x < kTex; ++x) dst.push_back(column_major ? c[x * kTex + y] : c[y * kTex + x]);
@@ -380,6 +398,7 @@ TextureBank generate_textures(uint64_t seed) {
     draw_sprite(c, k, rng.next(), rng);
     store(bank.sprites, c, true);
   }
+  draw_sky(bank.sky, rng.next(), rng);
   return bank;
 }
 

@@ -28,6 +28,10 @@ struct TextureBank {
   std::vector<uint32_t> floors;    // kFloors
   std::vector<uint32_t> ceilings;  // kCeilings
   std::vector<uint32_t> sprites;   // WL_OBJECT_KIND_COUNT
+  // Sky panorama over courtyards, row-major [kSkyH][kSkyW]: u wraps once around the horizon
+  // (by view angle), v = 0 at the zenith row of the screen, kSkyH - 1 at the horizon.
+  static constexpr int kSkyW = 256, kSkyH = 64;
+  std::vector<uint32_t> sky;
 
   const uint32_t* wall(int i) const { return &walls[size_t(i) * kTexels]; }
   const uint32_t* floor(int i) const { return &floors[size_t(i) * kTexels]; }
