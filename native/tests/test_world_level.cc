@@ -43,6 +43,15 @@ TEST(levels_have_rooms_loops_and_objects) {
   CHECK(kinds.size() == WL_OBJECT_KIND_COUNT);
 }
 
+TEST(some_rooms_are_open_courtyards) {
+  int sky = 0, themes = 0;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    const Level lv = generate_level(seed, 48, kPalette);
+    for (const Theme& t : lv.themes) sky += t.sky, ++themes;
+  }
+  CHECK_MSG(sky > themes / 20 && sky < themes / 2, "%d of %d themes are courtyards", sky, themes);
+}
+
 TEST(same_seed_same_level_other_seed_other_level) {
   const Level a = generate_level(42, 48, kPalette), b = generate_level(42, 48, kPalette);
   const Level c = generate_level(43, 48, kPalette);
