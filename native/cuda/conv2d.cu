@@ -412,6 +412,7 @@ size_t conv2d_scratch_bytes(const Ctx& ctx, Precision p, const ConvShape& s) {
 
 void conv2d(const Ctx& ctx, Precision p, const ConvShape& s, const float* x, const void* packed_w,
             const ConvEpilogue& ep, float* y) {
+  validate(s);  // shape errors first: they are the caller's, a small scratch is ours
   if (ctx.scratch_bytes < kSplitCounterBytes) {
     throw Error(WL_ERR_INTERNAL, "cuda::conv2d: scratch too small");
   }
@@ -430,6 +431,10 @@ void gn_silu_conv2d(const Ctx& ctx, Precision p, const GroupNormShape& gs,
                     const void* packed_w, const ConvEpilogue& ep, float* y) {
   if (gs.n != cs.n || gs.c != cs.cin || gs.hw != cs.h * cs.w) {
     throw Error(WL_ERR_INVALID_ARGUMENT, "cuda::gn_silu_conv2d: GroupNorm and conv shapes differ");
+  }
+  validate(cs);
+  if (gs.groups <= 0 || gs.c % gs.groups != 0) {
+    throw Error(WL_ERR_INVALID_ARGUMENT, "cuda::gn_silu_conv2d: groups must divide channels");
   }
   // Scratch: [arrival counters][GroupNorm coefficients (+ partial statistics)][split partials].
   const size_t gnb = gn_coeffs_bytes(gs);

@@ -142,6 +142,7 @@ __global__ void group_norm_kernel(int c, int hw, int groups, float eps, int silu
 }  // namespace
 
 int gn_parts(const GroupNormShape& s) {
+  if (s.groups <= 0 || s.c % s.groups != 0) return 1;  // rejected by gn_coeffs itself
   const long count = long(s.c / s.groups) * s.hw;
   // ~4K values per CTA; no split when the groups alone give enough CTAs or the counter block
   // (shared with the convolutions' split-K, cuda_ops.h) cannot index every (sample, group).
