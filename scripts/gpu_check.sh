@@ -51,7 +51,10 @@ log() { echo "[gpu_check +$(elapsed)s] $*" | tee -a "$OUT/summary.txt"; }
 step() {
   local name=$1 limit=$2
   shift 2
-  local left=$(( BUDGET - $(elapsed) ))
+  # Every step but the final summary leaves 15 s of the budget for it.
+  local reserve=15
+  [ "$name" = bench_summary ] && reserve=0
+  local left=$(( BUDGET - $(elapsed) - reserve ))
   if (( left < 5 )); then
     log "SKIP $name: total budget of ${BUDGET}s spent"
     echo "{\"step\":\"$name\",\"rc\":null,\"skipped\":true}" >> "$OUT/steps.jsonl"
