@@ -10,7 +10,8 @@
 #
 # Env: OUT (default ./gpu-out), CONFIG (gpu), BUDGET (training seconds, default 400),
 #      DEADLINE (seconds for the whole script, default 560), PYTHON (python3), JOBS (16),
-#      RESUME_FROM (a previous run directory to continue from: its ckpt/ is copied in first).
+#      RESUME_FROM (continue from a model file such as models/default.safetensors, or from a
+#      previous run's resume/ directory; the autoencoder is kept, the denoiser trains on).
 # Smoke test on a CPU machine:
 #   CONFIG=smoke BUDGET=20 OUT=/tmp/out-train PYTHON=/usr/bin/python3 bash scripts/gpu_train.sh
 set -uo pipefail
@@ -37,6 +38,11 @@ say "config=$CONFIG budget=${BUDGET}s deadline=${DEADLINE}s out=$OUT"
   nproc; } | tee "$OUT/machine.txt"
 
 # 1. Native build: only the shared library (world + engine); no SDL, CUDA, tests or benches.
+# The library must use the system libstdc++ that PyTorch's process already has loaded: a compiler
+# that links its own libstdc++ statically (seen: CXX=/opt/gcc/bin/g++ on the GPU image) gives a .so
+# whose iostreams crash once torch is imported. So prefer the system compiler when there is one.
+if [ -x /usr/bin/g++ ] && [ -x /usr/bin/gcc ]; then export CXX=/usr/bin/g++ CC=/usr/bin/gcc; fi
+unset LDFLAGS CXXFLAGS CFLAGS
 say "building libworldloop.so"
 if ! timeout 240 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DWL_SDL=OFF -DWL_CUDA=OFF \
       -DWL_TESTS=OFF -DWL_BENCH=OFF > "$OUT/build.log" 2>&1 ||
@@ -47,9 +53,20 @@ LIB=$(find "$BUILD" -name 'libworldloop.so' | head -n 1)
 export WL_LIB="$(realpath "$LIB")"
 say "built $WL_LIB"
 
-if [ -n "${RESUME_FROM:-}" ] && [ -d "$RESUME_FROM/ckpt" ]; then
-  say "resuming from $RESUME_FROM"
-  mkdir -p "$OUT/run/ckpt" && cp -n "$RESUME_FROM"/ckpt/*-latest.pt "$OUT/run/ckpt/" || true
+# Continue from an earlier run: a model file (e.g. models/default.safetensors, weights only) or a
+# run/resume directory with ckpt/*-latest.pt. The autoencoder is then kept and the whole budget
+# goes to the denoiser.
+if [ -n "${RESUME_FROM:-}" ]; then
+  if [ -f "$RESUME_FROM" ]; then
+    say "continuing from model file $RESUME_FROM"
+    timeout 120 "$PYTHON" -m train import-model --config "$CONFIG" --out "$OUT/run" \
+      --model "$RESUME_FROM" --force || { say "import FAILED"; exit 1; }
+  elif [ -d "$RESUME_FROM/ckpt" ]; then
+    say "resuming from $RESUME_FROM"
+    mkdir -p "$OUT/run/ckpt" && cp -n "$RESUME_FROM"/ckpt/*-latest.pt "$OUT/run/ckpt/" || true
+  else
+    say "RESUME_FROM=$RESUME_FROM is neither a model file nor a directory with ckpt/"; exit 1
+  fi
 fi
 
 # 2. Training. The budget is the training loop's own clock; the timeout adds room for start-up

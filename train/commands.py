@@ -197,6 +197,45 @@ def cmd_episodes(args):
         print(p)
 
 
+def cmd_import_model(args):
+    """Turns a model file into the run's checkpoints (weights only; the optimiser warms up again) so
+    training continues from a shipped model — e.g. the next GPU session from models/."""
+    from . import checkpoint, configs, export
+    cfg = load_config(args)
+    out = _out(args, cfg)
+    m, ae, dn = export.load_model(args.model)
+    a = m["actions"]
+    kinds = a.get("kinds") or ["axis"] * len(a["names"])
+    layout = {"channels": [{"name": n, "min": lo, "max": hi, "kind": k}
+                           for n, lo, hi, k in zip(a["names"], a["min"], a["max"], kinds)]}
+    want = configs.manifest_for(cfg, layout, latent_scale=m["latent"]["scale"])
+    for key in ("frame", "autoencoder", "denoiser"):
+        if want[key] != m[key]:
+            raise ValueError(f"{args.model}: {key} is {m[key]}, config '{cfg.name}' builds "
+                             f"{want[key]}; pick the config the model was trained with")
+    if any(want["latent"][k] != m["latent"][k] for k in ("channels", "height", "width")):
+        raise ValueError(f"{args.model}: latent {m['latent']} does not match config '{cfg.name}'")
+    if checkpoint.find_latest(out, "ae") or checkpoint.find_latest(out, "dyn"):
+        if not args.force:
+            raise ValueError(f"{out} already has checkpoints; pass --force to replace them")
+    t = m.get("training") or {}
+    common = {"optimizer": None, "config": cfg.to_dict(), "layout": layout,
+              "latent_scale": float(m["latent"]["scale"]), "imported_from": args.model,
+              "time": time.time()}
+    ta, td = t.get("autoencoder", {}), t.get("denoiser", {})
+    checkpoint.save(out, "ae", dict(common, step=int(ta.get("steps", 0)),
+                                    samples=int(ta.get("samples", 0)),
+                                    elapsed_s=float(ta.get("seconds", 0)),
+                                    model=ae.state_dict()))
+    checkpoint.save(out, "dyn", dict(common, step=int(td.get("steps", 0)),
+                                     samples=int(td.get("samples", 0)),
+                                     elapsed_s=float(td.get("seconds", 0)),
+                                     model=dn.state_dict(), ema=None,
+                                     ae_step=int(ta.get("steps", 0))))
+    print(json.dumps({"imported": args.model, "out": out, "ae_steps": ta.get("steps", 0),
+                      "dyn_steps": td.get("steps", 0)}), flush=True)
+
+
 def cmd_convert(args):
     from . import recordings
     for p in recordings.convert(args.recording, args.out, frame_size=args.frame_size):
@@ -240,6 +279,9 @@ COMMANDS = {
                             p.add_argument("--ticks", type=int, default=256),
                             p.add_argument("--frame-size", type=int, default=128),
                             p.add_argument("--seed", type=int, default=1 << 42))),
+    "import-model": (cmd_import_model, "continue training from a model file (writes checkpoints)",
+                     lambda p: (_common(p), p.add_argument("--model", required=True),
+                                p.add_argument("--force", action="store_true"))),
     "convert": (cmd_convert, "convert a worldloop recording to .npz episodes",
                 lambda p: (p.add_argument("recording"), p.add_argument("--out", required=True),
                            p.add_argument("--frame-size", type=int, default=128))),

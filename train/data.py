@@ -315,12 +315,15 @@ class ClipPool:
         self.gen.manual_seed(seed)
 
     def add(self, z: torch.Tensor, a: torch.Tensor) -> None:
-        """z [N, T, C, h, w], a [N, T, A] with T == seq_len."""
-        for i in range(z.shape[0]):
-            self.z[self.cursor] = z[i]
-            self.a[self.cursor] = a[i]
-            self.cursor = (self.cursor + 1) % self.capacity
-            self.size = min(self.capacity, self.size + 1)
+        """z [N, T, C, h, w], a [N, T, A] with T == seq_len (one indexed copy, not N)."""
+        n = min(z.shape[0], self.capacity)
+        z, a = z[-n:], a[-n:]
+        idx = (torch.arange(n) + self.cursor) % self.capacity
+        idx = idx.to(self.z.device)
+        self.z[idx] = z.to(self.z.dtype)
+        self.a[idx] = a.to(self.a.dtype)
+        self.cursor = (self.cursor + n) % self.capacity
+        self.size = min(self.capacity, self.size + n)
 
     def sample(self, batch: int, length: int) -> Tuple[torch.Tensor, torch.Tensor]:
         if length > self.seq_len:

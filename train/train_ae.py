@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from . import checkpoint, configs, data, metrics, modules
-from .trainer import (Dist, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
+from .trainer import (Dist, make_optimizer, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
                       install_stop_handler, pick_device, setup_backend,
                       stop_requested, unwrap)
 
@@ -68,8 +68,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     manifest = configs.manifest_for(cfg, layout)
     ae = modules.Autoencoder(manifest).to(device)
     c = cfg.ae
-    opt = torch.optim.AdamW(ae.parameters(), lr=c.lr, weight_decay=c.weight_decay,
-                            betas=(0.9, 0.99))
+    opt = make_optimizer(ae.parameters(), c.lr, c.weight_decay, device)
     step, samples_total, elapsed_total = 0, 0, 0.0
     rewarm_from = 0
     if resume:
@@ -138,7 +137,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
             prog.add_samples(c.batch * dd.world)
             samples_total += c.batch * dd.world
             if step % cfg.log_every == 0:
-                finite_or_raise(loss, "ae", step)
+                finite_or_raise(loss.detach(), "ae", step)
                 with torch.no_grad():
                     ps = float(metrics.psnr(rec.detach(), x).mean())
                 prog.log(step, {"loss": float(loss), "l1": float(l1), "edge": float(edge),

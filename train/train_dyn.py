@@ -24,7 +24,7 @@ import torch.nn as nn
 
 from . import checkpoint, configs, data, edm, modules
 from .train_ae import load_autoencoder, make_source
-from .trainer import (EMA, Dist, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
+from .trainer import (EMA, Dist, make_optimizer, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
                       install_stop_handler, pick_device, setup_backend,
                       stop_requested, unwrap)
 
@@ -58,7 +58,7 @@ def sample(net, ctx, acts, steps, edm_cfg, ctx_sigma, noise):
 
 
 @torch.no_grad()
-def encode_chunks(ae: modules.Autoencoder, frames_u8, device, batch: int = 256) -> torch.Tensor:
+def encode_chunks(ae: modules.Autoencoder, frames_u8, device, batch: int = 1024) -> torch.Tensor:
     """uint8 [N, T, H, W, 3] (numpy) -> scaled latents [N, T, C, h, w] on device."""
     f = torch.from_numpy(frames_u8)
     n, t = f.shape[:2]
@@ -132,8 +132,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     c = cfg.dyn
     model = modules.Denoiser(manifest).to(device)
     ema = EMA(model, c.ema) if c.ema > 0 else None
-    opt = torch.optim.AdamW(model.parameters(), lr=c.lr, weight_decay=c.weight_decay,
-                            betas=(0.9, 0.99))
+    opt = make_optimizer(model.parameters(), c.lr, c.weight_decay, device)
     step, samples_total, elapsed_total = 0, 0, 0.0
     rewarm_from = 0
     if resume:
@@ -196,8 +195,10 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     try:
         while not stop:
             t0 = time.perf_counter()
-            # At most one chunk per step: encoding fresh frames must not starve the optimiser.
-            fresh += pull(False)
+            # At most one chunk every dyn_pull_every steps: encoding fresh frames must not
+            # starve the optimiser.
+            if step % max(1, cfg.data.dyn_pull_every) == 0:
+                fresh += pull(False)
             t_data += time.perf_counter() - t0
             lr = sched.lr(step, prog.elapsed(), prog.step0)
             for g in opt.param_groups:
@@ -216,7 +217,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
             prog.add_samples(m)
             samples_total += m
             if step % cfg.log_every == 0:
-                finite_or_raise(loss, "dyn", step)
+                finite_or_raise(loss.detach(), "dyn", step)
                 prog.log(step, {"loss": float(loss), "grad_norm": float(gn), "lr": lr},
                          {"fresh_seqs": fresh, "data_s": round(t_data, 2),
                           "gen_fps": round(getattr(source, "frames_per_second", lambda: 0)(), 0)})
