@@ -162,6 +162,17 @@ TEST(size_limit) {
   CHECK(json::parse("[1,2,3]", "doc", 7).is_array());
 }
 
+TEST(value_count_limit) {
+  CHECK(json::parse("[1,2,3]", "doc", 1 << 20, 4).as_array().size() == 3);  // the array counts too
+  std::string m = error_of([] { json::parse("[1,2,3]", "doc", 1 << 20, 3); });
+  CHECK_MSG(m == "doc: byte 5: more than 3 values in one document", "%s", m.c_str());
+  // A long flat array of zeros is stopped at the default cap, not parsed into gigabytes.
+  std::string zeros = "[";
+  for (size_t i = 0; i < json::kDefaultMaxValues + 10; ++i) zeros += i ? ",0" : "0";
+  zeros += "]";
+  CHECK_ERROR(P(zeros), "values in one document");
+}
+
 TEST(dump_round_trips) {
   const char* docs[] = {
       "{\"a\":[1,2.5,-3,{\"b\":null}],\"c\":\"d\\n\\\"e\\u0001\",\"t\":true,\"f\":false}",

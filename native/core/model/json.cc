@@ -116,7 +116,8 @@ std::string printable_byte(unsigned char c) {
 
 class Parser {
  public:
-  Parser(std::string_view text, std::string_view source) : s_(text), source_(source) {}
+  Parser(std::string_view text, std::string_view source, size_t max_values)
+      : s_(text), source_(source), max_values_(max_values) {}
 
   Value parse_document() {
     skip_ws();
@@ -163,6 +164,8 @@ class Parser {
 
   Value parse_value(int depth) {
     if (at_end()) fail("expected a value");
+    if (++values_ > max_values_)
+      fail_plain(pos_, "more than " + std::to_string(max_values_) + " values in one document");
     switch (peek()) {
       case '{': return parse_object(depth + 1);
       case '[': return parse_array(depth + 1);
@@ -439,16 +442,18 @@ class Parser {
 
   std::string_view s_;
   std::string_view source_;
+  size_t max_values_;
+  size_t values_ = 0;
   size_t pos_ = 0;
 };
 
 }  // namespace
 
-Value parse(std::string_view text, std::string_view source, size_t max_bytes) {
+Value parse(std::string_view text, std::string_view source, size_t max_bytes, size_t max_values) {
   if (text.size() > max_bytes)
     throw Error(WL_ERR_FORMAT, std::string(source) + ": document is " + std::to_string(text.size()) +
                                    " bytes, more than the limit of " + std::to_string(max_bytes));
-  return Parser(text, source).parse_document();
+  return Parser(text, source, max_values).parse_document();
 }
 
 // ---------------------------------------------------------------------------------------------

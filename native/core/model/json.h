@@ -21,6 +21,8 @@ namespace json {
 
 // Deepest array/object nesting accepted; deeper documents are rejected, never recursed into.
 constexpr int kMaxDepth = 64;
+// Default cap on values per document (about 100 MB of Values at most).
+constexpr size_t kDefaultMaxValues = size_t(1) << 20;
 
 enum class Type { Null, Bool, Number, String, Array, Object };
 const char* type_name(Type t);  // "null", "boolean", "number", "string", "array", "object"
@@ -76,7 +78,10 @@ class Value {
 // Strings must be valid UTF-8; \u escapes (including surrogate pairs) are decoded to UTF-8;
 // lone surrogates, control characters, duplicate keys, NaN/Infinity, leading zeros and numbers
 // outside the double range are rejected.
-Value parse(std::string_view text, std::string_view source = "JSON", size_t max_bytes = 64u << 20);
+// `max_values` caps the number of values (scalars and containers): a Value is ~40x larger than
+// its shortest text ("0,"), so without it a 100 MB header of zeros would need gigabytes.
+Value parse(std::string_view text, std::string_view source = "JSON", size_t max_bytes = 64u << 20,
+            size_t max_values = kDefaultMaxValues);
 
 // Compact serialisation (document order, shortest round-trip numbers, integers without ".0").
 std::string dump(const Value& v);
