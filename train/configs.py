@@ -151,7 +151,7 @@ def _gpu() -> Config:
                         refresh_per_step=0.1, dyn_pull_every=8)
     c.ae = AEConfig(batch=64, lr=6e-4, warmup_steps=200)
     c.dyn = DynConfig(batch=128, lr=3e-4, warmup_steps=300, ema=0.999)
-    c.eval = EvalConfig(worlds=8)
+    c.eval = EvalConfig(worlds=16)
     return c
 
 

@@ -187,31 +187,50 @@ def rollout_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], 
     roll = model.decode(z_roll.flatten(0, 1)).reshape(N, H, *truth.shape[2:])
     ae_rec = model.decode(z_true.flatten(0, 1)).reshape(truth.shape)
     # Teacher-forced: every position t >= K from the K true latents before it.
-    tf_psnr, tf_ssim, tf_frames = [], [], []
+    # Its baselines are taken at the same positions: the autoencoder ceiling of frame t and
+    # copy-last = frame t-1 held.
+    tf = {k: [] for k in ("psnr", "ssim", "ae_psnr", "ae_ssim", "copy_psnr", "copy_ssim",
+                          "sharp_model", "sharp_truth")}
+    tf_frames = []
     for t in range(K, K + H, max(1, H // 16)):
         noise = torch.randn(z_true[:, 0].shape, generator=gen).to(model.device)
         z = model.step(z_true[:, t - K:t], ac_t[:, t - K:t].to(model.device), noise, steps)
         x = model.decode(z)
-        tf_psnr.append(metrics.psnr(x, truth[:, t]).mean())
-        tf_ssim.append(metrics.ssim(x, truth[:, t]).mean())
+        tr = truth[:, t]
+        tf["psnr"].append(metrics.psnr(x, tr).mean())
+        tf["ssim"].append(metrics.ssim(x, tr).mean())
+        tf["ae_psnr"].append(metrics.psnr(ae_rec[:, t], tr).mean())
+        tf["ae_ssim"].append(metrics.ssim(ae_rec[:, t], tr).mean())
+        tf["copy_psnr"].append(metrics.psnr(truth[:, t - 1], tr).mean())
+        tf["copy_ssim"].append(metrics.ssim(truth[:, t - 1], tr).mean())
+        tf["sharp_model"].append(metrics.sharpness(x).mean())
+        tf["sharp_truth"].append(metrics.sharpness(tr).mean())
         tf_frames.append(x)
     res = {"worlds": N, "steps": steps, "horizons": {}}
     for h in horizons:
         t = K + h - 1  # index of the h-th generated frame in the truth clip
         tr = truth[:, t]
         if h == 1:
-            mp = _mean(tf_psnr)
-            ms = _mean(tf_ssim)
-            model_frames = tf_frames[0]
-        else:
-            model_frames = roll[:, h - 1]
-            mp = float(metrics.psnr(model_frames, tr).mean())
-            ms = float(metrics.ssim(model_frames, tr).mean())
+            res["horizons"]["1"] = {
+                "mode": "teacher_forced", "positions": len(tf_frames),
+                "psnr": round(_mean(tf["psnr"]), 3), "ssim": round(_mean(tf["ssim"]), 4),
+                "psnr_autoencoder": round(_mean(tf["ae_psnr"]), 3),
+                "ssim_autoencoder": round(_mean(tf["ae_ssim"]), 4),
+                "psnr_copy_last": round(_mean(tf["copy_psnr"]), 3),
+                "ssim_copy_last": round(_mean(tf["copy_ssim"]), 4),
+                "sharpness_ratio": round(_mean(tf["sharp_model"]) /
+                                         max(_mean(tf["sharp_truth"]), 1e-8), 4),
+                "psnr_self_rolled": round(float(metrics.psnr(roll[:, 0], tr).mean()), 3),
+            }
+            continue
+        model_frames = roll[:, h - 1]
+        mp = float(metrics.psnr(model_frames, tr).mean())
+        ms = float(metrics.ssim(model_frames, tr).mean())
         last = truth[:, K - 1]
         sharp_model = float(metrics.sharpness(roll[:, h - 1]).mean())
         sharp_truth = float(metrics.sharpness(tr).mean())
         res["horizons"][str(h)] = {
-            "mode": "teacher_forced" if h == 1 else "self_rolled",
+            "mode": "self_rolled",
             "psnr": round(mp, 3), "ssim": round(ms, 4),
             "psnr_autoencoder": round(float(metrics.psnr(ae_rec[:, t], tr).mean()), 3),
             "ssim_autoencoder": round(float(metrics.ssim(ae_rec[:, t], tr).mean()), 4),
@@ -575,9 +594,11 @@ def targets(res: Dict) -> Dict:
 
     def put(name, value, ok):
         out[name] = {"value": value, "met": bool(ok) if value is not None else None}
+    ceiling = res["rollout"].get("autoencoder_psnr_all")
+    if ceiling is not None:
+        put("autoencoder_ceiling_ge_32dB", ceiling, ceiling >= 32)
     if "1" in hz:
-        ae = hz["1"]["psnr_autoencoder"]
-        put("autoencoder_ceiling_ge_32dB", ae, ae >= 32)
+        ae = hz["1"]["psnr_autoencoder"]  # the ceiling at the teacher-forced positions
         put("teacher_forced_within_2dB_of_ceiling", round(ae - hz["1"]["psnr"], 3),
             ae - hz["1"]["psnr"] <= 2)
     for h, margin in (("8", 4), ("32", 3)):
