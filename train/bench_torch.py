@@ -143,8 +143,6 @@ def cmd_dry_run(args):
 def cmd_run(args):
     from . import export
     torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
     if not torch.cuda.is_available():
         print(json.dumps({"bench": "skipped", "reason": "torch.cuda.is_available() is False"}))
         return 0
