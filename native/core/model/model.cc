@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "capi/error.h"
 #include "model/backend_factory.h"
@@ -55,13 +57,18 @@ std::unique_ptr<Model> Model::load(const std::string& path, const wl_model_optio
               std::to_string(manifest_limits::kMaxBatch) + "]");
   if (opts.threads < 0 || opts.threads > 1024)
     fail("options.threads: " + std::to_string(opts.threads) + " is outside [0, 1024]");
+  // The enum comes from C callers and may hold any integer: read it as one before trusting it.
+  std::underlying_type_t<wl_backend> backend_raw;
+  std::memcpy(&backend_raw, &opts.backend, sizeof backend_raw);
+  if (backend_raw < WL_BACKEND_CPU || backend_raw > WL_BACKEND_AUTO)
+    fail("options.backend: unknown backend " + std::to_string(backend_raw));
 
   SafetensorsFile file = SafetensorsFile::open(path);
   std::unique_ptr<Model> model(new Model());
   Model& md = *model;
   md.m_ = manifest_from_file(file);
   check_arena_budget(md.m_, max_batch);
-  md.be_ = make_backend(opts.backend, opts.threads);
+  md.be_ = make_backend(static_cast<wl_backend>(backend_raw), opts.threads);
   md.max_batch_ = max_batch;
   const Manifest& m = md.m_;
   const int K = m.denoiser.context, A = m.actions.dim();
