@@ -160,10 +160,14 @@ void Window::set_overlay(const uint8_t* rgba, int w, int h) {
 void Window::render_current() {
   int ow = 0, oh = 0;
   SDL_GetRendererOutputSize(renderer_, &ow, &oh);
-  SDL_SetRenderDrawColor(renderer_, 0, 0, 0, 255);
-  SDL_RenderClear(renderer_);
+  viewport_ = frame_ ? letterbox(frame_w_, frame_h_, ow, oh, !linear_) : Rect{};
+  // The opaque frame overwrites every pixel when it fills the output; clear only for bars (a
+  // full clear is a whole-window fill on CPU renderers).
+  if (!frame_ || viewport_.x > 0 || viewport_.y > 0 || viewport_.w < ow || viewport_.h < oh) {
+    SDL_SetRenderDrawColor(renderer_, 0, 0, 0, 255);
+    SDL_RenderClear(renderer_);
+  }
   if (!frame_) return;
-  viewport_ = letterbox(frame_w_, frame_h_, ow, oh, !linear_);
   SDL_Rect dst{viewport_.x, viewport_.y, viewport_.w, viewport_.h};
   if (SDL_RenderCopy(renderer_, frame_, nullptr, &dst) != 0) {
     throw PlatformError(ErrorCode::Internal, sdl_error("SDL_RenderCopy"));
