@@ -123,7 +123,8 @@ double ms(Clock::time_point a, Clock::time_point b) {
 }
 
 // One variant: "<precision>-<graphs|eager>".
-int run_variant(const Args& a, const std::string& machine, const std::string& variant) {
+[[maybe_unused]] int run_variant(const Args& a, const std::string& machine,
+                                 const std::string& variant) {
   const size_t dash = variant.find('-');
   const std::string prec = variant.substr(0, dash);
   const std::string mode = dash == std::string::npos ? "graphs" : variant.substr(dash + 1);
