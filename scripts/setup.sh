@@ -19,6 +19,9 @@ if ((${#missing[@]})); then
 fi
 
 echo "setup: npm packages"
+# onnxruntime-node (the CPU baseline in `npm run bench`) ships its CPU binaries in the package; its
+# install script only downloads optional GPU providers, which needs a network we may not have.
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 
 echo "setup: native build (cmake-js) and TypeScript"
