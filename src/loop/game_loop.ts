@@ -233,7 +233,9 @@ export class GameLoop {
     const pacer = new Pacer(this.fps, this.opts.maxCatchUp ?? 2);
     const maxFrames = this.opts.maxFrames ?? 0;
     let inflight: InFlight | undefined;
+    let stepTick = 0;
     let inputEnded = false;
+    const wantMore = () => !this.stopRequested && !inputEnded && (maxFrames === 0 || this.steps < maxFrames);
     pacer.start(this.clock.now());
     for (;;) {
       const tickStart = this.clock.now();
@@ -243,9 +245,9 @@ export class GameLoop {
         if (inflight.error) throw inflight.error;
         inflight = undefined;
       }
-      const wantMore = !this.stopRequested && !inputEnded && (maxFrames === 0 || this.steps < maxFrames);
-      if (!inflight && (!this.paused || this.resetRequested) && (wantMore || this.resetRequested)) {
+      if (!inflight && (!this.paused || this.resetRequested) && (wantMore() || this.resetRequested)) {
         inflight = this.startStep();
+        stepTick = this.tickIndex;
         if (!inflight) inputEnded = true;
         // One event-loop turn: a source that computes synchronously (the truth world) has its
         // frame ready now and it is presented this tick, and its step time is not inflated by
@@ -267,7 +269,21 @@ export class GameLoop {
       const plan = pacer.next(workEnd);
       if (plan.skipped > 0) this.profiler.dropped(plan.skipped);
       if (plan.at > workEnd) {
-        await this.clock.sleepUntil(plan.at);
+        const sleep = this.clock.sleepUntil(plan.at).then(() => 'tick' as const);
+        // Sleep to the next tick, but a step that missed its tick (a slow model) and finishes
+        // meanwhile is followed at once by the next one, reading the freshest input, so the model
+        // never idles while the world is behind. Its frame still shows on the tick grid.
+        for (;;) {
+          const step = inflight && !inflight.done ? inflight.promise.then(() => 'step' as const) : undefined;
+          const woke = step ? await Promise.race([sleep, step]) : await sleep;
+          if (woke === 'tick') break;
+          if (inflight?.error || stepTick === this.tickIndex || this.paused || !wantMore()) continue;
+          await this.pollInput();
+          if (this.paused || this.resetRequested || !wantMore()) continue;
+          inflight = this.startStep();
+          stepTick = this.tickIndex;
+          if (!inflight) inputEnded = true;
+        }
         const idle = this.clock.now() - workEnd;
         this.profiler.stage('idle', idle);
         this.trace?.span('idle', 'stage', this.rel(workEnd), idle, TRACK.loop);
