@@ -69,6 +69,10 @@ class DynConfig:
     p_mean: float = -1.2
     p_std: float = 1.2
     offset_noise: float = 0.1
+    # Share of samples trained exactly at sigma_max. With 1-2 Euler steps the sampler's first
+    # evaluation, at sigma_max, makes nearly the whole frame (the next level is ~sigma_min), yet the
+    # log-normal above puts ~1% of its mass that high; this trains the level inference relies on.
+    sigma_max_prob: float = 0.3
     # Context-noise augmentation: with probability ctx_noise_prob a sample's context latents get
     # N(0, s^2) with s ~ U(0, ctx_noise_max); s is fed to the network as conditioning.
     ctx_noise_prob: float = 0.7

@@ -95,7 +95,8 @@ def build_batch(cfg: configs.DynConfig, z: torch.Tensor, a: torch.Tensor, model,
     return torch.cat(ctxs), torch.cat(acts), torch.cat(tgts)
 
 
-def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device):
+def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device,
+             sigma_max: float = 5.0):
     m = target.shape[0]
     # Context-noise augmentation.
     aug = (torch.rand(m, device=device) < cfg.ctx_noise_prob).float()
@@ -103,6 +104,8 @@ def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device):
     ctx = ctx + s_ctx.view(-1, 1, 1, 1, 1) * torch.randn_like(ctx)
     # EDM noise with offset noise (a per-sample, per-channel constant shift).
     sigma = torch.exp(cfg.p_mean + cfg.p_std * torch.randn(m, device=device))
+    at_max = torch.rand(m, device=device) < cfg.sigma_max_prob
+    sigma = torch.where(at_max, torch.full_like(sigma, sigma_max), sigma)
     eps = torch.randn_like(target) + cfg.offset_noise * torch.randn(
         m, target.shape[1], 1, 1, device=device)
     x = target + sigma.view(-1, 1, 1, 1) * eps
@@ -205,7 +208,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
                 g["lr"] = lr
             z, a = pool.sample(c.batch, clip_len)
             ctx, acts, tgt = build_batch(c, z, a, unwrap(net), manifest["edm"], n_unroll, device)
-            loss = edm_loss(net, ctx, acts, tgt, c, sd, device)
+            loss = edm_loss(net, ctx, acts, tgt, c, sd, device, manifest["edm"]["sigma_max"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
