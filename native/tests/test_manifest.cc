@@ -98,6 +98,9 @@ TEST(to_json_round_trips) {
   CHECK(b.denoiser.channels == a.denoiser.channels);
   CHECK(b.training_json == a.training_json);
   CHECK(wl::json::parse(j).find("training")->find("steps")->as_number() == 1000);
+  Manifest c = wl::parse_manifest(edited("\"min\": [-1, -1, -1]", "\"min\": [-1, 0.1, -0.3]"));
+  std::string cj = wl::manifest_to_json(c);
+  CHECK_MSG(cj.find("\"min\":[-1,0.1,-0.3]") != std::string::npos, "%s", cj.c_str());
 }
 
 TEST(unknown_fields_allowed_training_optional) {

@@ -1,6 +1,7 @@
 #include "model/manifest.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <set>
 
@@ -294,9 +295,16 @@ std::string manifest_to_json(const Manifest& m) {
     for (int x : v) a.push_back(Value::number(x));
     return Value::array(std::move(a));
   };
+  // Shortest decimal that round-trips the float, so 0.1f prints as 0.1, not 0.10000000149011612.
   auto floats = [](const std::vector<float>& v) {
     json::Array a;
-    for (float x : v) a.push_back(Value::number(x));
+    for (float x : v) {
+      char buf[32];
+      auto r = std::to_chars(buf, buf + sizeof buf, x);
+      double d = x;
+      std::from_chars(buf, r.ptr, d);
+      a.push_back(Value::number(d));
+    }
     return Value::array(std::move(a));
   };
   json::Array names, kinds;
