@@ -166,8 +166,7 @@ AttentionLayer plan_attention(BuildCtx& b, const std::string& prefix, int c, int
   a.out = plan_act(b, c, h, w);
   b.backend.reserve_conv(a.qkv.shape(b.batch, h, w));
   b.backend.reserve_conv(a.proj.shape(b.batch, h, w));
-  // Attention scratch may depend on the batch: reserve for every n up to max_batch is what a
-  // kernel would need at most; the largest n is the bound.
+  // Scratch needs grow with the batch, so the max_batch shape bounds every call.
   b.backend.reserve_attention(AttentionShape{b.batch, c, h * w, heads});
   return a;
 }
