@@ -7,6 +7,7 @@
   golden_decode.safetensors    latent -> float RGB
   golden_encode.safetensors    RGB8 -> latent
   golden_sample.safetensors    a full 2-step Euler sample with explicit noise
+  golden_sample_philox.safetensors  the same with the engine's Philox noise (seeds, frames)
   golden_philox.safetensors    Philox words and normals for a few (seed, frame, step) keys
 Inputs are named input_*, outputs expected*.
 """
@@ -124,6 +125,18 @@ def write_all(out_dir, seed=SEED, size="tiny"):
             ("input_context", context, "F32"), ("input_actions", actions, "F32"),
             ("input_noise", noise, "F32"), ("input_steps", np.array([steps], np.int64), "I64"),
             ("expected", z, "F32")], meta)
+
+        # The engine's own noise path: world b starts from Philox(seeds[b], frames[b], step 0).
+        seeds = np.array([12345, 0xFEEDFACE12345678], np.uint64)
+        frames = np.array([7, (1 << 33) + 1], np.uint64)
+        philox_noise = np.stack([philox.normals(int(sd), int(fr), 0, C * h * w)
+                                 for sd, fr in zip(seeds, frames)]).reshape(B, C, h, w)
+        z = edm.sample(dn, context, actions, torch.from_numpy(philox_noise), steps, m["edm"],
+                       ctx_sigma)
+        export.write_safetensors(path("golden_sample_philox.safetensors"), [
+            ("input_context", context, "F32"), ("input_actions", actions, "F32"),
+            ("input_seeds", seeds, "U64"), ("input_frames", frames, "U64"),
+            ("input_steps", np.array([steps], np.int64), "I64"), ("expected", z, "F32")], meta)
 
     keys = [(0, 0, 0), (1, 2, 3), (0xDEADBEEFCAFEF00D, (1 << 40) + 7, 0xFFFFFFFF)]
     export.write_safetensors(path("golden_philox.safetensors"), [

@@ -171,6 +171,19 @@ void check_all_goldens(const char* label, int threads, wl_backend backend = WL_B
     CHECK_MSG(err <= kTol, "[%s] sample (%d steps) max abs err %g", label, steps, err);
     errs += std::string(" sample ") + fmt(err);
   }
+  {
+    Fixture g("golden_sample_philox.safetensors");
+    const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
+    const auto seeds = g.raw<uint64_t>("input_seeds"), frames = g.raw<uint64_t>("input_frames");
+    const auto expected = g.f32("expected");
+    const int steps = int(g.raw<int64_t>("input_steps").at(0));
+    std::vector<float> out(B * lat);
+    CHECK(wl_model_sample(l.model, B, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
+                          out.data(), nullptr) == WL_OK);
+    const float err = max_abs_diff(out, expected);
+    CHECK_MSG(err <= kTol, "[%s] philox sample max abs err %g", label, err);
+    errs += std::string(" philox-sample ") + fmt(err);
+  }
   std::printf("  [%s] max abs err:%s\n", label, errs.c_str());
 }
 
