@@ -8,7 +8,7 @@ import torch
 
 def cmd_goldens(args):
     from . import goldens
-    for name in goldens.write_all(args.out, args.seed, args.size):
+    for name in goldens.write_all(args.out, args.seed, args.size, args.model):
         print(name)
 
 
@@ -37,7 +37,9 @@ COMMANDS = {
     "goldens": (cmd_goldens, "write the golden fixtures for native/tests/test_goldens.cc",
                 lambda p: (p.add_argument("--out", default="native/tests/fixtures"),
                            p.add_argument("--seed", type=int, default=20240611),
-                           p.add_argument("--size", choices=["tiny", "default"], default="tiny"))),
+                           p.add_argument("--size", choices=["tiny", "default"], default="tiny"),
+                           p.add_argument("--model", default=None,
+                                          help="use this model file's weights (not committed)"))),
     "export-random": (cmd_export_random, "write a model file with random weights",
                       lambda p: (p.add_argument("--out", required=True),
                                  p.add_argument("--tiny", action="store_true"),

@@ -67,11 +67,18 @@ def rgb_u8_to_f32(u8):
     return x / 127.5 - 1.0
 
 
-def write_all(out_dir, seed=SEED, size="tiny"):
+def write_all(out_dir, seed=SEED, size="tiny", model_path=None):
     """size "tiny" writes the committed fixtures; "default" the same goldens for the default v1
-    architecture (about 20 MB, not committed: point WL_FIXTURES at the directory)."""
+    architecture (about 20 MB, not committed: point WL_FIXTURES at the directory). model_path
+    computes the goldens with an existing model file's weights instead (e.g. a trained model);
+    the goldens then name that file by its absolute path."""
     os.makedirs(out_dir, exist_ok=True)
-    if size == "tiny":
+    if model_path:
+        m, ae, dn = export.load_model(model_path)
+        ae.eval()
+        dn.eval()
+        model_file = os.path.abspath(model_path)
+    elif size == "tiny":
         m, model_file = manifest_mod.tiny_manifest(), "tiny_model.safetensors"
     elif size == "default":
         m, model_file = manifest_mod.default_manifest(), "default_model.safetensors"
@@ -79,8 +86,9 @@ def write_all(out_dir, seed=SEED, size="tiny"):
         m["sampler"]["context_noise_sigma"] = 0.05
     else:
         raise ValueError("size must be tiny or default")
-    ae, dn = build_fixture_model(m, seed)
-    export.export_model(os.path.join(out_dir, model_file), m, ae, dn, dtypes=FIXTURE_DTYPES)
+    if not model_path:
+        ae, dn = build_fixture_model(m, seed)
+        export.export_model(os.path.join(out_dir, model_file), m, ae, dn, dtypes=FIXTURE_DTYPES)
     # Each golden names the model file it was computed with.
     meta = {"model": model_file}
 
