@@ -3,13 +3,23 @@
  * loaded model whose opening frames come from the ground-truth world for the same seed). Each
  * comes with the identity a recording stores and the backend it runs on.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ActionSpace, FrameSource } from '../source.js';
+import { projectRoot } from '../native.js';
 import { TruthWorld, worldActionSpace } from '../world.js';
 import { loadModel, type BackendName } from '../model.js';
 import { ModelWorld } from '../model_world.js';
 import { modelSourceId, truthSourceId } from '../record/source_identity.js';
 
 export const DEFAULT_MODEL = 'models/default.safetensors';
+
+/** The default model is found relative to the package, so `worldloop play` works from any
+ * directory; every other path is taken as given (relative to the working directory). */
+export function resolveModelPath(path: string): string {
+  if (path === DEFAULT_MODEL && !existsSync(path)) return join(projectRoot(), DEFAULT_MODEL);
+  return path;
+}
 
 export interface OpenedSource {
   source: FrameSource;
@@ -52,6 +62,7 @@ export interface OpenModelOptions {
 }
 
 export async function openModel(path: string, o: OpenModelOptions = {}): Promise<OpenedSource> {
+  path = resolveModelPath(path);
   const [sourceId, model] = await Promise.all([
     modelSourceId(path),
     loadModel(path, { backend: o.backend ?? 'auto', ...(o.threads !== undefined ? { threads: o.threads } : {}) }),

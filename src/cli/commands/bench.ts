@@ -10,7 +10,7 @@ import { GameLoop } from '../../loop/game_loop.js';
 import { ScriptInput } from '../../input/script_input.js';
 import { randomSteps } from '../../loop/session.js';
 import { SoakMonitor } from '../../loop/soak.js';
-import { DEFAULT_MODEL, openModel, openTruth, type OpenedSource } from '../../loop/open_source.js';
+import { DEFAULT_MODEL, openModel, openTruth, resolveModelPath, type OpenedSource } from '../../loop/open_source.js';
 import type { BackendName } from '../../model.js';
 import type { ProfileReport } from '../../profiler/frame_profiler.js';
 
@@ -136,7 +136,7 @@ const command: Command = {
     const seed = (a.flags.seed as number | undefined) ?? 1;
     const minutes = a.flags.minutes as number | undefined;
     const sources: { name: string; open: () => Promise<OpenedSource> }[] = [{ name: 'truth', open: () => openTruth(seed) }];
-    const path = (a.flags.model as string | undefined) ?? DEFAULT_MODEL;
+    const path = resolveModelPath((a.flags.model as string | undefined) ?? DEFAULT_MODEL);
     if (!a.flags['truth-only']) {
       if (existsSync(path)) {
         sources.push({

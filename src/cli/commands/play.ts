@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
-import { DEFAULT_MODEL, openModel } from '../../loop/open_source.js';
+import { DEFAULT_MODEL, openModel, resolveModelPath } from '../../loop/open_source.js';
 import { runSession } from '../../loop/session.js';
 import { WorldloopError } from '../../errors.js';
 import type { BackendName } from '../../model.js';
@@ -38,11 +38,11 @@ const command: Command = {
       steps: { kind: 'int', min: 1, max: 8 },
     });
     const f = sessionFlags('play', a);
-    const path = (a.flags.model as string | undefined) ?? DEFAULT_MODEL;
+    const path = resolveModelPath((a.flags.model as string | undefined) ?? DEFAULT_MODEL);
     if (!existsSync(path)) {
       throw new WorldloopError(
         'WL_IO',
-        `no model at '${path}'. Train one (see train/README or docs), pass --model PATH, ` +
+        `no model at '${path}'. Train one (see docs/training.md), pass --model PATH, ` +
           `or play the ground-truth world meanwhile: worldloop truth`,
       );
     }
