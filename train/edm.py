@@ -22,12 +22,16 @@ def precondition(sigma, sigma_data):
     return tuple(t.to(torch.float32) for t in (c_skip, c_out, c_in, c_noise))
 
 
-def denoise(net, x, sigma, context, actions, ctx_sigma, sigma_data):
-    """The denoised estimate D(x; sigma). sigma and ctx_sigma: [N] (any float dtype)."""
+def denoise(net, x, sigma, context, actions, ctx_sigma, sigma_data, memory=None):
+    """The denoised estimate D(x; sigma). sigma and ctx_sigma: [N] (any float dtype).
+    memory: None or (latents [N,M,C,h,w], poses [N,M,P], mask [N,M]) for a memory-enabled net."""
     c_skip, c_out, c_in, c_noise = precondition(sigma, sigma_data)
     v = lambda t: t[:, None, None, None]  # noqa: E731
     ctx_sigma = torch.as_tensor(ctx_sigma, dtype=torch.float32)
-    f = net(v(c_in) * x, c_noise, context, actions, ctx_sigma)
+    if memory is None:
+        f = net(v(c_in) * x, c_noise, context, actions, ctx_sigma)
+    else:
+        f = net(v(c_in) * x, c_noise, context, actions, ctx_sigma, *memory)
     return v(c_skip) * x + v(c_out) * f
 
 
@@ -54,20 +58,20 @@ def euler_coefficients(sigma, sigma_next):
 
 
 @torch.no_grad()
-def sample(net, context, actions, noise, steps, edm, ctx_sigma=0.0):
+def sample(net, context, actions, noise, steps, edm, ctx_sigma=0.0, memory=None):
     """Few-step Euler sampling of the next latent.
 
     context [N,K,C,h,w], actions [N,K,A], noise [N,C,h,w] standard normal (the engine draws it
     from Philox(seed, frame, step 0)); edm: manifest["edm"]. The context is used as given (clean
     at inference); ctx_sigma is only the conditioning value (manifest
-    sampler.context_noise_sigma), exactly as in the engine."""
+    sampler.context_noise_sigma), exactly as in the engine. memory: as in denoise()."""
     sig = karras_sigmas(steps, edm["sigma_min"], edm["sigma_max"], edm["rho"])
     n = context.shape[0]
     x = noise * float(torch.tensor(sig[0], dtype=torch.float32))
     cs = torch.full((n,), float(ctx_sigma))
     for i in range(steps):
         d = denoise(net, x, torch.full((n,), sig[i], dtype=torch.float64), context, actions, cs,
-                    edm["sigma_data"])
+                    edm["sigma_data"], memory)
         a, b = euler_coefficients(sig[i], sig[i + 1])
         x = a * x + b * d
     return x

@@ -9,6 +9,9 @@
   golden_sample.safetensors    a full 2-step Euler sample with explicit noise
   golden_sample_philox.safetensors  the same with the engine's Philox noise (seeds, frames)
   golden_philox.safetensors    Philox words and normals for a few (seed, frame, step) keys
+  tiny_memory_model.safetensors  TINY_MEMORY (denoiser.memory: 3 slots, pose_dim 5)
+  golden_memory.safetensors    its denoise, 2-step sample (explicit and Philox noise) with memory
+                               views, and its denoise with no memory (the wl_model_denoise path)
 Inputs are named input_*, outputs expected*.
 """
 import os
@@ -146,9 +149,71 @@ def write_all(out_dir, seed=SEED, size="tiny", model_path=None):
             ("input_seeds", seeds, "U64"), ("input_frames", frames, "U64"),
             ("input_steps", np.array([steps], np.int64), "I64"), ("expected", z, "F32")], meta)
 
+    if manifest_mod.memory_slots(m)[0]:
+        write_memory_golden(path("golden_memory.safetensors"), m, dn, model_file, seed)
+    elif size == "tiny" and not model_path:
+        mm = manifest_mod.tiny_memory_manifest()
+        mae, mdn = build_fixture_model(mm, seed + 10)
+        mfile = "tiny_memory_model.safetensors"
+        export.export_model(path(mfile), mm, mae, mdn, dtypes=FIXTURE_DTYPES)
+        write_memory_golden(path("golden_memory.safetensors"), mm, mdn, mfile, seed)
+
     keys = [(0, 0, 0), (1, 2, 3), (0xDEADBEEFCAFEF00D, (1 << 40) + 7, 0xFFFFFFFF)]
     export.write_safetensors(path("golden_philox.safetensors"), [
         ("input_keys", np.array(keys, dtype=np.uint64), "U64"),
         ("expected_words", np.stack([philox.raw_blocks(s, f, t, 4) for s, f, t in keys]), "U32"),
         ("expected_normals", np.stack([philox.normals(s, f, t, 37) for s, f, t in keys]), "F32")])
     return sorted(os.listdir(out_dir))
+
+
+def write_memory_golden(path, m, dn, model_file, seed=SEED):
+    """Goldens of a memory-enabled denoiser (docs/memory-model.md) in one file: batch 2 with a
+    different set of present slots per world; absent slots hold NaN in the inputs, which the
+    engine must never read."""
+    g = torch.Generator().manual_seed(seed + 3)
+    B = 2
+    C, h, w = m["latent"]["channels"], m["latent"]["height"], m["latent"]["width"]
+    K, A = m["denoiser"]["context"], len(m["actions"]["names"])
+    M, P = manifest_mod.memory_slots(m)
+    ctx_sigma = m["sampler"]["context_noise_sigma"]
+    with torch.no_grad():
+        mask = torch.zeros(B, M)
+        mask[0, 0::2] = 1.0                # world 0: every other slot, first included
+        mask[1, M - 1] = 1.0               # world 1: only the last slot
+        memory = torch.randn(B, M, C, h, w, generator=g) * 0.5
+        poses = modules.memory_pose_features(
+            torch.randn(B, M, generator=g) * 3, torch.randn(B, M, generator=g) * 3,
+            torch.rand(B, M, generator=g) * 6.28 - 3.14, torch.rand(B, M, generator=g), P)
+        absent = (mask == 0)
+        memory[absent] = float("nan")
+        poses[absent] = float("nan")
+        mem = (memory, poses, mask)
+
+        sigma = torch.tensor([0.8, 3.1], dtype=torch.float32)
+        noisy = torch.randn(B, C, h, w, generator=g) * sigma[:, None, None, None]
+        context = torch.randn(B, K, C, h, w, generator=g) * 0.5
+        actions = torch.rand(B, K, A, generator=g) * 2 - 1
+        cs = torch.full((B,), ctx_sigma)
+        sd = m["edm"]["sigma_data"]
+        den = edm.denoise(dn, noisy, sigma.double(), context, actions, cs, sd, mem)
+        den_none = edm.denoise(dn, noisy, sigma.double(), context, actions, cs, sd)
+
+        steps = 2
+        noise = torch.randn(B, C, h, w, generator=g)
+        z = edm.sample(dn, context, actions, noise, steps, m["edm"], ctx_sigma, mem)
+        seeds = np.array([99, 0xABCDEF0123456789], np.uint64)
+        frames = np.array([3, 1 << 35], np.uint64)
+        pn = np.stack([philox.normals(int(sd_), int(fr), 0, C * h * w)
+                       for sd_, fr in zip(seeds, frames)]).reshape(B, C, h, w)
+        zp = edm.sample(dn, context, actions, torch.from_numpy(pn), steps, m["edm"], ctx_sigma,
+                        mem)
+    export.write_safetensors(path, [
+        ("input_noisy", noisy, "F32"), ("input_sigma", sigma, "F32"),
+        ("input_context", context, "F32"), ("input_actions", actions, "F32"),
+        ("input_memory", memory, "F32"), ("input_memory_poses", poses, "F32"),
+        ("input_memory_mask", mask, "F32"),
+        ("input_noise", noise, "F32"), ("input_seeds", seeds, "U64"),
+        ("input_frames", frames, "U64"), ("input_steps", np.array([steps], np.int64), "I64"),
+        ("expected_denoise", den, "F32"), ("expected_denoise_no_memory", den_none, "F32"),
+        ("expected_sample", z, "F32"), ("expected_sample_philox", zp, "F32")],
+        {"model": model_file})

@@ -42,12 +42,38 @@ TINY = {
 }
 
 
+# TINY plus three memory slots with a 5-wide pose (dx, dy, sin, cos dyaw, age): the fixture of the
+# memory path (denoiser.memory, docs/memory-model.md). Context 1 so the memory channels dominate
+# conv_in's input and a wrong slot order would show. A one-level autoencoder at latent size keeps
+# the file small (the autoencoder is not what this fixture tests).
+TINY_MEMORY = copy.deepcopy(TINY)
+TINY_MEMORY["name"] = "tiny-memory-golden"
+TINY_MEMORY["frame"] = {"height": 4, "width": 4}
+TINY_MEMORY["autoencoder"] = {"channels": [4], "blocks": 1, "groups": 2}
+TINY_MEMORY["denoiser"]["context"] = 1
+TINY_MEMORY["denoiser"]["memory"] = {"slots": 3, "pose_dim": 5}
+
+MAX_MEMORY_SLOTS = 16
+MAX_MEMORY_POSE_DIM = 64
+
+
 def default_manifest():
     return copy.deepcopy(DEFAULT)
 
 
 def tiny_manifest():
     return copy.deepcopy(TINY)
+
+
+def tiny_memory_manifest():
+    return copy.deepcopy(TINY_MEMORY)
+
+
+def memory_slots(m):
+    """(slots, pose_dim) of a manifest; (0, 0) when it has no memory."""
+    mem = m["denoiser"].get("memory") or {}
+    slots = int(mem.get("slots", 0))
+    return (slots, int(mem.get("pose_dim", 0))) if slots else (0, 0)
 
 
 def check(m):
@@ -77,6 +103,15 @@ def check(m):
             fail("denoiser.heads %d does not divide channels %d" % (dn["heads"], dn["channels"][lv]))
     if dn["fourier_dim"] % 2:
         fail("denoiser.fourier_dim must be even")
+    if "memory" in dn:
+        mem = dn["memory"]
+        if not isinstance(mem, dict):
+            fail("denoiser.memory must be an object")
+        slots, pose = mem.get("slots"), mem.get("pose_dim", 0)
+        if not isinstance(slots, int) or not 0 <= slots <= MAX_MEMORY_SLOTS:
+            fail("denoiser.memory.slots must be an integer in [0, %d]" % MAX_MEMORY_SLOTS)
+        if slots and (not isinstance(pose, int) or not 1 <= pose <= MAX_MEMORY_POSE_DIM):
+            fail("denoiser.memory.pose_dim must be an integer in [1, %d]" % MAX_MEMORY_POSE_DIM)
     return m
 
 

@@ -185,20 +185,46 @@ class FourierFeatures(nn.Module):
         return torch.cat([f.cos(), f.sin()], dim=1)
 
 
-class Conditioning(nn.Module):
-    """cond = fc2(SiLU(fc1(Fourier(c_noise) + action_proj(flat actions) + Fourier(ctx sigma))))."""
+class MemoryPoseEmbedding(nn.Module):
+    """Relative pose of each memory slot [N, M, P] -> one embedding [N, F]:
+    sum over present slots of fc2(SiLU(fc1(pose))). Absent slots (mask 0) add exactly nothing, so
+    a model with memory sees "no memory" as a zero contribution, not as a pose of zeros."""
 
-    def __init__(self, fourier_dim, cond_dim, context, action_dim):
+    def __init__(self, pose_dim, fourier_dim):
+        super().__init__()
+        self.fc1 = nn.Linear(pose_dim, fourier_dim)
+        self.fc2 = nn.Linear(fourier_dim, fourier_dim)
+
+    def forward(self, pose, mask):
+        # where, not a product: an absent slot's pose is never read, even when it is NaN.
+        present = mask[:, :, None] > 0
+        e = torch.where(present, self.fc2(F.silu(self.fc1(torch.where(present, pose, 0.0)))), 0.0)
+        # Slot by slot, first to last: the engine sums in the same order.
+        out = e[:, 0]
+        for m in range(1, e.shape[1]):
+            out = out + e[:, m]
+        return out
+
+
+class Conditioning(nn.Module):
+    """cond = fc2(SiLU(fc1(Fourier(c_noise) + action_proj(flat actions) + Fourier(ctx sigma)
+    [+ memory_pose(poses, mask)])))."""
+
+    def __init__(self, fourier_dim, cond_dim, context, action_dim, memory_slots=0, pose_dim=0):
         super().__init__()
         self.noise_fourier = FourierFeatures(fourier_dim)
         self.ctx_noise_fourier = FourierFeatures(fourier_dim)
         self.action_proj = nn.Linear(context * action_dim, fourier_dim)
+        if memory_slots:
+            self.memory_pose = MemoryPoseEmbedding(pose_dim, fourier_dim)
         self.fc1 = nn.Linear(fourier_dim, cond_dim)
         self.fc2 = nn.Linear(cond_dim, cond_dim)
 
-    def forward(self, c_noise, actions, ctx_sigma):
+    def forward(self, c_noise, actions, ctx_sigma, memory_pose=None, memory_mask=None):
         e = (self.noise_fourier(c_noise) + self.action_proj(actions.flatten(1)) +
              self.ctx_noise_fourier(ctx_sigma))
+        if memory_pose is not None:
+            e = e + self.memory_pose(memory_pose, memory_mask)
         return self.fc2(F.silu(self.fc1(e)))
 
 
@@ -229,6 +255,13 @@ class Denoiser(nn.Module):
       context  [N, K, C, h, w]  the K previous latents, oldest first
       actions  [N, K, A]        the K previous actions, oldest first
       ctx_sigma [N]             noise level the context latents carry (0 = clean)
+    and, when the manifest has denoiser.memory.slots = M > 0 (docs/memory-model.md):
+      memory      [N, M, C, h, w] latents of M views retrieved from earlier in the episode
+      memory_pose [N, M, P]       each view's pose relative to the current one (memory_pose_features)
+      memory_mask [N, M]          1 = slot present, 0 = absent (latent and pose are then ignored)
+    Memory latents (masked) join the input as M*C extra channels of conv_in after the context;
+    the poses go through MemoryPoseEmbedding into the conditioning. memory=None means no slot is
+    present. With M = 0 (or no "memory" entry) the network is exactly the memory-less one.
     Down path: level i at latent/2^i with channels[i]; `blocks` ResBlocks (attention after each
     at attention_levels), skip saved, stride-2 conv down. Up path from the lowest level: nearest x2
     + conv3x3 channels[i+1] -> channels[i], concat the level's skip, `blocks` ResBlocks.
@@ -242,8 +275,12 @@ class Denoiser(nn.Module):
         A = len(manifest["actions"]["names"])
         C = lat["channels"]
         self.context = K
-        self.cond = Conditioning(dn["fourier_dim"], cd, K, A)
-        self.conv_in = conv3x3(C * (K + 1), ch[0])
+        mem = dn.get("memory") or {}
+        self.memory_slots = int(mem.get("slots", 0))
+        self.memory_pose_dim = int(mem.get("pose_dim", 0)) if self.memory_slots else 0
+        self.cond = Conditioning(dn["fourier_dim"], cd, K, A, self.memory_slots,
+                                 self.memory_pose_dim)
+        self.conv_in = conv3x3(C * (K + 1 + self.memory_slots), ch[0])
         L = len(ch)
         heads = [dn["heads"] if i in dn["attention_levels"] else 0 for i in range(L)]
         self.down = nn.ModuleList([
@@ -255,9 +292,17 @@ class Denoiser(nn.Module):
         self.norm_out = nn.GroupNorm(g, ch[0], eps=GN_EPS)
         self.conv_out = conv3x3(ch[0], C)
 
-    def forward(self, x_in, c_noise, context, actions, ctx_sigma):
-        cond = self.cond(c_noise, actions, ctx_sigma)
-        x = self.conv_in(torch.cat([x_in, context.flatten(1, 2)], dim=1))
+    def forward(self, x_in, c_noise, context, actions, ctx_sigma, memory=None, memory_pose=None,
+                memory_mask=None):
+        if not self.memory_slots:
+            cond = self.cond(c_noise, actions, ctx_sigma)
+            x = self.conv_in(torch.cat([x_in, context.flatten(1, 2)], dim=1))
+        else:
+            memory, memory_pose, memory_mask = self.memory_inputs(
+                x_in, memory, memory_pose, memory_mask)
+            cond = self.cond(c_noise, actions, ctx_sigma, memory_pose, memory_mask)
+            masked = torch.where(memory_mask[:, :, None, None, None] > 0, memory, 0.0)
+            x = self.conv_in(torch.cat([x_in, context.flatten(1, 2), masked.flatten(1, 2)], dim=1))
         skips = []
         for lvl in self.down:
             for b in lvl.blocks:
@@ -273,6 +318,36 @@ class Denoiser(nn.Module):
             for b in lvl.blocks:
                 x = b(x, cond)
         return self.conv_out(F.silu(self.norm_out(x)))
+
+    def memory_inputs(self, x_in, memory, memory_pose, memory_mask):
+        """The three memory tensors with shapes checked; all-absent zeros when memory is None."""
+        n, c, h, w = x_in.shape
+        M, P = self.memory_slots, self.memory_pose_dim
+        if memory is None:
+            z = x_in.new_zeros
+            return z(n, M, c, h, w), z(n, M, P), z(n, M)
+        if memory_pose is None or memory_mask is None:
+            raise ValueError("memory needs memory_pose and memory_mask too")
+        for name, t, shape in (("memory", memory, (n, M, c, h, w)),
+                               ("memory_pose", memory_pose, (n, M, P)),
+                               ("memory_mask", memory_mask, (n, M))):
+            if tuple(t.shape) != shape:
+                raise ValueError("%s has shape %s, expected %s" % (name, tuple(t.shape), shape))
+        return memory, memory_pose, memory_mask.to(x_in.dtype)
+
+
+def memory_pose_features(dx, dy, dyaw, age, pose_dim):
+    """The relative-pose vector of one memory view, as the networks and the runtime build it:
+    [dx, dy, sin(dyaw), cos(dyaw), age] truncated or zero-padded to pose_dim. dx, dy: the view's
+    position minus the current one, rotated into the current view frame (x forward, y left, in
+    world units); dyaw: view yaw minus current yaw (radians); age: frames since the view, / 100.
+    Tensors of any (matching) shape; returns [..., pose_dim]."""
+    feats = [dx, dy, torch.sin(dyaw), torch.cos(dyaw), age]
+    out = torch.stack([torch.as_tensor(f, dtype=torch.float32) for f in feats], dim=-1)
+    if pose_dim <= out.shape[-1]:
+        return out[..., :pose_dim]
+    pad = out.new_zeros(out.shape[:-1] + (pose_dim - out.shape[-1],))
+    return torch.cat([out, pad], dim=-1)
 
 
 def build(manifest):

@@ -108,6 +108,79 @@ wl_model* load_fixture_model(int threads, int max_batch = 2, wl_backend backend 
   return m;
 }
 
+bool fixture_exists(const std::string& name) {
+  FILE* f = std::fopen(fixture(name).c_str(), "rb");
+  if (f) std::fclose(f);
+  return f != nullptr;
+}
+
+// The memory-enabled model's goldens (golden_memory.safetensors, written with the tiny fixtures):
+// denoise and 2-step samples with memory views through the _mem entry points, and the plain
+// entry points on the same model (no slot present). Absent slots hold NaN in the inputs: the
+// engine must not read them. Appends "name err" pairs to errs.
+void check_memory_goldens(const char* label, int threads, wl_backend backend, std::string& errs) {
+  if (!fixture_exists("golden_memory.safetensors")) {
+    errs += " memory (no golden_memory.safetensors: skipped)";
+    return;
+  }
+  Fixture g("golden_memory.safetensors");
+  const std::string* name = g.file.metadata("model");
+  CHECK(name != nullptr);
+  if (!name) return;
+  wl_model_options o;
+  wl_model_options_default(&o);
+  o.backend = backend;
+  o.threads = threads;
+  o.max_batch = 2;
+  Loaded l;
+  const std::string path = (*name)[0] == '/' ? *name : fixture(*name);
+  CHECK_MSG(wl_model_load(path.c_str(), &o, &l.model) == WL_OK, "%s", wl_last_error());
+  if (!l.model) return;
+  wl_model_dims d;
+  CHECK(wl_model_dims_get(l.model, &d) == WL_OK);
+  CHECK(d.memory_slots > 0 && d.memory_pose_dim > 0);
+  const int B = 2;
+  const size_t lat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
+  const auto noisy = g.f32("input_noisy"), sigma = g.f32("input_sigma");
+  const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
+  const auto mem_lat = g.f32("input_memory"), mem_pose = g.f32("input_memory_poses");
+  const auto mem_mask = g.f32("input_memory_mask"), noise = g.f32("input_noise");
+  const auto seeds = g.raw<uint64_t>("input_seeds"), frames = g.raw<uint64_t>("input_frames");
+  const int steps = int(g.raw<int64_t>("input_steps").at(0));
+  CHECK(mem_mask.size() == size_t(B) * d.memory_slots);
+  CHECK(mem_pose.size() == size_t(B) * d.memory_slots * d.memory_pose_dim);
+  const wl_model_memory mem{mem_lat.data(), mem_pose.data(), mem_mask.data()};
+  std::vector<float> out(B * lat);
+
+  auto check = [&](const char* what, wl_status st, const char* expected_name) {
+    CHECK_MSG(st == WL_OK, "[%s] %s: %s", label, what, wl_last_error());
+    const float err = max_abs_diff(out, g.f32(expected_name));
+    CHECK_MSG(err <= kTol, "[%s] %s max abs err %g", label, what, err);
+    errs += std::string(" ") + what + " " + fmt(err);
+  };
+  check("mem-denoise",
+        wl_model_denoise_mem(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                             out.data()),
+        "expected_denoise");
+  check("mem-sample",
+        wl_model_sample_with_noise_mem(l.model, B, ctx.data(), act.data(), &mem, steps,
+                                       noise.data(), out.data()),
+        "expected_sample");
+  check("mem-philox-sample",
+        wl_model_sample_mem(l.model, B, ctx.data(), act.data(), &mem, seeds.data(), frames.data(),
+                            steps, out.data(), nullptr),
+        "expected_sample_philox");
+  // No memory at all: the plain entry point and NULL memory agree with PyTorch's memory=None.
+  check("mem-model-plain-denoise",
+        wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
+                         out.data()),
+        "expected_denoise_no_memory");
+  check("mem-model-null-memory",
+        wl_model_denoise_mem(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
+                             nullptr, out.data()),
+        "expected_denoise_no_memory");
+}
+
 // Runs every golden against a freshly loaded model; `label` names the configuration.
 void check_all_goldens(const char* label, int threads, wl_backend backend = WL_BACKEND_CPU) {
   Loaded l;
@@ -184,6 +257,7 @@ void check_all_goldens(const char* label, int threads, wl_backend backend = WL_B
     CHECK_MSG(err <= kTol, "[%s] philox sample max abs err %g", label, err);
     errs += std::string(" philox-sample ") + fmt(err);
   }
+  check_memory_goldens(label, threads, backend, errs);
   std::printf("  [%s] max abs err:%s\n", label, errs.c_str());
 }
 

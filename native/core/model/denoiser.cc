@@ -36,10 +36,23 @@ void DenoiserNet::plan(BuildCtx& b, const Manifest& m) {
   emb_ = b.plan.take(nb * d.fourier_dim);
   hidden_ = b.plan.take(nb * cond_dim_);
   cond_ = b.plan.take(nb * cond_dim_);
+  M_ = d.memory_slots;
+  P_ = d.memory_pose_dim;
+  if (M_ > 0) {
+    mem_fc1_w_ = b.weights.tensor(p + "cond.memory_pose.fc1.weight", {d.fourier_dim, P_}, b.part);
+    mem_fc1_b_ = b.weights.tensor(p + "cond.memory_pose.fc1.bias", {d.fourier_dim}, b.part);
+    mem_fc2_w_ = b.weights.tensor(p + "cond.memory_pose.fc2.weight", {d.fourier_dim, d.fourier_dim},
+                                  b.part);
+    mem_fc2_b_ = b.weights.tensor(p + "cond.memory_pose.fc2.bias", {d.fourier_dim}, b.part);
+    mem_hidden_ = b.plan.take(size_t(M_) * nb * d.fourier_dim);
+    mem_emb_ = b.plan.take(size_t(M_) * nb * d.fourier_dim);
+  }
 
   x_in_ = plan_act(b, C_, h_, w_);
   cat_in_ = plan_act(b, C_ * (K_ + 1), h_, w_);
-  conv_in_ = plan_conv(b, p + "conv_in", C_ * (K_ + 1), ch[0], 3, 1);
+  const int cin = C_ * (K_ + 1 + M_);
+  if (M_ > 0) cat_mem_ = plan_act(b, cin, h_, w_);
+  conv_in_ = plan_conv(b, p + "conv_in", cin, ch[0], 3, 1);
   in_out_ = plan_act(b, ch[0], h_, w_);
   b.backend.reserve_conv(conv_in_.shape(b.batch, h_, w_));
 
@@ -95,7 +108,9 @@ void DenoiserNet::plan(BuildCtx& b, const Manifest& m) {
 }
 
 void DenoiserNet::run(const Exec& e, const float* x, const Scalars& s, const float* context,
-                      const float* actions) const {
+                      const float* actions, const Memory* memory) const {
+  if ((M_ > 0) != (memory != nullptr))
+    throw Error(WL_ERR_INTERNAL, "denoiser: memory inputs do not match memory_slots");
   Backend& be = e.be;
   const int n = e.n, F = 2 * fourier_half_;
   // Conditioning: fc2(SiLU(fc1(Fourier(c_noise) + action_proj(actions) + Fourier(ctx_sigma)))).
@@ -105,6 +120,20 @@ void DenoiserNet::run(const Exec& e, const float* x, const Scalars& s, const flo
   // Same summation order as PyTorch: (noise + actions) + ctx.
   be.add(size_t(n) * F, e.at(emb_noise_), e.at(emb_act_), e.at(emb_));
   be.add(size_t(n) * F, e.at(emb_), e.at(emb_ctx_), e.at(emb_));
+  if (M_ > 0) {
+    // + sum over slots of mask * fc2(SiLU(fc1(pose))): all M*n rows in one linear each; the
+    // slot-major layout makes slot m's rows one contiguous [n, F] block for the sum.
+    const int rows = M_ * n;
+    float* hid = e.at(mem_hidden_);
+    float* emb = e.at(mem_emb_);
+    be.linear(rows, P_, F, memory->poses, e.at(mem_fc1_w_), e.at(mem_fc1_b_), hid);
+    be.silu(size_t(rows) * F, hid, hid);
+    be.linear(rows, F, F, hid, e.at(mem_fc2_w_), e.at(mem_fc2_b_), emb);
+    be.scale_add(rows, size_t(F), memory->mask_host, emb, nullptr, nullptr, emb);
+    const size_t block = size_t(n) * F;
+    for (int m = 1; m < M_; ++m) be.add(block, emb, emb + m * block, emb);
+    be.add(block, e.at(emb_), emb, e.at(emb_));
+  }
   be.linear(n, F, cond_dim_, e.at(emb_), e.at(fc1_w_), e.at(fc1_b_), e.at(hidden_));
   be.silu(size_t(n) * cond_dim_, e.at(hidden_), e.at(hidden_));
   be.linear(n, cond_dim_, cond_dim_, e.at(hidden_), e.at(fc2_w_), e.at(fc2_b_), e.at(cond_));
@@ -123,7 +152,14 @@ void DenoiserNet::run(const Exec& e, const float* x, const Scalars& s, const flo
   // Trunk input: concat(c_in * x, context) on channels.
   be.scale_add(n, x_in_.per(), s.c_in, x, nullptr, nullptr, e.at(x_in_));
   be.concat_channels(n, C_, K_ * C_, h_ * w_, e.at(x_in_), context, e.at(cat_in_));
-  run_conv(e, conv_in_, h_, w_, e.at(cat_in_), e.at(in_out_));
+  const float* trunk_in = e.at(cat_in_);
+  if (M_ > 0) {
+    // ... then the (masked) memory latents after the context.
+    be.concat_channels(n, C_ * (K_ + 1), M_ * C_, h_ * w_, trunk_in, memory->latents,
+                       e.at(cat_mem_));
+    trunk_in = e.at(cat_mem_);
+  }
+  run_conv(e, conv_in_, h_, w_, trunk_in, e.at(in_out_));
   const float* cur = e.at(in_out_);
   const int L = int(down_.size());
   for (int i = 0; i < L; ++i) {

@@ -18,11 +18,20 @@ class DenoiserNet {
     const float* c_noise;
     const float* ctx_sigma;  // conditioning value for the context-noise level
   };
+  // Retrieved memory views for a model with memory slots M > 0 (docs/memory-model.md), already
+  // masked by the caller: absent slots hold zero latents and zero poses.
+  struct Memory {
+    const float* latents;    // arena [n, M*C, h, w]
+    const float* poses;      // arena [M, n, P] — slot-major, so each slot's rows are contiguous
+    const float* mask_host;  // [M * n] slot-major, 0 or 1
+  };
   // Raw network F: x [n, C, h, w] (noisy latent, NOT yet multiplied by c_in), context
-  // [n, K*C, h, w], actions [n, K*A] (all arena) -> output() [n, C, h, w].
+  // [n, K*C, h, w], actions [n, K*A] (all arena) -> output() [n, C, h, w]. `memory` is required
+  // exactly when memory_slots() > 0.
   void run(const Exec& e, const float* x, const Scalars& s, const float* context,
-           const float* actions) const;
+           const float* actions, const Memory* memory = nullptr) const;
   const Act& output() const { return out_; }
+  int memory_slots() const { return M_; }
 
  private:
   struct DownLevel {
@@ -48,6 +57,11 @@ class DenoiserNet {
   Slot fc2_w_ = kNoSlot, fc2_b_ = kNoSlot;
   Slot emb_noise_ = kNoSlot, emb_ctx_ = kNoSlot, emb_act_ = kNoSlot, emb_ = kNoSlot;
   Slot hidden_ = kNoSlot, cond_ = kNoSlot;
+  // memory: per-slot pose MLP (cond.memory_pose.fc1/fc2), [M, n, F] embeddings
+  int M_ = 0, P_ = 0;
+  Slot mem_fc1_w_ = kNoSlot, mem_fc1_b_ = kNoSlot, mem_fc2_w_ = kNoSlot, mem_fc2_b_ = kNoSlot;
+  Slot mem_hidden_ = kNoSlot, mem_emb_ = kNoSlot;
+  Act cat_mem_;  // [x_in | context | memory latents] when M > 0
   // trunk
   Act x_in_, cat_in_;
   Conv conv_in_;

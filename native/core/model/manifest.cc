@@ -114,6 +114,13 @@ void parse_denoiser(const Field& root, Manifest& m) {
   if (d.fourier_dim % 2 != 0)
     fourier.fail("expected an even number (cos/sin pairs), got " + std::to_string(d.fourier_dim));
   d.context = f.at("context").positive_int(L::kMaxContext);
+
+  // Optional: absent (or slots 0) is the memory-less network of format version 1 files.
+  if (auto mem = f.get("memory")) {
+    mem->expect_object();
+    d.memory_slots = static_cast<int>(mem->at("slots").integer(0, L::kMaxMemorySlots));
+    if (d.memory_slots > 0) d.memory_pose_dim = mem->at("pose_dim").positive_int(L::kMaxMemoryPoseDim);
+  }
 }
 
 void parse_actions(const Field& root, Manifest& m) {
@@ -245,7 +252,8 @@ uint64_t estimate_arena_bytes(const Manifest& m, int max_batch) {
   // Denoiser U-Net: skip activations kept per block on the way down, a few full-resolution
   // working buffers of the widest concat, attention score matrices at attention levels.
   uint64_t floats = 0;
-  uint64_t widest = C * (K + 1);
+  const uint64_t M = static_cast<uint64_t>(d.memory_slots);
+  uint64_t widest = C * (K + 1 + M);
   for (size_t i = 0; i < d.channels.size(); ++i) {
     uint64_t hw = (lh >> i) * (lw >> i);
     floats = sat_add(floats, sat_mul(sat_mul(uint64_t(d.blocks + 1), uint64_t(d.channels[i])), hw));
@@ -259,6 +267,9 @@ uint64_t estimate_arena_bytes(const Manifest& m, int max_batch) {
   }
   floats = sat_add(floats, attn);
   floats = sat_add(floats, sat_mul(C * lh * lw, K + 4));  // context ring, noisy latent, output
+  // Memory latents (input copy + concat), per-slot pose embeddings.
+  floats = sat_add(floats, sat_mul(C * lh * lw, 2 * M));
+  floats = sat_add(floats, sat_mul(M, 2 * uint64_t(d.fourier_dim) + uint64_t(d.memory_pose_dim)));
 
   // Autoencoder (decoder every frame, encoder for seeding): the widest level at its resolution,
   // four working buffers each, plus the RGB output.
@@ -311,6 +322,19 @@ std::string manifest_to_json(const Manifest& m) {
   for (const auto& n : m.actions.names) names.push_back(Value::string(n));
   for (auto k : m.actions.kinds) kinds.push_back(Value::string(action_kind_name(k)));
 
+  json::Object denoiser = {{"channels", ints(m.denoiser.channels)},
+                           {"blocks", Value::number(m.denoiser.blocks)},
+                           {"attention_levels", ints(m.denoiser.attention_levels)},
+                           {"heads", Value::number(m.denoiser.heads)},
+                           {"groups", Value::number(m.denoiser.groups)},
+                           {"cond_dim", Value::number(m.denoiser.cond_dim)},
+                           {"fourier_dim", Value::number(m.denoiser.fourier_dim)},
+                           {"context", Value::number(m.denoiser.context)}};
+  // Only when present, so a memory-less model's info is what it always was.
+  if (m.denoiser.memory_slots > 0)
+    denoiser.push_back({"memory", Value::object({{"slots", Value::number(m.denoiser.memory_slots)},
+                                                 {"pose_dim", Value::number(m.denoiser.memory_pose_dim)}})});
+
   Value doc = Value::object({
       {"format", Value::string(kManifestFormatName)},
       {"format_version", Value::number(m.format_version)},
@@ -324,14 +348,7 @@ std::string manifest_to_json(const Manifest& m) {
       {"autoencoder", Value::object({{"channels", ints(m.autoencoder.channels)},
                                      {"blocks", Value::number(m.autoencoder.blocks)},
                                      {"groups", Value::number(m.autoencoder.groups)}})},
-      {"denoiser", Value::object({{"channels", ints(m.denoiser.channels)},
-                                  {"blocks", Value::number(m.denoiser.blocks)},
-                                  {"attention_levels", ints(m.denoiser.attention_levels)},
-                                  {"heads", Value::number(m.denoiser.heads)},
-                                  {"groups", Value::number(m.denoiser.groups)},
-                                  {"cond_dim", Value::number(m.denoiser.cond_dim)},
-                                  {"fourier_dim", Value::number(m.denoiser.fourier_dim)},
-                                  {"context", Value::number(m.denoiser.context)}})},
+      {"denoiser", Value::object(std::move(denoiser))},
       {"actions", Value::object({{"names", Value::array(std::move(names))},
                                  {"min", floats(m.actions.min)},
                                  {"max", floats(m.actions.max)},

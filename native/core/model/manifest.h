@@ -31,6 +31,8 @@ constexpr int kMaxFourierDim = 4096;
 constexpr int kMaxContext = 32;
 constexpr int kMaxActionDim = 64;
 constexpr int kMaxSteps = 8;
+constexpr int kMaxMemorySlots = 16;
+constexpr int kMaxMemoryPoseDim = 64;
 constexpr int kMaxBatch = 1024;
 constexpr uint64_t kMaxArenaBytes = uint64_t(4) << 30;  // 4 GiB
 }  // namespace manifest_limits
@@ -66,6 +68,10 @@ struct Manifest {
     int cond_dim = 0;
     int fourier_dim = 0;
     int context = 0;  // K past latents / actions
+    // Retrieved memory views (docs/memory-model.md); 0 = none (the optional "memory" object is
+    // absent or has slots 0). pose_dim is 0 exactly when memory_slots is 0.
+    int memory_slots = 0;
+    int memory_pose_dim = 0;
   } denoiser;
 
   struct Actions {

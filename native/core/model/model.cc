@@ -88,6 +88,16 @@ std::unique_ptr<Model> Model::load(const std::string& path, const wl_model_optio
   md.d_ = acts.take(nb * md.latent_per_);
   md.latent_in_ = acts.take(nb * md.latent_per_);
   md.rgb_in_ = acts.take(nb * md.frame_per_);
+  md.mem_slots_ = m.denoiser.memory_slots;
+  md.mem_pose_dim_ = m.denoiser.memory_pose_dim;
+  if (md.mem_slots_ > 0) {
+    const size_t M = size_t(md.mem_slots_);
+    md.memory_ = acts.take(nb * M * md.latent_per_);
+    md.memory_pose_ = acts.take(M * nb * size_t(md.mem_pose_dim_));
+    md.mem_latent_stage_.assign(nb * M * md.latent_per_, 0.0f);
+    md.mem_pose_stage_.assign(M * nb * size_t(md.mem_pose_dim_), 0.0f);
+    md.mem_mask_.assign(M * nb, 0.0f);
+  }
   const size_t shared = acts.mark();
   BuildCtx denoiser_ctx{weights, acts, *md.be_, max_batch, Part::Denoiser};
   md.denoiser_.plan(denoiser_ctx, m);
@@ -138,6 +148,8 @@ wl_model_dims Model::dims() const {
   d.action_dim = m_.actions.dim();
   d.default_steps = m_.sampler.steps;
   d.max_batch = max_batch_;
+  d.memory_slots = mem_slots_;
+  d.memory_pose_dim = mem_pose_dim_;
   return d;
 }
 
@@ -155,7 +167,55 @@ int Model::resolve_steps(int steps) const {
   return s;
 }
 
-void Model::upload_conditioning(int n, const float* context, const float* actions) {
+void Model::upload_memory(int n, const wl_model_memory* memory) {
+  if (mem_slots_ == 0) {
+    if (memory)
+      fail("memory: this model has no memory slots (manifest denoiser.memory); pass NULL");
+    return;
+  }
+  const int M = mem_slots_, P = mem_pose_dim_;
+  const size_t per_slot = latent_per_;
+  if (memory) {
+    require_ptr(memory->latents, "memory.latents");
+    require_ptr(memory->poses, "memory.poses");
+    require_ptr(memory->mask, "memory.mask");
+  }
+  for (int b = 0; b < n; ++b)
+    for (int m = 0; m < M; ++m) {
+      const size_t bm = size_t(b) * M + m;
+      const float mask = memory ? memory->mask[bm] : 0.0f;
+      if (mask != 0.0f && mask != 1.0f)
+        fail("memory.mask[" + std::to_string(b) + "][" + std::to_string(m) +
+             "]: must be 0 (absent) or 1 (present)");
+      float* lat = mem_latent_stage_.data() + bm * per_slot;
+      float* pose = mem_pose_stage_.data() + (size_t(m) * n + b) * P;
+      mem_mask_[size_t(m) * n + b] = mask;
+      if (mask == 0.0f) {
+        // Absent: whatever the caller left there is never read.
+        std::memset(lat, 0, per_slot * sizeof(float));
+        std::memset(pose, 0, size_t(P) * sizeof(float));
+        continue;
+      }
+      const float* src_lat = memory->latents + bm * per_slot;
+      const float* src_pose = memory->poses + bm * P;
+      for (size_t i = 0; i < per_slot; ++i)
+        if (!std::isfinite(src_lat[i]))
+          fail("memory.latents[" + std::to_string(b) + "][" + std::to_string(m) + "][" +
+               std::to_string(i) + "] is not finite");
+      for (int i = 0; i < P; ++i)
+        if (!std::isfinite(src_pose[i]))
+          fail("memory.poses[" + std::to_string(b) + "][" + std::to_string(m) + "][" +
+               std::to_string(i) + "] is not finite");
+      std::memcpy(lat, src_lat, per_slot * sizeof(float));
+      std::memcpy(pose, src_pose, size_t(P) * sizeof(float));
+    }
+  const Exec e = exec(n);
+  be_->upload(e.at(memory_), mem_latent_stage_.data(), size_t(n) * M * per_slot);
+  be_->upload(e.at(memory_pose_), mem_pose_stage_.data(), size_t(M) * n * P);
+}
+
+void Model::upload_conditioning(int n, const float* context, const float* actions,
+                                const wl_model_memory* memory) {
   require_ptr(context, "context_latents");
   require_ptr(actions, "context_actions");
   require_finite(context, size_t(n) * context_per_, "context_latents");
@@ -163,6 +223,7 @@ void Model::upload_conditioning(int n, const float* context, const float* action
   const Exec e = exec(n);
   be_->upload(e.at(context_), context, size_t(n) * context_per_);
   be_->upload(e.at(actions_), actions, size_t(n) * actions_per_);
+  upload_memory(n, memory);
 }
 
 void Model::run_denoiser(int n) {
@@ -177,7 +238,12 @@ void Model::run_denoiser(int n) {
   }
   const Exec e = exec(n);
   DenoiserNet::Scalars sc{c_in_.data(), c_noise_.data(), ctx_sigma_.data()};
-  denoiser_.run(e, e.at(x_), sc, e.at(context_), e.at(actions_));
+  if (mem_slots_ > 0) {
+    const DenoiserNet::Memory mem{e.at(memory_), e.at(memory_pose_), mem_mask_.data()};
+    denoiser_.run(e, e.at(x_), sc, e.at(context_), e.at(actions_), &mem);
+  } else {
+    denoiser_.run(e, e.at(x_), sc, e.at(context_), e.at(actions_));
+  }
   // D = c_skip * x + c_out * F
   be_->scale_add(n, latent_per_, c_skip_.data(), e.at(x_), c_out_.data(),
                  e.at(denoiser_.output()), e.at(d_));
@@ -207,7 +273,7 @@ void Model::run_sampler(int n, int steps, double* step_ms) {
 }
 
 void Model::denoise(int n, const float* noisy, const float* sigma, const float* context,
-                    const float* actions, float* out) {
+                    const float* actions, float* out, const wl_model_memory* memory) {
   check_batch(n);
   require_ptr(noisy, "noisy");
   require_ptr(sigma, "sigma");
@@ -216,7 +282,7 @@ void Model::denoise(int n, const float* noisy, const float* sigma, const float* 
     if (!(std::isfinite(sigma[b]) && sigma[b] > 0.0f))
       fail("sigma[" + std::to_string(b) + "]: must be finite and > 0");
   require_finite(noisy, size_t(n) * latent_per_, "noisy");
-  upload_conditioning(n, context, actions);
+  upload_conditioning(n, context, actions, memory);
   const Exec e = exec(n);
   be_->upload(e.at(x_), noisy, size_t(n) * latent_per_);
   for (int b = 0; b < n; ++b) sigma_[b] = sigma[b];
@@ -225,13 +291,14 @@ void Model::denoise(int n, const float* noisy, const float* sigma, const float* 
 }
 
 void Model::sample(int n, const float* context, const float* actions, const uint64_t* seeds,
-                   const uint64_t* frames, int steps, float* out, double* step_ms) {
+                   const uint64_t* frames, int steps, float* out, double* step_ms,
+                   const wl_model_memory* memory) {
   check_batch(n);
   const int s = resolve_steps(steps);
   require_ptr(seeds, "seeds");
   require_ptr(frames, "frames");
   require_ptr(out, "out_latent");
-  upload_conditioning(n, context, actions);
+  upload_conditioning(n, context, actions, memory);
   const Exec e = exec(n);
   be_->normal_noise(n, latent_per_, seeds, frames, 0, e.at(x_));
   run_sampler(n, s, step_ms);
@@ -239,14 +306,15 @@ void Model::sample(int n, const float* context, const float* actions, const uint
 }
 
 void Model::sample_with_noise(int n, const float* context, const float* actions, int steps,
-                              const float* noise, float* out) {
+                              const float* noise, float* out,
+                              const wl_model_memory* memory) {
   check_batch(n);
   const int s = resolve_steps(steps);
   require_ptr(noise, "noise");
   require_ptr(out, "out_latent");
   // Only noise[0] is consumed by Euler; the rest of the documented [steps+1] block is reserved.
   require_finite(noise, size_t(n) * latent_per_, "noise");
-  upload_conditioning(n, context, actions);
+  upload_conditioning(n, context, actions, memory);
   const Exec e = exec(n);
   be_->upload(e.at(x_), noise, size_t(n) * latent_per_);
   run_sampler(n, s, nullptr);

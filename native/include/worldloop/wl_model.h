@@ -44,6 +44,8 @@ typedef struct wl_model_dims {
   int action_dim;                          /* floats per action vector */
   int default_steps;                       /* sampler steps from the manifest */
   int max_batch;
+  int memory_slots;    /* M retrieved memory views the denoiser takes (0 = none) */
+  int memory_pose_dim; /* P floats of relative pose per memory view (0 when M = 0) */
 } wl_model_dims;
 WL_API wl_status wl_model_dims_get(const wl_model* model, wl_model_dims* out);
 
@@ -78,6 +80,37 @@ WL_API wl_status wl_model_sample_with_noise(wl_model* model, int batch,
                                             const float* context_latents,
                                             const float* context_actions, int steps,
                                             const float* noise, float* out_latent);
+
+/* Retrieved memory views for a model with memory_slots M > 0 (docs/memory-model.md): views from
+ * earlier in the episode, each with its pose relative to the frame being generated.
+ *   latents: [B, M, C, h, w]  scaled latents (as wl_model_encode / the sampler produce them)
+ *   poses:   [B, M, P]        relative pose features, P = memory_pose_dim: [dx, dy, sin dyaw,
+ *                             cos dyaw, age / 100, 0...] (dx, dy in the current view frame)
+ *   mask:    [B, M]           1 = slot present, 0 = absent (its latent and pose are not read and
+ *                             may hold anything); any other value is an error
+ * Slot order matters only as summation order; the networks treat slots alike. */
+typedef struct wl_model_memory {
+  const float* latents;
+  const float* poses;
+  const float* mask;
+} wl_model_memory;
+
+/* wl_model_sample / _denoise / _sample_with_noise with memory. memory = NULL means no slot is
+ * present (what the functions without _mem pass); a non-NULL memory for a model without memory
+ * slots is WL_ERR_INVALID_ARGUMENT. Non-finite values in present slots are rejected. */
+WL_API wl_status wl_model_sample_mem(wl_model* model, int batch, const float* context_latents,
+                                     const float* context_actions, const wl_model_memory* memory,
+                                     const uint64_t* seeds, const uint64_t* frames, int steps,
+                                     float* out_latent, double* step_ms);
+WL_API wl_status wl_model_denoise_mem(wl_model* model, int batch, const float* noisy,
+                                      const float* sigma, const float* context_latents,
+                                      const float* context_actions, const wl_model_memory* memory,
+                                      float* out);
+WL_API wl_status wl_model_sample_with_noise_mem(wl_model* model, int batch,
+                                                const float* context_latents,
+                                                const float* context_actions,
+                                                const wl_model_memory* memory, int steps,
+                                                const float* noise, float* out_latent);
 
 /* latent [B,C,h,w] -> RGB8 [B,H,W,3]: round(clamp((x + 1) * 127.5, 0, 255)), NaN -> 0. */
 WL_API wl_status wl_model_decode(wl_model* model, int batch, const float* latent, uint8_t* rgb);
