@@ -1,6 +1,7 @@
 // End-to-end parity of the engine with the PyTorch definition (train/modules.py): loads the
 // fixtures written by `/usr/bin/python3 -m train goldens --out native/tests/fixtures` through the
 // C ABI and checks every golden on every ISA path and with 1 and 2 threads.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -601,3 +602,105 @@ TEST(bad_arguments_are_errors_not_crashes) {
 }
 
 TEST_MAIN()
+
+TEST(memory_arguments_and_allocations) {
+  if (!fixture_exists("golden_memory.safetensors")) {
+    std::printf("  skipped: no golden_memory.safetensors in the fixtures\n");
+    return;
+  }
+  Fixture g("golden_memory.safetensors");
+  Loaded l;
+  wl_model_options o;
+  wl_model_options_default(&o);
+  o.threads = 1;
+  o.max_batch = 2;
+  CHECK(wl_model_load(fixture(*g.file.metadata("model")).c_str(), &o, &l.model) == WL_OK);
+  if (!l.model) return;
+  const std::string info = wl_model_info_json(l.model);
+  CHECK_MSG(info.find("\"memory\":{\"slots\":3,\"pose_dim\":5}") != std::string::npos, "%s",
+            info.c_str());
+  const auto noisy = g.f32("input_noisy"), sigma = g.f32("input_sigma");
+  const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
+  auto mem_lat = g.f32("input_memory"), mem_pose = g.f32("input_memory_poses");
+  auto mask = g.f32("input_memory_mask");
+  const auto noise = g.f32("input_noise");
+  wl_model_memory mem{mem_lat.data(), mem_pose.data(), mask.data()};
+  std::vector<float> out(noisy.size()), again(noisy.size());
+  const uint64_t seeds[2] = {1, 2}, frames[2] = {3, 4};
+
+  // No allocation in the memory paths either.
+  auto calls = [&] {
+    int bad = 0;
+    bad += wl_model_denoise_mem(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(),
+                                &mem, out.data()) != WL_OK;
+    bad += wl_model_sample_mem(l.model, 2, ctx.data(), act.data(), &mem, seeds, frames, 2,
+                               out.data(), nullptr) != WL_OK;
+    bad += wl_model_sample_with_noise_mem(l.model, 2, ctx.data(), act.data(), &mem, 2,
+                                          noise.data(), out.data()) != WL_OK;
+    return bad;
+  };
+  CHECK(calls() == 0);
+  g_allocs = 0;
+  g_count_allocs = true;
+  const int bad = calls();
+  g_count_allocs = false;
+  CHECK(bad == 0);
+  CHECK_MSG(g_allocs.load() == 0, "%ld heap allocations in memory calls", g_allocs.load());
+
+  // Worlds stay independent: world 0 alone (batch 1) gives world 0's result of the batch.
+  CHECK(wl_model_denoise_mem(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                             out.data()) == WL_OK);
+  CHECK(wl_model_denoise_mem(l.model, 1, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                             again.data()) == WL_OK);
+  const size_t lat = out.size() / 2;
+  CHECK(std::equal(out.begin(), out.begin() + lat, again.begin()));
+
+  // A present slot's content matters (the golden's no-memory output differs from it).
+  const float diff = max_abs_diff(out, g.f32("expected_denoise_no_memory"));
+  CHECK_MSG(diff > 1e-2f, "memory changed the output by only %g", diff);
+
+  auto expect_error = [&](const char* needle) {
+    const wl_status st = wl_model_denoise_mem(l.model, 2, noisy.data(), sigma.data(), ctx.data(),
+                                              act.data(), &mem, out.data());
+    CHECK(st == WL_ERR_INVALID_ARGUMENT);
+    CHECK_MSG(std::string(wl_last_error()).find(needle) != std::string::npos, "%s (wanted %s)",
+              wl_last_error(), needle);
+  };
+  const float saved_mask = mask[1];
+  mask[1] = 0.5f;
+  expect_error("memory.mask[0][1]: must be 0 (absent) or 1 (present)");
+  mask[1] = saved_mask;
+  // Slot (0, 0) is present in the golden: a NaN there is rejected, naming the element.
+  CHECK(mask[0] == 1.0f);
+  const float saved_lat = mem_lat[7];
+  mem_lat[7] = NAN;
+  expect_error("memory.latents[0][0][7] is not finite");
+  mem_lat[7] = saved_lat;
+  const float saved_pose = mem_pose[2];
+  mem_pose[2] = INFINITY;
+  expect_error("memory.poses[0][0][2] is not finite");
+  mem_pose[2] = saved_pose;
+  mem.poses = nullptr;
+  expect_error("memory.poses is null");
+  mem.poses = mem_pose.data();
+  CHECK(wl_model_denoise_mem(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                             out.data()) == WL_OK);
+
+  // A model without memory slots refuses memory instead of ignoring it.
+  Loaded plain;
+  plain.model = load_fixture_model(1, 2);
+  if (plain.model) {
+    wl_model_dims d;
+    CHECK(wl_model_dims_get(plain.model, &d) == WL_OK);
+    CHECK(d.memory_slots == 0 && d.memory_pose_dim == 0);
+    const size_t plat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
+    std::vector<float> x(2 * plat, 0.1f), c(2 * plat * d.context, 0.0f),
+        a(2 * size_t(d.context) * d.action_dim, 0.0f), y(2 * plat);
+    const float s2[2] = {1.0f, 1.0f};
+    CHECK(wl_model_denoise_mem(plain.model, 2, x.data(), s2, c.data(), a.data(), &mem,
+                               y.data()) == WL_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(wl_last_error()).find("no memory slots") != std::string::npos);
+    CHECK(wl_model_denoise_mem(plain.model, 2, x.data(), s2, c.data(), a.data(), nullptr,
+                               y.data()) == WL_OK);
+  }
+}
