@@ -280,6 +280,33 @@ TEST(manifest_from_file) {
             f.message.c_str());
 }
 
+TEST(memory_slots_optional_and_validated) {
+  const char* ctx = "\"context\": 4}";
+  Manifest plain = wl::parse_manifest(kDefaultManifest);
+  CHECK(plain.denoiser.memory_slots == 0 && plain.denoiser.memory_pose_dim == 0);
+  CHECK(wl::manifest_to_json(plain).find("memory") == std::string::npos);
+  Manifest zero = wl::parse_manifest(edited(ctx, "\"context\": 4, \"memory\": {\"slots\": 0}}"));
+  CHECK(zero.denoiser.memory_slots == 0 && zero.denoiser.memory_pose_dim == 0);
+  Manifest mem = wl::parse_manifest(
+      edited(ctx, "\"context\": 4, \"memory\": {\"slots\": 4, \"pose_dim\": 5}}"));
+  CHECK(mem.denoiser.memory_slots == 4 && mem.denoiser.memory_pose_dim == 5);
+  const std::string j = wl::manifest_to_json(mem);
+  CHECK_MSG(j.find("\"memory\":{\"slots\":4,\"pose_dim\":5}") != std::string::npos, "%s",
+            j.c_str());
+  CHECK(wl::manifest_to_json(wl::parse_manifest(j)) == j);
+  // Memory costs activation memory: the estimate grows with the slots.
+  CHECK(wl::estimate_arena_bytes(mem, 1) > wl::estimate_arena_bytes(plain, 1));
+  CHECK_REJECTS(ctx, "\"context\": 4, \"memory\": 3}", "manifest.denoiser.memory: expected an object");
+  CHECK_REJECTS(ctx, "\"context\": 4, \"memory\": {\"slots\": 17, \"pose_dim\": 5}}",
+                "manifest.denoiser.memory.slots");
+  CHECK_REJECTS(ctx, "\"context\": 4, \"memory\": {\"slots\": -1, \"pose_dim\": 5}}",
+                "manifest.denoiser.memory.slots");
+  CHECK_REJECTS(ctx, "\"context\": 4, \"memory\": {\"slots\": 2}}",
+                "manifest.denoiser.memory.pose_dim: required field is missing");
+  CHECK_REJECTS(ctx, "\"context\": 4, \"memory\": {\"slots\": 2, \"pose_dim\": 65}}",
+                "manifest.denoiser.memory.pose_dim");
+}
+
 TEST(fixture_model_manifest_parses) {
   // Written by train/goldens.py; present in the source tree (tests run from the repo root).
   const char* path = "native/tests/fixtures/tiny_model.safetensors";
