@@ -181,9 +181,14 @@ def write_memory_golden(path, m, dn, model_file, seed=SEED):
         mask[0, 0::2] = 1.0                # world 0: every other slot, first included
         mask[1, M - 1] = 1.0               # world 1: only the last slot
         memory = torch.randn(B, M, C, h, w, generator=g) * 0.5
-        poses = modules.memory_pose_features(
-            torch.randn(B, M, generator=g) * 3, torch.randn(B, M, generator=g) * 3,
-            torch.rand(B, M, generator=g) * 6.28 - 3.14, torch.rand(B, M, generator=g), P)
+        # Poses in world coordinates (x, y, yaw) and ages in frames, as the runtime has them.
+        current = torch.cat([torch.rand(B, 2, generator=g) * 20,
+                             torch.rand(B, 1, generator=g) * 6.28 - 3.14], dim=1).double()
+        views = current[:, None, :] + torch.cat([
+            torch.randn(B, M, 2, generator=g) * 3,
+            torch.rand(B, M, 1, generator=g) * 6.28 - 3.14], dim=2).double()
+        ages = torch.randint(20, 400, (B, M), generator=g).double()
+        poses = modules.memory_pose_features(current[:, None, :], views, ages, P)
         absent = (mask == 0)
         memory[absent] = float("nan")
         poses[absent] = float("nan")
@@ -212,6 +217,8 @@ def write_memory_golden(path, m, dn, model_file, seed=SEED):
         ("input_context", context, "F32"), ("input_actions", actions, "F32"),
         ("input_memory", memory, "F32"), ("input_memory_poses", poses, "F32"),
         ("input_memory_mask", mask, "F32"),
+        ("input_pose_current", current, "F64"), ("input_pose_views", views, "F64"),
+        ("input_pose_ages", ages, "F64"),
         ("input_noise", noise, "F32"), ("input_seeds", seeds, "U64"),
         ("input_frames", frames, "U64"), ("input_steps", np.array([steps], np.int64), "I64"),
         ("expected_denoise", den, "F32"), ("expected_denoise_no_memory", den_none, "F32"),

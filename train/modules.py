@@ -336,16 +336,27 @@ class Denoiser(nn.Module):
         return memory, memory_pose, memory_mask.to(x_in.dtype)
 
 
-def memory_pose_features(dx, dy, dyaw, age, pose_dim):
-    """The relative-pose vector of one memory view, as the networks and the runtime build it:
-    [dx, dy, sin(dyaw), cos(dyaw), age] truncated or zero-padded to pose_dim. dx, dy: the view's
-    position minus the current one, rotated into the current view frame (x forward, y left, in
-    world units); dyaw: view yaw minus current yaw (radians); age: frames since the view, / 100.
-    Tensors of any (matching) shape; returns [..., pose_dim]."""
-    feats = [dx, dy, torch.sin(dyaw), torch.cos(dyaw), age]
-    out = torch.stack([torch.as_tensor(f, dtype=torch.float32) for f in feats], dim=-1)
+AGE_SCALE = 100.0  # frames per unit of the age feature
+
+
+def memory_pose_features(current, view, age_frames, pose_dim):
+    """The relative-pose input of one memory view (docs/memory-model.md; src/model_memory.ts
+    computes the same): [dx, dy, sin(dyaw), cos(dyaw), age / 100], truncated or zero-padded to
+    pose_dim. current, view: [..., 3] poses (x, y, yaw) in the world's convention (forward is
+    (cos yaw, sin yaw)); dx, dy: the view's position minus the current one, in the current view
+    frame (dx along forward, dy along (-sin yaw, cos yaw)); dyaw: view yaw minus current yaw;
+    age_frames: [...] frames since the view was seen. Returns float32 [..., pose_dim]."""
+    cur = torch.as_tensor(current, dtype=torch.float64)
+    vw = torch.as_tensor(view, dtype=torch.float64)
+    age = torch.as_tensor(age_frames, dtype=torch.float64)
+    ddx, ddy = vw[..., 0] - cur[..., 0], vw[..., 1] - cur[..., 1]
+    c, s = torch.cos(cur[..., 2]), torch.sin(cur[..., 2])
+    dyaw = vw[..., 2] - cur[..., 2]
+    feats = [ddx * c + ddy * s, -ddx * s + ddy * c, torch.sin(dyaw), torch.cos(dyaw),
+             age / AGE_SCALE]
+    out = torch.stack(feats, dim=-1).to(torch.float32)
     if pose_dim <= out.shape[-1]:
-        return out[..., :pose_dim]
+        return out[..., :pose_dim].contiguous()
     pad = out.new_zeros(out.shape[:-1] + (pose_dim - out.shape[-1],))
     return torch.cat([out, pad], dim=-1)
 

@@ -1,0 +1,143 @@
+"""Memory conditioning of the denoiser (docs/memory-model.md): backward compatibility with
+memory-less manifests and model files, mask semantics, slot symmetry, and the pose features."""
+import math
+import os
+import tempfile
+import unittest
+
+import torch
+
+from train import edm, export, manifest, modules
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def inputs(m, n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    C, h, w = m["latent"]["channels"], m["latent"]["height"], m["latent"]["width"]
+    K, A = m["denoiser"]["context"], len(m["actions"]["names"])
+    M, P = manifest.memory_slots(m)
+    return dict(
+        x=torch.randn(n, C, h, w, generator=g), sigma=torch.rand(n, generator=g) * 3 + 0.1,
+        ctx=torch.randn(n, K, C, h, w, generator=g), act=torch.rand(n, K, A, generator=g) * 2 - 1,
+        mem=torch.randn(n, M, C, h, w, generator=g), pose=torch.randn(n, M, P, generator=g))
+
+
+def denoise(dn, m, d, memory=None):
+    n = d["x"].shape[0]
+    return edm.denoise(dn, d["x"], d["sigma"].double(), d["ctx"], d["act"], torch.zeros(n),
+                       m["edm"]["sigma_data"], memory)
+
+
+class MemoryTest(unittest.TestCase):
+    def test_memoryless_manifests_build_the_same_network(self):
+        for m in (manifest.tiny_manifest(), manifest.default_manifest()):
+            torch.manual_seed(0)
+            _, a = modules.build(m)
+            m2 = manifest.check(dict(m, denoiser=dict(m["denoiser"], memory={"slots": 0})))
+            torch.manual_seed(0)
+            _, b = modules.build(m2)
+            self.assertEqual(list(a.state_dict()), list(b.state_dict()))
+            for k, v in a.state_dict().items():
+                self.assertTrue(torch.equal(v, b.state_dict()[k]), k)
+            self.assertFalse(any("memory" in k for k in a.state_dict()))
+
+    def test_shipped_model_still_loads(self):
+        path = os.path.join(ROOT, "models", "default.safetensors")
+        if not os.path.exists(path):
+            self.skipTest("no models/default.safetensors")
+        m, _, dn = export.load_model(path)
+        self.assertEqual(manifest.memory_slots(m), (0, 0))
+        self.assertEqual(dn.memory_slots, 0)
+
+    def test_memory_weights_and_shapes(self):
+        m = manifest.tiny_memory_manifest()
+        M, P = manifest.memory_slots(m)
+        _, dn = modules.build(m)
+        sd = dn.state_dict()
+        C, K = m["latent"]["channels"], m["denoiser"]["context"]
+        self.assertEqual(tuple(sd["conv_in.weight"].shape)[1], C * (K + 1 + M))
+        F_ = m["denoiser"]["fourier_dim"]
+        self.assertEqual(tuple(sd["cond.memory_pose.fc1.weight"].shape), (F_, P))
+        self.assertEqual(tuple(sd["cond.memory_pose.fc2.weight"].shape), (F_, F_))
+
+    def test_mask_semantics(self):
+        m = manifest.tiny_memory_manifest()
+        M, _ = manifest.memory_slots(m)
+        torch.manual_seed(1)
+        _, dn = modules.build(m)
+        d = inputs(m, 3)
+        with torch.no_grad():
+            none = denoise(dn, m, d)
+            absent = denoise(dn, m, d, (d["mem"], d["pose"], torch.zeros(3, M)))
+            self.assertTrue(torch.equal(none, absent))
+            # Absent slots are never read, even when they hold NaN.
+            mask = torch.tensor([[1.0, 0, 0], [0, 1, 1], [0, 0, 0]])
+            mem, pose = d["mem"].clone(), d["pose"].clone()
+            mem[mask == 0] = float("nan")
+            pose[mask == 0] = float("nan")
+            out = denoise(dn, m, d, (mem, pose, mask))
+            self.assertTrue(torch.isfinite(out).all())
+            self.assertTrue(torch.allclose(out[2], none[2]))
+            # A present slot changes the output, through the latent and through the pose.
+            self.assertGreater((out[0] - none[0]).abs().max().item(), 1e-3)
+            pose2 = pose.clone()
+            pose2[0, 0] += 1.0
+            out2 = denoise(dn, m, d, (mem, pose2, mask))
+            self.assertGreater((out2[0] - out[0]).abs().max().item(), 1e-5)
+
+    def test_slots_are_symmetric_in_the_conditioning_only(self):
+        # Swapping two slots' poses and masks (latents fixed) changes nothing but the order of a
+        # sum; swapping the latents too is a different conv_in input, so the output changes.
+        m = manifest.tiny_memory_manifest()
+        torch.manual_seed(2)
+        _, dn = modules.build(m)
+        d = inputs(m, 2)
+        mask = torch.ones(2, 3)
+        with torch.no_grad():
+            a = dn.cond(torch.zeros(2), d["act"], torch.zeros(2), d["pose"], mask)
+            b = dn.cond(torch.zeros(2), d["act"], torch.zeros(2), d["pose"][:, [2, 0, 1]], mask)
+            self.assertTrue(torch.allclose(a, b, atol=1e-6))
+
+    def test_wrong_shapes_are_named(self):
+        m = manifest.tiny_memory_manifest()
+        _, dn = modules.build(m)
+        d = inputs(m, 2)
+        with self.assertRaisesRegex(ValueError, "memory_pose has shape"):
+            denoise(dn, m, d, (d["mem"], d["pose"][:, :, :2], torch.ones(2, 3)))
+        with self.assertRaisesRegex(ValueError, "memory_mask"):
+            dn(d["x"], torch.zeros(2), d["ctx"], d["act"], torch.zeros(2), d["mem"], d["pose"])
+
+    def test_manifest_check(self):
+        for bad, msg in (({"slots": 17, "pose_dim": 5}, "slots"), ({"slots": 2}, "pose_dim"),
+                         ({"slots": 2, "pose_dim": 0}, "pose_dim"), (3, "object")):
+            m = manifest.tiny_manifest()
+            m["denoiser"]["memory"] = bad
+            with self.assertRaisesRegex(ValueError, msg):
+                manifest.check(m)
+
+    def test_pose_features(self):
+        # Facing +y (yaw 90 deg): a view 2 cells further along +y is 2 ahead; one at +x is to the
+        # right, i.e. dy = -1 (dy points along (-sin yaw, cos yaw) = -x here).
+        cur = torch.tensor([1.0, 1.0, math.pi / 2])
+        f = modules.memory_pose_features(cur, torch.tensor([1.0, 3.0, math.pi / 2]), 50, 5)
+        self.assertTrue(torch.allclose(f, torch.tensor([2.0, 0.0, 0.0, 1.0, 0.5]), atol=1e-6))
+        f = modules.memory_pose_features(cur, torch.tensor([2.0, 1.0, math.pi]), 0, 7)
+        self.assertTrue(torch.allclose(f, torch.tensor([0.0, -1.0, 1.0, 0.0, 0.0, 0, 0]),
+                                       atol=1e-6))
+        self.assertEqual(tuple(modules.memory_pose_features(cur, cur, 0, 3).shape), (3,))
+
+    def test_memory_model_round_trips_through_the_file(self):
+        m = manifest.tiny_memory_manifest()
+        ae, dn = modules.build(m)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "m.safetensors")
+            export.export_model(path, m, ae, dn)
+            m2, _, dn2 = export.load_model(path)
+        self.assertEqual(m2["denoiser"]["memory"], {"slots": 3, "pose_dim": 5})
+        for k, v in dn.state_dict().items():
+            self.assertTrue(torch.equal(v, dn2.state_dict()[k]), k)
+
+
+if __name__ == "__main__":
+    unittest.main()
