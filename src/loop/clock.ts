@@ -4,7 +4,6 @@
  * loop sleeps), so a test decides exactly how long every stage "takes".
  */
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleepMs } from 'node:timers/promises';
 
 export interface Clock {
   /** Milliseconds on a monotonic clock. */
@@ -17,12 +16,16 @@ export class RealClock implements Clock {
   now(): number {
     return performance.now();
   }
-  async sleepUntil(t: number): Promise<void> {
-    // Timers overshoot by ~1 ms: sleep short, then yield to the event loop until the deadline,
-    // which keeps the tick on time without burning a core.
-    const ahead = t - performance.now();
-    if (ahead > 2) await sleepMs(ahead - 1.5);
-    while (performance.now() < t) await new Promise<void>((r) => setImmediate(r));
+  sleepUntil(t: number): Promise<void> {
+    // Timers overshoot by ~1 ms: sleep short with a timer, then yield to the event loop with
+    // setImmediate until the deadline. One promise per sleep (the spin allocates no promises,
+    // which would otherwise grow the heap's young generation over a long session).
+    return new Promise<void>((resolve) => {
+      const spin = () => (performance.now() >= t ? resolve() : setImmediate(spin));
+      const ahead = t - performance.now();
+      if (ahead > 2) setTimeout(spin, ahead - 1.5);
+      else spin();
+    });
   }
 }
 

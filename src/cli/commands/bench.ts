@@ -76,7 +76,9 @@ async function soak(opened: OpenedSource, name: string, frames: number, minutes:
   const started = performance.now();
   const deadline = minutes !== undefined ? started + minutes * 60_000 : Infinity;
   const total = minutes !== undefined ? 0 : frames;
-  const warmup = minutes !== undefined ? 500 : Math.max(50, Math.floor(frames / 10));
+  // Baseline after the first tenth of the run: the JS heap and allocators settle first.
+  const warmup =
+    minutes !== undefined ? (pacedFps !== undefined ? Math.max(100, Math.round(minutes * 6 * pacedFps)) : 2000) : Math.max(50, Math.floor(frames / 10));
   const monitor = new SoakMonitor(warmup);
   const loop = new GameLoop({
     source,
