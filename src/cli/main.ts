@@ -13,6 +13,8 @@ const loaders: Record<string, () => Promise<{ default: Command }>> = {
   eval: () => import('./commands/eval.js'),
   render: () => import('./commands/render.js'),
   sheet: () => import('./commands/sheet.js'),
+  save: () => import('./commands/save.js'),
+  load: () => import('./commands/load.js'),
 };
 
 function usage(): string {

@@ -1,0 +1,109 @@
+/**
+ * What `worldloop save` and `worldloop load` share: the memory/designer flags, and running a
+ * persistent world through a session, then writing the save, map panel and memory sheet.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import type { FlagSpec, ParsedArgs } from './args.js';
+import type { SessionFlags } from './session_flags.js';
+import { runSession } from '../loop/session.js';
+import type { PersistentWorld } from '../save/persistent_world.js';
+import { drawMemoryMap } from '../designer/memory_map.js';
+import { memoryContactSheet } from '../designer/memory_sheet.js';
+import { encodePng } from '../image/png.js';
+import { TruthWorld } from '../world.js';
+import { WorldloopError } from '../errors.js';
+
+export const PERSIST_FLAGS: Record<string, FlagSpec> = {
+  force: { kind: 'boolean' },
+  map: { kind: 'string' },
+  'memory-sheet': { kind: 'string' },
+  'memory-capacity': { kind: 'int', min: 1, max: 65536 },
+  'store-every': { kind: 'int', min: 1, max: 100000 },
+};
+
+export const PERSIST_HELP = `designer / memory:
+  --memory-capacity N  views the spatial memory keeps (default 256; model worlds)
+  --store-every N      store one view every N frames (default 4)
+  --map FILE.png       write the memory map panel (stored views, path, player) at the end
+  --memory-sheet FILE.png  write a contact sheet of the stored views (decoded) at the end
+  --force              replace an existing save file (always atomically)`;
+
+export interface PersistOutputs {
+  saveTo?: string;
+  force: boolean;
+  map?: string;
+  sheet?: string;
+}
+
+export function persistOutputs(a: ParsedArgs, saveTo?: string): PersistOutputs {
+  return {
+    ...(saveTo !== undefined ? { saveTo } : {}),
+    force: a.flags.force === true,
+    ...(a.flags.map !== undefined ? { map: a.flags.map as string } : {}),
+    ...(a.flags['memory-sheet'] !== undefined ? { sheet: a.flags['memory-sheet'] as string } : {}),
+  };
+}
+
+/** Refuses to replace an existing save unless --force (checked before any play happens). */
+export function checkSaveTarget(command: string, path: string, force: boolean): void {
+  if (existsSync(path) && !force) {
+    throw new WorldloopError('WL_USAGE', `${command}: '${path}' exists; pass --force to replace it (the old file stays intact if writing fails)`);
+  }
+}
+
+function writePng(path: string, what: string, width: number, height: number, rgb: Uint8Array): void {
+  try {
+    writeFileSync(path, encodePng(width, height, rgb, 3));
+  } catch (err) {
+    throw new WorldloopError('WL_IO', `cannot write ${what} '${path}': ${(err as Error).message}`);
+  }
+}
+
+/** Runs the session, then writes what was asked for. */
+export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: PersistOutputs, log: (l: string) => void): Promise<void> {
+  const steps = pw.world.kind === 'model' ? (pw.world as { steps?: number }).steps : undefined;
+  if (f.headless && f.frames === 0 && !f.script) {
+    // Nothing to play: just open the world (its opening frames, or the loaded save) and keep it.
+    const first = await pw.source.reset(pw.seed);
+    for (const o of pw.observers) o.sessionStarted?.(first);
+  } else await runSession({
+    ...f,
+    seed: pw.seed,
+    source: pw.source,
+    sourceId: pw.sourceId,
+    backend: pw.backend,
+    ...(steps !== undefined ? { steps } : {}),
+    observers: pw.observers,
+    log,
+  });
+  if (out.saveTo) {
+    const bytes = pw.save(out.saveTo, { fps: f.fps });
+    const mem = pw.memory ? `, ${pw.memory.size} memory views` : '';
+    log(`saved: ${out.saveTo} (${bytes} bytes, frame ${pw.lastFrame()?.index ?? 0}${mem})`);
+  }
+  if (out.map) {
+    const size = 256;
+    const canvas = { width: size, height: size, channels: 3 as const, pixels: new Uint8Array(size * size * 3) };
+    const player = pw.tracker.pose();
+    const entries = pw.memory?.entries() ?? [];
+    const now = pw.lastFrame()?.index ?? 0;
+    const retrieved = pw.memory ? pw.memory.retrieve(player, now, 8).map((r) => r.index) : [];
+    drawMemoryMap(canvas, {
+      entries,
+      path: pw.tracker.path(),
+      player,
+      now,
+      highlight: retrieved,
+      ...(pw.world instanceof TruthWorld ? { walls: pw.world.world.map() } : {}),
+      title: `${entries.length} views`,
+    });
+    writePng(out.map, 'map', size, size, canvas.pixels);
+    log(`map: ${out.map}`);
+  }
+  if (out.sheet) {
+    if (!pw.model || !pw.memory) throw new WorldloopError('WL_USAGE', '--memory-sheet needs a model world (the truth world keeps no latents)');
+    const sheet = await memoryContactSheet(pw.model, pw.memory);
+    writePng(out.sheet, 'memory sheet', sheet.width, sheet.height, sheet.rgb);
+    log(`memory sheet: ${out.sheet} (${Math.min(64, pw.memory.size)} views)`);
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Spatial latent memory: (latent, pose, time) for views the player has seen, so a world model
+ * can be shown what a place looked like when the player comes back to it.
+ *
+ * - Bounded: at most `capacity` entries. A new view that nearly repeats a stored one (same place,
+ *   same direction) replaces it, so standing still does not fill the store and the latest look
+ *   of a place (after a light change or a spawned object) is the one kept. When the store is
+ *   full, the entry stored longest ago is evicted.
+ * - Retrieval: the M entries that best overlap the current view (viewOverlap: distance and yaw
+ *   within the field of view), minus a recency penalty, so views the model still has in its
+ *   short context (the last few frames) give way to older ones it would otherwise have lost.
+ *   Entries younger than `excludeRecent` frames are skipped outright.
+ *
+ * Latents are copied in; the store owns its memory (one Float32Array per entry, allocated when
+ * the entry is first used and reused on replacement).
+ */
+import { InvalidArgumentError, FormatError } from '../errors.js';
+import { DEFAULT_OVERLAP, angleDiff, viewOverlap, type ViewPose } from './view_overlap.js';
+
+export interface MemoryConfig {
+  capacity: number;
+  latentSize: number;
+  fovDeg: number;
+  /** Overlap falls to 0 at this distance (cells). */
+  range: number;
+  /** A new view within this distance (cells) and yaw (degrees) of a stored one replaces it. */
+  dedupeDistance: number;
+  dedupeYawDeg: number;
+  /** Entries younger than this many frames are not retrieved (they are in the model's context). */
+  excludeRecent: number;
+  /** Score penalty weight·exp(-age/recencyTau) for recent entries. */
+  recencyWeight: number;
+  recencyTau: number;
+}
+
+export const DEFAULT_MEMORY: Omit<MemoryConfig, 'latentSize'> = {
+  capacity: 256,
+  fovDeg: DEFAULT_OVERLAP.fovDeg,
+  range: DEFAULT_OVERLAP.range,
+  dedupeDistance: 0.5,
+  dedupeYawDeg: 15,
+  excludeRecent: 4,
+  recencyWeight: 0.25,
+  recencyTau: 60,
+};
+
+export interface MemoryEntry {
+  latent: Float32Array;
+  pose: ViewPose;
+  /** Frame index when the view was stored. */
+  time: number;
+}
+
+export interface Retrieved {
+  entry: MemoryEntry;
+  /** Position in entries() (stable until the next add). */
+  index: number;
+  overlap: number;
+  score: number;
+}
+
+export const MAX_MEMORY_CAPACITY = 1 << 16;
+
+function checkConfig(c: MemoryConfig): void {
+  const int = (k: keyof MemoryConfig, lo: number, hi: number) => {
+    const v = c[k];
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new InvalidArgumentError(`memory.${k} must be an integer in ${lo}..${hi}; got ${v}`);
+  };
+  const num = (k: keyof MemoryConfig, lo: number, hi: number) => {
+    const v = c[k];
+    if (!Number.isFinite(v) || v < lo || v > hi) throw new InvalidArgumentError(`memory.${k} must be a number in [${lo}, ${hi}]; got ${v}`);
+  };
+  int('capacity', 1, MAX_MEMORY_CAPACITY);
+  int('latentSize', 1, 1 << 24);
+  num('fovDeg', 1, 360);
+  num('range', 1e-3, 1e6);
+  num('dedupeDistance', 0, 1e6);
+  num('dedupeYawDeg', 0, 180);
+  int('excludeRecent', 0, 1 << 30);
+  num('recencyWeight', 0, 1e6);
+  num('recencyTau', 1e-3, 1e9);
+}
+
+export class MemoryStore {
+  readonly config: MemoryConfig;
+  private readonly items: MemoryEntry[] = [];
+
+  constructor(config: Partial<MemoryConfig> & { latentSize: number }) {
+    this.config = { ...DEFAULT_MEMORY, ...config };
+    checkConfig(this.config);
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  entries(): readonly MemoryEntry[] {
+    return this.items;
+  }
+
+  clear(): void {
+    this.items.length = 0;
+  }
+
+  /** Stores a view. Returns what happened: 'added', 'replaced' (a near-duplicate) or 'evicted'
+   * (the store was full and its oldest entry made room). */
+  add(latent: Float32Array, pose: ViewPose, time: number): 'added' | 'replaced' | 'evicted' {
+    const c = this.config;
+    if (latent.length !== c.latentSize) {
+      throw new InvalidArgumentError(`memory: latent has ${latent.length} values; the store holds ${c.latentSize}`);
+    }
+    if (![pose.x, pose.y, pose.yaw, time].every(Number.isFinite)) {
+      throw new InvalidArgumentError('memory: pose and time must be finite numbers');
+    }
+    const yawTol = (c.dedupeYawDeg * Math.PI) / 180;
+    let slot = this.items.findIndex(
+      (e) => Math.hypot(e.pose.x - pose.x, e.pose.y - pose.y) <= c.dedupeDistance && Math.abs(angleDiff(e.pose.yaw, pose.yaw)) <= yawTol,
+    );
+    let outcome: 'added' | 'replaced' | 'evicted' = 'replaced';
+    if (slot < 0 && this.items.length < c.capacity) {
+      this.items.push({ latent: new Float32Array(c.latentSize), pose: { x: 0, y: 0, yaw: 0 }, time: 0 });
+      slot = this.items.length - 1;
+      outcome = 'added';
+    } else if (slot < 0) {
+      slot = 0;
+      for (let i = 1; i < this.items.length; i++) if (this.items[i]!.time < this.items[slot]!.time) slot = i;
+      outcome = 'evicted';
+    }
+    const e = this.items[slot]!;
+    e.latent.set(latent);
+    e.pose = { x: pose.x, y: pose.y, yaw: pose.yaw };
+    e.time = time;
+    return outcome;
+  }
+
+  /** The score retrieval ranks by (higher is better); -Infinity when the entry is excluded. */
+  score(e: MemoryEntry, pose: ViewPose, now: number): { overlap: number; score: number } {
+    const c = this.config;
+    const age = now - e.time;
+    const overlap = viewOverlap(pose, e.pose, { fovDeg: c.fovDeg, range: c.range });
+    if (age < c.excludeRecent || overlap <= 0) return { overlap, score: -Infinity };
+    return { overlap, score: overlap - c.recencyWeight * Math.exp(-age / c.recencyTau) };
+  }
+
+  /** Up to `m` entries that best overlap `pose` at frame `now`, best first. Ties go to the
+   * newer entry (the latest look of a place). */
+  retrieve(pose: ViewPose, now: number, m: number): Retrieved[] {
+    if (!Number.isInteger(m) || m < 0) throw new InvalidArgumentError(`memory: retrieve count must be a non-negative integer; got ${m}`);
+    const scored: Retrieved[] = [];
+    this.items.forEach((entry, index) => {
+      const { overlap, score } = this.score(entry, pose, now);
+      if (score > -Infinity) scored.push({ entry, index, overlap, score });
+    });
+    scored.sort((a, b) => b.score - a.score || b.entry.time - a.entry.time || a.index - b.index);
+    return scored.slice(0, m);
+  }
+
+  /** Flat arrays for a save file: latents [n·L], poses [n·3] (x, y, yaw), times [n]. */
+  toArrays(): { latents: Float32Array; poses: Float64Array; times: Float64Array } {
+    const n = this.items.length;
+    const L = this.config.latentSize;
+    const latents = new Float32Array(n * L);
+    const poses = new Float64Array(n * 3);
+    const times = new Float64Array(n);
+    this.items.forEach((e, i) => {
+      latents.set(e.latent, i * L);
+      poses[i * 3] = e.pose.x;
+      poses[i * 3 + 1] = e.pose.y;
+      poses[i * 3 + 2] = e.pose.yaw;
+      times[i] = e.time;
+    });
+    return { latents, poses, times };
+  }
+
+  /** Replaces the contents from toArrays() output (validated: sizes agree, values finite). */
+  loadArrays(a: { latents: Float32Array; poses: Float64Array; times: Float64Array }, name = 'memory'): void {
+    const n = a.times.length;
+    const L = this.config.latentSize;
+    if (n > this.config.capacity) throw new FormatError(`${name}: ${n} entries exceed the store's capacity ${this.config.capacity}`);
+    if (a.latents.length !== n * L) throw new FormatError(`${name}: latents hold ${a.latents.length} values; ${n} entries of ${L} need ${n * L}`);
+    if (a.poses.length !== n * 3) throw new FormatError(`${name}: poses hold ${a.poses.length} values; ${n} entries need ${n * 3}`);
+    for (let i = 0; i < n; i++) {
+      if (!Number.isInteger(a.times[i]!) || a.times[i]! < 0) throw new FormatError(`${name}: entry ${i} has time ${a.times[i]}, not a frame index`);
+    }
+    this.items.length = 0;
+    for (let i = 0; i < n; i++) {
+      this.items.push({
+        latent: a.latents.slice(i * L, (i + 1) * L),
+        pose: { x: a.poses[i * 3]!, y: a.poses[i * 3 + 1]!, yaw: a.poses[i * 3 + 2]! },
+        time: a.times[i]!,
+      });
+    }
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * A world with its persistence kit: the source (truth or model, from a seed, an image or a
+ * save), the runtime's pose estimate and path, the spatial memory store (model worlds), and the
+ * observer that keeps them current. What `worldloop save` and `worldloop load` run.
+ */
+import type { Frame, FrameSource } from '../source.js';
+import { TruthWorld, World, worldLayout } from '../world.js';
+import { loadModel, type BackendName, type Model } from '../model.js';
+import { ModelWorld, type OpeningProvider } from '../model_world.js';
+import { DEFAULT_MODEL, truthOpening } from '../loop/open_source.js';
+import { modelSourceId, truthSourceId } from '../record/source_identity.js';
+import type { StepObserver } from '../loop/game_loop.js';
+import { DEFAULT_MEMORY, MemoryStore, type MemoryConfig } from '../memory/memory_store.js';
+import { PoseTracker } from '../memory/pose_tracker.js';
+import { MemoryObserver } from '../memory/memory_observer.js';
+import type { ViewPose } from '../memory/view_overlap.js';
+import { imageOpening } from '../opening_image.js';
+import { FormatError, WorldloopError } from '../errors.js';
+import { captureSave, checkSaveSource, readSave, restoreSave, writeSave } from './world_save.js';
+import { ResumedSource } from './resumed_source.js';
+import type { SaveFile } from './format.js';
+
+export interface PersistentWorld {
+  /** What the loop drives (a ResumedSource when continuing a save). */
+  source: FrameSource;
+  /** The world itself (TruthWorld or ModelWorld). */
+  world: TruthWorld | ModelWorld;
+  sourceId: string;
+  backend: string;
+  seed: number;
+  model?: Model;
+  modelPath?: string;
+  memory?: MemoryStore;
+  tracker: PoseTracker;
+  startPose: ViewPose;
+  observers: StepObserver[];
+  /** The latest frame the loop produced (kept current by an observer). */
+  lastFrame(): Frame | undefined;
+  /** Writes the world as it is now, atomically. Returns the file size. */
+  save(path: string, settings?: Record<string, unknown>): number;
+  close(): Promise<void>;
+}
+
+export interface OpenWorldOptions {
+  kind: 'truth' | 'model';
+  seed?: number;
+  modelPath?: string;
+  backend?: BackendName;
+  threads?: number;
+  steps?: number;
+  /** Start a model world from this PNG/JPEG instead of the truth world's view for the seed. */
+  startImage?: string;
+  memory?: Partial<Omit<MemoryConfig, 'latentSize'>>;
+  storeEvery?: number;
+}
+
+/** Where the truth world places the player for a seed (the model world starts there too). */
+export function truthStartPose(seed: number): ViewPose {
+  const w = new World(seed);
+  try {
+    return w.pose();
+  } finally {
+    w.close();
+  }
+}
+
+function speeds() {
+  const d = worldLayout().defaults;
+  return { moveSpeed: d.moveSpeed, strafeSpeed: d.strafeSpeed, turnSpeedDeg: d.turnSpeedDeg };
+}
+
+class FrameKeeper implements StepObserver {
+  frame: Frame | undefined;
+  sessionStarted(first: Frame): void {
+    this.frame = { ...first, rgb: first.rgb.slice() };
+  }
+  stepFinished(frame: Frame): void {
+    if (!this.frame || this.frame.rgb.length !== frame.rgb.length) this.frame = { ...frame, rgb: frame.rgb.slice() };
+    else {
+      this.frame.rgb.set(frame.rgb);
+      this.frame.index = frame.index;
+    }
+  }
+}
+
+function assemble(p: {
+  source: FrameSource;
+  world: TruthWorld | ModelWorld;
+  sourceId: string;
+  backend: string;
+  seed: number;
+  model?: Model;
+  modelPath?: string;
+  memory?: MemoryStore;
+  startPose: ViewPose;
+  storeEvery?: number;
+  settings: Record<string, unknown>;
+}): PersistentWorld {
+  const tracker = new PoseTracker(p.world.actionSpace, { speeds: speeds(), start: p.startPose });
+  const keeper = new FrameKeeper();
+  const observers: StepObserver[] = [keeper];
+  const { world, memory, model } = p;
+  if (memory && model && world instanceof ModelWorld) {
+    const k = model.dims.context;
+    const L = model.latentSize;
+    observers.push(
+      new MemoryObserver({
+        memory,
+        tracker,
+        startPose: p.startPose,
+        latestLatent: () => world.state().contextLatents.subarray((k - 1) * L),
+        ...(p.storeEvery !== undefined ? { storeEvery: p.storeEvery } : {}),
+      }),
+    );
+  } else {
+    // No latents to remember (truth world), but the pose estimate and path still follow play.
+    observers.push({
+      stepStarted: (a, reset) => {
+        if (reset) tracker.set(p.startPose);
+        tracker.update(a);
+      },
+      resetOutsideStep: () => tracker.set(p.startPose),
+    });
+  }
+  return {
+    source: p.source,
+    world,
+    sourceId: p.sourceId,
+    backend: p.backend,
+    seed: p.seed,
+    ...(model ? { model } : {}),
+    ...(p.modelPath ? { modelPath: p.modelPath } : {}),
+    ...(memory ? { memory } : {}),
+    tracker,
+    startPose: p.startPose,
+    observers,
+    lastFrame: () => keeper.frame,
+    save(path, settings = {}) {
+      const frame = keeper.frame;
+      if (!frame) throw new WorldloopError('WL_INVALID_ARGUMENT', 'nothing to save yet: the world has not produced a frame');
+      const file = captureSave({
+        source: world,
+        sourceId: p.sourceId,
+        backend: p.backend,
+        frame,
+        settings: { ...p.settings, ...settings, startPose: p.startPose },
+        ...(memory ? { memory } : {}),
+        tracker,
+      });
+      return writeSave(path, file);
+    },
+    async close() {
+      world.close();
+      await model?.close();
+    },
+  };
+}
+
+async function openModelWorld(
+  path: string,
+  o: { backend?: BackendName; threads?: number; steps?: number; seed: number; opening?: (model: Model) => OpeningProvider },
+) {
+  const [sourceId, model] = await Promise.all([
+    modelSourceId(path),
+    loadModel(path, { backend: o.backend ?? 'auto', ...(o.threads !== undefined ? { threads: o.threads } : {}) }),
+  ]);
+  try {
+    const k = model.dims.context;
+    const world = new ModelWorld(model, {
+      seed: o.seed,
+      ...(o.steps !== undefined ? { steps: o.steps } : {}),
+      opening: o.opening ? o.opening(model) : (seed) => truthOpening(seed, k, model.dims.frameWidth, model.dims.frameHeight),
+    });
+    return { sourceId, model, world };
+  } catch (err) {
+    await model.close();
+    throw err;
+  }
+}
+
+/** A fresh world from a seed (or, for a model, from an image). */
+export async function openPersistentWorld(o: OpenWorldOptions): Promise<PersistentWorld> {
+  const seed = o.seed ?? 1;
+  if (o.kind === 'truth') {
+    if (o.startImage) throw new WorldloopError('WL_INVALID_ARGUMENT', 'a truth world starts from its seed; --start-image needs a model');
+    const world = new TruthWorld({ seed });
+    return assemble({ source: world, world, sourceId: truthSourceId(seed), backend: 'truth', seed, startPose: truthStartPose(seed), settings: {} });
+  }
+  const modelPath = o.modelPath ?? DEFAULT_MODEL;
+  const image = o.startImage;
+  const m = await openModelWorld(modelPath, {
+    ...o,
+    seed,
+    ...(image
+      ? { opening: (model: Model) => imageOpening(image, model.dims.frameWidth, model.dims.frameHeight, model.dims.context).opening }
+      : {}),
+  });
+  const memory = new MemoryStore({ ...(o.memory ?? {}), latentSize: m.model.latentSize });
+  // An image has no place in the truth world's map: its views are placed relative to the origin.
+  const startPose = image ? { x: 0, y: 0, yaw: 0 } : truthStartPose(seed);
+  return assemble({
+    source: m.world,
+    world: m.world,
+    sourceId: m.sourceId,
+    backend: m.model.info.backend,
+    seed,
+    model: m.model,
+    modelPath,
+    memory,
+    startPose,
+    ...(o.storeEvery !== undefined ? { storeEvery: o.storeEvery } : {}),
+    settings: { model: modelPath, ...(image ? { startImage: image } : {}) },
+  });
+}
+
+export interface LoadWorldOptions {
+  /** Model file for a model save (default: the path stored in the save, then the default model). */
+  modelPath?: string;
+  backend?: BackendName;
+  threads?: number;
+  storeEvery?: number;
+}
+
+function savedStartPose(save: SaveFile): ViewPose | undefined {
+  const p = save.header.settings.startPose as ViewPose | undefined;
+  return p && [p.x, p.y, p.yaw].every((v) => typeof v === 'number' && Number.isFinite(v)) ? p : undefined;
+}
+
+/** A memory store with the settings a save was made with (entries are loaded by restoreSave). */
+function savedMemoryStore(save: SaveFile, latentSize: number, where: string): MemoryStore {
+  const m = save.header.memory;
+  const cfg: Partial<MemoryConfig> = {};
+  if (m) {
+    for (const k of Object.keys(DEFAULT_MEMORY) as (keyof typeof DEFAULT_MEMORY)[]) {
+      if (typeof m[k] === 'number') cfg[k] = m[k] as number;
+    }
+  }
+  try {
+    return new MemoryStore({ ...cfg, latentSize });
+  } catch (err) {
+    throw new FormatError(`${where}: header.memory: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** A world continued from a save file: restored now; the loop's first reset of `source` shows the
+ * saved frame instead of starting over. */
+export async function loadPersistentWorld(savePath: string, o: LoadWorldOptions = {}): Promise<PersistentWorld> {
+  const save = readSave(savePath);
+  const h = save.header;
+  const startPose = savedStartPose(save) ?? truthStartPose(h.seed);
+  if (h.kind === 'truth') {
+    const world = new TruthWorld({ seed: h.seed, config: { width: h.settings.width, height: h.settings.height } });
+    try {
+      checkSaveSource(save, truthSourceId(h.seed), savePath);
+      const pw = assemble({ source: world, world, sourceId: h.sourceId, backend: 'truth', seed: h.seed, startPose, settings: {} });
+      const frame = restoreSave(save, world, { tracker: pw.tracker }, savePath);
+      return { ...pw, source: new ResumedSource(world, () => frame) };
+    } catch (err) {
+      world.close();
+      throw err;
+    }
+  }
+  const hinted = typeof h.settings.model === 'string' ? h.settings.model : undefined;
+  const modelPath = o.modelPath ?? hinted ?? DEFAULT_MODEL;
+  const m = await openModelWorld(modelPath, { ...o, seed: h.seed, ...(h.settings.steps !== undefined ? { steps: h.settings.steps } : {}) });
+  try {
+    checkSaveSource(save, m.sourceId, savePath);
+    const memory = savedMemoryStore(save, m.model.latentSize, savePath);
+    const pw = assemble({
+      source: m.world,
+      world: m.world,
+      sourceId: m.sourceId,
+      backend: m.model.info.backend,
+      seed: h.seed,
+      model: m.model,
+      modelPath,
+      memory,
+      startPose,
+      ...(o.storeEvery !== undefined ? { storeEvery: o.storeEvery } : {}),
+      settings: { model: modelPath, ...(typeof h.settings.startImage === 'string' ? { startImage: h.settings.startImage } : {}) },
+    });
+    const frame = restoreSave(save, m.world, { memory, tracker: pw.tracker }, savePath);
+    return { ...pw, source: new ResumedSource(m.world, () => frame) };
+  } catch (err) {
+    m.world.close();
+    await m.model.close();
+    throw err;
+  }
+}

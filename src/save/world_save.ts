@@ -1,0 +1,204 @@
+/**
+ * Whole-world saves: what a running world is made of, into a save file and back.
+ *
+ *   kind "truth": the native world snapshot (seed, frame index, pose, light, spawned objects)
+ *   kind "model": the model world's context (K latents, K actions), seed and frame index — the
+ *                 Philox noise is keyed by (seed, frame, step), so these are all the RNG state
+ *   both:         the frame on screen, the runtime's pose estimate and path, the memory store
+ *
+ * Sections: frame (u8 RGB), world_snapshot (u8, truth), context_latents / context_actions (f32,
+ * model), memory_latents (f32), memory_poses / memory_times (f64), path (f64).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import type { Frame, FrameSource } from '../source.js';
+import { TruthWorld } from '../world.js';
+import { ModelWorld } from '../model_world.js';
+import { FormatError, WorldloopError } from '../errors.js';
+import { MemoryStore } from '../memory/memory_store.js';
+import type { PoseTracker } from '../memory/pose_tracker.js';
+import { decodeSave, encodeSave, type SaveFile, type SaveHeader, type SectionData } from './format.js';
+import { writeFileAtomic, type AtomicFs } from './atomic_write.js';
+
+export const MAX_SAVE_FILE_BYTES = 2 ** 31 - 1;
+
+export interface CaptureInput {
+  source: FrameSource;
+  sourceId: string;
+  backend: string;
+  /** The frame on screen now (shown again first when the save is loaded). */
+  frame: Frame;
+  settings?: Record<string, unknown>;
+  memory?: MemoryStore;
+  tracker?: PoseTracker;
+}
+
+function asTruth(s: FrameSource): TruthWorld | undefined {
+  return s instanceof TruthWorld ? s : undefined;
+}
+function asModel(s: FrameSource): ModelWorld | undefined {
+  return s instanceof ModelWorld ? s : undefined;
+}
+
+/** Everything in a running world, as a save file (not yet written). */
+export function captureSave(c: CaptureInput): SaveFile {
+  const { source } = c;
+  const sections = new Map<string, SectionData>();
+  sections.set('frame', c.frame.rgb.slice());
+  let seed: number;
+  let frameIndex: number;
+  let steps: number | undefined;
+  let pose = c.tracker?.pose();
+  const truth = asTruth(source);
+  const model = asModel(source);
+  if (truth) {
+    const info = truth.world.info();
+    seed = info.seed;
+    frameIndex = info.frame_index;
+    sections.set('world_snapshot', truth.world.snapshot().slice());
+    pose ??= truth.pose();
+  } else if (model) {
+    const st = model.state();
+    seed = st.seed;
+    frameIndex = st.frameIndex;
+    steps = model.steps;
+    sections.set('context_latents', st.contextLatents);
+    sections.set('context_actions', st.contextActions);
+  } else {
+    throw new WorldloopError('WL_UNSUPPORTED', `cannot save a '${source.kind}' source of this type (only TruthWorld and ModelWorld)`);
+  }
+  if (c.frame.rgb.length !== source.width * source.height * 3) {
+    throw new WorldloopError('WL_INVALID_ARGUMENT', `frame has ${c.frame.rgb.length} bytes; the source renders ${source.width}x${source.height}x3`);
+  }
+  let memory: SaveHeader['memory'];
+  if (c.memory) {
+    const a = c.memory.toArrays();
+    sections.set('memory_latents', a.latents);
+    sections.set('memory_poses', a.poses);
+    sections.set('memory_times', a.times);
+    memory = { ...c.memory.config, count: c.memory.size };
+  }
+  if (c.tracker) sections.set('path', c.tracker.path());
+  const header: Omit<SaveHeader, 'sections'> = {
+    format: 'worldloop-save',
+    kind: source.kind,
+    sourceId: c.sourceId,
+    label: source.label,
+    backend: c.backend,
+    seed,
+    frameIndex,
+    settings: { ...(c.settings ?? {}), width: source.width, height: source.height, ...(steps !== undefined ? { steps } : {}) },
+    actionSpace: { channels: source.actionSpace.channels.map((ch) => ({ ...ch })) },
+    ...(pose ? { pose } : {}),
+    ...(memory ? { memory } : {}),
+    createdAt: new Date().toISOString(),
+  };
+  const bytes = encodeSave(header, sections);
+  // Round-trip through the decoder so the returned object is exactly what a load would see.
+  return decodeSave(bytes, 'new save');
+}
+
+/** Writes a save atomically: the previous file at `path` survives any failure. */
+export function writeSave(path: string, save: SaveFile, fs?: AtomicFs): number {
+  const { sections: infos, ...rest } = save.header;
+  void infos;
+  const bytes = encodeSave(rest, save.sections);
+  writeFileAtomic(path, bytes, fs);
+  return bytes.length;
+}
+
+export function readSave(path: string): SaveFile {
+  let bytes: Uint8Array;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > MAX_SAVE_FILE_BYTES) throw new Error(`${st.size} bytes is larger than any save`);
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new WorldloopError('WL_IO', `cannot read save '${path}': ${(err as Error).message}`, { cause: err });
+  }
+  return decodeSave(bytes, path);
+}
+
+function section<T extends SectionData>(save: SaveFile, name: string, where: string, ctor: new (...a: never[]) => T): T {
+  const s = save.sections.get(name);
+  if (!s) throw new FormatError(`${where}: section '${name}' is missing`);
+  if (!(s instanceof ctor)) throw new FormatError(`${where}: section '${name}' has the wrong type`);
+  return s;
+}
+
+/** Refuses a save made by another model file (or another truth seed), naming both. */
+export function checkSaveSource(save: SaveFile, sourceId: string, where = 'save'): void {
+  if (save.header.sourceId !== sourceId) {
+    throw new FormatError(
+      `${where}: made by ${save.header.sourceId}, but the world opened to load it is ${sourceId}` +
+        (save.header.kind === 'model' ? ' (a different model file; pass --model with the one the save was made with)' : ''),
+    );
+  }
+}
+
+/**
+ * Puts a world back as it was saved: the source (a TruthWorld for a truth save, a ModelWorld of
+ * the same model for a model save — check the identity with checkSaveSource first), and the
+ * memory store and pose tracker when given. Returns the frame that was on screen.
+ */
+export function restoreSave(save: SaveFile, source: FrameSource, extras: { memory?: MemoryStore; tracker?: PoseTracker } = {}, where = 'save'): Frame {
+  const h = save.header;
+  if (h.kind !== source.kind) throw new FormatError(`${where}: holds a ${h.kind} world; it cannot be loaded into a ${source.kind} world`);
+  if (h.settings.width !== source.width || h.settings.height !== source.height) {
+    throw new FormatError(`${where}: frames are ${h.settings.width}x${h.settings.height}; this world renders ${source.width}x${source.height}`);
+  }
+  const names = source.actionSpace.channels.map((c) => c.name).join(',');
+  const saved = h.actionSpace.channels.map((c) => c.name).join(',');
+  if (names !== saved) throw new FormatError(`${where}: action channels [${saved}] differ from this world's [${names}]`);
+  const rgb = section(save, 'frame', where, Uint8Array);
+  if (rgb.length !== source.width * source.height * 3) {
+    throw new FormatError(`${where}: frame section has ${rgb.length} bytes; ${source.width}x${source.height}x3 = ${source.width * source.height * 3} expected`);
+  }
+  const truth = asTruth(source);
+  const model = asModel(source);
+  let frame: Frame;
+  if (truth) {
+    try {
+      truth.world.restore(section(save, 'world_snapshot', where, Uint8Array));
+    } catch (err) {
+      throw new FormatError(`${where}: world snapshot: ${(err as Error).message}`, { cause: err });
+    }
+    frame = truth.current();
+  } else if (model) {
+    const lat = section(save, 'context_latents', where, Float32Array);
+    const act = section(save, 'context_actions', where, Float32Array);
+    const cur = model.state();
+    if (lat.length !== cur.contextLatents.length || act.length !== cur.contextActions.length) {
+      throw new FormatError(
+        `${where}: context holds ${lat.length} latent and ${act.length} action values; this model's context takes ` +
+          `${cur.contextLatents.length} and ${cur.contextActions.length}`,
+      );
+    }
+    model.restore({ seed: h.seed, frameIndex: h.frameIndex, contextLatents: lat, contextActions: act });
+    frame = { width: source.width, height: source.height, rgb: rgb.slice(), index: h.frameIndex };
+  } else {
+    throw new WorldloopError('WL_UNSUPPORTED', `cannot load a save into a '${source.kind}' source of this type`);
+  }
+  if (extras.memory) {
+    if (h.memory) {
+      if (h.memory.latentSize !== extras.memory.config.latentSize) {
+        throw new FormatError(`${where}: memory latents have ${h.memory.latentSize} values; this store holds ${extras.memory.config.latentSize}`);
+      }
+      extras.memory.loadArrays(
+        {
+          latents: section(save, 'memory_latents', where, Float32Array),
+          poses: section(save, 'memory_poses', where, Float64Array),
+          times: section(save, 'memory_times', where, Float64Array),
+        },
+        `${where}: memory`,
+      );
+    } else {
+      extras.memory.clear();
+    }
+  }
+  if (extras.tracker && h.pose) {
+    const path = save.sections.get('path');
+    extras.tracker.set(h.pose, path instanceof Float64Array ? path : undefined);
+  }
+  return frame;
+}
