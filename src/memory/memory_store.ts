@@ -2,10 +2,11 @@
  * Spatial latent memory: (latent, pose, time) for views the player has seen, so a world model
  * can be shown what a place looked like when the player comes back to it.
  *
- * - Bounded: at most `capacity` entries. A new view that nearly repeats a stored one (same place,
- *   same direction) replaces it, so standing still does not fill the store and the latest look
- *   of a place (after a light change or a spawned object) is the one kept. When the store is
- *   full, the entry stored longest ago is evicted.
+ * - Bounded: at most `capacity` entries. Poses fall into bins (`binSize` cells square, `binYawDeg`
+ *   of heading); a new view in the bin of a stored one replaces it, so standing still does not
+ *   fill the store and the latest look of a place (after a light change or a spawned object) is
+ *   the one kept. Fixed bins (not "within a distance of") keep a slow walk from dragging one entry
+ *   along forever. When the store is full, the entry stored longest ago is evicted.
  * - Retrieval: the M entries that best overlap the current view (viewOverlap: distance and yaw
  *   within the field of view), minus a recency penalty, so views the model still has in its
  *   short context (the last few frames) give way to older ones it would otherwise have lost.
@@ -15,7 +16,7 @@
  * the entry is first used and reused on replacement).
  */
 import { InvalidArgumentError, FormatError } from '../errors.js';
-import { DEFAULT_OVERLAP, angleDiff, viewOverlap, type ViewPose } from './view_overlap.js';
+import { DEFAULT_OVERLAP, viewOverlap, type ViewPose } from './view_overlap.js';
 
 export interface MemoryConfig {
   capacity: number;
@@ -23,9 +24,10 @@ export interface MemoryConfig {
   fovDeg: number;
   /** Overlap falls to 0 at this distance (cells). */
   range: number;
-  /** A new view within this distance (cells) and yaw (degrees) of a stored one replaces it. */
-  dedupeDistance: number;
-  dedupeYawDeg: number;
+  /** A new view in the same bin (binSize x binSize cells, binYawDeg of heading) as a stored one
+   * replaces it. */
+  binSize: number;
+  binYawDeg: number;
   /** Entries younger than this many frames are not retrieved (they are in the model's context). */
   excludeRecent: number;
   /** Score penalty weight·exp(-age/recencyTau) for recent entries. */
@@ -37,8 +39,8 @@ export const DEFAULT_MEMORY: Omit<MemoryConfig, 'latentSize'> = {
   capacity: 256,
   fovDeg: DEFAULT_OVERLAP.fovDeg,
   range: DEFAULT_OVERLAP.range,
-  dedupeDistance: 0.5,
-  dedupeYawDeg: 15,
+  binSize: 0.5,
+  binYawDeg: 30,
   excludeRecent: 4,
   recencyWeight: 0.25,
   recencyTau: 60,
@@ -74,8 +76,8 @@ function checkConfig(c: MemoryConfig): void {
   int('latentSize', 1, 1 << 24);
   num('fovDeg', 1, 360);
   num('range', 1e-3, 1e6);
-  num('dedupeDistance', 0, 1e6);
-  num('dedupeYawDeg', 0, 180);
+  num('binSize', 1e-3, 1e6);
+  num('binYawDeg', 1, 360);
   int('excludeRecent', 0, 1 << 30);
   num('recencyWeight', 0, 1e6);
   num('recencyTau', 1e-3, 1e9);
@@ -84,6 +86,7 @@ function checkConfig(c: MemoryConfig): void {
 export class MemoryStore {
   readonly config: MemoryConfig;
   private readonly items: MemoryEntry[] = [];
+  private readonly keys: string[] = [];
 
   constructor(config: Partial<MemoryConfig> & { latentSize: number }) {
     this.config = { ...DEFAULT_MEMORY, ...config };
@@ -100,6 +103,15 @@ export class MemoryStore {
 
   clear(): void {
     this.items.length = 0;
+    this.keys.length = 0;
+  }
+
+  /** The bin a pose falls in (entries in one bin replace each other). */
+  binOf(pose: ViewPose): string {
+    const c = this.config;
+    const turn = 2 * Math.PI;
+    const yaw = ((pose.yaw % turn) + turn) % turn;
+    return `${Math.floor(pose.x / c.binSize)},${Math.floor(pose.y / c.binSize)},${Math.floor((yaw * 180) / Math.PI / c.binYawDeg)}`;
   }
 
   /** Stores a view. Returns what happened: 'added', 'replaced' (a near-duplicate) or 'evicted'
@@ -112,13 +124,12 @@ export class MemoryStore {
     if (![pose.x, pose.y, pose.yaw, time].every(Number.isFinite)) {
       throw new InvalidArgumentError('memory: pose and time must be finite numbers');
     }
-    const yawTol = (c.dedupeYawDeg * Math.PI) / 180;
-    let slot = this.items.findIndex(
-      (e) => Math.hypot(e.pose.x - pose.x, e.pose.y - pose.y) <= c.dedupeDistance && Math.abs(angleDiff(e.pose.yaw, pose.yaw)) <= yawTol,
-    );
+    const key = this.binOf(pose);
+    let slot = this.keys.indexOf(key);
     let outcome: 'added' | 'replaced' | 'evicted' = 'replaced';
     if (slot < 0 && this.items.length < c.capacity) {
       this.items.push({ latent: new Float32Array(c.latentSize), pose: { x: 0, y: 0, yaw: 0 }, time: 0 });
+      this.keys.push(key);
       slot = this.items.length - 1;
       outcome = 'added';
     } else if (slot < 0) {
@@ -127,6 +138,7 @@ export class MemoryStore {
       outcome = 'evicted';
     }
     const e = this.items[slot]!;
+    this.keys[slot] = key;
     e.latent.set(latent);
     e.pose = { x: pose.x, y: pose.y, yaw: pose.yaw };
     e.time = time;
@@ -182,8 +194,9 @@ export class MemoryStore {
     for (let i = 0; i < n; i++) {
       if (!Number.isInteger(a.times[i]!) || a.times[i]! < 0) throw new FormatError(`${name}: entry ${i} has time ${a.times[i]}, not a frame index`);
     }
-    this.items.length = 0;
+    this.clear();
     for (let i = 0; i < n; i++) {
+      this.keys.push(this.binOf({ x: a.poses[i * 3]!, y: a.poses[i * 3 + 1]!, yaw: a.poses[i * 3 + 2]! }));
       this.items.push({
         latent: a.latents.slice(i * L, (i + 1) * L),
         pose: { x: a.poses[i * 3]!, y: a.poses[i * 3 + 1]!, yaw: a.poses[i * 3 + 2]! },
