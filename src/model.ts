@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { addon } from './native.js';
 import { fromNative, InvalidArgumentError, WorldloopError } from './errors.js';
 import type { ActionChannel, ActionSpace } from './source.js';
+import type { MemoryInput } from './model_memory.js';
 
 export type BackendName = 'cpu' | 'cuda' | 'auto';
 
@@ -28,6 +29,10 @@ export interface ModelDims {
   actionDim: number;
   defaultSteps: number;
   maxBatch: number;
+  /** M memory views the denoiser takes (0 = a model without memory). */
+  memorySlots: number;
+  /** P floats of relative pose per memory view (0 when memorySlots is 0). */
+  memoryPoseDim: number;
 }
 
 /** The manifest stored in the model file (see docs/model-format.md). */
@@ -67,6 +72,8 @@ export interface SampleInput {
   /** Per-world noise keys: Philox(seed, frame, step). */
   seeds?: BigUint64Array;
   frames?: BigUint64Array;
+  /** Retrieved memory views (only for a model with dims.memorySlots > 0); absent = none. */
+  memory?: MemoryInput;
 }
 
 const BACKEND_CODE: Record<BackendName, number> = { cpu: 0, cuda: 1, auto: 2 };
@@ -159,9 +166,10 @@ export class Model {
     }
     const seeds = input.seeds ?? this.seeds1;
     const frames = input.frames ?? this.frames1;
+    const mem = this.memoryArgs(input.memory);
     return this.enqueue(async (n) => {
       await n.sample(b, input.contextLatents, input.contextActions, seeds, frames, steps,
-        this.latentOut, this.stepMs);
+        this.latentOut, this.stepMs, ...mem);
       return this.latentOut.subarray(0, b * this.latentSize);
     });
   }
@@ -171,9 +179,10 @@ export class Model {
     const b = input.batch ?? 1;
     const steps = input.steps ?? this.dims.defaultSteps;
     this.checkBatch(b);
+    const mem = this.memoryArgs(input.memory);
     return this.enqueue(async (n) => {
       await n.sampleWithNoise(b, input.contextLatents, input.contextActions, steps, input.noise,
-        this.latentOut);
+        this.latentOut, ...mem);
       return this.latentOut.subarray(0, b * this.latentSize);
     });
   }
@@ -201,6 +210,17 @@ export class Model {
     await this.queue.catch(() => undefined);
     if (this.native) this.native.close();
     this.native = undefined;
+  }
+
+  // The addon's optional trailing memory arguments ([] = no memory).
+  private memoryArgs(memory: MemoryInput | undefined): Float32Array[] {
+    if (!memory) return [];
+    if (this.dims.memorySlots === 0) {
+      throw new InvalidArgumentError(
+        'memory given, but this model has no memory slots (manifest denoiser.memory)',
+      );
+    }
+    return [memory.latents, memory.poses, memory.mask];
   }
 
   private checkBatch(b: number): void {

@@ -204,8 +204,8 @@ def write_memory_golden(path, m, dn, model_file, seed=SEED):
         den_none = edm.denoise(dn, noisy, sigma.double(), context, actions, cs, sd)
 
         steps = 2
-        noise = torch.randn(B, C, h, w, generator=g)
-        z = edm.sample(dn, context, actions, noise, steps, m["edm"], ctx_sigma, mem)
+        noise = torch.randn(steps + 1, B, C, h, w, generator=g)  # the C ABI's documented block
+        z = edm.sample(dn, context, actions, noise[0], steps, m["edm"], ctx_sigma, mem)
         seeds = np.array([99, 0xABCDEF0123456789], np.uint64)
         frames = np.array([3, 1 << 35], np.uint64)
         pn = np.stack([philox.normals(int(sd_), int(fr), 0, C * h * w)

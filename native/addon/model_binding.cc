@@ -116,6 +116,31 @@ class Model : public Napi::ObjectWrap<Model> {
   size_t LatentFloats(int b) const {
     return size_t(b) * dims_.latent_channels * dims_.latent_h * dims_.latent_w;
   }
+  // Optional trailing memory arguments (memLatents F32 [B,M,C,h,w], memPoses F32 [B,M,P],
+  // memMask F32 [B,M]) starting at `first`; absent or undefined -> no memory (NULL).
+  struct MemoryArgs {
+    bool present = false;
+    wl_model_memory mem{nullptr, nullptr, nullptr};
+    std::vector<Napi::Value> keep;
+  };
+  MemoryArgs MemoryArg(const Napi::CallbackInfo& info, size_t first, int b) {
+    MemoryArgs out;
+    if (info.Length() <= first || info[first].IsUndefined() || info[first].IsNull()) return out;
+    if (dims_.memory_slots == 0)
+      throw Napi::TypeError::New(info.Env(),
+                                 "memory: this model has no memory slots (manifest denoiser.memory)");
+    const size_t bm = size_t(b) * dims_.memory_slots;
+    out.mem.latents = TypedArg<float, napi_float32_array>(info, first, bm * LatentFloats(1), "memory.latents");
+    out.mem.poses = TypedArg<float, napi_float32_array>(info, first + 1, bm * dims_.memory_pose_dim, "memory.poses");
+    out.mem.mask = TypedArg<float, napi_float32_array>(info, first + 2, bm, "memory.mask");
+    out.present = true;
+    out.keep = {info[first], info[first + 1], info[first + 2]};
+    return out;
+  }
+  static std::vector<Napi::Value> Join(std::vector<Napi::Value> a, const std::vector<Napi::Value>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
   int BatchArg(const Napi::CallbackInfo& info, size_t i) {
     int b = info[i].As<Napi::Number>().Int32Value();
     if (b < 1 || b > dims_.max_batch) {
@@ -156,9 +181,12 @@ class Model : public Napi::ObjectWrap<Model> {
     o.Set("actionDim", dims_.action_dim);
     o.Set("defaultSteps", dims_.default_steps);
     o.Set("maxBatch", dims_.max_batch);
+    o.Set("memorySlots", dims_.memory_slots);
+    o.Set("memoryPoseDim", dims_.memory_pose_dim);
     return o;
   }
-  // sample(batch, ctxLatents F32, ctxActions F32, seeds U64, frames U64, steps, out F32, stepMs F64)
+  // sample(batch, ctxLatents F32, ctxActions F32, seeds U64, frames U64, steps, out F32, stepMs F64
+  //        [, memLatents, memPoses, memMask])
   Napi::Value Sample(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     wl_model* m = Live(env);
@@ -174,11 +202,20 @@ class Model : public Napi::ObjectWrap<Model> {
     if (info.Length() > 7 && !info[7].IsUndefined() && !info[7].IsNull()) {
       ms = TypedArg<double, napi_float64_array>(info, 7, steps > 0 ? steps : dims_.default_steps, "stepMs");
     }
+    MemoryArgs mem = MemoryArg(info, 8, b);
     if (env.IsExceptionPending()) return env.Undefined();
-    return Run(info, {info[1], info[2], info[3], info[4], info[6], info.Length() > 7 ? info[7] : env.Undefined()},
-               [=]() { return wl_model_sample(m, b, lat, act, seeds, frames, steps, out, ms); });
+    const wl_model_memory mv = mem.mem;
+    const bool has_mem = mem.present;
+    return Run(info,
+               Join({info[1], info[2], info[3], info[4], info[6], info.Length() > 7 ? info[7] : env.Undefined()},
+                    mem.keep),
+               [=]() {
+                 return wl_model_sample_mem(m, b, lat, act, has_mem ? &mv : nullptr, seeds, frames,
+                                            steps, out, ms);
+               });
   }
-  // sampleWithNoise(batch, ctxLatents, ctxActions, steps, noise F32 [(steps+1)*B*latent], out)
+  // sampleWithNoise(batch, ctxLatents, ctxActions, steps, noise F32 [(steps+1)*B*latent], out
+  //                 [, memLatents, memPoses, memMask])
   Napi::Value SampleWithNoise(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     wl_model* m = Live(env);
@@ -190,11 +227,17 @@ class Model : public Napi::ObjectWrap<Model> {
     auto* act = TypedArg<float, napi_float32_array>(info, 2, size_t(b) * k * dims_.action_dim, "contextActions");
     auto* noise = TypedArg<float, napi_float32_array>(info, 4, LatentFloats(b) * (steps + 1), "noise");
     auto* out = TypedArg<float, napi_float32_array>(info, 5, LatentFloats(b), "out");
+    MemoryArgs mem = MemoryArg(info, 6, b);
     if (env.IsExceptionPending()) return env.Undefined();
-    return Run(info, {info[1], info[2], info[4], info[5]},
-               [=]() { return wl_model_sample_with_noise(m, b, lat, act, steps, noise, out); });
+    const wl_model_memory mv = mem.mem;
+    const bool has_mem = mem.present;
+    return Run(info, Join({info[1], info[2], info[4], info[5]}, mem.keep), [=]() {
+      return wl_model_sample_with_noise_mem(m, b, lat, act, has_mem ? &mv : nullptr, steps, noise,
+                                            out);
+    });
   }
-  // denoise(batch, noisy F32, sigma F32 [B], ctxLatents, ctxActions, out)
+  // denoise(batch, noisy F32, sigma F32 [B], ctxLatents, ctxActions, out
+  //         [, memLatents, memPoses, memMask])
   Napi::Value Denoise(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     wl_model* m = Live(env);
@@ -205,9 +248,13 @@ class Model : public Napi::ObjectWrap<Model> {
     auto* lat = TypedArg<float, napi_float32_array>(info, 3, LatentFloats(b) * k, "contextLatents");
     auto* act = TypedArg<float, napi_float32_array>(info, 4, size_t(b) * k * dims_.action_dim, "contextActions");
     auto* out = TypedArg<float, napi_float32_array>(info, 5, LatentFloats(b), "out");
+    MemoryArgs mem = MemoryArg(info, 6, b);
     if (env.IsExceptionPending()) return env.Undefined();
-    return Run(info, {info[1], info[2], info[3], info[4], info[5]},
-               [=]() { return wl_model_denoise(m, b, noisy, sigma, lat, act, out); });
+    const wl_model_memory mv = mem.mem;
+    const bool has_mem = mem.present;
+    return Run(info, Join({info[1], info[2], info[3], info[4], info[5]}, mem.keep), [=]() {
+      return wl_model_denoise_mem(m, b, noisy, sigma, lat, act, has_mem ? &mv : nullptr, out);
+    });
   }
   // decode(batch, latent F32, rgb U8)
   Napi::Value Decode(const Napi::CallbackInfo& info) {
