@@ -72,15 +72,16 @@ struct Model {
   ~Model() { wl_model_free(m); }
 };
 
-// Loads the tiny fixture model; precision "f32"/"bf16" selects the CUDA conv path.
-bool load(Model& out, wl_backend backend, const char* precision, int max_batch) {
+// Loads a fixture model (default: the tiny one); precision "f32"/"bf16" selects the CUDA conv path.
+bool load(Model& out, wl_backend backend, const char* precision, int max_batch,
+          const char* file = "tiny_model.safetensors") {
   if (precision) setenv("WL_CUDA_PRECISION", precision, 1);
   wl_model_options o;
   wl_model_options_default(&o);
   o.backend = backend;
   o.threads = 2;
   o.max_batch = max_batch;
-  const wl_status st = wl_model_load(fixture("tiny_model.safetensors").c_str(), &o, &out.m);
+  const wl_status st = wl_model_load(fixture(file).c_str(), &o, &out.m);
   unsetenv("WL_CUDA_PRECISION");
   if (st != WL_OK) std::printf("  load failed (%d): %s\n", int(st), wl_last_error());
   return st == WL_OK;
@@ -92,6 +93,48 @@ void check_err(const char* what, const char* precision, double err, double tol) 
 }
 
 double tol_for(const char* precision) { return std::strcmp(precision, "f32") == 0 ? 1e-3 : 5e-2; }
+
+// The memory-enabled fixture model (golden_memory.safetensors): memory latents as conv_in
+// channels and the per-slot pose MLP run on existing ops, so CUDA must match like the rest.
+void memory_goldens(const char* precision) {
+  Fixture g("golden_memory.safetensors");
+  const std::string* file = g.file.metadata("model");
+  CHECK(file != nullptr);
+  if (!file) return;
+  Model md;
+  CHECK(load(md, WL_BACKEND_CUDA, precision, 2, file->c_str()));
+  if (!md.m) return;
+  wl_model_dims d;
+  CHECK(wl_model_dims_get(md.m, &d) == WL_OK);
+  const size_t lat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
+  const int B = 2;
+  const double tol = tol_for(precision);
+  const auto noisy = g.f32("input_noisy"), sigma = g.f32("input_sigma");
+  const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
+  const auto mem_lat = g.f32("input_memory"), mem_pose = g.f32("input_memory_poses");
+  const auto mem_mask = g.f32("input_memory_mask"), noise = g.f32("input_noise");
+  const auto seeds = g.raw<uint64_t>("input_seeds"), frames = g.raw<uint64_t>("input_frames");
+  const int steps = int(g.raw<int64_t>("input_steps").at(0));
+  const wl_model_memory mem{mem_lat.data(), mem_pose.data(), mem_mask.data()};
+  std::vector<float> out(B * lat), again(B * lat);
+  CHECK(wl_model_denoise_mem(md.m, B, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                             out.data()) == WL_OK);
+  check_err("golden memory denoise", precision, norm_err(g.f32("expected_denoise"), out), tol);
+  CHECK(wl_model_sample_with_noise_mem(md.m, B, ctx.data(), act.data(), &mem, steps, noise.data(),
+                                       out.data()) == WL_OK);
+  check_err("golden memory sample", precision, norm_err(g.f32("expected_sample"), out), tol);
+  CHECK(wl_model_sample_with_noise_mem(md.m, B, ctx.data(), act.data(), &mem, steps, noise.data(),
+                                       again.data()) == WL_OK);
+  CHECK_MSG(out == again, "[%s] memory graph replay differs from first run", precision);
+  CHECK(wl_model_sample_mem(md.m, B, ctx.data(), act.data(), &mem, seeds.data(), frames.data(),
+                            steps, out.data(), nullptr) == WL_OK);
+  check_err("golden memory philox sample", precision,
+            norm_err(g.f32("expected_sample_philox"), out), tol);
+  CHECK(wl_model_denoise(md.m, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
+                         out.data()) == WL_OK);
+  check_err("golden memory model, none", precision,
+            norm_err(g.f32("expected_denoise_no_memory"), out), tol);
+}
 
 void goldens(const char* precision) {
   Model md;
@@ -156,6 +199,7 @@ void goldens(const char* precision) {
                                      again.data()) == WL_OK);
     CHECK_MSG(out == again, "[%s] graph replay differs from first run", precision);
   }
+  memory_goldens(precision);
 }
 
 struct Worlds {
