@@ -128,6 +128,28 @@ describe('pose tracker', () => {
     expect(exact / moving).toBeGreaterThan(0.8);
   });
 
+  it('with the seed\'s wall grid it follows the truth world exactly, walls included (held-out seed)', () => {
+    const seed = 2 ** 40 + 3;
+    const w = new World(seed);
+    const ex = new Explorer(seed);
+    const start = w.pose();
+    const withWalls = new PoseTracker(worldActionSpace(), { speeds: speeds(), start, walls: w.map() });
+    const plain = new PoseTracker(worldActionSpace(), { speeds: speeds(), start });
+    let plainOff = 0;
+    for (let i = 0; i < 900; i++) {
+      const a = ex.next(w);
+      w.step(a);
+      withWalls.update(a);
+      plain.update(a);
+      const p = w.pose();
+      expect(withWalls.pose(), `step ${i}`).toEqual(p);
+      plainOff = Math.max(plainOff, Math.hypot(plain.pose().x - p.x, plain.pose().y - p.y));
+    }
+    w.close();
+    ex.close();
+    expect(plainOff).toBeGreaterThan(0.01); // the walls mattered on this run
+  });
+
   it('records a bounded path and maps channels by name', () => {
     const space = { channels: [{ name: 'turn', min: -1, max: 1, kind: 'axis' as const }, { name: 'move', min: -1, max: 1, kind: 'axis' as const }] };
     const tr = new PoseTracker(space, { speeds: { moveSpeed: 0.5, strafeSpeed: 0, turnSpeedDeg: 90 }, maxPath: 4 });

@@ -10,7 +10,6 @@ import type { PersistentWorld } from '../save/persistent_world.js';
 import { drawMemoryMap } from '../designer/memory_map.js';
 import { memoryContactSheet } from '../designer/memory_sheet.js';
 import { encodePng } from '../image/png.js';
-import { TruthWorld } from '../world.js';
 import { WorldloopError } from '../errors.js';
 
 export const PERSIST_FLAGS: Record<string, FlagSpec> = {
@@ -94,7 +93,7 @@ export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: P
       player,
       now,
       highlight: retrieved,
-      ...(pw.world instanceof TruthWorld ? { walls: pw.world.world.map() } : {}),
+      ...(pw.walls ? { walls: pw.walls } : {}),
       title: `${entries.length} views`,
     });
     writePng(out.map, 'map', size, size, canvas.pixels);

@@ -1,9 +1,11 @@
 /**
  * Pose estimate for a world the runtime cannot ask (a model world): integrates the action
  * vector with the speeds the ground-truth world publishes, in the world's own order (turn, then
- * move forward/sideways along the new heading). It does not know walls, so it drifts whenever
- * the player pushes into one (the truth world stops, the estimate keeps going); the error is
- * measured on held-out seeds by bench/pose_tracking.ts and reported in docs/persistence.md.
+ * move forward/sideways along the new heading). Without a map it drifts whenever the player
+ * pushes into a wall (the truth world stops, the estimate keeps going). Given the wall grid of the
+ * seed the world started from, it also slides along walls the way the truth world does (same
+ * axis-separated collision, in float32). The error of both is measured on held-out seeds by
+ * bench/pose_tracking.ts and reported in docs/persistence.md.
  *
  * Also keeps the player's path (one point per `pathSpacing` cells moved, bounded) for the
  * designer's map panel.
@@ -27,6 +29,10 @@ export interface PoseTrackerOptions {
   pathSpacing?: number;
   /** At most this many path points are kept (oldest dropped; default 4096). */
   maxPath?: number;
+  /** The seed's wall grid (cells[y*size+x] = 1 for walls): collide like the truth world. */
+  walls?: { size: number; cells: Uint8Array };
+  /** Player radius for collisions (the world's default is 0.2). */
+  playerRadius?: number;
 }
 
 function wrap(a: number): number {
@@ -48,6 +54,8 @@ export class PoseTracker {
   private y: number;
   private yaw: number;
   private readonly pathPts: number[] = [];
+  private readonly walls: { size: number; cells: Uint8Array } | undefined;
+  private readonly radius: number;
 
   constructor(space: ActionSpace, o: PoseTrackerOptions) {
     const idx = (n: string) => space.channels.findIndex((c) => c.name === n);
@@ -64,6 +72,11 @@ export class PoseTracker {
     }
     this.pathSpacing = o.pathSpacing ?? 0.25;
     this.maxPath = o.maxPath ?? 4096;
+    if (o.walls && o.walls.cells.length !== o.walls.size * o.walls.size) {
+      throw new InvalidArgumentError(`pose tracker: wall grid has ${o.walls.cells.length} cells, not ${o.walls.size}^2`);
+    }
+    this.walls = o.walls;
+    this.radius = o.playerRadius ?? 0.2;
     const s = o.start ?? { x: 0, y: 0, yaw: 0 };
     this.x = s.x;
     this.y = s.y;
@@ -99,23 +112,68 @@ export class PoseTracker {
     }
   }
 
+  private wall(x: number, y: number): boolean {
+    const w = this.walls!;
+    return x < 0 || y < 0 || x >= w.size || y >= w.size || w.cells[y * w.size + x] !== 0;
+  }
+
   /** Advances by one action vector (the world's order: turn, then move along the new heading). */
   update(action: Float32Array): void {
     if (action.length !== this.channels) {
       throw new InvalidArgumentError(`pose tracker: action has ${action.length} channels, expected ${this.channels}`);
     }
     const at = (i: number) => (i >= 0 ? action[i]! : 0);
-    this.yaw = wrap(this.yaw + (at(this.turn) * this.speeds.turnSpeedDeg * Math.PI) / 180);
-    const fwd = at(this.move) * this.speeds.moveSpeed;
-    const side = at(this.strafe) * this.speeds.strafeSpeed;
-    const c = Math.cos(this.yaw);
-    const s = Math.sin(this.yaw);
-    this.x += c * fwd - s * side;
-    this.y += s * fwd + c * side;
+    if (this.walls) {
+      this.collideStep(at(this.turn), at(this.move), at(this.strafe));
+    } else {
+      this.yaw = wrap(this.yaw + (at(this.turn) * this.speeds.turnSpeedDeg * Math.PI) / 180);
+      const fwd = at(this.move) * this.speeds.moveSpeed;
+      const side = at(this.strafe) * this.speeds.strafeSpeed;
+      const c = Math.cos(this.yaw);
+      const s = Math.sin(this.yaw);
+      this.x += c * fwd - s * side;
+      this.y += s * fwd + c * side;
+    }
     const n = this.pathPts.length;
     if (Math.hypot(this.x - this.pathPts[n - 2]!, this.y - this.pathPts[n - 1]!) >= this.pathSpacing) {
       this.pathPts.push(this.x, this.y);
       if (this.pathPts.length > this.maxPath * 2) this.pathPts.splice(0, 2);
     }
+  }
+
+  /** The truth world's step, in float32: turn, then move each axis and stop at a wall. */
+  private collideStep(turn: number, move: number, strafe: number): void {
+    const f = Math.fround;
+    const PI = f(Math.PI);
+    let yaw = f(this.yaw + f(f(turn * f(this.speeds.turnSpeedDeg)) * f(PI / f(180))));
+    while (yaw >= PI) yaw = f(yaw - f(2 * PI));
+    while (yaw < -PI) yaw = f(yaw + f(2 * PI));
+    this.yaw = yaw;
+    const fwd = f(move * f(this.speeds.moveSpeed));
+    const side = f(strafe * f(this.speeds.strafeSpeed));
+    const c = f(Math.cos(yaw));
+    const s = f(Math.sin(yaw));
+    const dx = f(f(c * fwd) - f(s * side));
+    const dy = f(f(s * fwd) + f(c * side));
+    const r = f(this.radius);
+    const eps = f(1e-3);
+    const px = f(this.x);
+    const py = f(this.y);
+    let x = f(px + dx);
+    if (dx !== 0) {
+      const lead = Math.floor(dx > 0 ? f(x + r) : f(x - r));
+      let hit = false;
+      for (let cy = Math.floor(f(py - r)); cy <= Math.floor(f(py + r)); cy++) hit = hit || this.wall(lead, cy);
+      if (hit) x = dx > 0 ? f(f(lead - r) - eps) : f(f(f(lead + 1) + r) + eps);
+    }
+    let y = f(py + dy);
+    if (dy !== 0) {
+      const lead = Math.floor(dy > 0 ? f(y + r) : f(y - r));
+      let hit = false;
+      for (let cx = Math.floor(f(x - r)); cx <= Math.floor(f(x + r)); cx++) hit = hit || this.wall(cx, lead);
+      if (hit) y = dy > 0 ? f(f(lead - r) - eps) : f(f(f(lead + 1) + r) + eps);
+    }
+    this.x = x;
+    this.y = y;
   }
 }

@@ -33,6 +33,8 @@ export interface PersistentWorld {
   memory?: MemoryStore;
   tracker: PoseTracker;
   startPose: ViewPose;
+  /** The seed's wall grid (the pose tracker collides with it; the map panel draws it). */
+  walls?: WallGrid;
   observers: StepObserver[];
   /** The latest frame the loop produced (kept current by an observer). */
   lastFrame(): Frame | undefined;
@@ -54,11 +56,17 @@ export interface OpenWorldOptions {
   storeEvery?: number;
 }
 
-/** Where the truth world places the player for a seed (the model world starts there too). */
-export function truthStartPose(seed: number): ViewPose {
+export interface WallGrid {
+  size: number;
+  cells: Uint8Array;
+}
+
+/** Where the truth world places the player for a seed (a model world opened from that seed
+ * starts there too), and the seed's wall grid. */
+export function truthStart(seed: number): { pose: ViewPose; walls: WallGrid } {
   const w = new World(seed);
   try {
-    return w.pose();
+    return { pose: w.pose(), walls: w.map() };
   } finally {
     w.close();
   }
@@ -93,10 +101,12 @@ function assemble(p: {
   modelPath?: string;
   memory?: MemoryStore;
   startPose: ViewPose;
+  /** The seed's walls, when the world started from a seed (not an image). */
+  walls?: WallGrid;
   storeEvery?: number;
   settings: Record<string, unknown>;
 }): PersistentWorld {
-  const tracker = new PoseTracker(p.world.actionSpace, { speeds: speeds(), start: p.startPose });
+  const tracker = new PoseTracker(p.world.actionSpace, { speeds: speeds(), start: p.startPose, ...(p.walls ? { walls: p.walls } : {}) });
   const keeper = new FrameKeeper();
   const observers: StepObserver[] = [keeper];
   const { world, memory, model } = p;
@@ -133,6 +143,7 @@ function assemble(p: {
     ...(memory ? { memory } : {}),
     tracker,
     startPose: p.startPose,
+    ...(p.walls ? { walls: p.walls } : {}),
     observers,
     lastFrame: () => keeper.frame,
     save(path, settings = {}) {
@@ -184,7 +195,8 @@ export async function openPersistentWorld(o: OpenWorldOptions): Promise<Persiste
   if (o.kind === 'truth') {
     if (o.startImage) throw new WorldloopError('WL_INVALID_ARGUMENT', 'a truth world starts from its seed; --start-image needs a model');
     const world = new TruthWorld({ seed });
-    return assemble({ source: world, world, sourceId: truthSourceId(seed), backend: 'truth', seed, startPose: truthStartPose(seed), settings: {} });
+    const st = truthStart(seed);
+    return assemble({ source: world, world, sourceId: truthSourceId(seed), backend: 'truth', seed, startPose: st.pose, walls: st.walls, settings: {} });
   }
   const modelPath = o.modelPath ?? DEFAULT_MODEL;
   const image = o.startImage;
@@ -196,8 +208,10 @@ export async function openPersistentWorld(o: OpenWorldOptions): Promise<Persiste
       : {}),
   });
   const memory = new MemoryStore({ ...(o.memory ?? {}), latentSize: m.model.latentSize });
-  // An image has no place in the truth world's map: its views are placed relative to the origin.
-  const startPose = image ? { x: 0, y: 0, yaw: 0 } : truthStartPose(seed);
+  // An image has no place in the truth world's map: its views are placed relative to the origin
+  // and the pose estimate knows no walls.
+  const st = image ? undefined : truthStart(seed);
+  const startPose = st ? st.pose : { x: 0, y: 0, yaw: 0 };
   return assemble({
     source: m.world,
     world: m.world,
@@ -208,6 +222,7 @@ export async function openPersistentWorld(o: OpenWorldOptions): Promise<Persiste
     modelPath,
     memory,
     startPose,
+    ...(st ? { walls: st.walls } : {}),
     ...(o.storeEvery !== undefined ? { storeEvery: o.storeEvery } : {}),
     settings: { model: modelPath, ...(image ? { startImage: image } : {}) },
   });
@@ -247,12 +262,15 @@ function savedMemoryStore(save: SaveFile, latentSize: number, where: string): Me
 export async function loadPersistentWorld(savePath: string, o: LoadWorldOptions = {}): Promise<PersistentWorld> {
   const save = readSave(savePath);
   const h = save.header;
-  const startPose = savedStartPose(save) ?? truthStartPose(h.seed);
+  const fromImage = typeof h.settings.startImage === 'string';
+  const st = fromImage ? undefined : truthStart(h.seed);
+  const startPose = savedStartPose(save) ?? st?.pose ?? { x: 0, y: 0, yaw: 0 };
+  const walls = st ? { walls: st.walls } : {};
   if (h.kind === 'truth') {
     const world = new TruthWorld({ seed: h.seed, config: { width: h.settings.width, height: h.settings.height } });
     try {
       checkSaveSource(save, truthSourceId(h.seed), savePath);
-      const pw = assemble({ source: world, world, sourceId: h.sourceId, backend: 'truth', seed: h.seed, startPose, settings: {} });
+      const pw = assemble({ source: world, world, sourceId: h.sourceId, backend: 'truth', seed: h.seed, startPose, ...walls, settings: {} });
       const frame = restoreSave(save, world, { tracker: pw.tracker }, savePath);
       return { ...pw, source: new ResumedSource(world, () => frame) };
     } catch (err) {
@@ -276,6 +294,7 @@ export async function loadPersistentWorld(savePath: string, o: LoadWorldOptions 
       modelPath,
       memory,
       startPose,
+      ...walls,
       ...(o.storeEvery !== undefined ? { storeEvery: o.storeEvery } : {}),
       settings: { model: modelPath, ...(typeof h.settings.startImage === 'string' ? { startImage: h.settings.startImage } : {}) },
     });

@@ -1,0 +1,85 @@
+/**
+ * How well the runtime's pose estimate follows the truth world on held-out seeds (2^40 + i, the
+ * training eval's range): the exploration policy drives the truth world, and the same actions go
+ * to two PoseTrackers started at the true start pose — plain dead reckoning, and dead reckoning
+ * that collides with the seed's wall grid. Prints one JSON line per tracker with the position
+ * error (cells) at each checkpoint over the seeds, the yaw error, and the fraction of steps where
+ * a wall stopped the player.
+ *
+ *   node dist/bench/pose_tracking.js [--seeds N] [--frames N]
+ */
+import { Explorer, World, worldActionSpace, worldLayout } from '../src/world.js';
+import { PoseTracker } from '../src/memory/pose_tracker.js';
+import { angleDiff } from '../src/memory/view_overlap.js';
+import { summarize } from '../src/profiler/stats.js';
+import { machine } from './bench_json.js';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+const seeds = arg('seeds', 32);
+const frames = arg('frames', 1800);
+const checkpoints = [50, 200, 600, 1800].filter((c) => c <= frames);
+const d = worldLayout().defaults;
+const speeds = { moveSpeed: d.moveSpeed, strafeSpeed: d.strafeSpeed, turnSpeedDeg: d.turnSpeedDeg };
+const space = worldActionSpace();
+const errs: Record<string, Record<number, number[]>> = { dead_reckoning: {}, with_walls: {} };
+const yawErr: Record<string, number[]> = { dead_reckoning: [], with_walls: [] };
+let blocked = 0;
+let moves = 0;
+for (const k of Object.keys(errs)) for (const c of checkpoints) errs[k]![c] = [];
+for (let i = 0; i < seeds; i++) {
+  const seed = 2 ** 40 + i;
+  const w = new World(seed);
+  const ex = new Explorer(seed);
+  const start = w.pose();
+  const trackers = {
+    dead_reckoning: new PoseTracker(space, { speeds, start }),
+    with_walls: new PoseTracker(space, { speeds, start, walls: w.map() }),
+  };
+  for (let f = 1; f <= frames; f++) {
+    const a = ex.next(w);
+    const before = w.pose();
+    w.step(a);
+    const p = w.pose();
+    const wanted = Math.abs(a[0]!) + Math.abs(a[1]!) > 0;
+    if (wanted) {
+      moves++;
+      const exp = Math.hypot(a[0]! * d.moveSpeed, a[1]! * d.strafeSpeed);
+      if (Math.hypot(p.x - before.x, p.y - before.y) < exp - 1e-4) blocked++;
+    }
+    for (const [k, t] of Object.entries(trackers)) {
+      t.update(a);
+      if (checkpoints.includes(f)) {
+        const e = t.pose();
+        errs[k]![f]!.push(Math.hypot(e.x - p.x, e.y - p.y));
+        if (f === frames) yawErr[k]!.push(Math.abs(angleDiff(e.yaw, p.yaw)));
+      }
+    }
+  }
+  w.close();
+  ex.close();
+}
+for (const k of Object.keys(errs)) {
+  const at: Record<string, unknown> = {};
+  for (const c of checkpoints) {
+    const s = summarize(errs[k]![c]!);
+    const r = (v: number) => Math.round(v * 1000) / 1000;
+    at[`frame_${c}`] = { median_cells: r(s.median), p95_cells: r(s.p95), max_cells: r(Math.max(...errs[k]![c]!)) };
+  }
+  console.log(
+    JSON.stringify({
+      eval: 'pose_tracking',
+      tracker: k,
+      machine: machine(),
+      seeds,
+      frames,
+      seed_base: '2^40',
+      blocked_step_fraction: Math.round((blocked / Math.max(1, moves)) * 1e4) / 1e4,
+      max_yaw_error_deg: Math.round(((Math.max(...yawErr[k]!) * 180) / Math.PI) * 1e4) / 1e4,
+      ...at,
+    }),
+  );
+}
