@@ -86,6 +86,16 @@ class DynConfig:
     unroll_steps: int = 1         # sampler steps used to produce the unrolled context
     sampler_steps: int = 2        # default in the manifest
     ema: float = 0.999            # EMA of the weights; the EMA copy is exported
+    # Memory views (docs/memory-model.md; train/memory_data.py). 0 slots = the memory-less model.
+    # Views come from >= memory_min_gap steps before the clip, so data.chunk must be longer than
+    # the clip by at least that much for any view to exist.
+    memory_slots: int = 0
+    memory_pose_dim: int = 5
+    memory_min_gap: int = 4
+    memory_drop: float = 0.25     # each chosen slot is dropped with this probability
+    memory_drop_all: float = 0.2  # a whole sample gets no memory with this probability
+    memory_fov_deg: float = 66.0  # view-overlap parameters of candidate selection
+    memory_range: float = 7.0
 
 
 @dataclass
@@ -239,6 +249,8 @@ def manifest_for(cfg: Config, layout: Dict[str, Any], latent_scale: float = 1.0,
                      "attention_levels": list(d.attention_levels), "heads": d.heads,
                      "groups": d.groups, "cond_dim": d.cond_dim, "fourier_dim": d.fourier_dim,
                      "context": d.context}
+    if d.memory_slots:
+        m["denoiser"]["memory"] = {"slots": d.memory_slots, "pose_dim": d.memory_pose_dim}
     ch = layout["channels"]
     m["actions"] = {"names": [c["name"] for c in ch], "min": [float(c["min"]) for c in ch],
                     "max": [float(c["max"]) for c in ch], "kinds": [c["kind"] for c in ch]}

@@ -186,8 +186,8 @@ def action_layout() -> dict:
 
 
 class WorldStream:
-    """Background producer of (frames [W, chunk, H, W, 3] uint8, actions [W, chunk, A] float32)
-    from `cfg.worlds` ground-truth worlds stepped by the exploration policy. Each world is re-seeded
+    """Background producer of (frames [W, chunk, H, W, 3] uint8, actions [W, chunk, A] float32,
+    poses [W, chunk, 3] float32 (x, y, yaw; for memory training)) from `cfg.worlds` ground-truth worlds stepped by the exploration policy. Each world is re-seeded
     with a fresh training seed every `episode_ticks` ticks (staggered so not all at once)."""
 
     def __init__(self, cfg: DataConfig, seed_offset: int = 0, queue_size: int = 6,
@@ -218,7 +218,7 @@ class WorldStream:
         try:
             while not self.stop_flag.is_set():
                 t0 = time.perf_counter()
-                frames, actions, _ = self.batch.generate(self.cfg.chunk)
+                frames, actions, poses = self.batch.generate(self.cfg.chunk)
                 self.gen_seconds += time.perf_counter() - t0
                 self.frames_made += frames.shape[0] * frames.shape[1]
                 for i in range(self.cfg.worlds):
@@ -228,7 +228,7 @@ class WorldStream:
                         self.age[i] = 0
                 while not self.stop_flag.is_set():
                     try:
-                        self.q.put((frames, actions), timeout=0.2)
+                        self.q.put((frames, actions, poses), timeout=0.2)
                         break
                     except queue.Full:
                         continue

@@ -13,6 +13,9 @@ training batch of (context, actions, target) triples:
 Convention (same as the engine and src/model_world.ts): context latents oldest first, and action
 K-1 is the one that leads from the newest context frame to the frame being generated.
 All triples go through ONE forward/backward (one DDP reduction per step).
+With dyn.memory_slots > 0 every triple also gets up to M memory views of its target (earlier
+frames of the same episode whose pose overlaps the target's; train/memory_data.py), randomly
+dropped, and the unrolls sample with them too.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from . import checkpoint, configs, data, edm, modules
+from . import checkpoint, configs, data, edm, memory_data, modules
 from .train_ae import load_autoencoder, make_source
 from .trainer import (EMA, Dist, make_optimizer, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
                       install_stop_handler, pick_device, setup_backend,
@@ -37,13 +40,14 @@ def precondition(sigma: torch.Tensor, sd: float):
     return sd * sd / (d * d), s * sd / d, 1.0 / d, torch.log(sigma.float()) / 4.0
 
 
-def denoise(net, x, sigma, ctx, acts, ctx_sigma, sd):
+def denoise(net, x, sigma, ctx, acts, ctx_sigma, sd, memory=()):
+    """memory: () or (latents, poses, mask) for a memory-enabled net."""
     c_skip, c_out, c_in, c_noise = precondition(sigma, sd)
-    return c_skip * x + c_out * net(c_in * x, c_noise, ctx, acts, ctx_sigma).float()
+    return c_skip * x + c_out * net(c_in * x, c_noise, ctx, acts, ctx_sigma, *memory).float()
 
 
 @torch.no_grad()
-def sample(net, ctx, acts, steps, edm_cfg, ctx_sigma, noise):
+def sample(net, ctx, acts, steps, edm_cfg, ctx_sigma, noise, memory=()):
     """Euler on the Karras schedule (the engine's sampler) on the training device."""
     sig = edm.karras_sigmas(steps, edm_cfg["sigma_min"], edm_cfg["sigma_max"], edm_cfg["rho"])
     n = ctx.shape[0]
@@ -51,7 +55,7 @@ def sample(net, ctx, acts, steps, edm_cfg, ctx_sigma, noise):
     cs = torch.full((n,), float(ctx_sigma), device=ctx.device)
     for i in range(steps):
         s = torch.full((n,), sig[i], device=ctx.device)
-        d = denoise(net, x, s, ctx, acts, cs, edm_cfg["sigma_data"])
+        d = denoise(net, x, s, ctx, acts, cs, edm_cfg["sigma_data"], memory)
         a, b = edm.euler_coefficients(sig[i], sig[i + 1])
         x = a * x + b * d
     return x
@@ -73,10 +77,13 @@ def encode_chunks(ae: modules.Autoencoder, frames_u8, device, batch: int = 1024)
 
 
 def build_batch(cfg: configs.DynConfig, z: torch.Tensor, a: torch.Tensor, model, edm_cfg,
-                n_unroll: int, device):
-    """(contexts [M,K,C,h,w], actions [M,K,A], targets [M,C,h,w]) from clips z [B,K+1+U,...]."""
+                n_unroll: int, device, memory_for=None):
+    """(contexts [M,K,C,h,w], actions [M,K,A], targets [M,C,h,w], memory) from clips
+    z [B,K+1+U,...]. memory_for(j) -> (latents, poses, mask) for the targets at clip step j of
+    every clip (None: no memory); memory is () or those three concatenated like the targets."""
     K, U = cfg.context, cfg.unroll
     ctxs, acts, tgts = [z[:, :K]], [a[:, :K]], [z[:, K]]
+    mems = [memory_for(K)] if memory_for else []
     if n_unroll > 0 and U > 0:
         ctx = z[:n_unroll, :K]
         was_training = model.training
@@ -85,18 +92,23 @@ def build_batch(cfg: configs.DynConfig, z: torch.Tensor, a: torch.Tensor, model,
             for u in range(U):
                 act = a[:n_unroll, u:u + K]
                 noise = torch.randn_like(ctx[:, 0])
+                # The frame being sampled is clip step K+u: memory relative to it.
+                mem = tuple(t[:n_unroll] for t in memory_for(K + u)) if memory_for else ()
                 pred = sample(model, ctx, act, cfg.unroll_steps, edm_cfg, cfg.ctx_noise_infer,
-                              noise).float()
+                              noise, mem).float()
                 ctx = torch.cat([ctx[:, 1:], pred[:, None]], dim=1)
                 ctxs.append(ctx)
                 acts.append(a[:n_unroll, u + 1:u + 1 + K])
                 tgts.append(z[:n_unroll, K + u + 1])
+                if memory_for:
+                    mems.append(tuple(t[:n_unroll] for t in memory_for(K + u + 1)))
         model.train(was_training)
-    return torch.cat(ctxs), torch.cat(acts), torch.cat(tgts)
+    memory = tuple(torch.cat(parts) for parts in zip(*mems)) if mems else ()
+    return torch.cat(ctxs), torch.cat(acts), torch.cat(tgts), memory
 
 
 def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device,
-             sigma_max: float = 5.0):
+             sigma_max: float = 5.0, memory=()):
     m = target.shape[0]
     # Context-noise augmentation.
     aug = (torch.rand(m, device=device) < cfg.ctx_noise_prob).float()
@@ -111,7 +123,7 @@ def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device,
     x = target + sigma.view(-1, 1, 1, 1) * eps
     c_skip, c_out, c_in, c_noise = precondition(sigma, sd)
     with autocast(device):
-        f = net(c_in * x, c_noise, ctx, acts, s_ctx)
+        f = net(c_in * x, c_noise, ctx, acts, s_ctx, *memory)
     # The loss in F-space equals lambda(sigma) * ||D - target||^2 with EDM's weighting.
     f_target = (target - c_skip * x) / c_out
     return (f.float() - f_target).pow(2).mean()
@@ -173,8 +185,17 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     A = len(layout["channels"])
     lat = (manifest["latent"]["channels"], manifest["latent"]["height"],
            manifest["latent"]["width"])
-    pool = data.ClipPool(max(8, cfg.data.pool_frames // cfg.data.chunk), cfg.data.chunk, lat, A,
-                         device, seed=cfg.seed + dd.rank + step)
+    use_memory = c.memory_slots > 0
+    if use_memory and episodes:
+        raise ValueError("dyn.memory_slots > 0 trains on ground-truth worlds (it needs poses); "
+                         "drop --episodes or set dyn.memory_slots=0")
+    if use_memory and cfg.data.chunk < clip_len + c.memory_min_gap + 1:
+        raise ValueError(f"dyn.memory_slots > 0 needs data.chunk >= clip length {clip_len} + "
+                         f"dyn.memory_min_gap {c.memory_min_gap} + 1 so earlier views exist; "
+                         f"data.chunk is {cfg.data.chunk}")
+    pool_cls = memory_data.PosedClipPool if use_memory else data.ClipPool
+    pool = pool_cls(max(8, cfg.data.pool_frames // cfg.data.chunk), cfg.data.chunk, lat, A,
+                    device, seed=cfg.seed + dd.rank + step)
     prog = Progress(out, "dyn", dd.main, time_budget, steps_cap, step)
     sched = Schedule(c.lr, c.warmup_steps, time_budget, steps_cap, warm_origin=rewarm_from)
 
@@ -182,8 +203,12 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
         item = source.get(block=block)
         if item is None:
             return 0
-        fr, ac = item
-        pool.add(encode_chunks(ae, fr, device), torch.from_numpy(ac).to(device))
+        fr, ac = item[0], item[1]
+        if use_memory:
+            pool.add(encode_chunks(ae, fr, device), torch.from_numpy(ac).to(device),
+                     torch.from_numpy(item[2]) if len(item) > 2 else None)
+        else:
+            pool.add(encode_chunks(ae, fr, device), torch.from_numpy(ac).to(device))
         return fr.shape[0]
 
     warm = min(pool.capacity, max(8, (4 * c.batch) // max(1, cfg.data.chunk // clip_len)))
@@ -206,9 +231,22 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
             lr = sched.lr(step, prog.elapsed(), prog.step0)
             for g in opt.param_groups:
                 g["lr"] = lr
-            z, a = pool.sample(c.batch, clip_len)
-            ctx, acts, tgt = build_batch(c, z, a, unwrap(net), manifest["edm"], n_unroll, device)
-            loss = edm_loss(net, ctx, acts, tgt, c, sd, device, manifest["edm"]["sigma_max"])
+            memory_for = None
+            if use_memory:
+                z, a, s_idx, t0 = pool.sample_clips(c.batch, clip_len, c.memory_min_gap + 1)
+
+                def memory_for(j, s_idx=s_idx, t0=t0):
+                    return pool.memory(s_idx, t0, t0 + j, c.memory_slots, c.memory_pose_dim,
+                                       c.memory_min_gap, c.memory_drop, c.memory_drop_all,
+                                       c.memory_fov_deg, c.memory_range)
+            else:
+                z, a = pool.sample(c.batch, clip_len)
+            ctx, acts, tgt, mem = build_batch(c, z, a, unwrap(net), manifest["edm"], n_unroll,
+                                              device, memory_for)
+            loss = edm_loss(net, ctx, acts, tgt, c, sd, device, manifest["edm"]["sigma_max"],
+                            mem)
+            # Share of memory slots present this step (logged; a tensor, so no sync here).
+            mem_present = mem[2].mean() if use_memory else None
             opt.zero_grad(set_to_none=True)
             loss.backward()
             gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -221,7 +259,10 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
             samples_total += m
             if step % cfg.log_every == 0:
                 finite_or_raise(loss.detach(), "dyn", step)
-                prog.log(step, {"loss": float(loss), "grad_norm": float(gn), "lr": lr},
+                scalars = {"loss": float(loss), "grad_norm": float(gn), "lr": lr}
+                if use_memory:
+                    scalars["memory_present"] = float(mem_present)
+                prog.log(step, scalars,
                          {"fresh_seqs": fresh, "data_s": round(t_data, 2),
                           "gen_fps": round(getattr(source, "frames_per_second", lambda: 0)(), 0)})
                 fresh, t_data = 0, 0.0
