@@ -17,6 +17,9 @@ def cmd_export_random(args):
     m = manifest.tiny_manifest() if args.tiny else manifest.default_manifest()
     m["name"] = m["name"] + "-random"
     m["training"] = {"note": "random weights (benchmarks/tests), not trained", "seed": args.seed}
+    if args.memory_slots:
+        m["denoiser"]["memory"] = {"slots": args.memory_slots, "pose_dim": args.memory_pose_dim}
+        m["name"] += "-mem%d" % args.memory_slots
     torch.manual_seed(args.seed)
     ae, dn = modules.build(m)
     export.export_model(args.out, m, ae, dn, dtype=args.dtype)
@@ -44,7 +47,10 @@ COMMANDS = {
                       lambda p: (p.add_argument("--out", required=True),
                                  p.add_argument("--tiny", action="store_true"),
                                  p.add_argument("--dtype", choices=["F32", "F16", "BF16"], default="F32"),
-                                 p.add_argument("--seed", type=int, default=0))),
+                                 p.add_argument("--seed", type=int, default=0),
+                                 p.add_argument("--memory-slots", type=int, default=0,
+                                                help="denoiser.memory slots (0 = none)"),
+                                 p.add_argument("--memory-pose-dim", type=int, default=5))),
     "info": (cmd_info, "print a model file's manifest and parameter counts",
              lambda p: p.add_argument("model")),
 }

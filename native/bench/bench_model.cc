@@ -2,6 +2,7 @@
 // full frame (sampler steps + decode), as JSON lines with median / p95 / p99.
 //
 //   /usr/bin/python3 -m train export-random --out /tmp/default-random.safetensors
+//   (add --memory-slots M for a memory-enabled model: then "model.sample_mem" runs too)
 //   bench_model --model /tmp/default-random.safetensors [--backend cpu|cuda] [--threads N]
 //               [--batch B] [--steps S] [--iters N] [--warmup N]
 //
@@ -213,6 +214,21 @@ int main(int argc, char** argv) {
       die("sample");
     if (wl_model_decode(m, batch, out.data(), rgb.data())) die("decode");
   });
+  if (d.memory_slots > 0) {
+    // The same latent step with every memory slot present (the most the memory path costs).
+    const size_t slots = nb * size_t(d.memory_slots);
+    std::vector<float> mem_lat(slots * lat), mem_pose(slots * size_t(d.memory_pose_dim));
+    std::vector<float> mem_mask(slots, 1.0f);
+    for (size_t i = 0; i < mem_lat.size(); ++i) mem_lat[i] = 0.5f * std::cos(0.05f * float(i));
+    for (size_t i = 0; i < mem_pose.size(); ++i) mem_pose[i] = std::sin(0.9f * float(i));
+    const wl_model_memory mem{mem_lat.data(), mem_pose.data(), mem_mask.data()};
+    run("model.sample_mem", [&](int i) {
+      for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
+      if (wl_model_sample_mem(m, batch, ctx.data(), act.data(), &mem, seeds.data(), frames.data(),
+                              steps, out.data(), nullptr))
+        die("sample_mem");
+    });
+  }
   wl_model_free(m);
   return 0;
 }
