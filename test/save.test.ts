@@ -301,3 +301,65 @@ describe('worldloop save / load', () => {
     expect(readSave(b).header.kind).toBe('truth');
   });
 });
+
+describe('in-game save and load keys (real window under xvfb)', () => {
+  it('F5 saves the running world, F9 puts it back (pose, frame counter, spawned objects)', async () => {
+    const { hasDisplay, windowTesting } = await import('../src/window.js');
+    if (!hasDisplay()) throw new Error('needs an X display: run under xvfb-run (npm test does)');
+    const { openPersistentWorld } = await import('../src/save/persistent_world.js');
+    const { runPersistent } = await import('../src/cli/persist_flags.js');
+    const dir = tmp();
+    const quick = join(dir, 'quick.wlsave');
+    const pw = await openPersistentWorld({ kind: 'truth', seed: 8 });
+    const lines: string[] = [];
+    const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      const session = runPersistent(
+        pw,
+        {
+          seed: 8, fps: 60, frames: 0, headless: false, hud: false, shotsDir: dir, realtime: true,
+          window: { width: 128, height: 128, linear: false, vsync: false, fullscreen: false, renderer: 'auto' },
+        },
+        { quicksave: quick, force: false },
+        (l) => lines.push(l),
+      );
+      await wait(300);
+      windowTesting.pushKey('Space', true); // spawn an object: part of what the save must keep
+      windowTesting.pushKey('Space', false);
+      windowTesting.pushKey('Left', true);
+      await wait(250);
+      windowTesting.pushKey('Left', false);
+      await wait(100);
+      windowTesting.pushKey('F5', true);
+      await wait(200);
+      const saved = readSave(quick);
+      windowTesting.pushKey('W', true);
+      windowTesting.pushKey('Right', true);
+      await wait(300);
+      windowTesting.pushKey('W', false);
+      windowTesting.pushKey('Right', false);
+      windowTesting.pushKey('R', true); // start over from the seed (drops the spawned object)
+      await wait(150);
+      expect(pw.world.kind).toBe('truth');
+      const truth = pw.world as TruthWorld;
+      expect(truth.world.info().spawned_objects).toBe(0);
+      windowTesting.pushKey('F9', true);
+      await wait(250);
+      const pose = truth.pose();
+      const info = truth.world.info();
+      windowTesting.pushKey('Escape', true);
+      await session;
+      expect(lines.join('\n')).toMatch(/saved: .*quick\.wlsave/);
+      expect(lines.join('\n')).toMatch(/loading: .*quick\.wlsave/);
+      expect(lines.join('\n')).not.toMatch(/failed/);
+      // Standing still since the load: the pose is the saved one, the object is back, and the
+      // frame counter continued from the saved frame.
+      expect(pose).toEqual(saved.header.pose);
+      expect(info.spawned_objects).toBe(1);
+      expect(info.frame_index).toBeGreaterThanOrEqual(saved.header.frameIndex);
+      expect(pw.tracker.pose()).toEqual(pose); // the pose estimate came back with it
+    } finally {
+      await pw.close();
+    }
+  });
+});

@@ -14,13 +14,19 @@ import { WorldloopError } from '../errors.js';
 
 export const PERSIST_FLAGS: Record<string, FlagSpec> = {
   force: { kind: 'boolean' },
+  quicksave: { kind: 'string' },
   map: { kind: 'string' },
   'memory-sheet': { kind: 'string' },
   'memory-capacity': { kind: 'int', min: 1, max: 65536 },
   'store-every': { kind: 'int', min: 1, max: 100000 },
 };
 
-export const PERSIST_HELP = `designer / memory:
+export const DEFAULT_QUICKSAVE = 'quick.wlsave';
+
+export const PERSIST_HELP = `save / load in play:
+  --quicksave FILE     where F5 saves and F9 loads during play (default ${DEFAULT_QUICKSAVE}); F9
+                       only loads a save of the same model file (or truth seed)
+designer / memory:
   --memory-capacity N  views the spatial memory keeps (default 256; model worlds)
   --store-every N      store one view every N frames (default 4)
   --map FILE.png       write the memory map panel (stored views, path, player) at the end
@@ -29,6 +35,9 @@ export const PERSIST_HELP = `designer / memory:
 
 export interface PersistOutputs {
   saveTo?: string;
+  quicksave: string;
+  /** Only open the world (its opening frames, or the loaded save); run no steps. */
+  openOnly?: boolean;
   force: boolean;
   map?: string;
   sheet?: string;
@@ -37,6 +46,7 @@ export interface PersistOutputs {
 export function persistOutputs(a: ParsedArgs, saveTo?: string): PersistOutputs {
   return {
     ...(saveTo !== undefined ? { saveTo } : {}),
+    quicksave: (a.flags.quicksave as string | undefined) ?? DEFAULT_QUICKSAVE,
     force: a.flags.force === true,
     ...(a.flags.map !== undefined ? { map: a.flags.map as string } : {}),
     ...(a.flags['memory-sheet'] !== undefined ? { sheet: a.flags['memory-sheet'] as string } : {}),
@@ -61,7 +71,7 @@ function writePng(path: string, what: string, width: number, height: number, rgb
 /** Runs the session, then writes what was asked for. */
 export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: PersistOutputs, log: (l: string) => void): Promise<void> {
   const steps = pw.world.kind === 'model' ? (pw.world as { steps?: number }).steps : undefined;
-  if (f.headless && f.frames === 0 && !f.script) {
+  if (out.openOnly) {
     // Nothing to play: just open the world (its opening frames, or the loaded save) and keep it.
     const first = await pw.source.reset(pw.seed);
     for (const o of pw.observers) o.sessionStarted?.(first);
@@ -74,6 +84,21 @@ export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: P
     ...(steps !== undefined ? { steps } : {}),
     observers: pw.observers,
     log,
+    onCommand: async (cmd, loop) => {
+      try {
+        if (cmd === 'quicksave') {
+          const bytes = await pw.quickSave(out.quicksave, { fps: f.fps });
+          log(`saved: ${out.quicksave} (${bytes} bytes, frame ${pw.lastFrame()?.index ?? 0})`);
+        } else if (cmd === 'quickload') {
+          pw.prepareLoad(out.quicksave);
+          loop.requestReset();
+          log(`loading: ${out.quicksave}`);
+        }
+      } catch (err) {
+        // A failed save or a bad file must not end the session: say why and play on.
+        log(`${cmd} failed: ${(err as Error).message}`);
+      }
+    },
   });
   if (out.saveTo) {
     const bytes = pw.save(out.saveTo, { fps: f.fps });

@@ -51,7 +51,7 @@ output:
   --trace FILE        write Chrome trace-event JSON (open in https://ui.perfetto.dev)
 keys (defaults): W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse turns while
   captured (click or M; Esc releases), L light, Space spawn, R reset, P pause, F1 HUD,
-  F12 screenshot, F11 fullscreen, Esc quit. Gamepad: left stick move/strafe, right stick turn,
+  F12 screenshot, F11 fullscreen, F5 quick save / F9 quick load (play, load), Esc quit. Gamepad: left stick move/strafe, right stick turn,
   Y light, A spawn, Start pause, Back reset.`;
 
 export interface SessionFlags {

@@ -23,6 +23,8 @@ export function defaultBindings(): Bindings {
       hud: ['F1'],
       captureMouse: ['M'],
       fullscreen: ['F11'],
+      quicksave: ['F5'],
+      quickload: ['F9'],
     },
     gamepadCommands: { pause: ['start'], reset: ['back'] },
     deadzones: { stick: 0.15, trigger: 0.05 },

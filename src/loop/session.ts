@@ -18,6 +18,7 @@ import { FrameProfiler, formatReport, type ProfileReport } from '../profiler/fra
 import { TraceRecorder } from '../profiler/trace.js';
 import { Recorder } from '../record/recorder.js';
 import { loadActionScript, randomAction, scriptSteps, seededRandom, type ScriptStep } from './action_script.js';
+import type { CommandName } from '../input/bindings.js';
 import { GameLoop, type LoopInput, type LoopOutput, type LoopResult, type StepObserver } from './game_loop.js';
 import { WindowOutput } from './window_output.js';
 
@@ -47,6 +48,8 @@ export interface SessionOptions {
   realtime?: boolean;
   observers?: StepObserver[];
   output?: LoopOutput;
+  /** Commands the session itself does not handle (e.g. quicksave/quickload of a persistent world). */
+  onCommand?: (cmd: CommandName, loop: GameLoop) => void | Promise<void>;
   log?: (line: string) => void;
 }
 
@@ -150,7 +153,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         } catch (err) {
           log(`screenshot failed: ${(err as Error).message}`);
         }
-      }
+      } else return o.onCommand?.(cmd, l);
     },
   });
   paused = () => loop.paused;

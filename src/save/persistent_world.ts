@@ -3,11 +3,11 @@
  * save), the runtime's pose estimate and path, the spatial memory store (model worlds), and the
  * observer that keeps them current. What `worldloop save` and `worldloop load` run.
  */
-import type { Frame, FrameSource } from '../source.js';
+import type { Frame } from '../source.js';
 import { TruthWorld, World, worldLayout } from '../world.js';
 import { loadModel, type BackendName, type Model } from '../model.js';
 import { ModelWorld, type OpeningProvider } from '../model_world.js';
-import { DEFAULT_MODEL, truthOpening } from '../loop/open_source.js';
+import { DEFAULT_MODEL, resolveModelPath, truthOpening } from '../loop/open_source.js';
 import { modelSourceId, truthSourceId } from '../record/source_identity.js';
 import type { StepObserver } from '../loop/game_loop.js';
 import { DEFAULT_MEMORY, MemoryStore, type MemoryConfig } from '../memory/memory_store.js';
@@ -16,13 +16,13 @@ import { MemoryObserver } from '../memory/memory_observer.js';
 import type { ViewPose } from '../memory/view_overlap.js';
 import { imageOpening } from '../opening_image.js';
 import { FormatError, WorldloopError } from '../errors.js';
-import { captureSave, checkSaveSource, readSave, restoreSave, writeSave } from './world_save.js';
-import { ResumedSource } from './resumed_source.js';
+import { captureSave, checkRestorable, checkSaveSource, readSave, restoreSave, writeSave } from './world_save.js';
+import { PersistentSource } from './persistent_source.js';
 import type { SaveFile } from './format.js';
 
 export interface PersistentWorld {
-  /** What the loop drives (a ResumedSource when continuing a save). */
-  source: FrameSource;
+  /** What the loop drives: the world, plus waiting for steps and restoring on reset. */
+  source: PersistentSource;
   /** The world itself (TruthWorld or ModelWorld). */
   world: TruthWorld | ModelWorld;
   sourceId: string;
@@ -38,8 +38,14 @@ export interface PersistentWorld {
   observers: StepObserver[];
   /** The latest frame the loop produced (kept current by an observer). */
   lastFrame(): Frame | undefined;
-  /** Writes the world as it is now, atomically. Returns the file size. */
+  /** Writes the world as it is now, atomically. Returns the file size. Call it between steps
+   * (after the session, or through quickSave during play). */
   save(path: string, settings?: Record<string, unknown>): number;
+  /** Waits for the step in flight, then saves (the in-game save key). */
+  quickSave(path: string, settings?: Record<string, unknown>): Promise<number>;
+  /** Reads and checks a save of this same world (model file / seed), and arranges for the
+   * loop's next reset to restore it (the in-game load key; request the reset after this). */
+  prepareLoad(path: string): void;
   close(): Promise<void>;
 }
 
@@ -92,7 +98,6 @@ class FrameKeeper implements StepObserver {
 }
 
 function assemble(p: {
-  source: FrameSource;
   world: TruthWorld | ModelWorld;
   sourceId: string;
   backend: string;
@@ -110,6 +115,7 @@ function assemble(p: {
   const keeper = new FrameKeeper();
   const observers: StepObserver[] = [keeper];
   const { world, memory, model } = p;
+  const source = new PersistentSource(world);
   if (memory && model && world instanceof ModelWorld) {
     const k = model.dims.context;
     const L = model.latentSize;
@@ -132,8 +138,22 @@ function assemble(p: {
       resetOutsideStep: () => tracker.set(p.startPose),
     });
   }
+  const save = (path: string, settings: Record<string, unknown> = {}) => {
+    const frame = keeper.frame;
+    if (!frame) throw new WorldloopError('WL_INVALID_ARGUMENT', 'nothing to save yet: the world has not produced a frame');
+    const file = captureSave({
+      source: world,
+      sourceId: p.sourceId,
+      backend: p.backend,
+      frame,
+      settings: { ...p.settings, ...settings, startPose: p.startPose },
+      ...(memory ? { memory } : {}),
+      tracker,
+    });
+    return writeSave(path, file);
+  };
   return {
-    source: p.source,
+    source,
     world,
     sourceId: p.sourceId,
     backend: p.backend,
@@ -146,19 +166,22 @@ function assemble(p: {
     ...(p.walls ? { walls: p.walls } : {}),
     observers,
     lastFrame: () => keeper.frame,
-    save(path, settings = {}) {
-      const frame = keeper.frame;
-      if (!frame) throw new WorldloopError('WL_INVALID_ARGUMENT', 'nothing to save yet: the world has not produced a frame');
-      const file = captureSave({
-        source: world,
-        sourceId: p.sourceId,
-        backend: p.backend,
-        frame,
-        settings: { ...p.settings, ...settings, startPose: p.startPose },
-        ...(memory ? { memory } : {}),
-        tracker,
+    save,
+    async quickSave(path, settings) {
+      await source.idle();
+      return save(path, settings);
+    },
+    prepareLoad(path) {
+      const file = readSave(path);
+      checkSaveSource(file, p.sourceId, path);
+      // Validate everything now (sizes, sections) against scratch objects, so a bad file is
+      // reported at the key press and the running world is never half-restored.
+      checkRestorable(file, world, memory, path);
+      source.resumeWith(() => {
+        const frame = restoreSave(file, world, { ...(memory ? { memory } : {}), tracker }, path);
+        keeper.sessionStarted(frame);
+        return frame;
       });
-      return writeSave(path, file);
     },
     async close() {
       world.close();
@@ -171,6 +194,7 @@ async function openModelWorld(
   path: string,
   o: { backend?: BackendName; threads?: number; steps?: number; seed: number; opening?: (model: Model) => OpeningProvider },
 ) {
+  path = resolveModelPath(path);
   const [sourceId, model] = await Promise.all([
     modelSourceId(path),
     loadModel(path, { backend: o.backend ?? 'auto', ...(o.threads !== undefined ? { threads: o.threads } : {}) }),
@@ -196,7 +220,7 @@ export async function openPersistentWorld(o: OpenWorldOptions): Promise<Persiste
     if (o.startImage) throw new WorldloopError('WL_INVALID_ARGUMENT', 'a truth world starts from its seed; --start-image needs a model');
     const world = new TruthWorld({ seed });
     const st = truthStart(seed);
-    return assemble({ source: world, world, sourceId: truthSourceId(seed), backend: 'truth', seed, startPose: st.pose, walls: st.walls, settings: {} });
+    return assemble({ world, sourceId: truthSourceId(seed), backend: 'truth', seed, startPose: st.pose, walls: st.walls, settings: {} });
   }
   const modelPath = o.modelPath ?? DEFAULT_MODEL;
   const image = o.startImage;
@@ -213,7 +237,6 @@ export async function openPersistentWorld(o: OpenWorldOptions): Promise<Persiste
   const st = image ? undefined : truthStart(seed);
   const startPose = st ? st.pose : { x: 0, y: 0, yaw: 0 };
   return assemble({
-    source: m.world,
     world: m.world,
     sourceId: m.sourceId,
     backend: m.model.info.backend,
@@ -270,9 +293,10 @@ export async function loadPersistentWorld(savePath: string, o: LoadWorldOptions 
     const world = new TruthWorld({ seed: h.seed, config: { width: h.settings.width, height: h.settings.height } });
     try {
       checkSaveSource(save, truthSourceId(h.seed), savePath);
-      const pw = assemble({ source: world, world, sourceId: h.sourceId, backend: 'truth', seed: h.seed, startPose, ...walls, settings: {} });
+      const pw = assemble({ world, sourceId: h.sourceId, backend: 'truth', seed: h.seed, startPose, ...walls, settings: {} });
       const frame = restoreSave(save, world, { tracker: pw.tracker }, savePath);
-      return { ...pw, source: new ResumedSource(world, () => frame) };
+      pw.source.resumeWith(() => frame);
+      return pw;
     } catch (err) {
       world.close();
       throw err;
@@ -285,7 +309,6 @@ export async function loadPersistentWorld(savePath: string, o: LoadWorldOptions 
     checkSaveSource(save, m.sourceId, savePath);
     const memory = savedMemoryStore(save, m.model.latentSize, savePath);
     const pw = assemble({
-      source: m.world,
       world: m.world,
       sourceId: m.sourceId,
       backend: m.model.info.backend,
@@ -299,7 +322,8 @@ export async function loadPersistentWorld(savePath: string, o: LoadWorldOptions 
       settings: { model: modelPath, ...(typeof h.settings.startImage === 'string' ? { startImage: h.settings.startImage } : {}) },
     });
     const frame = restoreSave(save, m.world, { memory, tracker: pw.tracker }, savePath);
-    return { ...pw, source: new ResumedSource(m.world, () => frame) };
+    pw.source.resumeWith(() => frame);
+    return pw;
   } catch (err) {
     m.world.close();
     await m.model.close();

@@ -11,7 +11,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Frame, FrameSource } from '../source.js';
-import { TruthWorld } from '../world.js';
+import { TruthWorld, World } from '../world.js';
 import { ModelWorld } from '../model_world.js';
 import { FormatError, WorldloopError } from '../errors.js';
 import { MemoryStore } from '../memory/memory_store.js';
@@ -136,12 +136,16 @@ export function checkSaveSource(save: SaveFile, sourceId: string, where = 'save'
   }
 }
 
-/**
- * Puts a world back as it was saved: the source (a TruthWorld for a truth save, a ModelWorld of
- * the same model for a model save — check the identity with checkSaveSource first), and the
- * memory store and pose tracker when given. Returns the frame that was on screen.
- */
-export function restoreSave(save: SaveFile, source: FrameSource, extras: { memory?: MemoryStore; tracker?: PoseTracker } = {}, where = 'save'): Frame {
+interface Checked {
+  rgb: Uint8Array;
+  snapshot?: Uint8Array;
+  latents?: Float32Array;
+  actions?: Float32Array;
+  memory?: { latents: Float32Array; poses: Float64Array; times: Float64Array };
+}
+
+/** Every check restoreSave makes, without changing anything. */
+function check(save: SaveFile, source: FrameSource, memory: MemoryStore | undefined, where: string): Checked {
   const h = save.header;
   if (h.kind !== source.kind) throw new FormatError(`${where}: holds a ${h.kind} world; it cannot be loaded into a ${source.kind} world`);
   if (h.settings.width !== source.width || h.settings.height !== source.height) {
@@ -154,16 +158,10 @@ export function restoreSave(save: SaveFile, source: FrameSource, extras: { memor
   if (rgb.length !== source.width * source.height * 3) {
     throw new FormatError(`${where}: frame section has ${rgb.length} bytes; ${source.width}x${source.height}x3 = ${source.width * source.height * 3} expected`);
   }
-  const truth = asTruth(source);
+  const out: Checked = { rgb };
   const model = asModel(source);
-  let frame: Frame;
-  if (truth) {
-    try {
-      truth.world.restore(section(save, 'world_snapshot', where, Uint8Array));
-    } catch (err) {
-      throw new FormatError(`${where}: world snapshot: ${(err as Error).message}`, { cause: err });
-    }
-    frame = truth.current();
+  if (asTruth(source)) {
+    out.snapshot = section(save, 'world_snapshot', where, Uint8Array);
   } else if (model) {
     const lat = section(save, 'context_latents', where, Float32Array);
     const act = section(save, 'context_actions', where, Float32Array);
@@ -174,27 +172,71 @@ export function restoreSave(save: SaveFile, source: FrameSource, extras: { memor
           `${cur.contextLatents.length} and ${cur.contextActions.length}`,
       );
     }
-    model.restore({ seed: h.seed, frameIndex: h.frameIndex, contextLatents: lat, contextActions: act });
-    frame = { width: source.width, height: source.height, rgb: rgb.slice(), index: h.frameIndex };
+    out.latents = lat;
+    out.actions = act;
+  } else {
+    throw new WorldloopError('WL_UNSUPPORTED', `cannot load a save into a '${source.kind}' source of this type`);
+  }
+  if (memory && h.memory) {
+    if (h.memory.latentSize !== memory.config.latentSize) {
+      throw new FormatError(`${where}: memory latents have ${h.memory.latentSize} values; this store holds ${memory.config.latentSize}`);
+    }
+    out.memory = {
+      latents: section(save, 'memory_latents', where, Float32Array),
+      poses: section(save, 'memory_poses', where, Float64Array),
+      times: section(save, 'memory_times', where, Float64Array),
+    };
+    // Same checks as loading, on a scratch store.
+    new MemoryStore({ ...memory.config }).loadArrays(out.memory, `${where}: memory`);
+  }
+  return out;
+}
+
+/** Checks that `save` can be restored into `source` (and `memory`) without touching either;
+ * throws the FormatError restoreSave would. The truth world's snapshot is tried on a scratch
+ * world. */
+export function checkRestorable(save: SaveFile, source: FrameSource, memory: MemoryStore | undefined, where = 'save'): void {
+  const c = check(save, source, memory, where);
+  if (c.snapshot) {
+    const scratch = new World(save.header.seed, { width: source.width, height: source.height });
+    try {
+      scratch.restore(c.snapshot);
+    } catch (err) {
+      throw new FormatError(`${where}: world snapshot: ${(err as Error).message}`, { cause: err });
+    } finally {
+      scratch.close();
+    }
+  }
+}
+
+/**
+ * Puts a world back as it was saved: the source (a TruthWorld for a truth save, a ModelWorld of
+ * the same model for a model save — check the identity with checkSaveSource first), and the
+ * memory store and pose tracker when given. Returns the frame that was on screen. Everything is
+ * checked before anything changes.
+ */
+export function restoreSave(save: SaveFile, source: FrameSource, extras: { memory?: MemoryStore; tracker?: PoseTracker } = {}, where = 'save'): Frame {
+  const h = save.header;
+  const c = check(save, source, extras.memory, where);
+  const truth = asTruth(source);
+  const model = asModel(source);
+  let frame: Frame;
+  if (truth && c.snapshot) {
+    try {
+      truth.world.restore(c.snapshot);
+    } catch (err) {
+      throw new FormatError(`${where}: world snapshot: ${(err as Error).message}`, { cause: err });
+    }
+    frame = truth.current();
+  } else if (model && c.latents && c.actions) {
+    model.restore({ seed: h.seed, frameIndex: h.frameIndex, contextLatents: c.latents, contextActions: c.actions });
+    frame = { width: source.width, height: source.height, rgb: c.rgb.slice(), index: h.frameIndex };
   } else {
     throw new WorldloopError('WL_UNSUPPORTED', `cannot load a save into a '${source.kind}' source of this type`);
   }
   if (extras.memory) {
-    if (h.memory) {
-      if (h.memory.latentSize !== extras.memory.config.latentSize) {
-        throw new FormatError(`${where}: memory latents have ${h.memory.latentSize} values; this store holds ${extras.memory.config.latentSize}`);
-      }
-      extras.memory.loadArrays(
-        {
-          latents: section(save, 'memory_latents', where, Float32Array),
-          poses: section(save, 'memory_poses', where, Float64Array),
-          times: section(save, 'memory_times', where, Float64Array),
-        },
-        `${where}: memory`,
-      );
-    } else {
-      extras.memory.clear();
-    }
+    if (c.memory) extras.memory.loadArrays(c.memory, `${where}: memory`);
+    else extras.memory.clear();
   }
   if (extras.tracker && h.pose) {
     const path = save.sections.get('path');

@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
-import { DEFAULT_MODEL, openModel, resolveModelPath } from '../../loop/open_source.js';
-import { runSession } from '../../loop/session.js';
+import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
+import { loadPersistentWorld, openPersistentWorld } from '../../save/persistent_world.js';
+import { DEFAULT_QUICKSAVE, runPersistent } from '../persist_flags.js';
 import { WorldloopError } from '../../errors.js';
 import type { BackendName } from '../../model.js';
 
@@ -18,6 +19,11 @@ model:
   --backend B         cpu, cuda or auto (default auto: CUDA when available)
   --threads N         CPU threads (default: all cores)
   --steps N           denoising steps per frame, 1..8 (default: the model's)
+start / save:
+  --start-image IMG   start from a PNG/JPEG (scaled to cover, centre-cropped) instead of the
+                      ground-truth view for --seed
+  --load FILE         continue a saved world (worldloop save / F5); same as worldloop load FILE
+  --quicksave FILE    where F5 saves and F9 loads (default ${DEFAULT_QUICKSAVE})
 ${SESSION_HELP}
 
 examples:
@@ -36,33 +42,43 @@ const command: Command = {
       backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
       threads: { kind: 'int', min: 0, max: 1024 },
       steps: { kind: 'int', min: 1, max: 8 },
+      'start-image': { kind: 'string' },
+      load: { kind: 'string' },
+      quicksave: { kind: 'string' },
     });
     const f = sessionFlags('play', a);
+    const load = a.flags.load as string | undefined;
+    const startImage = a.flags['start-image'] as string | undefined;
+    if (load && (startImage || a.flags.seed !== undefined)) {
+      throw new WorldloopError('WL_USAGE', 'play: --load continues a save; --start-image and --seed do not apply');
+    }
     const path = resolveModelPath((a.flags.model as string | undefined) ?? DEFAULT_MODEL);
-    if (!existsSync(path)) {
+    if (!load && !existsSync(path)) {
       throw new WorldloopError(
         'WL_IO',
         `no model at '${path}'. Train one (see docs/training.md), pass --model PATH, ` +
           `or play the ground-truth world meanwhile: worldloop truth`,
       );
     }
-    const opened = await openModel(path, {
+    const common = {
       backend: (a.flags.backend as BackendName | undefined) ?? 'auto',
-      seed: f.seed,
       ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
-      ...(a.flags.steps !== undefined ? { steps: a.flags.steps as number } : {}),
-    });
+    };
+    // A persistent world: the same model world, plus pose/memory tracking and F5/F9 save/load.
+    const pw = load
+      ? await loadPersistentWorld(load, { ...common, ...(a.flags.model !== undefined ? { modelPath: path } : {}) })
+      : await openPersistentWorld({
+          kind: 'model',
+          modelPath: path,
+          seed: f.seed,
+          ...common,
+          ...(a.flags.steps !== undefined ? { steps: a.flags.steps as number } : {}),
+          ...(startImage ? { startImage } : {}),
+        });
     try {
-      await runSession({
-        ...f,
-        source: opened.source,
-        sourceId: opened.sourceId,
-        backend: opened.backend,
-        ...(opened.steps !== undefined ? { steps: opened.steps } : {}),
-        log: (l) => console.log(l),
-      });
+      await runPersistent(pw, f, { quicksave: (a.flags.quicksave as string | undefined) ?? DEFAULT_QUICKSAVE, force: false }, (l) => console.log(l));
     } finally {
-      await opened.close();
+      await pw.close();
     }
     return 0;
   },

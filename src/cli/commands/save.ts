@@ -60,7 +60,7 @@ const command: Command = {
     const frames = a.flags.frames;
     const f = sessionFlags('save', a);
     f.frames = (frames as number | undefined) ?? 300;
-    const outputs = persistOutputs(a, out);
+    const outputs = { ...persistOutputs(a, out), openOnly: f.frames === 0 && f.script === undefined };
     checkSaveTarget('save', out, outputs.force);
     const pw = await openPersistentWorld({
       kind: truth ? 'truth' : 'model',

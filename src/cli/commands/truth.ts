@@ -2,13 +2,15 @@
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
-import { openTruth } from '../../loop/open_source.js';
-import { runSession } from '../../loop/session.js';
+import { openPersistentWorld } from '../../save/persistent_world.js';
+import { DEFAULT_QUICKSAVE, runPersistent } from '../persist_flags.js';
 
 const help = `usage: worldloop truth [--seed N] [--fps N] [--headless] [flags]
 
 Plays the procedural ground-truth world (the C++ raycaster the models learn from) in the game
 loop: same window, bindings, HUD, profiler, recording and replay as 'play'.
+  --quicksave FILE    where F5 saves and F9 loads (default ${DEFAULT_QUICKSAVE}); continue a
+                      save later with: worldloop load FILE
 ${SESSION_HELP}
 
 examples:
@@ -20,13 +22,14 @@ const command: Command = {
   summary: 'play the ground-truth world (window or headless)',
   help,
   async run(argv) {
-    const a = parseArgs('truth', argv, SESSION_FLAGS);
+    const a = parseArgs('truth', argv, { ...SESSION_FLAGS, quicksave: { kind: 'string' } });
     const f = sessionFlags('truth', a);
-    const opened = await openTruth(f.seed);
+    // A persistent truth world: pose/path tracking and F5/F9 save/load on top of the same world.
+    const pw = await openPersistentWorld({ kind: 'truth', seed: f.seed });
     try {
-      await runSession({ ...f, source: opened.source, sourceId: opened.sourceId, backend: opened.backend, log: (l) => console.log(l) });
+      await runPersistent(pw, f, { quicksave: (a.flags.quicksave as string | undefined) ?? DEFAULT_QUICKSAVE, force: false }, (l) => console.log(l));
     } finally {
-      await opened.close();
+      await pw.close();
     }
     return 0;
   },

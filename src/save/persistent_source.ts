@@ -1,0 +1,77 @@
+/**
+ * The FrameSource the loop drives for a persistent world. It passes steps through to the world,
+ * and adds what saving and loading during play need:
+ *
+ * - `idle()`: resolves when no step is running, so a save never captures a model context that is
+ *   half-way through an update (in real-time play the loop polls keys while a step runs).
+ * - `resumeWith(restore)`: the next reset() restores a save instead of starting the world over.
+ *   The loop begins every session with reset(), and the in-game load key requests one; either
+ *   way the loaded frame comes back through the loop's normal reset path (observers see a reset
+ *   first, then the restore puts memory and pose back). Resets after that start from the seed.
+ */
+import type { ActionSpace, Frame, FrameSource, StageTimes } from '../source.js';
+
+export class PersistentSource implements FrameSource {
+  readonly inner: FrameSource;
+  private resume: (() => Frame) | undefined;
+  private inflight: Promise<unknown> = Promise.resolve();
+  private loaded = false;
+
+  constructor(inner: FrameSource) {
+    this.inner = inner;
+  }
+
+  get kind(): 'truth' | 'model' {
+    return this.inner.kind;
+  }
+  get actionSpace(): ActionSpace {
+    return this.inner.actionSpace;
+  }
+  get width(): number {
+    return this.inner.width;
+  }
+  get height(): number {
+    return this.inner.height;
+  }
+  get label(): string {
+    return this.loaded ? `${this.inner.label} (loaded)` : this.inner.label;
+  }
+
+  /** The next reset() calls `restore` (which puts the saved state back) and shows its frame. */
+  resumeWith(restore: () => Frame): void {
+    this.resume = restore;
+  }
+
+  /** Resolves once the step or reset in progress (if any) is done. */
+  async idle(): Promise<void> {
+    await this.inflight.catch(() => undefined);
+  }
+
+  reset(seed?: number): Promise<Frame> {
+    const r = this.resume;
+    this.resume = undefined;
+    const p = this.inflight
+      .catch(() => undefined)
+      .then(() => {
+        if (!r) return this.inner.reset(seed);
+        this.loaded = true;
+        return r();
+      });
+    this.inflight = p;
+    return p;
+  }
+
+  step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }> {
+    const p = this.inner.step(action);
+    this.inflight = p;
+    return p;
+  }
+
+  pose(): { x: number; y: number; yaw: number } | undefined {
+    return this.inner.pose();
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+}
