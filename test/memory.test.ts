@@ -183,3 +183,27 @@ describe('pose tracker', () => {
     expect(tracker.pose()).toEqual({ x: 1, y: 1, yaw: 0 });
   });
 });
+
+describe('memory input for a memory-enabled model', () => {
+  it('fills the best-overlapping views with relative-pose features and marks empty slots absent', async () => {
+    const { MemoryInputBuilder } = await import('../src/memory/memory_retrieval.js');
+    const m = new MemoryStore({ latentSize: L, capacity: 8 });
+    m.add(z(1), { x: 11, y: 10, yaw: 0 }, 10); // 1 cell ahead, facing the same way
+    m.add(z(2), { x: 10, y: 13, yaw: Math.PI / 2 }, 20); // to the side, facing away: no overlap
+    m.add(z(3), { x: 12, y: 10, yaw: 0 }, 97); // too recent (age 3 < 8): in the context already
+    const b = new MemoryInputBuilder(L, { slots: 2, poseDim: 6 });
+    const inp = b.build(m, { x: 10, y: 10, yaw: 0 }, 100);
+    expect(Array.from(inp.mask)).toEqual([1, 0]);
+    expect(Array.from(inp.latents.subarray(0, L))).toEqual([1, 1, 1, 1]);
+    // [dx, dy, sin dyaw, cos dyaw, age/100, pad]: 1 cell straight ahead, same heading, 90 frames.
+    const f = Array.from(inp.poses.subarray(0, 6));
+    expect(f[0]).toBeCloseTo(1, 6);
+    expect(f[1]).toBeCloseTo(0, 6);
+    expect(f[2]).toBeCloseTo(0, 6);
+    expect(f[3]).toBeCloseTo(1, 6);
+    expect(f[4]).toBeCloseTo(0.9, 6);
+    expect(f[5]).toBe(0);
+    expect(Array.from(inp.poses.subarray(6))).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(() => b.build(new MemoryStore({ latentSize: L + 1 }), { x: 0, y: 0, yaw: 0 }, 0)).toThrow(/store latents have 5/);
+  });
+});

@@ -41,8 +41,11 @@ export const DEFAULT_MEMORY: Omit<MemoryConfig, 'latentSize'> = {
   range: DEFAULT_OVERLAP.range,
   binSize: 0.5,
   binYawDeg: 30,
-  excludeRecent: 4,
-  recencyWeight: 0.25,
+  // Retrieval as training does it (docs/memory-model.md): pose-only overlap, views at least
+  // K + 4 = 8 frames older than the frame generated, no recency penalty. A penalty can be
+  // switched on (recencyWeight > 0), but a model should be fed what it was trained with.
+  excludeRecent: 8,
+  recencyWeight: 0,
   recencyTau: 60,
 };
 
