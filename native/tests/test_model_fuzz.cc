@@ -315,9 +315,10 @@ bool write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
 }  // namespace
 
 // The whole load path through the C ABI (reader, manifest, weight planning, arena, backend) on
-// the real fixture written by train/goldens.py. A model that loads must also decode.
-TEST(corrupted_fixture_through_wl_model_load) {
-  const char* fixture = "native/tests/fixtures/tiny_model.safetensors";
+// a real fixture written by train/goldens.py. A model that loads must also decode, and a model
+// with memory slots must also sample with every slot present.
+static void fuzz_fixture_through_wl_model_load(const char* fixture, uint64_t seed_offset,
+                                               uint64_t default_iters) {
   std::vector<uint8_t> base;
   if (!read_file(fixture, &base)) {
     std::printf("  (skipped: %s not found; run from the repository root)\n", fixture);
@@ -347,6 +348,18 @@ TEST(corrupted_fixture_through_wl_model_load) {
         std::vector<uint8_t> rgb(size_t(d.frame_h) * d.frame_w * 3);
         st = wl_model_decode(m, 1, latent.data(), rgb.data());
         if (st != WL_OK) *msg = std::string("decode after load: ") + wl_last_error();
+        if (st == WL_OK && d.memory_slots > 0) {
+          const size_t slots = size_t(d.memory_slots);
+          std::vector<float> ctx(latent.size() * d.context, 0.1f);
+          std::vector<float> act(size_t(d.context) * d.action_dim, 0.5f);
+          std::vector<float> mem_lat(slots * latent.size(), 0.2f), mask(slots, 1.0f);
+          std::vector<float> pose(slots * size_t(d.memory_pose_dim), 0.3f), out(latent.size());
+          const wl_model_memory mem{mem_lat.data(), pose.data(), mask.data()};
+          const uint64_t seed = 1, frame = 2;
+          st = wl_model_sample_mem(m, 1, ctx.data(), act.data(), &mem, &seed, &frame, 1,
+                                   out.data(), nullptr);
+          if (st != WL_OK) *msg = std::string("memory sample after load: ") + wl_last_error();
+        }
       }
       wl_model_free(m);
     } else if (m) {
@@ -363,8 +376,8 @@ TEST(corrupted_fixture_through_wl_model_load) {
     return;
   }
 
-  const uint64_t seed = env_u64("WL_FUZZ_SEED", 20261126) + 2;
-  const uint64_t iters = env_u64("WL_FUZZ_LOAD_ITERS", 1500);
+  const uint64_t seed = env_u64("WL_FUZZ_SEED", 20261126) + seed_offset;
+  const uint64_t iters = env_u64("WL_FUZZ_LOAD_ITERS", default_iters);
   const uint64_t verbose = env_u64("WL_FUZZ_VERBOSE", 0);
   Mutator mut(seed);
   Tally t;
@@ -388,6 +401,14 @@ TEST(corrupted_fixture_through_wl_model_load) {
   CHECK(t.unexpected == 0);
   CHECK(t.rejected > int(iters / 4));
   CHECK(t.loaded > 0);
+}
+
+TEST(corrupted_fixture_through_wl_model_load) {
+  fuzz_fixture_through_wl_model_load("native/tests/fixtures/tiny_model.safetensors", 2, 1500);
+}
+
+TEST(corrupted_memory_fixture_through_wl_model_load) {
+  fuzz_fixture_through_wl_model_load("native/tests/fixtures/tiny_memory_model.safetensors", 3, 600);
 }
 
 TEST_MAIN()
