@@ -272,7 +272,10 @@ describe('worldloop save / load', () => {
 
     // --info describes it; an existing file is not replaced without --force; corruption is named.
     r = await cli(['load', save, '--info']);
-    expect(r.text).toMatch(/model world.*\n.*sha256:.*\n\s*seed\s+4, frame 10/);
+    expect(r.text).toMatch(/\(model world\)\n.*sha256:.*\n\s*seed\s+4, frame 10/);
+    r = await cli(['save', join(dir, 'no', 'such', 'dir.wlsave'), ...common, '--frames', '1']);
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(/directory .*no\/such' does not exist/);
     r = await cli(['save', save, ...common, '--frames', '1']);
     expect(r.code).toBe(2);
     expect(r.text).toMatch(/exists; pass --force/);

@@ -2,7 +2,8 @@
  * What `worldloop save` and `worldloop load` share: the memory/designer flags, and running a
  * persistent world through a session, then writing the save, map panel and memory sheet.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FlagSpec, ParsedArgs } from './args.js';
 import type { SessionFlags } from './session_flags.js';
 import { runSession } from '../loop/session.js';
@@ -55,6 +56,10 @@ export function persistOutputs(a: ParsedArgs, saveTo?: string): PersistOutputs {
 
 /** Refuses to replace an existing save unless --force (checked before any play happens). */
 export function checkSaveTarget(command: string, path: string, force: boolean): void {
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new WorldloopError('WL_IO', `${command}: cannot save to '${path}': directory '${dir}' does not exist`);
+  }
   if (existsSync(path) && !force) {
     throw new WorldloopError('WL_USAGE', `${command}: '${path}' exists; pass --force to replace it (the old file stays intact if writing fails)`);
   }

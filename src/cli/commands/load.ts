@@ -34,7 +34,7 @@ function describe(path: string): string {
   const s = readSave(path);
   const h = s.header;
   const lines = [
-    `${path}: ${h.kind} world, ${h.label}`,
+    `${path}: ${h.label} (${h.kind} world)`,
     `  source      ${h.sourceId}`,
     `  seed        ${h.seed}, frame ${h.frameIndex}, ${h.settings.width}x${h.settings.height}${h.settings.steps ? `, ${h.settings.steps} steps` : ''}`,
     `  backend     ${h.backend}`,
