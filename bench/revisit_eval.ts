@@ -17,7 +17,7 @@
  *
  *   node dist/bench/revisit_eval.js [--model PATH] [--seeds N] [--away N]... [--backend cpu|cuda|auto] [--threads N]
  */
-import { Explorer, World, worldLayout } from '../src/world.js';
+import { Explorer, World, worldActionSpace, worldLayout } from '../src/world.js';
 import { loadModel, type BackendName, type Model } from '../src/model.js';
 import { truthOpening, resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { MemoryStore } from '../src/memory/memory_store.js';
@@ -136,7 +136,14 @@ async function modelFrames(model: Model, seed: number, acts: Act[], useMemory: b
   const fr = new BigUint64Array(1);
   const probe = new World(seed);
   const layout = worldLayout().defaults;
-  const tracker = new PoseTracker(model.actionSpace, {
+  // Loops are truth-world action vectors; the model takes its own channels, matched by name.
+  const world = worldLayout().channels.map((c) => c.name);
+  const pick = model.actionSpace.channels.map((c) => {
+    const i = world.indexOf(c.name);
+    if (i < 0) throw new Error(`model action channel '${c.name}' is not one of the world's (${world.join(', ')})`);
+    return i;
+  });
+  const tracker = new PoseTracker(worldActionSpace(), {
     speeds: { moveSpeed: layout.moveSpeed, strafeSpeed: layout.strafeSpeed, turnSpeedDeg: layout.turnSpeedDeg },
     start: probe.pose(),
     walls: probe.map(),
@@ -146,7 +153,7 @@ async function modelFrames(model: Model, seed: number, acts: Act[], useMemory: b
   const builder = useMemory ? new MemoryInputBuilder(L, { slots: d.memorySlots, poseDim: d.memoryPoseDim }) : undefined;
   for (let i = 0; i < acts.length; i++) {
     act.copyWithin(0, A);
-    act.set(acts[i]!.subarray(0, A), (k - 1) * A);
+    pick.forEach((w, c) => (act[(k - 1) * A + c] = acts[i]![w]!));
     tracker.update(acts[i]!);
     fr[0] = BigInt(i + 1);
     const z = await model.sample({
