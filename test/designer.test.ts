@@ -85,3 +85,21 @@ describe('memory contact sheet', () => {
     }
   });
 });
+
+describe('map panel in the HUD', () => {
+  it('the HUD overlay carries the panel under its text, at the right, and only while asked', async () => {
+    const { HudOverlay } = await import('../src/hud/hud.js');
+    const o = new HudOverlay(512, 512);
+    const plain = o.draw(['FPS 30']);
+    const side = Math.floor(512 / 3);
+    const withPanel = o.draw(['FPS 30'], (c) => drawMemoryMap(c, { entries: [{ pose: { x: 1, y: 1, yaw: 0 }, time: 1 }], now: 2, player: { x: 3, y: 2, yaw: 0 } }));
+    expect(withPanel.height).toBe(plain.height + 4 + side);
+    const at = (x: number, y: number) => Array.from(withPanel.rgba.subarray((y * 512 + x) * 4, (y * 512 + x) * 4 + 4));
+    expect(at(512 - 4 - side + 1, plain.height + 4 + side - 2)).toEqual([16, 18, 24, 220]); // panel background
+    expect(at(2, plain.height + 10)).toEqual([0, 0, 0, 0]); // left of the panel stays clear
+    // Without the panel again, its rows are cleared and no longer sent.
+    const again = o.draw(['FPS 30']);
+    expect(again.height).toBe(plain.height);
+    expect(o.canvas.pixels[((plain.height + 10) * 512 + 500) * 4 + 3]).toBe(0);
+  });
+});

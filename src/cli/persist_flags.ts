@@ -8,7 +8,7 @@ import type { FlagSpec, ParsedArgs } from './args.js';
 import type { SessionFlags } from './session_flags.js';
 import { runSession } from '../loop/session.js';
 import type { PersistentWorld } from '../save/persistent_world.js';
-import { drawMemoryMap } from '../designer/memory_map.js';
+import { drawMemoryMap, type MemoryMapInput } from '../designer/memory_map.js';
 import { memoryContactSheet } from '../designer/memory_sheet.js';
 import { encodePng } from '../image/png.js';
 import { WorldloopError } from '../errors.js';
@@ -73,6 +73,22 @@ function writePng(path: string, what: string, width: number, height: number, rgb
   }
 }
 
+/** The map panel's contents now: stored views, path, player, and what retrieval would pick. */
+function mapInput(pw: PersistentWorld, retrieve: number): MemoryMapInput {
+  const player = pw.tracker.pose();
+  const entries = pw.memory?.entries() ?? [];
+  const now = pw.lastFrame()?.index ?? 0;
+  return {
+    entries,
+    path: pw.tracker.path(),
+    player,
+    now,
+    highlight: pw.memory ? pw.memory.retrieve(player, now, retrieve).map((r) => r.index) : [],
+    ...(pw.walls ? { walls: pw.walls } : {}),
+    title: `${entries.length} views`,
+  };
+}
+
 /** Runs the session, then writes what was asked for. */
 export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: PersistOutputs, log: (l: string) => void): Promise<void> {
   const steps = pw.world.kind === 'model' ? (pw.world as { steps?: number }).steps : undefined;
@@ -89,6 +105,7 @@ export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: P
     ...(steps !== undefined ? { steps } : {}),
     observers: pw.observers,
     log,
+    hudPanel: (c) => drawMemoryMap(c, mapInput(pw, 4)),
     onCommand: async (cmd, loop) => {
       try {
         if (cmd === 'quicksave') {
@@ -113,19 +130,7 @@ export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: P
   if (out.map) {
     const size = 256;
     const canvas = { width: size, height: size, channels: 3 as const, pixels: new Uint8Array(size * size * 3) };
-    const player = pw.tracker.pose();
-    const entries = pw.memory?.entries() ?? [];
-    const now = pw.lastFrame()?.index ?? 0;
-    const retrieved = pw.memory ? pw.memory.retrieve(player, now, 8).map((r) => r.index) : [];
-    drawMemoryMap(canvas, {
-      entries,
-      path: pw.tracker.path(),
-      player,
-      now,
-      highlight: retrieved,
-      ...(pw.walls ? { walls: pw.walls } : {}),
-      title: `${entries.length} views`,
-    });
+    drawMemoryMap(canvas, mapInput(pw, 8));
     writePng(out.map, 'map', size, size, canvas.pixels);
     log(`map: ${out.map}`);
   }

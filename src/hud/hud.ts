@@ -35,6 +35,7 @@ export function hudLines(p: FrameProfiler, s: HudState): string[] {
 export class HudOverlay {
   readonly canvas: Canvas;
   private dirtyRows = 0;
+  private panelCanvas: Canvas | undefined;
 
   constructor(width: number, height: number) {
     this.canvas = { width, height, channels: 4, pixels: new Uint8Array(width * height * 4) };
@@ -46,8 +47,9 @@ export class HudOverlay {
     return { width: frameW * k, height: frameH * k };
   }
 
-  /** Redraws the text box and returns just its rows (what the window needs to blend). */
-  draw(lines: string[]): { rgba: Uint8Array; width: number; height: number } {
+  /** Redraws the text box (and a square panel under it at the right, when `panel` draws one,
+   * e.g. the designer's memory map) and returns just the rows in use (what the window blends). */
+  draw(lines: string[], panel?: (c: Canvas) => void): { rgba: Uint8Array; width: number; height: number } {
     const c = this.canvas;
     const scale = c.width >= 512 ? 2 : 1;
     const boxH = Math.min(c.height, lines.length * LINE_HEIGHT * scale + 4);
@@ -55,7 +57,21 @@ export class HudOverlay {
     const boxW = Math.min(c.width, Math.max(...lines.map((l) => textWidth(l, scale))) + 4);
     fillRect(c, 0, 0, boxW, boxH, [0, 0, 0, 150]);
     lines.forEach((l, i) => drawText(c, l, 2, 2 + i * LINE_HEIGHT * scale, [255, 255, 120, 255], scale));
-    this.dirtyRows = boxH;
-    return { rgba: c.pixels.subarray(0, boxH * c.width * 4), width: c.width, height: boxH };
+    let rows = boxH;
+    const side = Math.floor(Math.min(c.width, c.height) / 3);
+    if (panel && side >= 16 && boxH + 4 + side <= c.height) {
+      if (!this.panelCanvas || this.panelCanvas.width !== side) {
+        this.panelCanvas = { width: side, height: side, channels: 4, pixels: new Uint8Array(side * side * 4) };
+      }
+      panel(this.panelCanvas);
+      const x0 = c.width - side - 4;
+      const y0 = boxH + 4;
+      for (let y = 0; y < side; y++) {
+        c.pixels.set(this.panelCanvas.pixels.subarray(y * side * 4, (y + 1) * side * 4), ((y0 + y) * c.width + x0) * 4);
+      }
+      rows = y0 + side;
+    }
+    this.dirtyRows = rows;
+    return { rgba: c.pixels.subarray(0, rows * c.width * 4), width: c.width, height: rows };
   }
 }

@@ -19,6 +19,7 @@ import { TraceRecorder } from '../profiler/trace.js';
 import { Recorder } from '../record/recorder.js';
 import { loadActionScript, randomAction, scriptSteps, seededRandom, type ScriptStep } from './action_script.js';
 import type { CommandName } from '../input/bindings.js';
+import type { Canvas } from '../hud/text.js';
 import { GameLoop, type LoopInput, type LoopOutput, type LoopResult, type StepObserver } from './game_loop.js';
 import { WindowOutput } from './window_output.js';
 
@@ -48,6 +49,8 @@ export interface SessionOptions {
   realtime?: boolean;
   observers?: StepObserver[];
   output?: LoopOutput;
+  /** Drawn into the HUD under its text while the HUD is on (e.g. the designer's memory map). */
+  hudPanel?: (c: Canvas) => void;
   /** Commands the session itself does not handle (e.g. quicksave/quickload of a persistent world). */
   onCommand?: (cmd: CommandName, loop: GameLoop) => void | Promise<void>;
   log?: (line: string) => void;
@@ -121,6 +124,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       mouseCaptured: wi.mouseCaptured,
     }));
     windowOut.hudVisible = o.hud;
+    windowOut.hudPanel = o.hudPanel;
     output = windowOut;
   } else {
     const steps = o.script ? scriptSteps(loadActionScript(o.script), source.actionSpace) : randomSteps(source.actionSpace, o.seed);

@@ -7,9 +7,12 @@ import type { Window } from '../window.js';
 import type { FrameProfiler } from '../profiler/frame_profiler.js';
 import { HudOverlay, hudLines, type HudState } from '../hud/hud.js';
 import type { LoopOutput } from './game_loop.js';
+import type { Canvas } from '../hud/text.js';
 
 export class WindowOutput implements LoopOutput {
   hudVisible = false;
+  /** Draws a panel into the HUD under the text (e.g. the memory map); shown while the HUD is. */
+  hudPanel: ((c: Canvas) => void) | undefined;
   private overlay: HudOverlay | undefined;
   private lastHudAt = -Infinity;
   private hudShown = false;
@@ -35,7 +38,7 @@ export class WindowOutput implements LoopOutput {
         if (!this.overlay || this.overlay.canvas.width !== width || this.overlay.canvas.height !== height) {
           this.overlay = new HudOverlay(width, height);
         }
-        const box = this.overlay.draw(hudLines(this.profiler, this.hudState()));
+        const box = this.overlay.draw(hudLines(this.profiler, this.hudState()), this.hudPanel);
         this.window.setOverlay(box.rgba, box.width, box.height);
         this.lastHudAt = t;
         this.hudShown = true;
