@@ -171,6 +171,34 @@ async function modelFrames(model: Model, seed: number, acts: Act[], useMemory: b
   return frames;
 }
 
+/**
+ * Is a spawned object recognisable in a model frame? On the pixels where the truth frame with
+ * the object differs from the truth frame without it (the object, > 30 levels summed over RGB),
+ * the model's frame after the spawn event must be closer to the truth-with-object than the
+ * model's frame of the same loop without the event is. Undefined when the object is not in view.
+ */
+function objectKept(modelWith: Uint8Array, modelWithout: Uint8Array, truthWith: Uint8Array, truthWithout: Uint8Array): boolean | undefined {
+  let n = 0;
+  let eWith = 0;
+  let eWithout = 0;
+  for (let p = 0; p < truthWith.length; p += 3) {
+    let diff = 0;
+    for (let c = 0; c < 3; c++) diff += Math.abs(truthWith[p + c]! - truthWithout[p + c]!);
+    if (diff <= 30) continue;
+    n++;
+    for (let c = 0; c < 3; c++) {
+      eWith += (modelWith[p + c]! - truthWith[p + c]!) ** 2;
+      eWithout += (modelWithout[p + c]! - truthWith[p + c]!) ** 2;
+    }
+  }
+  return n === 0 ? undefined : eWith < eWithout;
+}
+
+function share(rows: Record<string, number>[], key: string): string {
+  const v = rows.map((r) => r[key]).filter((x): x is number => x !== undefined);
+  return v.length ? `${v.filter((x) => x === 1).length}/${v.length}` : 'object not in view';
+}
+
 const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
 const r2 = (v: number) => Math.round(v * 100) / 100;
 
@@ -179,20 +207,28 @@ async function main(): Promise<void> {
   const model = await loadModel(o.model, { backend: o.backend, threads: o.threads });
   const d = model.dims;
   const hasMemory = d.memorySlots > 0;
+  const hasSpawn = model.actionSpace.channels.some((c) => c.name === 'spawn');
   try {
     for (const away of o.aways) {
       const n = Math.ceil(away / 3);
       const rows: Record<string, number>[] = [];
       for (let s = 0; s < o.seeds; s++) {
         const seed = 2 ** 40 + s;
-        let acts: Act[] | undefined;
+        let acts: Act[] | undefined = undefined;
         let tries = 0;
         for (; !acts && tries < 30; tries++) acts = buildLoop(seed, seed * 31 + tries, o.settle, n);
         if (!acts) {
           console.error(`seed ${seed}: no wall-free loop in ${tries} tries; skipped`);
           continue;
         }
-        const first = o.settle; // frame index of the first visit (after settling)
+        // One more still step at the first visit; the spawn variant fires the spawn event there.
+        const A = acts[0]!.length;
+        const spawnAt = worldLayout().channels.findIndex((c) => c.name === 'spawn');
+        const spawnStep = new Float32Array(A);
+        spawnStep[spawnAt] = 1;
+        acts = [...acts.slice(0, o.settle), new Float32Array(A), ...acts.slice(o.settle)];
+        const actsSpawn = [...acts.slice(0, o.settle), spawnStep, ...acts.slice(o.settle + 1)];
+        const first = o.settle + 1; // frame index of the first visit (after settling)
         const ret = acts.length; // the last frame: back at the same pose
         const truth = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight);
         const plain = await modelFrames(model, seed, acts, false);
@@ -207,6 +243,20 @@ async function main(): Promise<void> {
           const mem = await modelFrames(model, seed, acts, true);
           row.memory_psnr_return_vs_first = psnr(mem[ret]!, mem[first]!);
           row.memory_psnr_return_vs_truth = psnr(mem[ret]!, truth[ret]!);
+        }
+        if (hasSpawn) {
+          const truthS = truthFrames(seed, d.context, actsSpawn, d.frameWidth, d.frameHeight);
+          const modelS = await modelFrames(model, seed, actsSpawn, false);
+          for (const [name, at] of [['first', first], ['return', ret]] as const) {
+            const r = objectKept(modelS[at]!, plain[at]!, truthS[at]!, truth[at]!);
+            if (r !== undefined) row[`object_kept_${name}`] = r ? 1 : 0;
+          }
+          if (hasMemory) {
+            const memS = await modelFrames(model, seed, actsSpawn, true);
+            const memN = await modelFrames(model, seed, acts, true);
+            const r = objectKept(memS[ret]!, memN[ret]!, truthS[ret]!, truth[ret]!);
+            if (r !== undefined) row.memory_object_kept_return = r ? 1 : 0;
+          }
         }
         rows.push(row);
       }
@@ -223,6 +273,10 @@ async function main(): Promise<void> {
           psnr_return_vs_first_db: col('psnr_return_vs_first'),
           psnr_return_vs_truth_db: col('psnr_return_vs_truth'),
           sharpness_ratio: col('sharpness_ratio'),
+          // Share of loops where the spawned object is "recognisable": see objectKept().
+          spawned_object_kept: hasSpawn
+            ? { first_visit: share(rows, 'object_kept_first'), on_return: share(rows, 'object_kept_return'), ...(hasMemory ? { on_return_with_memory: share(rows, 'memory_object_kept_return') } : {}) }
+            : 'model has no spawn channel',
           memory: hasMemory
             ? { psnr_return_vs_first_db: col('memory_psnr_return_vs_first'), psnr_return_vs_truth_db: col('memory_psnr_return_vs_truth') }
             : 'model has no memory slots',
