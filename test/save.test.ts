@@ -139,6 +139,41 @@ describe('atomic write', () => {
   });
 });
 
+describe('persistent source', () => {
+  it('idle() waits for the step and its observers; a failed step does not block it; resumeWith restores on reset', async () => {
+    const { PersistentSource } = await import('../src/save/persistent_source.js');
+    let finish!: (v: unknown) => void;
+    let fail!: (e: unknown) => void;
+    const frame = { width: 1, height: 1, rgb: new Uint8Array(3), index: 0 };
+    const inner = {
+      kind: 'model' as const, actionSpace: { channels: [] }, width: 1, height: 1, label: 'fake',
+      reset: async () => frame,
+      step: () => new Promise<{ frame: typeof frame; stages: Record<string, number> }>((res, rej) => { finish = res as (v: unknown) => void; fail = rej; }),
+      pose: () => undefined, close: () => undefined,
+    };
+    const src = new PersistentSource(inner);
+    let idle = false;
+    const step = src.step(new Float32Array(0));
+    void src.idle().then(() => (idle = true));
+    finish({ frame, stages: {} });
+    await step;
+    await new Promise((r) => setTimeout(r, 5));
+    expect(idle).toBe(false); // the step is done but its observers have not run yet
+    src.settleObserver.stepFinished!(frame, {});
+    await new Promise((r) => setTimeout(r, 5));
+    expect(idle).toBe(true);
+    const bad = src.step(new Float32Array(0));
+    fail(new Error('boom'));
+    await expect(bad).rejects.toThrow(/boom/);
+    await src.idle(); // resolves: nothing waits on a failed step forever
+    const restored = { ...frame, index: 42 };
+    src.resumeWith(() => restored);
+    expect((await src.reset(1)).index).toBe(42);
+    expect(src.label).toBe('fake (loaded)');
+    expect((await src.reset(1)).index).toBe(0); // later resets start over
+  });
+});
+
 describe('continuing a saved world', () => {
   it('model world: N steps, save, M steps == load, same M steps (bit-identical), memory and pose too', async () => {
     const model = await loadModel(TINY, { backend: 'cpu', threads: 1 });

@@ -2,20 +2,28 @@
  * The FrameSource the loop drives for a persistent world. It passes steps through to the world,
  * and adds what saving and loading during play need:
  *
- * - `idle()`: resolves when no step is running, so a save never captures a model context that is
- *   half-way through an update (in real-time play the loop polls keys while a step runs).
+ * - `idle()`: resolves when no step is running and the observers that keep the frame, pose and
+ *   memory (listed before `settleObserver`) have seen its result, so a save never captures a
+ *   model context half-way through an update, or a world ahead of its bookkeeping (in real-time
+ *   play the loop polls keys while a step runs).
  * - `resumeWith(restore)`: the next reset() restores a save instead of starting the world over.
  *   The loop begins every session with reset(), and the in-game load key requests one; either
  *   way the loaded frame comes back through the loop's normal reset path (observers see a reset
  *   first, then the restore puts memory and pose back). Resets after that start from the seed.
  */
 import type { ActionSpace, Frame, FrameSource, StageTimes } from '../source.js';
+import type { StepObserver } from '../loop/game_loop.js';
 
 export class PersistentSource implements FrameSource {
   readonly inner: FrameSource;
   private resume: (() => Frame) | undefined;
-  private inflight: Promise<unknown> = Promise.resolve();
+  private resetting: Promise<unknown> = Promise.resolve();
+  private settled: Promise<void> = Promise.resolve();
+  private release: (() => void) | undefined;
   private loaded = false;
+
+  /** Add after the observers whose bookkeeping a save needs: it marks a step as fully done. */
+  readonly settleObserver: StepObserver = { stepFinished: () => this.settle() };
 
   constructor(inner: FrameSource) {
     this.inner = inner;
@@ -42,28 +50,37 @@ export class PersistentSource implements FrameSource {
     this.resume = restore;
   }
 
-  /** Resolves once the step or reset in progress (if any) is done. */
+  /** Resolves once the step (with its observers) or reset in progress, if any, is done. */
   async idle(): Promise<void> {
-    await this.inflight.catch(() => undefined);
+    await this.resetting.catch(() => undefined);
+    await this.settled;
+  }
+
+  private settle(): void {
+    this.release?.();
+    this.release = undefined;
   }
 
   reset(seed?: number): Promise<Frame> {
     const r = this.resume;
     this.resume = undefined;
-    const p = this.inflight
+    const p = this.resetting
       .catch(() => undefined)
       .then(() => {
         if (!r) return this.inner.reset(seed);
         this.loaded = true;
         return r();
       });
-    this.inflight = p;
+    this.resetting = p;
     return p;
   }
 
   step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }> {
+    this.settle();
+    this.settled = new Promise<void>((r) => (this.release = r));
     const p = this.inner.step(action);
-    this.inflight = p;
+    // A failed step has no observers to settle it; nothing must wait on it forever.
+    p.catch(() => this.settle());
     return p;
   }
 

@@ -138,6 +138,7 @@ function assemble(p: {
       resetOutsideStep: () => tracker.set(p.startPose),
     });
   }
+  observers.push(source.settleObserver);
   const save = (path: string, settings: Record<string, unknown> = {}) => {
     const frame = keeper.frame;
     if (!frame) throw new WorldloopError('WL_INVALID_ARGUMENT', 'nothing to save yet: the world has not produced a frame');
