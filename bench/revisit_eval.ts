@@ -269,7 +269,10 @@ async function main(): Promise<void> {
           model: o.model,
           seeds: rows.length,
           away_frames: 3 * n,
-          truth_self_psnr_db: col('truth_self_psnr'),
+          // The truth world's own return frame vs its first visit: identical unless the undo left a
+          // sub-1e-3 pose error that shows at edges (then its PSNR is the ceiling for that loop).
+          truth_return_identical: `${rows.filter((r) => r.truth_self_psnr! >= 100).length}/${rows.length}`,
+          truth_self_psnr_min_db: r2(Math.min(...rows.map((r) => r.truth_self_psnr!))),
           psnr_return_vs_first_db: col('psnr_return_vs_first'),
           psnr_return_vs_truth_db: col('psnr_return_vs_truth'),
           sharpness_ratio: col('sharpness_ratio'),
