@@ -17,11 +17,21 @@ export interface SoakReport {
   nonFiniteTimings: number;
   /** Longest run of consecutive identical frames. */
   longestFrozenRun: number;
+  /** Live JS heap at the baseline and at the end (after a GC when --expose-gc is on): flat
+   * here with RSS growing means allocator/heap reservation growth, not leaked objects. */
+  heapUsedStartMb: number;
+  heapUsedEndMb: number;
+}
+
+function heapUsed(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
 }
 
 export class SoakMonitor implements StepObserver {
   private frames = 0;
   private rssStart: number | undefined;
+  private heapStart: number | undefined;
   private rssEnd = 0;
   private rssMax = 0;
   private blank = 0;
@@ -52,7 +62,10 @@ export class SoakMonitor implements StepObserver {
     this.frozen = h === this.lastCrc ? this.frozen + 1 : 0;
     this.longestFrozen = Math.max(this.longestFrozen, this.frozen);
     this.lastCrc = h;
-    if (this.frames === this.warmupFrames) this.rssStart = this.rss();
+    if (this.frames === this.warmupFrames) {
+      this.rssStart = this.rss();
+      this.heapStart = heapUsed();
+    }
     if (this.frames % this.sampleEvery === 0 || this.frames === this.warmupFrames) {
       const r = this.rss();
       this.rssEnd = r;
@@ -64,6 +77,7 @@ export class SoakMonitor implements StepObserver {
     const end = this.rss();
     const start = this.rssStart ?? end;
     const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+    const heapEnd = heapUsed();
     return {
       frames: this.frames,
       rssStartMb: mb(start),
@@ -73,6 +87,8 @@ export class SoakMonitor implements StepObserver {
       blankFrames: this.blank,
       nonFiniteTimings: this.nonFinite,
       longestFrozenRun: this.longestFrozen,
+      heapUsedStartMb: mb(this.heapStart ?? heapEnd),
+      heapUsedEndMb: mb(heapEnd),
     };
   }
 }

@@ -112,6 +112,8 @@ async function soak(opened: OpenedSource, name: string, frames: number, minutes:
     blank_frames: r.blankFrames,
     nonfinite_timings: r.nonFiniteTimings,
     longest_frozen_run: r.longestFrozenRun,
+    heap_used_start_mb: r.heapUsedStartMb,
+    heap_used_end_mb: r.heapUsedEndMb,
   });
 }
 
