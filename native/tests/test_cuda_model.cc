@@ -23,6 +23,7 @@
 
 #include "check.h"
 #include "model/safetensors.h"
+#include "test_util.h"
 #include "worldloop/wl_model.h"
 
 #if WL_HAVE_CUDA
@@ -31,38 +32,9 @@
 
 namespace {
 
-std::string fixture(const std::string& name) {
-  const char* dir = std::getenv("WL_FIXTURES");
-  return std::string(dir ? dir : "native/tests/fixtures") + "/" + name;
-}
-
-struct Fixture {
-  wl::SafetensorsFile file;
-  explicit Fixture(const std::string& name)
-      : file(wl::SafetensorsFile::open(fixture(name), wl::kMaxSafetensorsFileBytes,
-                                       wl::AllowedDTypes::Any)) {}
-  std::vector<float> f32(const std::string& name) const {
-    return file.to_f32(name, file.get(name).shape);
-  }
-  template <class T>
-  std::vector<T> raw(const std::string& name) const {
-    const wl::TensorInfo& t = file.get(name);
-    std::vector<T> out(t.nbytes / sizeof(T));
-    std::memcpy(out.data(), t.data, out.size() * sizeof(T));
-    return out;
-  }
-};
-
-double norm_err(const std::vector<float>& want, const std::vector<float>& got) {
-  if (want.size() != got.size()) return INFINITY;
-  double mx = 0, err = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (!std::isfinite(got[i])) return INFINITY;
-    mx = std::max(mx, std::fabs(double(want[i])));
-    err = std::max(err, std::fabs(double(want[i]) - double(got[i])));
-  }
-  return err / std::max(1e-6, mx);
-}
+using wl_test::Fixture;
+using wl_test::fixture;
+using wl_test::norm_err;
 
 struct Model {
   wl_model* m = nullptr;

@@ -30,6 +30,7 @@
 #include "cuda/device.h"
 #include "model/philox.h"
 #include "ops/ops.h"
+#include "test_util.h"
 
 using namespace wl;
 using cuda::DeviceBuffer;
@@ -40,36 +41,9 @@ namespace {
 constexpr double kTolF32 = 2e-5;
 constexpr double kTolBf16 = 2e-2;
 
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  uint64_t next() {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return s;
-  }
-  float uniform(float lo = -1.0f, float hi = 1.0f) {
-    return lo + (hi - lo) * float(next() >> 40) / float(1ull << 24);
-  }
-};
-
-std::vector<float> random_vec(Rng& rng, size_t n, float lo = -1.0f, float hi = 1.0f) {
-  std::vector<float> v(n);
-  for (auto& x : v) x = rng.uniform(lo, hi);
-  return v;
-}
-
-double norm_err(const std::vector<float>& want, const std::vector<float>& got) {
-  if (want.size() != got.size()) return INFINITY;
-  double mx = 0, err = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (!std::isfinite(got[i])) return INFINITY;
-    mx = std::max(mx, std::fabs(double(want[i])));
-    err = std::max(err, std::fabs(double(want[i]) - double(got[i])));
-  }
-  return err / std::max(1e-6, mx);
-}
+using wl_test::norm_err;
+using wl_test::random_vec;
+using wl_test::Rng;
 
 DeviceBuffer to_dev(const std::vector<float>& v) {
   DeviceBuffer b(v.size() * sizeof(float));

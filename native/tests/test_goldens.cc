@@ -16,53 +16,18 @@
 #include "model/safetensors.h"
 #include "ops/ops.h"
 #include "worldloop/wl_model.h"
-
-// Counts heap allocations (from any thread) while g_count_allocs is set: the engine promises that
-// a call allocates nothing once the model is loaded.
-static std::atomic<bool> g_count_allocs{false};
-static std::atomic<long> g_allocs{0};
-void* operator new(size_t n) {
-  if (g_count_allocs.load(std::memory_order_relaxed)) {
-    g_allocs.fetch_add(1);
-    // Under a debugger, WL_ABORT_ON_ALLOC=1 stops at the first offending allocation.
-    if (std::getenv("WL_ABORT_ON_ALLOC")) std::abort();
-  }
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-// GCC 12 flags free() on memory from `new` even though this very file makes new use malloc.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+// The engine promises that a call allocates nothing once the model is loaded: count heap
+// allocations (from any thread) only while wl_test::g_count_allocs is set around such calls.
+#define WL_TEST_COUNT_ALLOCATIONS 0
+#include "test_util.h"
 
 namespace {
 
 constexpr float kTol = 1e-3f;
 
-std::string fixture(const std::string& name) {
-  const char* dir = std::getenv("WL_FIXTURES");
-  return std::string(dir ? dir : "native/tests/fixtures") + "/" + name;
-}
-
-struct Fixture {
-  wl::SafetensorsFile file;
-  explicit Fixture(const std::string& name)
-      : file(wl::SafetensorsFile::open(fixture(name), wl::kMaxSafetensorsFileBytes,
-                                       wl::AllowedDTypes::Any)) {}
-  std::vector<float> f32(const std::string& name) const {
-    const wl::TensorInfo& t = file.get(name);
-    return file.to_f32(name, t.shape);
-  }
-  template <class T>
-  std::vector<T> raw(const std::string& name) const {
-    const wl::TensorInfo& t = file.get(name);
-    std::vector<T> out(t.nbytes / sizeof(T));
-    std::memcpy(out.data(), t.data, out.size() * sizeof(T));
-    return out;
-  }
-};
+using wl_test::Fixture;
+using wl_test::fixture;
+using wl_test::fixture_exists;
 
 std::string fmt(float v) {
   char buf[32];
@@ -107,12 +72,6 @@ wl_model* load_fixture_model(int threads, int max_batch = 2, wl_backend backend 
   const wl_status st = wl_model_load(model_file().c_str(), &o, &m);
   if (st != WL_OK) std::printf("  load failed: %s\n", wl_last_error());
   return m;
-}
-
-bool fixture_exists(const std::string& name) {
-  FILE* f = std::fopen(fixture(name).c_str(), "rb");
-  if (f) std::fclose(f);
-  return f != nullptr;
 }
 
 // The memory-enabled model's goldens (golden_memory.safetensors, written with the tiny fixtures):
@@ -470,34 +429,25 @@ TEST(calls_allocate_nothing) {
     return bad;
   };
   CHECK(all_calls() == 0);  // warm-up (thread-pool start-up, lazy statics)
-  g_allocs = 0;
-  g_count_allocs = true;
+  wl_test::g_allocs = 0;
+  wl_test::g_count_allocs = true;
   const int bad = all_calls();
-  g_count_allocs = false;
+  wl_test::g_count_allocs = false;
   CHECK(bad == 0);
-  CHECK_MSG(g_allocs.load() == 0,
+  CHECK_MSG(wl_test::g_allocs.load() == 0,
             "%ld heap allocations during calls (WL_ABORT_ON_ALLOC=1 under gdb finds the first)",
-            g_allocs.load());
+            wl_test::g_allocs.load());
 }
 
 namespace {
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::vector<uint8_t> out;
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    uint8_t buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
-    std::fclose(f);
-  }
+  wl_test::read_file(path, &out);
   return out;
 }
 std::string write_temp(const std::vector<uint8_t>& bytes, const char* name) {
-  const std::string path = std::string("/tmp/wl_test_goldens_") + name + ".safetensors";
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (f) {
-    std::fwrite(bytes.data(), 1, bytes.size(), f);
-    std::fclose(f);
-  }
+  const std::string path = wl_test::temp_path("goldens", name);
+  wl_test::write_file(path, bytes);
   return path;
 }
 }  // namespace
@@ -647,12 +597,12 @@ TEST(memory_arguments_and_allocations) {
     return bad;
   };
   CHECK(calls() == 0);
-  g_allocs = 0;
-  g_count_allocs = true;
+  wl_test::g_allocs = 0;
+  wl_test::g_count_allocs = true;
   const int bad = calls();
-  g_count_allocs = false;
+  wl_test::g_count_allocs = false;
   CHECK(bad == 0);
-  CHECK_MSG(g_allocs.load() == 0, "%ld heap allocations in memory calls", g_allocs.load());
+  CHECK_MSG(wl_test::g_allocs.load() == 0, "%ld heap allocations in memory calls", wl_test::g_allocs.load());
 
   // Worlds stay independent: world 0 alone (batch 1) gives world 0's result of the batch.
   CHECK(wl_model_denoise_mem(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,

@@ -8,6 +8,7 @@
 #include "model/json.h"
 #include "model/manifest.h"
 #include "model/safetensors.h"
+#include "test_util.h"
 
 using wl::Manifest;
 
@@ -38,22 +39,8 @@ std::string edited(const std::string& from, const std::string& to) {
   return s.replace(at, from.size(), to);
 }
 
-struct Failure {
-  wl_status status = WL_OK;
-  std::string message = "<no error>";
-};
-
-template <class F>
-Failure failure_of(F&& f) {
-  Failure out;
-  try {
-    f();
-  } catch (const wl::Error& e) {
-    out.status = e.status();
-    out.message = e.what();
-  }
-  return out;
-}
+using wl_test::Failure;
+using wl_test::failure_of;
 
 // The edit must make parsing fail with WL_ERR_FORMAT and a message containing `want`.
 #define CHECK_REJECTS(from, to, want)                                                        \

@@ -20,6 +20,7 @@
 #include "model/json.h"
 #include "model/manifest.h"
 #include "model/safetensors.h"
+#include "test_util.h"
 #include "worldloop/wl_model.h"
 
 using wl::DType;
@@ -293,34 +294,13 @@ TEST(corrupted_manifests_parse_or_raise_format_errors) {
   CHECK(t.loaded > 0);
 }
 
-namespace {
-
-bool read_file(const char* path, std::vector<uint8_t>* out) {
-  std::FILE* f = std::fopen(path, "rb");
-  if (!f) return false;
-  uint8_t buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->insert(out->end(), buf, buf + n);
-  std::fclose(f);
-  return true;
-}
-
-bool write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return false;
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  return std::fclose(f) == 0 && ok;
-}
-
-}  // namespace
-
 // The whole load path through the C ABI (reader, manifest, weight planning, arena, backend) on
 // a real fixture written by train/goldens.py. A model that loads must also decode, and a model
 // with memory slots must also sample with every slot present.
 static void fuzz_fixture_through_wl_model_load(const char* fixture, uint64_t seed_offset,
                                                uint64_t default_iters) {
   std::vector<uint8_t> base;
-  if (!read_file(fixture, &base)) {
+  if (!wl_test::read_file(fixture, &base)) {
     std::printf("  (skipped: %s not found; run from the repository root)\n", fixture);
     return;
   }
@@ -332,7 +312,7 @@ static void fuzz_fixture_through_wl_model_load(const char* fixture, uint64_t see
   opts.max_batch = 1;
 
   auto try_load = [&](const std::vector<uint8_t>& bytes, std::string* msg) -> wl_status {
-    if (!write_file(path, bytes)) {
+    if (!wl_test::write_file(path, bytes)) {
       *msg = "cannot write " + path;
       return WL_ERR_IO;
     }

@@ -20,59 +20,19 @@
 #include "capi/error.h"
 #include "check.h"
 #include "ops/ops.h"
+// Kernels must not allocate: count every heap allocation of the binary.
+#define WL_TEST_COUNT_ALLOCATIONS 1
+#include "test_util.h"
 
 using namespace wl;
-
-// Counts heap allocations of the whole binary (kernels must not allocate).
-static std::atomic<long> g_allocs{0};
-void* operator new(std::size_t n) {
-  g_allocs++;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-// Out of line, so GCC does not pair an inlined free() with operator new and warn.
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void* operator new[](std::size_t n) { return operator new(n); }
-__attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
 constexpr double kTol = 1e-5;
 
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  uint64_t next() {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return s;
-  }
-  float uniform(float lo = -1.0f, float hi = 1.0f) {
-    return lo + (hi - lo) * float(next() >> 40) / float(1ull << 24);
-  }
-  int pick(std::initializer_list<int> v) { return v.begin()[next() % v.size()]; }
-};
-
-std::vector<float> random_vec(Rng& rng, size_t n, float lo = -1.0f, float hi = 1.0f) {
-  std::vector<float> v(n);
-  for (auto& x : v) x = rng.uniform(lo, hi);
-  return v;
-}
-
-// Normalised max error; NaN/Inf in `got` or a size mismatch count as failure (returns inf).
-double norm_err(const std::vector<float>& want, const std::vector<float>& got) {
-  if (want.size() != got.size()) return INFINITY;
-  double mx = 0, err = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (!std::isfinite(got[i])) return INFINITY;
-    mx = std::max(mx, std::fabs(double(want[i])));
-    err = std::max(err, std::fabs(double(want[i]) - double(got[i])));
-  }
-  return err / std::max(1e-6, mx);
-}
+using wl_test::norm_err;
+using wl_test::random_vec;
+using wl_test::Rng;
 
 // The execution contexts every fast op is tried with: each ISA up to the hardware's, with no
 // pool (1 thread) and with pools of 2 and 3 threads.
@@ -515,9 +475,9 @@ TEST(fast_ops_do_not_allocate) {
       fast::rgb_u8_to_f32(ctx, 1, 16, 16, rgb.data(), y.data());
     };
     all_ops();
-    const long before = g_allocs.load();
+    const long before = wl_test::g_allocs.load();
     all_ops();
-    CHECK_MSG(g_allocs.load() == before, "%ld allocations [%s]", g_allocs.load() - before, c.name().c_str());
+    CHECK_MSG(wl_test::g_allocs.load() == before, "%ld allocations [%s]", wl_test::g_allocs.load() - before, c.name().c_str());
   }
 }
 

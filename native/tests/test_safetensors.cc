@@ -1,6 +1,5 @@
 // safetensors reader: every malformed-file class named in the format rules produces a
 // WL_ERR_FORMAT naming the file, tensor and problem; conversions are exact; NaN/Inf counted.
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -11,6 +10,7 @@
 #include "capi/error.h"
 #include "check.h"
 #include "model/safetensors.h"
+#include "test_util.h"
 
 using wl::DType;
 using wl::SafetensorsFile;
@@ -18,22 +18,8 @@ using wl::TensorToWrite;
 
 namespace {
 
-struct Failure {
-  wl_status status = WL_OK;
-  std::string message = "<no error>";
-};
-
-template <class F>
-Failure failure_of(F&& f) {
-  Failure out;
-  try {
-    f();
-  } catch (const wl::Error& e) {
-    out.status = e.status();
-    out.message = e.what();
-  }
-  return out;
-}
+using wl_test::Failure;
+using wl_test::failure_of;
 
 #define CHECK_FORMAT_ERROR(expr, substr)                                                   \
   do {                                                                                     \
@@ -85,19 +71,6 @@ std::vector<uint8_t> valid_file() {
   return wl::encode_safetensors(ts, {{"worldloop", "{}"}, {"note", "hi"}});
 }
 
-std::string temp_path(const char* tag) {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "/tmp/wl_test_safetensors_%d_%s.safetensors", int(getpid()), tag);
-  return buf;
-}
-
-void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return;
-  std::fwrite(bytes.data(), 1, bytes.size(), f);
-  std::fclose(f);
-}
-
 }  // namespace
 
 TEST(valid_file_round_trips) {
@@ -121,8 +94,8 @@ TEST(valid_file_round_trips) {
 }
 
 TEST(open_reads_files_and_reports_io_errors) {
-  std::string path = temp_path("open");
-  write_file(path, valid_file());
+  std::string path = wl_test::temp_path("safetensors", "open");
+  wl_test::write_file(path, valid_file());
   SafetensorsFile f = SafetensorsFile::open(path);
   CHECK(f.tensors().size() == 4);
   CHECK(f.display_name() == path);

@@ -10,23 +10,11 @@
 
 #include "check.h"
 #include "runtime/thread_pool.h"
+// Counts every heap allocation of the binary, so a test can assert that a region allocates nothing.
+#define WL_TEST_COUNT_ALLOCATIONS 1
+#include "test_util.h"
 
 using wl::ThreadPool;
-
-// Counts heap allocations of the whole binary, so a test can assert that a region allocates
-// nothing.
-static std::atomic<long> g_allocs{0};
-void* operator new(std::size_t n) {
-  g_allocs++;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-// Out of line, so GCC does not pair an inlined free() with operator new and warn.
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void* operator new[](std::size_t n) { return operator new(n); }
-__attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 static bool covers_once(ThreadPool& pool, int64_t n, int64_t grain) {
   std::vector<std::atomic<int>> hits(size_t(n > 0 ? n : 1));
@@ -166,20 +154,20 @@ static void* volatile g_keep;
 
 TEST(parallel_for_does_not_allocate) {
   {  // the counter itself works
-    const long b = g_allocs.load();
+    const long b = wl_test::g_allocs.load();
     g_keep = new int[4];
     delete[] static_cast<int*>(g_keep);
-    CHECK(g_allocs.load() > b);
+    CHECK(wl_test::g_allocs.load() > b);
   }
   ThreadPool pool(2);
   std::atomic<long> sum{0};
   auto job = [&](int64_t b, int64_t e, int) { sum += e - b; };
   pool.parallel_for(100, 1, job);  // warm-up: thread-locals, first wake-ups
-  const long before = g_allocs.load();
+  const long before = wl_test::g_allocs.load();
   for (int rep = 0; rep < 1000; ++rep) pool.parallel_for(100, 1, job);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));  // workers park in between
   for (int rep = 0; rep < 10; ++rep) pool.parallel_for(100, 1, job);
-  CHECK_MSG(g_allocs.load() == before, "%ld allocations", g_allocs.load() - before);
+  CHECK_MSG(wl_test::g_allocs.load() == before, "%ld allocations", wl_test::g_allocs.load() - before);
   CHECK(sum.load() == 1011L * 100);
 }
 
