@@ -5,6 +5,7 @@
  * world on the same backend.
  */
 import type { Model } from './model.js';
+import type { MemoryInput } from './model_memory.js';
 import type { ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
 import { InvalidArgumentError } from './errors.js';
 
@@ -19,6 +20,9 @@ export interface ModelWorldOptions {
   opening: OpeningProvider;
   label?: string;
 }
+
+/** Supplies the retrieved memory views for the frame with index `target` (memory models only). */
+export type MemoryProvider = (target: number) => MemoryInput | undefined;
 
 /** Serialisable state of a model world (context, counters) — for save files and tests. */
 export interface ModelWorldState {
@@ -44,6 +48,7 @@ export class ModelWorld implements FrameSource {
   private readonly rgb: Uint8Array;
   private seed: number;
   private index = 0;
+  private memory: MemoryProvider | undefined;
 
   constructor(model: Model, opts: ModelWorldOptions) {
     this.model = model;
@@ -62,6 +67,14 @@ export class ModelWorld implements FrameSource {
     this.rgb = new Uint8Array(this.width * this.height * 3);
     this.label =
       opts.label ?? `${model.info.manifest.name} · ${model.info.backend} · ${this.steps} steps`;
+  }
+
+  /** Feeds retrieved memory views to the denoiser on every step (a model with memory slots). */
+  setMemoryProvider(provider: MemoryProvider | undefined): void {
+    if (provider && this.model.dims.memorySlots === 0) {
+      throw new InvalidArgumentError('this model has no memory slots (manifest denoiser.memory)');
+    }
+    this.memory = provider;
   }
 
   async reset(seed?: number): Promise<Frame> {
@@ -102,12 +115,14 @@ export class ModelWorld implements FrameSource {
     this.seeds[0] = BigInt(this.seed);
     this.frames[0] = BigInt(this.index + 1);
     const t0 = performance.now();
+    const memory = this.memory?.(this.index + 1);
     const z = await this.model.sample({
       contextLatents: this.ctxLatents,
       contextActions: this.ctxActions,
       steps: this.steps,
       seeds: this.seeds,
       frames: this.frames,
+      ...(memory ? { memory } : {}),
     });
     const t1 = performance.now();
     this.ctxLatents.copyWithin(0, L);

@@ -13,6 +13,7 @@ import type { StepObserver } from '../loop/game_loop.js';
 import { DEFAULT_MEMORY, MemoryStore, type MemoryConfig } from '../memory/memory_store.js';
 import { PoseTracker } from '../memory/pose_tracker.js';
 import { MemoryObserver } from '../memory/memory_observer.js';
+import { MemoryInputBuilder } from '../memory/memory_retrieval.js';
 import type { ViewPose } from '../memory/view_overlap.js';
 import { imageOpening } from '../opening_image.js';
 import { FormatError, WorldloopError } from '../errors.js';
@@ -119,6 +120,12 @@ function assemble(p: {
   if (memory && model && world instanceof ModelWorld) {
     const k = model.dims.context;
     const L = model.latentSize;
+    if (model.dims.memorySlots > 0) {
+      // The tracker has already taken this step's action (observers run before the step), so its
+      // pose is the pose of the frame being generated — what retrieval is keyed on in training.
+      const builder = new MemoryInputBuilder(L, { slots: model.dims.memorySlots, poseDim: model.dims.memoryPoseDim });
+      world.setMemoryProvider((target) => builder.build(memory, tracker.pose(), target));
+    }
     observers.push(
       new MemoryObserver({
         memory,
