@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "worldloop/wl_model.h"
 
 #if WL_HAVE_CUDA
@@ -89,23 +90,10 @@ bool parse(int argc, char** argv, Args* a) {
   return true;
 }
 
-struct Stats {
-  double median, p95, p99;
-};
-Stats stats(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto q = [&](double p) { return v[std::min(v.size() - 1, size_t(p * double(v.size() - 1) + 0.5))]; };
-  return {q(0.5), q(0.95), q(0.99)};
-}
+using wl_bench::Stats;
+using wl_bench::stats;
 
-std::string json_str(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) o += c;
-  }
-  return o + "\"";
-}
+std::string json_str(const std::string& s) { return "\"" + wl_bench::json_escape(s) + "\""; }
 
 void print_line(const char* bench, const std::string& machine, const std::string& backend,
                 const Args& a, int batch, const Stats& s) {

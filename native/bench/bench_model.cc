@@ -19,22 +19,12 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "worldloop/wl_model.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) {
-      const size_t c = line.find(':');
-      if (c != std::string::npos) return line.substr(c + 2);
-    }
-  return "unknown-cpu";
-}
 
 // Value of a string field in a flat JSON text ("" when absent); enough for our own info JSON.
 std::string json_field(const std::string& json, const std::string& key) {
@@ -59,29 +49,15 @@ std::string json_number(const std::string& json, const std::string& key,
   return e > b ? json.substr(b, e - b) : "null";
 }
 
-std::string escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if ((unsigned char)c >= 0x20) o += c;
-  }
-  return o;
-}
-
 struct Stats {
   double median, p95, p99, mean;
 };
 
-Stats stats(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto pct = [&](double q) {
-    size_t r = size_t(std::ceil(q * double(v.size())));
-    if (r < 1) r = 1;
-    return v[std::min(v.size(), r) - 1];
-  };
+Stats stats(const std::vector<double>& v) {
+  const wl_bench::Stats s = wl_bench::stats(v);
   double sum = 0;
   for (double x : v) sum += x;
-  return Stats{pct(0.5), pct(0.95), pct(0.99), sum / double(v.size())};
+  return Stats{s.median, s.p95, s.p99, sum / double(v.size())};
 }
 
 void die(const char* what) {
@@ -149,8 +125,8 @@ int main(int argc, char** argv) {
   const std::string be = json_field(info, "backend");
   const std::string isa = json_field(info, "isa");
   const std::string device = json_field(info, "device");
-  const std::string machine = escape(be == "cuda" && !device.empty() ? device : cpu_model());
-  const std::string name = escape(json_field(info, "name"));
+  const std::string machine = wl_bench::json_escape(be == "cuda" && !device.empty() ? device : wl_bench::cpu_model());
+  const std::string name = wl_bench::json_escape(json_field(info, "name"));
   std::printf("{\"bench\":\"model.load\",\"machine\":\"%s\",\"backend\":\"%s\",\"model\":\"%s\","
               "\"load_ms\":%s,\"memory_bytes\":%s,\"params\":{\"denoiser\":%s,\"decoder\":%s,"
               "\"encoder\":%s}}\n",

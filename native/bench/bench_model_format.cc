@@ -12,27 +12,14 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "model/safetensors.h"
 
 namespace {
 
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-struct Stats {
-  double median, p95, p99;
-};
-Stats stats(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, size_t(q * double(v.size() - 1) + 0.5))]; };
-  return {at(0.5), at(0.95), at(0.99)};
-}
-
-std::string machine() {
-  const char* m = std::getenv("WL_MACHINE");
-  return m ? m : "cpu" + std::to_string(std::thread::hardware_concurrency());
-}
+using wl_bench::now_ms;
+using wl_bench::Stats;
+using wl_bench::stats;
 
 // ~11 M parameters: conv weights of a few widths plus their norms/biases.
 std::vector<wl::TensorToWrite> synthetic_tensors(wl::DType dt) {
@@ -93,7 +80,7 @@ void run(wl::DType dt, int iters) {
     Stats s = stats(which == 0 ? t_open : t_convert);
     std::printf("{\"bench\":\"%s\",\"machine\":\"%s\",\"backend\":\"cpu\",\"model\":\"%s\",\"tensors\":%zu,"
                 "\"params\":%llu,\"file_bytes\":%zu,\"iters\":%d,\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f}\n",
-                which == 0 ? "safetensors_open" : "safetensors_to_f32", machine().c_str(), model.c_str(),
+                which == 0 ? "safetensors_open" : "safetensors_to_f32", wl_bench::json_escape(wl_bench::machine()).c_str(), model.c_str(),
                 tensors.size(), (unsigned long long)params, bytes.size(), iters, s.median, s.p95, s.p99);
     std::fflush(stdout);
   }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "ops/ops.h"
 #include "runtime/thread_pool.h"
 
@@ -32,22 +33,6 @@ using namespace wl;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto p = line.find(':');
-      std::string m = line.substr(p + 2);
-      std::string out;
-      for (char c : m)
-        if (c != '"' && c != '\\') out += c;
-      return out;
-    }
-  }
-  return "unknown";
-}
 
 // Independent FMA chains (more than latency x pipes on current x86), volatile-free: the
 // result is returned and printed so the loop cannot be removed.
@@ -144,8 +129,8 @@ Stats time_it(const std::function<void()>& fn, int min_reps, double min_seconds)
     if (ms.size() > 100000) break;
   }
   std::sort(ms.begin(), ms.end());
-  auto pct = [&](double p) { return ms[std::min(ms.size() - 1, size_t(p * (ms.size() - 1) + 0.5))]; };
-  return {ms.front(), pct(0.5), pct(0.95), pct(0.99), int(ms.size())};
+  return {ms.front(), wl_bench::percentile(ms, 0.5), wl_bench::percentile(ms, 0.95),
+          wl_bench::percentile(ms, 0.99), int(ms.size())};
 }
 
 std::vector<float> filled(size_t n, float scale = 1.0f) {
@@ -309,7 +294,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const std::string machine = cpu_model();
+  const std::string machine = wl_bench::json_escape(wl_bench::cpu_model());
   std::vector<Isa> isas;
   if (all_isas) {
     for (int i = 0; i <= int(top); ++i) isas.push_back(Isa(i));

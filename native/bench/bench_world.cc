@@ -11,49 +11,20 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "worldloop/wl_world.h"
 
 namespace {
 
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-struct Stats {
-  double median, p95, p99;
-};
-Stats stats(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, size_t(q * (v.size() - 1) + 0.5))]; };
-  return {at(0.5), at(0.95), at(0.99)};
-}
-
-// $WL_MACHINE, else the CPU model and core count (JSON-safe characters only).
-std::string machine() {
-  if (const char* m = std::getenv("WL_MACHINE")) return m;
-  std::string model = "cpu";
-  if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {
-    char line[512];
-    while (std::fgets(line, sizeof line, f)) {
-      if (std::strncmp(line, "model name", 10) != 0) continue;
-      const char* colon = std::strchr(line, ':');
-      if (colon) {
-        model.clear();
-        for (const char* c = colon + 1; *c && *c != '\n'; ++c)
-          if (*c != '"' && *c != '\\' && (model.size() || *c != ' ')) model += *c;
-      }
-      break;
-    }
-    std::fclose(f);
-  }
-  return model + " x" + std::to_string(std::thread::hardware_concurrency());
-}
+using wl_bench::now_ms;
+using wl_bench::Stats;
+using wl_bench::stats;
 
 void print(const char* bench, int threads, int worlds, int w, int h, double fps, const Stats& s, const char* unit) {
   std::printf("{\"bench\":\"%s\",\"machine\":\"%s\",\"backend\":\"cpu\",\"model\":\"truth\",\"threads\":%d,"
               "\"worlds\":%d,\"width\":%d,\"height\":%d,\"fps\":%.1f,\"fps_at_median\":%.1f,\"median_ms\":%.4f,\"p95_ms\":%.4f,"
               "\"p99_ms\":%.4f,\"per\":\"%s\"}\n",
-              bench, machine().c_str(), threads, worlds, w, h, fps, 1000.0 / s.median, s.median, s.p95, s.p99, unit);
+              bench, wl_bench::json_escape(wl_bench::machine()).c_str(), threads, worlds, w, h, fps, 1000.0 / s.median, s.median, s.p95, s.p99, unit);
   std::fflush(stdout);
 }
 
