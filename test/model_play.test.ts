@@ -4,25 +4,12 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/native.js';
 import { loadRecording } from '../src/record/replay.js';
+import { runCli as cli } from './helpers/cli.js';
 
 const TINY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
-
-async function cli(args: string[]) {
-  const out: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const err = vi.spyOn(console, 'error').mockImplementation((...a) => void out.push(a.join(' ')));
-  try {
-    const code = await main(args);
-    return { code, text: out.join('\n') };
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('play with a model (headless)', () => {
   it('records a model session and replays it bit-exactly; another model file is refused', async () => {

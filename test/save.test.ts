@@ -4,8 +4,7 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/native.js';
 import { loadModel } from '../src/model.js';
 import { ModelWorld } from '../src/model_world.js';
@@ -20,24 +19,12 @@ import { MemoryStore } from '../src/memory/memory_store.js';
 import { PoseTracker } from '../src/memory/pose_tracker.js';
 import { loadRecording } from '../src/record/replay.js';
 import * as fs from 'node:fs';
+import { runCli as cli } from './helpers/cli.js';
 
 const TINY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'wl-save-'));
-}
-
-async function cli(args: string[]) {
-  const out: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const err = vi.spyOn(console, 'error').mockImplementation((...a) => void out.push(a.join(' ')));
-  try {
-    const code = await main(args);
-    return { code, text: out.join('\n') };
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
 }
 
 function sampleHeader() {

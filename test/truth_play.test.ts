@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { hasDisplay, Window, windowTesting } from '../src/window.js';
 import { TruthWorld } from '../src/world.js';
 import { ActionMapper } from '../src/input/action_mapper.js';
@@ -14,7 +14,7 @@ import { WindowOutput } from '../src/loop/window_output.js';
 import { FrameProfiler } from '../src/profiler/frame_profiler.js';
 import { decodePng } from '../src/image/png.js';
 import { runSession } from '../src/loop/session.js';
-import { main } from '../src/cli/main.js';
+import { runCli as cli } from './helpers/cli.js';
 
 let win: Window | undefined;
 let world: TruthWorld | undefined;
@@ -156,29 +156,6 @@ describe('truth world in a window', () => {
 });
 
 describe('CLI', () => {
-  async function cli(args: string[], env: Record<string, string | undefined> = {}) {
-    const saved: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(env)) {
-      saved[k] = process.env[k];
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    const out: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-    const err = vi.spyOn(console, 'error').mockImplementation((...a) => void out.push(a.join(' ')));
-    try {
-      const code = await main(args);
-      return { code, text: out.join('\n') };
-    } finally {
-      log.mockRestore();
-      err.mockRestore();
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
-  }
-
   it('play and truth without a display say so and point to --headless', async () => {
     for (const cmd of ['play', 'truth']) {
       const r = await cli([cmd], { DISPLAY: undefined, WAYLAND_DISPLAY: undefined, SDL_VIDEODRIVER: undefined });
