@@ -17,10 +17,6 @@
 
 namespace {
 
-using wl_bench::now_ms;
-using wl_bench::Stats;
-using wl_bench::stats;
-
 // ~11 M parameters: conv weights of a few widths plus their norms/biases.
 std::vector<wl::TensorToWrite> synthetic_tensors(wl::DType dt) {
   std::vector<wl::TensorToWrite> out;
@@ -62,14 +58,14 @@ void run(wl::DType dt, int iters) {
   std::vector<double> t_open, t_convert;
   std::vector<float> buf;
   for (int i = 0; i < iters; ++i) {
-    double t0 = now_ms();
+    double t0 = wl_bench::now_ms();
     wl::SafetensorsFile file = wl::SafetensorsFile::open(path);
-    double t1 = now_ms();
+    double t1 = wl_bench::now_ms();
     for (const auto& t : file.tensors()) {
       buf.resize(size_t(t.numel));
       file.to_f32(t.name, t.shape, buf.data());
     }
-    double t2 = now_ms();
+    double t2 = wl_bench::now_ms();
     t_open.push_back(t1 - t0);
     t_convert.push_back(t2 - t1);
   }
@@ -77,7 +73,7 @@ void run(wl::DType dt, int iters) {
 
   const std::string model = std::string("synthetic-") + std::to_string(params / 1000000) + "M-" + wl::dtype_name(dt);
   for (int which = 0; which < 2; ++which) {
-    Stats s = stats(which == 0 ? t_open : t_convert);
+    const wl_bench::Stats s = wl_bench::stats(which == 0 ? t_open : t_convert);
     std::printf("{\"bench\":\"%s\",\"machine\":\"%s\",\"backend\":\"cpu\",\"model\":\"%s\",\"tensors\":%zu,"
                 "\"params\":%llu,\"file_bytes\":%zu,\"iters\":%d,\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f}\n",
                 which == 0 ? "safetensors_open" : "safetensors_to_f32", wl_bench::json_escape(wl_bench::machine()).c_str(), model.c_str(),

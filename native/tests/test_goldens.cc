@@ -101,12 +101,8 @@ void check_memory_goldens(const char* label, int threads, wl_backend backend, st
   CHECK(d.memory_slots > 0 && d.memory_pose_dim > 0);
   const int B = 2;
   const size_t lat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
-  const auto noisy = g.f32("input_noisy"), sigma = g.f32("input_sigma");
-  const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
-  const auto mem_lat = g.f32("input_memory"), mem_pose = g.f32("input_memory_poses");
-  const auto mem_mask = g.f32("input_memory_mask"), noise = g.f32("input_noise");
-  const auto seeds = g.raw<uint64_t>("input_seeds"), frames = g.raw<uint64_t>("input_frames");
-  const int steps = int(g.raw<int64_t>("input_steps").at(0));
+  const auto [noisy, sigma, ctx, act, mem_lat, mem_pose, mem_mask, noise, seeds, frames, steps] =
+      wl_test::memory_golden_inputs(g);
   CHECK(mem_mask.size() == size_t(B) * d.memory_slots);
   CHECK(mem_pose.size() == size_t(B) * d.memory_slots * d.memory_pose_dim);
   const wl_model_memory mem{mem_lat.data(), mem_pose.data(), mem_mask.data()};

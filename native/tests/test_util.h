@@ -88,6 +88,20 @@ struct Fixture {
   }
 };
 
+// The inputs stored in golden_memory.safetensors (train/goldens.py), read in one place so the
+// CPU and CUDA golden tests feed the model the same tensors.
+struct MemoryGoldenInputs {
+  std::vector<float> noisy, sigma, ctx, act, mem_lat, mem_pose, mem_mask, noise;
+  std::vector<uint64_t> seeds, frames;
+  int steps;
+};
+inline MemoryGoldenInputs memory_golden_inputs(const Fixture& g) {
+  return {g.f32("input_noisy"),       g.f32("input_sigma"),        g.f32("input_context"),
+          g.f32("input_actions"),     g.f32("input_memory"),       g.f32("input_memory_poses"),
+          g.f32("input_memory_mask"), g.f32("input_noise"),        g.raw<uint64_t>("input_seeds"),
+          g.raw<uint64_t>("input_frames"), int(g.raw<int64_t>("input_steps").at(0))};
+}
+
 // Appends the whole file to *out; false when it cannot be opened.
 inline bool read_file(const std::string& path, std::vector<uint8_t>* out) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
