@@ -18,7 +18,7 @@ inline double now_ms() {
       .count();
 }
 
-// Nearest-rank percentile of sorted, non-empty samples (q in [0, 1]).
+// Percentile of sorted, non-empty samples: the sample at rank round(q * (n - 1)), q in [0, 1].
 inline double percentile(const std::vector<double>& sorted, double q) {
   return sorted[std::min(sorted.size() - 1, size_t(q * double(sorted.size() - 1) + 0.5))];
 }
