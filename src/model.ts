@@ -76,6 +76,23 @@ export interface SampleInput {
   memory?: MemoryInput;
 }
 
+export interface StepInput extends SampleInput {
+  /**
+   * Time each denoiser step and the decode (lastStepMs / lastDecodeMs); default true. Each timing
+   * synchronises the backend: on CUDA that splits the frame's one graph launch into one per step
+   * plus one for the decode. false leaves the timings NaN.
+   */
+  timings?: boolean;
+}
+
+/** One frame from Model.step(): views on the model's output buffers (overwritten by the next call). */
+export interface StepResult {
+  /** The sampled latent(s) [B, C, h, w] — what sample() would return. */
+  latent: Float32Array;
+  /** Its decode, RGB8 [B, H, W, 3] — what decode(latent) would return. */
+  rgb: Uint8Array;
+}
+
 const BACKEND_CODE: Record<BackendName, number> = { cpu: 0, cuda: 1, auto: 2 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -117,7 +134,7 @@ export class Model {
     this.latentOut = new Float32Array(latent * d.maxBatch);
     this.encodeOut = new Float32Array(latent * d.maxBatch);
     this.rgbOut = new Uint8Array(d.frameHeight * d.frameWidth * 3 * d.maxBatch);
-    this.stepMs = new Float64Array(8);
+    this.stepMs = new Float64Array(9); // up to 8 denoiser steps, then step()'s decode
   }
 
   static async load(path: string, opts: LoadOptions = {}): Promise<Model> {
@@ -171,6 +188,38 @@ export class Model {
       await n.sample(b, input.contextLatents, input.contextActions, seeds, frames, steps,
         this.latentOut, this.stepMs, ...mem);
       return this.latentOut.subarray(0, b * this.latentSize);
+    });
+  }
+
+  /** Wall time of the decode (with the copies to the host) inside the last step() (ms). */
+  lastDecodeMs(steps: number): number {
+    return this.stepMs[steps] ?? NaN;
+  }
+
+  /**
+   * One whole frame in one native call: N Euler steps, then the decode of the result to RGB8
+   * (on CUDA one graph launch). Bit-identical to sample() followed by decode() of its output.
+   * Per-step timings land in lastStepMs(), the decode's in lastDecodeMs().
+   */
+  step(input: StepInput): Promise<StepResult> {
+    const b = input.batch ?? 1;
+    const steps = input.steps ?? this.dims.defaultSteps;
+    this.checkBatch(b);
+    if (!Number.isInteger(steps) || steps < 1 || steps > 8) {
+      throw new InvalidArgumentError(`steps must be an integer in 1..8, got ${steps}`);
+    }
+    const seeds = input.seeds ?? this.seeds1;
+    const frames = input.frames ?? this.frames1;
+    const mem = this.memoryArgs(input.memory);
+    const timed = input.timings ?? true;
+    return this.enqueue(async (n) => {
+      if (!timed) this.stepMs.fill(NaN);
+      await n.step(b, input.contextLatents, input.contextActions, seeds, frames, steps,
+        this.latentOut, this.rgbOut, timed ? this.stepMs : undefined, ...mem);
+      return {
+        latent: this.latentOut.subarray(0, b * this.latentSize),
+        rgb: this.rgbOut.subarray(0, b * this.dims.frameHeight * this.dims.frameWidth * 3),
+      };
     });
   }
 

@@ -1,8 +1,8 @@
 /**
  * A neural world as a FrameSource: keeps the model's context (last K latents and K actions) in
- * buffers allocated once, and each step samples the next latent and decodes it. The noise of
- * step s of frame f comes from Philox(seed, f, s), so a seed plus an action log replays the same
- * world on the same backend.
+ * buffers allocated once, and each step samples the next latent and decodes it in one native call
+ * (Model.step). The noise of step s of frame f comes from Philox(seed, f, s), so a seed plus an
+ * action log replays the same world on the same backend.
  */
 import type { Model } from './model.js';
 import type { MemoryInput } from './model_memory.js';
@@ -19,6 +19,14 @@ export interface ModelWorldOptions {
   /** Supplies the opening frames on reset (e.g. the ground-truth world for that seed). */
   opening: OpeningProvider;
   label?: string;
+  /**
+   * Report per-step stage times (denoise<i>, sample, decode). Each is a backend sync: on CUDA the
+   * frame then runs as one graph per step plus one for the decode instead of one graph. Default:
+   * true on the CPU backend (a sync costs nothing there), false on CUDA, where the stage is
+   * 'model_step' (the whole native call; not 'frame', which the profiler uses for the interval
+   * between presented frames).
+   */
+  stepTimings?: boolean;
 }
 
 /** Supplies the retrieved memory views for the frame with index `target` (memory models only). */
@@ -49,6 +57,7 @@ export class ModelWorld implements FrameSource {
   private seed: number;
   private index = 0;
   private memory: MemoryProvider | undefined;
+  private readonly stepTimings: boolean;
 
   constructor(model: Model, opts: ModelWorldOptions) {
     this.model = model;
@@ -61,6 +70,7 @@ export class ModelWorld implements FrameSource {
       throw new InvalidArgumentError(`steps must be an integer in 1..8, got ${this.steps}`);
     }
     this.seed = opts.seed ?? 1;
+    this.stepTimings = opts.stepTimings ?? model.info.backend !== 'cuda';
     const k = model.dims.context;
     this.ctxLatents = new Float32Array(k * model.latentSize);
     this.ctxActions = new Float32Array(k * model.dims.actionDim);
@@ -116,26 +126,32 @@ export class ModelWorld implements FrameSource {
     this.frames[0] = BigInt(this.index + 1);
     const t0 = performance.now();
     const memory = this.memory?.(this.index + 1);
-    const z = await this.model.sample({
+    // One native call per frame: the sampler and the decode of its latent.
+    const { latent, rgb } = await this.model.step({
       contextLatents: this.ctxLatents,
       contextActions: this.ctxActions,
       steps: this.steps,
       seeds: this.seeds,
       frames: this.frames,
       ...(memory ? { memory } : {}),
+      timings: this.stepTimings,
     });
-    const t1 = performance.now();
+    const total = performance.now() - t0;
     this.ctxLatents.copyWithin(0, L);
-    this.ctxLatents.set(z, (k - 1) * L);
-    const rgb = await this.model.decode(this.ctxLatents.subarray((k - 1) * L));
-    const t2 = performance.now();
+    this.ctxLatents.set(latent, (k - 1) * L);
     this.rgb.set(rgb);
     this.index++;
     const stages: StageTimes = {};
-    const stepMs = this.model.lastStepMs(this.steps);
-    stepMs.forEach((ms, i) => (stages[`denoise${i}`] = ms));
-    stages.sample = t1 - t0;
-    stages.decode = t2 - t1;
+    if (this.stepTimings) {
+      const stepMs = this.model.lastStepMs(this.steps);
+      stepMs.forEach((ms, i) => (stages[`denoise${i}`] = ms));
+      // The engine times the decode inside the call; the rest of the call is the sampling.
+      const decodeMs = this.model.lastDecodeMs(this.steps);
+      stages.sample = Math.max(0, total - decodeMs);
+      stages.decode = decodeMs;
+    } else {
+      stages.model_step = total;
+    }
     return {
       frame: { width: this.width, height: this.height, rgb: this.rgb, index: this.index },
       stages,

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FormatError, InvalidArgumentError, loadModel, WorldloopError } from '../src/index.js';
+import { FormatError, InvalidArgumentError, loadModel, ModelWorld, WorldloopError } from '../src/index.js';
+import type { MemoryInput } from '../src/index.js';
 
 const FIX = join(__dirname, '..', 'native', 'tests', 'fixtures');
 const TINY = join(FIX, 'tiny_model.safetensors');
@@ -113,5 +114,94 @@ describe('Model (TypeScript API over the C++ engine)', () => {
     await expect(m.decode(new Float32Array(3))).rejects.toBeInstanceOf(WorldloopError);
     await m.close();
     await expect(m.decode(new Float32Array(m.latentSize))).rejects.toThrow(/closed/);
+  });
+});
+
+describe('Model.step (one native call per frame)', () => {
+  it('equals sample() then decode() of its output, bit for bit, with and without memory', async () => {
+    for (const [file, withMemory] of [['tiny_model.safetensors', false], ['tiny_memory_model.safetensors', true]] as const) {
+      const m = await loadModel(join(FIX, file), { threads: 2, maxBatch: 2 });
+      const B = 2;
+      const K = m.dims.context;
+      const M = m.dims.memorySlots;
+      const ctx = new Float32Array(B * K * m.latentSize).map((_, i) => 0.5 * Math.sin(i * 0.37));
+      const act = new Float32Array(B * K * m.dims.actionDim).map((_, i) => Math.cos(i));
+      const memory: MemoryInput | undefined = withMemory
+        ? {
+            latents: new Float32Array(B * M * m.latentSize).map((_, i) => Math.sin(i * 0.7)),
+            poses: new Float32Array(B * M * m.dims.memoryPoseDim).map((_, i) => 0.1 * (i + 1)),
+            mask: new Float32Array(B * M).map((_, i) => (i % 2 ? 1 : 0)),
+          }
+        : undefined;
+      const input = {
+        contextLatents: ctx, contextActions: act, batch: B, steps: 3,
+        seeds: BigUint64Array.of(5n, 9n), frames: BigUint64Array.of(1n, 2n),
+        ...(memory ? { memory } : {}),
+      };
+      const zRef = (await m.sample(input)).slice();
+      const rgbRef = (await m.decode(zRef, B)).slice();
+      for (const timings of [true, false]) {
+        const { latent, rgb } = await m.step({ ...input, timings });
+        expect(latent.length).toBe(zRef.length);
+        expect(Buffer.from(latent.buffer, latent.byteOffset, latent.byteLength).equals(
+          Buffer.from(zRef.buffer, zRef.byteOffset, zRef.byteLength))).toBe(true);
+        expect(Buffer.from(rgb).equals(Buffer.from(rgbRef))).toBe(true);
+        const ms = m.lastStepMs(3);
+        if (timings) {
+          expect(ms.every((v) => v >= 0)).toBe(true);
+          expect(m.lastDecodeMs(3)).toBeGreaterThanOrEqual(0);
+        } else {
+          expect(ms.every((v) => Number.isNaN(v))).toBe(true);
+        }
+      }
+      // Views on the same preallocated buffers sample() and decode() use.
+      const a = await m.step(input);
+      const z = await m.sample(input);
+      expect(a.latent.buffer).toBe(z.buffer);
+      expect(() => m.step({ ...input, steps: 9 })).toThrow(InvalidArgumentError);
+      await m.close();
+    }
+  });
+
+  it('drives ModelWorld: the same frames as sampling and decoding separately, with stage times', async () => {
+    const model = await loadModel(TINY, { threads: 1 });
+    const { context: K, frameWidth: W, frameHeight: H, actionDim: A } = model.dims;
+    const L = model.latentSize;
+    const opening = async () => Array.from({ length: K }, (_, i) => new Uint8Array(W * H * 3).map((_, j) => (i * 37 + j * 3) & 255));
+    const actions = Array.from({ length: 6 }, (_, f) => new Float32Array(A).map((_, c) => Math.sin(f + c)));
+
+    // The world as two calls per frame (what ModelWorld did before Model.step).
+    const ctxL = new Float32Array(K * L);
+    const ctxA = new Float32Array(K * A);
+    for (const [i, f] of (await opening()).entries()) ctxL.set(await model.encode(f), i * L);
+    const want: Uint8Array[] = [];
+    for (const [f, a] of actions.entries()) {
+      ctxA.copyWithin(0, A);
+      ctxA.set(a, (K - 1) * A);
+      const z = await model.sample({
+        contextLatents: ctxL, contextActions: ctxA, steps: 2,
+        seeds: BigUint64Array.of(4n), frames: BigUint64Array.of(BigInt(f + 1)),
+      });
+      ctxL.copyWithin(0, L);
+      ctxL.set(z, (K - 1) * L);
+      want.push((await model.decode(ctxL.subarray((K - 1) * L))).slice());
+    }
+
+    for (const stepTimings of [true, false]) {
+      const w = new ModelWorld(model, { seed: 4, steps: 2, opening, stepTimings });
+      await w.reset();
+      for (const [f, a] of actions.entries()) {
+        const { frame, stages } = await w.step(a);
+        expect(frame.index).toBe(f + 1);
+        expect(Buffer.from(frame.rgb).equals(Buffer.from(want[f]!))).toBe(true);
+        if (stepTimings) {
+          expect(Object.keys(stages).sort()).toEqual(['decode', 'denoise0', 'denoise1', 'sample']);
+          for (const v of Object.values(stages)) expect(v).toBeGreaterThanOrEqual(0);
+        } else {
+          expect(Object.keys(stages)).toEqual(['model_step']);
+        }
+      }
+    }
+    await model.close();
   });
 });

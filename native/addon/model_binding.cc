@@ -90,6 +90,7 @@ class Model : public Napi::ObjectWrap<Model> {
     return DefineClass(env, "NativeModel",
                        {InstanceMethod("info", &Model::Info), InstanceMethod("dims", &Model::Dims),
                         InstanceMethod("sample", &Model::Sample),
+                        InstanceMethod("step", &Model::Step),
                         InstanceMethod("sampleWithNoise", &Model::SampleWithNoise),
                         InstanceMethod("denoise", &Model::Denoise),
                         InstanceMethod("decode", &Model::Decode),
@@ -212,6 +213,38 @@ class Model : public Napi::ObjectWrap<Model> {
                [=]() {
                  return wl_model_sample_mem(m, b, lat, act, has_mem ? &mv : nullptr, seeds, frames,
                                             steps, out, ms);
+               });
+  }
+  // step(batch, ctxLatents F32, ctxActions F32, seeds U64, frames U64, steps, outLatent F32,
+  //      outRgb U8, stepMs F64 [steps + 1] [, memLatents, memPoses, memMask]) — sample + decode
+  // in one native call (wl_model_step_mem).
+  Napi::Value Step(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    wl_model* m = Live(env);
+    int b = BatchArg(info, 0);
+    int steps = info[5].As<Napi::Number>().Int32Value();
+    const size_t k = dims_.context;
+    auto* lat = TypedArg<float, napi_float32_array>(info, 1, LatentFloats(b) * k, "contextLatents");
+    auto* act = TypedArg<float, napi_float32_array>(info, 2, size_t(b) * k * dims_.action_dim, "contextActions");
+    auto* seeds = TypedArg<uint64_t, napi_biguint64_array>(info, 3, b, "seeds");
+    auto* frames = TypedArg<uint64_t, napi_biguint64_array>(info, 4, b, "frames");
+    auto* out = TypedArg<float, napi_float32_array>(info, 6, LatentFloats(b), "outLatent");
+    auto* rgb = TypedArg<uint8_t, napi_uint8_array>(info, 7, size_t(b) * dims_.frame_h * dims_.frame_w * 3, "outRgb");
+    double* ms = nullptr;
+    if (info.Length() > 8 && !info[8].IsUndefined() && !info[8].IsNull()) {
+      ms = TypedArg<double, napi_float64_array>(info, 8, (steps > 0 ? steps : dims_.default_steps) + 1, "stepMs");
+    }
+    MemoryArgs mem = MemoryArg(info, 9, b);
+    if (env.IsExceptionPending()) return env.Undefined();
+    const wl_model_memory mv = mem.mem;
+    const bool has_mem = mem.present;
+    return Run(info,
+               Join({info[1], info[2], info[3], info[4], info[6], info[7],
+                     info.Length() > 8 ? info[8] : env.Undefined()},
+                    mem.keep),
+               [=]() {
+                 return wl_model_step_mem(m, b, lat, act, has_mem ? &mv : nullptr, seeds, frames,
+                                          steps, out, rgb, ms);
                });
   }
   // sampleWithNoise(batch, ctxLatents, ctxActions, steps, noise F32 [(steps+1)*B*latent], out

@@ -1,9 +1,11 @@
-// Frame time of the CUDA backend through the C ABI, as the game loop sees it: one frame =
-// wl_model_sample (N Euler steps) + wl_model_decode (RGB8 on the host), both synchronous, timed
-// with a wall clock per frame. Prints JSON lines:
-//   {"bench":"frame"|"sample"|"decode","machine":"<GPU name>","backend":"cuda-bf16-graphs",
-//    "model":"default","batch":B,"steps":N,"frames":F,"median_ms":..,"p95_ms":..,"p99_ms":..,
-//    "fps":<world-frames per second at the median>}
+// Frame time of the CUDA backend through the C ABI, as the game loop sees it. One frame is
+// wl_model_step (N Euler steps + decode + RGB8 on the host in one call: one graph launch when
+// graphs are on); the older two-call frame, wl_model_sample then wl_model_decode, is timed too
+// for comparison. Both synchronous, timed with a wall clock per frame. Prints JSON lines:
+//   {"bench":"frame"|"frame_two_call"|"sample"|"decode","machine":"<GPU name>",
+//    "backend":"cuda-bf16-graphs","model":"default","batch":B,"steps":N,"frames":F,
+//    "median_ms":..,"p95_ms":..,"p99_ms":..,"fps":<world-frames per second at the median>}
+// ("sample" and "decode" are the two halves of "frame_two_call".)
 // Usage: bench_cuda --model FILE [--name NAME] [--batches 1,32] [--steps 2] [--frames 200]
 //                   [--warmup 20] [--variants bf16-graphs,bf16-eager,f32-graphs,bf16-profile]
 // Without a usable GPU it prints {"bench":"skipped",...} and exits 0.
@@ -155,7 +157,26 @@ double ms(Clock::time_point a, Clock::time_point b) {
     for (int b = 0; b < batch; ++b) seeds[b] = 1234 + b;
     std::vector<float> latent(batch * lat);
     std::vector<uint8_t> rgb(size_t(batch) * d.frame_h * d.frame_w * 3);
-    std::vector<double> t_frame, t_sample, t_decode;
+    std::vector<double> t_step, t_frame, t_sample, t_decode;
+    auto fail = [&](const char* what) {
+      std::fprintf(stderr, "bench_cuda: %s batch %d (%s): %s\n", backend.c_str(), batch, what,
+                   wl_last_error());
+      rc = 1;
+    };
+    // The one-call frame first, then the two-call frame on the same frame indices.
+    for (int i = 0; i < a.warmup + a.frames; ++i) {
+      for (int b = 0; b < batch; ++b) frames[b] = uint64_t(i);
+      const auto t0 = Clock::now();
+      const wl_status st = wl_model_step(m, batch, ctx.data(), act.data(), seeds.data(),
+                                         frames.data(), a.steps, latent.data(), rgb.data(),
+                                         nullptr);
+      const auto t1 = Clock::now();
+      if (st != WL_OK) {
+        fail("step");
+        break;
+      }
+      if (i >= a.warmup) t_step.push_back(ms(t0, t1));
+    }
     for (int i = 0; i < a.warmup + a.frames; ++i) {
       for (int b = 0; b < batch; ++b) frames[b] = uint64_t(i);
       const auto t0 = Clock::now();
@@ -165,9 +186,7 @@ double ms(Clock::time_point a, Clock::time_point b) {
       if (st == WL_OK) st = wl_model_decode(m, batch, latent.data(), rgb.data());
       const auto t2 = Clock::now();
       if (st != WL_OK) {
-        std::fprintf(stderr, "bench_cuda: %s batch %d: %s\n", backend.c_str(), batch,
-                     wl_last_error());
-        rc = 1;
+        fail("sample + decode");
         break;
       }
       if (i < a.warmup) continue;
@@ -175,8 +194,9 @@ double ms(Clock::time_point a, Clock::time_point b) {
       t_decode.push_back(ms(t1, t2));
       t_frame.push_back(ms(t0, t2));
     }
+    if (!t_step.empty()) print_line("frame", machine, backend, a, batch, stats(t_step));
     if (t_frame.empty()) continue;
-    print_line("frame", machine, backend, a, batch, stats(t_frame));
+    print_line("frame_two_call", machine, backend, a, batch, stats(t_frame));
     print_line("sample", machine, backend, a, batch, stats(t_sample));
     print_line("decode", machine, backend, a, batch, stats(t_decode));
   }

@@ -1,5 +1,6 @@
 // Whole-network benchmark through the C ABI: ms per denoiser call, per decode, per encode and per
-// full frame (sampler steps + decode), as JSON lines with median / p95 / p99.
+// full frame (sampler steps + decode: "model.frame" as two calls, "model.step" as one
+// wl_model_step), as JSON lines with median / p95 / p99.
 //
 //   /usr/bin/python3 -m train export-random --out /tmp/default-random.safetensors
 //   (add --memory-slots M for a memory-enabled model: then "model.sample_mem" runs too)
@@ -189,6 +190,13 @@ int main(int argc, char** argv) {
                         out.data(), nullptr))
       die("sample");
     if (wl_model_decode(m, batch, out.data(), rgb.data())) die("decode");
+  });
+  // The same frame as one call (wl_model_step): the latent never leaves the backend.
+  run("model.step", [&](int i) {
+    for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
+    if (wl_model_step(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
+                      out.data(), rgb.data(), nullptr))
+      die("step");
   });
   if (d.memory_slots > 0) {
     // The same latent step with every memory slot present (the most the memory path costs).

@@ -266,6 +266,80 @@ TEST(cuda_batched_worlds_are_independent) {
   CHECK(!std::equal(two.begin(), two.begin() + w.lat_per, two.begin() + w.lat_per));
 }
 
+// wl_model_step (one graph per frame when untimed) equals wl_model_sample + wl_model_decode of
+// its output bit for bit, in both precisions, with graphs on and off, timed and untimed, for a
+// batch of worlds and for the memory model with and without memory views. Each configuration
+// runs twice so the second step replays the captured graph.
+static void check_step(const char* what, wl_model* m, int n, const float* ctx, const float* act,
+                       const wl_model_memory* mem, const uint64_t* seeds, const uint64_t* frames,
+                       int steps) {
+  wl_model_dims d;
+  CHECK(wl_model_dims_get(m, &d) == WL_OK);
+  const size_t lat = size_t(n) * d.latent_channels * d.latent_h * d.latent_w;
+  const size_t px = size_t(n) * d.frame_h * d.frame_w * 3;
+  std::vector<float> z_ref(lat), z(lat);
+  std::vector<uint8_t> rgb_ref(px), rgb(px);
+  CHECK_MSG(wl_model_sample_mem(m, n, ctx, act, mem, seeds, frames, steps, z_ref.data(),
+                                nullptr) == WL_OK,
+            "%s sample: %s", what, wl_last_error());
+  CHECK_MSG(wl_model_decode(m, n, z_ref.data(), rgb_ref.data()) == WL_OK, "%s decode: %s", what,
+            wl_last_error());
+  for (int run = 0; run < 4; ++run) {
+    double ms[9];  // steps <= 8, plus the decode
+    double* step_ms = run % 2 ? ms : nullptr;
+    // Another latent through the decoder first: a step reading stale state would differ.
+    std::fill(z.begin(), z.end(), 0.25f);
+    CHECK(wl_model_decode(m, n, z.data(), rgb.data()) == WL_OK);
+    std::fill(z.begin(), z.end(), -7.0f);
+    std::fill(rgb.begin(), rgb.end(), uint8_t(13));
+    CHECK_MSG(wl_model_step_mem(m, n, ctx, act, mem, seeds, frames, steps, z.data(), rgb.data(),
+                                step_ms) == WL_OK,
+              "%s step: %s", what, wl_last_error());
+    CHECK_MSG(std::memcmp(z.data(), z_ref.data(), lat * sizeof(float)) == 0,
+              "%s: step latent differs from sample (run %d)", what, run);
+    CHECK_MSG(rgb == rgb_ref, "%s: step rgb differs from sample + decode (run %d)", what, run);
+  }
+  std::printf("  %-40s step == sample + decode\n", what);
+}
+
+TEST(cuda_step_equals_sample_then_decode) {
+  for (const char* graphs : {"1", "0"}) {
+    setenv("WL_CUDA_GRAPHS", graphs, 1);
+    for (const char* precision : {"f32", "bf16"}) {
+      char what[96];
+      {
+        Model md;
+        CHECK(load(md, WL_BACKEND_CUDA, precision, 8));
+        if (!md.m) break;
+        wl_model_dims d;
+        wl_model_dims_get(md.m, &d);
+        const Worlds w = make_worlds(d, 8);
+        for (int n : {1, 8}) {
+          std::snprintf(what, sizeof what, "%s graphs=%s batch %d", precision, graphs, n);
+          check_step(what, md.m, n, w.ctx.data(), w.act.data(), nullptr, w.seeds.data(),
+                     w.frames.data(), 2);
+        }
+      }
+      Fixture g("golden_memory.safetensors");
+      const std::string* file = g.file.metadata("model");
+      CHECK(file != nullptr);
+      if (!file) break;
+      Model mm;
+      CHECK(load(mm, WL_BACKEND_CUDA, precision, 2, file->c_str()));
+      if (!mm.m) break;
+      const auto [noisy, sigma, ctx, act, mem_lat, mem_pose, mem_mask, noise, seeds, frames,
+                  steps] = wl_test::memory_golden_inputs(g);
+      const wl_model_memory mem{mem_lat.data(), mem_pose.data(), mem_mask.data()};
+      std::snprintf(what, sizeof what, "%s graphs=%s memory", precision, graphs);
+      check_step(what, mm.m, 2, ctx.data(), act.data(), &mem, seeds.data(), frames.data(), steps);
+      std::snprintf(what, sizeof what, "%s graphs=%s memory model, none", precision, graphs);
+      check_step(what, mm.m, 2, ctx.data(), act.data(), nullptr, seeds.data(), frames.data(),
+                 steps);
+    }
+  }
+  unsetenv("WL_CUDA_GRAPHS");
+}
+
 #if WL_HAVE_CUDA
 static bool have_gpu(std::string* why) { return wl::cuda::device_usable(why); }
 #else

@@ -74,6 +74,52 @@ wl_model* load_fixture_model(int threads, int max_batch = 2, wl_backend backend 
   return m;
 }
 
+// wl_model_step against wl_model_sample + wl_model_decode of its output on the same model:
+// latent and RGB8 must match bit for bit, with and without per-step timing (which changes how
+// the backend splits the work). memory may be NULL. Returns false (after CHECKs) on a mismatch.
+bool step_matches_sample_then_decode(const char* label, wl_model* model, int B,
+                                     const float* ctx, const float* act,
+                                     const wl_model_memory* memory, const uint64_t* seeds,
+                                     const uint64_t* frames, int steps) {
+  wl_model_dims d;
+  CHECK(wl_model_dims_get(model, &d) == WL_OK);
+  const size_t lat = size_t(B) * d.latent_channels * d.latent_h * d.latent_w;
+  const size_t px = size_t(B) * d.frame_h * d.frame_w * 3;
+  std::vector<float> z_ref(lat), z(lat);
+  std::vector<uint8_t> rgb_ref(px), rgb(px);
+  CHECK_MSG(wl_model_sample_mem(model, B, ctx, act, memory, seeds, frames, steps, z_ref.data(),
+                                nullptr) == WL_OK,
+            "[%s] sample: %s", label, wl_last_error());
+  CHECK_MSG(wl_model_decode(model, B, z_ref.data(), rgb_ref.data()) == WL_OK, "[%s] decode: %s",
+            label, wl_last_error());
+  bool same = true;
+  for (int timed = 0; timed < 2; ++timed) {
+    double ms[9];  // steps <= 8 (wl_model.h), plus the decode
+    for (double& v : ms) v = -1.0;
+    // Leave another latent in the decoder's input and activations first, so a step that read
+    // stale state instead of its own sample would differ.
+    std::fill(z.begin(), z.end(), 0.25f);
+    CHECK(wl_model_decode(model, B, z.data(), rgb.data()) == WL_OK);
+    std::fill(z.begin(), z.end(), -7.0f);
+    std::fill(rgb.begin(), rgb.end(), uint8_t(13));
+    const wl_status st =
+        memory ? wl_model_step_mem(model, B, ctx, act, memory, seeds, frames, steps, z.data(),
+                                   rgb.data(), timed ? ms : nullptr)
+               : wl_model_step(model, B, ctx, act, seeds, frames, steps, z.data(), rgb.data(),
+                               timed ? ms : nullptr);
+    CHECK_MSG(st == WL_OK, "[%s] step: %s", label, wl_last_error());
+    const bool z_same = std::memcmp(z.data(), z_ref.data(), lat * sizeof(float)) == 0;
+    const bool rgb_same = rgb == rgb_ref;
+    CHECK_MSG(z_same, "[%s] step latent differs from sample (timed=%d)", label, timed);
+    CHECK_MSG(rgb_same, "[%s] step rgb differs from sample+decode (timed=%d)", label, timed);
+    same = same && z_same && rgb_same;
+    if (timed)
+      for (int i = 0; i <= steps; ++i)
+        CHECK_MSG(ms[i] >= 0.0, "[%s] step_ms[%d] not written", label, i);
+  }
+  return same;
+}
+
 // The memory-enabled model's goldens (golden_memory.safetensors, written with the tiny fixtures):
 // denoise and 2-step samples with memory views through the _mem entry points, and the plain
 // entry points on the same model (no slot present). Absent slots hold NaN in the inputs: the
@@ -135,6 +181,11 @@ void check_memory_goldens(const char* label, int threads, wl_backend backend, st
         wl_model_denoise_mem(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
                              nullptr, out.data()),
         "expected_denoise_no_memory");
+  if (step_matches_sample_then_decode(label, l.model, B, ctx.data(), act.data(), &mem,
+                                      seeds.data(), frames.data(), steps) &&
+      step_matches_sample_then_decode(label, l.model, B, ctx.data(), act.data(), nullptr,
+                                      seeds.data(), frames.data(), steps))
+    errs += " mem-step==sample+decode";
 }
 
 // Runs every golden against a freshly loaded model; `label` names the configuration.
@@ -212,6 +263,12 @@ void check_all_goldens(const char* label, int threads, wl_backend backend = WL_B
     const float err = max_abs_diff(out, expected);
     CHECK_MSG(err <= kTol, "[%s] philox sample max abs err %g", label, err);
     errs += std::string(" philox-sample ") + fmt(err);
+    // The combined frame call, on the same inputs, with 1 and 2 worlds and the default steps.
+    if (step_matches_sample_then_decode(label, l.model, B, ctx.data(), act.data(), nullptr,
+                                        seeds.data(), frames.data(), steps) &&
+        step_matches_sample_then_decode(label, l.model, 1, ctx.data(), act.data(), nullptr,
+                                        seeds.data(), frames.data(), 0))
+      errs += " step==sample+decode";
   }
   check_memory_goldens(label, threads, backend, errs);
   std::printf("  [%s] max abs err:%s\n", label, errs.c_str());
@@ -410,7 +467,7 @@ TEST(calls_allocate_nothing) {
   std::vector<float> z(2 * lat), f(2 * 3 * size_t(d.frame_h) * d.frame_w);
   std::vector<uint8_t> rgb(f.size());
   const uint64_t seeds[2] = {1, 2}, frames[2] = {3, 4};
-  double step_ms[4];
+  double step_ms[5];
   auto all_calls = [&] {
     int bad = 0;
     bad += wl_model_sample(l.model, 2, ctx.data(), act.data(), seeds, frames, 4, z.data(),
@@ -422,6 +479,10 @@ TEST(calls_allocate_nothing) {
     bad += wl_model_decode(l.model, 2, z.data(), rgb.data()) != WL_OK;
     bad += wl_model_decode_f32(l.model, 2, z.data(), f.data()) != WL_OK;
     bad += wl_model_encode(l.model, 2, rgb_in.data(), z.data()) != WL_OK;
+    bad += wl_model_step(l.model, 2, ctx.data(), act.data(), seeds, frames, 4, z.data(),
+                         rgb.data(), step_ms) != WL_OK;
+    bad += wl_model_step(l.model, 2, ctx.data(), act.data(), seeds, frames, 2, z.data(),
+                         rgb.data(), nullptr) != WL_OK;
     return bad;
   };
   CHECK(all_calls() == 0);  // warm-up (thread-pool start-up, lazy statics)
@@ -470,6 +531,24 @@ TEST(non_finite_weights_are_reported_not_fatal) {
     const std::string info = wl_model_info_json(m);
     CHECK(info.find("\"nan_weights\":[\"denoiser.conv_in.bias: 1 NaN, 0 Inf\"]") !=
           std::string::npos);
+    // A NaN latent from the sampler: decode refuses it, and the one-call frame fails alike.
+    wl_model_dims d;
+    CHECK(wl_model_dims_get(m, &d) == WL_OK);
+    const size_t lat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
+    std::vector<float> ctx(lat * d.context, 0.1f), act(size_t(d.context) * d.action_dim, 0.0f);
+    std::vector<float> z(lat);
+    std::vector<uint8_t> rgb(size_t(d.frame_h) * d.frame_w * 3);
+    const uint64_t seed = 1, frame = 1;
+    CHECK(wl_model_sample(m, 1, ctx.data(), act.data(), &seed, &frame, 1, z.data(), nullptr) ==
+          WL_OK);
+    const wl_status dec = wl_model_decode(m, 1, z.data(), rgb.data());
+    const wl_status stp =
+        wl_model_step(m, 1, ctx.data(), act.data(), &seed, &frame, 1, z.data(), rgb.data(),
+                      nullptr);
+    CHECK_MSG(dec == WL_ERR_INVALID_ARGUMENT && stp == WL_ERR_INVALID_ARGUMENT,
+              "decode %d, step %d (%s)", int(dec), int(stp), wl_last_error());
+    CHECK_MSG(std::string(wl_last_error()).find("not finite") != std::string::npos, "%s",
+              wl_last_error());
     wl_model_free(m);
   }
   std::remove(path.c_str());
@@ -543,6 +622,27 @@ TEST(bad_arguments_are_errors_not_crashes) {
                         nullptr) == WL_ERR_INVALID_ARGUMENT);
   CHECK(wl_model_sample(nullptr, 1, ctx.data(), act.data(), &seed, &frame, 1, out.data(),
                         nullptr) == WL_ERR_INVALID_ARGUMENT);
+  // The one-call frame validates like sample and decode, naming the argument.
+  std::vector<uint8_t> rgb(size_t(d.frame_h) * d.frame_w * 3);
+  CHECK(wl_model_step(l.model, 1, ctx.data(), act.data(), &seed, &frame, 9, out.data(),
+                      rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_step(l.model, 2, ctx.data(), act.data(), &seed, &frame, 1, out.data(),
+                      rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_step(l.model, 1, ctx.data(), act.data(), &seed, &frame, 1, out.data(), nullptr,
+                      nullptr) == WL_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(wl_last_error()).find("out_rgb") != std::string::npos);
+  act[1] = NAN;
+  CHECK(wl_model_step(l.model, 1, ctx.data(), act.data(), &seed, &frame, 1, out.data(),
+                      rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(wl_last_error()).find("context_actions[1]") != std::string::npos);
+  act[1] = 0.0f;
+  const float mask = 1.0f;
+  const wl_model_memory mem{x.data(), x.data(), &mask};
+  CHECK(wl_model_step_mem(l.model, 1, ctx.data(), act.data(), &mem, &seed, &frame, 1,
+                          out.data(), rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(wl_last_error()).find("no memory slots") != std::string::npos);
+  CHECK(wl_model_step(nullptr, 1, ctx.data(), act.data(), &seed, &frame, 1, out.data(),
+                      rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
   CHECK(wl_model_dims_get(nullptr, &d) == WL_ERR_INVALID_ARGUMENT);
   CHECK(std::string(wl_model_info_json(nullptr)) == "{}");
 }
@@ -579,6 +679,7 @@ TEST(memory_arguments_and_allocations) {
   const auto noise = g.f32("input_noise");
   wl_model_memory mem{mem_lat.data(), mem_pose.data(), mask.data()};
   std::vector<float> out(noisy.size()), again(noisy.size());
+  std::vector<uint8_t> step_rgb(size_t(2) * md.frame_h * md.frame_w * 3);
   const uint64_t seeds[2] = {1, 2}, frames[2] = {3, 4};
 
   // No allocation in the memory paths either.
@@ -590,6 +691,8 @@ TEST(memory_arguments_and_allocations) {
                                out.data(), nullptr) != WL_OK;
     bad += wl_model_sample_with_noise_mem(l.model, 2, ctx.data(), act.data(), &mem, 2,
                                           noise.data(), out.data()) != WL_OK;
+    bad += wl_model_step_mem(l.model, 2, ctx.data(), act.data(), &mem, seeds, frames, 2,
+                             out.data(), step_rgb.data(), nullptr) != WL_OK;
     return bad;
   };
   CHECK(calls() == 0);

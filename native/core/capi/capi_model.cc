@@ -110,6 +110,26 @@ wl_status wl_model_sample_with_noise_mem(wl_model* model, int batch, const float
   });
 }
 
+wl_status wl_model_step(wl_model* model, int batch, const float* context_latents,
+                        const float* context_actions, const uint64_t* seeds,
+                        const uint64_t* frames, int steps, float* out_latent, uint8_t* out_rgb,
+                        double* step_ms) {
+  return wl::guard([&] {
+    model_ref(model).step(batch, context_latents, context_actions, seeds, frames, steps,
+                          out_latent, out_rgb, step_ms);
+  });
+}
+
+wl_status wl_model_step_mem(wl_model* model, int batch, const float* context_latents,
+                            const float* context_actions, const wl_model_memory* memory,
+                            const uint64_t* seeds, const uint64_t* frames, int steps,
+                            float* out_latent, uint8_t* out_rgb, double* step_ms) {
+  return wl::guard([&] {
+    model_ref(model).step(batch, context_latents, context_actions, seeds, frames, steps,
+                          out_latent, out_rgb, step_ms, memory);
+  });
+}
+
 wl_status wl_model_decode(wl_model* model, int batch, const float* latent, uint8_t* rgb) {
   return wl::guard([&] { model_ref(model).decode(batch, latent, rgb); });
 }

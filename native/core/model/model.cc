@@ -321,6 +321,32 @@ void Model::sample_with_noise(int n, const float* context, const float* actions,
   be_->download(out, e.at(x_), size_t(n) * latent_per_);
 }
 
+void Model::step(int n, const float* context, const float* actions, const uint64_t* seeds,
+                 const uint64_t* frames, int steps, float* out_latent, uint8_t* rgb,
+                 double* step_ms, const wl_model_memory* memory) {
+  check_batch(n);
+  const int s = resolve_steps(steps);
+  require_ptr(seeds, "seeds");
+  require_ptr(frames, "frames");
+  require_ptr(out_latent, "out_latent");
+  require_ptr(rgb, "out_rgb");
+  upload_conditioning(n, context, actions, memory);
+  const Exec e = exec(n);
+  be_->normal_noise(n, latent_per_, seeds, frames, 0, e.at(x_));
+  run_sampler(n, s, step_ms);
+  const auto t0 = Clock::now();
+  // x_ lies outside the region the networks share, so the decoder reads the sampler's output in
+  // place: the same floats decode() would upload from the host copy.
+  decoder_.run(e, e.at(x_));
+  // The first host read flushes everything recorded since the uploads (one CUDA graph).
+  be_->download_rgb_u8(n, m_.frame.height, m_.frame.width, e.at(decoder_.output()), rgb);
+  be_->download(out_latent, e.at(x_), size_t(n) * latent_per_);
+  if (step_ms) step_ms[s] = ms_since(t0);
+  // decode() rejects a non-finite latent; checking here, after the fact, keeps the frame one
+  // graph and still fails exactly where sample() + decode() would.
+  require_finite(out_latent, size_t(n) * latent_per_, "latent (sampled)");
+}
+
 void Model::run_decoder(int n, const float* latent_host) {
   require_ptr(latent_host, "latent");
   require_finite(latent_host, size_t(n) * latent_per_, "latent");

@@ -35,6 +35,12 @@ class Model {
               const wl_model_memory* memory = nullptr);
   void sample_with_noise(int n, const float* context, const float* actions, int steps,
                          const float* noise, float* out, const wl_model_memory* memory = nullptr);
+  // One frame: sample() then decode() of its output without the latent leaving the backend in
+  // between (on CUDA the whole frame is one graph when step_ms is null). step_ms, when given,
+  // holds steps + 1 entries: the denoiser steps, then the decode with both copies to the host.
+  void step(int n, const float* context, const float* actions, const uint64_t* seeds,
+            const uint64_t* frames, int steps, float* out_latent, uint8_t* rgb, double* step_ms,
+            const wl_model_memory* memory = nullptr);
   void decode(int n, const float* latent, uint8_t* rgb);
   void decode_f32(int n, const float* latent, float* out);
   void encode(int n, const uint8_t* rgb, float* latent);

@@ -112,6 +112,25 @@ WL_API wl_status wl_model_sample_with_noise_mem(wl_model* model, int batch,
                                                 const wl_model_memory* memory, int steps,
                                                 const float* noise, float* out_latent);
 
+/* One whole frame: wl_model_sample (same arguments) and then wl_model_decode of its output, in
+ * one call — the latent stays in the backend between the two (on CUDA, with step_ms NULL, the
+ * N steps, the decode and the RGB8 copy are one graph launch). Results are bit-identical to
+ * the two calls on the same backend.
+ *   out_latent: [B, C, h, w]     out_rgb: [B, H, W, 3]
+ *   step_ms:    optional [steps + 1]: 0..steps-1 as in wl_model_sample (each forces a backend
+ *               sync), [steps] = the decode and both copies to the host; may be NULL
+ * A non-finite sampled latent fails (WL_ERR_INVALID_ARGUMENT, as wl_model_decode would); the
+ * outputs then hold that frame anyway. */
+WL_API wl_status wl_model_step(wl_model* model, int batch, const float* context_latents,
+                               const float* context_actions, const uint64_t* seeds,
+                               const uint64_t* frames, int steps, float* out_latent,
+                               uint8_t* out_rgb, double* step_ms);
+/* wl_model_step with memory (see wl_model_sample_mem). */
+WL_API wl_status wl_model_step_mem(wl_model* model, int batch, const float* context_latents,
+                                   const float* context_actions, const wl_model_memory* memory,
+                                   const uint64_t* seeds, const uint64_t* frames, int steps,
+                                   float* out_latent, uint8_t* out_rgb, double* step_ms);
+
 /* latent [B,C,h,w] -> RGB8 [B,H,W,3]: round(clamp((x + 1) * 127.5, 0, 255)), NaN -> 0. */
 WL_API wl_status wl_model_decode(wl_model* model, int batch, const float* latent, uint8_t* rgb);
 /* latent [B,C,h,w] -> float RGB [B,3,H,W] in the decoder's output range (before clamp/convert),
