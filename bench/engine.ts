@@ -86,8 +86,15 @@ async function main(): Promise<void> {
     const z = await model.sample({ contextLatents: ctx, contextActions: acts, steps, seeds, frames: fr });
     await model.decode(z);
   });
-  emit('frame', 'worldloop-cpu', name, ours, { threads, steps, isa: model.info.isa });
+  emit('frame', 'worldloop-cpu', name, ours, { threads, steps, isa: model.info.isa, calls: 'sample+decode' });
   results.ours = summarize(ours).median;
+  // What play uses: one native call per frame (wl_model_step).
+  const oneCall = await timeIt(frames, 3, async () => {
+    fr[0]++;
+    await model.step({ contextLatents: ctx, contextActions: acts, steps, seeds, frames: fr });
+  });
+  emit('frame', 'worldloop-cpu', name, oneCall, { threads, steps, isa: model.info.isa, calls: 'step' });
+  results.oursStep = summarize(oneCall).median;
   await model.close();
 
   // ---- onnxruntime-node ----
@@ -162,6 +169,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     bench: 'ratios', machine: machine(), model: name, threads, steps,
     ours_median_ms: results.ours,
+    ours_step_median_ms: results.oursStep,
     onnx_over_ours: results.onnx ? +(results.onnx / results.ours!).toFixed(2) : null,
     torch_over_ours: results.torch ? +(results.torch / results.ours!).toFixed(2) : null,
     target_frame_ms: 33, stretch_frame_ms: 16.7,
