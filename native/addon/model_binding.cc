@@ -119,9 +119,14 @@ class Model : public Napi::ObjectWrap<Model> {
   }
   // Optional trailing memory arguments (memLatents F32 [B,M,C,h,w], memPoses F32 [B,M,P],
   // memMask F32 [B,M]) starting at `first`; absent or undefined -> no memory (NULL).
-  struct MemoryArgs {
+  // What the worker needs (plain pointers); `keep` holds the JS arrays alive on the JS side.
+  struct MemoryView {
     bool present = false;
     wl_model_memory mem{nullptr, nullptr, nullptr};
+    const wl_model_memory* get() const { return present ? &mem : nullptr; }
+  };
+  struct MemoryArgs {
+    MemoryView view;
     std::vector<Napi::Value> keep;
   };
   MemoryArgs MemoryArg(const Napi::CallbackInfo& info, size_t first, int b) {
@@ -131,12 +136,40 @@ class Model : public Napi::ObjectWrap<Model> {
       throw Napi::TypeError::New(info.Env(),
                                  "memory: this model has no memory slots (manifest denoiser.memory)");
     const size_t bm = size_t(b) * dims_.memory_slots;
-    out.mem.latents = TypedArg<float, napi_float32_array>(info, first, bm * LatentFloats(1), "memory.latents");
-    out.mem.poses = TypedArg<float, napi_float32_array>(info, first + 1, bm * dims_.memory_pose_dim, "memory.poses");
-    out.mem.mask = TypedArg<float, napi_float32_array>(info, first + 2, bm, "memory.mask");
-    out.present = true;
+    out.view.mem.latents = TypedArg<float, napi_float32_array>(info, first, bm * LatentFloats(1), "memory.latents");
+    out.view.mem.poses = TypedArg<float, napi_float32_array>(info, first + 1, bm * dims_.memory_pose_dim, "memory.poses");
+    out.view.mem.mask = TypedArg<float, napi_float32_array>(info, first + 2, bm, "memory.mask");
+    out.view.present = true;
     out.keep = {info[first], info[first + 1], info[first + 2]};
     return out;
+  }
+  // The denoiser's context: latents [B,K,C,h,w] at `first`, actions [B,K,A] at `first + 1`.
+  struct ContextArgs {
+    const float* latents;
+    const float* actions;
+  };
+  ContextArgs ContextArg(const Napi::CallbackInfo& info, size_t first, int b) {
+    const size_t k = dims_.context;
+    return {TypedArg<float, napi_float32_array>(info, first, LatentFloats(b) * k, "contextLatents"),
+            TypedArg<float, napi_float32_array>(info, first + 1, size_t(b) * k * dims_.action_dim,
+                                                "contextActions")};
+  }
+  // Philox keys per world: seeds U64 [B] at `first`, frames U64 [B] at `first + 1`.
+  struct NoiseKeys {
+    const uint64_t* seeds;
+    const uint64_t* frames;
+  };
+  NoiseKeys NoiseKeysArg(const Napi::CallbackInfo& info, size_t first, int b) {
+    return {TypedArg<uint64_t, napi_biguint64_array>(info, first, b, "seeds"),
+            TypedArg<uint64_t, napi_biguint64_array>(info, first + 1, b, "frames")};
+  }
+  // Optional F64 timing output of at least `count` entries; undefined/null/absent -> NULL.
+  double* OptionalStepMs(const Napi::CallbackInfo& info, size_t i, size_t count) {
+    if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return nullptr;
+    return TypedArg<double, napi_float64_array>(info, i, count, "stepMs");
+  }
+  Napi::Value ArgOrUndefined(const Napi::CallbackInfo& info, size_t i) {
+    return info.Length() > i ? info[i] : info.Env().Undefined();
   }
   static std::vector<Napi::Value> Join(std::vector<Napi::Value> a, const std::vector<Napi::Value>& b) {
     a.insert(a.end(), b.begin(), b.end());
@@ -193,26 +226,17 @@ class Model : public Napi::ObjectWrap<Model> {
     wl_model* m = Live(env);
     int b = BatchArg(info, 0);
     int steps = info[5].As<Napi::Number>().Int32Value();
-    const size_t k = dims_.context;
-    auto* lat = TypedArg<float, napi_float32_array>(info, 1, LatentFloats(b) * k, "contextLatents");
-    auto* act = TypedArg<float, napi_float32_array>(info, 2, size_t(b) * k * dims_.action_dim, "contextActions");
-    auto* seeds = TypedArg<uint64_t, napi_biguint64_array>(info, 3, b, "seeds");
-    auto* frames = TypedArg<uint64_t, napi_biguint64_array>(info, 4, b, "frames");
+    const ContextArgs ctx = ContextArg(info, 1, b);
+    const NoiseKeys keys = NoiseKeysArg(info, 3, b);
     auto* out = TypedArg<float, napi_float32_array>(info, 6, LatentFloats(b), "out");
-    double* ms = nullptr;
-    if (info.Length() > 7 && !info[7].IsUndefined() && !info[7].IsNull()) {
-      ms = TypedArg<double, napi_float64_array>(info, 7, steps > 0 ? steps : dims_.default_steps, "stepMs");
-    }
+    double* ms = OptionalStepMs(info, 7, steps > 0 ? steps : dims_.default_steps);
     MemoryArgs mem = MemoryArg(info, 8, b);
     if (env.IsExceptionPending()) return env.Undefined();
-    const wl_model_memory mv = mem.mem;
-    const bool has_mem = mem.present;
-    return Run(info,
-               Join({info[1], info[2], info[3], info[4], info[6], info.Length() > 7 ? info[7] : env.Undefined()},
-                    mem.keep),
+    const MemoryView mv = mem.view;
+    return Run(info, Join({info[1], info[2], info[3], info[4], info[6], ArgOrUndefined(info, 7)}, mem.keep),
                [=]() {
-                 return wl_model_sample_mem(m, b, lat, act, has_mem ? &mv : nullptr, seeds, frames,
-                                            steps, out, ms);
+                 return wl_model_sample_mem(m, b, ctx.latents, ctx.actions, mv.get(), keys.seeds,
+                                            keys.frames, steps, out, ms);
                });
   }
   // step(batch, ctxLatents F32, ctxActions F32, seeds U64, frames U64, steps, outLatent F32,
@@ -223,70 +247,52 @@ class Model : public Napi::ObjectWrap<Model> {
     wl_model* m = Live(env);
     int b = BatchArg(info, 0);
     int steps = info[5].As<Napi::Number>().Int32Value();
-    const size_t k = dims_.context;
-    auto* lat = TypedArg<float, napi_float32_array>(info, 1, LatentFloats(b) * k, "contextLatents");
-    auto* act = TypedArg<float, napi_float32_array>(info, 2, size_t(b) * k * dims_.action_dim, "contextActions");
-    auto* seeds = TypedArg<uint64_t, napi_biguint64_array>(info, 3, b, "seeds");
-    auto* frames = TypedArg<uint64_t, napi_biguint64_array>(info, 4, b, "frames");
+    const ContextArgs ctx = ContextArg(info, 1, b);
+    const NoiseKeys keys = NoiseKeysArg(info, 3, b);
     auto* out = TypedArg<float, napi_float32_array>(info, 6, LatentFloats(b), "outLatent");
     auto* rgb = TypedArg<uint8_t, napi_uint8_array>(info, 7, size_t(b) * dims_.frame_h * dims_.frame_w * 3, "outRgb");
-    double* ms = nullptr;
-    if (info.Length() > 8 && !info[8].IsUndefined() && !info[8].IsNull()) {
-      ms = TypedArg<double, napi_float64_array>(info, 8, (steps > 0 ? steps : dims_.default_steps) + 1, "stepMs");
-    }
+    double* ms = OptionalStepMs(info, 8, (steps > 0 ? steps : dims_.default_steps) + 1);
     MemoryArgs mem = MemoryArg(info, 9, b);
     if (env.IsExceptionPending()) return env.Undefined();
-    const wl_model_memory mv = mem.mem;
-    const bool has_mem = mem.present;
+    const MemoryView mv = mem.view;
     return Run(info,
-               Join({info[1], info[2], info[3], info[4], info[6], info[7],
-                     info.Length() > 8 ? info[8] : env.Undefined()},
+               Join({info[1], info[2], info[3], info[4], info[6], info[7], ArgOrUndefined(info, 8)},
                     mem.keep),
                [=]() {
-                 return wl_model_step_mem(m, b, lat, act, has_mem ? &mv : nullptr, seeds, frames,
-                                          steps, out, rgb, ms);
+                 return wl_model_step_mem(m, b, ctx.latents, ctx.actions, mv.get(), keys.seeds,
+                                          keys.frames, steps, out, rgb, ms);
                });
   }
-  // sampleWithNoise(batch, ctxLatents, ctxActions, steps, noise F32 [(steps+1)*B*latent], out
-  //                 [, memLatents, memPoses, memMask])
   Napi::Value SampleWithNoise(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     wl_model* m = Live(env);
     int b = BatchArg(info, 0);
     int steps = info[3].As<Napi::Number>().Int32Value();
     if (steps < 1 || steps > 8) throw Napi::RangeError::New(env, "steps must be 1..8");
-    const size_t k = dims_.context;
-    auto* lat = TypedArg<float, napi_float32_array>(info, 1, LatentFloats(b) * k, "contextLatents");
-    auto* act = TypedArg<float, napi_float32_array>(info, 2, size_t(b) * k * dims_.action_dim, "contextActions");
+    const ContextArgs ctx = ContextArg(info, 1, b);
     auto* noise = TypedArg<float, napi_float32_array>(info, 4, LatentFloats(b) * (steps + 1), "noise");
     auto* out = TypedArg<float, napi_float32_array>(info, 5, LatentFloats(b), "out");
     MemoryArgs mem = MemoryArg(info, 6, b);
     if (env.IsExceptionPending()) return env.Undefined();
-    const wl_model_memory mv = mem.mem;
-    const bool has_mem = mem.present;
+    const MemoryView mv = mem.view;
     return Run(info, Join({info[1], info[2], info[4], info[5]}, mem.keep), [=]() {
-      return wl_model_sample_with_noise_mem(m, b, lat, act, has_mem ? &mv : nullptr, steps, noise,
+      return wl_model_sample_with_noise_mem(m, b, ctx.latents, ctx.actions, mv.get(), steps, noise,
                                             out);
     });
   }
-  // denoise(batch, noisy F32, sigma F32 [B], ctxLatents, ctxActions, out
-  //         [, memLatents, memPoses, memMask])
   Napi::Value Denoise(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     wl_model* m = Live(env);
     int b = BatchArg(info, 0);
-    const size_t k = dims_.context;
     auto* noisy = TypedArg<float, napi_float32_array>(info, 1, LatentFloats(b), "noisy");
     auto* sigma = TypedArg<float, napi_float32_array>(info, 2, b, "sigma");
-    auto* lat = TypedArg<float, napi_float32_array>(info, 3, LatentFloats(b) * k, "contextLatents");
-    auto* act = TypedArg<float, napi_float32_array>(info, 4, size_t(b) * k * dims_.action_dim, "contextActions");
+    const ContextArgs ctx = ContextArg(info, 3, b);
     auto* out = TypedArg<float, napi_float32_array>(info, 5, LatentFloats(b), "out");
     MemoryArgs mem = MemoryArg(info, 6, b);
     if (env.IsExceptionPending()) return env.Undefined();
-    const wl_model_memory mv = mem.mem;
-    const bool has_mem = mem.present;
+    const MemoryView mv = mem.view;
     return Run(info, Join({info[1], info[2], info[3], info[4], info[5]}, mem.keep), [=]() {
-      return wl_model_denoise_mem(m, b, noisy, sigma, lat, act, has_mem ? &mv : nullptr, out);
+      return wl_model_denoise_mem(m, b, noisy, sigma, ctx.latents, ctx.actions, mv.get(), out);
     });
   }
   // decode(batch, latent F32, rgb U8)
