@@ -16,8 +16,8 @@ import torch
 import torch.nn as nn
 
 from . import checkpoint, configs, data, metrics, modules
-from .trainer import (Dist, make_optimizer, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
-                      install_stop_handler, pick_device, setup_backend,
+from .trainer import (make_optimizer, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
+                      start_stage,
                       stop_requested, unwrap)
 
 
@@ -58,12 +58,7 @@ def measure_latent_scale(ae: modules.Autoencoder, frames: torch.Tensor, sigma_da
 def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
         max_steps: Optional[int] = None, resume: bool = True,
         episodes: Optional[str] = None) -> dict:
-    base = pick_device(cfg.device)
-    dd = Dist(base)
-    install_stop_handler()
-    device = dd.device(base)
-    setup_backend(device)
-    torch.manual_seed(cfg.seed + dd.rank)
+    dd, device = start_stage(cfg.device, cfg.seed)
     layout = data.action_layout()
     manifest = configs.manifest_for(cfg, layout)
     ae = modules.Autoencoder(manifest).to(device)

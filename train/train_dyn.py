@@ -27,8 +27,8 @@ import torch.nn as nn
 
 from . import checkpoint, configs, data, edm, memory_data, modules
 from .train_ae import load_autoencoder, make_source
-from .trainer import (EMA, Dist, make_optimizer, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
-                      install_stop_handler, pick_device, setup_backend,
+from .trainer import (EMA, make_optimizer, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
+                      start_stage,
                       stop_requested, unwrap)
 
 
@@ -132,12 +132,7 @@ def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device,
 def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
         max_steps: Optional[int] = None, resume: bool = True,
         episodes: Optional[str] = None) -> dict:
-    base = pick_device(cfg.device)
-    dd = Dist(base)
-    install_stop_handler()
-    device = dd.device(base)
-    setup_backend(device)
-    torch.manual_seed(cfg.seed + 1000 + dd.rank)
+    dd, device = start_stage(cfg.device, cfg.seed + 1000)
     ae, ae_state = load_autoencoder(out, device, cfg)
     for p in ae.parameters():
         p.requires_grad_(False)

@@ -95,6 +95,19 @@ class Dist:
             dist.destroy_process_group()
 
 
+def start_stage(device_name: str, seed: int):
+    """Common start of a training stage: pick the device, join DDP when torchrun launched us,
+    install the clean-stop handler, set the backend flags, and seed this rank.
+    Returns (dist, device)."""
+    base = pick_device(device_name)
+    dd = Dist(base)
+    install_stop_handler()
+    device = dd.device(base)
+    setup_backend(device)
+    torch.manual_seed(seed + dd.rank)
+    return dd, device
+
+
 def autocast(device: torch.device):
     """bf16 autocast on CUDA; full fp32 on CPU (bf16 CPU autocast is slow in PyTorch 1.13)."""
     if device.type == "cuda":
