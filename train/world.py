@@ -169,9 +169,36 @@ def _u8(ptr_array: np.ndarray):
     return ptr_array.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
 
 
-class World:
+class _NativeHandle:
+    """Owns one native handle (`self._h`) freed by the C function named in `_free`; usable as a
+    context manager and freed on garbage collection."""
+
+    _free = ""
+    _h = None
+
+    def close(self) -> None:
+        if self._h is not None:
+            getattr(library(), self._free)(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class World(_NativeHandle):
     """One world. frame() is a read-only numpy view [H, W, 3] on the native frame buffer (step
     overwrites it: copy to keep)."""
+
+    _free = "wl_world_free"
 
     def __init__(self, seed: int = 1, **config):
         lib = library()
@@ -247,26 +274,14 @@ class World:
         _check(library().wl_world_restore(self._handle(), _u8(buf), buf.size))
 
     def close(self) -> None:
-        if self._h is not None:
-            library().wl_world_free(self._h)
-            self._h = None
-            self._frame = None  # the view would point at freed memory
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+        super().close()
+        self._frame = None  # the view would point at freed memory
 
 
-class Explorer:
+class Explorer(_NativeHandle):
     """The seeded exploration policy for one world."""
+
+    _free = "wl_explorer_free"
 
     def __init__(self, seed: int = 1, **config):
         lib = library()
@@ -282,20 +297,12 @@ class Explorer:
         _check(library().wl_explorer_next(self._h, world._handle(), _f32(out), ACTION_COUNT))
         return out
 
-    def close(self) -> None:
-        if self._h is not None:
-            library().wl_explorer_free(self._h)
-            self._h = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
-class WorldBatch:
+class WorldBatch(_NativeHandle):
     """Many worlds with their explorers, stepped in parallel by C++ threads."""
+
+    _free = "wl_world_batch_free"
 
     def __init__(self, seeds: Sequence[int], width: int = 128, height: int = 128, threads: int = 0,
                  explore: Optional[Dict[str, float]] = None, **config):
@@ -337,22 +344,6 @@ class WorldBatch:
         """Starts world `index` over as a fresh world from `seed` (a new episode)."""
         _check(library().wl_world_batch_reset(self._h, int(index), _seed(seed)))
 
-    def close(self) -> None:
-        if self._h is not None:
-            library().wl_world_batch_free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def batches(seeds: Sequence[int], steps: int, width: int = 128, height: int = 128, threads: int = 0,
