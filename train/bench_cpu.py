@@ -13,11 +13,12 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 
 import torch
+
+from .bench_torch import quantiles
 
 
 def cpu_name():
@@ -29,15 +30,6 @@ def cpu_name():
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-def quantiles(xs):
-    s = sorted(xs)
-
-    def q(p):
-        return s[min(len(s) - 1, int(round(p * (len(s) - 1))))]
-
-    return statistics.median(s), q(0.95), q(0.99)
 
 
 class DenoiseGraph(torch.nn.Module):

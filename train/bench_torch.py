@@ -119,7 +119,12 @@ def time_frames(step, frames, warmup):
         step()
         torch.cuda.synchronize()
         out.append((time.perf_counter() - t0) * 1000.0)
-    out.sort()
+    return quantiles(out)
+
+
+def quantiles(samples_ms):
+    """(median, p95, p99) of a list of timings; percentiles at rank round(p * (n - 1))."""
+    out = sorted(samples_ms)
 
     def q(p):
         return out[min(len(out) - 1, int(p * (len(out) - 1) + 0.5))]
