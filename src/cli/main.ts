@@ -17,16 +17,13 @@ const loaders: Record<string, () => Promise<{ default: Command }>> = {
   load: () => import('./commands/load.js'),
 };
 
-function usage(): string {
-  const lines = ['usage: worldloop <command> [flags]   (worldloop <command> --help for details)', ''];
-  return lines.join('\n');
-}
+const USAGE = 'usage: worldloop <command> [flags]   (worldloop <command> --help for details)\n';
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const cmds = await Promise.all(Object.values(loaders).map((l) => l().then((m) => m.default)));
-    console.log(usage() + 'commands:\n' + cmds.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n'));
+    console.log(USAGE + 'commands:\n' + cmds.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n'));
     return name ? 0 : 1;
   }
   const load = loaders[name];
