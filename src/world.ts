@@ -40,6 +40,10 @@ export interface ExploreConfig {
   lookMax?: number;
   bumpMin?: number;
   bumpMax?: number;
+  /** Per-tick chance, while walking, of holding a random move/strafe/turn for a few ticks. */
+  pRandom?: number;
+  randomMin?: number;
+  randomMax?: number;
 }
 
 export const OBJECT_KINDS = ['pillar', 'barrel', 'plant', 'lamp', 'crate', 'orb'] as const;

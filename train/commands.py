@@ -112,7 +112,8 @@ def export_run(out: str, model_path: str, dtype: str, cfg=None, eval_json: str =
         "data": {"source": "procedural ground-truth worlds (native/world) on the fly, "
                            "exploration policy", "frame_size": d.frame_size, "worlds": d.worlds,
                  "episode_ticks": d.episode_ticks, "train_seed_base": d.seed_base,
-                 "eval_seed_base": d.eval_seed_base, "p_light": d.p_light, "p_spawn": d.p_spawn},
+                 "eval_seed_base": d.eval_seed_base, "p_light": d.p_light, "p_spawn": d.p_spawn,
+                 "p_random": d.p_random, "random_ticks": [d.random_min, d.random_max]},
         "autoencoder": {"steps": int(ae_st["step"]), "samples": int(ae_st.get("samples", 0)),
                         "seconds": round(float(ae_st.get("elapsed_s", 0)), 1),
                         "batch": cfg.ae.batch, "lr": cfg.ae.lr},

@@ -29,6 +29,12 @@ class DataConfig:
     # light/spawn are rare in natural play yet must be learnt).
     p_light: float = 0.02
     p_spawn: float = 0.03
+    # Random-action bursts (wl_explore_config.p_random): without them the explorer's next action
+    # is almost always what the recent motion already shows, and the denoiser learns to
+    # extrapolate motion and ignore its actions (measured: docs/training.md).
+    p_random: float = 0.06
+    random_min: int = 2
+    random_max: int = 10
     seed_base: int = 1           # training seeds start here; held-out eval seeds live far away
     eval_seed_base: int = 1 << 40
 

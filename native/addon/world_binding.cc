@@ -90,6 +90,9 @@ wl_explore_config ToExploreConfig(const Napi::Env& env, const Napi::Value& v) {
   i("lookMax", c.look_max);
   i("bumpMin", c.bump_min);
   i("bumpMax", c.bump_max);
+  f("pRandom", c.p_random);
+  i("randomMin", c.random_min);
+  i("randomMax", c.random_max);
   return c;
 }
 

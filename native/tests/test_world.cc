@@ -1,5 +1,6 @@
 // Ground-truth world through its C ABI: determinism (frame hashes across runs and thread
 // counts), snapshot/restore equivalence, never inside a wall, events, and bad inputs.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -222,6 +223,51 @@ TEST(explorer_moves_around_and_fires_events) {
   CHECK(still > 0);  // it stops sometimes
   CHECK_MSG(max_x - min_x > 12 || max_y - min_y > 12, "explored only %.1f x %.1f cells", max_x - min_x, max_y - min_y);
   wl_explorer_free(ex);
+}
+
+// Training data turns on random-action bursts so the next action is not predictable from the
+// recent motion; they must add abrupt action changes (and strafing, which path-following
+// almost never does) while the policy still explores.
+TEST(explorer_random_bursts_decorrelate_actions) {
+  auto run = [](float p_random, int& changes, int& strafes, float& extent) {
+    World w(8);
+    wl_explore_config ec;
+    wl_explore_default_config(&ec);
+    ec.p_random = p_random;
+    wl_explorer* ex = nullptr;
+    CHECK(wl_explorer_create(8, &ec, &ex) == WL_OK);
+    float a[WL_ACTION_COUNT], prev[WL_ACTION_COUNT] = {}, p[3];
+    float min_x = 1e9f, max_x = -1e9f, min_y = 1e9f, max_y = -1e9f;
+    changes = strafes = 0;
+    for (int t = 0; t < 3000; ++t) {
+      CHECK(wl_explorer_next(ex, w.w, a, WL_ACTION_COUNT) == WL_OK);
+      for (int c = 0; c < 3; ++c) CHECK(a[c] >= -1.f && a[c] <= 1.f);
+      changes += std::fabs(a[WL_ACTION_TURN] - prev[WL_ACTION_TURN]) > 0.5f ||
+                 std::fabs(a[WL_ACTION_MOVE] - prev[WL_ACTION_MOVE]) > 0.5f;
+      strafes += std::fabs(a[WL_ACTION_STRAFE]) > 0.5f;
+      std::copy(a, a + WL_ACTION_COUNT, prev);
+      CHECK(wl_world_step(w.w, a, WL_ACTION_COUNT) == WL_OK);
+      wl_world_pose(w.w, p);
+      min_x = std::min(min_x, p[0]), max_x = std::max(max_x, p[0]);
+      min_y = std::min(min_y, p[1]), max_y = std::max(max_y, p[1]);
+    }
+    extent = std::max(max_x - min_x, max_y - min_y);
+    wl_explorer_free(ex);
+  };
+  int c0, s0, c1, s1;
+  float e0, e1;
+  run(0.f, c0, s0, e0);
+  run(0.06f, c1, s1, e1);
+  CHECK_MSG(c1 > 3 * c0 / 2 + 50, "abrupt action changes: %d with bursts, %d without", c1, c0);
+  CHECK_MSG(s1 > s0 + 100, "strafing ticks: %d with bursts, %d without", s1, s0);
+  CHECK_MSG(e1 > 12, "explored only %.1f cells with bursts", e1);
+
+  wl_explore_config bad;
+  wl_explore_default_config(&bad);
+  bad.random_min = 5;
+  bad.random_max = 2;
+  wl_explorer* ex = nullptr;
+  CHECK(wl_explorer_create(1, &bad, &ex) == WL_ERR_INVALID_ARGUMENT && error_mentions("random_min"));
 }
 
 TEST(events_change_the_frame_and_state) {

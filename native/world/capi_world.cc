@@ -199,6 +199,9 @@ void wl_explore_default_config(wl_explore_config* out) {
   out->look_max = 45;
   out->bump_min = 15;
   out->bump_max = 50;
+  out->p_random = 0.f;
+  out->random_min = 2;
+  out->random_max = 10;
 }
 
 wl_status wl_explorer_create(uint64_t seed, const wl_explore_config* cfg, wl_explorer** out) {

@@ -36,6 +36,7 @@ void validate_explore_config(const wl_explore_config& c) {
   prob("p_light", c.p_light);
   prob("p_spawn", c.p_spawn);
   prob("p_backstep", c.p_backstep);
+  prob("p_random", c.p_random);
   prob("speed_min", c.speed_min);
   prob("speed_max", c.speed_max);
   prob("jitter", c.jitter);
@@ -48,6 +49,7 @@ void validate_explore_config(const wl_explore_config& c) {
   ticks("stop_min..stop_max", c.stop_min, c.stop_max);
   ticks("look_min..look_max", c.look_min, c.look_max);
   ticks("bump_min..bump_max", c.bump_min, c.bump_max);
+  ticks("random_min..random_max", c.random_min, c.random_max);
 }
 
 Explorer::Explorer(uint64_t seed, const wl_explore_config& cfg) : cfg_(cfg) {
@@ -111,6 +113,16 @@ int Explorer::lookahead(const World& w) const {
   return best;
 }
 
+void Explorer::start_random_burst() {
+  mode_ = kRandom;
+  timer_ = rng_.range(cfg_.random_min, cfg_.random_max);
+  // Each channel: a third off, a third full (keyboard-like), a third analog (gamepad-like).
+  for (float& v : random_action_) {
+    const int kind = rng_.range(0, 2);
+    v = kind == 0 ? 0.f : kind == 1 ? (rng_.chance(0.5f) ? 1.f : -1.f) : rng_.uniform(-1.f, 1.f);
+  }
+}
+
 void Explorer::next(const World& w, float* a) {
   for (int i = 0; i < WL_ACTION_COUNT; ++i) a[i] = 0.f;
   const Camera& pose = w.pose();
@@ -144,6 +156,9 @@ void Explorer::next(const World& w, float* a) {
       look_dir_ = (rng_.chance(0.5f) ? 1.f : -1.f) * rng_.uniform(0.4f, 1.f);
     } else if (rng_.chance(cfg_.p_bump)) mode_ = kBump, timer_ = rng_.range(cfg_.bump_min, cfg_.bump_max);
     else if (rng_.chance(cfg_.p_backstep)) mode_ = kBack, timer_ = rng_.range(5, 20);
+    // Drawn only when enabled, so the default policy's random stream (and every recorded
+    // exploration) is unchanged.
+    else if (cfg_.p_random > 0.f && rng_.chance(cfg_.p_random)) start_random_burst();
   }
 
   switch (mode_) {
@@ -156,6 +171,11 @@ void Explorer::next(const World& w, float* a) {
     case kBump:  // straight ahead whatever is there, sliding along walls on contact
       a[WL_ACTION_MOVE] = 1.f;
       a[WL_ACTION_TURN] = 0.5f * turn_noise_;
+      break;
+    case kRandom:
+      a[WL_ACTION_MOVE] = random_action_[0];
+      a[WL_ACTION_STRAFE] = random_action_[1];
+      a[WL_ACTION_TURN] = random_action_[2];
       break;
     case kBack:
       a[WL_ACTION_MOVE] = -0.7f;
@@ -198,7 +218,7 @@ void Explorer::next(const World& w, float* a) {
     }
   }
   if (mode_ != kWalk && --timer_ <= 0) {
-    if (mode_ == kBump || mode_ == kBack) path_.clear();  // we left the path: replan from here
+    if (mode_ == kBump || mode_ == kBack || mode_ == kRandom) path_.clear();  // we left the path: replan from here
     mode_ = kWalk;
     still_ticks_ = 0;  // standing still on purpose is not being stuck
   }

@@ -21,9 +21,10 @@ class Explorer {
   void next(const World& world, float* action);
 
  private:
-  enum Mode { kWalk, kStop, kLook, kBump, kBack };
+  enum Mode { kWalk, kStop, kLook, kBump, kBack, kRandom };
   void plan(const World& world);
   int lookahead(const World& world) const;
+  void start_random_burst();
 
   wl_explore_config cfg_;
   Rng rng_;
@@ -31,6 +32,7 @@ class Explorer {
   int timer_ = 0;
   float speed_ = 1.f;
   float look_dir_ = 1.f;
+  float random_action_[3] = {0.f, 0.f, 0.f};  // move, strafe, turn of the current burst
   float strafe_noise_ = 0.f, turn_noise_ = 0.f;
   std::vector<int> path_;     // cells to walk through, in order
   size_t path_pos_ = 0;

@@ -65,6 +65,23 @@ class WorldTest(unittest.TestCase):
             f3, _, _ = b1.generate(1)
             np.testing.assert_array_equal(f3[0, 0], f1[0, 0])
 
+    def test_training_streams_use_random_action_bursts(self):
+        # The training data's explorer holds random actions now and then (DataConfig.p_random),
+        # so strafing at full speed shows up; the default policy almost never strafes.
+        from train.configs import DataConfig
+        d = DataConfig()
+        self.assertGreater(d.p_random, 0)
+        explore = {"p_random": d.p_random, "random_min": d.random_min,
+                   "random_max": d.random_max}
+        with world.WorldBatch([3, 4], width=32, height=32, threads=1, explore=explore) as b:
+            _, ac, _ = b.generate(600)
+        with world.WorldBatch([3, 4], width=32, height=32, threads=1) as b:
+            _, ac0, _ = b.generate(600)
+        self.assertGreater(int((abs(ac[:, :, 1]) > 0.5).sum()),
+                           int((abs(ac0[:, :, 1]) > 0.5).sum()) + 50)
+        with self.assertRaisesRegex(world.WorldError, "random_min"):
+            world.WorldBatch([1], explore={"random_min": 9, "random_max": 3})
+
     def test_snapshot_restore(self):
         with world.World(3, width=64, height=64) as a, world.World(8, width=64, height=64) as b:
             act = np.array([1, 0.2, 0.3, 0, 0], np.float32)

@@ -133,6 +133,12 @@ typedef struct wl_explore_config {
   int32_t stop_min, stop_max; /* ticks (default 8..40) */
   int32_t look_min, look_max; /* ticks (default 10..45) */
   int32_t bump_min, bump_max; /* ticks (default 15..50) */
+  /* Random-action bursts: while walking, start holding a random move/strafe/turn for
+   * random_min..random_max ticks with this probability per tick, then replan. Off by default;
+   * training data turns it on so the next action is not predictable from the recent motion
+   * (a world model trained only on smooth path-following learns to ignore its actions). */
+  float p_random;             /* (default 0) */
+  int32_t random_min, random_max; /* ticks (default 2..10) */
 } wl_explore_config;
 
 WL_API void wl_explore_default_config(wl_explore_config* out);
