@@ -201,7 +201,7 @@ def cmd_episodes(args):
 def cmd_import_model(args):
     """Turns a model file into the run's checkpoints (weights only; the optimiser warms up again) so
     training continues from a shipped model — e.g. the next GPU session from models/."""
-    from . import checkpoint, configs, export
+    from . import checkpoint, configs, export, modules
     cfg = load_config(args)
     out = _out(args, cfg)
     m, ae, dn = export.load_model(args.model)
@@ -210,6 +210,13 @@ def cmd_import_model(args):
     layout = {"channels": [{"name": n, "min": lo, "max": hi, "kind": k}
                            for n, lo, hi, k in zip(a["names"], a["min"], a["max"], kinds)]}
     want = configs.manifest_for(cfg, layout, latent_scale=m["latent"]["scale"])
+    if want["denoiser"].get("memory") and not m["denoiser"].get("memory"):
+        # A memory-less model continuing as a memory model (--set dyn.memory_slots=M): the new
+        # inputs start at zero weight, so the widened net computes exactly what the file did.
+        dn = modules.widen_to_memory(dn, want)
+        m = dict(m, denoiser=want["denoiser"])
+        print(f"import-model: widened the denoiser to {cfg.dyn.memory_slots} memory slots "
+              "(new weights zero: same outputs until trained)", flush=True)
     for key in ("frame", "autoencoder", "denoiser"):
         if want[key] != m[key]:
             raise ValueError(f"{args.model}: {key} is {m[key]}, config '{cfg.name}' builds "

@@ -361,6 +361,37 @@ def memory_pose_features(current, view, age_frames, pose_dim):
     return torch.cat([out, pad], dim=-1)
 
 
+@torch.no_grad()
+def widen_to_memory(dn: "Denoiser", manifest) -> "Denoiser":
+    """A memory-enabled Denoiser for `manifest` (denoiser.memory set) carrying a memory-less
+    denoiser's weights. conv_in's memory input channels and the pose embedding's output layer start
+    at zero, so memory adds nothing and the result computes exactly what `dn` did; training then
+    learns to use the views."""
+    if dn.memory_slots:
+        raise ValueError("denoiser already has memory slots")
+    wide = Denoiser(manifest)
+    if not wide.memory_slots:
+        raise ValueError("manifest has no denoiser.memory")
+    src = dn.state_dict()
+    dst = wide.state_dict()
+    for k, v in src.items():
+        if k not in dst:
+            raise ValueError(f"widen_to_memory: {k} has no place in the memory model")
+        if k == "conv_in.weight":
+            w = torch.zeros_like(dst[k])
+            w[:, :v.shape[1]] = v
+            dst[k] = w
+        elif dst[k].shape != v.shape:
+            raise ValueError(f"widen_to_memory: {k} is {tuple(v.shape)}, the memory model needs "
+                             f"{tuple(dst[k].shape)}")
+        else:
+            dst[k] = v
+    dst["cond.memory_pose.fc2.weight"].zero_()
+    dst["cond.memory_pose.fc2.bias"].zero_()
+    wide.load_state_dict(dst)
+    return wide
+
+
 def build(manifest):
     """(autoencoder, denoiser) for a manifest, with PyTorch's default random init."""
     return Autoencoder(manifest), Denoiser(manifest)

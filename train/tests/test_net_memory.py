@@ -61,6 +61,27 @@ class MemoryTest(unittest.TestCase):
         self.assertEqual(tuple(sd["cond.memory_pose.fc1.weight"].shape), (F_, P))
         self.assertEqual(tuple(sd["cond.memory_pose.fc2.weight"].shape), (F_, F_))
 
+    def test_widening_a_memoryless_model_keeps_its_outputs(self):
+        # import-model --set dyn.memory_slots=M continues a shipped memory-less model as a memory
+        # model: until trained, memory (present or absent) must change nothing.
+        m0 = manifest.tiny_manifest()
+        m1 = manifest.check(dict(m0, denoiser=dict(m0["denoiser"], memory={"slots": 3,
+                                                                          "pose_dim": 5})))
+        torch.manual_seed(1)
+        _, dn = modules.build(m0)
+        wide = modules.widen_to_memory(dn.eval(), m1).eval()
+        self.assertEqual(wide.memory_slots, 3)
+        d = inputs(m1, 2)
+        with torch.no_grad():
+            ref = denoise(dn, m0, d)
+            none = denoise(wide, m1, d)
+            mask = torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
+            full = denoise(wide, m1, d, (d["mem"], d["pose"], mask))
+        self.assertTrue(torch.allclose(ref, none, atol=1e-6))
+        self.assertTrue(torch.allclose(ref, full, atol=1e-6))
+        with self.assertRaisesRegex(ValueError, "already has memory"):
+            modules.widen_to_memory(wide, m1)
+
     def test_mask_semantics(self):
         m = manifest.tiny_memory_manifest()
         M, _ = manifest.memory_slots(m)
