@@ -73,10 +73,15 @@ class TorchWorldModel:
                 out.append(self.ae.decode(z[i:i + 128].to(self.device)).float().clamp(-1, 1))
         return torch.cat(out)
 
+    @property
+    def memory_slots(self) -> int:
+        return int(getattr(self.dn, "memory_slots", 0))
+
     @torch.no_grad()
     def step(self, ctx: torch.Tensor, acts: torch.Tensor, noise: torch.Tensor,
-             steps: int) -> torch.Tensor:
-        """ctx [N,K,C,h,w], acts [N,K,A], noise [N,C,h,w] -> next latent [N,C,h,w]."""
+             steps: int, memory=()) -> torch.Tensor:
+        """ctx [N,K,C,h,w], acts [N,K,A], noise [N,C,h,w] -> next latent [N,C,h,w]; memory: () or
+        (latents [N,M,C,h,w], pose features [N,M,P], mask [N,M]) for a memory model."""
         sig = edm.karras_sigmas(steps, self.edm["sigma_min"], self.edm["sigma_max"],
                                 self.edm["rho"])
         n = ctx.shape[0]
@@ -85,25 +90,85 @@ class TorchWorldModel:
         for i in range(steps):
             s = torch.full((n,), sig[i], device=self.device)
             with autocast(self.device):
-                d = _denoise_dev(self.dn, x, s, ctx, acts, cs, self.edm["sigma_data"])
+                d = _denoise_dev(self.dn, x, s, ctx, acts, cs, self.edm["sigma_data"], memory)
             a, b = edm.euler_coefficients(sig[i], sig[i + 1])
             x = a * x + b * d.float()
         return x
 
     @torch.no_grad()
     def rollout(self, ctx: torch.Tensor, actions: torch.Tensor, steps: int,
-                gen: torch.Generator) -> torch.Tensor:
+                gen: torch.Generator, poses: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Self-rolled latents. ctx [N,K,...] (encoded truth), actions [N, K-1+T, A] where
-        actions[:, j] is the action after context/frame j. Returns [N, T, C, h, w]."""
+        actions[:, j] is the action after context/frame j. Returns [N, T, C, h, w].
+        poses [N, K+T, 3] (x, y, yaw of the context frames, then of each generated frame): a
+        memory model then gets the views retrieved as the runtime does (ViewMemory); without
+        poses it runs with every memory slot absent."""
         K = self.K
         T = actions.shape[1] - (K - 1)
+        mem = ViewMemory(self, poses) if self.memory_slots and poses is not None else None
+        if mem is not None:
+            for j in range(K):
+                mem.add(ctx[:, j], j)
         outs = []
         for t in range(T):
             noise = torch.randn(ctx[:, 0].shape, generator=gen).to(self.device)
-            z = self.step(ctx, actions[:, t:t + K].to(self.device), noise, steps)
+            memory = mem.retrieve(K + t) if mem is not None else ()
+            z = self.step(ctx, actions[:, t:t + K].to(self.device), noise, steps, memory)
             outs.append(z)
+            if mem is not None:
+                mem.add(z, K + t)
             ctx = torch.cat([ctx[:, 1:], z[:, None]], dim=1)
         return torch.stack(outs, dim=1)
+
+
+class ViewMemory:
+    """The memory a memory model is fed in eval rollouts, chosen as in training
+    (train/memory_data.py) and in the runtime's default retrieval (src/memory/memory_store.ts):
+    of the frames generated (or given) so far, those at least K + 4 frames older than the target
+    whose pose overlaps its view, best overlap first (ties to the newer), up to M slots. Poses are
+    the truth world's (the runtime's PoseTracker with the level's walls tracks them exactly)."""
+
+    def __init__(self, model: "TorchWorldModel", poses: torch.Tensor):
+        dn = model.manifest["denoiser"]
+        self.model, self.poses = model, poses.to(model.device, torch.float32)
+        self.M = int(dn["memory"]["slots"])
+        self.P = int(dn["memory"]["pose_dim"])
+        self.exclude = model.K + 4
+        d = configs.DynConfig()
+        self.fov, self.range = d.memory_fov_deg, d.memory_range
+        self.latents: List[torch.Tensor] = []   # [N, C, h, w] per frame index
+
+    def add(self, z: torch.Tensor, index: int) -> None:
+        assert index == len(self.latents)
+        self.latents.append(z)
+
+    def retrieve(self, target: int):
+        from .memory_data import view_overlap
+        from .modules import memory_pose_features
+        n, dev = self.poses.shape[0], self.model.device
+        C, h, w = self.latents[0].shape[1:]
+        lat = torch.zeros(n, self.M, C, h, w, device=dev)
+        feats = torch.zeros(n, self.M, self.P, device=dev)
+        mask = torch.zeros(n, self.M, device=dev)
+        last = min(target - self.exclude, len(self.latents) - 1)
+        if last < 0:
+            return lat, feats, mask
+        cur = self.poses[:, target]                                  # [N, 3]
+        cand = self.poses[:, :last + 1]                              # [N, L, 3]
+        score = view_overlap(cur[:, None], cand, self.fov, self.range)
+        # Ties go to the newer view: a tiny bonus growing with the frame index.
+        score = torch.where(score > 0, score + 1e-6 * torch.arange(last + 1, device=dev),
+                            torch.full_like(score, -1.0))
+        m = min(self.M, last + 1)
+        top, idx = score.topk(m, dim=1)
+        stack = torch.stack(self.latents[:last + 1], dim=1)         # [N, L, C, h, w]
+        rows = torch.arange(n, device=dev)[:, None]
+        lat[:, :m] = stack[rows, idx]
+        view = cand.gather(1, idx[..., None].expand(-1, -1, 3))
+        feats[:, :m] = memory_pose_features(cur[:, None], view, (target - idx).float(),
+                                            self.P).to(dev)
+        mask[:, :m] = (top > 0).float()
+        return lat, feats, mask
 
 
 # ----------------------------------------------------------------------------------------------
@@ -111,17 +176,18 @@ class TorchWorldModel:
 # ----------------------------------------------------------------------------------------------
 
 def truth_play(seeds: List[int], ticks: int, frame_size: int, threads: int = 0,
-               explore: Optional[dict] = None):
+               explore: Optional[dict] = None, with_poses: bool = False):
     """Frames [N, ticks, H, W, 3] uint8 and actions [N, ticks, A] of the exploration policy on
-    held-out seeds (frames[:, t] is shown before actions[:, t])."""
+    held-out seeds (frames[:, t] is shown before actions[:, t]); with_poses adds the poses
+    [N, ticks, 3] the frames were rendered from."""
     from . import world
     b = world.WorldBatch(seeds, width=frame_size, height=frame_size, threads=threads,
                          explore=explore or {})
     try:
-        fr, ac, _ = b.generate(ticks)
+        fr, ac, po = b.generate(ticks)
     finally:
         b.close()
-    return fr, ac
+    return (fr, ac, po) if with_poses else (fr, ac)
 
 
 def truth_replay(seed: int, actions: np.ndarray, frame_size: int) -> np.ndarray:
@@ -175,7 +241,8 @@ def rollout_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], 
                  horizons: List[int], gen: torch.Generator) -> Dict:
     K, H = model.K, max(horizons)
     warm = 16  # start after some exploration so the context shows motion
-    fr, ac = truth_play(seeds, warm + K + H, cfg.data.frame_size)
+    fr, ac, po = truth_play(seeds, warm + K + H, cfg.data.frame_size, with_poses=True)
+    po_t = torch.from_numpy(po[:, warm:])            # [N, K+H, 3]
     fr_t = torch.from_numpy(fr[:, warm:])            # [N, K+H, ...]
     ac_t = torch.from_numpy(ac[:, warm:]).float()    # [N, K+H, A]
     N = fr_t.shape[0]
@@ -183,7 +250,7 @@ def rollout_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], 
     z_true = z_flat.reshape(N, K + H, *z_flat.shape[1:])
     truth = data.to_float_frames(fr_t).to(model.device)  # [N, K+H, 3, H, W]
     # Self-rolled model frames 1..H after the K context frames.
-    z_roll = model.rollout(z_true[:, :K], ac_t[:, :K - 1 + H], steps, gen)
+    z_roll = model.rollout(z_true[:, :K], ac_t[:, :K - 1 + H], steps, gen, po_t)
     roll = model.decode(z_roll.flatten(0, 1)).reshape(N, H, *truth.shape[2:])
     ae_rec = model.decode(z_true.flatten(0, 1)).reshape(truth.shape)
     # Teacher-forced: every position t >= K from the K true latents before it.
@@ -192,9 +259,15 @@ def rollout_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], 
     tf = {k: [] for k in ("psnr", "ssim", "ae_psnr", "ae_ssim", "copy_psnr", "copy_ssim",
                           "sharp_model", "sharp_truth")}
     tf_frames = []
+    tf_memory = None
+    if model.memory_slots:  # memory from the true latents, as the context is
+        tf_memory = ViewMemory(model, po_t)
+        for j in range(K + H):
+            tf_memory.add(z_true[:, j], j)
     for t in range(K, K + H, max(1, H // 16)):
         noise = torch.randn(z_true[:, 0].shape, generator=gen).to(model.device)
-        z = model.step(z_true[:, t - K:t], ac_t[:, t - K:t].to(model.device), noise, steps)
+        z = model.step(z_true[:, t - K:t], ac_t[:, t - K:t].to(model.device), noise, steps,
+                       tf_memory.retrieve(t) if tf_memory is not None else ())
         x = model.decode(z)
         tr = truth[:, t]
         tf["psnr"].append(metrics.psnr(x, tr).mean())
@@ -374,11 +447,11 @@ def collapse_eval(model: TorchWorldModel, cfg: configs.Config, seed: int, frames
                   steps: int, gen: torch.Generator) -> Dict:
     """Self-roll `frames` frames of random play (exploration-policy actions) and check each frame."""
     K = model.K
-    fr, ac = truth_play([seed], K + frames, cfg.data.frame_size)
+    fr, ac, po = truth_play([seed], K + frames, cfg.data.frame_size, with_poses=True)
     z = model.encode(torch.from_numpy(fr[0, :K]))[None]
     acts = torch.from_numpy(ac[:, :K - 1 + frames]).float()
     t0 = time.perf_counter()
-    zs = model.rollout(z, acts, steps, gen)[0]  # [frames, C, h, w]
+    zs = model.rollout(z, acts, steps, gen, torch.from_numpy(po))[0]  # [frames, C, h, w]
     roll_s = time.perf_counter() - t0
     x = model.decode(zs)
     nan = int((~torch.isfinite(zs)).flatten(1).any(1).sum())

@@ -72,6 +72,30 @@ class MemoryDataTest(unittest.TestCase):
         _, _, mask = pool.memory(s, t0, t0 + 2, 2, 5, 2, 1.0, 0.0, 66, 7)  # every slot dropped
         self.assertEqual(float(mask.sum()), 0.0)
 
+    def test_eval_view_memory_retrieves_old_overlapping_views(self):
+        from types import SimpleNamespace
+        from train import eval as ev
+        K = 4
+        man = {"denoiser": {"memory": {"slots": 2, "pose_dim": 5}}}
+        fake = SimpleNamespace(manifest=man, device=torch.device("cpu"), K=K)
+        # Frames 0..19 facing +x; frames 5 and 6 face away (-x); frame 12 is at the target's pose.
+        poses = torch.zeros(1, 20, 3)
+        poses[0, :, 0] = torch.arange(20) * 0.1
+        poses[0, 5:7, 2] = math.pi
+        poses[0, 12, 0] = poses[0, 19, 0]
+        mem = ev.ViewMemory(fake, poses)
+        for j in range(20):
+            mem.add(torch.full((1, 2, 2, 2), float(j)), j)
+        lat, feats, mask = mem.retrieve(19)
+        # Only frames <= 19 - (K + 4) = 11 qualify; the best overlap is the nearest: 11, then 10.
+        self.assertEqual(mask.tolist(), [[1.0, 1.0]])
+        self.assertEqual([float(lat[0, i, 0, 0, 0]) for i in range(2)], [11.0, 10.0])
+        self.assertAlmostEqual(float(feats[0, 0, 4]), 8 / modules.AGE_SCALE, places=6)
+        lat, feats, mask = mem.retrieve(13)  # candidates 0..5; 5 faces away
+        self.assertEqual([float(lat[0, i, 0, 0, 0]) for i in range(2)], [4.0, 3.0])
+        lat, feats, mask = mem.retrieve(7)   # nothing old enough yet
+        self.assertEqual(mask.tolist(), [[0.0, 0.0]])
+
     def test_pool_without_poses_is_an_error(self):
         pool = memory_data.PosedClipPool(2, 4, (1, 1, 1), 1, torch.device("cpu"))
         with self.assertRaisesRegex(ValueError, "poses"):
@@ -94,6 +118,20 @@ class MemoryTrainingSmokeTest(unittest.TestCase):
             m, _, dn = export.load_model(model)
             self.assertEqual(m["denoiser"]["memory"], {"slots": 2, "pose_dim": 5})
             self.assertEqual(dn.memory_slots, 2)
+            # Eval rollouts feed the memory model retrieved views when poses are known.
+            from train import eval as ev
+            tm = ev.TorchWorldModel(model, torch.device("cpu"))
+            self.assertEqual(tm.memory_slots, 2)
+            K, T = tm.K, 14
+            g = torch.Generator().manual_seed(0)
+            ctx = torch.randn(1, K, *dn.conv_out.weight.shape[:1], 16, 16, generator=g)
+            acts = torch.zeros(1, K - 1 + T, len(m["actions"]["names"]))
+            poses = torch.zeros(1, K + T, 3)  # standing still: every older view overlaps
+            with_mem = tm.rollout(ctx, acts, 1, torch.Generator().manual_seed(1), poses)
+            without = tm.rollout(ctx, acts, 1, torch.Generator().manual_seed(1))
+            # Views must be K + 4 frames older than the target (frame K + t): none before t = 4.
+            self.assertTrue(torch.equal(with_mem[:, :4], without[:, :4]))
+            self.assertFalse(torch.equal(with_mem, without))
             # A chunk too short for any earlier view is refused with the reason.
             p = subprocess.run(
                 [sys.executable, "-m", "train", "dyn", "--config", "smoke", "--steps", "1",
