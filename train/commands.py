@@ -29,6 +29,9 @@ def _train_args(p):
     p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints")
     p.add_argument("--episodes", default=None,
                    help="train on .npz episodes (directory or file) instead of live worlds")
+    p.add_argument("--profile-steps", type=int, default=0, metavar="N",
+                   help="profile N denoiser steps (torch.profiler, phases labelled) into "
+                        "<out>/profile_dyn.txt")
 
 
 def load_config(args):
@@ -56,7 +59,7 @@ def cmd_dyn(args):
     from . import train_dyn
     cfg = load_config(args)
     train_dyn.run(cfg, _out(args, cfg), args.time_budget, args.steps, not args.fresh,
-                  args.episodes)
+                  args.episodes, args.profile_steps)
 
 
 def cmd_all(args):
@@ -76,12 +79,14 @@ def cmd_all(args):
         if stop_requested():
             return
         left = args.time_budget - (time.perf_counter() - t0)
-        train_dyn.run(cfg, out, max(1.0, left), None, not args.fresh, args.episodes)
+        train_dyn.run(cfg, out, max(1.0, left), None, not args.fresh, args.episodes,
+                      args.profile_steps)
     else:
         train_ae.run(cfg, out, None, args.ae_steps, not args.fresh, args.episodes)
         if stop_requested():
             return
-        train_dyn.run(cfg, out, None, args.steps, not args.fresh, args.episodes)
+        train_dyn.run(cfg, out, None, args.steps, not args.fresh, args.episodes,
+                      args.profile_steps)
     if args.model:
         export_run(out, args.model, args.dtype, cfg)
 

@@ -27,9 +27,8 @@ import torch.nn as nn
 
 from . import checkpoint, configs, data, edm, memory_data, modules
 from .train_ae import load_autoencoder, make_source
-from .trainer import (EMA, make_optimizer, Progress, Schedule, autocast, finite_or_raise, maybe_compile,
-                      start_stage,
-                      stop_requested, unwrap)
+from .trainer import (EMA, make_optimizer, Progress, Schedule, StepProfiler, autocast,
+                      finite_or_raise, maybe_compile, start_stage, stop_requested, unwrap)
 
 
 def precondition(sigma: torch.Tensor, sd: float):
@@ -131,7 +130,7 @@ def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device,
 
 def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
         max_steps: Optional[int] = None, resume: bool = True,
-        episodes: Optional[str] = None) -> dict:
+        episodes: Optional[str] = None, profile_steps: int = 0) -> dict:
     dd, device = start_stage(cfg.device, cfg.seed + 1000)
     ae, ae_state = load_autoencoder(out, device, cfg)
     for p in ae.parameters():
@@ -215,39 +214,47 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     sd = manifest["edm"]["sigma_data"]
     fresh, stop, last_ckpt = 0, False, step
     t_data = 0.0
+    prof = StepProfiler(out, "dyn", profile_steps, device, dd.main)
     try:
         while not stop:
             t0 = time.perf_counter()
             # At most one chunk every dyn_pull_every steps: encoding fresh frames must not
             # starve the optimiser.
             if step % max(1, cfg.data.dyn_pull_every) == 0:
-                fresh += pull(False)
+                with prof.phase("phase:data_pull"):
+                    fresh += pull(False)
             t_data += time.perf_counter() - t0
             lr = sched.lr(step, prog.elapsed(), prog.step0)
             for g in opt.param_groups:
                 g["lr"] = lr
             memory_for = None
-            if use_memory:
-                z, a, s_idx, t0 = pool.sample_clips(c.batch, clip_len, c.memory_min_gap + 1)
+            with prof.phase("phase:sample_and_unroll"):
+                if use_memory:
+                    z, a, s_idx, t0 = pool.sample_clips(c.batch, clip_len, c.memory_min_gap + 1)
 
-                def memory_for(j, s_idx=s_idx, t0=t0):
-                    return pool.memory(s_idx, t0, t0 + j, c.memory_slots, c.memory_pose_dim,
-                                       c.memory_min_gap, c.memory_drop, c.memory_drop_all,
-                                       c.memory_fov_deg, c.memory_range)
-            else:
-                z, a = pool.sample(c.batch, clip_len)
-            ctx, acts, tgt, mem = build_batch(c, z, a, unwrap(net), manifest["edm"], n_unroll,
-                                              device, memory_for)
-            loss = edm_loss(net, ctx, acts, tgt, c, sd, device, manifest["edm"]["sigma_max"],
-                            mem)
+                    def memory_for(j, s_idx=s_idx, t0=t0):
+                        return pool.memory(s_idx, t0, t0 + j, c.memory_slots, c.memory_pose_dim,
+                                           c.memory_min_gap, c.memory_drop, c.memory_drop_all,
+                                           c.memory_fov_deg, c.memory_range)
+                else:
+                    z, a = pool.sample(c.batch, clip_len)
+                ctx, acts, tgt, mem = build_batch(c, z, a, unwrap(net), manifest["edm"],
+                                                  n_unroll,
+                                                  device, memory_for)
+            with prof.phase("phase:forward_loss"):
+                loss = edm_loss(net, ctx, acts, tgt, c, sd, device, manifest["edm"]["sigma_max"],
+                                mem)
             # Share of memory slots present this step (logged; a tensor, so no sync here).
             mem_present = mem[2].mean() if use_memory else None
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            if ema is not None:
-                ema.update(model, step)
+            with prof.phase("phase:backward"):
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+            with prof.phase("phase:optimizer_ema"):
+                gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                if ema is not None:
+                    ema.update(model, step)
+            prof.after_step()
             step += 1
             m = tgt.shape[0] * dd.world
             prog.add_samples(m)

@@ -247,3 +247,58 @@ def finite_or_raise(loss: torch.Tensor, stage: str, step: int) -> None:
     if not math.isfinite(float(loss)):
         raise FloatingPointError(f"{stage}: loss became {float(loss)} at step {step} "
                                  "(lower the learning rate or check the data)")
+
+
+class StepProfiler:
+    """`--profile-steps N`: after `skip` warm-up steps, N training steps run under torch.profiler
+    with each phase of a step labelled (phase()), then <out>/profile_<stage>.txt gets the labelled
+    phases and the top ops by self time (CUDA time on a GPU), and one summary line is printed.
+    Meant for finding where a GPU step goes; inactive (no overhead) when N is 0."""
+
+    def __init__(self, out: str, stage: str, steps: int, device: torch.device, main: bool,
+                 skip: int = 5):
+        self.out, self.stage, self.steps, self.device = out, stage, max(0, steps), device
+        self.main, self.skip = main, skip
+        self.seen, self.prof, self.t0 = 0, None, 0.0
+
+    def phase(self, name: str):
+        if self.prof is None:
+            return contextlib.nullcontext()
+        return torch.profiler.record_function(name)
+
+    def _sync(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def after_step(self) -> None:
+        if not self.steps or not self.main:
+            return
+        self.seen += 1
+        if self.seen == self.skip:
+            acts = [torch.profiler.ProfilerActivity.CPU]
+            if self.device.type == "cuda":
+                acts.append(torch.profiler.ProfilerActivity.CUDA)
+            self._sync()
+            self.prof = torch.profiler.profile(activities=acts)
+            self.prof.__enter__()
+            self.t0 = time.perf_counter()
+        elif self.prof is not None and self.seen == self.skip + self.steps:
+            self._sync()
+            wall = (time.perf_counter() - self.t0) / self.steps
+            self.prof.__exit__(None, None, None)
+            key = "self_cuda_time_total" if self.device.type == "cuda" else "self_cpu_time_total"
+            avg = self.prof.key_averages()
+            phases = [e for e in avg if e.key.startswith("phase:")]
+            path = os.path.join(self.out, f"profile_{self.stage}.txt")
+            with open(path, "w") as f:
+                f.write(f"{self.stage}: {self.steps} steps profiled, {wall * 1e3:.1f} ms wall "
+                        f"per step (device {self.device})\n\nphases (per step):\n")
+                for e in sorted(phases, key=lambda e: -e.cpu_time_total):
+                    cuda = getattr(e, "cuda_time_total", 0) or 0
+                    f.write(f"  {e.key:<24} cpu {e.cpu_time_total / 1e3 / self.steps:8.2f} ms"
+                            f"   cuda {cuda / 1e3 / self.steps:8.2f} ms\n")
+                f.write("\n" + avg.table(sort_by=key, row_limit=40) + "\n")
+            print(f"[{self.stage}] profile: {wall * 1e3:.1f} ms per step over {self.steps} "
+                  f"steps -> {path}", flush=True)
+            self.prof = None
+

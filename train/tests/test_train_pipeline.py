@@ -85,6 +85,19 @@ class PipelineTest(unittest.TestCase):
         self.assertEqual(rc, 0, log[-2000:])
         self.assertNotIn("resumed from", log)
 
+    def test_profile_steps_writes_a_phase_table(self):
+        import shutil
+        out = os.path.join(self.tmp.name, "profile")
+        shutil.copytree(self.out, out)
+        rc, log = train("dyn", "--config", "smoke", "--steps", "12", "--out", out,
+                        "--profile-steps", "2")
+        self.assertEqual(rc, 0, log[-2000:])
+        self.assertRegex(log, r"\[dyn\] profile: [0-9.]+ ms per step over 2 steps")
+        with open(os.path.join(out, "profile_dyn.txt")) as f:
+            text = f.read()
+        for ph in ("data_pull", "sample_and_unroll", "forward_loss", "backward", "optimizer_ema"):
+            self.assertIn("phase:" + ph, text)
+
     def test_time_budget_stops_training(self):
         out = os.path.join(self.tmp.name, "budget")
         rc, log = train("ae", "--config", "smoke", "--time-budget", "2", "--set",
