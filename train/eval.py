@@ -377,6 +377,40 @@ def action_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], s
     return {"tests": tests, "agreement": summary, "frames_per_clip": frames}
 
 
+@torch.no_grad()
+def action_sensitivity(model: TorchWorldModel, cfg: configs.Config, seeds: List[int],
+                       layout_names: List[str], warm: int = 30) -> Dict:
+    """How much the model's prediction depends on its newest action, per movement channel: the
+    RMS difference of the denoiser's estimate at sigma_max (what a 1-2 step sampler outputs) with
+    that channel at +1 vs -1, over the RMS of the true frame-to-frame change, from explored
+    states. Near 0: the model ignores the action (it extrapolates the motion in its context)."""
+    from .train_dyn import denoise
+    K = model.K
+    fr, ac = truth_play(seeds, warm + 1, cfg.data.frame_size)
+    z = model.encode(torch.from_numpy(fr[:, warm - K:warm + 1]).flatten(0, 1))
+    z = z.reshape(len(seeds), K + 1, *z.shape[1:])
+    ctx, tgt = z[:, :K], z[:, K]
+    acts = torch.from_numpy(ac[:, warm - K:warm]).float().to(model.device)
+    n = len(seeds)
+    sig = torch.full((n,), float(model.edm["sigma_max"]), device=model.device)
+    cs = torch.full((n,), model.ctx_sigma, device=model.device)
+    change = float((tgt - ctx[:, -1]).pow(2).mean().sqrt())
+    out = {}
+    for name in ("move", "strafe", "turn"):
+        if name not in layout_names:
+            continue
+        j = layout_names.index(name)
+        preds = []
+        for v in (1.0, -1.0):
+            a = acts.clone()
+            a[:, -1, j] = v
+            with autocast(model.device):
+                preds.append(denoise(model.dn, torch.zeros_like(tgt), sig, ctx, a, cs,
+                                     model.edm["sigma_data"]).float())
+        out[name] = round(float((preds[0] - preds[1]).pow(2).mean().sqrt()) / max(change, 1e-8), 4)
+    return {"ratio": out, "frame_change_rms": round(change, 4), "worlds": n}
+
+
 def event_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], steps: int,
                gen_seed: int, layout_names: List[str]) -> Dict:
     """Fire each event once at the same tick in truth and model; compare each side's change against
@@ -633,6 +667,7 @@ def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = 
     print(f"[eval] rollouts done ({time.perf_counter() - t0:.0f}s)", flush=True)
     n_act = max(2, min(len(seeds), e.action_clips // 6 if quick else e.action_clips // 3))
     res["actions"] = action_eval(model, cfg, seeds[:n_act], steps, 8, gen, names)
+    res["actions"]["sensitivity"] = action_sensitivity(model, cfg, seeds, names)
     print(f"[eval] actions done ({time.perf_counter() - t0:.0f}s)", flush=True)
     res["events"] = event_eval(model, cfg, seeds[:max(2, min(len(seeds), 8))], steps, seed + 99,
                                names)
@@ -704,6 +739,10 @@ def summary_text(res: Dict) -> str:
                      f"      {v['psnr_copy_last']:6.2f}      {v['sharpness_ratio']:.3f}")
     ag = res.get("actions", {}).get("agreement", {})
     lines.append("action direction agreement: " + ", ".join(f"{k} {v:.2f}" for k, v in ag.items()))
+    sens = res.get("actions", {}).get("sensitivity", {}).get("ratio", {})
+    if sens:
+        lines.append("action sensitivity (0 = ignored): " +
+                     ", ".join(f"{k} {v:.3f}" for k, v in sens.items()))
     for ev, v in res.get("events", {}).items():
         if "applied" in v:
             lines.append(f"event {ev}: change ratio {v['change_ratio']:.2f}, closer-to-truth "

@@ -121,6 +121,8 @@ class PipelineTest(unittest.TestCase):
             for k in ("psnr", "ssim", "psnr_autoencoder", "psnr_copy_last", "sharpness_ratio"):
                 self.assertIn(k, v)
         self.assertIn("turn", res["actions"]["agreement"])
+        for ch in ("move", "strafe", "turn"):
+            self.assertGreaterEqual(res["actions"]["sensitivity"]["ratio"][ch], 0)
         self.assertIn("collapsed", res["collapse"])
         self.assertIn("targets", res)
         img = png.read_png_rgb(os.path.join(ev, "contact_sheet.png"))
