@@ -11,7 +11,9 @@
 # Env: OUT (default ./gpu-out), CONFIG (gpu), BUDGET (training seconds, default 400),
 #      DEADLINE (seconds for the whole script, default 560), PYTHON (python3), JOBS (16),
 #      RESUME_FROM (continue from a model file such as models/default.safetensors, or from a
-#      previous run's resume/ directory; the autoencoder is kept, the denoiser trains on).
+#      previous run's resume/ directory; the autoencoder is kept, the denoiser trains on),
+#      TRAIN_SET (extra config overrides for every train command, e.g. "--set dyn.lr=2e-4"),
+#      PROFILE_STEPS (denoiser steps profiled into run/profile_dyn.txt; default 20, 0 = off).
 # Smoke test on a CPU machine:
 #   CONFIG=smoke BUDGET=20 OUT=/tmp/out-train PYTHON=/usr/bin/python3 bash scripts/gpu_train.sh
 set -uo pipefail
@@ -23,6 +25,8 @@ BUDGET=${BUDGET:-400}
 DEADLINE=${DEADLINE:-560}
 PYTHON=${PYTHON:-python3}
 JOBS=${JOBS:-16}
+PROFILE_STEPS=${PROFILE_STEPS:-20}
+read -r -a SET_ARGS <<< "${TRAIN_SET:-}"
 BUILD=${BUILD:-build-gpu}
 mkdir -p "$OUT/run"
 LOG="$OUT/gpu_train.log"
@@ -59,8 +63,8 @@ say "built $WL_LIB"
 if [ -n "${RESUME_FROM:-}" ]; then
   if [ -f "$RESUME_FROM" ]; then
     say "continuing from model file $RESUME_FROM"
-    timeout 120 "$PYTHON" -m train import-model --config "$CONFIG" --out "$OUT/run" \
-      --model "$RESUME_FROM" --force || { say "import FAILED"; exit 1; }
+    timeout 120 "$PYTHON" -m train import-model --config "$CONFIG" "${SET_ARGS[@]}" \
+      --out "$OUT/run" --model "$RESUME_FROM" --force || { say "import FAILED"; exit 1; }
   elif [ -d "$RESUME_FROM/ckpt" ]; then
     say "resuming from $RESUME_FROM"
     mkdir -p "$OUT/run/ckpt" && cp -n "$RESUME_FROM"/ckpt/*-latest.pt "$OUT/run/ckpt/" || true
@@ -74,18 +78,20 @@ fi
 T_TRAIN=$(( BUDGET + 60 ))
 if (( T_TRAIN > $(left) - 40 )); then T_TRAIN=$(( $(left) - 40 )); fi
 say "training for ${BUDGET}s (timeout ${T_TRAIN}s)"
-EXTRA=()
+EXTRA=("${SET_ARGS[@]}")
 if [ -n "${RESUME_FROM:-}" ]; then EXTRA+=(--skip-ae-if-trained); fi
+if (( PROFILE_STEPS > 0 )); then EXTRA+=(--profile-steps "$PROFILE_STEPS"); fi
 timeout -s TERM -k 30 "$T_TRAIN" "$PYTHON" -m train all --config "$CONFIG" \
   --time-budget "$BUDGET" --out "$OUT/run" "${EXTRA[@]}" > "$OUT/train.log" 2>&1
 rc=$?
 tail -n 5 "$OUT/train.log"
 say "training exit code $rc"
 cp "$OUT/run/metrics.jsonl" "$OUT/metrics.jsonl" 2>/dev/null || true
+cp "$OUT/run/profile_dyn.txt" "$OUT/profile_dyn.txt" 2>/dev/null && head -n 12 "$OUT/profile_dyn.txt"
 
 # 3. Export whatever the run has (EMA denoiser + autoencoder), BF16.
 say "exporting"
-timeout 120 "$PYTHON" -m train export --config "$CONFIG" --out "$OUT/run" \
+timeout 120 "$PYTHON" -m train export --config "$CONFIG" "${SET_ARGS[@]}" --out "$OUT/run" \
   --model "$OUT/default.safetensors" --dtype BF16 > "$OUT/export.log" 2>&1 \
   || { say "export FAILED"; cat "$OUT/export.log"; exit 1; }
 cat "$OUT/export.log"
@@ -97,11 +103,11 @@ if (( $(left) > 45 )); then
   QUICK=--quick
   if (( $(left) > 200 )); then QUICK=""; fi
   say "eval ${QUICK:-(full)} (timeout ${T_EVAL}s)"
-  if timeout -s TERM -k 5 "$T_EVAL" "$PYTHON" -m train eval --config "$CONFIG" \
+  if timeout -s TERM -k 5 "$T_EVAL" "$PYTHON" -m train eval --config "$CONFIG" "${SET_ARGS[@]}" \
        --model "$OUT/default.safetensors" --out "$OUT/eval" $QUICK --engine-lib "$WL_LIB" \
        > "$OUT/eval.log" 2>&1; then
     tail -n 12 "$OUT/eval.log"
-    timeout 60 "$PYTHON" -m train export --config "$CONFIG" --out "$OUT/run" \
+    timeout 60 "$PYTHON" -m train export --config "$CONFIG" "${SET_ARGS[@]}" --out "$OUT/run" \
       --model "$OUT/default.safetensors" --dtype BF16 --eval-json "$OUT/eval/eval.json" \
       >> "$OUT/export.log" 2>&1 && say "re-exported with eval numbers"
   else
