@@ -180,6 +180,16 @@ describe('CLI', () => {
     }
   });
 
+  it('info names a model\'s spatial-memory slots', async () => {
+    const fix = join(__dirname, '..', 'native', 'tests', 'fixtures');
+    let r = await cli(['info', join(fix, 'tiny_memory_model.safetensors')]);
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/views\s+\d+ spatial-memory slots \(pose features \d+\)/);
+    r = await cli(['info', join(fix, 'tiny_model.safetensors')]);
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/views\s+no spatial-memory slots/);
+  });
+
   it('keys lists the truth action channels and runtime keys', async () => {
     const r = await cli(['keys']);
     expect(r.code).toBe(0);

@@ -167,10 +167,13 @@ def _gpu() -> Config:
                compile=False)
     # Measured on an H100 (run 1): the generator makes ~68k frames/s with 12 threads; pulling a
     # chunk every step made the denoiser stage data-bound (600 samples/s), so it pulls every 8th.
-    c.data = DataConfig(worlds=96, threads=12, chunk=32, pool_frames=60000, episode_ticks=1500,
-                        refresh_per_step=0.1, dyn_pull_every=8)
+    # The shipped default model has 4 memory slots (docs/memory-model.md), so this config builds
+    # it: chunks of 96 ticks give memory views from up to ~90 frames back; a chunk is 3x the
+    # frames of the old 32-tick one, so it is pulled every 24th step instead of every 8th.
+    c.data = DataConfig(worlds=96, threads=12, chunk=96, pool_frames=60000, episode_ticks=1500,
+                        refresh_per_step=0.1, dyn_pull_every=24)
     c.ae = AEConfig(batch=64, lr=6e-4, warmup_steps=200)
-    c.dyn = DynConfig(batch=128, lr=3e-4, warmup_steps=300, ema=0.999)
+    c.dyn = DynConfig(batch=128, lr=3e-4, warmup_steps=300, ema=0.999, memory_slots=4)
     c.eval = EvalConfig(worlds=16)
     return c
 
