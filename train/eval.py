@@ -477,6 +477,10 @@ def event_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], st
     return out
 
 
+# The last tenth of a collapse rollout with a sharpness ratio below this is a featureless haze.
+FEATURELESS_SHARPNESS = 0.15
+
+
 def collapse_eval(model: TorchWorldModel, cfg: configs.Config, seed: int, frames: int,
                   steps: int, gen: torch.Generator) -> Dict:
     """Self-roll `frames` frames of random play (exploration-policy actions) and check each frame."""
@@ -519,11 +523,17 @@ def collapse_eval(model: TorchWorldModel, cfg: configs.Config, seed: int, frames
                 for i in range(0, frames, seg)]
     truth_sharp = float(metrics.sharpness(data.to_float_frames(torch.from_numpy(
         fr[0, K:K + min(frames, 256)]))).mean())
-    collapsed = bool(nan or black > frames * 0.05 or saturated > frames * 0.05 or frozen_runs)
+    final_ratio = float(sharp[-seg:].mean()) / max(truth_sharp, 1e-8)
+    # A rollout can end as a flat, slowly shifting haze that is neither black, saturated nor
+    # frozen; that is a collapse too.
+    featureless = final_ratio < FEATURELESS_SHARPNESS
+    collapsed = bool(nan or black > frames * 0.05 or saturated > frames * 0.05 or frozen_runs
+                     or featureless)
     return {"frames": frames, "nan_frames": nan, "black_frames": black,
             "saturated_frames": saturated, "frozen_runs": frozen_runs,
             "longest_still_while_moving": longest, "timeline": timeline,
-            "final_sharpness_ratio": round(float(sharp[-seg:].mean()) / max(truth_sharp, 1e-8), 4),
+            "featureless_end": featureless,
+            "final_sharpness_ratio": round(final_ratio, 4),
             "rollout_s": round(roll_s, 2), "collapsed": collapsed, "_frames": x}
 
 
@@ -750,7 +760,8 @@ def summary_text(res: Dict) -> str:
     c = res.get("collapse", {})
     lines.append(f"collapse over {c.get('frames')} frames: {c.get('collapsed')} "
                  f"(nan {c.get('nan_frames')}, black {c.get('black_frames')}, saturated "
-                 f"{c.get('saturated_frames')}, frozen runs {c.get('frozen_runs')})")
+                 f"{c.get('saturated_frames')}, frozen runs {c.get('frozen_runs')}, featureless "
+                 f"end {c.get('featureless_end')}: sharpness ratio {c.get('final_sharpness_ratio')})")
     p = res.get("parity", {})
     if "max_abs_latent_rollout" in p:
         lines.append(f"engine parity: max abs latent {p['max_abs_latent_rollout']:.2e} "

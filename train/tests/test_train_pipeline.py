@@ -124,6 +124,7 @@ class PipelineTest(unittest.TestCase):
         for ch in ("move", "strafe", "turn"):
             self.assertGreaterEqual(res["actions"]["sensitivity"]["ratio"][ch], 0)
         self.assertIn("collapsed", res["collapse"])
+        self.assertIn("featureless_end", res["collapse"])
         self.assertIn("targets", res)
         img = png.read_png_rgb(os.path.join(ev, "contact_sheet.png"))
         self.assertEqual(img.shape[1], 2 * 128 + 2)        # two horizons
