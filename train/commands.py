@@ -137,6 +137,8 @@ def export_run(out: str, model_path: str, dtype: str, cfg=None, eval_json: str =
         with open(eval_json) as f:
             ev = json.load(f)
         training["eval"] = _eval_digest(ev)
+    if dn_st.get("history"):
+        training["history"] = dn_st["history"]  # earlier runs this one continued (import-model)
     m["training"] = training
     os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
     tmp = model_path + ".tmp"
@@ -232,9 +234,13 @@ def cmd_import_model(args):
         if not args.force:
             raise ValueError(f"{out} already has checkpoints; pass --force to replace them")
     t = m.get("training") or {}
+    # Provenance: the model's own training block joins the chain of earlier runs, and the export
+    # of this run writes the chain into its manifest (training.history).
+    earlier = {k: v for k, v in t.items() if k != "history"}
+    history = list(t.get("history") or []) + ([dict(earlier, file=args.model)] if earlier else [])
     common = {"optimizer": None, "config": cfg.to_dict(), "layout": layout,
               "latent_scale": float(m["latent"]["scale"]), "imported_from": args.model,
-              "time": time.time()}
+              "history": history, "time": time.time()}
     ta, td = t.get("autoencoder", {}), t.get("denoiser", {})
     checkpoint.save(out, "ae", dict(common, step=int(ta.get("steps", 0)),
                                     samples=int(ta.get("samples", 0)),

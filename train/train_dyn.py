@@ -144,6 +144,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     opt = make_optimizer(model.parameters(), c.lr, c.weight_decay, device)
     step, samples_total, elapsed_total = 0, 0, 0.0
     rewarm_from = 0
+    history = []
     if resume:
         p = checkpoint.find_latest(out, "dyn")
         if p:
@@ -157,6 +158,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
             else:  # slim resume state (weights only): fresh moments, warm up again
                 rewarm_from = int(st["step"])
             step, samples_total = int(st["step"]), int(st.get("samples", 0))
+            history = list(st.get("history") or [])
             elapsed_total = float(st.get("elapsed_s", 0.0))
             if st.get("latent_scale") and abs(float(st["latent_scale"]) - scale) > 1e-6:
                 raise ValueError(f"{p}: denoiser was trained on latents with scale "
@@ -270,7 +272,8 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
                 fresh, t_data = 0, 0.0
             if dd.main and step - last_ckpt >= cfg.ckpt_every:
                 _save(out, model, ema, opt, step, samples_total,
-                      elapsed_total + prog.elapsed(), cfg, layout, scale, ae_state["step"])
+                      elapsed_total + prog.elapsed(), cfg, layout, scale, ae_state["step"],
+                      history)
                 last_ckpt = step
             done = step >= steps_cap or stop_requested() or (
                 time_budget is not None and prog.elapsed() >= time_budget)
@@ -282,15 +285,16 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     prog.event(summary)
     if dd.main:
         _save(out, model, ema, opt, step, samples_total, elapsed_total + prog.elapsed(), cfg,
-              layout, scale, ae_state["step"])
+              layout, scale, ae_state["step"], history)
         print(f"[dyn] done: step {step}, {samples_total} samples", flush=True)
     dd.barrier()
     dd.close()
     return summary
 
 
-def _save(out, model, ema, opt, step, samples, elapsed, cfg, layout, scale, ae_step):
+def _save(out, model, ema, opt, step, samples, elapsed, cfg, layout, scale, ae_step, history=()):
     checkpoint.save(out, "dyn", {
+        "history": list(history),
         "step": step, "samples": samples, "elapsed_s": elapsed,
         "model": unwrap(model).state_dict(),
         "ema": ema.shadow.state_dict() if ema is not None else None,

@@ -98,6 +98,35 @@ class PipelineTest(unittest.TestCase):
         for ph in ("data_pull", "sample_and_unroll", "forward_loss", "backward", "optimizer_ema"):
             self.assertIn("phase:" + ph, text)
 
+    def test_import_model_continues_training_and_keeps_provenance(self):
+        # Continue the exported smoke model as a memory model (widened), train 2 more steps,
+        # export: the manifest carries the memory slots and the earlier run in training.history.
+        from train import export
+        out = os.path.join(self.tmp.name, "continued")
+        model2 = os.path.join(self.tmp.name, "m2.safetensors")
+        mem = ["--set", "dyn.memory_slots=2", "--set", "data.chunk=16"]
+        rc, log = train("import-model", "--config", "smoke", *mem, "--out", out,
+                        "--model", self.model)
+        self.assertEqual(rc, 0, log[-2000:])
+        self.assertIn("widened the denoiser to 2 memory slots", log)
+        rc, log = train("dyn", "--config", "smoke", *mem, "--steps", "6", "--out", out)
+        self.assertEqual(rc, 0, log[-2000:])
+        self.assertIn("resumed from", log)
+        rc, log = train("export", "--config", "smoke", *mem, "--out", out, "--model", model2)
+        self.assertEqual(rc, 0, log[-2000:])
+        m, _, dn = export.load_model(model2)
+        self.assertEqual(dn.memory_slots, 2)
+        t = m["training"]
+        self.assertEqual(t["denoiser"]["steps"], 6)
+        self.assertEqual(len(t["history"]), 1)
+        self.assertEqual(t["history"][0]["denoiser"]["steps"], 4)
+        self.assertEqual(t["history"][0]["file"], self.model)
+        # A second import of the same folder is refused without --force.
+        rc, log = train("import-model", "--config", "smoke", *mem, "--out", out,
+                        "--model", self.model)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("--force", log)
+
     def test_time_budget_stops_training(self):
         out = os.path.join(self.tmp.name, "budget")
         rc, log = train("ae", "--config", "smoke", "--time-budget", "2", "--set",
