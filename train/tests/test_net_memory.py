@@ -42,13 +42,16 @@ class MemoryTest(unittest.TestCase):
                 self.assertTrue(torch.equal(v, b.state_dict()[k]), k)
             self.assertFalse(any("memory" in k for k in a.state_dict()))
 
-    def test_shipped_model_still_loads(self):
+    def test_shipped_model_loads_with_the_gpu_configs_memory(self):
+        # The gpu config builds the shipped architecture (so a GPU run can continue it as is).
+        from train import configs
         path = os.path.join(ROOT, "models", "default.safetensors")
         if not os.path.exists(path):
             self.skipTest("no models/default.safetensors")
         m, _, dn = export.load_model(path)
-        self.assertEqual(manifest.memory_slots(m), (0, 0))
-        self.assertEqual(dn.memory_slots, 0)
+        gpu = configs.get_config("gpu").dyn
+        self.assertEqual(manifest.memory_slots(m), (gpu.memory_slots, gpu.memory_pose_dim))
+        self.assertEqual(dn.memory_slots, gpu.memory_slots)
 
     def test_memory_weights_and_shapes(self):
         m = manifest.tiny_memory_manifest()
