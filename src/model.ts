@@ -175,15 +175,7 @@ export class Model {
 
   /** N Euler steps -> next latent(s) [B, C, h, w] (view; overwritten by the next sample). */
   sample(input: SampleInput): Promise<Float32Array> {
-    const b = input.batch ?? 1;
-    const steps = input.steps ?? this.dims.defaultSteps;
-    this.checkBatch(b);
-    if (!Number.isInteger(steps) || steps < 1 || steps > 8) {
-      throw new InvalidArgumentError(`steps must be an integer in 1..8, got ${steps}`);
-    }
-    const seeds = input.seeds ?? this.seeds1;
-    const frames = input.frames ?? this.frames1;
-    const mem = this.memoryArgs(input.memory);
+    const { b, steps, seeds, frames, mem } = this.samplingArgs(input);
     return this.enqueue(async (n) => {
       await n.sample(b, input.contextLatents, input.contextActions, seeds, frames, steps,
         this.latentOut, this.stepMs, ...mem);
@@ -202,15 +194,7 @@ export class Model {
    * Per-step timings land in lastStepMs(), the decode's in lastDecodeMs().
    */
   step(input: StepInput): Promise<StepResult> {
-    const b = input.batch ?? 1;
-    const steps = input.steps ?? this.dims.defaultSteps;
-    this.checkBatch(b);
-    if (!Number.isInteger(steps) || steps < 1 || steps > 8) {
-      throw new InvalidArgumentError(`steps must be an integer in 1..8, got ${steps}`);
-    }
-    const seeds = input.seeds ?? this.seeds1;
-    const frames = input.frames ?? this.frames1;
-    const mem = this.memoryArgs(input.memory);
+    const { b, steps, seeds, frames, mem } = this.samplingArgs(input);
     const timed = input.timings ?? true;
     return this.enqueue(async (n) => {
       if (!timed) this.stepMs.fill(NaN);
@@ -262,6 +246,20 @@ export class Model {
   }
 
   // The addon's optional trailing memory arguments ([] = no memory).
+  /** Batch, checked step count, noise keys (defaults: seed 0, frame 0) and memory views of one
+   * sample() / step() call. */
+  private samplingArgs(input: SampleInput) {
+    const b = input.batch ?? 1;
+    const steps = input.steps ?? this.dims.defaultSteps;
+    this.checkBatch(b);
+    if (!Number.isInteger(steps) || steps < 1 || steps > 8) {
+      throw new InvalidArgumentError(`steps must be an integer in 1..8, got ${steps}`);
+    }
+    const seeds = input.seeds ?? this.seeds1;
+    const frames = input.frames ?? this.frames1;
+    return { b, steps, seeds, frames, mem: this.memoryArgs(input.memory) };
+  }
+
   private memoryArgs(memory: MemoryInput | undefined): Float32Array[] {
     if (!memory) return [];
     if (this.dims.memorySlots === 0) {
