@@ -384,7 +384,6 @@ def action_sensitivity(model: TorchWorldModel, cfg: configs.Config, seeds: List[
     RMS difference of the denoiser's estimate at sigma_max (what a 1-2 step sampler outputs) with
     that channel at +1 vs -1, over the RMS of the true frame-to-frame change, from explored
     states. Near 0: the model ignores the action (it extrapolates the motion in its context)."""
-    from .train_dyn import denoise
     K = model.K
     fr, ac = truth_play(seeds, warm + 1, cfg.data.frame_size)
     z = model.encode(torch.from_numpy(fr[:, warm - K:warm + 1]).flatten(0, 1))
@@ -405,8 +404,8 @@ def action_sensitivity(model: TorchWorldModel, cfg: configs.Config, seeds: List[
             a = acts.clone()
             a[:, -1, j] = v
             with autocast(model.device):
-                preds.append(denoise(model.dn, torch.zeros_like(tgt), sig, ctx, a, cs,
-                                     model.edm["sigma_data"]).float())
+                preds.append(_denoise_dev(model.dn, torch.zeros_like(tgt), sig, ctx, a, cs,
+                                          model.edm["sigma_data"]).float())
         out[name] = round(float((preds[0] - preds[1]).pow(2).mean().sqrt()) / max(change, 1e-8), 4)
     return {"ratio": out, "frame_change_rms": round(change, 4), "worlds": n}
 
