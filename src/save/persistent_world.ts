@@ -98,20 +98,12 @@ class FrameKeeper implements StepObserver {
   }
 }
 
-function assemble(p: {
-  world: TruthWorld | ModelWorld;
-  sourceId: string;
-  backend: string;
-  seed: number;
-  model?: Model;
-  modelPath?: string;
-  memory?: MemoryStore;
-  startPose: ViewPose;
-  /** The seed's walls, when the world started from a seed (not an image). */
-  walls?: WallGrid;
-  storeEvery?: number;
-  settings: Record<string, unknown>;
-}): PersistentWorld {
+type AssembleParts = Pick<
+  PersistentWorld,
+  'world' | 'sourceId' | 'backend' | 'seed' | 'model' | 'modelPath' | 'memory' | 'startPose' | 'walls'
+> & { storeEvery?: number; settings: Record<string, unknown> };
+
+function assemble(p: AssembleParts): PersistentWorld {
   const tracker = new PoseTracker(p.world.actionSpace, { speeds: speeds(), start: p.startPose, ...(p.walls ? { walls: p.walls } : {}) });
   const keeper = new FrameKeeper();
   const observers: StepObserver[] = [keeper];
