@@ -1,13 +1,14 @@
 // The runtime over a neural world: the tiny fixture model (random weights, 3 actions, 32×32)
 // played headless through the CLI, recorded, and replayed bit-exactly on the CPU backend; a
 // recording refuses a different model file.
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/native.js';
 import { loadRecording } from '../src/record/replay.js';
 import { runCli as cli } from './helpers/cli.js';
+import { copyWithOneWeightChanged } from './helpers/model_files.js';
 
 const TINY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
 
@@ -29,11 +30,7 @@ describe('play with a model (headless)', () => {
     expect(r.code).toBe(0);
 
     // Same architecture, one weight byte different: a different model, refused by hash.
-    const other = join(dir, 'other.safetensors');
-    copyFileSync(TINY, other);
-    const bytes = readFileSync(other);
-    bytes[bytes.length - 2]! ^= 0x01;
-    writeFileSync(other, bytes);
+    const other = copyWithOneWeightChanged(TINY, join(dir, 'other.safetensors'));
     r = await cli(['replay', rec, '--model', other, '--backend', 'cpu']);
     expect(r.code).toBe(1);
     expect(r.text).toMatch(/recorded with sha256:.*but this source is sha256:.*same model file/);

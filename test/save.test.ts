@@ -1,7 +1,7 @@
 // World saves: the file format (checksum, version, truncation), atomic writes that never clobber
 // an existing save, and continuing a world bit-identically after save + load — on the tiny
 // fixture model and on the truth world (with light and spawn events), through the API and the CLI.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { PoseTracker } from '../src/memory/pose_tracker.js';
 import { loadRecording } from '../src/record/replay.js';
 import * as fs from 'node:fs';
 import { runCli as cli } from './helpers/cli.js';
+import { copyWithOneWeightChanged } from './helpers/model_files.js';
 
 const TINY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
 
@@ -252,11 +253,7 @@ describe('continuing a saved world', () => {
     const file = join(dir, 'm.wlsave');
     let r = await cli(['save', file, '--model', TINY, '--backend', 'cpu', '--threads', '1', '--frames', '5', '--seed', '2']);
     expect(r.code).toBe(0);
-    const other = join(dir, 'other.safetensors');
-    copyFileSync(TINY, other);
-    const bytes = readFileSync(other);
-    bytes[bytes.length - 2]! ^= 0x01;
-    writeFileSync(other, bytes);
+    const other = copyWithOneWeightChanged(TINY, join(dir, 'other.safetensors'));
     await expect(loadPersistentWorld(file, { modelPath: other, backend: 'cpu' })).rejects.toThrow(/made by sha256:[0-9a-f]{64}, but .* is sha256:[0-9a-f]{64} \(a different model file/);
     r = await cli(['load', file, '--model', other, '--backend', 'cpu', '--headless', '--frames', '1']);
     expect(r.code).toBe(1);
