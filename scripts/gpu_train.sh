@@ -13,7 +13,9 @@
 #      RESUME_FROM (continue from a model file such as models/default.safetensors, or from a
 #      previous run's resume/ directory; the autoencoder is kept, the denoiser trains on),
 #      TRAIN_SET (extra config overrides for every train command, e.g. "--set dyn.lr=2e-4"),
-#      PROFILE_STEPS (denoiser steps profiled into run/profile_dyn.txt; default 20, 0 = off).
+#      PROFILE_STEPS (denoiser steps profiled into run/profile_dyn.txt; default 20, 0 = off),
+#      EVAL (1 = eval on the GPU when time remains; 0 = skip it and give that time to training,
+#      then evaluate the returned model elsewhere).
 # Smoke test on a CPU machine:
 #   CONFIG=smoke BUDGET=20 OUT=/tmp/out-train PYTHON=/usr/bin/python3 bash scripts/gpu_train.sh
 set -uo pipefail
@@ -26,6 +28,7 @@ DEADLINE=${DEADLINE:-560}
 PYTHON=${PYTHON:-python3}
 JOBS=${JOBS:-16}
 PROFILE_STEPS=${PROFILE_STEPS:-20}
+EVAL=${EVAL:-1}
 read -r -a SET_ARGS <<< "${TRAIN_SET:-}"
 BUILD=${BUILD:-build-gpu}
 mkdir -p "$OUT/run"
@@ -97,7 +100,9 @@ timeout 120 "$PYTHON" -m train export --config "$CONFIG" "${SET_ARGS[@]}" --out 
 cat "$OUT/export.log"
 
 # 4. Quick eval when time remains (GPU, engine parity through the freshly built library).
-if (( $(left) > 45 )); then
+if [ "$EVAL" = 0 ]; then
+  say "eval skipped (EVAL=0)"
+elif (( $(left) > 45 )); then
   T_EVAL=$(( $(left) - 20 ))
   # The full eval (2,000-frame collapse check) takes ~2 minutes on an H100; quick otherwise.
   QUICK=--quick

@@ -5,7 +5,7 @@
 #   logs.tgz (every log, metrics.jsonl, profile_dyn.txt, collapse_strip.png)
 # Reassemble on the other side:
 #   cat model.part.* > models/default.safetensors && sha256sum -c model.sha256 (run in that folder)
-# Env as for gpu_train.sh (CONFIG, BUDGET, DEADLINE, RESUME_FROM, PYTHON, JOBS); SCRATCH (/tmp/g).
+# Env as for gpu_train.sh (CONFIG, BUDGET, DEADLINE, RESUME_FROM, PYTHON, JOBS, EVAL); SCRATCH (/tmp/g).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FINAL=${OUT:?set OUT to the folder that comes back}

@@ -285,20 +285,41 @@ class StepProfiler:
         elif self.prof is not None and self.seen == self.skip + self.steps:
             self._sync()
             wall = (time.perf_counter() - self.t0) / self.steps
-            self.prof.__exit__(None, None, None)
-            key = "self_cuda_time_total" if self.device.type == "cuda" else "self_cpu_time_total"
-            avg = self.prof.key_averages()
-            phases = [e for e in avg if e.key.startswith("phase:")]
-            path = os.path.join(self.out, f"profile_{self.stage}.txt")
-            with open(path, "w") as f:
-                f.write(f"{self.stage}: {self.steps} steps profiled, {wall * 1e3:.1f} ms wall "
-                        f"per step (device {self.device})\n\nphases (per step):\n")
-                for e in sorted(phases, key=lambda e: -e.cpu_time_total):
-                    cuda = getattr(e, "cuda_time_total", 0) or 0
-                    f.write(f"  {e.key:<24} cpu {e.cpu_time_total / 1e3 / self.steps:8.2f} ms"
-                            f"   cuda {cuda / 1e3 / self.steps:8.2f} ms\n")
-                f.write("\n" + avg.table(sort_by=key, row_limit=40) + "\n")
-            print(f"[{self.stage}] profile: {wall * 1e3:.1f} ms per step over {self.steps} "
-                  f"steps -> {path}", flush=True)
-            self.prof = None
+            prof, self.prof = self.prof, None
+            prof.__exit__(None, None, None)
+            # The profiler's reporting API differs between PyTorch 1.13 and 2.x (cuda_* became
+            # device_*); a failure here must never stop the training run it is measuring.
+            try:
+                self._report(prof, wall)
+            except Exception as e:  # pragma: no cover - depends on the PyTorch version
+                print(f"[{self.stage}] profile report failed ({e!r}); training goes on", flush=True)
 
+    def _report(self, prof, wall: float) -> None:
+        on_gpu = self.device.type == "cuda"
+        avg = prof.key_averages()
+        phases = [e for e in avg if e.key.startswith("phase:")]
+
+        def device_ms(e) -> float:
+            us = getattr(e, "device_time_total", None)
+            if us is None:
+                us = getattr(e, "cuda_time_total", 0)
+            return (us or 0) / 1e3 / self.steps
+
+        path = os.path.join(self.out, f"profile_{self.stage}.txt")
+        with open(path, "w") as f:
+            f.write(f"{self.stage}: {self.steps} steps profiled, {wall * 1e3:.1f} ms wall "
+                    f"per step (device {self.device})\n\nphases (per step):\n")
+            for e in sorted(phases, key=lambda e: -e.cpu_time_total):
+                f.write(f"  {e.key:<24} cpu {e.cpu_time_total / 1e3 / self.steps:8.2f} ms"
+                        f"   gpu {device_ms(e):8.2f} ms\n")
+            table = None
+            for key in (("self_device_time_total", "self_cuda_time_total") if on_gpu else ())\
+                    + ("self_cpu_time_total",):
+                try:
+                    table = avg.table(sort_by=key, row_limit=40)
+                    break
+                except Exception:
+                    continue
+            f.write("\n" + (table or "(no op table from this PyTorch)") + "\n")
+        print(f"[{self.stage}] profile: {wall * 1e3:.1f} ms per step over {self.steps} "
+              f"steps -> {path}", flush=True)
