@@ -186,7 +186,8 @@ def cmd_eval(args):
         cfg.eval.collapse_frames = args.collapse_frames
     if args.steps:
         cfg.eval.steps = args.steps
-    ev.run(args.model, cfg, out, args.device, args.engine_lib, args.quick, args.seed)
+    ev.run(args.model, cfg, out, args.device, args.engine_lib, args.quick, args.seed,
+           args.context_noise)
 
 
 def cmd_episodes(args):
@@ -291,6 +292,10 @@ COMMANDS = {
                         p.add_argument("--collapse-frames", type=int, default=None),
                         p.add_argument("--steps", type=int, default=None,
                                        help="sampler steps (default: the config's eval steps)"),
+                        p.add_argument("--context-noise", type=float, default=None, metavar="S",
+                                       help="context noise level given as conditioning (default: "
+                                            "the manifest's sampler.context_noise_sigma; "
+                                            "overriding it skips the engine parity check)"),
                         p.add_argument("--seed", type=int, default=0))),
     "episodes": (cmd_episodes, "write ground-truth play as .npz episodes",
                  lambda p: (p.add_argument("--out", required=True),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import os
 import time
 from typing import Dict, List, Optional
@@ -654,11 +655,18 @@ def contact_sheet(truth: torch.Tensor, roll: torch.Tensor, tf: torch.Tensor, K: 
 
 
 def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = None,
-        engine_lib: Optional[str] = None, quick: bool = False, seed: int = 0) -> Dict:
+        engine_lib: Optional[str] = None, quick: bool = False, seed: int = 0,
+        context_noise: Optional[float] = None) -> Dict:
+    """context_noise: evaluate with this sampler.context_noise_sigma instead of the manifest's
+    (for tuning it; the engine would still use the manifest's, so parity is skipped)."""
+    if context_noise is not None and not (math.isfinite(context_noise) and context_noise >= 0):
+        raise ValueError(f"--context-noise must be a finite number >= 0, got {context_noise}")
     dev = pick_device(device or cfg.device)
     os.makedirs(out, exist_ok=True)
     t0 = time.perf_counter()
     model = TorchWorldModel(model_path, dev)
+    if context_noise is not None:
+        model.ctx_sigma = float(context_noise)
     names = model.manifest["actions"]["names"]
     e = cfg.eval
     steps = e.steps or model.default_steps
@@ -689,7 +697,9 @@ def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = 
     png.write_png(os.path.join(out, "collapse_strip.png"), np.concatenate(strip, axis=1))
     print(f"[eval] collapse check done ({time.perf_counter() - t0:.0f}s)", flush=True)
     lib = find_library(engine_lib)
-    if lib:
+    if context_noise is not None:
+        res["parity"] = {"skipped": "--context-noise overrides the manifest the engine reads"}
+    elif lib:
         try:
             res["parity"] = engine_parity(model_path, model, lib, steps=steps)
         except Exception as ex:  # reported, not fatal: eval numbers stand on their own

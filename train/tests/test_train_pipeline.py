@@ -159,6 +159,21 @@ class PipelineTest(unittest.TestCase):
         self.assertEqual(img.shape[1], 2 * 128 + 2)        # two horizons
         self.assertEqual(img.shape[0], 2 * (2 * 128 + 2) + 4)  # two worlds, truth over model
 
+    def test_eval_context_noise_override(self):
+        ev = os.path.join(self.tmp.name, "eval-ctx")
+        rc, log = train("eval", "--config", "smoke", "--model", self.model, "--out", ev,
+                        "--quick", "--collapse-frames", "8", "--context-noise", "0.3")
+        self.assertEqual(rc, 0, log[-3000:])
+        with open(os.path.join(ev, "eval.json")) as f:
+            res = json.load(f)
+        self.assertAlmostEqual(res["context_noise_sigma"], 0.3)
+        # The engine reads the manifest's level, so comparing it with an override means nothing.
+        self.assertIn("overrides the manifest", res["parity"]["skipped"])
+        rc, log = train("eval", "--config", "smoke", "--model", self.model, "--out", ev,
+                        "--quick", "--context-noise", "-1")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("--context-noise must be a finite number >= 0", log)
+
     def test_train_on_episodes_from_disk(self):
         eps = os.path.join(self.tmp.name, "episodes")
         rc, log = train("episodes", "--out", eps, "--count", "2", "--ticks", "40")
