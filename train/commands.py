@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import platform
 import sys
@@ -176,6 +177,43 @@ def cmd_export(args):
     export_run(_out(args, cfg), args.model, args.dtype, cfg, args.eval_json, args.name)
 
 
+def cmd_stamp(args):
+    """A model file's manifest rewritten, its weights untouched: eval numbers from an eval JSON
+    (for a model trained on another machine, whose run directory is not here) and/or sampler
+    settings found by evaluating them (`eval --steps/--context-noise`)."""
+    from . import export
+    if args.steps is not None and not 1 <= args.steps <= 8:
+        raise ValueError(f"--sampler-steps must be 1..8, got {args.steps}")
+    if args.context_noise is not None and not (math.isfinite(args.context_noise)
+                                               and args.context_noise >= 0):
+        raise ValueError(f"--context-noise must be a finite number >= 0, got {args.context_noise}")
+    ev = None
+    if args.eval_json:
+        with open(args.eval_json) as f:
+            try:
+                ev = json.load(f)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{args.eval_json}: not JSON ({e})") from None
+        if not isinstance(ev, dict) or "rollout" not in ev:
+            raise ValueError(f"{args.eval_json}: not a `train eval` result (no 'rollout')")
+
+    def change(m):
+        m = dict(m, sampler=dict(m["sampler"]))
+        if args.steps is not None:
+            m["sampler"]["steps"] = args.steps
+        if args.context_noise is not None:
+            m["sampler"]["context_noise_sigma"] = args.context_noise
+        if ev is not None:
+            t = dict(m.get("training") or {})
+            t["eval"] = _eval_digest(ev)
+            m["training"] = t
+        return m
+
+    m = export.restamp(args.model, args.out or args.model, change)
+    print(json.dumps({"stamped": args.out or args.model, "sampler": m["sampler"],
+                      "eval": ev is not None}), flush=True)
+
+
 def cmd_eval(args):
     from . import eval as ev
     cfg = load_config(args)
@@ -306,6 +344,16 @@ COMMANDS = {
     "import-model": (cmd_import_model, "continue training from a model file (writes checkpoints)",
                      lambda p: (_common(p), p.add_argument("--model", required=True),
                                 p.add_argument("--force", action="store_true"))),
+    "stamp": (cmd_stamp, "rewrite a model file's manifest (eval numbers, sampler settings); "
+                         "weights untouched",
+              lambda p: (p.add_argument("--model", required=True),
+                         p.add_argument("--out", default=None,
+                                        help="write here instead of over --model"),
+                         p.add_argument("--eval-json", default=None,
+                                        help="put this `train eval` result into the manifest"),
+                         p.add_argument("--sampler-steps", dest="steps", type=int, default=None),
+                         p.add_argument("--context-noise", type=float, default=None,
+                                        metavar="S", help="sampler.context_noise_sigma"))),
     "convert": (cmd_convert, "convert a worldloop recording to .npz episodes",
                 lambda p: (p.add_argument("recording"), p.add_argument("--out", required=True),
                            p.add_argument("--frame-size", type=int, default=128))),

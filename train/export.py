@@ -6,6 +6,7 @@ Layout: u64 little-endian header length N, N bytes of JSON
    "shape": [...], "data_offsets": [begin, end]}, ...}
 padded with spaces to a multiple of 8, then the data section (tensors back to back, in order)."""
 import json
+import os
 import struct
 
 import numpy as np
@@ -128,6 +129,35 @@ def export_model(path, manifest, autoencoder, denoiser, dtype="F32", dtypes=None
     manifest_mod.check(manifest)
     write_safetensors(path, model_tensors(autoencoder, denoiser, dtype, dtypes),
                       {"worldloop": manifest_mod.to_json(manifest)})
+
+
+def restamp(src, dst, change_manifest):
+    """Writes `dst` as `src` with its manifest replaced by change_manifest(manifest) -> manifest:
+    the tensor bytes are copied as they are (no dtype round trip), so weights stay bit-identical.
+    Used to attach eval numbers or sampler settings to a model trained elsewhere. Atomic: the
+    new file appears under `dst` only when complete (dst may equal src)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    if len(data) < 8:
+        raise ValueError("%s: shorter than the 8-byte header length" % src)
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > len(data) - 8:
+        raise ValueError("%s: header length %d exceeds file size %d" % (src, n, len(data)))
+    header = json.loads(data[8:8 + n].decode("utf-8"))
+    meta = header.get("__metadata__") or {}
+    if "worldloop" not in meta:
+        raise ValueError("%s: no __metadata__[\"worldloop\"] manifest" % src)
+    m = manifest_mod.check(change_manifest(manifest_mod.check(json.loads(meta["worldloop"]))))
+    header["__metadata__"] = dict(meta, worldloop=manifest_mod.to_json(m))
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    h += b" " * ((8 - len(h) % 8) % 8)
+    tmp = dst + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        f.write(data[8 + n:])
+    os.replace(tmp, dst)
+    return m
 
 
 def load_model(path):

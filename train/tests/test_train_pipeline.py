@@ -174,6 +174,40 @@ class PipelineTest(unittest.TestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn("--context-noise must be a finite number >= 0", log)
 
+    def test_stamp_rewrites_the_manifest_and_keeps_the_weights(self):
+        from train import export
+        ev = os.path.join(self.tmp.name, "eval-stamp")
+        rc, log = train("eval", "--config", "smoke", "--model", self.model, "--out", ev,
+                        "--quick", "--collapse-frames", "8")
+        self.assertEqual(rc, 0, log[-3000:])
+        out = os.path.join(self.tmp.name, "stamped.safetensors")
+        rc, log = train("stamp", "--model", self.model, "--out", out, "--eval-json",
+                        os.path.join(ev, "eval.json"), "--sampler-steps", "3",
+                        "--context-noise", "0.2")
+        self.assertEqual(rc, 0, log[-3000:])
+        before, _ = export.read_safetensors(self.model)
+        after, meta = export.read_safetensors(out)
+        self.assertEqual(sorted(before), sorted(after))
+        for k in before:
+            self.assertTrue((before[k] == after[k]).all(), k)
+        m = json.loads(meta["worldloop"])
+        self.assertEqual(m["sampler"], {"steps": 3, "context_noise_sigma": 0.2})
+        self.assertIn("8", m["training"]["eval"]["horizons"])
+        # Bad input: a clear error, exit 2, and the file it would have replaced is untouched.
+        with open(out, "rb") as f:
+            kept = f.read()
+        rc, log = train("stamp", "--model", out, "--sampler-steps", "0")
+        self.assertEqual(rc, 2)
+        self.assertIn("--sampler-steps must be 1..8", log)
+        broken = os.path.join(self.tmp.name, "broken.json")
+        with open(broken, "w") as f:
+            f.write("{not json")
+        rc, log = train("stamp", "--model", out, "--eval-json", broken)
+        self.assertEqual(rc, 2)
+        self.assertIn("not JSON", log)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), kept)
+
     def test_train_on_episodes_from_disk(self):
         eps = os.path.join(self.tmp.name, "episodes")
         rc, log = train("episodes", "--out", eps, "--count", "2", "--ticks", "40")
