@@ -102,6 +102,16 @@ class DynConfig:
     memory_drop_all: float = 0.2  # a whole sample gets no memory with this probability
     memory_fov_deg: float = 66.0  # view-overlap parameters of candidate selection
     memory_range: float = 7.0
+    # Memory-reliant samples. Measured on the training data (16k clips, gpu data config): the
+    # target's pose overlaps its own 4-frame context by >= 0.91 in 95% of clips, and a memory
+    # view never overlaps it more than the context does, so nothing in ordinary clips rewards
+    # reading memory (and the trained models ignore it). With this probability a sample that
+    # has memory gets a context noise level drawn from memory_ctx_noise_range instead, far above
+    # ctx_noise_max: the context then says little and the target must come from the views. The
+    # level is given to the network as usual, so at inference (low level) nothing changes unless
+    # the context has drifted. 0 = off.
+    memory_ctx_noise_prob: float = 0.0
+    memory_ctx_noise_range: List[float] = field(default_factory=lambda: [1.0, 3.0])
 
 
 @dataclass

@@ -411,6 +411,54 @@ def action_sensitivity(model: TorchWorldModel, cfg: configs.Config, seeds: List[
     return {"ratio": out, "frame_change_rms": round(change, 4), "worlds": n}
 
 
+@torch.no_grad()
+def memory_use(model: TorchWorldModel, cfg: configs.Config, seeds: List[int],
+               targets_at=(40, 64, 88), levels=(None, 1.0, 2.0)) -> Dict:
+    """Does a memory model read its memory? On explored truth states, the denoiser's estimate at
+    sigma_max (what a 1-2 step sampler outputs) with the retrieved views (ViewMemory, from the
+    truth latents) and without, compared with the true next latent. Each context noise level
+    (None = the manifest's inference level; higher = a context that says less, as after drift)
+    gets the latent MSE without / with memory and the share of the error memory removes
+    (gain; 0 = memory ignored). The context is noised with fixed noise at that level and the
+    level is given to the network, as in training."""
+    if not model.manifest["denoiser"].get("memory"):
+        return {"skipped": "model has no memory slots"}
+    K, n = model.K, len(seeds)
+    fr, _, po = truth_play(seeds, max(targets_at) + 1, cfg.data.frame_size, with_poses=True)
+    _, ac = truth_play(seeds, max(targets_at) + 1, cfg.data.frame_size)
+    z = model.encode(torch.from_numpy(fr).flatten(0, 1))
+    z = z.reshape(n, fr.shape[1], *z.shape[1:])
+    mem = ViewMemory(model, torch.from_numpy(po))
+    for t in range(fr.shape[1]):
+        mem.add(z[:, t], t)
+    sig = torch.full((n,), float(model.edm["sigma_max"]), device=model.device)
+    gen = torch.Generator().manual_seed(1234)
+    out = {}
+    for lv in levels:
+        level = model.ctx_sigma if lv is None else float(lv)
+        err = {"without": 0.0, "with": 0.0}
+        present = 0.0
+        for t in targets_at:
+            ctx = z[:, t - K:t]
+            ctx = ctx + level * torch.randn(ctx.shape, generator=gen).to(ctx.device)
+            acts = torch.from_numpy(ac[:, t - K:t]).float().to(model.device)
+            cs = torch.full((n,), level, device=model.device)
+            views = mem.retrieve(t)
+            present += float(views[2].mean())
+            for key, memory in (("without", tuple(torch.zeros_like(v) for v in views)),
+                                ("with", views)):
+                with autocast(model.device):
+                    d = _denoise_dev(model.dn, torch.zeros_like(z[:, t]), sig, ctx, acts, cs,
+                                     model.edm["sigma_data"], memory).float()
+                err[key] += float((d - z[:, t]).pow(2).mean()) / len(targets_at)
+        name = "inference" if lv is None else f"ctx_noise_{lv:g}"
+        out[name] = {"level": round(level, 4), "mse_without": round(err["without"], 5),
+                     "mse_with": round(err["with"], 5),
+                     "gain": round((err["without"] - err["with"]) / max(err["without"], 1e-12), 4),
+                     "slots_present": round(present / len(targets_at), 3)}
+    return {"levels": out, "worlds": n, "targets_at": list(targets_at)}
+
+
 def event_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], steps: int,
                gen_seed: int, layout_names: List[str]) -> Dict:
     """Fire each event once at the same tick in truth and model; compare each side's change against
@@ -685,6 +733,7 @@ def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = 
     n_act = max(2, min(len(seeds), e.action_clips // 6 if quick else e.action_clips // 3))
     res["actions"] = action_eval(model, cfg, seeds[:n_act], steps, 8, gen, names)
     res["actions"]["sensitivity"] = action_sensitivity(model, cfg, seeds, names)
+    res["memory_use"] = memory_use(model, cfg, seeds)
     print(f"[eval] actions done ({time.perf_counter() - t0:.0f}s)", flush=True)
     res["events"] = event_eval(model, cfg, seeds[:max(2, min(len(seeds), 8))], steps, seed + 99,
                                names)
@@ -762,6 +811,10 @@ def summary_text(res: Dict) -> str:
     if sens:
         lines.append("action sensitivity (0 = ignored): " +
                      ", ".join(f"{k} {v:.3f}" for k, v in sens.items()))
+    mu = res.get("memory_use", {}).get("levels")
+    if mu:
+        lines.append("memory use (share of the sigma_max error the views remove; 0 = ignored): " +
+                     ", ".join(f"{k} {v['gain']:+.3f}" for k, v in mu.items()))
     for ev, v in res.get("events", {}).items():
         if "applied" in v:
             lines.append(f"event {ev}: change ratio {v['change_ratio']:.2f}, closer-to-truth "

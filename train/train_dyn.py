@@ -106,12 +106,27 @@ def build_batch(cfg: configs.DynConfig, z: torch.Tensor, a: torch.Tensor, model,
     return torch.cat(ctxs), torch.cat(acts), torch.cat(tgts), memory
 
 
+def memory_reliant_levels(s_ctx: torch.Tensor, memory, cfg: configs.DynConfig, device):
+    """Context noise levels with memory-reliant samples mixed in (DynConfig.memory_ctx_noise_*):
+    a sample with at least one memory view present gets, with probability memory_ctx_noise_prob,
+    a level drawn from memory_ctx_noise_range, so its target has to come from the views."""
+    if not memory or cfg.memory_ctx_noise_prob <= 0:
+        return s_ctx
+    lo, hi = cfg.memory_ctx_noise_range
+    m = s_ctx.shape[0]
+    has_view = memory[2].sum(dim=1) > 0
+    pick = has_view & (torch.rand(m, device=device) < cfg.memory_ctx_noise_prob)
+    heavy = lo + torch.rand(m, device=device) * (hi - lo)
+    return torch.where(pick, heavy, s_ctx)
+
+
 def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device,
              sigma_max: float = 5.0, memory=()):
     m = target.shape[0]
     # Context-noise augmentation.
     aug = (torch.rand(m, device=device) < cfg.ctx_noise_prob).float()
     s_ctx = aug * torch.rand(m, device=device) * cfg.ctx_noise_max
+    s_ctx = memory_reliant_levels(s_ctx, memory, cfg, device)
     ctx = ctx + s_ctx.view(-1, 1, 1, 1, 1) * torch.randn_like(ctx)
     # EDM noise with offset noise (a per-sample, per-channel constant shift).
     sigma = torch.exp(cfg.p_mean + cfg.p_std * torch.randn(m, device=device))

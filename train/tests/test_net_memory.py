@@ -165,3 +165,39 @@ class MemoryTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class MemoryReliantSamplesTest(unittest.TestCase):
+    """DynConfig.memory_ctx_noise_*: samples with a memory view get a high context noise level
+    (the target must come from memory), samples without keep theirs."""
+
+    def levels(self, prob, mask):
+        from train import configs, train_dyn
+        c = configs.DynConfig(memory_ctx_noise_prob=prob, memory_ctx_noise_range=[1.0, 3.0])
+        s = torch.full((mask.shape[0],), 0.25)
+        memory = (torch.zeros(mask.shape[0], mask.shape[1], 2, 2, 2),
+                  torch.zeros(mask.shape[0], mask.shape[1], 5), mask)
+        return train_dyn.memory_reliant_levels(s, memory, c, torch.device("cpu"))
+
+    def test_only_samples_with_a_view_are_raised_into_the_range(self):
+        torch.manual_seed(0)
+        mask = torch.tensor([[1., 0., 0., 0.], [0., 0., 0., 0.], [0., 0., 1., 1.]]).repeat(50, 1)
+        s = self.levels(1.0, mask)
+        has_view = mask.sum(1) > 0
+        self.assertTrue(((s[has_view] >= 1.0) & (s[has_view] <= 3.0)).all())
+        self.assertTrue((s[~has_view] == 0.25).all())
+        self.assertGreater(float(s[has_view].std()), 0.3)  # drawn, not a constant
+
+    def test_off_or_without_memory_nothing_changes(self):
+        mask = torch.ones(8, 4)
+        self.assertTrue((self.levels(0.0, mask) == 0.25).all())
+        from train import configs, train_dyn
+        c = configs.DynConfig(memory_ctx_noise_prob=1.0)
+        s = torch.full((8,), 0.25)
+        self.assertTrue((train_dyn.memory_reliant_levels(s, (), c, torch.device("cpu")) == 0.25).all())
+
+    def test_probability_is_respected(self):
+        torch.manual_seed(1)
+        s = self.levels(0.3, torch.ones(4000, 4))
+        share = float((s >= 1.0).float().mean())
+        self.assertAlmostEqual(share, 0.3, delta=0.04)
