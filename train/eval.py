@@ -413,13 +413,13 @@ def action_sensitivity(model: TorchWorldModel, cfg: configs.Config, seeds: List[
 
 @torch.no_grad()
 def memory_use(model: TorchWorldModel, cfg: configs.Config, seeds: List[int],
-               targets_at=(40, 64, 88), levels=(None, 1.0, 2.0)) -> Dict:
+               targets_at=(40, 64, 88), levels=(None, 1.0, 2.0, 8.0)) -> Dict:
     """Does a memory model read its memory? On explored truth states, the denoiser's estimate at
     sigma_max (what a 1-2 step sampler outputs) with the retrieved views (ViewMemory, from the
     truth latents) and without, compared with the true next latent. Each context noise level
-    (None = the manifest's inference level; higher = a context that says less, as after drift)
-    gets the latent MSE without / with memory and the share of the error memory removes
-    (gain; 0 = memory ignored). The context is noised with fixed noise at that level and the
+    (None = the manifest's inference level; higher = a context that says less, as after drift;
+    8 leaves almost nothing of it, so only the views can help) gets the latent MSE without /
+    with memory and the share of the error memory removes (gain; 0 = memory ignored). The context is noised with fixed noise at that level and the
     level is given to the network, as in training."""
     if not model.manifest["denoiser"].get("memory"):
         return {"skipped": "model has no memory slots"}
