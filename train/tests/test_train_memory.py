@@ -110,7 +110,10 @@ class MemoryTrainingSmokeTest(unittest.TestCase):
             p = subprocess.run(
                 [sys.executable, "-m", "train", "all", "--config", "smoke", "--ae-steps", "2",
                  "--steps", "2", "--out", out, "--model", model, "--dtype", "F32",
-                 "--set", "dyn.memory_slots=2", "--set", "data.chunk=16"],
+                 "--set", "dyn.memory_slots=2", "--set", "data.chunk=16",
+                 # memory-reliant samples on, through the CLI (a list-valued override too)
+                 "--set", "dyn.memory_ctx_noise_prob=0.5",
+                 "--set", "dyn.memory_ctx_noise_range=2,4"],
                 cwd=ROOT, env=env, timeout=900, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True)
             self.assertEqual(p.returncode, 0, p.stdout[-3000:])
@@ -132,6 +135,15 @@ class MemoryTrainingSmokeTest(unittest.TestCase):
             # Views must be K + 4 frames older than the target (frame K + t): none before t = 4.
             self.assertTrue(torch.equal(with_mem[:, :4], without[:, :4]))
             self.assertFalse(torch.equal(with_mem, without))
+            # The eval's memory_use: every level measured with views present, finite errors.
+            from train import configs
+            mu = ev.memory_use(tm, configs.get_config("smoke"), [1 << 40, (1 << 40) + 1],
+                               targets_at=(12, 20))
+            self.assertEqual(sorted(mu["levels"]), ["ctx_noise_1", "ctx_noise_2", "ctx_noise_8",
+                                                    "inference"])
+            for v in mu["levels"].values():
+                self.assertGreater(v["slots_present"], 0)
+                self.assertTrue(math.isfinite(v["mse_without"]) and math.isfinite(v["mse_with"]))
             # A chunk too short for any earlier view is refused with the reason.
             p = subprocess.run(
                 [sys.executable, "-m", "train", "dyn", "--config", "smoke", "--steps", "1",
