@@ -146,6 +146,11 @@ def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device,
 def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
         max_steps: Optional[int] = None, resume: bool = True,
         episodes: Optional[str] = None, profile_steps: int = 0) -> dict:
+    r = cfg.dyn.memory_ctx_noise_range
+    if not 0 <= cfg.dyn.memory_ctx_noise_prob <= 1 or len(r) != 2 or not 0 <= r[0] <= r[1]:
+        raise ValueError(f"dyn.memory_ctx_noise_prob must be in [0, 1] and "
+                         f"dyn.memory_ctx_noise_range two levels lo,hi with 0 <= lo <= hi; got "
+                         f"{cfg.dyn.memory_ctx_noise_prob} and {r}")
     dd, device = start_stage(cfg.device, cfg.seed + 1000)
     ae, ae_state = load_autoencoder(out, device, cfg)
     for p in ae.parameters():

@@ -152,6 +152,14 @@ class MemoryTrainingSmokeTest(unittest.TestCase):
                 stderr=subprocess.STDOUT, text=True)
             self.assertNotEqual(p.returncode, 0)
             self.assertIn("data.chunk", p.stdout)
+            # A malformed memory-reliant range is refused before any training, naming the field.
+            p = subprocess.run(
+                [sys.executable, "-m", "train", "dyn", "--config", "smoke", "--steps", "1",
+                 "--out", out, "--set", "dyn.memory_ctx_noise_range=3"],
+                cwd=ROOT, env=env, timeout=900, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True)
+            self.assertEqual(p.returncode, 2, p.stdout[-2000:])
+            self.assertIn("dyn.memory_ctx_noise_range", p.stdout)
 
 
 if __name__ == "__main__":
