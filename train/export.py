@@ -70,6 +70,12 @@ def write_safetensors(path, tensors, metadata=None):
                         "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
+    _write_file(path, header, blobs)
+
+
+def _write_file(path, header, blobs):
+    """The header JSON (padded with spaces to a multiple of 8) after its u64 length, then the
+    data section's pieces in order."""
     h = json.dumps(header, separators=(",", ":")).encode("utf-8")
     h += b" " * ((8 - len(h) % 8) % 8)
     with open(path, "wb") as f:
@@ -79,8 +85,8 @@ def write_safetensors(path, tensors, metadata=None):
             f.write(b)
 
 
-def read_safetensors(path):
-    """-> (dict name -> float32/uint8/... numpy array, metadata dict). Validates offsets."""
+def _split_file(path):
+    """(header dict, data section bytes) of a safetensors file, the header length checked."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 8:
@@ -88,8 +94,12 @@ def read_safetensors(path):
     (n,) = struct.unpack("<Q", data[:8])
     if n > len(data) - 8:
         raise ValueError("%s: header length %d exceeds file size %d" % (path, n, len(data)))
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    body = data[8 + n:]
+    return json.loads(data[8:8 + n].decode("utf-8")), data[8 + n:]
+
+
+def read_safetensors(path):
+    """-> (dict name -> float32/uint8/... numpy array, metadata dict). Validates offsets."""
+    header, body = _split_file(path)
     meta = header.pop("__metadata__", {}) or {}
     out, end_max = {}, 0
     for name, info in header.items():
@@ -136,26 +146,14 @@ def restamp(src, dst, change_manifest):
     the tensor bytes are copied as they are (no dtype round trip), so weights stay bit-identical.
     Used to attach eval numbers or sampler settings to a model trained elsewhere. Atomic: the
     new file appears under `dst` only when complete (dst may equal src)."""
-    with open(src, "rb") as f:
-        data = f.read()
-    if len(data) < 8:
-        raise ValueError("%s: shorter than the 8-byte header length" % src)
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > len(data) - 8:
-        raise ValueError("%s: header length %d exceeds file size %d" % (src, n, len(data)))
-    header = json.loads(data[8:8 + n].decode("utf-8"))
+    header, body = _split_file(src)
     meta = header.get("__metadata__") or {}
     if "worldloop" not in meta:
         raise ValueError("%s: no __metadata__[\"worldloop\"] manifest" % src)
     m = manifest_mod.check(change_manifest(manifest_mod.check(json.loads(meta["worldloop"]))))
     header["__metadata__"] = dict(meta, worldloop=manifest_mod.to_json(m))
-    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    h += b" " * ((8 - len(h) % 8) % 8)
     tmp = dst + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        f.write(data[8 + n:])
+    _write_file(tmp, header, [body])
     os.replace(tmp, dst)
     return m
 
