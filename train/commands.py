@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import platform
 import sys
@@ -181,12 +180,11 @@ def cmd_stamp(args):
     """A model file's manifest rewritten, its weights untouched: eval numbers from an eval JSON
     (for a model trained on another machine, whose run directory is not here) and/or sampler
     settings found by evaluating them (`eval --steps/--context-noise`)."""
-    from . import export
-    if args.steps is not None and not 1 <= args.steps <= 8:
-        raise ValueError(f"--sampler-steps must be 1..8, got {args.steps}")
-    if args.context_noise is not None and not (math.isfinite(args.context_noise)
-                                               and args.context_noise >= 0):
-        raise ValueError(f"--context-noise must be a finite number >= 0, got {args.context_noise}")
+    from . import export, manifest
+    if args.steps is not None:
+        manifest.check_sampler_steps(args.steps, "--sampler-steps")
+    if args.context_noise is not None:
+        manifest.check_context_noise(args.context_noise, "--context-noise")
     ev = None
     if args.eval_json:
         with open(args.eval_json) as f:

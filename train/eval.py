@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import math
 import os
 import time
 from typing import Dict, List, Optional
@@ -31,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from . import configs, data, edm, export, metrics, png
+from . import manifest as manifest_mod
 from .train_dyn import denoise as _denoise_dev
 from .trainer import autocast, pick_device
 
@@ -707,8 +707,8 @@ def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = 
         context_noise: Optional[float] = None) -> Dict:
     """context_noise: evaluate with this sampler.context_noise_sigma instead of the manifest's
     (for tuning it; the engine would still use the manifest's, so parity is skipped)."""
-    if context_noise is not None and not (math.isfinite(context_noise) and context_noise >= 0):
-        raise ValueError(f"--context-noise must be a finite number >= 0, got {context_noise}")
+    if context_noise is not None:
+        manifest_mod.check_context_noise(context_noise, "--context-noise")
     dev = pick_device(device or cfg.device)
     os.makedirs(out, exist_ok=True)
     t0 = time.perf_counter()

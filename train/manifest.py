@@ -2,6 +2,7 @@
 every size of the networks. The engine reads the same fields (docs/model-format.md)."""
 import copy
 import json
+import math
 
 FORMAT_NAME = "worldloop-model"
 FORMAT_VERSION = 1
@@ -55,6 +56,24 @@ TINY_MEMORY["denoiser"]["memory"] = {"slots": 3, "pose_dim": 5}
 
 MAX_MEMORY_SLOTS = 16
 MAX_MEMORY_POSE_DIM = 64
+# The engine's limits on the sampler block (native/core/model/manifest.{h,cc}: kMaxSteps, and
+# context_noise_sigma in [0, 1e3]).
+MAX_SAMPLER_STEPS = 8
+MAX_CONTEXT_NOISE = 1e3
+
+
+def check_sampler_steps(v, name="manifest: sampler.steps"):
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_SAMPLER_STEPS:
+        raise ValueError("%s must be 1..%d, got %r" % (name, MAX_SAMPLER_STEPS, v))
+    return v
+
+
+def check_context_noise(v, name="manifest: sampler.context_noise_sigma"):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+            or not 0 <= v <= MAX_CONTEXT_NOISE:
+        raise ValueError("%s must be a finite number >= 0 (at most %g), got %r"
+                         % (name, MAX_CONTEXT_NOISE, v))
+    return v
 
 
 def default_manifest():
@@ -103,6 +122,8 @@ def check(m):
             fail("denoiser.heads %d does not divide channels %d" % (dn["heads"], dn["channels"][lv]))
     if dn["fourier_dim"] % 2:
         fail("denoiser.fourier_dim must be even")
+    check_sampler_steps(m["sampler"]["steps"])
+    check_context_noise(m["sampler"]["context_noise_sigma"])
     if "memory" in dn:
         mem = dn["memory"]
         if not isinstance(mem, dict):

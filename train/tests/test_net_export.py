@@ -94,6 +94,20 @@ class SafetensorsTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "frame"):
             export.export_model(self.path, m, ae, dn)
 
+    def test_manifest_sampler_within_the_engines_limits(self):
+        # The engine refuses these; the Python side now says so before a file is written.
+        for steps, sigma, field in ((0, 0.05, "sampler.steps"), (9, 0.05, "sampler.steps"),
+                                    (2, float("nan"), "sampler.context_noise_sigma"),
+                                    (2, -0.1, "sampler.context_noise_sigma"),
+                                    (2, 2e3, "sampler.context_noise_sigma")):
+            m = manifest.tiny_manifest()
+            m["sampler"] = {"steps": steps, "context_noise_sigma": sigma}
+            with self.assertRaisesRegex(ValueError, field):
+                manifest.check(m)
+        m = manifest.tiny_manifest()
+        m["sampler"] = {"steps": 8, "context_noise_sigma": 0.0}
+        manifest.check(m)
 
-if __name__ == "__main__":
+
+if __name == "__main__":
     unittest.main()
