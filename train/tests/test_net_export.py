@@ -109,5 +109,5 @@ class SafetensorsTest(unittest.TestCase):
         manifest.check(m)
 
 
-if __name == "__main__":
+if __name__ == "__main__":
     unittest.main()
