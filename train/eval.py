@@ -419,13 +419,13 @@ def memory_use(model: TorchWorldModel, cfg: configs.Config, seeds: List[int],
     truth latents) and without, compared with the true next latent. Each context noise level
     (None = the manifest's inference level; higher = a context that says less, as after drift;
     8 leaves almost nothing of it, so only the views can help) gets the latent MSE without /
-    with memory and the share of the error memory removes (gain; 0 = memory ignored). The context is noised with fixed noise at that level and the
-    level is given to the network, as in training."""
+    with memory and the share of the error memory removes (gain; 0 = memory ignored). The
+    context is noised with fixed noise at that level and the level is given to the network, as
+    in training."""
     if not model.manifest["denoiser"].get("memory"):
         return {"skipped": "model has no memory slots"}
     K, n = model.K, len(seeds)
-    fr, _, po = truth_play(seeds, max(targets_at) + 1, cfg.data.frame_size, with_poses=True)
-    _, ac = truth_play(seeds, max(targets_at) + 1, cfg.data.frame_size)
+    fr, ac, po = truth_play(seeds, max(targets_at) + 1, cfg.data.frame_size, with_poses=True)
     z = model.encode(torch.from_numpy(fr).flatten(0, 1))
     z = z.reshape(n, fr.shape[1], *z.shape[1:])
     mem = ViewMemory(model, torch.from_numpy(po))
@@ -733,8 +733,8 @@ def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = 
     n_act = max(2, min(len(seeds), e.action_clips // 6 if quick else e.action_clips // 3))
     res["actions"] = action_eval(model, cfg, seeds[:n_act], steps, 8, gen, names)
     res["actions"]["sensitivity"] = action_sensitivity(model, cfg, seeds, names)
-    res["memory_use"] = memory_use(model, cfg, seeds)
     print(f"[eval] actions done ({time.perf_counter() - t0:.0f}s)", flush=True)
+    res["memory_use"] = memory_use(model, cfg, seeds)
     res["events"] = event_eval(model, cfg, seeds[:max(2, min(len(seeds), 8))], steps, seed + 99,
                                names)
     print(f"[eval] events done ({time.perf_counter() - t0:.0f}s)", flush=True)

@@ -297,21 +297,27 @@ class StepProfiler:
     def _report(self, prof, wall: float) -> None:
         on_gpu = self.device.type == "cuda"
         avg = prof.key_averages()
-        phases = [e for e in avg if e.key.startswith("phase:")]
 
-        def device_ms(e) -> float:
+        def device_us(e) -> float:
             us = getattr(e, "device_time_total", None)
             if us is None:
                 us = getattr(e, "cuda_time_total", 0)
-            return (us or 0) / 1e3 / self.steps
+            return us or 0
 
+        # On a GPU a labelled phase comes back twice under one name: the host range (CPU time)
+        # and its GPU annotation (device time). One row per phase, both times summed.
+        phases = {}
+        for e in avg:
+            if e.key.startswith("phase:"):
+                cpu, dev = phases.get(e.key, (0.0, 0.0))
+                phases[e.key] = (cpu + e.cpu_time_total, dev + device_us(e))
         path = os.path.join(self.out, f"profile_{self.stage}.txt")
         with open(path, "w") as f:
             f.write(f"{self.stage}: {self.steps} steps profiled, {wall * 1e3:.1f} ms wall "
                     f"per step (device {self.device})\n\nphases (per step):\n")
-            for e in sorted(phases, key=lambda e: -e.cpu_time_total):
-                f.write(f"  {e.key:<24} cpu {e.cpu_time_total / 1e3 / self.steps:8.2f} ms"
-                        f"   gpu {device_ms(e):8.2f} ms\n")
+            for key, (cpu, dev) in sorted(phases.items(), key=lambda kv: -kv[1][0]):
+                f.write(f"  {key:<24} cpu {cpu / 1e3 / self.steps:8.2f} ms"
+                        f"   gpu {dev / 1e3 / self.steps:8.2f} ms\n")
             table = None
             for key in (("self_device_time_total", "self_cuda_time_total") if on_gpu else ())\
                     + ("self_cpu_time_total",):

@@ -97,6 +97,10 @@ class PipelineTest(unittest.TestCase):
             text = f.read()
         for ph in ("data_pull", "sample_and_unroll", "forward_loss", "backward", "optimizer_ema"):
             self.assertIn("phase:" + ph, text)
+        # One row per phase in the phase list (the op table below it may list them again).
+        listed = text.split("phases (per step):\n")[1].split("\n\n")[0].splitlines()
+        keys = [line.split()[0] for line in listed]
+        self.assertEqual(len(keys), len(set(keys)), listed)
 
     def test_import_model_continues_training_and_keeps_provenance(self):
         # Continue the exported smoke model as a memory model (widened), train 2 more steps,
