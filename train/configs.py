@@ -182,8 +182,8 @@ def _gpu() -> Config:
     # The shipped default model has 4 memory slots (docs/memory-model.md), so this config builds
     # it: chunks of 96 ticks give memory views from up to ~90 frames back; a chunk is 3x the
     # frames of the old 32-tick one, so it is pulled every 24th step instead of every 8th.
-    # Run 2 (profiled, batch 128): ~1,650 samples/s, a step took ~178 ms of which only ~39 ms was
-    # GPU work; the rest is host-side launch overhead, about the same whatever the batch. So the
+    # H100 run 3 (profiled, batch 128): ~1,650 samples/s, ~178 ms a step, of which kernels ran
+    # ~39 ms; the rest is host-side launch overhead, about the same whatever the batch. So the
     # batch is 4x larger (more GPU work per launch, expected ~4x samples/s; not yet run on a
     # GPU), the learning rate a little higher, and fresh chunks come twice as often per step
     # because each step consumes 4x the clips.
