@@ -245,7 +245,6 @@ export class Model {
     this.native = undefined;
   }
 
-  // The addon's optional trailing memory arguments ([] = no memory).
   /** Batch, checked step count, noise keys (defaults: seed 0, frame 0) and memory views of one
    * sample() / step() call. */
   private samplingArgs(input: SampleInput) {
@@ -260,6 +259,7 @@ export class Model {
     return { b, steps, seeds, frames, mem: this.memoryArgs(input.memory) };
   }
 
+  // The addon's optional trailing memory arguments ([] = no memory).
   private memoryArgs(memory: MemoryInput | undefined): Float32Array[] {
     if (!memory) return [];
     if (this.dims.memorySlots === 0) {

@@ -163,10 +163,6 @@ class MemoryTest(unittest.TestCase):
             self.assertTrue(torch.equal(v, dn2.state_dict()[k]), k)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class MemoryReliantSamplesTest(unittest.TestCase):
     """DynConfig.memory_ctx_noise_*: samples with a memory view get a high context noise level
     (the target must come from memory), samples without keep theirs."""
@@ -201,3 +197,7 @@ class MemoryReliantSamplesTest(unittest.TestCase):
         s = self.levels(0.3, torch.ones(4000, 4))
         share = float((s >= 1.0).float().mean())
         self.assertAlmostEqual(share, 0.3, delta=0.04)
+
+
+if __name__ == "__main__":
+    unittest.main()
