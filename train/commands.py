@@ -134,9 +134,7 @@ def export_run(out: str, model_path: str, dtype: str, cfg=None, eval_json: str =
         "storage_dtype": dtype,
     }
     if eval_json:
-        with open(eval_json) as f:
-            ev = json.load(f)
-        training["eval"] = _eval_digest(ev)
+        training["eval"] = _eval_digest(_load_eval_json(eval_json))
     if dn_st.get("history"):
         training["history"] = dn_st["history"]  # earlier runs this one continued (import-model)
     m["training"] = training
@@ -149,6 +147,18 @@ def export_run(out: str, model_path: str, dtype: str, cfg=None, eval_json: str =
                       "ae_steps": training["autoencoder"]["steps"],
                       "dyn_steps": training["denoiser"]["steps"]}), flush=True)
     return m
+
+
+def _load_eval_json(path: str) -> dict:
+    """A `train eval` result, checked to be one (export and stamp put it into a manifest)."""
+    with open(path) as f:
+        try:
+            ev = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not JSON ({e})") from None
+    if not isinstance(ev, dict) or "rollout" not in ev:
+        raise ValueError(f"{path}: not a `train eval` result (no 'rollout')")
+    return ev
 
 
 def _eval_digest(ev: dict) -> dict:
@@ -185,15 +195,7 @@ def cmd_stamp(args):
         manifest.check_sampler_steps(args.steps, "--sampler-steps")
     if args.context_noise is not None:
         manifest.check_context_noise(args.context_noise, "--context-noise")
-    ev = None
-    if args.eval_json:
-        with open(args.eval_json) as f:
-            try:
-                ev = json.load(f)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{args.eval_json}: not JSON ({e})") from None
-        if not isinstance(ev, dict) or "rollout" not in ev:
-            raise ValueError(f"{args.eval_json}: not a `train eval` result (no 'rollout')")
+    ev = _load_eval_json(args.eval_json) if args.eval_json else None
 
     def change(m):
         m = dict(m, sampler=dict(m["sampler"]))
