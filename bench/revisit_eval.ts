@@ -7,23 +7,36 @@
  * the same steps undone in reverse — each step (turn, then move) is undone by two steps (move
  * back along the current heading, then turn back) — so the player is away for 3n frames. The
  * truth world checks every candidate loop: one that bumped a wall does not return exactly and is
- * replaced by another policy seed. A model with memory slots (docs/memory-model.md) runs each
- * loop twice, with the runtime's memory store feeding retrieved views and without; a model
- * without memory reports "no memory slots" for that column instead of a number.
+ * replaced by another policy seed. Each loop runs in up to three modes, all through the world
+ * play builds (src/save/persistent_world.ts: pose tracker, memory store, observers):
+ * - plain: the model alone;
+ * - memory: a model with memory slots (docs/memory-model.md) fed the views retrieval picks;
+ * - anchor: what play runs — the slots when the model has them, plus revisit anchoring
+ *   (src/memory/revisit_anchor.ts), which re-grounds a frame on a remembered view on return.
  *
  * Also reported, as in the training eval: PSNR of the return frame against truth and the
  * sharpness ratio (mean image-gradient magnitude of model frames over truth's), so a model that
  * blurs or freezes cannot look good on self-consistency alone.
  *
- *   node dist/bench/revisit_eval.js [--model PATH] [--seeds N] [--away N]... [--backend cpu|cuda|auto] [--threads N]
+ *   node dist/bench/revisit_eval.js [--model PATH] [--seeds N] [--away N]... [--modes plain,memory,anchor]
+ *                                   [--backend cpu|cuda|auto] [--threads N]
  */
-import { Explorer, World, worldActionSpace, worldLayout } from '../src/world.js';
+import { Explorer, World, worldLayout } from '../src/world.js';
 import { loadModel, type BackendName, type Model } from '../src/model.js';
+import { ModelWorld } from '../src/model_world.js';
 import { truthOpening, resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { MemoryStore } from '../src/memory/memory_store.js';
-import { MemoryInputBuilder } from '../src/memory/memory_retrieval.js';
-import { PoseTracker } from '../src/memory/pose_tracker.js';
+import { assemblePersistentWorld, truthStart } from '../src/save/persistent_world.js';
+import { modelSourceId } from '../src/record/source_identity.js';
 import { machine } from './bench_json.js';
+
+function parseModes(v: string): Mode[] {
+  const all: Mode[] = ['plain', 'memory', 'anchor'];
+  const out = v.split(',').map((x) => x.trim());
+  const bad = out.filter((x) => !all.includes(x as Mode));
+  if (bad.length || !out.length) throw new Error(`--modes: unknown mode(s) ${bad.join(', ')}; choose from ${all.join(', ')}`);
+  return out as Mode[];
+}
 
 function args() {
   const a = process.argv.slice(2);
@@ -38,6 +51,7 @@ function args() {
     aways: aways.length ? aways : [200],
     backend: (get('backend') ?? 'cpu') as BackendName,
     threads: Number(get('threads') ?? 0),
+    modes: parseModes(get('modes') ?? 'plain,memory,anchor'),
     settle: 8,
   };
 }
@@ -122,20 +136,19 @@ function truthFrames(seed: number, k: number, acts: Act[], width: number, height
   }
 }
 
-async function modelFrames(model: Model, seed: number, acts: Act[], useMemory: boolean): Promise<Uint8Array[]> {
+/** How a loop's model frames are made: the plain model; its memory slots fed retrieved views;
+ * or everything play does (memory slots when the model has them, plus revisit anchoring). */
+type Mode = 'plain' | 'memory' | 'anchor';
+
+async function modelFrames(
+  model: Model,
+  sourceId: string,
+  seed: number,
+  acts: Act[],
+  mode: Mode,
+): Promise<{ frames: Uint8Array[]; anchored: number; returnAnchored: boolean }> {
   const d = model.dims;
   const k = d.context;
-  const L = model.latentSize;
-  const A = d.actionDim;
-  const opening = await truthOpening(seed, k, d.frameWidth, d.frameHeight);
-  const lat = new Float32Array(k * L);
-  const act = new Float32Array(k * A);
-  for (let i = 0; i < k; i++) lat.set(await model.encode(opening[i]!), i * L);
-  const frames = [opening[k - 1]!.slice()];
-  const seeds = new BigUint64Array([BigInt(seed) & 0xffffffffffffffffn]);
-  const fr = new BigUint64Array(1);
-  const probe = new World(seed);
-  const layout = worldLayout().defaults;
   // Loops are truth-world action vectors; the model takes its own channels, matched by name.
   const world = worldLayout().channels.map((c) => c.name);
   const pick = model.actionSpace.channels.map((c) => {
@@ -143,32 +156,36 @@ async function modelFrames(model: Model, seed: number, acts: Act[], useMemory: b
     if (i < 0) throw new Error(`model action channel '${c.name}' is not one of the world's (${world.join(', ')})`);
     return i;
   });
-  const tracker = new PoseTracker(worldActionSpace(), {
-    speeds: { moveSpeed: layout.moveSpeed, strafeSpeed: layout.strafeSpeed, turnSpeedDeg: layout.turnSpeedDeg },
-    start: probe.pose(),
-    walls: probe.map(),
+  // The world play runs (src/save/persistent_world.ts): pose tracker with the seed's walls,
+  // memory store and observers; only the switches differ between the modes.
+  const mw = new ModelWorld(model, { seed, opening: (sd) => truthOpening(sd, k, d.frameWidth, d.frameHeight) });
+  const st = truthStart(seed);
+  const pw = assemblePersistentWorld({
+    world: mw,
+    sourceId,
+    backend: model.info.backend,
+    seed,
+    model,
+    memory: new MemoryStore({ latentSize: model.latentSize }),
+    startPose: st.pose,
+    walls: st.walls,
+    settings: {},
+    memorySlots: mode !== 'plain',
+    anchor: mode === 'anchor',
   });
-  probe.close();
-  const store = new MemoryStore({ latentSize: L });
-  const builder = useMemory ? new MemoryInputBuilder(L, { slots: d.memorySlots, poseDim: d.memoryPoseDim }) : undefined;
-  for (let i = 0; i < acts.length; i++) {
-    act.copyWithin(0, A);
-    pick.forEach((w, c) => (act[(k - 1) * A + c] = acts[i]![w]!));
-    tracker.update(acts[i]!);
-    fr[0] = BigInt(i + 1);
-    const z = await model.sample({
-      contextLatents: lat,
-      contextActions: act,
-      seeds,
-      frames: fr,
-      ...(builder ? { memory: builder.build(store, tracker.pose(), i + 1) } : {}),
-    });
-    lat.copyWithin(0, L);
-    lat.set(z, (k - 1) * L);
-    if (builder) store.add(z, tracker.pose(), i + 1);
-    frames.push((await model.decode(lat.subarray((k - 1) * L))).slice());
+  const first = await mw.reset(seed);
+  for (const o of pw.observers) o.sessionStarted?.(first);
+  const frames = [first.rgb.slice()];
+  const a = new Float32Array(d.actionDim);
+  for (const act of acts) {
+    pick.forEach((w, c) => (a[c] = act[w]!));
+    for (const o of pw.observers) o.stepStarted?.(a, false);
+    const { frame, stages } = await mw.step(a);
+    for (const o of pw.observers) await o.stepFinished?.(frame, stages);
+    frames.push(frame.rgb.slice());
   }
-  return frames;
+  const anchored = pw.anchor?.anchored ?? 0;
+  return { frames, anchored, returnAnchored: pw.anchor?.last?.target === acts.length };
 }
 
 /**
@@ -205,9 +222,11 @@ const r2 = (v: number) => Math.round(v * 100) / 100;
 async function main(): Promise<void> {
   const o = args();
   const model = await loadModel(o.model, { backend: o.backend, threads: o.threads });
+  const sourceId = await modelSourceId(o.model);
   const d = model.dims;
-  const hasMemory = d.memorySlots > 0;
   const hasSpawn = model.actionSpace.channels.some((c) => c.name === 'spawn');
+  // 'memory' needs memory slots; without them it would repeat 'plain'.
+  const modes = o.modes.filter((m) => m !== 'memory' || d.memorySlots > 0);
   try {
     for (const away of o.aways) {
       const n = Math.ceil(away / 3);
@@ -231,36 +250,41 @@ async function main(): Promise<void> {
         const first = o.settle + 1; // frame index of the first visit (after settling)
         const ret = acts.length; // the last frame: back at the same pose
         const truth = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight);
-        const plain = await modelFrames(model, seed, acts, false);
-        const row: Record<string, number> = {
-          seed_offset: s,
-          truth_self_psnr: psnr(truth[ret]!, truth[first]!),
-          psnr_return_vs_first: psnr(plain[ret]!, plain[first]!),
-          psnr_return_vs_truth: psnr(plain[ret]!, truth[ret]!),
-          sharpness_ratio: sharpness(plain[ret]!, d.frameWidth, d.frameHeight) / Math.max(1e-9, sharpness(truth[ret]!, d.frameWidth, d.frameHeight)),
-        };
-        if (hasMemory) {
-          const mem = await modelFrames(model, seed, acts, true);
-          row.memory_psnr_return_vs_first = psnr(mem[ret]!, mem[first]!);
-          row.memory_psnr_return_vs_truth = psnr(mem[ret]!, truth[ret]!);
-        }
-        if (hasSpawn) {
-          const truthS = truthFrames(seed, d.context, actsSpawn, d.frameWidth, d.frameHeight);
-          const modelS = await modelFrames(model, seed, actsSpawn, false);
-          for (const [name, at] of [['first', first], ['return', ret]] as const) {
-            const r = objectKept(modelS[at]!, plain[at]!, truthS[at]!, truth[at]!);
-            if (r !== undefined) row[`object_kept_${name}`] = r ? 1 : 0;
-          }
-          if (hasMemory) {
-            const memS = await modelFrames(model, seed, actsSpawn, true);
-            const memN = await modelFrames(model, seed, acts, true);
-            const r = objectKept(memS[ret]!, memN[ret]!, truthS[ret]!, truth[ret]!);
-            if (r !== undefined) row.memory_object_kept_return = r ? 1 : 0;
+        const truthS = hasSpawn ? truthFrames(seed, d.context, actsSpawn, d.frameWidth, d.frameHeight) : undefined;
+        const truthSharp = Math.max(1e-9, sharpness(truth[ret]!, d.frameWidth, d.frameHeight));
+        const row: Record<string, number> = { seed_offset: s, truth_self_psnr: psnr(truth[ret]!, truth[first]!) };
+        for (const mode of modes) {
+          const m = await modelFrames(model, sourceId, seed, acts, mode);
+          const f = m.frames;
+          row[`${mode}_psnr_return_vs_first`] = psnr(f[ret]!, f[first]!);
+          row[`${mode}_psnr_return_vs_truth`] = psnr(f[ret]!, truth[ret]!);
+          row[`${mode}_sharpness_ratio`] = sharpness(f[ret]!, d.frameWidth, d.frameHeight) / truthSharp;
+          row[`${mode}_anchored_frames`] = m.anchored;
+          row[`${mode}_return_anchored`] = m.returnAnchored ? 1 : 0;
+          if (truthS) {
+            const fs = (await modelFrames(model, sourceId, seed, actsSpawn, mode)).frames;
+            for (const [name, at] of [['first', first], ['return', ret]] as const) {
+              const r = objectKept(fs[at]!, f[at]!, truthS[at]!, truth[at]!);
+              if (r !== undefined) row[`${mode}_object_kept_${name}`] = r ? 1 : 0;
+            }
           }
         }
         rows.push(row);
+        console.error(`seed ${seed}, ${3 * n} frames away: ${modes.map((m) => `${m} ${r2(row[`${m}_psnr_return_vs_first`]!)} dB`).join(', ')}`);
       }
       const col = (k: string) => r2(mean(rows.map((r) => r[k]!).filter((v) => Number.isFinite(v))));
+      const report = (mode: Mode) => ({
+        psnr_return_vs_first_db: col(`${mode}_psnr_return_vs_first`),
+        psnr_return_vs_truth_db: col(`${mode}_psnr_return_vs_truth`),
+        sharpness_ratio: col(`${mode}_sharpness_ratio`),
+        // Share of loops where the spawned object is "recognisable": see objectKept().
+        spawned_object_kept: hasSpawn
+          ? { first_visit: share(rows, `${mode}_object_kept_first`), on_return: share(rows, `${mode}_object_kept_return`) }
+          : 'model has no spawn channel',
+        ...(mode === 'anchor'
+          ? { anchored_frames_mean: col('anchor_anchored_frames'), return_frame_anchored: share(rows, 'anchor_return_anchored') }
+          : {}),
+      });
       console.log(
         JSON.stringify({
           eval: 'revisit',
@@ -273,16 +297,10 @@ async function main(): Promise<void> {
           // sub-1e-3 pose error that shows at edges (then its PSNR is the ceiling for that loop).
           truth_return_identical: `${rows.filter((r) => r.truth_self_psnr! >= 100).length}/${rows.length}`,
           truth_self_psnr_min_db: r2(Math.min(...rows.map((r) => r.truth_self_psnr!))),
-          psnr_return_vs_first_db: col('psnr_return_vs_first'),
-          psnr_return_vs_truth_db: col('psnr_return_vs_truth'),
-          sharpness_ratio: col('sharpness_ratio'),
-          // Share of loops where the spawned object is "recognisable": see objectKept().
-          spawned_object_kept: hasSpawn
-            ? { first_visit: share(rows, 'object_kept_first'), on_return: share(rows, 'object_kept_return'), ...(hasMemory ? { on_return_with_memory: share(rows, 'memory_object_kept_return') } : {}) }
-            : 'model has no spawn channel',
-          memory: hasMemory
-            ? { psnr_return_vs_first_db: col('memory_psnr_return_vs_first'), psnr_return_vs_truth_db: col('memory_psnr_return_vs_truth') }
-            : 'model has no memory slots',
+          // plain: the model alone; memory: its memory slots fed retrieved views; anchor: what play
+          // runs (slots when the model has them, plus revisit anchoring, docs/persistence.md).
+          ...Object.fromEntries(modes.map((m) => [m, report(m)])),
+          ...(d.memorySlots > 0 ? {} : { memory: 'model has no memory slots' }),
           per_seed: rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, r2(v)]))),
         }),
       );

@@ -32,6 +32,13 @@ export interface ModelWorldOptions {
 /** Supplies the retrieved memory views for the frame with index `target` (memory models only). */
 export type MemoryProvider = (target: number) => MemoryInput | undefined;
 
+/**
+ * Re-grounds frame `target` on a remembered view (src/memory/revisit_anchor.ts): the step's context
+ * becomes K copies of `latent` with still actions, and `action` (the bridge from that view's pose
+ * to the frame's) replaces the player's action. Called with the player's action for the step.
+ */
+export type AnchorProvider = (target: number, action: Float32Array) => { latent: Float32Array; action: Float32Array } | undefined;
+
 /** Serialisable state of a model world (context, counters) — for save files and tests. */
 export interface ModelWorldState {
   seed: number;
@@ -57,6 +64,7 @@ export class ModelWorld implements FrameSource {
   private seed: number;
   private index = 0;
   private memory: MemoryProvider | undefined;
+  private anchor: AnchorProvider | undefined;
   private readonly stepTimings: boolean;
 
   constructor(model: Model, opts: ModelWorldOptions) {
@@ -85,6 +93,11 @@ export class ModelWorld implements FrameSource {
       throw new InvalidArgumentError('this model has no memory slots (manifest denoiser.memory)');
     }
     this.memory = provider;
+  }
+
+  /** Lets a remembered view re-ground the context on revisits (any model; see AnchorProvider). */
+  setAnchorProvider(provider: AnchorProvider | undefined): void {
+    this.anchor = provider;
   }
 
   async reset(seed?: number): Promise<Frame> {
@@ -119,9 +132,20 @@ export class ModelWorld implements FrameSource {
     }
     const k = this.model.dims.context;
     const L = this.model.latentSize;
-    // Newest action goes last: it leads from the newest context frame to the one generated now.
-    this.ctxActions.copyWithin(0, A);
-    this.ctxActions.set(action, (k - 1) * A);
+    const anchor = this.anchor?.(this.index + 1, action);
+    if (anchor) {
+      if (anchor.latent.length !== L || anchor.action.length !== A) {
+        throw new InvalidArgumentError(`anchor: latent/action have ${anchor.latent.length}/${anchor.action.length} values; the model takes ${L}/${A}`);
+      }
+      // As a world opens: the remembered view held still for K frames, then the bridge.
+      for (let i = 0; i < k; i++) this.ctxLatents.set(anchor.latent, i * L);
+      this.ctxActions.fill(0);
+      this.ctxActions.set(anchor.action, (k - 1) * A);
+    } else {
+      // Newest action goes last: it leads from the newest context frame to the one generated now.
+      this.ctxActions.copyWithin(0, A);
+      this.ctxActions.set(action, (k - 1) * A);
+    }
     this.seeds[0] = BigInt(this.seed);
     this.frames[0] = BigInt(this.index + 1);
     const t0 = performance.now();

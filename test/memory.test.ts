@@ -33,17 +33,26 @@ describe('view overlap', () => {
 });
 
 describe('memory store', () => {
-  it('replaces near-duplicates, evicts the oldest when full, and stays bounded', () => {
+  it('keeps the first look in a bin until the world changes, evicts the oldest when full, and stays bounded', () => {
     const m = new MemoryStore({ latentSize: L, capacity: 3 });
     expect(m.add(z(1), { x: 0, y: 0, yaw: 0 }, 10)).toBe('added');
     expect(m.add(z(2), { x: 2, y: 0, yaw: 0 }, 20)).toBe('added');
     expect(m.add(z(3), { x: 4, y: 0, yaw: 0 }, 30)).toBe('added');
-    // Same bin (place and heading) as the first entry: the new look replaces it (time refreshed).
+    // Same bin (place and heading) as the first entry, nothing changed since: the first look stays.
+    expect(m.add(z(9), { x: 0.2, y: 0.1, yaw: deg(5) }, 35)).toBe('kept');
+    expect(m.entries()[0]!.time).toBe(10);
+    expect(m.entries()[0]!.latent[0]).toBe(1);
+    // The world changed at frame 32 (an event): older looks are stale, and the next look replaces one.
+    m.markChange(32);
+    expect(m.changedAt).toBe(32);
+    expect(m.isCurrent(m.entries()[0]!)).toBe(false);
     expect(m.add(z(4), { x: 0.2, y: 0.1, yaw: deg(5) }, 40)).toBe('replaced');
     expect(m.entries()[0]!.pose.x).toBe(0.2);
     expect(m.size).toBe(3);
     expect(m.entries()[0]!.time).toBe(40);
     expect(m.entries()[0]!.latent[0]).toBe(4);
+    expect(m.isCurrent(m.entries()[0]!)).toBe(true);
+    expect(() => m.markChange(-1)).toThrow(/change time must be a frame index/);
     // Same place, other direction: a new view; the store is full, so the oldest (time 20) goes.
     expect(m.add(z(5), { x: 0, y: 0, yaw: deg(90) }, 50)).toBe('evicted');
     expect(m.size).toBe(3);
@@ -87,6 +96,10 @@ describe('memory store', () => {
     const n = new MemoryStore({ latentSize: L, capacity: 4 });
     n.loadArrays(arr);
     expect(n.toArrays()).toEqual(arr);
+    expect(n.changedAt).toBe(0);
+    n.loadArrays(arr, 'x', 7);
+    expect(n.changedAt).toBe(7);
+    expect(() => n.loadArrays(arr, 'x', 1.5)).toThrow(/x: changedAt 1.5 is not a frame index/);
     expect(() => n.loadArrays({ ...arr, poses: arr.poses.subarray(0, 5) }, 'x')).toThrow(/x: poses hold 5 values; 2 entries need 6/);
     expect(() => n.loadArrays({ ...arr, times: Float64Array.from([1.5, 2]) }, 'x')).toThrow(/entry 0 has time 1.5/);
     const small = new MemoryStore({ latentSize: L, capacity: 1 });
@@ -181,6 +194,37 @@ describe('pose tracker', () => {
     obs.resetOutsideStep();
     expect(memory.size).toBe(0);
     expect(tracker.pose()).toEqual({ x: 1, y: 1, yaw: 0 });
+  });
+});
+
+describe('memory observer and world changes', () => {
+  it('an event step marks a change and stores its frame whatever the cadence; older looks give way', () => {
+    const space = worldActionSpace();
+    const memory = new MemoryStore({ latentSize: L, capacity: 8 });
+    const tracker = new PoseTracker(space, { speeds: { moveSpeed: 0.12, strafeSpeed: 0.09, turnSpeedDeg: 5 }, start: { x: 1, y: 1, yaw: 0 } });
+    let latent = 0;
+    const obs = new MemoryObserver({ memory, tracker, startPose: { x: 1, y: 1, yaw: 0 }, latestLatent: () => z(++latent), storeEvery: 4, actionSpace: space });
+    const still = new Float32Array(5);
+    const light = Float32Array.from([0, 0, 0, 1, 0]);
+    const step = (a: Float32Array, index: number) => {
+      obs.stepStarted(a, false);
+      obs.stepFinished({ width: 1, height: 1, rgb: new Uint8Array(3), index }, {});
+    };
+    for (let i = 1; i <= 5; i++) step(still, i);
+    // Standing still: one bin; the look at frame 4 is the first and stays.
+    expect(memory.entries().map((e) => e.time)).toEqual([4]);
+    step(light, 6); // not a multiple of 4, stored because the world changed
+    expect(memory.changedAt).toBe(6);
+    expect(memory.entries().map((e) => e.time)).toEqual([6]);
+    step(still, 8);
+    expect(memory.entries().map((e) => e.time)).toEqual([6]);
+    // Without the action space the observer cannot tell events: no change is marked.
+    const blind = new MemoryStore({ latentSize: L, capacity: 8 });
+    const o2 = new MemoryObserver({ memory: blind, tracker, startPose: { x: 1, y: 1, yaw: 0 }, latestLatent: () => z(1) });
+    o2.stepStarted(light, false);
+    o2.stepFinished({ width: 1, height: 1, rgb: new Uint8Array(3), index: 6 }, {});
+    expect(blind.changedAt).toBe(0);
+    expect(blind.size).toBe(0);
   });
 });
 

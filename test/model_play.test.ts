@@ -1,16 +1,18 @@
 // The runtime over a neural world: the tiny fixture model (random weights, 3 actions, 32×32)
 // played headless through the CLI, recorded, and replayed bit-exactly on the CPU backend; a
 // recording refuses a different model file.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/native.js';
 import { loadRecording } from '../src/record/replay.js';
+import { encodePng } from '../src/image/png.js';
 import { runCli as cli } from './helpers/cli.js';
 import { copyWithOneWeightChanged } from './helpers/model_files.js';
 
 const TINY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
+const TINY_MEMORY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_memory_model.safetensors');
 
 describe('play with a model (headless)', () => {
   it('records a model session and replays it bit-exactly; another model file is refused', async () => {
@@ -34,5 +36,37 @@ describe('play with a model (headless)', () => {
     r = await cli(['replay', rec, '--model', other, '--backend', 'cpu']);
     expect(r.code).toBe(1);
     expect(r.text).toMatch(/recorded with sha256:.*but this source is sha256:.*same model file/);
+  });
+
+  it('a memory model with revisit anchoring records and replays bit-exactly; --no-anchor is recorded too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wl-anchor-'));
+    const script = join(dir, 'turn.json');
+    // Turn away and back (turning never meets a wall): the way back passes stored views.
+    writeFileSync(script, JSON.stringify({ segments: [{ frames: 12, action: { turn: 1 } }, { frames: 12, action: { turn: -1 } }] }));
+    // The fixture renders 4x4 frames, below the truth world's smallest, so it opens on a picture.
+    const image = join(dir, 'start.png');
+    writeFileSync(image, encodePng(8, 8, new Uint8Array(8 * 8 * 3).map((_, i) => (i * 37) & 255), 3));
+    const common = ['--headless', '--model', TINY_MEMORY, '--backend', 'cpu', '--threads', '1', '--start-image', image, '--script', script];
+    const on = join(dir, 'on.wlrec');
+    const off = join(dir, 'off.wlrec');
+    let r = await cli(['play', ...common, '--record', on]);
+    expect(r.code).toBe(0);
+    const anchored = Number(/revisit anchoring: (\d+) frames re-grounded/.exec(r.text)?.[1]);
+    expect(anchored).toBeGreaterThan(0);
+    expect(r.text).toMatch(/last: frame 24, on the view from frame 0/);
+    r = await cli(['play', ...common, '--no-anchor', '--record', off]);
+    expect(r.code).toBe(0);
+    expect(r.text).not.toMatch(/revisit anchoring/);
+    const hOn = loadRecording(on).header.settings.runtime;
+    const hOff = loadRecording(off).header.settings.runtime;
+    expect(hOn).toEqual({ memorySlots: true, anchor: true, storeEvery: 4, memoryCapacity: 1024, startImage: image });
+    expect(hOff).toMatchObject({ anchor: false });
+    // Anchoring changed frames; each recording replays as it was made.
+    expect(Array.from(loadRecording(on).frameCrcs)).not.toEqual(Array.from(loadRecording(off).frameCrcs));
+    for (const rec of [on, off]) {
+      r = await cli(['replay', rec, '--model', TINY_MEMORY, '--backend', 'cpu', '--threads', '1']);
+      expect(r.text).toMatch(/24 frames bit-exact/);
+      expect(r.code).toBe(0);
+    }
   });
 });

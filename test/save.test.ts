@@ -182,6 +182,7 @@ describe('continuing a saved world', () => {
         frame = (await w1.step(a)).frame;
         mem1.add(w1.state().contextLatents.subarray((k - 1) * model.latentSize), tr1.pose(), frame.index);
       }
+      mem1.markChange(5); // an event at frame 5: looks before it are stale, after loading too
       writeSave(file, captureSave({ source: w1, sourceId, backend: 'cpu', frame, memory: mem1, tracker: tr1 }));
       const savedRgb = frame.rgb.slice(); // frame is a view the next step overwrites
       const after: Uint8Array[] = [];
@@ -198,6 +199,18 @@ describe('continuing a saved world', () => {
       expect(Buffer.from(shown.rgb).equals(Buffer.from(savedRgb))).toBe(true);
       expect(shown.index).toBe(9);
       expect(mem2.toArrays()).toEqual(mem1.toArrays());
+      expect(mem2.changedAt).toBe(5);
+      // A save from before header.memory.changedAt existed: every stored look counts as stale.
+      const { changedAt: _drop, ...oldMemory } = save.header.memory!;
+      const sections = new Map([...save.sections].map(([k, v]) => [k, v]));
+      const { sections: _s, ...header } = save.header;
+      const older = decodeSave(encodeSave({ ...header, memory: oldMemory as typeof save.header.memory & object }, sections), 'older');
+      const mem3 = new MemoryStore({ latentSize: model.latentSize, capacity: 8 });
+      restoreSave(older, new ModelWorld(model, { seed: 1, opening }), { memory: mem3 }, 'older');
+      expect(mem3.changedAt).toBe(9);
+      expect(() => decodeSave(encodeSave({ ...header, memory: { ...oldMemory, changedAt: -3 } as typeof oldMemory }, sections), 'bad')).toThrow(
+        /header\.memory\.changedAt must be a frame index/,
+      );
       expect(tr2.pose()).toEqual(tr1.pose());
       expect(Array.from(tr2.path())).toEqual(Array.from(tr1.path()));
       for (let i = 9; i < 21; i++) {

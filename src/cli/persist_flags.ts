@@ -20,7 +20,13 @@ export const PERSIST_FLAGS: Record<string, FlagSpec> = {
   'memory-sheet': { kind: 'string' },
   'memory-capacity': { kind: 'int', min: 1, max: 65536 },
   'store-every': { kind: 'int', min: 1, max: 100000 },
+  'no-anchor': { kind: 'boolean' },
 };
+
+/** --no-anchor as an open/load option (anchoring is on unless the flag is given). */
+export function anchorOption(a: ParsedArgs): { anchor?: false } {
+  return a.flags['no-anchor'] === true ? { anchor: false } : {};
+}
 
 export const DEFAULT_QUICKSAVE = 'quick.wlsave';
 
@@ -28,8 +34,10 @@ export const PERSIST_HELP = `save / load in play:
   --quicksave FILE     where F5 saves and F9 loads during play (default ${DEFAULT_QUICKSAVE}); F9
                        only loads a save of the same model file (or truth seed)
 designer / memory:
-  --memory-capacity N  views the spatial memory keeps (default 256; model worlds)
+  --memory-capacity N  views the spatial memory keeps (default 1024; model worlds)
   --store-every N      store one view every N frames (default 4)
+  --no-anchor          do not re-ground frames on remembered views when you come back to a
+                       place (revisit anchoring, docs/persistence.md; model worlds)
   --map FILE.png       write the memory map panel (stored views, path, player) at the end
   --memory-sheet FILE.png  write a contact sheet of the stored views (decoded) at the end
   --force              replace an existing save file (always atomically)`;
@@ -104,6 +112,7 @@ export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: P
     backend: pw.backend,
     ...(steps !== undefined ? { steps } : {}),
     observers: pw.observers,
+    ...(pw.runtime ? { recordSettings: { runtime: pw.runtime } } : {}),
     log,
     hudPanel: (c) => drawMemoryMap(c, mapInput(pw, 4)),
     onCommand: async (cmd, loop) => {
@@ -122,6 +131,13 @@ export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: P
       }
     },
   });
+  if (pw.anchor) {
+    const last = pw.anchor.last;
+    log(
+      `revisit anchoring: ${pw.anchor.anchored} frames re-grounded on remembered views` +
+        (last ? ` (last: frame ${last.target}, on the view from frame ${last.entry.time})` : ''),
+    );
+  }
   if (out.saveTo) {
     const bytes = pw.save(out.saveTo, { fps: f.fps });
     const mem = pw.memory ? `, ${pw.memory.size} memory views` : '';

@@ -48,6 +48,8 @@ export interface SessionOptions {
   /** Headless: pace at --fps like the window would (true) or run as fast as possible (false). */
   realtime?: boolean;
   observers?: StepObserver[];
+  /** More settings for the recording's header (what a replay needs to rebuild the world). */
+  recordSettings?: Record<string, unknown>;
   output?: LoopOutput;
   /** Drawn into the HUD under its text while the HUD is on (e.g. the designer's memory map). */
   hudPanel?: (c: Canvas) => void;
@@ -88,7 +90,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         label: source.label,
         backend: o.backend,
         seed: o.seed,
-        settings: { fps: o.fps, width: source.width, height: source.height, ...(o.steps ? { steps: o.steps } : {}) },
+        settings: { ...(o.recordSettings ?? {}), fps: o.fps, width: source.width, height: source.height, ...(o.steps ? { steps: o.steps } : {}) },
         actionSpace: source.actionSpace,
       },
       source.actionSpace.channels.length,

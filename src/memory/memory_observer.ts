@@ -1,14 +1,20 @@
 /**
  * Keeps a memory store and pose estimate in step with a running world: a StepObserver for the
  * game loop. Each step integrates the action into the pose estimate; every `storeEvery` frames
- * the newest latent is stored at that pose. A reset (script reset or the R key) restarts the
- * pose at the start pose and empties the store, since the world itself starts over.
+ * the newest latent is stored at that pose. A step that fires an event (an `event` channel of
+ * the action space: light, spawn) marks a change in the store — older looks are stale — and its
+ * frame, the first look at the changed world, is stored whatever the cadence. A reset (script
+ * reset or the R key) restarts the pose at the start pose and empties the store, since the world
+ * itself starts over.
  */
-import type { Frame, StageTimes } from '../source.js';
+import type { ActionSpace, Frame, StageTimes } from '../source.js';
 import type { StepObserver } from '../loop/game_loop.js';
 import type { MemoryStore } from './memory_store.js';
 import type { PoseTracker } from './pose_tracker.js';
 import type { ViewPose } from './view_overlap.js';
+
+/** One view is stored every this many frames unless told otherwise. */
+export const DEFAULT_STORE_EVERY = 4;
 
 export interface MemoryObserverOptions {
   memory: MemoryStore;
@@ -19,16 +25,21 @@ export interface MemoryObserverOptions {
   startPose: ViewPose;
   /** Store one view every this many frames (default 4). */
   storeEvery?: number;
+  /** The world's action space: its `event` channels mark changes (default: none do). */
+  actionSpace?: ActionSpace;
 }
 
 export class MemoryObserver implements StepObserver {
   private readonly o: MemoryObserverOptions;
   private readonly every: number;
+  private readonly events: number[];
+  private changed = false;
   stored = 0;
 
   constructor(o: MemoryObserverOptions) {
     this.o = o;
-    this.every = o.storeEvery ?? 4;
+    this.every = o.storeEvery ?? DEFAULT_STORE_EVERY;
+    this.events = o.actionSpace?.channels.flatMap((c, i) => (c.kind === 'event' ? [i] : [])) ?? [];
   }
 
   private restart(): void {
@@ -36,17 +47,35 @@ export class MemoryObserver implements StepObserver {
     this.o.memory.clear();
   }
 
+  /** The opening (truth view or image, encoded) is the best look the world will ever have of the
+   * start pose: remember it as frame 0. */
+  private storeOpening(): void {
+    const z = this.o.latestLatent();
+    if (z && this.o.memory.add(z, this.o.tracker.pose(), 0) !== 'kept') this.stored++;
+  }
+
+  sessionStarted(first: Frame): void {
+    // Only a fresh world: a loaded save's frame is not an opening, and its memory came with it.
+    if (first.index === 0) this.storeOpening();
+  }
+
   stepStarted(action: Float32Array, reset: boolean): void {
-    if (reset) this.restart();
+    if (reset) {
+      this.restart();
+      this.storeOpening();
+    }
     this.o.tracker.update(action);
+    this.changed = this.events.some((i) => action[i] !== 0);
   }
 
   stepFinished(frame: Frame, _stages: StageTimes): void {
-    if (frame.index % this.every !== 0) return;
+    const changed = this.changed;
+    this.changed = false;
+    if (changed) this.o.memory.markChange(frame.index);
+    if (!changed && frame.index % this.every !== 0) return;
     const z = this.o.latestLatent();
     if (!z) return;
-    this.o.memory.add(z, this.o.tracker.pose(), frame.index);
-    this.stored++;
+    if (this.o.memory.add(z, this.o.tracker.pose(), frame.index) !== 'kept') this.stored++;
   }
 
   resetOutsideStep(): void {

@@ -3,10 +3,12 @@
  * can be shown what a place looked like when the player comes back to it.
  *
  * - Bounded: at most `capacity` entries. Poses fall into bins (`binSize` cells square, `binYawDeg`
- *   of heading); a new view in the bin of a stored one replaces it, so standing still does not
- *   fill the store and the latest look of a place (after a light change or a spawned object) is
- *   the one kept. Fixed bins (not "within a distance of") keep a slow walk from dragging one entry
- *   along forever. When the store is full, the entry stored longest ago is evicted.
+ *   of heading), one entry per bin, so standing still does not fill the store. A bin keeps the
+ *   first look at its place since the world last changed (markChange: a light change or a spawned
+ *   object): a world model's frames drift the longer it runs, so the first look is the one the
+ *   world should stay consistent with, and a change makes every older look stale, to be replaced
+ *   by the next one. Fixed bins (not "within a distance of") keep a slow walk from dragging one
+ *   entry along. When the store is full, the entry stored longest ago is evicted.
  * - Retrieval: the M entries that best overlap the current view (viewOverlap: distance and yaw
  *   within the field of view), minus a recency penalty, so views the model still has in its
  *   short context (the last few frames) give way to older ones it would otherwise have lost.
@@ -36,7 +38,9 @@ export interface MemoryConfig {
 }
 
 export const DEFAULT_MEMORY: Omit<MemoryConfig, 'latentSize'> = {
-  capacity: 256,
+  // 1,024 views (8 MB of latents for the default model) hold about a minute of exploring at one
+  // view every 4 frames, so the start of a minute-long walk is still there on return.
+  capacity: 1024,
   fovDeg: DEFAULT_OVERLAP.fovDeg,
   range: DEFAULT_OVERLAP.range,
   binSize: 0.5,
@@ -90,6 +94,7 @@ export class MemoryStore {
   readonly config: MemoryConfig;
   private readonly items: MemoryEntry[] = [];
   private readonly keys: string[] = [];
+  private changed = 0;
 
   constructor(config: Partial<MemoryConfig> & { latentSize: number }) {
     this.config = { ...DEFAULT_MEMORY, ...config };
@@ -107,6 +112,24 @@ export class MemoryStore {
   clear(): void {
     this.items.length = 0;
     this.keys.length = 0;
+    this.changed = 0;
+  }
+
+  /** Frame index of the latest change to the world (0: none): entries stored before it are
+   * stale — the place may look different now. */
+  get changedAt(): number {
+    return this.changed;
+  }
+
+  /** The world changed at frame `time` (an event): every look stored before it is stale. */
+  markChange(time: number): void {
+    if (!Number.isInteger(time) || time < 0) throw new InvalidArgumentError(`memory: change time must be a frame index; got ${time}`);
+    this.changed = Math.max(this.changed, time);
+  }
+
+  /** Is the entry a look at the world as it is now (stored at or after the latest change)? */
+  isCurrent(e: MemoryEntry): boolean {
+    return e.time >= this.changed;
   }
 
   /** The bin a pose falls in (entries in one bin replace each other). */
@@ -117,9 +140,10 @@ export class MemoryStore {
     return `${Math.floor(pose.x / c.binSize)},${Math.floor(pose.y / c.binSize)},${Math.floor((yaw * 180) / Math.PI / c.binYawDeg)}`;
   }
 
-  /** Stores a view. Returns what happened: 'added', 'replaced' (a near-duplicate) or 'evicted'
-   * (the store was full and its oldest entry made room). */
-  add(latent: Float32Array, pose: ViewPose, time: number): 'added' | 'replaced' | 'evicted' {
+  /** Stores a view. Returns what happened: 'added', 'replaced' (a stale look in the same bin),
+   * 'kept' (the bin already holds a current look, which stays) or 'evicted' (the store was full
+   * and its oldest entry made room). */
+  add(latent: Float32Array, pose: ViewPose, time: number): 'added' | 'replaced' | 'kept' | 'evicted' {
     const c = this.config;
     if (latent.length !== c.latentSize) {
       throw new InvalidArgumentError(`memory: latent has ${latent.length} values; the store holds ${c.latentSize}`);
@@ -129,6 +153,7 @@ export class MemoryStore {
     }
     const key = this.binOf(pose);
     let slot = this.keys.indexOf(key);
+    if (slot >= 0 && this.isCurrent(this.items[slot]!)) return 'kept';
     let outcome: 'added' | 'replaced' | 'evicted' = 'replaced';
     if (slot < 0 && this.items.length < c.capacity) {
       this.items.push({ latent: new Float32Array(c.latentSize), pose: { x: 0, y: 0, yaw: 0 }, time: 0 });
@@ -187,8 +212,9 @@ export class MemoryStore {
     return { latents, poses, times };
   }
 
-  /** Replaces the contents from toArrays() output (validated: sizes agree, values finite). */
-  loadArrays(a: { latents: Float32Array; poses: Float64Array; times: Float64Array }, name = 'memory'): void {
+  /** Replaces the contents from toArrays() output (validated: sizes agree, values finite);
+   * `changedAt` is the latest change (a save's header.memory.changedAt). */
+  loadArrays(a: { latents: Float32Array; poses: Float64Array; times: Float64Array }, name = 'memory', changedAt = 0): void {
     const n = a.times.length;
     const L = this.config.latentSize;
     if (n > this.config.capacity) throw new FormatError(`${name}: ${n} entries exceed the store's capacity ${this.config.capacity}`);
@@ -197,7 +223,9 @@ export class MemoryStore {
     for (let i = 0; i < n; i++) {
       if (!Number.isInteger(a.times[i]!) || a.times[i]! < 0) throw new FormatError(`${name}: entry ${i} has time ${a.times[i]}, not a frame index`);
     }
+    if (!Number.isInteger(changedAt) || changedAt < 0) throw new FormatError(`${name}: changedAt ${changedAt} is not a frame index`);
     this.clear();
+    this.changed = changedAt;
     for (let i = 0; i < n; i++) {
       this.keys.push(this.binOf({ x: a.poses[i * 3]!, y: a.poses[i * 3 + 1]!, yaw: a.poses[i * 3 + 2]! }));
       this.items.push({

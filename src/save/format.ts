@@ -147,6 +147,7 @@ function validateHeader(h: unknown, name: string): SaveHeader {
       need(isNum(m[k]) && Number.isInteger(m[k]) && (m[k] as number) >= 0 && (m[k] as number) <= 1 << 24, name, `header.memory.${k} must be an integer in 0..2^24`);
     }
     need((m.count as number) <= (m.capacity as number), name, `header.memory.count ${m.count as number} exceeds its capacity ${m.capacity as number}`);
+    need(m.changedAt === undefined || (isNum(m.changedAt) && Number.isSafeInteger(m.changedAt) && (m.changedAt as number) >= 0), name, 'header.memory.changedAt must be a frame index (an integer >= 0)');
   }
   need(typeof o.createdAt === 'string', name, 'header.createdAt must be a string');
   need(Array.isArray(o.sections) && o.sections.length <= 64, name, 'header.sections must be a list of at most 64 sections');

@@ -12,8 +12,9 @@ import { modelSourceId, truthSourceId } from '../record/source_identity.js';
 import type { StepObserver } from '../loop/game_loop.js';
 import { DEFAULT_MEMORY, MemoryStore, type MemoryConfig } from '../memory/memory_store.js';
 import { PoseTracker } from '../memory/pose_tracker.js';
-import { MemoryObserver } from '../memory/memory_observer.js';
+import { DEFAULT_STORE_EVERY, MemoryObserver } from '../memory/memory_observer.js';
 import { MemoryInputBuilder } from '../memory/memory_retrieval.js';
+import { RevisitAnchor, type AnchorConfig } from '../memory/revisit_anchor.js';
 import type { ViewPose } from '../memory/view_overlap.js';
 import { imageOpening } from '../opening_image.js';
 import { FormatError, WorldloopError } from '../errors.js';
@@ -32,6 +33,8 @@ export interface PersistentWorld {
   model?: Model;
   modelPath?: string;
   memory?: MemoryStore;
+  /** Re-grounds frames on remembered views when the player comes back (model worlds). */
+  anchor?: RevisitAnchor;
   tracker: PoseTracker;
   startPose: ViewPose;
   /** The seed's wall grid (the pose tracker collides with it; the map panel draws it). */
@@ -39,6 +42,9 @@ export interface PersistentWorld {
   observers: StepObserver[];
   /** The latest frame the loop produced (kept current by an observer). */
   lastFrame(): Frame | undefined;
+  /** How the runtime around the model was set up (memory slots fed, anchoring, store): what a
+   * recording keeps so that a replay can rebuild the same world (model worlds only). */
+  runtime?: ModelRuntimeSettings;
   /** Writes the world as it is now, atomically. Returns the file size. Call it between steps
    * (after the session, or through quickSave during play). */
   save(path: string, settings?: Record<string, unknown>): number;
@@ -61,6 +67,19 @@ export interface OpenWorldOptions {
   startImage?: string;
   memory?: Partial<Omit<MemoryConfig, 'latentSize'>>;
   storeEvery?: number;
+  /** Revisit anchoring (src/memory/revisit_anchor.ts): on by default; false turns it off. */
+  anchor?: boolean | Partial<AnchorConfig>;
+  /** Feed retrieved views to the model's memory slots (default on; a replay follows the recording). */
+  memorySlots?: boolean;
+}
+
+export interface ModelRuntimeSettings {
+  memorySlots: boolean;
+  anchor: boolean;
+  storeEvery: number;
+  memoryCapacity: number;
+  /** The picture the world opened on (--start-image), as given. */
+  startImage?: string;
 }
 
 export interface WallGrid {
@@ -98,21 +117,40 @@ class FrameKeeper implements StepObserver {
   }
 }
 
-type AssembleParts = Pick<
+export type AssembleParts = Pick<
   PersistentWorld,
   'world' | 'sourceId' | 'backend' | 'seed' | 'model' | 'modelPath' | 'memory' | 'startPose' | 'walls'
-> & { storeEvery?: number; settings: Record<string, unknown> };
+> & {
+  storeEvery?: number;
+  settings: Record<string, unknown>;
+  /** Revisit anchoring for a model world with a memory store (default on). */
+  anchor?: boolean | Partial<AnchorConfig>;
+  /** Feed retrieved views to a model's memory slots (default on; the eval turns it off). */
+  memorySlots?: boolean;
+};
 
-function assemble(p: AssembleParts): PersistentWorld {
+/** A world with its pose estimate, memory, anchoring and observers (what open/load build; the
+ * revisit eval builds its worlds with it too, so it measures what play runs). */
+export function assemblePersistentWorld(p: AssembleParts): PersistentWorld {
   const tracker = new PoseTracker(p.world.actionSpace, { speeds: speeds(), start: p.startPose, ...(p.walls ? { walls: p.walls } : {}) });
   const keeper = new FrameKeeper();
   const observers: StepObserver[] = [keeper];
   const { world, memory, model } = p;
   const source = new PersistentSource(world);
+  let anchor: RevisitAnchor | undefined;
   if (memory && model && world instanceof ModelWorld) {
     const k = model.dims.context;
     const L = model.latentSize;
-    if (model.dims.memorySlots > 0) {
+    if (p.anchor !== false) {
+      const a = new RevisitAnchor(world.actionSpace, speeds(), typeof p.anchor === 'object' ? p.anchor : {});
+      anchor = a;
+      // The tracker has already taken this step's action: its pose is the frame's.
+      world.setAnchorProvider((target, action) => {
+        const found = a.find(memory, tracker.pose(), target, action);
+        return found ? { latent: found.entry.latent, action: found.action } : undefined;
+      });
+    }
+    if (model.dims.memorySlots > 0 && p.memorySlots !== false) {
       // The tracker has already taken this step's action (observers run before the step), so its
       // pose is the pose of the frame being generated — what retrieval is keyed on in training.
       const builder = new MemoryInputBuilder(L, { slots: model.dims.memorySlots, poseDim: model.dims.memoryPoseDim });
@@ -124,6 +162,7 @@ function assemble(p: AssembleParts): PersistentWorld {
         tracker,
         startPose: p.startPose,
         latestLatent: () => world.state().contextLatents.subarray((k - 1) * L),
+        actionSpace: world.actionSpace,
         ...(p.storeEvery !== undefined ? { storeEvery: p.storeEvery } : {}),
       }),
     );
@@ -161,11 +200,23 @@ function assemble(p: AssembleParts): PersistentWorld {
     ...(model ? { model } : {}),
     ...(p.modelPath ? { modelPath: p.modelPath } : {}),
     ...(memory ? { memory } : {}),
+    ...(anchor ? { anchor } : {}),
     tracker,
     startPose: p.startPose,
     ...(p.walls ? { walls: p.walls } : {}),
     observers,
     lastFrame: () => keeper.frame,
+    ...(memory && model
+      ? {
+          runtime: {
+            memorySlots: model.dims.memorySlots > 0 && p.memorySlots !== false,
+            anchor: !!anchor,
+            storeEvery: p.storeEvery ?? DEFAULT_STORE_EVERY,
+            memoryCapacity: memory.config.capacity,
+            ...(typeof p.settings.startImage === 'string' ? { startImage: p.settings.startImage } : {}),
+          },
+        }
+      : {}),
     save,
     async quickSave(path, settings) {
       await source.idle();
@@ -220,7 +271,7 @@ export async function openPersistentWorld(o: OpenWorldOptions): Promise<Persiste
     if (o.startImage) throw new WorldloopError('WL_INVALID_ARGUMENT', 'a truth world starts from its seed; --start-image needs a model');
     const world = new TruthWorld({ seed });
     const st = truthStart(seed);
-    return assemble({ world, sourceId: truthSourceId(seed), backend: 'truth', seed, startPose: st.pose, walls: st.walls, settings: {} });
+    return assemblePersistentWorld({ world, sourceId: truthSourceId(seed), backend: 'truth', seed, startPose: st.pose, walls: st.walls, settings: {} });
   }
   const modelPath = o.modelPath ?? DEFAULT_MODEL;
   const image = o.startImage;
@@ -236,7 +287,7 @@ export async function openPersistentWorld(o: OpenWorldOptions): Promise<Persiste
   // and the pose estimate knows no walls.
   const st = image ? undefined : truthStart(seed);
   const startPose = st ? st.pose : { x: 0, y: 0, yaw: 0 };
-  return assemble({
+  return assemblePersistentWorld({
     world: m.world,
     sourceId: m.sourceId,
     backend: m.model.info.backend,
@@ -247,6 +298,8 @@ export async function openPersistentWorld(o: OpenWorldOptions): Promise<Persiste
     startPose,
     ...(st ? { walls: st.walls } : {}),
     ...(o.storeEvery !== undefined ? { storeEvery: o.storeEvery } : {}),
+    ...(o.anchor !== undefined ? { anchor: o.anchor } : {}),
+    ...(o.memorySlots !== undefined ? { memorySlots: o.memorySlots } : {}),
     settings: { model: modelPath, ...(image ? { startImage: image } : {}) },
   });
 }
@@ -257,6 +310,8 @@ export interface LoadWorldOptions {
   backend?: BackendName;
   threads?: number;
   storeEvery?: number;
+  /** Revisit anchoring (default on; false turns it off). */
+  anchor?: boolean | Partial<AnchorConfig>;
 }
 
 function savedStartPose(save: SaveFile): ViewPose | undefined {
@@ -293,7 +348,7 @@ export async function loadPersistentWorld(savePath: string, o: LoadWorldOptions 
     const world = new TruthWorld({ seed: h.seed, config: { width: h.settings.width, height: h.settings.height } });
     try {
       checkSaveSource(save, truthSourceId(h.seed), savePath);
-      const pw = assemble({ world, sourceId: h.sourceId, backend: 'truth', seed: h.seed, startPose, ...walls, settings: {} });
+      const pw = assemblePersistentWorld({ world, sourceId: h.sourceId, backend: 'truth', seed: h.seed, startPose, ...walls, settings: {} });
       const frame = restoreSave(save, world, { tracker: pw.tracker }, savePath);
       pw.source.resumeWith(() => frame);
       return pw;
@@ -308,7 +363,7 @@ export async function loadPersistentWorld(savePath: string, o: LoadWorldOptions 
   try {
     checkSaveSource(save, m.sourceId, savePath);
     const memory = savedMemoryStore(save, m.model.latentSize, savePath);
-    const pw = assemble({
+    const pw = assemblePersistentWorld({
       world: m.world,
       sourceId: m.sourceId,
       backend: m.model.info.backend,
@@ -319,6 +374,7 @@ export async function loadPersistentWorld(savePath: string, o: LoadWorldOptions 
       startPose,
       ...walls,
       ...(o.storeEvery !== undefined ? { storeEvery: o.storeEvery } : {}),
+      ...(o.anchor !== undefined ? { anchor: o.anchor } : {}),
       settings: { model: modelPath, ...(typeof h.settings.startImage === 'string' ? { startImage: h.settings.startImage } : {}) },
     });
     const frame = restoreSave(save, m.world, { memory, tracker: pw.tracker }, savePath);

@@ -75,7 +75,7 @@ export function captureSave(c: CaptureInput): SaveFile {
     sections.set('memory_latents', a.latents);
     sections.set('memory_poses', a.poses);
     sections.set('memory_times', a.times);
-    memory = { ...c.memory.config, count: c.memory.size };
+    memory = { ...c.memory.config, count: c.memory.size, changedAt: c.memory.changedAt };
   }
   if (c.tracker) sections.set('path', c.tracker.path());
   const header: Omit<SaveHeader, 'sections'> = {
@@ -142,6 +142,7 @@ interface Checked {
   latents?: Float32Array;
   actions?: Float32Array;
   memory?: { latents: Float32Array; poses: Float64Array; times: Float64Array };
+  memoryChangedAt?: number;
 }
 
 /** Every check restoreSave makes, without changing anything. */
@@ -186,8 +187,10 @@ function check(save: SaveFile, source: FrameSource, memory: MemoryStore | undefi
       poses: section(save, 'memory_poses', where, Float64Array),
       times: section(save, 'memory_times', where, Float64Array),
     };
+    // Saves from before changedAt existed: treat every stored look as possibly stale.
+    out.memoryChangedAt = typeof h.memory.changedAt === 'number' ? h.memory.changedAt : h.frameIndex;
     // Same checks as loading, on a scratch store.
-    new MemoryStore({ ...memory.config }).loadArrays(out.memory, `${where}: memory`);
+    new MemoryStore({ ...memory.config }).loadArrays(out.memory, `${where}: memory`, out.memoryChangedAt);
   }
   return out;
 }
@@ -235,7 +238,7 @@ export function restoreSave(save: SaveFile, source: FrameSource, extras: { memor
     throw new WorldloopError('WL_UNSUPPORTED', `cannot load a save into a '${source.kind}' source of this type`);
   }
   if (extras.memory) {
-    if (c.memory) extras.memory.loadArrays(c.memory, `${where}: memory`);
+    if (c.memory) extras.memory.loadArrays(c.memory, `${where}: memory`, c.memoryChangedAt);
     else extras.memory.clear();
   }
   if (extras.tracker && h.pose) {

@@ -5,7 +5,7 @@ import { parseArgs } from '../args.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
 import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
 import { loadPersistentWorld, openPersistentWorld } from '../../save/persistent_world.js';
-import { DEFAULT_QUICKSAVE, runPersistent } from '../persist_flags.js';
+import { DEFAULT_QUICKSAVE, anchorOption, runPersistent } from '../persist_flags.js';
 import { WorldloopError } from '../../errors.js';
 import type { BackendName } from '../../model.js';
 
@@ -24,6 +24,9 @@ start / save:
                       ground-truth view for --seed
   --load FILE         continue a saved world (worldloop save / F5); same as worldloop load FILE
   --quicksave FILE    where F5 saves and F9 loads (default ${DEFAULT_QUICKSAVE})
+memory:
+  --no-anchor         do not re-ground frames on remembered views when you come back to a place
+                      (revisit anchoring is on by default; docs/persistence.md)
 ${SESSION_HELP}
 
 examples:
@@ -45,6 +48,7 @@ const command: Command = {
       'start-image': { kind: 'string' },
       load: { kind: 'string' },
       quicksave: { kind: 'string' },
+      'no-anchor': { kind: 'boolean' },
     });
     const f = sessionFlags('play', a);
     const load = a.flags.load as string | undefined;
@@ -61,6 +65,7 @@ const command: Command = {
       );
     }
     const common = {
+      ...anchorOption(a),
       backend: (a.flags.backend as BackendName | undefined) ?? 'auto',
       ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
     };

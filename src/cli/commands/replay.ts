@@ -6,6 +6,9 @@ import { GameLoop, type LoopOutput } from '../../loop/game_loop.js';
 import { checkRecordingMatches, loadRecording, RecordingInput, ReplayVerifier } from '../../record/replay.js';
 import { sinkFor, type FrameSink } from '../../record/frame_export.js';
 import { openModel, openTruth, DEFAULT_MODEL, type OpenedSource } from '../../loop/open_source.js';
+import { openPersistentWorld, type ModelRuntimeSettings } from '../../save/persistent_world.js';
+import type { StepObserver } from '../../loop/game_loop.js';
+import { FormatError } from '../../errors.js';
 import { hasDisplay, Window } from '../../window.js';
 import { formatReport } from '../../profiler/frame_profiler.js';
 import type { BackendName } from '../../model.js';
@@ -27,6 +30,25 @@ replay is bit-exact; another backend may differ in the last bits and is reported
 
 exit status: 0 bit-exact, 1 frames differ or error, 2 usage error.
 example: worldloop replay run.wlrec --export run.mp4`;
+
+/** The runtime settings a recording names (header.settings.runtime), checked; undefined for
+ * recordings without them (made before they existed, or outside play). */
+function recordedRuntime(v: unknown, file: string): ModelRuntimeSettings | undefined {
+  if (v === undefined) return undefined;
+  const r = v as Record<string, unknown>;
+  const ok =
+    typeof r === 'object' && r !== null &&
+    typeof r.memorySlots === 'boolean' && typeof r.anchor === 'boolean' &&
+    Number.isInteger(r.storeEvery) && (r.storeEvery as number) >= 1 &&
+    Number.isInteger(r.memoryCapacity) && (r.memoryCapacity as number) >= 1 &&
+    (r.startImage === undefined || typeof r.startImage === 'string');
+  if (!ok) {
+    throw new FormatError(
+      `${file}: header.settings.runtime must be {memorySlots, anchor, storeEvery, memoryCapacity[, startImage]}; got ${JSON.stringify(v)}`,
+    );
+  }
+  return r as unknown as ModelRuntimeSettings;
+}
 
 const command: Command = {
   name: 'replay',
@@ -50,16 +72,37 @@ const command: Command = {
     const h = rec.header;
     const backend = (a.flags.backend as BackendName | undefined) ?? (h.backend as BackendName);
     let opened: OpenedSource;
+    let runtimeObservers: StepObserver[] = [];
+    const runtime = recordedRuntime(h.settings.runtime, file);
     if (h.sourceKind === 'truth') {
       opened = await openTruth(h.seed);
     } else {
       const steps = typeof h.settings.steps === 'number' ? h.settings.steps : undefined;
-      opened = await openModel((a.flags.model as string | undefined) ?? DEFAULT_MODEL, {
+      const o = {
         backend,
         seed: h.seed,
         ...(steps !== undefined ? { steps } : {}),
         ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
-      });
+      };
+      const modelPath = (a.flags.model as string | undefined) ?? DEFAULT_MODEL;
+      if (runtime) {
+        // Recorded by play/save/load: rebuild the same runtime around the model (pose tracker,
+        // memory store, memory slots, revisit anchoring), since all of it shapes the frames.
+        const pw = await openPersistentWorld({
+          kind: 'model',
+          modelPath,
+          ...o,
+          memory: { capacity: runtime.memoryCapacity },
+          storeEvery: runtime.storeEvery,
+          anchor: runtime.anchor,
+          memorySlots: runtime.memorySlots,
+          ...(runtime.startImage !== undefined ? { startImage: runtime.startImage } : {}),
+        });
+        runtimeObservers = pw.observers;
+        opened = { source: pw.source, sourceId: pw.sourceId, backend: pw.backend, steps: pw.world.kind === 'model' ? (pw.world as { steps: number }).steps : 0, close: () => pw.close() };
+      } else {
+        opened = await openModel(modelPath, o);
+      }
     }
     try {
       checkRecordingMatches(rec, opened.sourceId, opened.source.actionSpace, file);
@@ -84,7 +127,7 @@ const command: Command = {
         source: opened.source,
         input: new RecordingInput(rec),
         output,
-        observers: [verifier],
+        observers: [...runtimeObservers, verifier],
         realtime: !!a.flags.window,
         fps,
         seed: h.seed,

@@ -1,0 +1,159 @@
+// Revisit anchoring: the bridge action is the pose tracker's inverse, the rules for which remembered
+// view qualifies, the ModelWorld step it produces (checked against the same context set up by
+// hand), and a walk away and back through the world play builds, with and without --no-anchor.
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { RevisitAnchor } from '../src/memory/revisit_anchor.js';
+import { MemoryStore } from '../src/memory/memory_store.js';
+import { PoseTracker } from '../src/memory/pose_tracker.js';
+import { worldActionSpace } from '../src/world.js';
+import { loadModel, ModelWorld } from '../src/index.js';
+import { assemblePersistentWorld, truthStart } from '../src/save/persistent_world.js';
+import { truthOpening } from '../src/loop/open_source.js';
+import type { ActionSpace } from '../src/source.js';
+
+const FIX = join(__dirname, '..', 'native', 'tests', 'fixtures');
+const SPEEDS = { moveSpeed: 0.12, strafeSpeed: 0.09, turnSpeedDeg: 5 };
+const space = worldActionSpace(); // move, strafe, turn, light, spawn
+const L = 4;
+const z = (v: number) => new Float32Array(L).fill(v);
+
+describe('revisit anchor', () => {
+  it('bridges two poses with the action the pose tracker would take between them', () => {
+    const anchor = new RevisitAnchor(space, SPEEDS);
+    const out = new Float32Array(5);
+    let rng = 7;
+    const rand = () => ((rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    for (let trial = 0; trial < 50; trial++) {
+      const from = { x: 10 + 3 * rand(), y: 10 + 3 * rand(), yaw: Math.PI * rand() };
+      const act = Float32Array.from([rand(), rand(), rand(), 0, 0]);
+      const tr = new PoseTracker(space, { speeds: SPEEDS, start: from });
+      tr.update(act);
+      const size = anchor.bridgeAction(from, tr.pose(), out);
+      for (let c = 0; c < 3; c++) expect(out[c]).toBeCloseTo(act[c]!, 4);
+      expect(size).toBeCloseTo(Math.max(...Array.from(act.subarray(0, 3), Math.abs)), 4);
+    }
+    // An action space without strafe cannot bridge a sideways offset.
+    const noStrafe: ActionSpace = { channels: space.channels.filter((c) => c.name !== 'strafe') };
+    const a2 = new RevisitAnchor(noStrafe, SPEEDS);
+    expect(a2.bridgeAction({ x: 0, y: 0, yaw: 0 }, { x: 0, y: 0.05, yaw: 0 }, new Float32Array(4))).toBeUndefined();
+    expect(a2.bridgeAction({ x: 0, y: 0, yaw: 0 }, { x: 0.05, y: 0, yaw: 0 }, new Float32Array(4))).toBeCloseTo(0.05 / 0.12, 6);
+  });
+
+  it('picks the current, old-enough view with the smallest bridge within one step', () => {
+    const anchor = new RevisitAnchor(space, SPEEDS, { minAge: 8 });
+    const store = new MemoryStore({ latentSize: L, capacity: 16 });
+    const here = { x: 5, y: 5, yaw: 0 };
+    const still = new Float32Array(5);
+    store.add(z(1), { x: 4.94, y: 5, yaw: 0 }, 10); // half a step behind: bridge 0.5 (a bin of its own)
+    store.add(z(2), { x: 5.6, y: 5, yaw: 0 }, 12); // 5 steps ahead: too far
+    store.add(z(3), { x: 5, y: 5, yaw: (2 * Math.PI) / 180 }, 14); // 2 degrees: bridge 0.4
+    let got = anchor.find(store, here, 100, still);
+    expect(got?.entry.latent[0]).toBe(3);
+    expect(got?.size).toBeCloseTo(0.4, 5);
+    expect(got?.action[2]).toBeCloseTo(-0.4, 5); // turn back by 2 degrees
+    expect(anchor.anchored).toBe(1);
+    expect(anchor.last?.target).toBe(100);
+    // Too young (age 6 < 8): the best view is skipped, the next best is used.
+    got = anchor.find(store, here, 20, still);
+    expect(got?.entry.latent[0]).toBe(1);
+    // A step that fires an event never anchors.
+    expect(anchor.find(store, here, 100, Float32Array.from([0, 0, 0, 0, 1]))).toBeUndefined();
+    // After a change, only looks stored since count.
+    store.markChange(50);
+    expect(anchor.find(store, here, 100, still)).toBeUndefined();
+    store.add(z(4), { x: 4.97, y: 5, yaw: 0 }, 60);
+    expect(anchor.find(store, here, 100, still)?.entry.latent[0]).toBe(4);
+    // Tighter bridges on request.
+    expect(new RevisitAnchor(space, SPEEDS, { maxBridge: 0.1 }).find(store, here, 100, still)).toBeUndefined();
+    expect(() => new RevisitAnchor(space, SPEEDS, { maxBridge: 0 })).toThrow(/anchor.maxBridge must be in \(0, 1\]/);
+    expect(() => new RevisitAnchor(space, SPEEDS, { minAge: 0 })).toThrow(/anchor.minAge must be a positive integer/);
+    expect(() => anchor.find(store, here, 100, new Float32Array(3))).toThrow(/action has 3 channels; the world takes 5/);
+  });
+
+  it('a ModelWorld step anchored on a view equals a step from that view held still, then the bridge', async () => {
+    const model = await loadModel(join(FIX, 'tiny_model.safetensors'), { threads: 1 });
+    try {
+      const { frameWidth: W, frameHeight: H, context: K, actionDim: A } = model.dims;
+      const opening = async () => Array.from({ length: K }, (_, i) => new Uint8Array(W * H * 3).map((_, j) => (i * 31 + j * 7) & 255));
+      const view = new Float32Array(model.latentSize).map((_, i) => Math.sin(i * 0.3));
+      const bridge = new Float32Array(A).fill(0.25);
+      const act = new Float32Array(A).fill(-1);
+
+      const a = new ModelWorld(model, { seed: 5, opening });
+      await a.reset();
+      await a.step(act);
+      a.setAnchorProvider((target, action) => {
+        expect(target).toBe(2);
+        expect(Array.from(action)).toEqual(Array.from(act));
+        return { latent: view, action: bridge };
+      });
+      const anchored = (await a.step(act)).frame.rgb.slice();
+
+      // The same frame index and seed, with the context set by hand: K copies of the view, still
+      // actions; stepping with the bridge puts it in as the newest action.
+      const b = new ModelWorld(model, { seed: 5, opening });
+      await b.reset();
+      const ctx = new Float32Array(K * model.latentSize);
+      for (let i = 0; i < K; i++) ctx.set(view, i * model.latentSize);
+      b.restore({ seed: 5, frameIndex: 1, contextLatents: ctx, contextActions: new Float32Array(K * A) });
+      const byHand = (await b.step(bridge)).frame.rgb;
+      expect(Buffer.from(anchored).equals(Buffer.from(byHand))).toBe(true);
+
+      // Without the anchor the same step differs (the anchor changed what the model was shown).
+      const c = new ModelWorld(model, { seed: 5, opening });
+      await c.reset();
+      await c.step(act);
+      expect(Buffer.from((await c.step(act)).frame.rgb).equals(Buffer.from(anchored))).toBe(false);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it('walking away and back anchors the return in the world play builds; --no-anchor turns it off', async () => {
+    const model = await loadModel(join(FIX, 'tiny_model.safetensors'), { threads: 1 });
+    try {
+      const seed = 3;
+      const { context: K, frameWidth: W, frameHeight: H } = model.dims;
+      const names = model.actionSpace.channels.map((c) => c.name);
+      const act = (turn: number) => {
+        const a = new Float32Array(model.dims.actionDim);
+        a[names.indexOf('turn')] = turn;
+        return a;
+      };
+      const run = async (anchor: boolean) => {
+        const world = new ModelWorld(model, { seed, opening: (s) => truthOpening(s, K, W, H) });
+        const st = truthStart(seed);
+        const pw = assemblePersistentWorld({
+          world, sourceId: 'test', backend: 'cpu', seed, model, memory: new MemoryStore({ latentSize: model.latentSize }),
+          startPose: st.pose, walls: st.walls, settings: {}, anchor,
+        });
+        const first = await world.reset(seed);
+        for (const o of pw.observers) o.sessionStarted?.(first);
+        // Turn left 12 steps, then right 12: back where it started (turning never touches a wall).
+        const frames: Uint8Array[] = [];
+        for (const t of [...Array(12).fill(1), ...Array(12).fill(-1)] as number[]) {
+          for (const o of pw.observers) o.stepStarted?.(act(t), false);
+          const { frame, stages } = await world.step(act(t));
+          for (const o of pw.observers) await o.stepFinished?.(frame, stages);
+          frames.push(frame.rgb.slice());
+        }
+        expect(pw.tracker.pose().yaw).toBeCloseTo(st.pose.yaw, 5);
+        return { frames, anchor: pw.anchor };
+      };
+      const on = await run(true);
+      const off = await run(false);
+      expect(off.anchor).toBeUndefined();
+      expect(on.anchor!.anchored).toBeGreaterThan(0);
+      // The return (frame 24) is generated from the opening's look (stored at frame 0, same pose).
+      expect(on.anchor!.last!.target).toBe(24);
+      expect(on.anchor!.last!.entry.time).toBe(0);
+      expect(on.anchor!.last!.size).toBeLessThan(1e-3);
+      // Up to the first anchored frame both runs are identical; the anchored run differs after.
+      const firstAnchored = on.frames.findIndex((f, i) => !Buffer.from(f).equals(Buffer.from(off.frames[i]!)));
+      expect(firstAnchored).toBeGreaterThan(8);
+    } finally {
+      await model.close();
+    }
+  });
+});
