@@ -22,13 +22,11 @@
  *                                   [--backend cpu|cuda|auto] [--threads N]
  */
 import { Explorer, World, worldLayout } from '../src/world.js';
-import { loadModel, type BackendName, type Model } from '../src/model.js';
-import { ModelWorld } from '../src/model_world.js';
-import { truthOpening, resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
-import { MemoryStore } from '../src/memory/memory_store.js';
-import { assemblePersistentWorld, truthStart } from '../src/save/persistent_world.js';
+import { loadModel, type BackendName } from '../src/model.js';
+import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { machine } from './bench_json.js';
+import { modelFrames, psnr, sharpness, truthFrames, type Act, type Mode } from './runtime_frames.js';
 
 function parseModes(v: string): Mode[] {
   const all: Mode[] = ['plain', 'memory', 'anchor'];
@@ -55,31 +53,6 @@ function args() {
     settle: 8,
   };
 }
-
-export function psnr(a: Uint8Array, b: Uint8Array): number {
-  let se = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i]! - b[i]!;
-    se += d * d;
-  }
-  return 10 * Math.log10((255 * 255) / Math.max(se / a.length, 1e-10));
-}
-
-/** Mean image-gradient magnitude (train/metrics.py sharpness, on 0..255 RGB). */
-export function sharpness(rgb: Uint8Array, w: number, h: number): number {
-  let sum = 0;
-  for (let y = 0; y < h - 1; y++)
-    for (let x = 0; x < w - 1; x++)
-      for (let c = 0; c < 3; c++) {
-        const v = rgb[(y * w + x) * 3 + c]!;
-        const dx = rgb[(y * w + x + 1) * 3 + c]! - v;
-        const dy = rgb[((y + 1) * w + x) * 3 + c]! - v;
-        sum += Math.sqrt(dx * dx + dy * dy);
-      }
-  return sum / ((h - 1) * (w - 1) * 3);
-}
-
-type Act = Float32Array;
 
 /** A loop that returns exactly to its start pose in the truth world, or undefined. */
 function buildLoop(seed: number, policySeed: number, settle: number, n: number): Act[] | undefined {
@@ -117,75 +90,6 @@ function buildLoop(seed: number, policySeed: number, settle: number, n: number):
     w.close();
     ex.close();
   }
-}
-
-/** Truth frames for the whole loop (index 0 = the opening's last frame). */
-function truthFrames(seed: number, k: number, acts: Act[], width: number, height: number): Uint8Array[] {
-  const w = new World(seed, { width, height });
-  try {
-    const still = new Float32Array(acts[0]!.length);
-    for (let i = 0; i < k - 1; i++) w.step(still); // the opening stands still K-1 ticks
-    const frames = [w.rgb.slice()];
-    for (const a of acts) {
-      w.step(a);
-      frames.push(w.rgb.slice());
-    }
-    return frames;
-  } finally {
-    w.close();
-  }
-}
-
-/** How a loop's model frames are made: the plain model; its memory slots fed retrieved views;
- * or everything play does (memory slots when the model has them, plus revisit anchoring). */
-type Mode = 'plain' | 'memory' | 'anchor';
-
-async function modelFrames(
-  model: Model,
-  sourceId: string,
-  seed: number,
-  acts: Act[],
-  mode: Mode,
-): Promise<{ frames: Uint8Array[]; anchored: number; returnAnchored: boolean }> {
-  const d = model.dims;
-  const k = d.context;
-  // Loops are truth-world action vectors; the model takes its own channels, matched by name.
-  const world = worldLayout().channels.map((c) => c.name);
-  const pick = model.actionSpace.channels.map((c) => {
-    const i = world.indexOf(c.name);
-    if (i < 0) throw new Error(`model action channel '${c.name}' is not one of the world's (${world.join(', ')})`);
-    return i;
-  });
-  // The world play runs (src/save/persistent_world.ts): pose tracker with the seed's walls,
-  // memory store and observers; only the switches differ between the modes.
-  const mw = new ModelWorld(model, { seed, opening: (sd) => truthOpening(sd, k, d.frameWidth, d.frameHeight) });
-  const st = truthStart(seed);
-  const pw = assemblePersistentWorld({
-    world: mw,
-    sourceId,
-    backend: model.info.backend,
-    seed,
-    model,
-    memory: new MemoryStore({ latentSize: model.latentSize }),
-    startPose: st.pose,
-    walls: st.walls,
-    settings: {},
-    memorySlots: mode !== 'plain',
-    anchor: mode === 'anchor',
-  });
-  const first = await mw.reset(seed);
-  for (const o of pw.observers) o.sessionStarted?.(first);
-  const frames = [first.rgb.slice()];
-  const a = new Float32Array(d.actionDim);
-  for (const act of acts) {
-    pick.forEach((w, c) => (a[c] = act[w]!));
-    for (const o of pw.observers) o.stepStarted?.(a, false);
-    const { frame, stages } = await mw.step(a);
-    for (const o of pw.observers) await o.stepFinished?.(frame, stages);
-    frames.push(frame.rgb.slice());
-  }
-  const anchored = pw.anchor?.anchored ?? 0;
-  return { frames, anchored, returnAnchored: pw.anchor?.last?.target === acts.length };
 }
 
 /**
@@ -260,7 +164,7 @@ async function main(): Promise<void> {
           row[`${mode}_psnr_return_vs_truth`] = psnr(f[ret]!, truth[ret]!);
           row[`${mode}_sharpness_ratio`] = sharpness(f[ret]!, d.frameWidth, d.frameHeight) / truthSharp;
           row[`${mode}_anchored_frames`] = m.anchored;
-          row[`${mode}_return_anchored`] = m.returnAnchored ? 1 : 0;
+          row[`${mode}_return_anchored`] = m.anchoredAt[ret] ? 1 : 0;
           if (truthS) {
             const fs = (await modelFrames(model, sourceId, seed, actsSpawn, mode)).frames;
             for (const [name, at] of [['first', first], ['return', ret]] as const) {

@@ -38,6 +38,11 @@ describe('memory map panel', () => {
     expect(px(c, X(7), Y(10))).toEqual([255, 255, 255]); // player on top of the newest entry
     expect(px(c, X(7), Y(6))).toEqual([80, 140, 255]); // the path between (7,2) and (7,10)
     expect(px(c, 1, 127)).toEqual([16, 18, 24]); // background
+    // The view the frame on screen was anchored on: magenta, over the retrieval highlight.
+    const c2 = canvas(128, 128);
+    drawMemoryMap(c2, { ...input, anchor: 1 });
+    expect(px(c2, X(12), Y(3))).toEqual([255, 80, 255]);
+    expect(px(c2, X(2), Y(2))).toEqual([120, 70, 30]);
     // Everything fits inside the panel.
     for (const e of entries) {
       expect(X(e.pose.x)).toBeGreaterThanOrEqual(0);

@@ -86,14 +86,17 @@ function mapInput(pw: PersistentWorld, retrieve: number): MemoryMapInput {
   const player = pw.tracker.pose();
   const entries = pw.memory?.entries() ?? [];
   const now = pw.lastFrame()?.index ?? 0;
+  const last = pw.anchor?.last;
+  const anchor = last && last.target === now ? entries.indexOf(last.entry) : -1;
   return {
     entries,
     path: pw.tracker.path(),
     player,
     now,
     highlight: pw.memory ? pw.memory.retrieve(player, now, retrieve).map((r) => r.index) : [],
+    ...(anchor >= 0 ? { anchor } : {}),
     ...(pw.walls ? { walls: pw.walls } : {}),
-    title: `${entries.length} views`,
+    title: `${entries.length} views` + (pw.anchor ? ` · ${pw.anchor.anchored} anchored` : ''),
   };
 }
 

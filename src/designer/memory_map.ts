@@ -2,7 +2,8 @@
  * The designer's map panel: a top-down view of where the memory store holds views (dots with a
  * heading tick, brighter = stored more recently), the player's path, and the player now (white,
  * with a heading line). Retrieved entries can be highlighted (green) to see what memory would
- * hand the model from here. Walls are drawn when a map is known (truth world / seed).
+ * hand the model from here, and the view the frame on screen was re-grounded on (revisit
+ * anchoring, magenta). Walls are drawn when a map is known (truth world / seed).
  *
  * Draws into a Canvas (RGB8 or RGBA8), so the same panel goes into the HUD overlay or a PNG.
  */
@@ -24,6 +25,8 @@ export interface MemoryMapInput {
   now: number;
   /** Indices into `entries` to highlight (e.g. the last retrieval). */
   highlight?: readonly number[];
+  /** Index into `entries` of the view the current frame was anchored on, if it was. */
+  anchor?: number;
   /** cells[y*size+x] = 1 for walls. */
   walls?: { size: number; cells: Uint8Array };
   title?: string;
@@ -43,6 +46,7 @@ const COLORS = {
   entryNew: [255, 220, 80],
   entryOld: [120, 70, 30],
   highlight: [80, 255, 120, 255] as Rgba,
+  anchor: [255, 80, 255, 255] as Rgba,
   player: [255, 255, 255, 255] as Rgba,
 };
 
@@ -120,11 +124,12 @@ export function drawMemoryMap(c: Canvas, input: MemoryMapInput): MapView {
   const tick = Math.max(3, v.scale * 0.6);
   input.entries.forEach((e, i) => {
     const f = tMax > tMin ? (e.time - tMin) / (tMax - tMin) : 1;
-    const col = hi.has(i) ? COLORS.highlight : COLORS.entryOld.map((o, k) => Math.round(o + (COLORS.entryNew[k]! - o) * f));
+    const anchored = input.anchor === i;
+    const col = anchored ? COLORS.anchor : hi.has(i) ? COLORS.highlight : COLORS.entryOld.map((o, k) => Math.round(o + (COLORS.entryNew[k]! - o) * f));
     const x = X(e.pose.x);
     const y = Y(e.pose.y);
     line(c, x, y, x + Math.cos(e.pose.yaw) * tick, y + Math.sin(e.pose.yaw) * tick, col);
-    dot(c, x, y, hi.has(i) ? 2 : 1, col);
+    dot(c, x, y, anchored ? 3 : hi.has(i) ? 2 : 1, col);
   });
   if (input.player) {
     const x = X(input.player.x);

@@ -1,0 +1,140 @@
+/**
+ * Revisit anchoring in free play: what it does to a model world outside scripted loops. On
+ * held-out seeds (2^40 + i) the truth world's exploration policy plays N frames (light and spawn
+ * events included, as in training data), and the model plays the same actions in the world play
+ * builds, with anchoring off ('plain' when the model has no memory slots, else 'memory') and on.
+ *
+ * Reported per mode:
+ * - PSNR against truth, mean over frames 1–32, 33–128 and 129–N (drift);
+ * - the sharpness ratio over the last window (blur);
+ * - the share of frames anchored;
+ * - pops: the mean absolute change from the previous frame, over truth's change at the same
+ *   frames, separately for anchored and other frames (1 = moves as much as truth does; a re-grounded
+ *   frame that jumps scores high).
+ *
+ *   node dist/bench/anchor_play.js [--model PATH] [--seeds N] [--frames N] [--threads N]
+ */
+import { Explorer, World } from '../src/world.js';
+import { loadModel } from '../src/model.js';
+import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
+import { modelSourceId } from '../src/record/source_identity.js';
+import { machine } from './bench_json.js';
+import { modelFrames, psnr, sharpness, truthFrames, type Act, type Mode } from './runtime_frames.js';
+
+function args() {
+  const a = process.argv.slice(2);
+  const get = (n: string) => {
+    const i = a.indexOf(`--${n}`);
+    return i >= 0 ? a[i + 1] : undefined;
+  };
+  const o = {
+    model: resolveModelPath(get('model') ?? DEFAULT_MODEL),
+    seeds: Number(get('seeds') ?? 4),
+    frames: Number(get('frames') ?? 600),
+    threads: Number(get('threads') ?? 0),
+  };
+  if (!Number.isInteger(o.seeds) || o.seeds < 1) throw new Error(`--seeds must be a positive integer; got ${get('seeds')}`);
+  if (!Number.isInteger(o.frames) || o.frames < 130) throw new Error(`--frames must be an integer >= 130; got ${get('frames')}`);
+  return o;
+}
+
+/** The exploration policy's actions for `n` frames of the truth world (events on). */
+function explore(seed: number, n: number): Act[] {
+  const w = new World(seed);
+  const ex = new Explorer(seed * 17 + 3);
+  try {
+    const acts: Act[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = ex.next(w).slice();
+      w.step(a);
+      acts.push(a);
+    }
+    return acts;
+  } finally {
+    w.close();
+    ex.close();
+  }
+}
+
+function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]! - b[i]!);
+  return s / a.length;
+}
+
+const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+async function main(): Promise<void> {
+  const o = args();
+  const model = await loadModel(o.model, { backend: 'cpu', threads: o.threads });
+  const sourceId = await modelSourceId(o.model);
+  const d = model.dims;
+  const base: Mode = d.memorySlots > 0 ? 'memory' : 'plain';
+  const windows: [string, number, number][] = [
+    ['1-32', 1, 32],
+    ['33-128', 33, 128],
+    [`129-${o.frames}`, 129, o.frames],
+  ];
+  type Acc = { psnr: number[][]; sharp: number[]; anchoredShare: number[]; popAnchored: number[]; popOther: number[] };
+  const acc: Record<string, Acc> = {};
+  for (const mode of [base, 'anchor'] as Mode[]) acc[mode] = { psnr: windows.map(() => []), sharp: [], anchoredShare: [], popAnchored: [], popOther: [] };
+  try {
+    for (let s = 0; s < o.seeds; s++) {
+      const seed = 2 ** 40 + s;
+      const acts = explore(seed, o.frames);
+      const truth = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight);
+      for (const mode of [base, 'anchor'] as Mode[]) {
+        const m = await modelFrames(model, sourceId, seed, acts, mode);
+        const a = acc[mode]!;
+        windows.forEach(([, lo, hi], wi) => {
+          for (let t = lo; t <= hi; t++) a.psnr[wi]!.push(psnr(m.frames[t]!, truth[t]!));
+        });
+        const [, lo, hi] = windows[2]!;
+        const sm: number[] = [];
+        const st: number[] = [];
+        for (let t = lo; t <= hi; t++) {
+          sm.push(sharpness(m.frames[t]!, d.frameWidth, d.frameHeight));
+          st.push(sharpness(truth[t]!, d.frameWidth, d.frameHeight));
+        }
+        a.sharp.push(mean(sm) / Math.max(1e-9, mean(st)));
+        a.anchoredShare.push(m.anchored / o.frames);
+        let ma = 0, ta = 0, mo = 0, to = 0;
+        for (let t = 1; t <= o.frames; t++) {
+          const dm = meanAbsDiff(m.frames[t]!, m.frames[t - 1]!);
+          const dt = meanAbsDiff(truth[t]!, truth[t - 1]!);
+          if (m.anchoredAt[t]) (ma += dm), (ta += dt);
+          else (mo += dm), (to += dt);
+        }
+        if (ta > 0) a.popAnchored.push(ma / ta);
+        if (to > 0) a.popOther.push(mo / to);
+        console.error(`seed ${seed}, ${mode}: ${m.anchored} of ${o.frames} frames anchored`);
+      }
+    }
+    const report = (a: Acc) => ({
+      psnr_vs_truth_db: Object.fromEntries(windows.map(([name], wi) => [name, r2(mean(a.psnr[wi]!))])),
+      sharpness_ratio_last_window: r2(mean(a.sharp)),
+      anchored_share: r2(mean(a.anchoredShare)),
+      change_vs_truth: { anchored_frames: a.popAnchored.length ? r2(mean(a.popAnchored)) : null, other_frames: r2(mean(a.popOther)) },
+    });
+    console.log(
+      JSON.stringify({
+        bench: 'anchor_play',
+        machine: machine(),
+        backend: model.info.backend,
+        model: o.model,
+        seeds: o.seeds,
+        frames: o.frames,
+        [base]: report(acc[base]!),
+        anchor: report(acc.anchor!),
+      }),
+    );
+  } finally {
+    await model.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,109 @@
+/**
+ * What the runtime benches share: model frames made by the world play builds (model world, pose
+ * tracker, memory store, memory slots, revisit anchoring — src/save/persistent_world.ts) under a
+ * fixed list of truth-world actions, the truth world's frames for the same actions, and the
+ * image measures of the training eval (PSNR, sharpness).
+ */
+import { World, worldLayout } from '../src/world.js';
+import type { Model } from '../src/model.js';
+import { ModelWorld } from '../src/model_world.js';
+import { truthOpening } from '../src/loop/open_source.js';
+import { MemoryStore } from '../src/memory/memory_store.js';
+import { assemblePersistentWorld, truthStart } from '../src/save/persistent_world.js';
+
+export type Act = Float32Array;
+
+export function psnr(a: Uint8Array, b: Uint8Array): number {
+  let se = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    se += d * d;
+  }
+  return 10 * Math.log10((255 * 255) / Math.max(se / a.length, 1e-10));
+}
+
+/** Mean image-gradient magnitude (train/metrics.py sharpness, on 0..255 RGB). */
+export function sharpness(rgb: Uint8Array, w: number, h: number): number {
+  let sum = 0;
+  for (let y = 0; y < h - 1; y++)
+    for (let x = 0; x < w - 1; x++)
+      for (let c = 0; c < 3; c++) {
+        const v = rgb[(y * w + x) * 3 + c]!;
+        const dx = rgb[(y * w + x + 1) * 3 + c]! - v;
+        const dy = rgb[((y + 1) * w + x) * 3 + c]! - v;
+        sum += Math.sqrt(dx * dx + dy * dy);
+      }
+  return sum / ((h - 1) * (w - 1) * 3);
+}
+
+/** Truth frames for the whole loop (index 0 = the opening's last frame). */
+export function truthFrames(seed: number, k: number, acts: Act[], width: number, height: number): Uint8Array[] {
+  const w = new World(seed, { width, height });
+  try {
+    const still = new Float32Array(acts[0]!.length);
+    for (let i = 0; i < k - 1; i++) w.step(still); // the opening stands still K-1 ticks
+    const frames = [w.rgb.slice()];
+    for (const a of acts) {
+      w.step(a);
+      frames.push(w.rgb.slice());
+    }
+    return frames;
+  } finally {
+    w.close();
+  }
+}
+
+/** How a loop's model frames are made: the plain model; its memory slots fed retrieved views;
+ * or everything play does (memory slots when the model has them, plus revisit anchoring). */
+export type Mode = 'plain' | 'memory' | 'anchor';
+
+export async function modelFrames(
+  model: Model,
+  sourceId: string,
+  seed: number,
+  acts: Act[],
+  mode: Mode,
+): Promise<{ frames: Uint8Array[]; anchored: number; anchoredAt: boolean[] }> {
+  const d = model.dims;
+  const k = d.context;
+  // Loops are truth-world action vectors; the model takes its own channels, matched by name.
+  const world = worldLayout().channels.map((c) => c.name);
+  const pick = model.actionSpace.channels.map((c) => {
+    const i = world.indexOf(c.name);
+    if (i < 0) throw new Error(`model action channel '${c.name}' is not one of the world's (${world.join(', ')})`);
+    return i;
+  });
+  // The world play runs (src/save/persistent_world.ts): pose tracker with the seed's walls,
+  // memory store and observers; only the switches differ between the modes.
+  const mw = new ModelWorld(model, { seed, opening: (sd) => truthOpening(sd, k, d.frameWidth, d.frameHeight) });
+  const st = truthStart(seed);
+  const pw = assemblePersistentWorld({
+    world: mw,
+    sourceId,
+    backend: model.info.backend,
+    seed,
+    model,
+    memory: new MemoryStore({ latentSize: model.latentSize }),
+    startPose: st.pose,
+    walls: st.walls,
+    settings: {},
+    memorySlots: mode !== 'plain',
+    anchor: mode === 'anchor',
+  });
+  const first = await mw.reset(seed);
+  for (const o of pw.observers) o.sessionStarted?.(first);
+  const frames = [first.rgb.slice()];
+  const anchoredAt = [false];
+  const a = new Float32Array(d.actionDim);
+  for (const act of acts) {
+    pick.forEach((w, c) => (a[c] = act[w]!));
+    for (const o of pw.observers) o.stepStarted?.(a, false);
+    const before = pw.anchor?.anchored ?? 0;
+    const { frame, stages } = await mw.step(a);
+    anchoredAt.push((pw.anchor?.anchored ?? 0) > before);
+    for (const o of pw.observers) await o.stepFinished?.(frame, stages);
+    frames.push(frame.rgb.slice());
+  }
+  return { frames, anchored: pw.anchor?.anchored ?? 0, anchoredAt };
+}
+
