@@ -6,7 +6,8 @@
  *
  * Reported per mode:
  * - PSNR against truth, mean over frames 1–32, 33–128 and 129–N (drift);
- * - the sharpness ratio over the last window (blur);
+ * - the sharpness ratio over the last window, and over the last tenth of the run (the training
+ *   eval's collapse check calls a run whose last tenth is below 0.15 a featureless end);
  * - the share of frames anchored;
  * - pops: the mean absolute change from the previous frame, over truth's change at the same
  *   frames, separately for anchored and other frames (1 = moves as much as truth does; a re-grounded
@@ -19,7 +20,7 @@ import { loadModel } from '../src/model.js';
 import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { machine } from './bench_json.js';
-import { modelFrames, psnr, sharpness, truthFrames, type Act, type Mode } from './runtime_frames.js';
+import { modelFrames, psnr, sharpness, truthFrames, type Act, type Mode } from '../src/eval/frames.js';
 
 function args() {
   const a = process.argv.slice(2);
@@ -76,9 +77,9 @@ async function main(): Promise<void> {
     ['33-128', 33, 128],
     [`129-${o.frames}`, 129, o.frames],
   ];
-  type Acc = { psnr: number[][]; sharp: number[]; anchoredShare: number[]; popAnchored: number[]; popOther: number[] };
+  type Acc = { psnr: number[][]; sharp: number[]; sharpEnd: number[]; anchoredShare: number[]; popAnchored: number[]; popOther: number[] };
   const acc: Record<string, Acc> = {};
-  for (const mode of [base, 'anchor'] as Mode[]) acc[mode] = { psnr: windows.map(() => []), sharp: [], anchoredShare: [], popAnchored: [], popOther: [] };
+  for (const mode of [base, 'anchor'] as Mode[]) acc[mode] = { psnr: windows.map(() => []), sharp: [], sharpEnd: [], anchoredShare: [], popAnchored: [], popOther: [] };
   try {
     for (let s = 0; s < o.seeds; s++) {
       const seed = 2 ** 40 + s;
@@ -98,6 +99,8 @@ async function main(): Promise<void> {
           st.push(sharpness(truth[t]!, d.frameWidth, d.frameHeight));
         }
         a.sharp.push(mean(sm) / Math.max(1e-9, mean(st)));
+        const tenth = Math.max(1, Math.floor(o.frames / 10));
+        a.sharpEnd.push(mean(sm.slice(-tenth)) / Math.max(1e-9, mean(st.slice(-tenth))));
         a.anchoredShare.push(m.anchored / o.frames);
         let ma = 0, ta = 0, mo = 0, to = 0;
         for (let t = 1; t <= o.frames; t++) {
@@ -114,6 +117,7 @@ async function main(): Promise<void> {
     const report = (a: Acc) => ({
       psnr_vs_truth_db: Object.fromEntries(windows.map(([name], wi) => [name, r2(mean(a.psnr[wi]!))])),
       sharpness_ratio_last_window: r2(mean(a.sharp)),
+      sharpness_ratio_last_tenth: r2(mean(a.sharpEnd)),
       anchored_share: r2(mean(a.anchoredShare)),
       change_vs_truth: { anchored_frames: a.popAnchored.length ? r2(mean(a.popAnchored)) : null, other_frames: r2(mean(a.popOther)) },
     });

@@ -1,11 +1,8 @@
 /** Shared output for TS benchmarks: one JSON line per result with median/p95/p99. */
-import { cpus } from 'node:os';
 import { summarize } from '../src/profiler/stats.js';
+import { machineName } from '../src/profiler/machine.js';
 
-export function machine(): string {
-  const c = cpus();
-  return `${c[0]?.model.trim() ?? 'cpu'} x${c.length}`;
-}
+export const machine = machineName;
 
 export function emit(bench: string, backend: string, model: string, samplesMs: ArrayLike<number>, extra: Record<string, unknown> = {}): void {
   const s = summarize(samplesMs);

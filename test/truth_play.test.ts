@@ -172,8 +172,12 @@ describe('CLI', () => {
     expect(r.text).toMatch(/worldloop truth/);
   });
 
-  it('every runtime command has --help', async () => {
-    for (const cmd of ['play', 'truth', 'replay', 'bench', 'info', 'keys']) {
+  it('every command has --help', async () => {
+    // The list `worldloop --help` prints, so a new command cannot slip through.
+    const list = await cli(['--help']);
+    const cmds = [...list.text.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!);
+    expect(cmds).toEqual(expect.arrayContaining(['play', 'truth', 'replay', 'bench', 'info', 'keys', 'eval', 'save', 'load', 'revisit']));
+    for (const cmd of cmds) {
       const r = await cli([cmd, '--help']);
       expect(r.code).toBe(0);
       expect(r.text).toMatch(new RegExp(`usage: worldloop ${cmd}`));

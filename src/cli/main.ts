@@ -15,6 +15,7 @@ const loaders: Record<string, () => Promise<{ default: Command }>> = {
   sheet: () => import('./commands/sheet.js'),
   save: () => import('./commands/save.js'),
   load: () => import('./commands/load.js'),
+  revisit: () => import('./commands/revisit.js'),
 };
 
 const USAGE = 'usage: worldloop <command> [flags]   (worldloop <command> --help for details)\n';

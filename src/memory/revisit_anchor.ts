@@ -57,6 +57,7 @@ export class RevisitAnchor {
   private readonly turn: number;
   private readonly events: number[];
   private readonly bridge: Float32Array;
+  private readonly scratch: Float32Array;
   /** Frames anchored so far (for the HUD and tests). */
   anchored = 0;
   /** The view the last anchored frame was generated from. */
@@ -80,6 +81,7 @@ export class RevisitAnchor {
     this.turn = idx('turn');
     this.events = space.channels.flatMap((c, i) => (c.kind === 'event' ? [i] : []));
     this.bridge = new Float32Array(space.channels.length);
+    this.scratch = new Float32Array(space.channels.length);
   }
 
   /** Does this action fire an event (light, spawn)? */
@@ -119,7 +121,7 @@ export class RevisitAnchor {
       throw new InvalidArgumentError(`anchor: action has ${action.length} channels; the world takes ${this.space.channels.length}`);
     }
     if (this.firesEvent(action)) return undefined;
-    const scratch = new Float32Array(this.bridge.length);
+    const scratch = this.scratch;
     let best: MemoryEntry | undefined;
     let bestSize = Infinity;
     for (const e of store.entries()) {

@@ -3,7 +3,7 @@
  * one JSON line per measurement (median / p95 / p99) — and an optional soak run.
  */
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { machineName } from '../../profiler/machine.js';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { GameLoop } from '../../loop/game_loop.js';
@@ -38,14 +38,9 @@ for the ground-truth world and, when the model file exists, for the model.
                   as possible
   --seed N        world seed (default 1)`;
 
-function machine(): string {
-  const c = cpus();
-  return `${c[0]?.model.trim() ?? 'cpu'} x${c.length}`;
-}
-
 function line(bench: string, backend: string, model: string, s: { median: number; p95: number; p99: number }, extra: Record<string, unknown>): void {
   const r = (v: number) => (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null);
-  console.log(JSON.stringify({ bench, machine: machine(), backend, model, median_ms: r(s.median), p95_ms: r(s.p95), p99_ms: r(s.p99), ...extra }));
+  console.log(JSON.stringify({ bench, machine: machineName(), backend, model, median_ms: r(s.median), p95_ms: r(s.p95), p99_ms: r(s.p99), ...extra }));
 }
 
 async function measure(opened: OpenedSource, name: string, frames: number, fps: number, seed: number): Promise<void> {

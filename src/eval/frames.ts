@@ -4,12 +4,12 @@
  * fixed list of truth-world actions, the truth world's frames for the same actions, and the
  * image measures of the training eval (PSNR, sharpness).
  */
-import { World, worldLayout } from '../src/world.js';
-import type { Model } from '../src/model.js';
-import { ModelWorld } from '../src/model_world.js';
-import { truthOpening } from '../src/loop/open_source.js';
-import { MemoryStore } from '../src/memory/memory_store.js';
-import { assemblePersistentWorld, truthStart } from '../src/save/persistent_world.js';
+import { World, worldLayout } from '../world.js';
+import type { Model } from '../model.js';
+import { ModelWorld } from '../model_world.js';
+import { truthOpening } from '../loop/open_source.js';
+import { MemoryStore } from '../memory/memory_store.js';
+import { assemblePersistentWorld, truthStart } from '../save/persistent_world.js';
 
 export type Act = Float32Array;
 

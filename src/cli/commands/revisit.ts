@@ -1,0 +1,111 @@
+/** `worldloop revisit`: walk away and come back — does the world look as it was left? */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from '../command.js';
+import { parseArgs } from '../args.js';
+import { InvalidArgumentError, WorldloopError } from '../../errors.js';
+import { loadModel, type BackendName } from '../../model.js';
+import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
+import { modelSourceId } from '../../record/source_identity.js';
+import { REVISIT_MODES, runRevisit } from '../../eval/revisit.js';
+import type { Mode } from '../../eval/frames.js';
+import { contactSheet } from '../../image/contact_sheet.js';
+import { encodePng } from '../../image/png.js';
+import { machineName } from '../../profiler/machine.js';
+
+const help = `usage: worldloop revisit [--model PATH] [--seeds N] [--away N[,N...]] [--modes M[,M...]] [--out DIR]
+
+The revisit eval (docs/persistence.md): on held-out seeds a scripted loop settles, looks (the first
+visit), walks away with the exploration policy and retraces its steps to exactly the same pose.
+The model's frame on return is compared with its own first-visit frame (is the place as it was
+left?) and with the truth world's frame; a spawned object at the first visit is checked on return.
+Loops that would touch a wall are replaced (the truth world checks each one).
+
+  --model PATH      model file (default ${DEFAULT_MODEL})
+  --seeds N         loops per distance, seeds 2^40+0 .. N-1 (default 4; a seed without a wall-free
+                    loop is skipped and said so)
+  --away LIST       frames away, comma-separated (default 200; e.g. 200,1800)
+  --modes LIST      plain (the model alone), memory (its memory slots fed retrieved views; models
+                    with slots), anchor (what play runs: slots plus revisit anchoring)
+                    (default plain,memory,anchor)
+  --backend B       cpu, cuda or auto (default cpu)
+  --threads N       CPU threads (default: all cores)
+  --out DIR         also write DIR/revisit.json (the JSON lines) and DIR/revisit_sheet.png (per
+                    loop: truth at the first visit and on return, then each mode)
+
+Prints one progress line per loop (stderr) and one JSON line per distance (stdout): PSNR of the
+return frame vs the first visit and vs truth, the sharpness ratio, and spawned-object kept, per mode.
+On this project's 2-core CPU a loop of 200 frames takes ~40 s in all three modes; 1,800 ~4 min.
+
+example: worldloop revisit --seeds 6 --away 200,1800 --out runs/revisit`;
+
+function list(flag: string, v: string): string[] {
+  const out = v.split(',').map((x) => x.trim());
+  if (out.some((x) => x === '')) throw new InvalidArgumentError(`revisit: --${flag} must be a comma-separated list; got '${v}'`);
+  return out;
+}
+
+const command: Command = {
+  name: 'revisit',
+  summary: 'revisit eval: walk away, come back, compare with the first visit',
+  help,
+  async run(argv) {
+    const a = parseArgs('revisit', argv, {
+      model: { kind: 'string' },
+      seeds: { kind: 'int', min: 1, max: 1000 },
+      away: { kind: 'string' },
+      modes: { kind: 'string' },
+      backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
+      threads: { kind: 'int', min: 0, max: 1024 },
+      out: { kind: 'string' },
+    });
+    if (a.positionals.length) throw new InvalidArgumentError(`revisit: unexpected argument '${a.positionals[0]}' (see: worldloop revisit --help)`);
+    const aways = list('away', (a.flags.away as string | undefined) ?? '200').map((x) => {
+      const n = Number(x);
+      if (!Number.isInteger(n) || n < 3 || n > 100_000) throw new InvalidArgumentError(`revisit: --away takes frame counts in 3..100000; got '${x}'`);
+      return n;
+    });
+    const modes = list('modes', (a.flags.modes as string | undefined) ?? REVISIT_MODES.join(',')).map((x) => {
+      if (!REVISIT_MODES.includes(x as Mode)) throw new InvalidArgumentError(`revisit: unknown mode '${x}'; choose from ${REVISIT_MODES.join(', ')}`);
+      return x as Mode;
+    });
+    const out = a.flags.out as string | undefined;
+    if (out) {
+      try {
+        mkdirSync(out, { recursive: true });
+      } catch (err) {
+        throw new WorldloopError('WL_IO', `revisit: cannot create --out '${out}': ${(err as Error).message}`);
+      }
+    }
+    const path = resolveModelPath((a.flags.model as string | undefined) ?? DEFAULT_MODEL);
+    const model = await loadModel(path, {
+      backend: (a.flags.backend as BackendName | undefined) ?? 'cpu',
+      ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
+    });
+    try {
+      const r = await runRevisit(
+        model,
+        { sourceId: await modelSourceId(path), seeds: (a.flags.seeds as number | undefined) ?? 4, aways, modes },
+        (l) => console.error(`revisit: ${l}`),
+      );
+      const lines = r.reports.map((rep) => JSON.stringify({ ...rep, machine: machineName(), model: path }));
+      for (const l of lines) console.log(l);
+      if (out) {
+        writeFileSync(join(out, 'revisit.json'), lines.join('\n') + '\n');
+        if (r.tiles.length) {
+          const sheet = contactSheet(r.tiles, { columns: r.columns });
+          writeFileSync(join(out, 'revisit_sheet.png'), encodePng(sheet.width, sheet.height, sheet.rgb, 3));
+        }
+        console.error(`revisit: wrote ${join(out, 'revisit.json')}${r.tiles.length ? ` and ${join(out, 'revisit_sheet.png')}` : ''}`);
+      }
+      if (!r.reports.some((rep) => (rep.seeds as number) > 0)) {
+        console.error('revisit: no seed had a wall-free loop; try more --seeds or a shorter --away');
+        return 1;
+      }
+      return 0;
+    } finally {
+      await model.close();
+    }
+  },
+};
+export default command;

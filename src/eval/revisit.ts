@@ -1,0 +1,210 @@
+/**
+ * Revisit eval (issue 7, item 2): on held-out seeds (2^40 + i), a scripted loop walks away from a
+ * pose and comes back to exactly it, and the model's frame on return is compared with its own
+ * frame on the first visit (self-consistency) and with the truth world's frame there.
+ *
+ * The loop: settle (standing still), one still frame (the first visit), then `n` steps of the
+ * exploration policy (events off), then the same steps undone in reverse — each step (turn, then
+ * move) is undone by two steps (move back along the current heading, then turn back) — so the
+ * player is away for 3n frames. The truth world checks every candidate loop: one that bumped a
+ * wall does not return exactly and is replaced by another policy seed. Each loop runs in up to
+ * three modes, all through the world play builds (src/save/persistent_world.ts):
+ * - plain: the model alone;
+ * - memory: a model with memory slots (docs/memory-model.md) fed the views retrieval picks;
+ * - anchor: what play runs — the slots when the model has them, plus revisit anchoring
+ *   (src/memory/revisit_anchor.ts), which re-grounds a frame on a remembered view on return.
+ *
+ * Also reported, as in the training eval: PSNR of the return frame against truth and the
+ * sharpness ratio (mean image-gradient magnitude of model frames over truth's), so a model that
+ * blurs or freezes cannot look good on self-consistency alone; and whether a spawned object is
+ * still recognisable on return. `worldloop revisit` runs it (src/cli/commands/revisit.ts).
+ */
+import { Explorer, World, worldLayout } from '../world.js';
+import type { Model } from '../model.js';
+import type { Tile } from '../image/contact_sheet.js';
+import { modelFrames, psnr, sharpness, truthFrames, type Act, type Mode } from './frames.js';
+
+export const REVISIT_MODES: readonly Mode[] = ['plain', 'memory', 'anchor'];
+
+export interface RevisitOptions {
+  /** The model's identity (sha256:… of its file). */
+  sourceId: string;
+  /** Loops per away length: seeds 2^40 + 0 .. seeds-1 (a seed without a wall-free loop is skipped). */
+  seeds: number;
+  /** Frames away (rounded up to a multiple of 3). */
+  aways: number[];
+  modes: Mode[];
+  /** Still frames before the first visit (default 8). */
+  settle?: number;
+}
+
+export interface RevisitResult {
+  /** One report per away length (the JSON `worldloop revisit` prints and writes). */
+  reports: Record<string, unknown>[];
+  /** Per loop: truth and each mode at the first visit and on return, captioned. */
+  tiles: Tile[];
+  /** Tiles per sheet row. */
+  columns: number;
+}
+
+/** A loop that returns exactly to its start pose in the truth world, or undefined. */
+export function buildLoop(seed: number, policySeed: number, settle: number, n: number): Act[] | undefined {
+  const A = worldLayout().channels.length;
+  const still = new Float32Array(A);
+  const w = new World(seed);
+  const ex = new Explorer(policySeed, { pLight: 0, pSpawn: 0, pBump: 0 });
+  try {
+    const acts: Act[] = [];
+    for (let i = 0; i < settle; i++) acts.push(still);
+    for (const a of acts) w.step(a);
+    const start = w.pose();
+    const out: Act[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = ex.next(w).slice();
+      w.step(a);
+      out.push(a);
+    }
+    for (let i = out.length - 1; i >= 0; i--) {
+      const a = out[i]!;
+      const back = new Float32Array(A);
+      back[0] = -a[0]!;
+      back[1] = -a[1]!;
+      const unturn = new Float32Array(A);
+      unturn[2] = -a[2]!;
+      acts.push(back, unturn);
+      w.step(back);
+      w.step(unturn);
+    }
+    const end = w.pose();
+    const moved = Math.hypot(...out.map((a) => a[0]!)) > 0;
+    if (!moved || Math.hypot(end.x - start.x, end.y - start.y) > 1e-3 || Math.abs(end.yaw - start.yaw) > 1e-3) return undefined;
+    return [...acts.slice(0, settle), ...out, ...acts.slice(settle)];
+  } finally {
+    w.close();
+    ex.close();
+  }
+}
+
+/**
+ * Is a spawned object recognisable in a model frame? On the pixels where the truth frame with
+ * the object differs from the truth frame without it (the object, > 30 levels summed over RGB),
+ * the model's frame after the spawn event must be closer to the truth-with-object than the
+ * model's frame of the same loop without the event is. Undefined when the object is not in view.
+ */
+function objectKept(modelWith: Uint8Array, modelWithout: Uint8Array, truthWith: Uint8Array, truthWithout: Uint8Array): boolean | undefined {
+  let n = 0;
+  let eWith = 0;
+  let eWithout = 0;
+  for (let p = 0; p < truthWith.length; p += 3) {
+    let diff = 0;
+    for (let c = 0; c < 3; c++) diff += Math.abs(truthWith[p + c]! - truthWithout[p + c]!);
+    if (diff <= 30) continue;
+    n++;
+    for (let c = 0; c < 3; c++) {
+      eWith += (modelWith[p + c]! - truthWith[p + c]!) ** 2;
+      eWithout += (modelWithout[p + c]! - truthWith[p + c]!) ** 2;
+    }
+  }
+  return n === 0 ? undefined : eWith < eWithout;
+}
+
+function share(rows: Record<string, number>[], key: string): string {
+  const v = rows.map((r) => r[key]).filter((x): x is number => x !== undefined);
+  return v.length ? `${v.filter((x) => x === 1).length}/${v.length}` : 'object not in view';
+}
+
+const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+/** Runs every loop; `log` gets one progress line per loop. */
+export async function runRevisit(model: Model, o: RevisitOptions, log: (line: string) => void): Promise<RevisitResult> {
+  const settle = o.settle ?? 8;
+  const d = model.dims;
+  const hasSpawn = model.actionSpace.channels.some((c) => c.name === 'spawn');
+  // 'memory' needs memory slots; without them it would repeat 'plain'.
+  const modes = o.modes.filter((m) => m !== 'memory' || d.memorySlots > 0);
+  const reports: Record<string, unknown>[] = [];
+  const tiles: Tile[] = [];
+  const tile = (rgb: Uint8Array, label: string): Tile => ({ width: d.frameWidth, height: d.frameHeight, rgb, label });
+  for (const away of o.aways) {
+    const n = Math.ceil(away / 3);
+    const rows: Record<string, number>[] = [];
+    for (let s = 0; s < o.seeds; s++) {
+      const seed = 2 ** 40 + s;
+      let acts: Act[] | undefined = undefined;
+      let tries = 0;
+      for (; !acts && tries < 30; tries++) acts = buildLoop(seed, seed * 31 + tries, settle, n);
+      if (!acts) {
+        log(`seed ${seed}: no wall-free loop in ${tries} tries; skipped`);
+        continue;
+      }
+      // One more still step at the first visit; the spawn variant fires the spawn event there.
+      const A = acts[0]!.length;
+      const spawnAt = worldLayout().channels.findIndex((c) => c.name === 'spawn');
+      const spawnStep = new Float32Array(A);
+      spawnStep[spawnAt] = 1;
+      acts = [...acts.slice(0, settle), new Float32Array(A), ...acts.slice(settle)];
+      const actsSpawn = [...acts.slice(0, settle), spawnStep, ...acts.slice(settle + 1)];
+      const first = settle + 1; // frame index of the first visit (after settling)
+      const ret = acts.length; // the last frame: back at the same pose
+      const truth = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight);
+      const truthS = hasSpawn ? truthFrames(seed, d.context, actsSpawn, d.frameWidth, d.frameHeight) : undefined;
+      const truthSharp = Math.max(1e-9, sharpness(truth[ret]!, d.frameWidth, d.frameHeight));
+      const row: Record<string, number> = { seed_offset: s, truth_self_psnr: psnr(truth[ret]!, truth[first]!) };
+      const loopTiles = [tile(truth[first]!, `s${s} truth first`), tile(truth[ret]!, `truth return`)];
+      for (const mode of modes) {
+        const m = await modelFrames(model, o.sourceId, seed, acts, mode);
+        const f = m.frames;
+        row[`${mode}_psnr_return_vs_first`] = psnr(f[ret]!, f[first]!);
+        row[`${mode}_psnr_return_vs_truth`] = psnr(f[ret]!, truth[ret]!);
+        row[`${mode}_sharpness_ratio`] = sharpness(f[ret]!, d.frameWidth, d.frameHeight) / truthSharp;
+        row[`${mode}_anchored_frames`] = m.anchored;
+        row[`${mode}_return_anchored`] = m.anchoredAt[ret] ? 1 : 0;
+        if (mode === modes[0]) loopTiles.push(tile(f[first]!, `${mode} first`));
+        loopTiles.push(tile(f[ret]!, `${mode} return`));
+        if (truthS) {
+          const fs = (await modelFrames(model, o.sourceId, seed, actsSpawn, mode)).frames;
+          for (const [name, at] of [['first', first], ['return', ret]] as const) {
+            const r = objectKept(fs[at]!, f[at]!, truthS[at]!, truth[at]!);
+            if (r !== undefined) row[`${mode}_object_kept_${name}`] = r ? 1 : 0;
+          }
+        }
+      }
+      rows.push(row);
+      tiles.push(...loopTiles);
+      log(
+        `seed ${seed}, ${3 * n} frames away: return vs first visit ` +
+          modes.map((m) => `${m} ${r2(row[`${m}_psnr_return_vs_first`]!)} dB`).join(', '),
+      );
+    }
+    const col = (k: string) => r2(mean(rows.map((r) => r[k]!).filter((v) => Number.isFinite(v))));
+    const report = (mode: Mode) => ({
+      psnr_return_vs_first_db: col(`${mode}_psnr_return_vs_first`),
+      psnr_return_vs_truth_db: col(`${mode}_psnr_return_vs_truth`),
+      sharpness_ratio: col(`${mode}_sharpness_ratio`),
+      // Share of loops where the spawned object is "recognisable": see objectKept().
+      spawned_object_kept: hasSpawn
+        ? { first_visit: share(rows, `${mode}_object_kept_first`), on_return: share(rows, `${mode}_object_kept_return`) }
+        : 'model has no spawn channel',
+      ...(mode === 'anchor'
+        ? { anchored_frames_mean: col('anchor_anchored_frames'), return_frame_anchored: share(rows, 'anchor_return_anchored') }
+        : {}),
+    });
+    reports.push({
+      eval: 'revisit',
+      backend: model.info.backend,
+      seeds: rows.length,
+      away_frames: 3 * n,
+      // The truth world's own return frame vs its first visit: identical unless the undo left a
+      // sub-1e-3 pose error that shows at edges (then its PSNR is the ceiling for that loop).
+      truth_return_identical: `${rows.filter((r) => r.truth_self_psnr! >= 100).length}/${rows.length}`,
+      truth_self_psnr_min_db: rows.length ? r2(Math.min(...rows.map((r) => r.truth_self_psnr!))) : null,
+      // plain: the model alone; memory: its memory slots fed retrieved views; anchor: what play
+      // runs (slots when the model has them, plus revisit anchoring, docs/persistence.md).
+      ...Object.fromEntries(modes.map((m) => [m, report(m)])),
+      ...(d.memorySlots > 0 ? {} : { memory: 'model has no memory slots' }),
+      per_seed: rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, r2(v)]))),
+    });
+  }
+  return { reports, tiles, columns: 3 + modes.length };
+}

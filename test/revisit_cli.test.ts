@@ -1,0 +1,48 @@
+// `worldloop revisit`: the revisit eval from the CLI on the tiny fixture model (random weights, so
+// only the plumbing is checked: loops found, every mode reported, files written, bad flags named).
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../src/native.js';
+import { decodePng } from '../src/image/png.js';
+import { runCli as cli } from './helpers/cli.js';
+
+const TINY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
+
+describe('worldloop revisit', () => {
+  it('runs the loops, reports plain and anchored returns, and writes the JSON and the sheet', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wl-revisit-'));
+    const r = await cli(['revisit', '--model', TINY, '--seeds', '3', '--away', '12', '--threads', '1', '--out', out]);
+    expect(r.code).toBe(0);
+    const line = r.text.split('\n').find((l) => l.startsWith('{"eval":"revisit"'));
+    expect(line).toBeDefined();
+    const rep = JSON.parse(line!);
+    expect(rep.away_frames).toBe(12);
+    expect(rep.seeds).toBeGreaterThan(0);
+    expect(rep.machine).toMatch(/ x\d+$/);
+    expect(rep.memory).toBe('model has no memory slots'); // the fixture has none
+    expect(rep.plain.spawned_object_kept).toBe('model has no spawn channel');
+    // The loop comes back to its exact start pose, where the opening is stored: the return is anchored.
+    expect(rep.anchor.return_frame_anchored).toBe(`${rep.seeds}/${rep.seeds}`);
+    expect(Number.isFinite(rep.plain.psnr_return_vs_first_db)).toBe(true);
+    expect(rep.per_seed).toHaveLength(rep.seeds);
+    expect(r.text).toMatch(/revisit: seed \d+, 12 frames away: return vs first visit plain .* dB, anchor .* dB/);
+    expect(readFileSync(join(out, 'revisit.json'), 'utf8').trim()).toBe(line);
+    const sheet = decodePng(readFileSync(join(out, 'revisit_sheet.png')));
+    expect(sheet.width).toBeGreaterThan(4 * 32); // truth first, truth return, plain first, plain return, anchor return
+    expect(existsSync(join(out, 'revisit_sheet.png'))).toBe(true);
+  });
+
+  it('names bad flags and exits 2', async () => {
+    let r = await cli(['revisit', '--model', TINY, '--modes', 'plain,dreams']);
+    expect(r.code).toBe(2);
+    expect(r.text).toMatch(/unknown mode 'dreams'; choose from plain, memory, anchor/);
+    r = await cli(['revisit', '--model', TINY, '--away', '200,x']);
+    expect(r.code).toBe(2);
+    expect(r.text).toMatch(/--away takes frame counts in 3..100000; got 'x'/);
+    r = await cli(['revisit', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/usage: worldloop revisit/);
+  });
+});
