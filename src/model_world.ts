@@ -35,7 +35,8 @@ export type MemoryProvider = (target: number) => MemoryInput | undefined;
 /**
  * Re-grounds frame `target` on a remembered view (src/memory/revisit_anchor.ts): the step's context
  * becomes K copies of `latent` with still actions, and `action` (the bridge from that view's pose
- * to the frame's) replaces the player's action. Called with the player's action for the step.
+ * to the frame's) replaces the player's action; memory slots stay empty for that step. Called with
+ * the player's action for the step, before the memory provider.
  */
 export type AnchorProvider = (target: number, action: Float32Array) => { latent: Float32Array; action: Float32Array } | undefined;
 
@@ -149,7 +150,10 @@ export class ModelWorld implements FrameSource {
     this.seeds[0] = BigInt(this.seed);
     this.frames[0] = BigInt(this.index + 1);
     const t0 = performance.now();
-    const memory = this.memory?.(this.index + 1);
+    // An anchored step is a re-opening from the remembered view, and an opening has no memory
+    // views (nor did training's first frames); views stored after a long walk are drifted haze
+    // that pulls the frame away from the anchor (measured: docs/persistence.md).
+    const memory = anchor ? undefined : this.memory?.(this.index + 1);
     // One native call per frame: the sampler and the decode of its latent.
     const { latent, rgb } = await this.model.step({
       contextLatents: this.ctxLatents,
