@@ -110,6 +110,38 @@ describe('revisit anchor', () => {
     }
   });
 
+  it('an anchored step gives the memory slots nothing (a re-opening has no views)', async () => {
+    const model = await loadModel(join(FIX, 'tiny_memory_model.safetensors'), { threads: 1 });
+    try {
+      const { frameWidth: W, frameHeight: H, context: K, actionDim: A, memorySlots: M, memoryPoseDim: P } = model.dims;
+      const opening = async () => Array.from({ length: K }, (_, i) => new Uint8Array(W * H * 3).map((_, j) => (i * 13 + j * 5) & 255));
+      const view = new Float32Array(model.latentSize).map((_, i) => Math.cos(i * 0.2));
+      const views = {
+        latents: new Float32Array(M * model.latentSize).map((_, i) => Math.sin(i * 0.7)),
+        poses: new Float32Array(M * P).map((_, i) => 0.1 * (i + 1)),
+        mask: new Float32Array(M).fill(1),
+      };
+      const asked: number[] = [];
+      const w = new ModelWorld(model, { seed: 4, opening });
+      w.setMemoryProvider((t) => (asked.push(t), views));
+      w.setAnchorProvider((t) => (t === 2 ? { latent: view, action: new Float32Array(A) } : undefined));
+      await w.reset();
+      await w.step(new Float32Array(A));
+      const anchored = (await w.step(new Float32Array(A))).frame.rgb.slice();
+      await w.step(new Float32Array(A));
+      expect(asked).toEqual([1, 3]);
+      // The anchored frame is the one a memory-less step from the view makes.
+      const b = new ModelWorld(model, { seed: 4, opening });
+      await b.reset();
+      const ctx = new Float32Array(K * model.latentSize);
+      for (let i = 0; i < K; i++) ctx.set(view, i * model.latentSize);
+      b.restore({ seed: 4, frameIndex: 1, contextLatents: ctx, contextActions: new Float32Array(K * A) });
+      expect(Buffer.from((await b.step(new Float32Array(A))).frame.rgb).equals(Buffer.from(anchored))).toBe(true);
+    } finally {
+      await model.close();
+    }
+  });
+
   it('walking away and back anchors the return in the world play builds; --no-anchor turns it off', async () => {
     const model = await loadModel(join(FIX, 'tiny_model.safetensors'), { threads: 1 });
     try {
