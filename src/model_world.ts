@@ -96,6 +96,11 @@ export class ModelWorld implements FrameSource {
     this.memory = provider;
   }
 
+  /** Index of the newest frame (0 = the opening). */
+  get frameIndex(): number {
+    return this.index;
+  }
+
   /** Lets a remembered view re-ground the context on revisits (any model; see AnchorProvider). */
   setAnchorProvider(provider: AnchorProvider | undefined): void {
     this.anchor = provider;

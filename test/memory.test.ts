@@ -218,6 +218,19 @@ describe('memory observer and world changes', () => {
     expect(memory.entries().map((e) => e.time)).toEqual([6]);
     step(still, 8);
     expect(memory.entries().map((e) => e.time)).toEqual([6]);
+    // Told the world's frame index, it stores the opening as frame 0 on the step after a fresh
+    // start or a reset (R), at the start pose; a world restored mid-run (index > 0) is not an opening.
+    let index = 0;
+    const m2 = new MemoryStore({ latentSize: L, capacity: 8 });
+    const o3 = new MemoryObserver({
+      memory: m2, tracker, startPose: { x: 1, y: 1, yaw: 0 }, latestLatent: () => z(7), actionSpace: space, frameIndex: () => index,
+    });
+    o3.stepStarted(Float32Array.from([0, 0, 1, 0, 0]), true);
+    expect(m2.entries().map((e) => [e.time, e.pose.x, e.pose.yaw])).toEqual([[0, 1, 0]]);
+    index = 57;
+    o3.resetOutsideStep(); // F9: the store is emptied, then the load puts its own entries back
+    o3.stepStarted(still, false);
+    expect(m2.size).toBe(0);
     // Without the action space the observer cannot tell events: no change is marked.
     const blind = new MemoryStore({ latentSize: L, capacity: 8 });
     const o2 = new MemoryObserver({ memory: blind, tracker, startPose: { x: 1, y: 1, yaw: 0 }, latestLatent: () => z(1) });

@@ -27,6 +27,8 @@ export interface MemoryObserverOptions {
   storeEvery?: number;
   /** The world's action space: its `event` channels mark changes (default: none do). */
   actionSpace?: ActionSpace;
+  /** Index of the world's newest frame (0 = the opening, stored as a view of its own). */
+  frameIndex?: () => number;
 }
 
 export class MemoryObserver implements StepObserver {
@@ -47,22 +49,14 @@ export class MemoryObserver implements StepObserver {
     this.o.memory.clear();
   }
 
-  /** The opening (truth view or image, encoded) is the best look the world will ever have of the
-   * start pose: remember it as frame 0. */
-  private storeOpening(): void {
-    const z = this.o.latestLatent();
-    if (z && this.o.memory.add(z, this.o.tracker.pose(), 0) !== 'kept') this.stored++;
-  }
-
-  sessionStarted(first: Frame): void {
-    // Only a fresh world: a loaded save's frame is not an opening, and its memory came with it.
-    if (first.index === 0) this.storeOpening();
-  }
-
   stepStarted(action: Float32Array, reset: boolean): void {
-    if (reset) {
-      this.restart();
-      this.storeOpening();
+    if (reset) this.restart();
+    // The opening (truth view or picture, encoded) is the best look the world will ever have of
+    // the start pose: remember it as frame 0. Checked on the frame index rather than on resets,
+    // because a load (F9) also comes through a reset and must not store its frame here.
+    if (this.o.frameIndex?.() === 0) {
+      const z = this.o.latestLatent();
+      if (z && this.o.memory.add(z, this.o.tracker.pose(), 0) !== 'kept') this.stored++;
     }
     this.o.tracker.update(action);
     this.changed = this.events.some((i) => action[i] !== 0);

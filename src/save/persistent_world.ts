@@ -163,6 +163,7 @@ export function assemblePersistentWorld(p: AssembleParts): PersistentWorld {
         startPose: p.startPose,
         latestLatent: () => world.state().contextLatents.subarray((k - 1) * L),
         actionSpace: world.actionSpace,
+        frameIndex: () => world.frameIndex,
         ...(p.storeEvery !== undefined ? { storeEvery: p.storeEvery } : {}),
       }),
     );
