@@ -116,8 +116,14 @@ function share(rows: Record<string, number>[], key: string): string {
 const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
 const r2 = (v: number) => Math.round(v * 100) / 100;
 
-/** Runs every loop; `log` gets one progress line per loop. */
-export async function runRevisit(model: Model, o: RevisitOptions, log: (line: string) => void): Promise<RevisitResult> {
+/** Runs every loop; `log` gets one progress line per loop, `onReport` each distance's report as
+ * soon as its loops are done. */
+export async function runRevisit(
+  model: Model,
+  o: RevisitOptions,
+  log: (line: string) => void,
+  onReport: (report: Record<string, unknown>) => void = () => {},
+): Promise<RevisitResult> {
   const settle = o.settle ?? 8;
   const d = model.dims;
   const hasSpawn = model.actionSpace.channels.some((c) => c.name === 'spawn');
@@ -190,7 +196,7 @@ export async function runRevisit(model: Model, o: RevisitOptions, log: (line: st
         ? { anchored_frames_mean: col('anchor_anchored_frames'), return_frame_anchored: share(rows, 'anchor_return_anchored') }
         : {}),
     });
-    reports.push({
+    const rep = {
       eval: 'revisit',
       backend: model.info.backend,
       seeds: rows.length,
@@ -204,7 +210,9 @@ export async function runRevisit(model: Model, o: RevisitOptions, log: (line: st
       ...Object.fromEntries(modes.map((m) => [m, report(m)])),
       ...(d.memorySlots > 0 ? {} : { memory: 'model has no memory slots' }),
       per_seed: rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, r2(v)]))),
-    });
+    };
+    reports.push(rep);
+    onReport(rep);
   }
   return { reports, tiles, columns: 3 + modes.length };
 }

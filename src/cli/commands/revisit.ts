@@ -83,15 +83,20 @@ const command: Command = {
       ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
     });
     try {
+      const lines: string[] = [];
       const r = await runRevisit(
         model,
         { sourceId: await modelSourceId(path), seeds: (a.flags.seeds as number | undefined) ?? 4, aways, modes },
         (l) => console.error(`revisit: ${l}`),
+        (rep) => {
+          const line = JSON.stringify({ ...rep, machine: machineName(), model: path });
+          lines.push(line);
+          console.log(line);
+          // Written as each distance finishes, so a long run stopped early keeps what it measured.
+          if (out) writeFileSync(join(out, 'revisit.json'), lines.join('\n') + '\n');
+        },
       );
-      const lines = r.reports.map((rep) => JSON.stringify({ ...rep, machine: machineName(), model: path }));
-      for (const l of lines) console.log(l);
       if (out) {
-        writeFileSync(join(out, 'revisit.json'), lines.join('\n') + '\n');
         if (r.tiles.length) {
           const sheet = contactSheet(r.tiles, { columns: r.columns });
           writeFileSync(join(out, 'revisit_sheet.png'), encodePng(sheet.width, sheet.height, sheet.rgb, 3));
