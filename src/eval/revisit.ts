@@ -157,7 +157,7 @@ export async function runRevisit(
       const truthS = hasSpawn ? truthFrames(seed, d.context, actsSpawn, d.frameWidth, d.frameHeight) : undefined;
       const truthSharp = Math.max(1e-9, sharpness(truth[ret]!, d.frameWidth, d.frameHeight));
       const row: Record<string, number> = { seed_offset: s, truth_self_psnr: psnr(truth[ret]!, truth[first]!) };
-      const loopTiles = [tile(truth[first]!, `s${s} truth first`), tile(truth[ret]!, `truth return`)];
+      const loopTiles = [tile(truth[first]!, `s${s} truth first`), tile(truth[ret]!, `truth return ${3 * n}`)];
       for (const mode of modes) {
         const m = await modelFrames(model, o.sourceId, seed, acts, mode);
         const f = m.frames;
