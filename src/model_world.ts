@@ -38,7 +38,19 @@ export type MemoryProvider = (target: number) => MemoryInput | undefined;
  * to the frame's) replaces the player's action; memory slots stay empty for that step. Called with
  * the player's action for the step, before the memory provider.
  */
-export type AnchorProvider = (target: number, action: Float32Array) => { latent: Float32Array; action: Float32Array } | undefined;
+export type AnchorProvider = (
+  target: number,
+  action: Float32Array,
+) => { latent: Float32Array; action: Float32Array; /** Frame index the view was stored at. */ viewTime: number } | undefined;
+
+/**
+ * Noise key of an anchored step: keyed by the remembered view (its frame index), not by the frame
+ * being generated, so re-rendering the same view with the same bridge gives the same frame —
+ * standing still in a remembered place does not shimmer with fresh noise every frame, and a
+ * return to the exact pose shows exactly what was shown there. Bit 62 keeps these keys apart from
+ * ordinary frame indices.
+ */
+export const ANCHOR_NOISE_BASE = 1n << 62n;
 
 /** Serialisable state of a model world (context, counters) — for save files and tests. */
 export interface ModelWorldState {
@@ -143,6 +155,9 @@ export class ModelWorld implements FrameSource {
       if (anchor.latent.length !== L || anchor.action.length !== A) {
         throw new InvalidArgumentError(`anchor: latent/action have ${anchor.latent.length}/${anchor.action.length} values; the model takes ${L}/${A}`);
       }
+      if (!Number.isSafeInteger(anchor.viewTime) || anchor.viewTime < 0) {
+        throw new InvalidArgumentError(`anchor: viewTime must be a frame index; got ${anchor.viewTime}`);
+      }
       // As a world opens: the remembered view held still for K frames, then the bridge.
       for (let i = 0; i < k; i++) this.ctxLatents.set(anchor.latent, i * L);
       this.ctxActions.fill(0);
@@ -153,7 +168,7 @@ export class ModelWorld implements FrameSource {
       this.ctxActions.set(action, (k - 1) * A);
     }
     this.seeds[0] = BigInt(this.seed);
-    this.frames[0] = BigInt(this.index + 1);
+    this.frames[0] = anchor ? ANCHOR_NOISE_BASE + BigInt(anchor.viewTime) : BigInt(this.index + 1);
     const t0 = performance.now();
     // An anchored step is a re-opening from the remembered view, and an opening has no memory
     // views (nor did training's first frames); views stored after a long walk are drifted haze

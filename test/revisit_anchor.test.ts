@@ -8,6 +8,7 @@ import { MemoryStore } from '../src/memory/memory_store.js';
 import { PoseTracker } from '../src/memory/pose_tracker.js';
 import { worldActionSpace } from '../src/world.js';
 import { loadModel, ModelWorld } from '../src/index.js';
+import { ANCHOR_NOISE_BASE } from '../src/model_world.js';
 import { assemblePersistentWorld, truthStart } from '../src/save/persistent_world.js';
 import { truthOpening } from '../src/loop/open_source.js';
 import type { ActionSpace } from '../src/source.js';
@@ -84,27 +85,37 @@ describe('revisit anchor', () => {
       await a.reset();
       await a.step(act);
       a.setAnchorProvider((target, action) => {
-        expect(target).toBe(2);
         expect(Array.from(action)).toEqual(Array.from(act));
-        return { latent: view, action: bridge };
+        return target === 2 || target === 4 ? { latent: view, action: bridge, viewTime: 17 } : undefined;
       });
       const anchored = (await a.step(act)).frame.rgb.slice();
+      await a.step(act);
+      // The same view and bridge again, two frames later: the same noise key, the same frame.
+      expect(Buffer.from((await a.step(act)).frame.rgb).equals(Buffer.from(anchored))).toBe(true);
 
-      // The same frame index and seed, with the context set by hand: K copies of the view, still
-      // actions; stepping with the bridge puts it in as the newest action.
-      const b = new ModelWorld(model, { seed: 5, opening });
-      await b.reset();
+      // By hand: K copies of the view, still actions with the bridge newest, noise keyed by the view.
       const ctx = new Float32Array(K * model.latentSize);
       for (let i = 0; i < K; i++) ctx.set(view, i * model.latentSize);
-      b.restore({ seed: 5, frameIndex: 1, contextLatents: ctx, contextActions: new Float32Array(K * A) });
-      const byHand = (await b.step(bridge)).frame.rgb;
-      expect(Buffer.from(anchored).equals(Buffer.from(byHand))).toBe(true);
+      const acts = new Float32Array(K * A);
+      acts.set(bridge, (K - 1) * A);
+      const byHand = await model.step({
+        contextLatents: ctx,
+        contextActions: acts,
+        steps: a.steps,
+        seeds: BigUint64Array.from([5n]),
+        frames: BigUint64Array.from([ANCHOR_NOISE_BASE + 17n]),
+      });
+      expect(Buffer.from(byHand.rgb).equals(Buffer.from(anchored))).toBe(true);
 
       // Without the anchor the same step differs (the anchor changed what the model was shown).
       const c = new ModelWorld(model, { seed: 5, opening });
       await c.reset();
       await c.step(act);
       expect(Buffer.from((await c.step(act)).frame.rgb).equals(Buffer.from(anchored))).toBe(false);
+      const bad = new ModelWorld(model, { seed: 5, opening });
+      await bad.reset();
+      bad.setAnchorProvider(() => ({ latent: view, action: bridge, viewTime: -1 }));
+      await expect(bad.step(act)).rejects.toThrow(/viewTime must be a frame index/);
     } finally {
       await model.close();
     }
@@ -124,19 +135,23 @@ describe('revisit anchor', () => {
       const asked: number[] = [];
       const w = new ModelWorld(model, { seed: 4, opening });
       w.setMemoryProvider((t) => (asked.push(t), views));
-      w.setAnchorProvider((t) => (t === 2 ? { latent: view, action: new Float32Array(A) } : undefined));
+      w.setAnchorProvider((t) => (t === 2 ? { latent: view, action: new Float32Array(A), viewTime: 0 } : undefined));
       await w.reset();
       await w.step(new Float32Array(A));
       const anchored = (await w.step(new Float32Array(A))).frame.rgb.slice();
       await w.step(new Float32Array(A));
       expect(asked).toEqual([1, 3]);
       // The anchored frame is the one a memory-less step from the view makes.
-      const b = new ModelWorld(model, { seed: 4, opening });
-      await b.reset();
       const ctx = new Float32Array(K * model.latentSize);
       for (let i = 0; i < K; i++) ctx.set(view, i * model.latentSize);
-      b.restore({ seed: 4, frameIndex: 1, contextLatents: ctx, contextActions: new Float32Array(K * A) });
-      expect(Buffer.from((await b.step(new Float32Array(A))).frame.rgb).equals(Buffer.from(anchored))).toBe(true);
+      const byHand = await model.step({
+        contextLatents: ctx,
+        contextActions: new Float32Array(K * A),
+        steps: w.steps,
+        seeds: BigUint64Array.from([4n]),
+        frames: BigUint64Array.from([ANCHOR_NOISE_BASE]),
+      });
+      expect(Buffer.from(byHand.rgb).equals(Buffer.from(anchored))).toBe(true);
     } finally {
       await model.close();
     }
