@@ -26,6 +26,7 @@ describe('worldloop revisit', () => {
     // The loop comes back to its exact start pose, where the opening is stored: the return is anchored.
     expect(rep.anchor.return_frame_anchored).toBe(`${rep.seeds}/${rep.seeds}`);
     expect(Number.isFinite(rep.plain.psnr_return_vs_first_db)).toBe(true);
+    expect(rep.anchor.return_identical_to_first).toMatch(/^\d+\/\d+$/);
     expect(rep.per_seed).toHaveLength(rep.seeds);
     expect(r.text).toMatch(/revisit: seed \d+, 12 frames away: return vs first visit plain .* dB, anchor .* dB/);
     expect(readFileSync(join(out, 'revisit.json'), 'utf8').trim()).toBe(line);

@@ -186,6 +186,8 @@ export async function runRevisit(
     const col = (k: string) => r2(mean(rows.map((r) => r[k]!).filter((v) => Number.isFinite(v))));
     const report = (mode: Mode) => ({
       psnr_return_vs_first_db: col(`${mode}_psnr_return_vs_first`),
+      // Bit-identical frames score the PSNR cap (148 dB): say how many loops that was.
+      return_identical_to_first: `${rows.filter((r) => r[`${mode}_psnr_return_vs_first`]! >= 100).length}/${rows.length}`,
       psnr_return_vs_truth_db: col(`${mode}_psnr_return_vs_truth`),
       sharpness_ratio: col(`${mode}_sharpness_ratio`),
       // Share of loops where the spawned object is "recognisable": see objectKept().
