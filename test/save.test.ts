@@ -324,6 +324,37 @@ describe('worldloop save / load', () => {
     expect(existsSync(save)).toBe(true);
   });
 
+  it('a save in the middle of a revisit continues with the same anchored frames (memory, change time, noise keys)', async () => {
+    const dir = tmp();
+    const seg = (frames: number, action: Record<string, number>) => ({ frames, action });
+    // Turn away and back twice: the second half anchors on views stored before the save.
+    const partA = [seg(12, { turn: 1 }), seg(6, { turn: -1 })];
+    const partB = [seg(6, { turn: -1 }), seg(12, { turn: 1 }), seg(12, { turn: -1 })];
+    const write = (name: string, segments: unknown) => {
+      const p = join(dir, name);
+      writeFileSync(p, JSON.stringify({ segments }));
+      return p;
+    };
+    const common = ['--model', TINY, '--backend', 'cpu', '--threads', '1', '--seed', '6'];
+    const full = join(dir, 'full.wlrec');
+    const part = join(dir, 'part.wlrec');
+    const save = join(dir, 'a.wlsave');
+    let r = await cli(['play', '--headless', ...common, '--script', write('ab.json', [...partA, ...partB]), '--record', full]);
+    expect(r.code).toBe(0);
+    const anchored = Number(/revisit anchoring: (\d+) frames/.exec(r.text)?.[1]);
+    r = await cli(['save', save, ...common, '--script', write('a.json', partA)]);
+    expect(r.code).toBe(0);
+    const before = Number(/revisit anchoring: (\d+) frames/.exec(r.text)?.[1]);
+    r = await cli(['load', save, '--model', TINY, '--backend', 'cpu', '--threads', '1', '--headless', '--script', write('b.json', partB), '--record', part]);
+    expect(r.code).toBe(0);
+    const after = Number(/revisit anchoring: (\d+) frames/.exec(r.text)?.[1]);
+    expect(after).toBeGreaterThan(0);
+    expect(before + after).toBe(anchored);
+    const f = loadRecording(full).frameCrcs;
+    const p = loadRecording(part).frameCrcs;
+    expect(Array.from(p)).toEqual(Array.from(f.subarray(18)));
+  });
+
   it('truth saves: save --truth, load, save again', async () => {
     const dir = tmp();
     const a = join(dir, 'a.wlsave');
