@@ -51,7 +51,7 @@ describe('play with a model (headless)', () => {
     const off = join(dir, 'off.wlrec');
     let r = await cli(['play', ...common, '--record', on]);
     expect(r.code).toBe(0);
-    const anchored = Number(/revisit anchoring: (\d+) frames re-grounded/.exec(r.text)?.[1]);
+    const anchored = Number(/revisit anchoring: (\d+) frames? re-grounded/.exec(r.text)?.[1]);
     expect(anchored).toBeGreaterThan(0);
     expect(r.text).toMatch(/last: frame 24, on the view from frame 0/);
     r = await cli(['play', ...common, '--no-anchor', '--record', off]);

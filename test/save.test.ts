@@ -341,13 +341,13 @@ describe('worldloop save / load', () => {
     const save = join(dir, 'a.wlsave');
     let r = await cli(['play', '--headless', ...common, '--script', write('ab.json', [...partA, ...partB]), '--record', full]);
     expect(r.code).toBe(0);
-    const anchored = Number(/revisit anchoring: (\d+) frames/.exec(r.text)?.[1]);
+    const anchored = Number(/revisit anchoring: (\d+) frames?/.exec(r.text)?.[1]);
     r = await cli(['save', save, ...common, '--script', write('a.json', partA)]);
     expect(r.code).toBe(0);
-    const before = Number(/revisit anchoring: (\d+) frames/.exec(r.text)?.[1]);
+    const before = Number(/revisit anchoring: (\d+) frames?/.exec(r.text)?.[1]);
     r = await cli(['load', save, '--model', TINY, '--backend', 'cpu', '--threads', '1', '--headless', '--script', write('b.json', partB), '--record', part]);
     expect(r.code).toBe(0);
-    const after = Number(/revisit anchoring: (\d+) frames/.exec(r.text)?.[1]);
+    const after = Number(/revisit anchoring: (\d+) frames?/.exec(r.text)?.[1]);
     expect(after).toBeGreaterThan(0);
     expect(before + after).toBe(anchored);
     const f = loadRecording(full).frameCrcs;

@@ -137,7 +137,7 @@ export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: P
   if (pw.anchor) {
     const last = pw.anchor.last;
     log(
-      `revisit anchoring: ${pw.anchor.anchored} frames re-grounded on remembered views` +
+      `revisit anchoring: ${pw.anchor.anchored} frame${pw.anchor.anchored === 1 ? '' : 's'} re-grounded on remembered views` +
         (last ? ` (last: frame ${last.target}, on the view from frame ${last.entry.time})` : ''),
     );
   }
