@@ -11,6 +11,9 @@
 #      CONFIG (the config MODEL was trained with: gpu), PYTHON (/usr/bin/python3: Debian's PyTorch),
 #      TRAIN_SET (extra overrides, applied last, e.g. "--set dyn.lr=1e-4"), EVAL (1; 0 = skip).
 # A memory model (denoiser.memory in its manifest) trains on with its slots and 96-tick chunks.
+# lr 1e-4, EMA 0.998 and no memory-reliant samples: the settings of the one CPU hour that improved
+# an H100 model (docs/training.md, run 4); lr 2e-4 / EMA 0.995 with memory-reliant samples hurt it
+# twice. TRAIN_SET can put memory-reliant samples back (--set dyn.memory_ctx_noise_prob=0.3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/cpu-continue}
@@ -28,7 +31,8 @@ m = export.load_model(sys.argv[1])[0]
 print((m["denoiser"].get("memory") or {}).get("slots", 0))' "$MODEL")
 SETS=(--set data.worlds=16 --set data.threads=1 --set data.pool_frames=12288
       --set data.dyn_pull_every=64 --set dyn.batch=16 --set dyn.warmup_steps=20
-      --set dyn.lr=2e-4 --set dyn.ema=0.995 --set log_every=10 --set ckpt_every=50)
+      --set dyn.lr=1e-4 --set dyn.ema=0.998 --set dyn.memory_ctx_noise_prob=0
+      --set log_every=10 --set ckpt_every=50)
 if (( SLOTS > 0 )); then SETS+=(--set "dyn.memory_slots=$SLOTS" --set data.chunk=96); fi
 read -r -a EXTRA <<< "${TRAIN_SET:-}"
 SETS+=("${EXTRA[@]}")
