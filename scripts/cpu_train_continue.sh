@@ -11,9 +11,9 @@
 #      CONFIG (the config MODEL was trained with: gpu), PYTHON (/usr/bin/python3: Debian's PyTorch),
 #      TRAIN_SET (extra overrides, applied last, e.g. "--set dyn.lr=1e-4"), EVAL (1; 0 = skip).
 # A memory model (denoiser.memory in its manifest) trains on with its slots and 96-tick chunks.
-# lr 1e-4, EMA 0.998 and no memory-reliant samples: the settings of the one CPU hour that improved
-# an H100 model (docs/training.md, run 4); lr 2e-4 / EMA 0.995 with memory-reliant samples hurt it
-# twice. TRAIN_SET can put memory-reliant samples back (--set dyn.memory_ctx_noise_prob=0.3).
+# lr 1e-4, EMA 0.998 and no memory-reliant samples: the CPU hour that hurt an H100 model least
+# (docs/training.md, run 4: a trade, not shipped); lr 2e-4 / EMA 0.995 with memory-reliant samples
+# hurt it twice. TRAIN_SET can put memory-reliant samples back (--set dyn.memory_ctx_noise_prob=0.3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/cpu-continue}
