@@ -1,8 +1,8 @@
 /**
- * What the runtime benches share: model frames made by the world play builds (model world, pose
- * tracker, memory store, memory slots, revisit anchoring — src/save/persistent_world.ts) under a
- * fixed list of truth-world actions, the truth world's frames for the same actions, and the
- * image measures of the training eval (PSNR, sharpness).
+ * What the revisit eval (`worldloop revisit`) and the runtime benches share: model frames made by
+ * the world play builds (model world, pose tracker, memory store, memory slots, revisit anchoring —
+ * src/save/persistent_world.ts) under a fixed list of truth-world actions, the truth world's
+ * frames for the same actions, and the image measures of the training eval (PSNR, sharpness).
  */
 import { World, worldLayout } from '../world.js';
 import type { Model } from '../model.js';
