@@ -16,12 +16,13 @@ import type { ActionSpace } from '../src/source.js';
 const FIX = join(__dirname, '..', 'native', 'tests', 'fixtures');
 const SPEEDS = { moveSpeed: 0.12, strafeSpeed: 0.09, turnSpeedDeg: 5 };
 const space = worldActionSpace(); // move, strafe, turn, light, spawn
+const motion = (s: ActionSpace = space) => new PoseTracker(s, { speeds: SPEEDS });
 const L = 4;
 const z = (v: number) => new Float32Array(L).fill(v);
 
 describe('revisit anchor', () => {
   it('bridges two poses with the action the pose tracker would take between them', () => {
-    const anchor = new RevisitAnchor(space, SPEEDS);
+    const inverse = motion();
     const out = new Float32Array(5);
     let rng = 7;
     const rand = () => ((rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
@@ -30,19 +31,22 @@ describe('revisit anchor', () => {
       const act = Float32Array.from([rand(), rand(), rand(), 0, 0]);
       const tr = new PoseTracker(space, { speeds: SPEEDS, start: from });
       tr.update(act);
-      const size = anchor.bridgeAction(from, tr.pose(), out);
+      const size = inverse.actionBetween(from, tr.pose(), out);
       for (let c = 0; c < 3; c++) expect(out[c]).toBeCloseTo(act[c]!, 4);
       expect(size).toBeCloseTo(Math.max(...Array.from(act.subarray(0, 3), Math.abs)), 4);
     }
     // An action space without strafe cannot bridge a sideways offset.
     const noStrafe: ActionSpace = { channels: space.channels.filter((c) => c.name !== 'strafe') };
-    const a2 = new RevisitAnchor(noStrafe, SPEEDS);
-    expect(a2.bridgeAction({ x: 0, y: 0, yaw: 0 }, { x: 0, y: 0.05, yaw: 0 }, new Float32Array(4))).toBeUndefined();
-    expect(a2.bridgeAction({ x: 0, y: 0, yaw: 0 }, { x: 0.05, y: 0, yaw: 0 }, new Float32Array(4))).toBeCloseTo(0.05 / 0.12, 6);
+    const a2 = motion(noStrafe);
+    expect(a2.actionBetween({ x: 0, y: 0, yaw: 0 }, { x: 0, y: 0.05, yaw: 0 }, new Float32Array(4))).toBeUndefined();
+    expect(a2.actionBetween({ x: 0, y: 0, yaw: 0 }, { x: 0.05, y: 0, yaw: 0 }, new Float32Array(4))).toBeCloseTo(0.05 / 0.12, 6);
+    // A channel whose speed is 0 cannot bridge either (no division by zero into the action).
+    const still = new PoseTracker(space, { speeds: { ...SPEEDS, strafeSpeed: 0 } });
+    expect(still.actionBetween({ x: 0, y: 0, yaw: 0 }, { x: 0, y: 0.05, yaw: 0 }, new Float32Array(5))).toBeUndefined();
   });
 
   it('picks the current, old-enough view with the smallest bridge within one step', () => {
-    const anchor = new RevisitAnchor(space, SPEEDS, { minAge: 8 });
+    const anchor = new RevisitAnchor(space, motion(), { minAge: 8 });
     const store = new MemoryStore({ latentSize: L, capacity: 16 });
     const here = { x: 5, y: 5, yaw: 0 };
     const still = new Float32Array(5);
@@ -66,9 +70,9 @@ describe('revisit anchor', () => {
     store.add(z(4), { x: 4.97, y: 5, yaw: 0 }, 60);
     expect(anchor.find(store, here, 100, still)?.entry.latent[0]).toBe(4);
     // Tighter bridges on request.
-    expect(new RevisitAnchor(space, SPEEDS, { maxBridge: 0.1 }).find(store, here, 100, still)).toBeUndefined();
-    expect(() => new RevisitAnchor(space, SPEEDS, { maxBridge: 0 })).toThrow(/anchor.maxBridge must be in \(0, 1\]/);
-    expect(() => new RevisitAnchor(space, SPEEDS, { minAge: 0 })).toThrow(/anchor.minAge must be a positive integer/);
+    expect(new RevisitAnchor(space, motion(), { maxBridge: 0.1 }).find(store, here, 100, still)).toBeUndefined();
+    expect(() => new RevisitAnchor(space, motion(), { maxBridge: 0 })).toThrow(/anchor.maxBridge must be in \(0, 1\]/);
+    expect(() => new RevisitAnchor(space, motion(), { minAge: 0 })).toThrow(/anchor.minAge must be a positive integer/);
     expect(() => anchor.find(store, here, 100, new Float32Array(3))).toThrow(/action has 3 channels; the world takes 5/);
   });
 

@@ -7,7 +7,7 @@
  * reset or the R key) restarts the pose at the start pose and empties the store, since the world
  * itself starts over.
  */
-import type { ActionSpace, Frame, StageTimes } from '../source.js';
+import { eventChannels, type ActionSpace, type Frame, type StageTimes } from '../source.js';
 import type { StepObserver } from '../loop/game_loop.js';
 import type { MemoryStore } from './memory_store.js';
 import type { PoseTracker } from './pose_tracker.js';
@@ -41,7 +41,7 @@ export class MemoryObserver implements StepObserver {
   constructor(o: MemoryObserverOptions) {
     this.o = o;
     this.every = o.storeEvery ?? DEFAULT_STORE_EVERY;
-    this.events = o.actionSpace?.channels.flatMap((c, i) => (c.kind === 'event' ? [i] : [])) ?? [];
+    this.events = o.actionSpace ? eventChannels(o.actionSpace) : [];
   }
 
   private restart(): void {

@@ -12,7 +12,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { ActionSpace } from '../source.js';
-import type { ViewPose } from './view_overlap.js';
+import { angleDiff, type ViewPose } from './view_overlap.js';
 
 export interface MotionSpeeds {
   /** Cells per tick at move = 1. */
@@ -139,6 +139,33 @@ export class PoseTracker {
       this.pathPts.push(this.x, this.y);
       if (this.pathPts.length > this.maxPath * 2) this.pathPts.splice(0, 2);
     }
+  }
+
+  /**
+   * The inverse of update() without walls: the action (into `out`, zeros elsewhere) that takes the
+   * player from `from` to `to` — turn by the yaw difference, then forward/sideways along the new
+   * heading — and its largest axis as a share of full deflection. Undefined when a needed
+   * component has no channel in the action space, or its speed is 0.
+   */
+  actionBetween(from: ViewPose, to: ViewPose, out: Float32Array): number | undefined {
+    const c = Math.cos(to.yaw);
+    const s = Math.sin(to.yaw);
+    const dx = to.x - from.x;
+    const dy = to.y - from.y;
+    const parts: [number, number, number][] = [
+      [this.turn, (angleDiff(to.yaw, from.yaw) * 180) / Math.PI, this.speeds.turnSpeedDeg],
+      [this.move, c * dx + s * dy, this.speeds.moveSpeed],
+      [this.strafe, -s * dx + c * dy, this.speeds.strafeSpeed],
+    ];
+    out.fill(0);
+    let size = 0;
+    for (const [channel, amount, speed] of parts) {
+      if (Math.abs(amount) < 1e-9) continue;
+      if (channel < 0 || speed === 0) return undefined;
+      out[channel] = amount / speed;
+      size = Math.max(size, Math.abs(amount / speed));
+    }
+    return size;
   }
 
   /** The truth world's step, in float32: turn, then move each axis and stop at a wall. */

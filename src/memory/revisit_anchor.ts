@@ -19,10 +19,10 @@
  * anchors: the event must land on the world as it is.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { ActionSpace } from '../source.js';
+import { eventChannels, type ActionSpace } from '../source.js';
 import type { MemoryEntry, MemoryStore } from './memory_store.js';
-import type { MotionSpeeds } from './pose_tracker.js';
-import type { ViewPose } from './view_overlap.js';
+import type { PoseTracker } from './pose_tracker.js';
+import { angleDiff, type ViewPose } from './view_overlap.js';
 
 export interface AnchorConfig {
   /** Views younger than this many frames are not used (the context still holds them). */
@@ -41,75 +41,35 @@ export interface Anchor {
   size: number;
 }
 
-function wrap(a: number): number {
-  let r = a % (2 * Math.PI);
-  if (r > Math.PI) r -= 2 * Math.PI;
-  if (r <= -Math.PI) r += 2 * Math.PI;
-  return r;
-}
-
 export class RevisitAnchor {
   readonly config: AnchorConfig;
-  private readonly space: ActionSpace;
-  private readonly speeds: MotionSpeeds;
-  private readonly move: number;
-  private readonly strafe: number;
-  private readonly turn: number;
+  private readonly motion: PoseTracker;
   private readonly events: number[];
   private readonly bridge: Float32Array;
   private readonly scratch: Float32Array;
+  /** One full-deflection step, for a cheap first test before the bridge is worked out. */
+  private readonly reach: number;
+  private readonly turnReach: number;
   /** Frames anchored so far (for the HUD and tests). */
   anchored = 0;
   /** The view the last anchored frame was generated from. */
   last: { target: number; entry: MemoryEntry; size: number } | undefined;
 
-  constructor(space: ActionSpace, speeds: MotionSpeeds, config: Partial<AnchorConfig> = {}) {
+  /** `motion`: the pose tracker of the world, whose dead reckoning the bridge inverts. */
+  constructor(space: ActionSpace, motion: PoseTracker, config: Partial<AnchorConfig> = {}) {
     this.config = { ...DEFAULT_ANCHOR, ...config };
     const { minAge, maxBridge } = this.config;
     if (!Number.isInteger(minAge) || minAge < 1) throw new InvalidArgumentError(`anchor.minAge must be a positive integer; got ${minAge}`);
     if (!Number.isFinite(maxBridge) || maxBridge <= 0 || maxBridge > 1) {
       throw new InvalidArgumentError(`anchor.maxBridge must be in (0, 1]; got ${maxBridge}`);
     }
-    for (const [k, v] of Object.entries(speeds)) {
-      if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`anchor: ${k} must be a positive number; got ${v}`);
-    }
-    const idx = (n: string) => space.channels.findIndex((c) => c.name === n);
-    this.space = space;
-    this.speeds = { ...speeds };
-    this.move = idx('move');
-    this.strafe = idx('strafe');
-    this.turn = idx('turn');
-    this.events = space.channels.flatMap((c, i) => (c.kind === 'event' ? [i] : []));
+    this.motion = motion;
+    this.events = eventChannels(space);
     this.bridge = new Float32Array(space.channels.length);
     this.scratch = new Float32Array(space.channels.length);
-  }
-
-  /** Does this action fire an event (light, spawn)? */
-  firesEvent(action: Float32Array): boolean {
-    return this.events.some((i) => action[i] !== 0);
-  }
-
-  /**
-   * The bridge from `from` to `to` as an action vector (into `out`), or undefined when the
-   * action space cannot express it (a missing channel for a non-zero component). Inverse of the
-   * pose tracker's dead reckoning: yaw += turn·turnSpeed, then forward/sideways along the new yaw.
-   */
-  bridgeAction(from: ViewPose, to: ViewPose, out: Float32Array): number | undefined {
-    const eps = 1e-6;
-    const turn = (wrap(to.yaw - from.yaw) * 180) / Math.PI / this.speeds.turnSpeedDeg;
-    const dx = to.x - from.x;
-    const dy = to.y - from.y;
-    const c = Math.cos(to.yaw);
-    const s = Math.sin(to.yaw);
-    const move = (c * dx + s * dy) / this.speeds.moveSpeed;
-    const strafe = (-s * dx + c * dy) / this.speeds.strafeSpeed;
-    out.fill(0);
-    const put = (i: number, v: number) => {
-      if (i >= 0) out[i] = v;
-      return i >= 0 || Math.abs(v) < eps;
-    };
-    if (!put(this.turn, turn) || !put(this.move, move) || !put(this.strafe, strafe)) return undefined;
-    return Math.max(Math.abs(turn), Math.abs(move), Math.abs(strafe));
+    const sp = motion.speeds;
+    this.reach = Math.hypot(sp.moveSpeed, sp.strafeSpeed) * maxBridge + 1e-6;
+    this.turnReach = ((sp.turnSpeedDeg * Math.PI) / 180) * maxBridge + 1e-6;
   }
 
   /**
@@ -117,21 +77,23 @@ export class RevisitAnchor {
    * undefined. The returned action is reused on the next call; copy it to keep it.
    */
   find(store: MemoryStore, pose: ViewPose, target: number, action: Float32Array): Anchor | undefined {
-    if (action.length !== this.space.channels.length) {
-      throw new InvalidArgumentError(`anchor: action has ${action.length} channels; the world takes ${this.space.channels.length}`);
+    if (action.length !== this.bridge.length) {
+      throw new InvalidArgumentError(`anchor: action has ${action.length} channels; the world takes ${this.bridge.length}`);
     }
-    if (this.firesEvent(action)) return undefined;
-    const scratch = this.scratch;
+    if (this.events.some((i) => action[i] !== 0)) return undefined;
     let best: MemoryEntry | undefined;
     let bestSize = Infinity;
     for (const e of store.entries()) {
       if (!store.isCurrent(e) || target - e.time < this.config.minAge) continue;
-      const size = this.bridgeAction(e.pose, pose, scratch);
+      // Most views are far away: rule them out before any trigonometry.
+      if (Math.abs(angleDiff(pose.yaw, e.pose.yaw)) > this.turnReach) continue;
+      if (Math.abs(pose.x - e.pose.x) > this.reach || Math.abs(pose.y - e.pose.y) > this.reach) continue;
+      const size = this.motion.actionBetween(e.pose, pose, this.scratch);
       if (size === undefined || size > this.config.maxBridge) continue;
       if (size < bestSize || (size === bestSize && best !== undefined && e.time < best.time)) {
         best = e;
         bestSize = size;
-        this.bridge.set(scratch);
+        this.bridge.set(this.scratch);
       }
     }
     if (!best) return undefined;

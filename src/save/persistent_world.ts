@@ -142,7 +142,7 @@ export function assemblePersistentWorld(p: AssembleParts): PersistentWorld {
     const k = model.dims.context;
     const L = model.latentSize;
     if (p.anchor !== false) {
-      const a = new RevisitAnchor(world.actionSpace, speeds(), typeof p.anchor === 'object' ? p.anchor : {});
+      const a = new RevisitAnchor(world.actionSpace, tracker, typeof p.anchor === 'object' ? p.anchor : {});
       anchor = a;
       // The tracker has already taken this step's action: its pose is the frame's.
       world.setAnchorProvider((target, action) => {
