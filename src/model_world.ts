@@ -113,6 +113,12 @@ export class ModelWorld implements FrameSource {
     return this.index;
   }
 
+  /** The newest context latent (the last frame's), as a view that the next step overwrites. */
+  newestLatent(): Float32Array {
+    const L = this.model.latentSize;
+    return this.ctxLatents.subarray((this.model.dims.context - 1) * L);
+  }
+
   /** Lets a remembered view re-ground the context on revisits (any model; see AnchorProvider). */
   setAnchorProvider(provider: AnchorProvider | undefined): void {
     this.anchor = provider;

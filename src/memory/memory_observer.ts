@@ -36,7 +36,6 @@ export class MemoryObserver implements StepObserver {
   private readonly every: number;
   private readonly events: number[];
   private changed = false;
-  stored = 0;
 
   constructor(o: MemoryObserverOptions) {
     this.o = o;
@@ -56,7 +55,7 @@ export class MemoryObserver implements StepObserver {
     // because a load (F9) also comes through a reset and must not store its frame here.
     if (this.o.frameIndex?.() === 0) {
       const z = this.o.latestLatent();
-      if (z && this.o.memory.add(z, this.o.tracker.pose(), 0) !== 'kept') this.stored++;
+      if (z) this.o.memory.add(z, this.o.tracker.pose(), 0);
     }
     this.o.tracker.update(action);
     this.changed = this.events.some((i) => action[i] !== 0);
@@ -69,7 +68,7 @@ export class MemoryObserver implements StepObserver {
     if (!changed && frame.index % this.every !== 0) return;
     const z = this.o.latestLatent();
     if (!z) return;
-    if (this.o.memory.add(z, this.o.tracker.pose(), frame.index) !== 'kept') this.stored++;
+    this.o.memory.add(z, this.o.tracker.pose(), frame.index);
   }
 
   resetOutsideStep(): void {

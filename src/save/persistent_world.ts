@@ -139,8 +139,6 @@ export function assemblePersistentWorld(p: AssembleParts): PersistentWorld {
   const source = new PersistentSource(world);
   let anchor: RevisitAnchor | undefined;
   if (memory && model && world instanceof ModelWorld) {
-    const k = model.dims.context;
-    const L = model.latentSize;
     if (p.anchor !== false) {
       const a = new RevisitAnchor(world.actionSpace, tracker, typeof p.anchor === 'object' ? p.anchor : {});
       anchor = a;
@@ -153,7 +151,7 @@ export function assemblePersistentWorld(p: AssembleParts): PersistentWorld {
     if (model.dims.memorySlots > 0 && p.memorySlots !== false) {
       // The tracker has already taken this step's action (observers run before the step), so its
       // pose is the pose of the frame being generated — what retrieval is keyed on in training.
-      const builder = new MemoryInputBuilder(L, { slots: model.dims.memorySlots, poseDim: model.dims.memoryPoseDim });
+      const builder = new MemoryInputBuilder(model.latentSize, { slots: model.dims.memorySlots, poseDim: model.dims.memoryPoseDim });
       world.setMemoryProvider((target) => builder.build(memory, tracker.pose(), target));
     }
     observers.push(
@@ -161,7 +159,7 @@ export function assemblePersistentWorld(p: AssembleParts): PersistentWorld {
         memory,
         tracker,
         startPose: p.startPose,
-        latestLatent: () => world.state().contextLatents.subarray((k - 1) * L),
+        latestLatent: () => world.newestLatent(),
         actionSpace: world.actionSpace,
         frameIndex: () => world.frameIndex,
         ...(p.storeEvery !== undefined ? { storeEvery: p.storeEvery } : {}),
