@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { machineName } from '../../profiler/machine.js';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
+import { MODEL_FLAGS } from '../model_flags.js';
 import { GameLoop } from '../../loop/game_loop.js';
 import { ScriptInput } from '../../input/script_input.js';
 import { randomSteps } from '../../loop/session.js';
@@ -118,12 +119,10 @@ const command: Command = {
   help,
   async run(argv) {
     const a = parseArgs('bench', argv, {
+      ...MODEL_FLAGS,
       frames: { kind: 'int', min: 10, max: 100_000_000 },
       fps: { kind: 'number', min: 1, max: 1000 },
-      model: { kind: 'string' },
-      backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
       steps: { kind: 'int', min: 1, max: 8 },
-      threads: { kind: 'int', min: 0, max: 1024 },
       'truth-only': { kind: 'boolean' },
       soak: { kind: 'boolean' },
       paced: { kind: 'boolean' },

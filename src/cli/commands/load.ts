@@ -1,6 +1,7 @@
 /** `worldloop load`: continue a saved world (window or headless), optionally saving it again. */
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
+import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
 import { PERSIST_FLAGS, PERSIST_HELP, anchorOption, checkSaveTarget, persistOutputs, runPersistent } from '../persist_flags.js';
 import { loadPersistentWorld } from '../../save/persistent_world.js';
@@ -53,11 +54,9 @@ const command: Command = {
   help,
   async run(argv) {
     const a = parseArgs('load', argv, {
+      ...MODEL_FLAGS,
       ...SESSION_FLAGS,
       ...PERSIST_FLAGS,
-      model: { kind: 'string' },
-      backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
-      threads: { kind: 'int', min: 0, max: 1024 },
       'save-to': { kind: 'string' },
       info: { kind: 'boolean' },
     });

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
+import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
 import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
 import { loadPersistentWorld, openPersistentWorld } from '../../save/persistent_world.js';
@@ -40,10 +41,8 @@ const command: Command = {
   help,
   async run(argv) {
     const a = parseArgs('play', argv, {
+      ...MODEL_FLAGS,
       ...SESSION_FLAGS,
-      model: { kind: 'string' },
-      backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
-      threads: { kind: 'int', min: 0, max: 1024 },
       steps: { kind: 'int', min: 1, max: 8 },
       'start-image': { kind: 'string' },
       load: { kind: 'string' },

@@ -1,6 +1,7 @@
 /** `worldloop replay FILE`: re-run a recording, verify every frame, optionally export video. */
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
+import { MODEL_FLAGS } from '../model_flags.js';
 import { InvalidArgumentError, UnsupportedError } from '../../errors.js';
 import { GameLoop, type LoopOutput } from '../../loop/game_loop.js';
 import { checkRecordingMatches, loadRecording, RecordingInput, ReplayVerifier } from '../../record/replay.js';
@@ -56,9 +57,7 @@ const command: Command = {
   help,
   async run(argv) {
     const a = parseArgs('replay', argv, {
-      model: { kind: 'string' },
-      backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
-      threads: { kind: 'int', min: 0, max: 1024 },
+      ...MODEL_FLAGS,
       export: { kind: 'string' },
       window: { kind: 'boolean' },
       fps: { kind: 'number', min: 1, max: 240 },

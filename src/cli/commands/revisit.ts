@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
+import { MODEL_FLAGS } from '../model_flags.js';
 import { InvalidArgumentError, WorldloopError } from '../../errors.js';
 import { loadModel, type BackendName } from '../../model.js';
 import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
@@ -51,12 +52,10 @@ const command: Command = {
   help,
   async run(argv) {
     const a = parseArgs('revisit', argv, {
-      model: { kind: 'string' },
+      ...MODEL_FLAGS,
       seeds: { kind: 'int', min: 1, max: 1000 },
       away: { kind: 'string' },
       modes: { kind: 'string' },
-      backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
-      threads: { kind: 'int', min: 0, max: 1024 },
       out: { kind: 'string' },
     });
     if (a.positionals.length) throw new InvalidArgumentError(`revisit: unexpected argument '${a.positionals[0]}' (see: worldloop revisit --help)`);

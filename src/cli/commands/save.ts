@@ -1,6 +1,7 @@
 /** `worldloop save`: run a world headless (from a seed or an image) and save it to a file. */
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
+import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, sessionFlags } from '../session_flags.js';
 import { PERSIST_FLAGS, PERSIST_HELP, anchorOption, checkSaveTarget, persistOutputs, runPersistent } from '../persist_flags.js';
 import { openPersistentWorld } from '../../save/persistent_world.js';
@@ -43,13 +44,11 @@ const command: Command = {
   help,
   async run(argv) {
     const a = parseArgs('save', argv, {
+      ...MODEL_FLAGS,
       ...SESSION_FLAGS,
       ...PERSIST_FLAGS,
-      model: { kind: 'string' },
       truth: { kind: 'boolean' },
       'start-image': { kind: 'string' },
-      backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
-      threads: { kind: 'int', min: 0, max: 1024 },
       steps: { kind: 'int', min: 1, max: 8 },
     });
     if (a.positionals.length !== 1) throw new InvalidArgumentError('save: give exactly one output file (see: worldloop save --help)');
