@@ -38,8 +38,8 @@ export interface MemoryConfig {
 }
 
 export const DEFAULT_MEMORY: Omit<MemoryConfig, 'latentSize'> = {
-  // 1,024 views (8 MB of latents for the default model) hold about a minute of exploring at one
-  // view every 4 frames, so the start of a minute-long walk is still there on return.
+  // 1,024 views (8 MB of latents for the default model): at one view every 4 frames, 4,096
+  // frames of places never seen before fit before the oldest is evicted.
   capacity: 1024,
   fovDeg: DEFAULT_OVERLAP.fovDeg,
   range: DEFAULT_OVERLAP.range,
