@@ -1,12 +1,15 @@
 /**
  * What the revisit eval (`worldloop revisit`) and the runtime benches share: model frames made by
  * the world play builds (model world, pose tracker, memory store, memory slots, revisit anchoring —
- * src/save/persistent_world.ts) under a fixed list of truth-world actions, the truth world's
- * frames for the same actions, and the image measures of the training eval (PSNR, sharpness).
+ * src/save/persistent_world.ts), driven by the game loop in lockstep under a fixed list of
+ * truth-world actions; the truth world's frames for the same actions; and the image measures of
+ * the training eval (PSNR, sharpness).
  */
 import { World, worldLayout } from '../world.js';
 import type { Model } from '../model.js';
 import { ModelWorld } from '../model_world.js';
+import { GameLoop } from '../loop/game_loop.js';
+import { ScriptInput } from '../input/script_input.js';
 import { truthOpening } from '../loop/open_source.js';
 import { MemoryStore } from '../memory/memory_store.js';
 import { assemblePersistentWorld, truthStart } from '../save/persistent_world.js';
@@ -90,19 +93,32 @@ export async function modelFrames(
     memorySlots: mode !== 'plain',
     anchor: mode === 'anchor',
   });
-  const first = await mw.reset(seed);
-  for (const o of pw.observers) o.sessionStarted?.(first);
-  const frames = [first.rgb.slice()];
-  const anchoredAt = [false];
-  const a = new Float32Array(d.actionDim);
-  for (const act of acts) {
+  // Driven by the game loop in lockstep, as headless play is: observers, resets and all.
+  const frames: Uint8Array[] = [];
+  const anchoredAt: boolean[] = [];
+  let counted = 0;
+  const steps = acts.map((act) => {
+    const a = new Float32Array(d.actionDim);
     pick.forEach((w, c) => (a[c] = act[w]!));
-    for (const o of pw.observers) o.stepStarted?.(a, false);
-    const before = pw.anchor?.anchored ?? 0;
-    const { frame, stages } = await mw.step(a);
-    anchoredAt.push((pw.anchor?.anchored ?? 0) > before);
-    for (const o of pw.observers) await o.stepFinished?.(frame, stages);
-    frames.push(frame.rgb.slice());
+    return { action: a, reset: false };
+  });
+  await new GameLoop({
+    source: pw.source,
+    input: new ScriptInput(steps[Symbol.iterator]()),
+    output: {
+      present: (f) => {
+        frames[f.index] = f.rgb.slice();
+        const n = pw.anchor?.anchored ?? 0;
+        anchoredAt[f.index] = n > counted;
+        counted = n;
+      },
+    },
+    observers: pw.observers,
+    realtime: false,
+    seed,
+  }).run();
+  if (frames.length !== acts.length + 1 || frames.some((f) => !f)) {
+    throw new Error(`model frames: the loop presented ${frames.filter(Boolean).length} of ${acts.length + 1} frames`);
   }
   return { frames, anchored: pw.anchor?.anchored ?? 0, anchoredAt };
 }
