@@ -283,7 +283,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
             samples_total += m
             if step % cfg.log_every == 0:
                 finite_or_raise(loss.detach(), "dyn", step)
-                scalars = {"loss": float(loss), "grad_norm": float(gn), "lr": lr}
+                scalars = {"loss": float(loss.detach()), "grad_norm": float(gn), "lr": lr}
                 if use_memory:
                     scalars["memory_present"] = float(mem_present)
                 prog.log(step, scalars,
