@@ -20,23 +20,21 @@ import { loadModel } from '../src/model.js';
 import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { machine } from './bench_json.js';
+import { BenchArgs } from './bench_args.js';
 import { modelFrames, psnr, sharpness, truthFrames, type Act, type Mode } from '../src/eval/frames.js';
 
 function args() {
-  const a = process.argv.slice(2);
-  const get = (n: string) => {
-    const i = a.indexOf(`--${n}`);
-    return i >= 0 ? a[i + 1] : undefined;
+  const a = BenchArgs.parse(
+    'Usage: node dist/bench/anchor_play.js [--model PATH] [--seeds 4] [--frames 600] [--threads N]\n' +
+      'Revisit anchoring in free play: PSNR vs truth, sharpness, anchored share and pops, anchoring off and on.',
+    { values: ['model', 'seeds', 'frames', 'threads'] },
+  );
+  return {
+    model: resolveModelPath(a.str('model') ?? DEFAULT_MODEL),
+    seeds: a.num('seeds', 4, { min: 1 }),
+    frames: a.num('frames', 600, { min: 130 }),
+    threads: a.num('threads', 0, { min: 0 }),
   };
-  const o = {
-    model: resolveModelPath(get('model') ?? DEFAULT_MODEL),
-    seeds: Number(get('seeds') ?? 4),
-    frames: Number(get('frames') ?? 600),
-    threads: Number(get('threads') ?? 0),
-  };
-  if (!Number.isInteger(o.seeds) || o.seeds < 1) throw new Error(`--seeds must be a positive integer; got ${get('seeds')}`);
-  if (!Number.isInteger(o.frames) || o.frames < 130) throw new Error(`--frames must be an integer >= 130; got ${get('frames')}`);
-  return o;
 }
 
 /** The exploration policy's actions for `n` frames of the truth world (events on). */

@@ -13,18 +13,16 @@ import { join } from 'node:path';
 import { loadModel } from '../src/model.js';
 import { projectRoot } from '../src/native.js';
 import { emit, machine } from './bench_json.js';
+import { BenchArgs } from './bench_args.js';
 import { summarize } from '../src/profiler/stats.js';
 
 const PY = '/usr/bin/python3';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-function argStr(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+const args = BenchArgs.parse(
+  'Usage: node dist/bench/engine.js [--threads 2] [--steps 2] [--frames 40] [--model file.safetensors]\n' +
+    'Engine vs onnxruntime-node vs PyTorch CPU on the same weights, same threads, same run (JSON lines).',
+  { values: ['threads', 'steps', 'frames', 'model'] },
+);
 
 function hasTorch(): boolean {
   try {
@@ -55,14 +53,14 @@ function karras(steps: number, smin: number, smax: number, rho: number): number[
 }
 
 async function main(): Promise<void> {
-  const threads = arg('threads', 2);
-  const steps = arg('steps', 2);
-  const frames = arg('frames', 40);
+  const threads = args.num('threads', 2, { min: 1 });
+  const steps = args.num('steps', 2, { min: 1 });
+  const frames = args.num('frames', 40, { min: 1 });
   const root = projectRoot();
   const dir = join(root, 'build', 'bench-models');
   mkdirSync(dir, { recursive: true });
   const torch = hasTorch();
-  let modelPath = argStr('model');
+  let modelPath = args.str('model');
   if (!modelPath) {
     modelPath = join(dir, 'default-random.safetensors');
     if (!existsSync(modelPath)) {

@@ -14,9 +14,15 @@ import { randomSteps } from '../src/loop/session.js';
 import { WindowOutput } from '../src/loop/window_output.js';
 import { FrameProfiler } from '../src/profiler/frame_profiler.js';
 import { machine } from './bench_json.js';
+import { BenchArgs } from './bench_args.js';
 
-const frames = Number(process.argv[2] ?? 300);
-const fps = Number(process.argv[3] ?? 30);
+const args = BenchArgs.parse(
+  'Usage: xvfb-run -a node dist/bench/frame.js [frames=300] [fps=30]\n' +
+    'Frame interval in a window through the real game loop, paced and unpaced (JSON lines).',
+  { positional: 2 },
+);
+const frames = args.num('frames', 300, { position: 0, min: 1 });
+const fps = args.num('fps', 30, { position: 1, min: 1 });
 if (!hasDisplay()) {
   console.error('frame bench needs a display: xvfb-run -a node dist/bench/frame.js');
   process.exit(2);

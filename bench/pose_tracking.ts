@@ -13,14 +13,15 @@ import { PoseTracker } from '../src/memory/pose_tracker.js';
 import { angleDiff } from '../src/memory/view_overlap.js';
 import { summarize } from '../src/profiler/stats.js';
 import { machine } from './bench_json.js';
+import { BenchArgs } from './bench_args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-
-const seeds = arg('seeds', 32);
-const frames = arg('frames', 1800);
+const args = BenchArgs.parse(
+  'Usage: node dist/bench/pose_tracking.js [--seeds 32] [--frames 1800]\n' +
+    'Pose estimate (dead reckoning, with and without walls) against the truth world, held-out seeds.',
+  { values: ['seeds', 'frames'] },
+);
+const seeds = args.num('seeds', 32, { min: 1 });
+const frames = args.num('frames', 1800, { min: 1 });
 const checkpoints = [50, 200, 600, 1800].filter((c) => c <= frames);
 const d = worldLayout().defaults;
 const speeds = { moveSpeed: d.moveSpeed, strafeSpeed: d.strafeSpeed, turnSpeedDeg: d.turnSpeedDeg };

@@ -8,9 +8,14 @@ import { performance } from 'node:perf_hooks';
 import { hasDisplay, Window } from '../src/window.js';
 import { HudOverlay } from '../src/hud/hud.js';
 import { emit } from './bench_json.js';
+import { BenchArgs } from './bench_args.js';
 import { summarize } from '../src/profiler/stats.js';
 
-const frames = Number(process.argv[2] ?? 600);
+const frames = BenchArgs.parse(
+  'Usage: xvfb-run -a node dist/bench/present.js [frames=600]\n' +
+    'Cost of Window.present() per renderer and filter, with and without the HUD (JSON lines).',
+  { positional: 1 },
+).num('frames', 600, { position: 0, min: 1 });
 if (!hasDisplay()) {
   console.error('present bench needs a display: xvfb-run -a node dist/bench/present.js');
   process.exit(2);
