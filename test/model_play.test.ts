@@ -38,7 +38,7 @@ describe('play with a model (headless)', () => {
     expect(r.text).toMatch(/recorded with sha256:.*but this source is sha256:.*same model file/);
   });
 
-  it('a memory model with revisit anchoring records and replays bit-exactly; --no-anchor is recorded too', async () => {
+  it('a memory model with revisit anchoring records and replays bit-exactly; --no-anchor and --no-memory-slots are recorded too', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wl-anchor-'));
     const script = join(dir, 'turn.json');
     // Turn away and back (turning never meets a wall): the way back passes stored views.
@@ -49,6 +49,7 @@ describe('play with a model (headless)', () => {
     const common = ['--headless', '--model', TINY_MEMORY, '--backend', 'cpu', '--threads', '1', '--start-image', image, '--script', script];
     const on = join(dir, 'on.wlrec');
     const off = join(dir, 'off.wlrec');
+    const noSlots = join(dir, 'no-slots.wlrec');
     let r = await cli(['play', ...common, '--record', on]);
     expect(r.code).toBe(0);
     const anchored = Number(/revisit anchoring: (\d+) frames? re-grounded/.exec(r.text)?.[1]);
@@ -57,13 +58,18 @@ describe('play with a model (headless)', () => {
     r = await cli(['play', ...common, '--no-anchor', '--record', off]);
     expect(r.code).toBe(0);
     expect(r.text).not.toMatch(/revisit anchoring/);
+    r = await cli(['play', ...common, '--no-memory-slots', '--record', noSlots]);
+    expect(r.code).toBe(0);
+    expect(loadRecording(noSlots).header.settings.runtime).toMatchObject({ memorySlots: false, anchor: true });
+    // The slots change frames that are not anchored (the fixture's memory weights are not zero).
+    expect(Array.from(loadRecording(noSlots).frameCrcs)).not.toEqual(Array.from(loadRecording(on).frameCrcs));
     const hOn = loadRecording(on).header.settings.runtime;
     const hOff = loadRecording(off).header.settings.runtime;
     expect(hOn).toEqual({ memorySlots: true, anchor: true, storeEvery: 4, memoryCapacity: 1024, startImage: image });
     expect(hOff).toMatchObject({ anchor: false });
     // Anchoring changed frames; each recording replays as it was made.
     expect(Array.from(loadRecording(on).frameCrcs)).not.toEqual(Array.from(loadRecording(off).frameCrcs));
-    for (const rec of [on, off]) {
+    for (const rec of [on, off, noSlots]) {
       r = await cli(['replay', rec, '--model', TINY_MEMORY, '--backend', 'cpu', '--threads', '1']);
       expect(r.text).toMatch(/24 frames bit-exact/);
       expect(r.code).toBe(0);

@@ -21,11 +21,15 @@ export const PERSIST_FLAGS: Record<string, FlagSpec> = {
   'memory-capacity': { kind: 'int', min: 1, max: 65536 },
   'store-every': { kind: 'int', min: 1, max: 100000 },
   'no-anchor': { kind: 'boolean' },
+  'no-memory-slots': { kind: 'boolean' },
 };
 
-/** --no-anchor as an open/load option (anchoring is on unless the flag is given). */
-export function anchorOption(a: ParsedArgs): { anchor?: false } {
-  return a.flags['no-anchor'] === true ? { anchor: false } : {};
+/** --no-anchor and --no-memory-slots as open/load options (both are on unless the flag is given). */
+export function runtimeOptions(a: ParsedArgs): { anchor?: false; memorySlots?: false } {
+  return {
+    ...(a.flags['no-anchor'] === true ? { anchor: false as const } : {}),
+    ...(a.flags['no-memory-slots'] === true ? { memorySlots: false as const } : {}),
+  };
 }
 
 export const DEFAULT_QUICKSAVE = 'quick.wlsave';
@@ -38,6 +42,8 @@ designer / memory:
   --store-every N      store one view every N frames (default 4)
   --no-anchor          do not re-ground frames on remembered views when you come back to a
                        place (revisit anchoring, docs/persistence.md; model worlds)
+  --no-memory-slots    do not feed stored views to the model's memory slots (models with
+                       memory slots; docs/memory-model.md says when that helps)
   --map FILE.png       write the memory map panel (stored views, path, player) at the end
   --memory-sheet FILE.png  write a contact sheet of the stored views (decoded) at the end
   --force              replace an existing save file (always atomically)`;

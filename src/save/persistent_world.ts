@@ -311,6 +311,8 @@ export interface LoadWorldOptions {
   storeEvery?: number;
   /** Revisit anchoring (default on; false turns it off). */
   anchor?: boolean | Partial<AnchorConfig>;
+  /** Feed retrieved views to the model's memory slots (default on; memory models only). */
+  memorySlots?: boolean;
 }
 
 function savedStartPose(save: SaveFile): ViewPose | undefined {
@@ -374,6 +376,7 @@ export async function loadPersistentWorld(savePath: string, o: LoadWorldOptions 
       ...walls,
       ...(o.storeEvery !== undefined ? { storeEvery: o.storeEvery } : {}),
       ...(o.anchor !== undefined ? { anchor: o.anchor } : {}),
+      ...(o.memorySlots !== undefined ? { memorySlots: o.memorySlots } : {}),
       settings: { model: modelPath, ...(typeof h.settings.startImage === 'string' ? { startImage: h.settings.startImage } : {}) },
     });
     const frame = restoreSave(save, m.world, { memory, tracker: pw.tracker }, savePath);

@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
-import { PERSIST_FLAGS, PERSIST_HELP, anchorOption, checkSaveTarget, persistOutputs, runPersistent } from '../persist_flags.js';
+import { PERSIST_FLAGS, PERSIST_HELP, runtimeOptions, checkSaveTarget, persistOutputs, runPersistent } from '../persist_flags.js';
 import { loadPersistentWorld } from '../../save/persistent_world.js';
 import { readSave } from '../../save/world_save.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -77,7 +77,7 @@ const command: Command = {
       backend: (a.flags.backend as BackendName | undefined) ?? 'auto',
       ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
       ...(a.flags['store-every'] !== undefined ? { storeEvery: a.flags['store-every'] as number } : {}),
-      ...anchorOption(a),
+      ...runtimeOptions(a),
     });
     try {
       console.log(`loaded: ${file} (${pw.world.kind} world, seed ${pw.seed}${pw.memory ? `, ${pw.memory.size} memory views` : ''})`);

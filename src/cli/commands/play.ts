@@ -6,7 +6,7 @@ import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
 import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
 import { loadPersistentWorld, openPersistentWorld } from '../../save/persistent_world.js';
-import { DEFAULT_QUICKSAVE, anchorOption, runPersistent } from '../persist_flags.js';
+import { DEFAULT_QUICKSAVE, runtimeOptions, runPersistent } from '../persist_flags.js';
 import { WorldloopError } from '../../errors.js';
 import type { BackendName } from '../../model.js';
 
@@ -28,6 +28,8 @@ start / save:
 memory:
   --no-anchor         do not re-ground frames on remembered views when you come back to a place
                       (revisit anchoring is on by default; docs/persistence.md)
+  --no-memory-slots   do not feed stored views to the model's memory slots (memory models;
+                      docs/memory-model.md)
 ${SESSION_HELP}
 
 examples:
@@ -48,6 +50,7 @@ const command: Command = {
       load: { kind: 'string' },
       quicksave: { kind: 'string' },
       'no-anchor': { kind: 'boolean' },
+      'no-memory-slots': { kind: 'boolean' },
     });
     const f = sessionFlags('play', a);
     const load = a.flags.load as string | undefined;
@@ -64,7 +67,7 @@ const command: Command = {
       );
     }
     const common = {
-      ...anchorOption(a),
+      ...runtimeOptions(a),
       backend: (a.flags.backend as BackendName | undefined) ?? 'auto',
       ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
     };

@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, sessionFlags } from '../session_flags.js';
-import { PERSIST_FLAGS, PERSIST_HELP, anchorOption, checkSaveTarget, persistOutputs, runPersistent } from '../persist_flags.js';
+import { PERSIST_FLAGS, PERSIST_HELP, runtimeOptions, checkSaveTarget, persistOutputs, runPersistent } from '../persist_flags.js';
 import { openPersistentWorld } from '../../save/persistent_world.js';
 import { DEFAULT_MODEL } from '../../loop/open_source.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -71,7 +71,7 @@ const command: Command = {
       ...(a.flags['start-image'] !== undefined ? { startImage: a.flags['start-image'] as string } : {}),
       ...(a.flags['memory-capacity'] !== undefined ? { memory: { capacity: a.flags['memory-capacity'] as number } } : {}),
       ...(a.flags['store-every'] !== undefined ? { storeEvery: a.flags['store-every'] as number } : {}),
-      ...anchorOption(a),
+      ...runtimeOptions(a),
     });
     try {
       await runPersistent(pw, f, outputs, (l) => console.log(l));
