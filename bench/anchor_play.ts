@@ -14,27 +14,35 @@
  *   frames, separately for anchored and other frames (1 = moves as much as truth does; a re-grounded
  *   frame that jumps scores high).
  *
- *   node dist/bench/anchor_play.js [--model PATH] [--seeds N] [--frames N] [--threads N]
+ * With --sheet, a PNG: the first seed's truth and each mode at six frames across the run (what
+ * the numbers summarise: whether the world still shows a place or has faded to haze).
+ *
+ *   node dist/bench/anchor_play.js [--model PATH] [--seeds N] [--frames N] [--threads N] [--sheet F.png]
  */
 import { Explorer, World } from '../src/world.js';
 import { loadModel } from '../src/model.js';
 import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { machine } from './bench_json.js';
+import { contactSheet, type Tile } from '../src/image/contact_sheet.js';
+import { encodePng } from '../src/image/png.js';
+import { writeFileSync } from 'node:fs';
 import { BenchArgs } from './bench_args.js';
 import { modelFrames, psnr, sharpness, truthFrames, type Act, type Mode } from '../src/eval/frames.js';
 
 function args() {
   const a = BenchArgs.parse(
-    'Usage: node dist/bench/anchor_play.js [--model PATH] [--seeds 4] [--frames 600] [--threads N]\n' +
-      'Revisit anchoring in free play: PSNR vs truth, sharpness, anchored share and pops, anchoring off and on.',
-    { values: ['model', 'seeds', 'frames', 'threads'] },
+    'Usage: node dist/bench/anchor_play.js [--model PATH] [--seeds 4] [--frames 600] [--threads N] [--sheet F.png]\n' +
+      'Revisit anchoring in free play: PSNR vs truth, sharpness, anchored share and pops, anchoring off and on;\n' +
+      '--sheet writes the first seed\'s truth and model frames at six points of the run as a PNG.',
+    { values: ['model', 'seeds', 'frames', 'threads', 'sheet'] },
   );
   return {
     model: resolveModelPath(a.str('model') ?? DEFAULT_MODEL),
     seeds: a.num('seeds', 4, { min: 1 }),
     frames: a.num('frames', 600, { min: 130 }),
     threads: a.num('threads', 0, { min: 0 }),
+    sheet: a.str('sheet'),
   };
 }
 
@@ -81,13 +89,19 @@ async function main(): Promise<void> {
   type Acc = { psnr: number[][]; sharp: number[]; sharpEnd: number[]; anchoredShare: number[]; popAnchored: number[]; popOther: number[] };
   const acc: Record<string, Acc> = {};
   for (const mode of modes) acc[mode] = { psnr: windows.map(() => []), sharp: [], sharpEnd: [], anchoredShare: [], popAnchored: [], popOther: [] };
+  // Sheet rows: truth, then each mode; columns: six frames across the run (first seed only).
+  const sheetAt = [1, 2, 3, 4, 5, 6].map((i) => Math.round((i * o.frames) / 6));
+  const tiles: Tile[] = [];
+  const tile = (rgb: Uint8Array, label: string): Tile => ({ width: d.frameWidth, height: d.frameHeight, rgb, label });
   try {
     for (let s = 0; s < o.seeds; s++) {
       const seed = 2 ** 40 + s;
       const acts = explore(seed, o.frames);
       const truth = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight);
+      if (s === 0) for (const t of sheetAt) tiles.push(tile(truth[t]!, `truth ${t}`));
       for (const mode of modes) {
         const m = await modelFrames(model, sourceId, seed, acts, mode);
+        if (s === 0) for (const t of sheetAt) tiles.push(tile(m.frames[t]!, `${mode} ${t}`));
         const a = acc[mode]!;
         windows.forEach(([, lo, hi], wi) => {
           for (let t = lo; t <= hi; t++) a.psnr[wi]!.push(psnr(m.frames[t]!, truth[t]!));
@@ -114,6 +128,11 @@ async function main(): Promise<void> {
         if (to > 0) a.popOther.push(mo / to);
         console.error(`seed ${seed}, ${mode}: ${m.anchored} of ${o.frames} frames anchored`);
       }
+    }
+    if (o.sheet) {
+      const sheet = contactSheet(tiles, { columns: sheetAt.length });
+      writeFileSync(o.sheet, encodePng(sheet.width, sheet.height, sheet.rgb, 3));
+      console.error(`anchor_play: wrote ${o.sheet} (seed ${2 ** 40}: truth, then ${modes.join(', ')}; frames ${sheetAt.join(', ')})`);
     }
     const report = (a: Acc) => ({
       psnr_vs_truth_db: Object.fromEntries(windows.map(([name], wi) => [name, r2(mean(a.psnr[wi]!))])),
