@@ -13,15 +13,20 @@ import { memoryContactSheet } from '../designer/memory_sheet.js';
 import { encodePng } from '../image/png.js';
 import { WorldloopError } from '../errors.js';
 
+/** Switches of the runtime around a model world (play, save and load all take them). */
+export const RUNTIME_FLAGS: Record<string, FlagSpec> = {
+  'no-anchor': { kind: 'boolean' },
+  'no-memory-slots': { kind: 'boolean' },
+};
+
 export const PERSIST_FLAGS: Record<string, FlagSpec> = {
+  ...RUNTIME_FLAGS,
   force: { kind: 'boolean' },
   quicksave: { kind: 'string' },
   map: { kind: 'string' },
   'memory-sheet': { kind: 'string' },
   'memory-capacity': { kind: 'int', min: 1, max: 65536 },
   'store-every': { kind: 'int', min: 1, max: 100000 },
-  'no-anchor': { kind: 'boolean' },
-  'no-memory-slots': { kind: 'boolean' },
 };
 
 /** --no-anchor and --no-memory-slots as open/load options (both are on unless the flag is given). */

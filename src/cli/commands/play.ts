@@ -6,7 +6,7 @@ import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
 import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
 import { loadPersistentWorld, openPersistentWorld } from '../../save/persistent_world.js';
-import { DEFAULT_QUICKSAVE, runtimeOptions, runPersistent } from '../persist_flags.js';
+import { DEFAULT_QUICKSAVE, RUNTIME_FLAGS, runtimeOptions, runPersistent } from '../persist_flags.js';
 import { WorldloopError } from '../../errors.js';
 import type { BackendName } from '../../model.js';
 
@@ -49,8 +49,7 @@ const command: Command = {
       'start-image': { kind: 'string' },
       load: { kind: 'string' },
       quicksave: { kind: 'string' },
-      'no-anchor': { kind: 'boolean' },
-      'no-memory-slots': { kind: 'boolean' },
+      ...RUNTIME_FLAGS,
     });
     const f = sessionFlags('play', a);
     const load = a.flags.load as string | undefined;
