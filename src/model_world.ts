@@ -34,23 +34,36 @@ export type MemoryProvider = (target: number) => MemoryInput | undefined;
 
 /**
  * Re-grounds frame `target` on a remembered view (src/memory/revisit_anchor.ts): the step's context
- * becomes K copies of `latent` with still actions, and `action` (the bridge from that view's pose
- * to the frame's) replaces the player's action; memory slots stay empty for that step. Called with
- * the player's action for the step, before the memory provider.
+ * becomes K copies of `latent` with still actions, and `actions` (the bridge from that view's pose
+ * to the frame's, one action per step, 1..MAX_BRIDGE_STEPS) replace the player's action. Every
+ * bridge step but the last makes a context frame that is never shown (one Euler step each: the
+ * manifest's second step, at σ_min, changes a latent by about σ_min/σ_data, ~0.4 %); the last makes
+ * the frame. Memory slots stay empty for all of them. Called with the player's action for the
+ * step, before the memory provider.
  */
 export type AnchorProvider = (
   target: number,
   action: Float32Array,
-) => { latent: Float32Array; action: Float32Array; /** Frame index the view was stored at. */ viewTime: number } | undefined;
+) => { latent: Float32Array; actions: readonly Float32Array[]; /** Frame index the view was stored at. */ viewTime: number } | undefined;
+
+/** Most steps a bridge may take (src/memory/revisit_anchor.ts keeps to it). */
+export const MAX_BRIDGE_STEPS = 8;
 
 /**
  * Noise key of an anchored step: keyed by the remembered view (its frame index), not by the frame
  * being generated, so re-rendering the same view with the same bridge gives the same frame —
  * standing still in a remembered place does not shimmer with fresh noise every frame, and a
  * return to the exact pose shows exactly what was shown there. Bit 62 keeps these keys apart from
- * ordinary frame indices.
+ * ordinary frame indices; the unshown frames of a longer bridge add (step << 48), so view frame
+ * indices must stay below 2^48.
  */
 export const ANCHOR_NOISE_BASE = 1n << 62n;
+const BRIDGE_STEP_SHIFT = 48n;
+
+/** Noise key (Philox frame) of bridge step `step` (1-based; the last step of any bridge is 0). */
+export function anchorNoiseKey(viewTime: number, step = 0): bigint {
+  return ANCHOR_NOISE_BASE + (BigInt(step) << BRIDGE_STEP_SHIFT) + BigInt(viewTime);
+}
 
 /** Serialisable state of a model world (context, counters) — for save files and tests. */
 export interface ModelWorldState {
@@ -157,25 +170,42 @@ export class ModelWorld implements FrameSource {
     const k = this.model.dims.context;
     const L = this.model.latentSize;
     const anchor = this.anchor?.(this.index + 1, action);
+    const t0 = performance.now();
+    this.seeds[0] = BigInt(this.seed);
     if (anchor) {
-      if (anchor.latent.length !== L || anchor.action.length !== A) {
-        throw new InvalidArgumentError(`anchor: latent/action have ${anchor.latent.length}/${anchor.action.length} values; the model takes ${L}/${A}`);
+      const n = anchor.actions.length;
+      if (n < 1 || n > MAX_BRIDGE_STEPS) throw new InvalidArgumentError(`anchor: a bridge takes 1..${MAX_BRIDGE_STEPS} steps; got ${n}`);
+      if (anchor.latent.length !== L || anchor.actions.some((a) => a.length !== A)) {
+        throw new InvalidArgumentError(`anchor: latent/actions have ${anchor.latent.length}/${anchor.actions.map((a) => a.length).join(',')} values; the model takes ${L}/${A}`);
       }
-      if (!Number.isSafeInteger(anchor.viewTime) || anchor.viewTime < 0) {
-        throw new InvalidArgumentError(`anchor: viewTime must be a frame index; got ${anchor.viewTime}`);
+      if (!Number.isSafeInteger(anchor.viewTime) || anchor.viewTime < 0 || anchor.viewTime >= 2 ** 48) {
+        throw new InvalidArgumentError(`anchor: viewTime must be a frame index below 2^48; got ${anchor.viewTime}`);
       }
-      // As a world opens: the remembered view held still for K frames, then the bridge.
+      // As a world opens: the remembered view held still for K frames, then the bridge, step by
+      // step; the frames between are context only.
       for (let i = 0; i < k; i++) this.ctxLatents.set(anchor.latent, i * L);
       this.ctxActions.fill(0);
-      this.ctxActions.set(anchor.action, (k - 1) * A);
+      for (let j = 0; j < n; j++) {
+        this.ctxActions.copyWithin(0, A);
+        this.ctxActions.set(anchor.actions[j]!, (k - 1) * A);
+        if (j === n - 1) break;
+        this.frames[0] = anchorNoiseKey(anchor.viewTime, j + 1);
+        const z = await this.model.sample({
+          contextLatents: this.ctxLatents,
+          contextActions: this.ctxActions,
+          steps: 1,
+          seeds: this.seeds,
+          frames: this.frames,
+        });
+        this.ctxLatents.copyWithin(0, L);
+        this.ctxLatents.set(z, (k - 1) * L);
+      }
     } else {
       // Newest action goes last: it leads from the newest context frame to the one generated now.
       this.ctxActions.copyWithin(0, A);
       this.ctxActions.set(action, (k - 1) * A);
     }
-    this.seeds[0] = BigInt(this.seed);
-    this.frames[0] = anchor ? ANCHOR_NOISE_BASE + BigInt(anchor.viewTime) : BigInt(this.index + 1);
-    const t0 = performance.now();
+    this.frames[0] = anchor ? anchorNoiseKey(anchor.viewTime) : BigInt(this.index + 1);
     // An anchored step is a re-opening from the remembered view, and an opening has no memory
     // views (nor did training's first frames); views stored after a long walk are drifted haze
     // that pulls the frame away from the anchor (measured: docs/persistence.md).

@@ -8,7 +8,7 @@ import { MemoryStore } from '../src/memory/memory_store.js';
 import { PoseTracker } from '../src/memory/pose_tracker.js';
 import { worldActionSpace } from '../src/world.js';
 import { loadModel, ModelWorld } from '../src/index.js';
-import { ANCHOR_NOISE_BASE } from '../src/model_world.js';
+import { ANCHOR_NOISE_BASE, anchorNoiseKey } from '../src/model_world.js';
 import { assemblePersistentWorld, truthStart } from '../src/save/persistent_world.js';
 import { truthOpening } from '../src/loop/open_source.js';
 import type { ActionSpace } from '../src/source.js';
@@ -56,7 +56,8 @@ describe('revisit anchor', () => {
     let got = anchor.find(store, here, 100, still);
     expect(got?.entry.latent[0]).toBe(3);
     expect(got?.size).toBeCloseTo(0.4, 5);
-    expect(got?.action[2]).toBeCloseTo(-0.4, 5); // turn back by 2 degrees
+    expect(got?.actions.length).toBe(1);
+    expect(got?.actions[0]![2]).toBeCloseTo(-0.4, 5); // turn back by 2 degrees
     expect(anchor.anchored).toBe(1);
     expect(anchor.last?.target).toBe(100);
     // Too young (age 6 < 8): the best view is skipped, the next best is used.
@@ -70,10 +71,79 @@ describe('revisit anchor', () => {
     store.add(z(4), { x: 4.97, y: 5, yaw: 0 }, 60);
     expect(anchor.find(store, here, 100, still)?.entry.latent[0]).toBe(4);
     // Tighter bridges on request.
-    expect(new RevisitAnchor(space, motion(), { maxBridge: 0.1 }).find(store, here, 100, still)).toBeUndefined();
+    expect(new RevisitAnchor(space, motion(), { maxBridge: 0.1, maxSteps: 1 }).find(store, here, 100, still)).toBeUndefined();
+    expect(new RevisitAnchor(space, motion(), { maxBridge: 0.1 }).find(store, here, 100, still)?.actions.length).toBe(3);
     expect(() => new RevisitAnchor(space, motion(), { maxBridge: 0 })).toThrow(/anchor.maxBridge must be in \(0, 1\]/);
     expect(() => new RevisitAnchor(space, motion(), { minAge: 0 })).toThrow(/anchor.minAge must be a positive integer/);
+    expect(() => new RevisitAnchor(space, motion(), { maxSteps: 9 })).toThrow(/anchor.maxSteps must be an integer in 1..8/);
     expect(() => anchor.find(store, here, 100, new Float32Array(3))).toThrow(/action has 3 channels; the world takes 5/);
+  });
+
+  it('bridges a view up to maxSteps steps away in the fewest steps, each within one step, arriving at the pose', () => {
+    const anchor = new RevisitAnchor(space, motion(), { minAge: 8 });
+    const view = { x: 5, y: 5, yaw: 0.3 };
+    // Small bins, so that two views a few steps apart are both kept.
+    const store = new MemoryStore({ latentSize: L, capacity: 16, binSize: 0.01, binYawDeg: 1 });
+    store.add(z(1), view, 10);
+    const still = new Float32Array(5);
+    // 2.5 steps forward along the view's heading, and 12 degrees of turn: 3 steps.
+    const far = { x: 5 + 0.3 * Math.cos(0.3), y: 5 + 0.3 * Math.sin(0.3), yaw: 0.3 + (12 * Math.PI) / 180 };
+    const got = anchor.find(store, far, 100, still);
+    expect(got?.actions.length).toBe(3);
+    expect(got!.size).toBeLessThanOrEqual(1);
+    expect(anchor.last?.steps).toBe(3);
+    // The steps, taken by the pose tracker from the view, arrive where the frame is.
+    const walk = new PoseTracker(space, { speeds: SPEEDS, start: view });
+    for (const a of got!.actions) {
+      expect(Math.max(...Array.from(a.subarray(0, 3), Math.abs))).toBeLessThanOrEqual(1 + 1e-6);
+      walk.update(a);
+    }
+    expect(walk.pose().x).toBeCloseTo(far.x, 6);
+    expect(walk.pose().y).toBeCloseTo(far.y, 6);
+    expect(walk.pose().yaw).toBeCloseTo(far.yaw, 6);
+    // A view one step away is bridged in one step, even when the three-step one is smaller.
+    store.add(z(2), { x: far.x, y: far.y, yaw: far.yaw - (4 * Math.PI) / 180 }, 12);
+    expect(anchor.find(store, far, 100, still)?.actions.length).toBe(1);
+    // Out of reach of three steps (4 steps of turn); reachable when more steps are allowed.
+    const only = new MemoryStore({ latentSize: L, capacity: 16 });
+    only.add(z(1), view, 10);
+    const turned = { ...view, yaw: view.yaw + (20 * Math.PI) / 180 };
+    expect(anchor.find(only, turned, 100, still)).toBeUndefined();
+    expect(new RevisitAnchor(space, motion(), { maxSteps: 4 }).find(only, turned, 100, still)?.actions.length).toBe(4);
+  });
+
+  it('a bridge of several steps makes the frames between as unshown context, one Euler step each', async () => {
+    const model = await loadModel(join(FIX, 'tiny_model.safetensors'), { threads: 1 });
+    try {
+      const { frameWidth: W, frameHeight: H, context: K, actionDim: A } = model.dims;
+      const L = model.latentSize;
+      const opening = async () => Array.from({ length: K }, (_, i) => new Uint8Array(W * H * 3).map((_, j) => (i * 11 + j * 3) & 255));
+      const view = new Float32Array(L).map((_, i) => Math.sin(i * 0.45));
+      const b1 = new Float32Array(A).fill(0.5);
+      const b2 = new Float32Array(A).fill(-0.75);
+      const w = new ModelWorld(model, { seed: 9, opening });
+      await w.reset();
+      w.setAnchorProvider(() => ({ latent: view, actions: [b1, b2], viewTime: 30 }));
+      const shown = (await w.step(new Float32Array(A))).frame.rgb.slice();
+      expect(w.frameIndex).toBe(1); // one frame shown, whatever the bridge length
+
+      // By hand: the view held still, b1 sampled with one Euler step under the step-1 key, then b2.
+      const ctx = new Float32Array(K * L);
+      for (let i = 0; i < K; i++) ctx.set(view, i * L);
+      const acts = new Float32Array(K * A);
+      acts.set(b1, (K - 1) * A);
+      const seeds = BigUint64Array.from([9n]);
+      const between = (await model.sample({ contextLatents: ctx, contextActions: acts, steps: 1, seeds, frames: BigUint64Array.from([anchorNoiseKey(30, 1)]) })).slice();
+      ctx.copyWithin(0, L);
+      ctx.set(between, (K - 1) * L);
+      acts.copyWithin(0, A);
+      acts.set(b2, (K - 1) * A);
+      const byHand = await model.step({ contextLatents: ctx, contextActions: acts, steps: w.steps, seeds, frames: BigUint64Array.from([anchorNoiseKey(30)]) });
+      expect(Buffer.from(byHand.rgb).equals(Buffer.from(shown))).toBe(true);
+      expect(anchorNoiseKey(30)).toBe(ANCHOR_NOISE_BASE + 30n);
+    } finally {
+      await model.close();
+    }
   });
 
   it('a ModelWorld step anchored on a view equals a step from that view held still, then the bridge', async () => {
@@ -90,7 +160,7 @@ describe('revisit anchor', () => {
       await a.step(act);
       a.setAnchorProvider((target, action) => {
         expect(Array.from(action)).toEqual(Array.from(act));
-        return target === 2 || target === 4 ? { latent: view, action: bridge, viewTime: 17 } : undefined;
+        return target === 2 || target === 4 ? { latent: view, actions: [bridge], viewTime: 17 } : undefined;
       });
       const anchored = (await a.step(act)).frame.rgb.slice();
       await a.step(act);
@@ -118,8 +188,10 @@ describe('revisit anchor', () => {
       expect(Buffer.from((await c.step(act)).frame.rgb).equals(Buffer.from(anchored))).toBe(false);
       const bad = new ModelWorld(model, { seed: 5, opening });
       await bad.reset();
-      bad.setAnchorProvider(() => ({ latent: view, action: bridge, viewTime: -1 }));
+      bad.setAnchorProvider(() => ({ latent: view, actions: [bridge], viewTime: -1 }));
       await expect(bad.step(act)).rejects.toThrow(/viewTime must be a frame index/);
+      bad.setAnchorProvider(() => ({ latent: view, actions: [], viewTime: 1 }));
+      await expect(bad.step(act)).rejects.toThrow(/a bridge takes 1..8 steps; got 0/);
     } finally {
       await model.close();
     }
@@ -139,7 +211,7 @@ describe('revisit anchor', () => {
       const asked: number[] = [];
       const w = new ModelWorld(model, { seed: 4, opening });
       w.setMemoryProvider((t) => (asked.push(t), views));
-      w.setAnchorProvider((t) => (t === 2 ? { latent: view, action: new Float32Array(A), viewTime: 0 } : undefined));
+      w.setAnchorProvider((t) => (t === 2 ? { latent: view, actions: [new Float32Array(A)], viewTime: 0 } : undefined));
       await w.reset();
       await w.step(new Float32Array(A));
       const anchored = (await w.step(new Float32Array(A))).frame.rgb.slice();

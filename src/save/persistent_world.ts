@@ -145,7 +145,7 @@ export function assemblePersistentWorld(p: AssembleParts): PersistentWorld {
       // The tracker has already taken this step's action: its pose is the frame's.
       world.setAnchorProvider((target, action) => {
         const found = a.find(memory, tracker.pose(), target, action);
-        return found ? { latent: found.entry.latent, action: found.action, viewTime: found.entry.time } : undefined;
+        return found ? { latent: found.entry.latent, actions: found.actions, viewTime: found.entry.time } : undefined;
       });
     }
     if (model.dims.memorySlots > 0 && p.memorySlots !== false) {
