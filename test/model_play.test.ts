@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/native.js';
 import { loadRecording } from '../src/record/replay.js';
+import { encodeRecording } from '../src/record/format.js';
 import { encodePng } from '../src/image/png.js';
 import { runCli as cli } from './helpers/cli.js';
 import { copyWithOneWeightChanged } from './helpers/model_files.js';
@@ -65,14 +66,29 @@ describe('play with a model (headless)', () => {
     expect(Array.from(loadRecording(noSlots).frameCrcs)).not.toEqual(Array.from(loadRecording(on).frameCrcs));
     const hOn = loadRecording(on).header.settings.runtime;
     const hOff = loadRecording(off).header.settings.runtime;
-    expect(hOn).toEqual({ memorySlots: true, anchor: true, storeEvery: 4, memoryCapacity: 1024, startImage: image });
+    expect(hOn).toEqual({ memorySlots: true, anchor: true, anchorSteps: 3, storeEvery: 4, memoryCapacity: 1024, startImage: image });
     expect(hOff).toMatchObject({ anchor: false });
     // Anchoring changed frames; each recording replays as it was made.
     expect(Array.from(loadRecording(on).frameCrcs)).not.toEqual(Array.from(loadRecording(off).frameCrcs));
-    for (const rec of [on, off, noSlots]) {
+    // One-step anchoring, as recordings made before multi-step bridges were: a recording without
+    // anchorSteps replays that way.
+    const oneStep = join(dir, 'one-step.wlrec');
+    r = await cli(['play', ...common, '--anchor-steps', '1', '--record', oneStep]);
+    expect(r.code).toBe(0);
+    const old = loadRecording(oneStep);
+    expect(old.header.settings.runtime).toMatchObject({ anchor: true, anchorSteps: 1 });
+    // The turn back passes views two and three steps away, so one-step anchoring makes other frames.
+    expect(Array.from(old.frameCrcs)).not.toEqual(Array.from(loadRecording(on).frameCrcs));
+    delete (old.header.settings.runtime as Record<string, unknown>).anchorSteps;
+    const legacy = join(dir, 'legacy.wlrec');
+    writeFileSync(legacy, encodeRecording(old));
+    for (const rec of [on, off, noSlots, oneStep, legacy]) {
       r = await cli(['replay', rec, '--model', TINY_MEMORY, '--backend', 'cpu', '--threads', '1']);
       expect(r.text).toMatch(/24 frames bit-exact/);
       expect(r.code).toBe(0);
     }
+    r = await cli(['play', ...common, '--no-anchor', '--anchor-steps', '2']);
+    expect(r.code).toBe(2);
+    expect(r.text).toMatch(/--anchor-steps .* does nothing with --no-anchor/);
   });
 });

@@ -12,10 +12,13 @@ import { drawMemoryMap, type MemoryMapInput } from '../designer/memory_map.js';
 import { memoryContactSheet } from '../designer/memory_sheet.js';
 import { encodePng } from '../image/png.js';
 import { WorldloopError } from '../errors.js';
+import { MAX_BRIDGE_STEPS } from '../model_world.js';
+import { DEFAULT_ANCHOR } from '../memory/revisit_anchor.js';
 
 /** Switches of the runtime around a model world (play, save and load all take them). */
 export const RUNTIME_FLAGS: Record<string, FlagSpec> = {
   'no-anchor': { kind: 'boolean' },
+  'anchor-steps': { kind: 'int', min: 1, max: MAX_BRIDGE_STEPS },
   'no-memory-slots': { kind: 'boolean' },
 };
 
@@ -29,10 +32,15 @@ export const PERSIST_FLAGS: Record<string, FlagSpec> = {
   'store-every': { kind: 'int', min: 1, max: 100000 },
 };
 
-/** --no-anchor and --no-memory-slots as open/load options (both are on unless the flag is given). */
-export function runtimeOptions(a: ParsedArgs): { anchor?: false; memorySlots?: false } {
+/** --no-anchor, --anchor-steps and --no-memory-slots as open/load options (anchoring and the
+ * memory slots are on unless turned off). */
+export function runtimeOptions(a: ParsedArgs): { anchor?: false | { maxSteps: number }; memorySlots?: false } {
+  if (a.flags['no-anchor'] === true && a.flags['anchor-steps'] !== undefined) {
+    throw new WorldloopError('WL_USAGE', '--anchor-steps sets how far revisit anchoring reaches; it does nothing with --no-anchor');
+  }
   return {
     ...(a.flags['no-anchor'] === true ? { anchor: false as const } : {}),
+    ...(a.flags['anchor-steps'] !== undefined ? { anchor: { maxSteps: a.flags['anchor-steps'] as number } } : {}),
     ...(a.flags['no-memory-slots'] === true ? { memorySlots: false as const } : {}),
   };
 }
@@ -47,6 +55,9 @@ designer / memory:
   --store-every N      store one view every N frames (default 4)
   --no-anchor          do not re-ground frames on remembered views when you come back to a
                        place (revisit anchoring, docs/persistence.md; model worlds)
+  --anchor-steps N     how many action steps from a remembered view anchoring reaches, 1..${MAX_BRIDGE_STEPS}
+                       (default ${DEFAULT_ANCHOR.maxSteps}; each step past the first costs an anchored frame one
+                       more denoiser evaluation)
   --no-memory-slots    do not feed stored views to the model's memory slots (models with
                        memory slots; docs/memory-model.md says when that helps)
   --map FILE.png       write the memory map panel (stored views, path, player) at the end

@@ -76,6 +76,8 @@ export interface OpenWorldOptions {
 export interface ModelRuntimeSettings {
   memorySlots: boolean;
   anchor: boolean;
+  /** Most steps a revisit anchor's bridge may take (recordings made before it existed: 1). */
+  anchorSteps?: number;
   storeEvery: number;
   memoryCapacity: number;
   /** The picture the world opened on (--start-image), as given. */
@@ -210,6 +212,7 @@ export function assemblePersistentWorld(p: AssembleParts): PersistentWorld {
           runtime: {
             memorySlots: model.dims.memorySlots > 0 && p.memorySlots !== false,
             anchor: !!anchor,
+            ...(anchor ? { anchorSteps: anchor.config.maxSteps } : {}),
             storeEvery: p.storeEvery ?? DEFAULT_STORE_EVERY,
             memoryCapacity: memory.config.capacity,
             ...(typeof p.settings.startImage === 'string' ? { startImage: p.settings.startImage } : {}),

@@ -28,6 +28,8 @@ start / save:
 memory:
   --no-anchor         do not re-ground frames on remembered views when you come back to a place
                       (revisit anchoring is on by default; docs/persistence.md)
+  --anchor-steps N    how many action steps from a remembered view anchoring reaches (1..8,
+                      default 3)
   --no-memory-slots   do not feed stored views to the model's memory slots (memory models;
                       docs/memory-model.md)
 ${SESSION_HELP}

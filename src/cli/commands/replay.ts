@@ -8,6 +8,7 @@ import { checkRecordingMatches, loadRecording, RecordingInput, ReplayVerifier } 
 import { sinkFor, type FrameSink } from '../../record/frame_export.js';
 import { openModel, openTruth, DEFAULT_MODEL, type OpenedSource } from '../../loop/open_source.js';
 import { openPersistentWorld, type ModelRuntimeSettings } from '../../save/persistent_world.js';
+import { MAX_BRIDGE_STEPS } from '../../model_world.js';
 import type { StepObserver } from '../../loop/game_loop.js';
 import { FormatError } from '../../errors.js';
 import { hasDisplay, Window } from '../../window.js';
@@ -40,12 +41,13 @@ function recordedRuntime(v: unknown, file: string): ModelRuntimeSettings | undef
   const ok =
     typeof r === 'object' && r !== null &&
     typeof r.memorySlots === 'boolean' && typeof r.anchor === 'boolean' &&
+    (r.anchorSteps === undefined || (Number.isInteger(r.anchorSteps) && (r.anchorSteps as number) >= 1 && (r.anchorSteps as number) <= MAX_BRIDGE_STEPS)) &&
     Number.isInteger(r.storeEvery) && (r.storeEvery as number) >= 1 &&
     Number.isInteger(r.memoryCapacity) && (r.memoryCapacity as number) >= 1 &&
     (r.startImage === undefined || typeof r.startImage === 'string');
   if (!ok) {
     throw new FormatError(
-      `${file}: header.settings.runtime must be {memorySlots, anchor, storeEvery, memoryCapacity[, startImage]}; got ${JSON.stringify(v)}`,
+      `${file}: header.settings.runtime must be {memorySlots, anchor[, anchorSteps 1..${MAX_BRIDGE_STEPS}], storeEvery, memoryCapacity[, startImage]}; got ${JSON.stringify(v)}`,
     );
   }
   return r as unknown as ModelRuntimeSettings;
@@ -93,7 +95,8 @@ const command: Command = {
           ...o,
           memory: { capacity: runtime.memoryCapacity },
           storeEvery: runtime.storeEvery,
-          anchor: runtime.anchor,
+          // Recordings from before multi-step bridges anchored within one step only.
+          anchor: runtime.anchor ? { maxSteps: runtime.anchorSteps ?? 1 } : false,
           memorySlots: runtime.memorySlots,
           ...(runtime.startImage !== undefined ? { startImage: runtime.startImage } : {}),
         });
