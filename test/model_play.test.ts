@@ -55,7 +55,7 @@ describe('play with a model (headless)', () => {
     expect(r.code).toBe(0);
     const anchored = Number(/revisit anchoring: (\d+) frames? re-grounded/.exec(r.text)?.[1]);
     expect(anchored).toBeGreaterThan(0);
-    expect(r.text).toMatch(/last: frame 24, on the view from frame 0/);
+    expect(r.text).toMatch(/last: frame 24, on the view from frame 0, one step away\)/);
     r = await cli(['play', ...common, '--no-anchor', '--record', off]);
     expect(r.code).toBe(0);
     expect(r.text).not.toMatch(/revisit anchoring/);
