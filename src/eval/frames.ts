@@ -13,6 +13,7 @@ import { ScriptInput } from '../input/script_input.js';
 import { truthOpening } from '../loop/open_source.js';
 import { MemoryStore } from '../memory/memory_store.js';
 import { assemblePersistentWorld, truthStart } from '../save/persistent_world.js';
+import type { AnchorConfig } from '../memory/revisit_anchor.js';
 
 export type Act = Float32Array;
 
@@ -66,6 +67,8 @@ export async function modelFrames(
   seed: number,
   acts: Act[],
   mode: Mode,
+  /** Revisit anchoring settings for the 'anchor' mode (default: play's). */
+  anchorConfig?: Partial<AnchorConfig>,
 ): Promise<{ frames: Uint8Array[]; anchored: number; anchoredAt: boolean[] }> {
   const d = model.dims;
   const k = d.context;
@@ -91,7 +94,7 @@ export async function modelFrames(
     walls: st.walls,
     settings: {},
     memorySlots: mode !== 'plain',
-    anchor: mode === 'anchor',
+    anchor: mode === 'anchor' ? (anchorConfig ?? true) : false,
   });
   // Driven by the game loop in lockstep, as headless play is: observers, resets and all.
   const frames: Uint8Array[] = [];
