@@ -58,7 +58,7 @@ export class RevisitAnchor {
   /** The best bridge found so far, and the one being worked out (maxSteps actions each). */
   private readonly bridge: Float32Array[];
   private readonly scratch: Float32Array[];
-  /** One full-deflection step, for a cheap first test before the bridge is worked out. */
+  /** How far maxSteps full-deflection steps reach, for a cheap first test before any bridge is worked out. */
   private readonly reach: number;
   private readonly turnReach: number;
   /** Frames anchored so far (for the HUD and tests). */
