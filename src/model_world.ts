@@ -37,7 +37,7 @@ export type MemoryProvider = (target: number) => MemoryInput | undefined;
  * becomes K copies of `latent` with still actions, and `actions` (the bridge from that view's pose
  * to the frame's, one action per step, 1..MAX_BRIDGE_STEPS) replace the player's action. Every
  * bridge step but the last makes a context frame that is never shown (one Euler step each: the
- * manifest's second step, at σ_min, changes a latent by about σ_min/σ_data, ~0.4 %); the last makes
+ * manifest's second step, at σ_min, changes a latent by 0.5 % RMS: bench/sampler_steps.ts); the last makes
  * the frame. Memory slots stay empty for all of them. Called with the player's action for the
  * step, before the memory provider.
  */
