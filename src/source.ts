@@ -18,13 +18,13 @@ export interface ActionSpace {
   channels: ActionChannel[];
 }
 
-/** A frame ready to present: RGB8, row-major, `width*height*3` bytes. A view that the source
- * may overwrite on its next step: copy it if you need to keep it. */
 /** Indices of the channels that are one-frame events (light, spawn). */
 export function eventChannels(space: ActionSpace): number[] {
   return space.channels.flatMap((c, i) => (c.kind === 'event' ? [i] : []));
 }
 
+/** A frame ready to present: RGB8, row-major, `width*height*3` bytes. A view that the source
+ * may overwrite on its next step: copy it if you need to keep it. */
 export interface Frame {
   width: number;
   height: number;
