@@ -47,19 +47,22 @@ export function runtimeOptions(a: ParsedArgs): { anchor?: false | { maxSteps: nu
 
 export const DEFAULT_QUICKSAVE = 'quick.wlsave';
 
+/** Help lines of RUNTIME_FLAGS, for every command that takes them. */
+export const RUNTIME_HELP = `  --no-anchor          do not re-ground frames on remembered views when you come back to a
+                       place (revisit anchoring, docs/persistence.md; model worlds)
+  --anchor-steps N     how many action steps from a remembered view anchoring reaches, 1..${MAX_BRIDGE_STEPS}
+                       (default ${DEFAULT_ANCHOR.maxSteps}; each step past the first costs an anchored frame one
+                       more denoiser evaluation)
+  --no-memory-slots    do not feed stored views to the model's memory slots (models with
+                       memory slots; docs/memory-model.md says when that helps)`;
+
 export const PERSIST_HELP = `save / load in play:
   --quicksave FILE     where F5 saves and F9 loads during play (default ${DEFAULT_QUICKSAVE}); F9
                        only loads a save of the same model file (or truth seed)
 designer / memory:
   --memory-capacity N  views the spatial memory keeps (default 1024; model worlds)
   --store-every N      store one view every N frames (default 4)
-  --no-anchor          do not re-ground frames on remembered views when you come back to a
-                       place (revisit anchoring, docs/persistence.md; model worlds)
-  --anchor-steps N     how many action steps from a remembered view anchoring reaches, 1..${MAX_BRIDGE_STEPS}
-                       (default ${DEFAULT_ANCHOR.maxSteps}; each step past the first costs an anchored frame one
-                       more denoiser evaluation)
-  --no-memory-slots    do not feed stored views to the model's memory slots (models with
-                       memory slots; docs/memory-model.md says when that helps)
+${RUNTIME_HELP}
   --map FILE.png       write the memory map panel (stored views, path, player) at the end
   --memory-sheet FILE.png  write a contact sheet of the stored views (decoded) at the end
   --force              replace an existing save file (always atomically)`;

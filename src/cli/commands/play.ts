@@ -6,7 +6,7 @@ import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
 import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
 import { loadPersistentWorld, openPersistentWorld } from '../../save/persistent_world.js';
-import { DEFAULT_QUICKSAVE, RUNTIME_FLAGS, runtimeOptions, runPersistent } from '../persist_flags.js';
+import { DEFAULT_QUICKSAVE, RUNTIME_FLAGS, RUNTIME_HELP, runtimeOptions, runPersistent } from '../persist_flags.js';
 import { WorldloopError } from '../../errors.js';
 import type { BackendName } from '../../model.js';
 
@@ -26,12 +26,7 @@ start / save:
   --load FILE         continue a saved world (worldloop save / F5); same as worldloop load FILE
   --quicksave FILE    where F5 saves and F9 loads (default ${DEFAULT_QUICKSAVE})
 memory:
-  --no-anchor         do not re-ground frames on remembered views when you come back to a place
-                      (revisit anchoring is on by default; docs/persistence.md)
-  --anchor-steps N    how many action steps from a remembered view anchoring reaches (1..8,
-                      default 3)
-  --no-memory-slots   do not feed stored views to the model's memory slots (memory models;
-                      docs/memory-model.md)
+${RUNTIME_HELP}
 ${SESSION_HELP}
 
 examples:
