@@ -29,7 +29,7 @@ import { encodePng } from '../src/image/png.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { BenchArgs } from './bench_args.js';
-import { modelFrames, psnr, sharpness, truthFrames, type Act, type Mode } from '../src/eval/frames.js';
+import { mean, modelFrames, psnr, round2, sharpness, truthFrames, type Act, type Mode } from '../src/eval/frames.js';
 
 function args() {
   const a = BenchArgs.parse(
@@ -80,8 +80,6 @@ function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
   return s / a.length;
 }
 
-const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
-const r2 = (v: number) => Math.round(v * 100) / 100;
 
 async function main(): Promise<void> {
   const o = args();
@@ -145,11 +143,11 @@ async function main(): Promise<void> {
       console.error(`anchor_play: wrote ${o.sheet} (seed ${2 ** 40}: truth, then ${modes.join(', ')}; frames ${sheetAt.join(', ')})`);
     }
     const report = (a: Acc) => ({
-      psnr_vs_truth_db: Object.fromEntries(windows.map(([name], wi) => [name, r2(mean(a.psnr[wi]!))])),
-      sharpness_ratio_last_window: r2(mean(a.sharp)),
-      sharpness_ratio_last_tenth: r2(mean(a.sharpEnd)),
-      anchored_share: r2(mean(a.anchoredShare)),
-      change_vs_truth: { anchored_frames: a.popAnchored.length ? r2(mean(a.popAnchored)) : null, other_frames: r2(mean(a.popOther)) },
+      psnr_vs_truth_db: Object.fromEntries(windows.map(([name], wi) => [name, round2(mean(a.psnr[wi]!))])),
+      sharpness_ratio_last_window: round2(mean(a.sharp)),
+      sharpness_ratio_last_tenth: round2(mean(a.sharpEnd)),
+      anchored_share: round2(mean(a.anchoredShare)),
+      change_vs_truth: { anchored_frames: a.popAnchored.length ? round2(mean(a.popAnchored)) : null, other_frames: round2(mean(a.popOther)) },
     });
     console.log(
       JSON.stringify({

@@ -12,8 +12,8 @@
 import { loadModel } from '../src/model.js';
 import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { modelSourceId } from '../src/record/source_identity.js';
-import { buildLoop } from '../src/eval/revisit.js';
-import { modelFrames, psnr, sharpness, truthFrames, type Act } from '../src/eval/frames.js';
+import { findLoop } from '../src/eval/revisit.js';
+import { mean, modelFrames, psnr, round2, sharpness, truthFrames } from '../src/eval/frames.js';
 import { machine } from './bench_json.js';
 import { BenchArgs } from './bench_args.js';
 
@@ -50,8 +50,7 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < o.seeds; i++) {
       const seed = 2 ** 40 + i;
-      let loop: Act[] | undefined;
-      for (let t = 0; !loop && t < 30; t++) loop = buildLoop(seed, seed * 31 + t, SETTLE, n);
+      const loop = findLoop(seed, SETTLE, n);
       if (!loop) {
         console.error(`seed ${seed}: no wall-free loop; skipped`);
         continue;
@@ -75,8 +74,6 @@ async function main(): Promise<void> {
   } finally {
     await model.close();
   }
-  const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
-  const r2 = (v: number) => Math.round(v * 100) / 100;
   console.log(
     JSON.stringify({
       bench: 'near_return',
@@ -89,7 +86,7 @@ async function main(): Promise<void> {
       ...Object.fromEntries(
         settings.map((s) => {
           const r = acc[s.name]!;
-          return [s.name, { psnr_vs_truth_db: r2(mean(r.psnr)), sharpness_ratio: r2(mean(r.sharp)), last_frame_anchored: `${r.anchored}/${loops}` }];
+          return [s.name, { psnr_vs_truth_db: round2(mean(r.psnr)), sharpness_ratio: round2(mean(r.sharp)), last_frame_anchored: `${r.anchored}/${loops}` }];
         }),
       ),
     }),

@@ -17,6 +17,10 @@ import type { AnchorConfig } from '../memory/revisit_anchor.js';
 
 export type Act = Float32Array;
 
+/** Mean of a list (0 for an empty one) and rounding to 2 decimals, for result lines. */
+export const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
+export const round2 = (v: number): number => Math.round(v * 100) / 100;
+
 export function psnr(a: Uint8Array, b: Uint8Array): number {
   let se = 0;
   for (let i = 0; i < a.length; i++) {

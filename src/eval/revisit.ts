@@ -22,7 +22,7 @@
 import { Explorer, World, worldLayout } from '../world.js';
 import type { Model } from '../model.js';
 import type { Tile } from '../image/contact_sheet.js';
-import { modelFrames, psnr, sharpness, truthFrames, type Act, type Mode } from './frames.js';
+import { mean, modelFrames, psnr, round2, sharpness, truthFrames, type Act, type Mode } from './frames.js';
 
 export const REVISIT_MODES: readonly Mode[] = ['plain', 'memory', 'anchor'];
 
@@ -85,6 +85,18 @@ export function buildLoop(seed: number, policySeed: number, settle: number, n: n
   }
 }
 
+export const LOOP_TRIES = 30;
+
+/** The seed's loop of n exploration steps (buildLoop with up to LOOP_TRIES policy seeds), or
+ * undefined when none stays clear of walls. */
+export function findLoop(seed: number, settle: number, n: number): Act[] | undefined {
+  for (let t = 0; t < LOOP_TRIES; t++) {
+    const acts = buildLoop(seed, seed * 31 + t, settle, n);
+    if (acts) return acts;
+  }
+  return undefined;
+}
+
 /**
  * Is a spawned object recognisable in a model frame? On the pixels where the truth frame with
  * the object differs from the truth frame without it (the object, > 30 levels summed over RGB),
@@ -113,8 +125,6 @@ function share(rows: Record<string, number>[], key: string): string {
   return v.length ? `${v.filter((x) => x === 1).length}/${v.length}` : 'object not in view';
 }
 
-const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
-const r2 = (v: number) => Math.round(v * 100) / 100;
 
 /** Runs every loop; `log` gets one progress line per loop, `onReport` each distance's report as
  * soon as its loops are done. */
@@ -137,11 +147,9 @@ export async function runRevisit(
     const rows: Record<string, number>[] = [];
     for (let s = 0; s < o.seeds; s++) {
       const seed = 2 ** 40 + s;
-      let acts: Act[] | undefined = undefined;
-      let tries = 0;
-      for (; !acts && tries < 30; tries++) acts = buildLoop(seed, seed * 31 + tries, settle, n);
+      let acts = findLoop(seed, settle, n);
       if (!acts) {
-        log(`seed ${seed}: no wall-free loop in ${tries} tries; skipped`);
+        log(`seed ${seed}: no wall-free loop in ${LOOP_TRIES} tries; skipped`);
         continue;
       }
       // One more still step at the first visit; the spawn variant fires the spawn event there.
@@ -180,10 +188,10 @@ export async function runRevisit(
       tiles.push(...loopTiles);
       log(
         `seed ${seed}, ${3 * n} frames away: return vs first visit ` +
-          modes.map((m) => `${m} ${r2(row[`${m}_psnr_return_vs_first`]!)} dB`).join(', '),
+          modes.map((m) => `${m} ${round2(row[`${m}_psnr_return_vs_first`]!)} dB`).join(', '),
       );
     }
-    const col = (k: string) => r2(mean(rows.map((r) => r[k]!).filter((v) => Number.isFinite(v))));
+    const col = (k: string) => round2(mean(rows.map((r) => r[k]!).filter((v) => Number.isFinite(v))));
     const report = (mode: Mode) => ({
       psnr_return_vs_first_db: col(`${mode}_psnr_return_vs_first`),
       // Bit-identical frames score the PSNR cap (148 dB): say how many loops that was.
@@ -206,12 +214,12 @@ export async function runRevisit(
       // The truth world's own return frame vs its first visit: identical unless the undo left a
       // sub-1e-3 pose error that shows at edges (then its PSNR is the ceiling for that loop).
       truth_return_identical: `${rows.filter((r) => r.truth_self_psnr! >= 100).length}/${rows.length}`,
-      truth_self_psnr_min_db: rows.length ? r2(Math.min(...rows.map((r) => r.truth_self_psnr!))) : null,
+      truth_self_psnr_min_db: rows.length ? round2(Math.min(...rows.map((r) => r.truth_self_psnr!))) : null,
       // plain: the model alone; memory: its memory slots fed retrieved views; anchor: what play
       // runs (slots when the model has them, plus revisit anchoring, docs/persistence.md).
       ...Object.fromEntries(modes.map((m) => [m, report(m)])),
       ...(d.memorySlots > 0 ? {} : { memory: 'model has no memory slots' }),
-      per_seed: rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, r2(v)]))),
+      per_seed: rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round2(v)]))),
     };
     reports.push(rep);
     onReport(rep);
