@@ -26,8 +26,7 @@ import { modelSourceId } from '../src/record/source_identity.js';
 import { machine } from './bench_json.js';
 import { contactSheet, type Tile } from '../src/image/contact_sheet.js';
 import { encodePng } from '../src/image/png.js';
-import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { BenchArgs } from './bench_args.js';
 import { mean, modelFrames, psnr, round2, sharpness, truthFrames, type Act, type Mode } from '../src/eval/frames.js';
 
@@ -43,17 +42,8 @@ function args() {
     seeds: a.num('seeds', 4, { min: 1 }),
     frames: a.num('frames', 600, { min: 130 }),
     threads: a.num('threads', 0, { min: 0 }),
-    sheet: checkedSheet(a.str('sheet')),
+    sheet: a.outPath('sheet'),
   };
-}
-
-/** The sheet is written after minutes of work: refuse a path that cannot be written up front. */
-function checkedSheet(path: string | undefined): string | undefined {
-  if (path !== undefined && !existsSync(dirname(resolve(path)))) {
-    console.error(`--sheet: directory '${dirname(resolve(path))}' does not exist`);
-    process.exit(2);
-  }
-  return path;
 }
 
 /** The exploration policy's actions for `n` frames of the truth world (events on). */

@@ -4,6 +4,9 @@
  * without its value or a value that is not a number where one is needed prints what is wrong and
  * the usage, and exits 2.
  */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
 export interface BenchArgSpec {
   /** flags that take a value: `--name V` */
   values?: string[];
@@ -59,6 +62,15 @@ export class BenchArgs {
 
   str(name: string): string | undefined {
     return this.values.get(name);
+  }
+
+  /** A file the bench writes at the end: its directory must exist now, before minutes of work. */
+  outPath(name: string): string | undefined {
+    const path = this.values.get(name);
+    if (path !== undefined && !existsSync(dirname(resolve(path)))) {
+      BenchArgs.fail(this.usage, `--${name}: directory '${dirname(resolve(path))}' does not exist`);
+    }
+    return path;
   }
 
   has(name: string): boolean {

@@ -66,6 +66,10 @@ describe('bench flags', () => {
     const bad = parse(['--seeds', 'x']);
     expect(() => bad.a!.num('seeds', 4)).toThrow(Exit);
     expect(bad.text).toMatch(/--seeds must be an integer; got 'x'/);
+    const out = parse(['--seeds', '/no/such/dir/x.png']);
+    expect(() => out.a!.outPath('seeds')).toThrow(Exit);
+    expect(out.text).toMatch(/--seeds: directory '\/no\/such\/dir' does not exist/);
+    expect(parse(['--seeds', 'x.png']).a!.outPath('seeds')).toBe('x.png');
     const low = parse(['--seeds', '0']);
     expect(() => low.a!.num('seeds', 4, { min: 1 })).toThrow(Exit);
     expect(low.text).toMatch(/--seeds must be >= 1; got 0/);
