@@ -39,7 +39,8 @@ export interface AnchorConfig {
 }
 
 /** Three steps reach 0.36 cells forward, 0.27 sideways and 15° of turn from a stored view, for at
- * most two extra denoiser evaluations (~9 ms on the CPU engine) on the frames that anchor. */
+ * most two extra denoiser evaluations on the frames that anchor (7.0 ms on the CPU engine, 2 threads:
+ * bench_model's `model.denoise`, which times two). */
 export const DEFAULT_ANCHOR: AnchorConfig = { minAge: 8, maxBridge: 1, maxSteps: 3 };
 
 export interface Anchor {
