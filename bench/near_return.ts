@@ -12,7 +12,7 @@
 import { loadModel } from '../src/model.js';
 import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { modelSourceId } from '../src/record/source_identity.js';
-import { findLoop } from '../src/eval/revisit.js';
+import { DEFAULT_SETTLE, findLoop } from '../src/eval/revisit.js';
 import { mean, modelFrames, psnr, round2, sharpness, truthFrames } from '../src/eval/frames.js';
 import { machine } from './bench_json.js';
 import { BenchArgs } from './bench_args.js';
@@ -31,7 +31,6 @@ const o = {
   threads: a.num('threads', 0, { min: 0 }),
 };
 
-const SETTLE = 8;
 const settings: { name: string; mode: 'memory' | 'anchor'; maxSteps?: number }[] = [
   { name: 'memory', mode: 'memory' },
   { name: 'anchor_1_step', mode: 'anchor', maxSteps: 1 },
@@ -50,7 +49,7 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < o.seeds; i++) {
       const seed = 2 ** 40 + i;
-      const loop = findLoop(seed, SETTLE, n);
+      const loop = findLoop(seed, DEFAULT_SETTLE, n);
       if (!loop) {
         console.error(`seed ${seed}: no wall-free loop; skipped`);
         continue;

@@ -86,6 +86,8 @@ export function buildLoop(seed: number, policySeed: number, settle: number, n: n
 }
 
 export const LOOP_TRIES = 30;
+/** Still frames before a loop's first visit. */
+export const DEFAULT_SETTLE = 8;
 
 /** The seed's loop of n exploration steps (buildLoop with up to LOOP_TRIES policy seeds), or
  * undefined when none stays clear of walls. */
@@ -134,7 +136,7 @@ export async function runRevisit(
   log: (line: string) => void,
   onReport: (report: Record<string, unknown>) => void = () => {},
 ): Promise<RevisitResult> {
-  const settle = o.settle ?? 8;
+  const settle = o.settle ?? DEFAULT_SETTLE;
   const d = model.dims;
   const hasSpawn = model.actionSpace.channels.some((c) => c.name === 'spawn');
   // 'memory' needs memory slots; without them it would repeat 'plain'.
