@@ -54,6 +54,11 @@ class AEConfig:
     ssim_weight: float = 0.2     # 1 - SSIM term
     latent_reg: float = 1e-4     # tiny L2 on latents so their scale stays bounded
     ema: float = 0.0             # 0 = no EMA
+    # Train the decoder alone, the encoder frozen: the latent space (and so every denoiser trained
+    # on it) stays valid, and the latent scale is kept from the checkpoint instead of re-measured.
+    # For improving a shipped model's pictures without retraining its denoiser; needs an
+    # autoencoder checkpoint to start from (`train import-model`).
+    decoder_only: bool = False
 
 
 @dataclass

@@ -63,22 +63,37 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     manifest = configs.manifest_for(cfg, layout)
     ae = modules.Autoencoder(manifest).to(device)
     c = cfg.ae
-    opt = make_optimizer(ae.parameters(), c.lr, c.weight_decay, device)
+    if c.decoder_only:
+        for prm in ae.encoder.parameters():
+            prm.requires_grad_(False)
+    trained = [prm for prm in ae.parameters() if prm.requires_grad]
+    opt = make_optimizer(trained, c.lr, c.weight_decay, device)
     step, samples_total, elapsed_total = 0, 0, 0.0
     rewarm_from = 0
-    if resume:
-        p = checkpoint.find_latest(out, "ae")
-        if p:
-            st = checkpoint.load(p)
-            ae.load_state_dict(st["model"])
-            if st.get("optimizer") is not None:
-                opt.load_state_dict(st["optimizer"])
-            else:  # slim resume state (weights only): fresh moments, warm up again
-                rewarm_from = int(st["step"])
-            step, samples_total = int(st["step"]), int(st.get("samples", 0))
-            elapsed_total = float(st.get("elapsed_s", 0.0))
-            if dd.main:
-                print(f"[ae] resumed from {p} at step {step}", flush=True)
+    kept_scale: Optional[float] = None
+    p = checkpoint.find_latest(out, "ae") if resume else None
+    if c.decoder_only and not p:
+        raise ValueError(f"ae.decoder_only: {out} has no autoencoder checkpoint to keep the "
+                         "encoder of (run `python3 -m train import-model --model FILE` first, "
+                         "or train without ae.decoder_only)")
+    if p:
+        st = checkpoint.load(p)
+        ae.load_state_dict(st["model"])
+        if c.decoder_only:
+            kept_scale = st.get("latent_scale")
+            if kept_scale is None:
+                raise ValueError(f"{p}: no latent scale to keep (ae.decoder_only needs a "
+                                 "finished autoencoder)")
+        opt_state = st.get("optimizer")
+        if opt_state is not None and len(opt_state["param_groups"][0]["params"]) == len(trained):
+            opt.load_state_dict(opt_state)
+        else:  # weights only, or the other set of trained parameters: fresh moments, warm up
+            rewarm_from = int(st["step"])
+        step, samples_total = int(st["step"]), int(st.get("samples", 0))
+        elapsed_total = float(st.get("elapsed_s", 0.0))
+        if dd.main:
+            what = " (decoder only: encoder and latent scale kept)" if c.decoder_only else ""
+            print(f"[ae] resumed from {p} at step {step}{what}", flush=True)
     steps_cap = max_steps if max_steps is not None else c.max_steps
     if step >= steps_cap and not time_budget:
         if dd.main:
@@ -126,7 +141,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
             loss = l1 + c.edge_weight * edge + c.ssim_weight * (1 - ss) + c.latent_reg * reg
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(ae.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             opt.step()
             step += 1
             prog.add_samples(c.batch * dd.world)
@@ -143,10 +158,12 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
             if dd.main and step - last_ckpt >= cfg.ckpt_every:
                 # The scale is measured at every checkpoint so a run cut short (timeout) still
                 # leaves a checkpoint the denoiser stage can use.
-                ae.eval()
-                sc = measure_latent_scale(ae, pool.buf[torch.randperm(pool.size)[:256].to(
-                    pool.buf.device)], manifest["edm"]["sigma_data"], device)
-                ae.train()
+                sc = kept_scale
+                if sc is None:
+                    ae.eval()
+                    sc = measure_latent_scale(ae, pool.buf[torch.randperm(pool.size)[:256].to(
+                        pool.buf.device)], manifest["edm"]["sigma_data"], device)
+                    ae.train()
                 _save(out, ae, opt, step, samples_total, elapsed_total + prog.elapsed(), cfg,
                       layout, sc)
                 last_ckpt = step
@@ -159,7 +176,8 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     ae.eval()
     n = min(pool.size, 1024)
     idx = torch.randperm(pool.size)[:n].to(pool.buf.device)
-    scale = measure_latent_scale(ae, pool.buf[idx], manifest["edm"]["sigma_data"], device)
+    scale = kept_scale if kept_scale is not None else measure_latent_scale(
+        ae, pool.buf[idx], manifest["edm"]["sigma_data"], device)
     with torch.no_grad():
         x = data.to_float_frames(pool.buf[idx[:256]])
         ps = float(metrics.psnr(ae.decoder(ae.encoder(x)), x).mean())

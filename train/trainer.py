@@ -40,11 +40,28 @@ def stop_requested() -> bool:
 
 def pick_device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("config asks for CUDA but torch.cuda.is_available() is False "
                            "(use --device cpu or a config meant for CPU)")
+    if name == "cpu":
+        use_all_cpus()
     return torch.device(name)
+
+
+def use_all_cpus() -> int:
+    """Sets PyTorch's intra-op threads to the CPUs this process may run on, unless the user chose
+    with OMP_NUM_THREADS. Measured on the 2-core dev machine: Debian's PyTorch 1.13 starts with
+    one thread there, and a 3x3 convolution then runs 1.8x slower than with two."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return torch.get_num_threads()
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        n = os.cpu_count() or 1
+    if torch.get_num_threads() < n:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
 
 
 class Dist:

@@ -131,6 +131,39 @@ class PipelineTest(unittest.TestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn("--force", log)
 
+    def test_decoder_only_training_keeps_encoder_scale_and_denoiser(self):
+        # import-model, then `train ae` with ae.decoder_only: the decoder moves, the encoder, the
+        # latent scale and the denoiser are the imported model's, bit for bit.
+        import torch
+        from train import export
+        out = os.path.join(self.tmp.name, "decoder")
+        model2 = os.path.join(self.tmp.name, "m_dec.safetensors")
+        dec = ["--set", "ae.decoder_only=true", "--set", "ae.warmup_steps=1"]
+        rc, log = train("ae", "--config", "smoke", *dec, "--steps", "2", "--out",
+                        os.path.join(self.tmp.name, "empty"))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("import-model", log)  # no autoencoder to keep: says what to run first
+        rc, log = train("import-model", "--config", "smoke", "--out", out, "--model", self.model)
+        self.assertEqual(rc, 0, log[-2000:])
+        rc, log = train("ae", "--config", "smoke", *dec, "--steps", "10", "--out", out)
+        self.assertEqual(rc, 0, log[-2000:])
+        self.assertIn("decoder only", log)
+        rc, log = train("export", "--config", "smoke", "--out", out, "--model", model2,
+                        "--dtype", "F32")
+        self.assertEqual(rc, 0, log[-2000:])
+        m1, ae1, dn1 = export.load_model(self.model)
+        m2, ae2, dn2 = export.load_model(model2)
+        self.assertEqual(m2["latent"]["scale"], m1["latent"]["scale"])
+        for (k, a), b in zip(ae1.encoder.state_dict().items(), ae2.encoder.state_dict().values()):
+            self.assertTrue(torch.equal(a, b), k)
+        for (k, a), b in zip(dn1.state_dict().items(), dn2.state_dict().values()):
+            self.assertTrue(torch.equal(a, b), k)
+        moved = [k for (k, a), b in zip(ae1.decoder.state_dict().items(),
+                                        ae2.decoder.state_dict().values())
+                 if not torch.equal(a, b)]
+        self.assertTrue(moved, "the decoder did not change")
+        self.assertEqual(m2["training"]["autoencoder"]["steps"], 10)
+
     def test_time_budget_stops_training(self):
         out = os.path.join(self.tmp.name, "budget")
         rc, log = train("ae", "--config", "smoke", "--time-budget", "2", "--set",
