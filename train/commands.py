@@ -166,7 +166,8 @@ def _eval_digest(ev: dict) -> dict:
     hz = ev.get("rollout", {}).get("horizons", {})
     dig = {"held_out_seeds": ev.get("held_out_seeds"), "sampler_steps": ev.get("sampler_steps"),
            "horizons": {h: {k: v[k] for k in ("psnr", "ssim", "psnr_autoencoder",
-                                              "psnr_copy_last", "sharpness_ratio") if k in v}
+                                              "psnr_copy_last", "sharpness_ratio",
+                                              "sharpness_autoencoder") if k in v}
                         for h, v in hz.items()},
            "action_agreement": ev.get("actions", {}).get("agreement"),
            "events": {k: {"applied": v.get("applied"), "change_ratio": v.get("change_ratio")}

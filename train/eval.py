@@ -258,7 +258,7 @@ def rollout_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], 
     # Its baselines are taken at the same positions: the autoencoder ceiling of frame t and
     # copy-last = frame t-1 held.
     tf = {k: [] for k in ("psnr", "ssim", "ae_psnr", "ae_ssim", "copy_psnr", "copy_ssim",
-                          "sharp_model", "sharp_truth")}
+                          "sharp_model", "sharp_truth", "sharp_ae")}
     tf_frames = []
     tf_memory = None
     if model.memory_slots:  # memory from the true latents, as the context is
@@ -279,6 +279,7 @@ def rollout_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], 
         tf["copy_ssim"].append(metrics.ssim(truth[:, t - 1], tr).mean())
         tf["sharp_model"].append(metrics.sharpness(x).mean())
         tf["sharp_truth"].append(metrics.sharpness(tr).mean())
+        tf["sharp_ae"].append(metrics.sharpness(ae_rec[:, t]).mean())
         tf_frames.append(x)
     res = {"worlds": N, "steps": steps, "horizons": {}}
     for h in horizons:
@@ -294,6 +295,8 @@ def rollout_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], 
                 "ssim_copy_last": round(_mean(tf["copy_ssim"]), 4),
                 "sharpness_ratio": round(_mean(tf["sharp_model"]) /
                                          max(_mean(tf["sharp_truth"]), 1e-8), 4),
+                "sharpness_autoencoder": round(_mean(tf["sharp_ae"]) /
+                                               max(_mean(tf["sharp_truth"]), 1e-8), 4),
                 "psnr_self_rolled": round(float(metrics.psnr(roll[:, 0], tr).mean()), 3),
             }
             continue
@@ -311,6 +314,8 @@ def rollout_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], 
             "psnr_copy_last": round(float(metrics.psnr(last, tr).mean()), 3),
             "ssim_copy_last": round(float(metrics.ssim(last, tr).mean()), 4),
             "sharpness_ratio": round(sharp_model / max(sharp_truth, 1e-8), 4),
+            "sharpness_autoencoder": round(float(metrics.sharpness(ae_rec[:, t]).mean()) /
+                                           max(sharp_truth, 1e-8), 4),
             "psnr_self_rolled": round(float(metrics.psnr(roll[:, h - 1], tr).mean()), 3),
         }
     # The autoencoder ceiling over every frame of the clips.
@@ -801,10 +806,13 @@ def targets(res: Dict) -> Dict:
 
 
 def summary_text(res: Dict) -> str:
-    lines = ["horizon  model PSNR/SSIM   AE ceiling   copy-last   sharpness"]
+    # The autoencoder's own sharpness ratio is the ceiling of the model's (older eval JSONs lack it).
+    lines = ["horizon  model PSNR/SSIM   AE ceiling   copy-last   sharpness (AE)"]
     for h, v in res["rollout"]["horizons"].items():
+        ae_sharp = v.get("sharpness_autoencoder")
         lines.append(f"{h:>7}  {v['psnr']:6.2f} / {v['ssim']:.3f}   {v['psnr_autoencoder']:6.2f}"
-                     f"      {v['psnr_copy_last']:6.2f}      {v['sharpness_ratio']:.3f}")
+                     f"      {v['psnr_copy_last']:6.2f}      {v['sharpness_ratio']:.3f}"
+                     + (f" ({ae_sharp:.3f})" if ae_sharp is not None else ""))
     ag = res.get("actions", {}).get("agreement", {})
     lines.append("action direction agreement: " + ", ".join(f"{k} {v:.2f}" for k, v in ag.items()))
     sens = res.get("actions", {}).get("sensitivity", {}).get("ratio", {})

@@ -184,7 +184,8 @@ class PipelineTest(unittest.TestCase):
         hz = res["rollout"]["horizons"]
         self.assertEqual(sorted(hz, key=int), ["1", "8"])
         for v in hz.values():
-            for k in ("psnr", "ssim", "psnr_autoencoder", "psnr_copy_last", "sharpness_ratio"):
+            for k in ("psnr", "ssim", "psnr_autoencoder", "psnr_copy_last", "sharpness_ratio",
+                      "sharpness_autoencoder"):
                 self.assertIn(k, v)
         self.assertIn("turn", res["actions"]["agreement"])
         for ch in ("move", "strafe", "turn"):
