@@ -8,6 +8,8 @@ import type { Model } from './model.js';
 import type { MemoryInput } from './model_memory.js';
 import type { ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
 import { InvalidArgumentError } from './errors.js';
+import { checkLightSetting, LightTracker, relightFrame, relightGain, type LightSetting, type LightState } from './lighting.js';
+import { worldLayout, type LightPreset } from './world.js';
 
 /** Where a world starts: K RGB8 frames (oldest first) that are encoded into the context. */
 export type OpeningProvider = (seed: number) => Promise<Uint8Array[]>;
@@ -27,6 +29,8 @@ export interface ModelWorldOptions {
    * between presented frames).
    */
   stepTimings?: boolean;
+  /** The light presets the model's light event cycles through (default: the truth world's). */
+  lightPresets?: readonly LightPreset[];
 }
 
 /** Supplies the retrieved memory views for the frame with index `target` (memory models only). */
@@ -71,6 +75,9 @@ export interface ModelWorldState {
   frameIndex: number;
   contextLatents: Float32Array;
   contextActions: Float32Array;
+  /** The lighting the world is meant to show (absent in saves made before it was kept: the
+   * opening's, preset 0). */
+  light?: LightState;
 }
 
 export class ModelWorld implements FrameSource {
@@ -92,6 +99,11 @@ export class ModelWorld implements FrameSource {
   private memory: MemoryProvider | undefined;
   private anchor: AnchorProvider | undefined;
   private readonly stepTimings: boolean;
+  private readonly lights: LightTracker;
+  private readonly lightChannel: number;
+  /** setLight ran since the last step: that step must not be anchored on a look from before it
+   * (the memory store learns of the change only when the step finishes). */
+  private relit = false;
 
   constructor(model: Model, opts: ModelWorldOptions) {
     this.model = model;
@@ -111,6 +123,8 @@ export class ModelWorld implements FrameSource {
     this.rgb = new Uint8Array(this.width * this.height * 3);
     this.label =
       opts.label ?? `${model.info.manifest.name} · ${model.info.backend} · ${this.steps} steps`;
+    this.lights = new LightTracker(opts.lightPresets ?? worldLayout().lightPresets);
+    this.lightChannel = this.actionSpace.channels.findIndex((c) => c.name === 'light' && c.kind === 'event');
   }
 
   /** Feeds retrieved memory views to the denoiser on every step (a model with memory slots). */
@@ -158,8 +172,39 @@ export class ModelWorld implements FrameSource {
     }
     this.ctxActions.fill(0);
     this.index = 0;
+    this.lights.reset();
+    this.relit = false;
     this.rgb.set(frames[k - 1]!);
     return { width: this.width, height: this.height, rgb: this.rgb, index: 0 };
+  }
+
+  /** The lighting this world is meant to show: the opening's (preset 0), moved on by every light
+   * event as the truth world's cycle does, and by setLight. */
+  light(): LightState {
+    return this.lights.state;
+  }
+
+  /**
+   * Relights the world to `setting` (level and tint in [0, 1], as the truth world's set_light):
+   * each context frame is decoded, multiplied per channel by new / current light (at most
+   * MAX_RELIGHT_GAIN), and encoded again, so the model goes on from a world lit the new way; the
+   * frame on screen is relit the same way. No step is taken and the frame index stays. Measured
+   * on the default model against the truth world's set_light (docs/persistence.md).
+   */
+  async setLight(setting: LightSetting): Promise<Frame> {
+    const to = checkLightSetting(setting.level, setting.tint, 'setLight');
+    const gain = relightGain(this.lights.state, to);
+    const k = this.model.dims.context;
+    const L = this.model.latentSize;
+    for (let i = 0; i < k; i++) {
+      const rgb = (await this.model.decode(this.ctxLatents.subarray(i * L, (i + 1) * L))).slice();
+      relightFrame(rgb, gain);
+      this.ctxLatents.set(await this.model.encode(rgb), i * L);
+    }
+    relightFrame(this.rgb, gain);
+    this.lights.set(to);
+    this.relit = true;
+    return { width: this.width, height: this.height, rgb: this.rgb, index: this.index };
   }
 
   async step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }> {
@@ -169,7 +214,9 @@ export class ModelWorld implements FrameSource {
     }
     const k = this.model.dims.context;
     const L = this.model.latentSize;
-    const anchor = this.anchor?.(this.index + 1, action);
+    const anchor = this.relit ? undefined : this.anchor?.(this.index + 1, action);
+    this.relit = false;
+    if (this.lightChannel >= 0 && action[this.lightChannel]! >= 0.5) this.lights.cycle();
     const t0 = performance.now();
     this.seeds[0] = BigInt(this.seed);
     if (anchor) {
@@ -253,6 +300,7 @@ export class ModelWorld implements FrameSource {
       frameIndex: this.index,
       contextLatents: this.ctxLatents.slice(),
       contextActions: this.ctxActions.slice(),
+      light: this.lights.state,
     };
   }
 
@@ -260,6 +308,9 @@ export class ModelWorld implements FrameSource {
     if (s.contextLatents.length !== this.ctxLatents.length || s.contextActions.length !== this.ctxActions.length) {
       throw new InvalidArgumentError('state does not match this model\'s context size');
     }
+    // First: it validates, and a bad light state must leave the world untouched.
+    if (s.light) this.lights.restore(s.light);
+    else this.lights.reset();
     this.seed = s.seed;
     this.index = s.frameIndex;
     this.ctxLatents.set(s.contextLatents);

@@ -3,6 +3,7 @@
  * world (world.ts, "truth") and a neural world model (model_world.ts, "play") implement it, so
  * the loop, recorder, profiler and CLI treat them alike.
  */
+import type { LightSetting, LightState } from './lighting.js';
 
 /** One continuous action axis or discrete event channel of an action vector. */
 export interface ActionChannel {
@@ -49,5 +50,9 @@ export interface FrameSource {
   step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }>;
   /** Current pose when the source knows it (truth world), else undefined. */
   pose(): { x: number; y: number; yaw: number } | undefined;
+  /** The global light the world shows (truth: its renderer's; model: tracked, src/lighting.ts). */
+  light?(): LightState;
+  /** Sets the global light (level, tint in [0, 1]) without a step; resolves to the relit frame. */
+  setLight?(setting: LightSetting): Promise<Frame>;
   close(): void;
 }

@@ -7,6 +7,7 @@
 import { addon } from './native.js';
 import { fromNative, InvalidArgumentError, WorldloopError } from './errors.js';
 import type { ActionChannel, ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
+import { checkLightSetting, type LightSetting, type LightState } from './lighting.js';
 
 /** World configuration; omitted fields take the native defaults (see `worldLayout().defaults`). */
 export interface WorldConfig {
@@ -296,6 +297,18 @@ export class TruthWorld implements FrameSource {
 
   pose(): Pose {
     return this.world.pose();
+  }
+
+  light(): LightState {
+    const l = this.world.info().light;
+    const preset = l.preset === null ? -1 : worldLayout().lightPresets.findIndex((p) => p.name === l.preset);
+    return { level: l.level, tint: [l.tint[0], l.tint[1], l.tint[2]], preset };
+  }
+
+  async setLight(setting: LightSetting): Promise<Frame> {
+    const s = checkLightSetting(setting.level, setting.tint, 'setLight');
+    this.world.setLight(s.level, s.tint);
+    return this.current();
   }
 
   /** The current frame without stepping (e.g. after setLight/spawn, which re-render). */

@@ -1,7 +1,8 @@
 /**
  * Default bindings. Movement: W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse turns
  * while captured (click the window or press M; Escape releases). Gamepad: left stick
- * moves/strafes, right stick turns, Y cycles the light, A spawns an object.
+ * moves/strafes, right stick turns, Y cycles the light, A spawns an object. Light level: ] up,
+ * [ down (gamepad d-pad up/down); T (gamepad X) steps the tint (src/lighting.ts).
  */
 import type { Bindings } from './bindings.js';
 
@@ -25,8 +26,11 @@ export function defaultBindings(): Bindings {
       fullscreen: ['F11'],
       quicksave: ['F5'],
       quickload: ['F9'],
+      lightUp: [']'],
+      lightDown: ['['],
+      tintNext: ['T'],
     },
-    gamepadCommands: { pause: ['start'], reset: ['back'] },
+    gamepadCommands: { pause: ['start'], reset: ['back'], lightUp: ['dpup'], lightDown: ['dpdown'], tintNext: ['x'] },
     deadzones: { stick: 0.15, trigger: 0.05 },
   };
 }

@@ -6,27 +6,33 @@
  *   { "segments": [ { "frames": 30, "action": { "move": 1 } },
  *                   { "frames": 1,  "action": { "spawn": 1 } },
  *                   { "frames": 20, "action": { "turn": -0.5, "move": 1 } },
- *                   { "frames": 1,  "reset": true } ] }
+ *                   { "frames": 1,  "reset": true },
+ *                   { "frames": 30, "setLight": { "level": 0.4, "tint": [1, 0.6, 0.4] } } ] }
  *
  * A bare array of segments is accepted too, and so is the flat form where channel values sit on
  * the segment itself ({ "frames": 30, "move": 1, "turn": 0.2 }) with events listed by name
  * ({ "frames": 1, "events": ["spawn"] }). Event channels fire on the first frame of their segment
- * only (an event is a one-tick trigger).
+ * only (an event is a one-tick trigger). `setLight` sets the global light (level and tint in
+ * [0, 1]; tint defaults to white) before the segment's first frame (src/lighting.ts).
  */
 import { readFileSync } from 'node:fs';
 import { FormatError, WorldloopError } from '../errors.js';
 import type { ActionSpace } from '../source.js';
+import { checkLightSetting, type LightSetting } from '../lighting.js';
 
 export interface ScriptSegment {
   frames: number;
   action: Record<string, number>;
   /** Restart the world (same seed) before this segment. */
   reset?: boolean;
+  /** Set the global light before this segment's first frame (after any reset). */
+  setLight?: LightSetting;
 }
 
 export interface ScriptStep {
   action: Float32Array;
   reset: boolean;
+  light?: LightSetting;
 }
 
 export const MAX_SCRIPT_FRAMES = 10_000_000;
@@ -47,21 +53,35 @@ export function parseActionScript(doc: unknown, source = 'action script'): Scrip
     if (typeof nested !== 'object' || nested === null || Array.isArray(nested)) throw new FormatError(`${at}.action must be an object of channel → value`);
     const action: Record<string, number> = { ...(nested as Record<string, number>) };
     for (const [k, v] of Object.entries(s)) {
-      if (k === 'frames' || k === 'action' || k === 'reset') continue;
+      if (k === 'frames' || k === 'action' || k === 'reset' || k === 'setLight') continue;
       if (k === 'events') {
         if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) throw new FormatError(`${at}.events must be an array of channel names`);
         for (const e of v as string[]) action[e] = 1;
         continue;
       }
-      if (typeof v !== 'number') throw new FormatError(`${at}.${k}: unknown field (frames, action, reset, events, or a channel name with a number)`);
+      if (typeof v !== 'number') throw new FormatError(`${at}.${k}: unknown field (frames, action, reset, events, setLight, or a channel name with a number)`);
       action[k] = v;
     }
     for (const [k, v] of Object.entries(action)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`${at}.action.${k} must be a finite number`);
     }
     if (s.reset !== undefined && typeof s.reset !== 'boolean') throw new FormatError(`${at}.reset must be true or false`);
-    return { frames, action: action as Record<string, number>, reset: s.reset === true };
+    const out: ScriptSegment = { frames, action: action as Record<string, number>, reset: s.reset === true };
+    if (s.setLight !== undefined) out.setLight = parseSetLight(s.setLight, `${at}.setLight`);
+    return out;
   });
+}
+
+function parseSetLight(v: unknown, at: string): LightSetting {
+  const l = v as { level?: unknown; tint?: unknown } | null;
+  if (typeof l !== 'object' || l === null || Array.isArray(l) || Object.keys(l).some((k) => k !== 'level' && k !== 'tint')) {
+    throw new FormatError(`${at} must be {"level": 0..1, "tint": [r, g, b] in 0..1} (tint optional, default white)`);
+  }
+  try {
+    return checkLightSetting(l.level as number, (l.tint ?? [1, 1, 1]) as number[], at);
+  } catch (err) {
+    throw new FormatError((err as Error).message);
+  }
 }
 
 export function loadActionScript(path: string): ScriptSegment[] {
@@ -97,7 +117,9 @@ export function* scriptSteps(segments: ScriptSegment[], space: ActionSpace): Gen
     for (let f = 0; f < seg.frames; f++) {
       const a = base.slice();
       if (f > 0) space.channels.forEach((c, j) => { if (c.kind === 'event') a[j] = 0; });
-      yield { action: a, reset: f === 0 && seg.reset === true };
+      const step: ScriptStep = { action: a, reset: f === 0 && seg.reset === true };
+      if (f === 0 && seg.setLight) step.light = seg.setLight;
+      yield step;
     }
   }
 }

@@ -13,6 +13,8 @@
  */
 import type { Frame, FrameSource, StageTimes } from '../source.js';
 import type { CommandName } from '../input/bindings.js';
+import { InvalidArgumentError } from '../errors.js';
+import { keyLightSetting, type LightKey, type LightSetting } from '../lighting.js';
 import { FrameProfiler } from '../profiler/frame_profiler.js';
 import { TraceRecorder, TRACK } from '../profiler/trace.js';
 import { RealClock, type Clock } from './clock.js';
@@ -28,7 +30,7 @@ export interface LoopInput {
   poll(): InputPoll;
   /** The action for the step that starts now; undefined when the input has nothing more (end of
    * a script or recording). `reset` restarts the source from the seed before this step. */
-  next(): { action: Float32Array; reset: boolean } | undefined;
+  next(): { action: Float32Array; reset: boolean; light?: LightSetting } | undefined;
 }
 
 export interface LoopOutput {
@@ -40,8 +42,9 @@ export interface LoopOutput {
 export interface StepObserver {
   /** The session's first frame (after the initial reset). */
   sessionStarted?(first: Frame): void;
-  /** A step is starting with this action; `reset` = the source was reset just before it. */
-  stepStarted?(action: Float32Array, reset: boolean): void;
+  /** A step is starting with this action; `reset` = the source was reset just before it, and
+   * `light` = the light was set to this just before it (after any reset). */
+  stepStarted?(action: Float32Array, reset: boolean, light?: LightSetting): void;
   stepFinished?(frame: Frame, stages: StageTimes): void | Promise<void>;
   /** The user reset the world outside a step (R key): the next step should replay a reset. */
   resetOutsideStep?(): void;
@@ -93,6 +96,8 @@ export class GameLoop {
   paused = false;
   private stopRequested = false;
   private resetRequested = false;
+  /** A light key pressed since the last step (applied before the next one, so it is recorded). */
+  private lightKey: LightKey | undefined;
   private latest: { frame: Frame; presented: boolean; inputs: PendingInput[] } | undefined;
   private pending: PendingInput[] = [];
   private tickIndex = 0;
@@ -145,6 +150,7 @@ export class GameLoop {
       if (c === 'quit') this.stopRequested = true;
       else if (c === 'pause') this.paused = !this.paused;
       else if (c === 'reset') this.resetRequested = true;
+      else if (c === 'lightUp' || c === 'lightDown' || c === 'tintNext') this.lightKey = c;
       else await this.opts.onCommand?.(c, this);
     }
   }
@@ -188,9 +194,17 @@ export class GameLoop {
     const stepNo = this.steps++;
     const start = this.clock.now();
     const f: InFlight = { promise: Promise.resolve(), done: false };
+    const key = this.lightKey;
+    this.lightKey = undefined;
     const run = async () => {
       if (next.reset) await source.reset(this.opts.seed);
-      for (const o of observers) o.stepStarted?.(next.action, next.reset);
+      let light = next.light;
+      if (!light && key && source.light && source.setLight) light = keyLightSetting(source.light(), key);
+      if (light) {
+        if (!source.setLight) throw new InvalidArgumentError(`this ${source.kind} world cannot set its light`);
+        await source.setLight(light);
+      }
+      for (const o of observers) o.stepStarted?.(next.action, next.reset, light);
       const { frame, stages } = await source.step(next.action);
       const end = this.clock.now();
       const dur = end - start;

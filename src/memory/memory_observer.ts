@@ -8,6 +8,7 @@
  * itself starts over.
  */
 import { eventChannels, type ActionSpace, type Frame, type StageTimes } from '../source.js';
+import type { LightSetting } from '../lighting.js';
 import type { StepObserver } from '../loop/game_loop.js';
 import type { MemoryStore } from './memory_store.js';
 import type { PoseTracker } from './pose_tracker.js';
@@ -48,7 +49,7 @@ export class MemoryObserver implements StepObserver {
     this.o.memory.clear();
   }
 
-  stepStarted(action: Float32Array, reset: boolean): void {
+  stepStarted(action: Float32Array, reset: boolean, light?: LightSetting): void {
     if (reset) this.restart();
     // The opening (truth view or picture, encoded) is the best look the world will ever have of
     // the start pose: remember it as frame 0. Checked on the frame index rather than on resets,
@@ -58,7 +59,8 @@ export class MemoryObserver implements StepObserver {
       if (z) this.o.memory.add(z, this.o.tracker.pose(), 0);
     }
     this.o.tracker.update(action);
-    this.changed = this.events.some((i) => action[i] !== 0);
+    // A light setting changes the world like an event does.
+    this.changed = light !== undefined || this.events.some((i) => action[i] !== 0);
   }
 
   stepFinished(frame: Frame, _stages: StageTimes): void {

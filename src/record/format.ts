@@ -7,7 +7,9 @@
  *   header                UTF-8 JSON: source identity (model sha256 or "truth:<seed>"), seed,
  *                         backend, settings, action space, first-frame CRC
  *   u32 frames N, u32 channels A
- *   u8  flags[N]          bit 0: the world was reset (same seed) before this step
+ *   u8  flags[N]          bit 0: the world was reset (same seed) before this step;
+ *                         bit 1: the light was set before this step (after any reset), to the
+ *                         next entry of header.lightSettings (in step order)
  *   zero padding to a multiple of 4
  *   f32 actions[N][A]     the action vector each step consumed
  *   u32 frameCrc[N]       CRC-32 of each resulting RGB frame (replay checks every frame)
@@ -19,6 +21,7 @@
 import { crc32 } from 'node:zlib';
 import { FormatError } from '../errors.js';
 import type { ActionSpace } from '../source.js';
+import { checkLightSetting, type LightSetting } from '../lighting.js';
 
 export const RECORDING_MAGIC = 'WLRECORD';
 export const RECORDING_VERSION = 1;
@@ -26,6 +29,7 @@ export const MAX_HEADER_BYTES = 1 << 20;
 export const MAX_RECORDED_FRAMES = 50_000_000;
 export const MAX_CHANNELS = 1024;
 export const FLAG_RESET = 1;
+export const FLAG_LIGHT = 2;
 
 export interface RecordingHeader {
   format: 'worldloop-recording';
@@ -39,6 +43,8 @@ export interface RecordingHeader {
   actionSpace: ActionSpace;
   firstFrameCrc: number;
   createdAt: string;
+  /** The light settings of the steps flagged FLAG_LIGHT, in order (absent when none). */
+  lightSettings?: LightSetting[];
 }
 
 export interface Recording {
@@ -149,7 +155,21 @@ export function decodeRecording(bytes: Uint8Array, name = 'recording'): Recordin
   const header = validateHeader(headerJson, name);
   need(header.actionSpace.channels.length === a, name, `header declares ${header.actionSpace.channels.length} action channels, data has ${a}`);
   const flags = bytes.slice(o + 8, o + 8 + n);
-  for (let i = 0; i < n; i++) need((flags[i]! & ~FLAG_RESET) === 0, name, `frame ${i}: unknown flag bits ${flags[i]}`);
+  let lights = 0;
+  for (let i = 0; i < n; i++) {
+    need((flags[i]! & ~(FLAG_RESET | FLAG_LIGHT)) === 0, name, `frame ${i}: unknown flag bits ${flags[i]}`);
+    if (flags[i]! & FLAG_LIGHT) lights++;
+  }
+  const ls = header.lightSettings;
+  need(ls === undefined || Array.isArray(ls), name, 'header.lightSettings must be an array');
+  need((ls?.length ?? 0) === lights, name, `${lights} steps set the light but header.lightSettings has ${ls?.length ?? 0} entries`);
+  ls?.forEach((l, i) => {
+    try {
+      checkLightSetting((l as LightSetting)?.level, (l as LightSetting)?.tint, `header.lightSettings[${i}]`);
+    } catch (err) {
+      throw new FormatError(`${name}: ${(err as Error).message}`);
+    }
+  });
   const actions = new Float32Array(n * a);
   for (let i = 0; i < n * a; i++) {
     const v = dv.getFloat32(actionsAt + i * 4, true);

@@ -6,12 +6,14 @@ import { writeFileSync } from 'node:fs';
 import { WorldloopError } from '../errors.js';
 import type { Frame, StageTimes } from '../source.js';
 import type { StepObserver } from '../loop/game_loop.js';
-import { encodeRecording, FLAG_RESET, frameCrc, type RecordingHeader } from './format.js';
+import { encodeRecording, FLAG_LIGHT, FLAG_RESET, frameCrc, type RecordingHeader } from './format.js';
+import type { LightSetting } from '../lighting.js';
 
 export class Recorder implements StepObserver {
   private flags: number[] = [];
   private actions: number[] = [];
   private crcs: number[] = [];
+  private lights: LightSetting[] = [];
   private resetPending = false;
   private firstCrc: number | undefined;
   private open = false;
@@ -33,11 +35,12 @@ export class Recorder implements StepObserver {
     this.resetPending = true;
   }
 
-  stepStarted(action: Float32Array, reset: boolean): void {
+  stepStarted(action: Float32Array, reset: boolean, light?: LightSetting): void {
     if (action.length !== this.channels) {
       throw new WorldloopError('WL_INTERNAL', `recorder: action has ${action.length} channels, expected ${this.channels}`);
     }
-    this.flags.push(reset || this.resetPending ? FLAG_RESET : 0);
+    this.flags.push((reset || this.resetPending ? FLAG_RESET : 0) | (light ? FLAG_LIGHT : 0));
+    if (light) this.lights.push({ level: light.level, tint: [...light.tint] });
     this.resetPending = false;
     for (const v of action) this.actions.push(v);
     this.open = true;
@@ -52,11 +55,18 @@ export class Recorder implements StepObserver {
   encode(): Uint8Array {
     // A step still in flight when the session ended has no frame: leave it out.
     const n = this.crcs.length;
+    const flags = this.flags.slice(0, n);
+    const lights = this.lights.slice(0, flags.filter((f) => f & FLAG_LIGHT).length);
     return encodeRecording({
-      header: { ...this.header, firstFrameCrc: this.firstCrc ?? 0, createdAt: new Date().toISOString() },
+      header: {
+        ...this.header,
+        firstFrameCrc: this.firstCrc ?? 0,
+        createdAt: new Date().toISOString(),
+        ...(lights.length ? { lightSettings: lights } : {}),
+      },
       frames: n,
       channels: this.channels,
-      flags: Uint8Array.from(this.flags.slice(0, n)),
+      flags: Uint8Array.from(flags),
       actions: Float32Array.from(this.actions.slice(0, n * this.channels)),
       frameCrcs: Uint32Array.from(this.crcs),
     });

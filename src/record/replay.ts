@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { FormatError, WorldloopError } from '../errors.js';
 import type { ActionSpace, Frame } from '../source.js';
 import type { InputPoll, LoopInput, StepObserver } from '../loop/game_loop.js';
-import { decodeRecording, FLAG_RESET, frameCrc, type Recording } from './format.js';
+import { decodeRecording, FLAG_LIGHT, FLAG_RESET, frameCrc, type Recording } from './format.js';
+import type { LightSetting } from '../lighting.js';
 
 export function loadRecording(path: string): Recording {
   let bytes: Uint8Array;
@@ -32,20 +33,23 @@ export function checkRecordingMatches(rec: Recording, sourceId: string, space: A
   if (want !== have) throw new FormatError(`${name}: recorded action space [${want}] differs from this source's [${have}]`);
 }
 
-/** LoopInput that plays the recorded actions (and resets) back in order. */
+/** LoopInput that plays the recorded actions (and resets and light settings) back in order. */
 export class RecordingInput implements LoopInput {
   private i = 0;
+  private light = 0;
   constructor(private readonly rec: Recording) {}
   poll(): InputPoll {
     return { commands: [], changed: this.i < this.rec.frames };
   }
-  next(): { action: Float32Array; reset: boolean } | undefined {
+  next(): { action: Float32Array; reset: boolean; light?: LightSetting } | undefined {
     if (this.i >= this.rec.frames) return undefined;
     const a = this.rec.channels;
     const action = this.rec.actions.slice(this.i * a, (this.i + 1) * a);
-    const reset = (this.rec.flags[this.i]! & FLAG_RESET) !== 0;
+    const flags = this.rec.flags[this.i]!;
     this.i++;
-    return { action, reset };
+    const step: { action: Float32Array; reset: boolean; light?: LightSetting } = { action, reset: (flags & FLAG_RESET) !== 0 };
+    if (flags & FLAG_LIGHT) step.light = this.rec.header.lightSettings![this.light++]!;
+    return step;
   }
 }
 

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { FormatError } from '../errors.js';
 import type { ActionSpace } from '../source.js';
+import type { LightState } from '../lighting.js';
 
 export const SAVE_MAGIC = 'WLSAVE\r\n';
 export const SAVE_VERSION = 1;
@@ -53,6 +54,9 @@ export interface SaveHeader {
   actionSpace: ActionSpace;
   /** The runtime's pose estimate (integrated actions) when it keeps one. */
   pose?: SavePose;
+  /** The light a model world shows (src/lighting.ts; truth worlds keep theirs in the snapshot).
+   * Saves from before it was kept lack it: the world then starts at preset 0. */
+  light?: LightState;
   /** Memory store settings (entries live in sections). */
   memory?: { capacity: number; latentSize: number; count: number; [k: string]: unknown };
   createdAt: string;

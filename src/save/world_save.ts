@@ -11,7 +11,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Frame, FrameSource } from '../source.js';
-import { TruthWorld, World } from '../world.js';
+import { TruthWorld, World, worldLayout } from '../world.js';
+import { checkLightState, type LightState } from '../lighting.js';
 import { ModelWorld } from '../model_world.js';
 import { FormatError, WorldloopError } from '../errors.js';
 import { MemoryStore } from '../memory/memory_store.js';
@@ -48,6 +49,7 @@ export function captureSave(c: CaptureInput): SaveFile {
   let frameIndex: number;
   let steps: number | undefined;
   let pose = c.tracker?.pose();
+  let light: LightState | undefined;
   const truth = asTruth(source);
   const model = asModel(source);
   if (truth) {
@@ -63,6 +65,7 @@ export function captureSave(c: CaptureInput): SaveFile {
     steps = model.steps;
     sections.set('context_latents', st.contextLatents);
     sections.set('context_actions', st.contextActions);
+    light = st.light;
   } else {
     throw new WorldloopError('WL_UNSUPPORTED', `cannot save a '${source.kind}' source of this type (only TruthWorld and ModelWorld)`);
   }
@@ -89,6 +92,7 @@ export function captureSave(c: CaptureInput): SaveFile {
     settings: { ...(c.settings ?? {}), width: source.width, height: source.height, ...(steps !== undefined ? { steps } : {}) },
     actionSpace: { channels: source.actionSpace.channels.map((ch) => ({ ...ch })) },
     ...(pose ? { pose } : {}),
+    ...(light ? { light } : {}),
     ...(memory ? { memory } : {}),
     createdAt: new Date().toISOString(),
   };
@@ -143,6 +147,7 @@ interface Checked {
   actions?: Float32Array;
   memory?: { latents: Float32Array; poses: Float64Array; times: Float64Array };
   memoryChangedAt?: number;
+  light?: LightState;
 }
 
 /** Every check restoreSave makes, without changing anything. */
@@ -175,6 +180,13 @@ function check(save: SaveFile, source: FrameSource, memory: MemoryStore | undefi
     }
     out.latents = lat;
     out.actions = act;
+    if (h.light !== undefined) {
+      try {
+        out.light = checkLightState(h.light, worldLayout().lightPresets.length, 'light');
+      } catch (err) {
+        throw new FormatError(`${where}: ${(err as Error).message}`);
+      }
+    }
   } else {
     throw new WorldloopError('WL_UNSUPPORTED', `cannot load a save into a '${source.kind}' source of this type`);
   }
@@ -232,7 +244,7 @@ export function restoreSave(save: SaveFile, source: FrameSource, extras: { memor
     }
     frame = truth.current();
   } else if (model && c.latents && c.actions) {
-    model.restore({ seed: h.seed, frameIndex: h.frameIndex, contextLatents: c.latents, contextActions: c.actions });
+    model.restore({ seed: h.seed, frameIndex: h.frameIndex, contextLatents: c.latents, contextActions: c.actions, ...(c.light ? { light: c.light } : {}) });
     frame = { width: source.width, height: source.height, rgb: c.rgb.slice(), index: h.frameIndex };
   } else {
     throw new WorldloopError('WL_UNSUPPORTED', `cannot load a save into a '${source.kind}' source of this type`);
