@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       const last = acts.length;
       const line: string[] = [];
       for (const s of settings) {
-        const m = await modelFrames(model, sourceId, seed, acts, s.mode, s.maxSteps !== undefined ? { maxSteps: s.maxSteps } : undefined);
+        const m = await modelFrames(model, sourceId, seed, acts, s.mode, s.maxSteps !== undefined ? { anchorConfig: { maxSteps: s.maxSteps } } : {});
         const r = acc[s.name]!;
         r.psnr.push(psnr(m.frames[last]!, truth[last]!));
         r.sharp.push(sharpness(m.frames[last]!, d.frameWidth, d.frameHeight) / Math.max(1e-9, sharpness(truth[last]!, d.frameWidth, d.frameHeight)));

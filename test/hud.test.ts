@@ -51,6 +51,10 @@ describe('HUD font and text', () => {
     expect(lines[0]).toMatch(/^FPS 30\.0/);
     expect(lines.join('\n')).toMatch(/DENOISE0 4\.0/);
     expect(lines.join('\n')).toMatch(/PAUSED/);
+    expect(lines.join('\n')).not.toMatch(/LIGHT/);
+    const lit = hudLines(p, { label: 'x', paused: false, light: { level: 0.35, tint: [0.55, 0.65, 1], preset: 3 } });
+    expect(lit).toContain('LIGHT 0.35 TINT 0.55 0.65 1.00 (NIGHT)');
+    expect(hudLines(p, { label: 'x', paused: false, light: { level: 0.5, tint: [1, 1, 1], preset: -1 } })).toContain('LIGHT 0.50 TINT 1.00 1.00 1.00');
     const size = HudOverlay.sizeFor(128, 128);
     expect(size).toEqual({ width: 512, height: 512 });
     const o = new HudOverlay(size.width, size.height);

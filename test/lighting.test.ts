@@ -15,6 +15,7 @@ import { decodeRecording, encodeRecording, FLAG_LIGHT } from '../src/record/form
 import { RecordingInput, ReplayVerifier } from '../src/record/replay.js';
 import { captureSave, restoreSave } from '../src/save/world_save.js';
 import { defaultBindings } from '../src/input/default_bindings.js';
+import { ActionMapper } from '../src/input/action_mapper.js';
 import {
   checkLightState,
   keyLightSetting,
@@ -93,10 +94,12 @@ describe('light rules', () => {
     expect(() => checkLightState({ level: 2, tint: [1, 1, 1], preset: 0 }, 6, 'x')).toThrow(/level must be a number in \[0, 1\]/);
     expect(() => checkLightState({ level: 1, tint: [1, 1], preset: 0 }, 6, 'x')).toThrow(/tint must be three numbers/);
     expect(() => checkLightState({ level: 1, tint: [1, 1, 1], preset: 6 }, 6, 'x')).toThrow(/preset must be an integer in \[-1, 5\]/);
-    const b = defaultBindings();
-    expect(b.commands.lightUp).toEqual([']']);
-    expect(b.commands.lightDown).toEqual(['[']);
-    expect(b.commands.tintNext).toEqual(['T']);
+    // The keys reach the loop as commands (SDL scancode names; gamepad d-pad and X).
+    const m = new ActionMapper({ channels: worldLayout().channels }, defaultBindings());
+    expect(m.handle({ type: 'keydown', key: ']', repeat: false })).toEqual(['lightUp']);
+    expect(m.handle({ type: 'keydown', key: '[', repeat: false })).toEqual(['lightDown']);
+    expect(m.handle({ type: 'keydown', key: 'T', repeat: false })).toEqual(['tintNext']);
+    expect(defaultBindings().gamepadCommands).toMatchObject({ lightUp: ['dpup'], lightDown: ['dpdown'], tintNext: ['x'] });
   });
 
   it('action scripts take setLight (tint optional) and name a bad one', () => {

@@ -44,15 +44,17 @@ window:
                       SDL's built-in database
 headless:
   --headless          no window: drive the world from --script, or random actions
-  --script FILE       action script JSON (segments of {frames, action | channel values, events})
+  --script FILE       action script JSON (segments of {frames, action | channel values, events,
+                      setLight: {level, tint}})
   --realtime          headless but paced at --fps (default: as fast as possible)
 output:
   --record FILE       save seed, source hash, settings and the per-frame action log
   --trace FILE        write Chrome trace-event JSON (open in https://ui.perfetto.dev)
 keys (defaults): W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse turns while
-  captured (click or M; Esc releases), L light, Space spawn, R reset, P pause, F1 HUD,
-  F12 screenshot, F11 fullscreen, F5 quick save / F9 quick load (play, load), Esc quit. Gamepad: left stick move/strafe, right stick turn,
-  Y light, A spawn, Start pause, Back reset.`;
+  captured (click or M; Esc releases), L next light preset, ] / [ light level up / down,
+  T next tint, Space spawn, R reset, P pause, F1 HUD, F12 screenshot, F11 fullscreen,
+  F5 quick save / F9 quick load (play, load), Esc quit. Gamepad: left stick move/strafe, right
+  stick turn, Y light preset, d-pad up/down light level, X tint, A spawn, Start pause, Back reset.`;
 
 export interface SessionFlags {
   seed: number;

@@ -14,6 +14,7 @@ import { truthOpening } from '../loop/open_source.js';
 import { MemoryStore } from '../memory/memory_store.js';
 import { assemblePersistentWorld, truthStart } from '../save/persistent_world.js';
 import type { AnchorConfig } from '../memory/revisit_anchor.js';
+import type { LightSetting } from '../lighting.js';
 
 export type Act = Float32Array;
 
@@ -71,8 +72,12 @@ export async function modelFrames(
   seed: number,
   acts: Act[],
   mode: Mode,
-  /** Revisit anchoring settings for the 'anchor' mode (default: play's). */
-  anchorConfig?: Partial<AnchorConfig>,
+  opts: {
+    /** Revisit anchoring settings for the 'anchor' mode (default: play's). */
+    anchorConfig?: Partial<AnchorConfig>;
+    /** Set the light to `setting` before action `step` (0-based), as a script's setLight does. */
+    light?: { step: number; setting: LightSetting };
+  } = {},
 ): Promise<{ frames: Uint8Array[]; anchored: number; anchoredAt: boolean[] }> {
   const d = model.dims;
   const k = d.context;
@@ -98,16 +103,16 @@ export async function modelFrames(
     walls: st.walls,
     settings: {},
     memorySlots: mode !== 'plain',
-    anchor: mode === 'anchor' ? (anchorConfig ?? true) : false,
+    anchor: mode === 'anchor' ? (opts.anchorConfig ?? true) : false,
   });
   // Driven by the game loop in lockstep, as headless play is: observers, resets and all.
   const frames: Uint8Array[] = [];
   const anchoredAt: boolean[] = [];
   let counted = 0;
-  const steps = acts.map((act) => {
+  const steps = acts.map((act, i) => {
     const a = new Float32Array(d.actionDim);
     pick.forEach((w, c) => (a[c] = act[w]!));
-    return { action: a, reset: false };
+    return { action: a, reset: false, ...(opts.light?.step === i ? { light: opts.light.setting } : {}) };
   });
   await new GameLoop({
     source: pw.source,

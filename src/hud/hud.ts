@@ -1,16 +1,20 @@
 /**
  * The on-screen HUD (F1): FPS, dropped frames, stage times, source label (backend, model, seed),
- * pause state. Drawn with the built-in font into an RGBA overlay that the window blends over the
+ * the global light, pause state. Drawn with the built-in font into an RGBA overlay that the window blends over the
  * frame, at a resolution that is an integer multiple of the frame so glyphs stay crisp.
  */
 import type { FrameProfiler } from '../profiler/frame_profiler.js';
 import { drawText, fillRect, LINE_HEIGHT, textWidth, type Canvas } from './text.js';
+import type { LightState } from '../lighting.js';
+import { worldLayout } from '../world.js';
 
 export interface HudState {
   label: string;
   paused: boolean;
   recording?: boolean;
   mouseCaptured?: boolean;
+  /** The world's global light (shown when the source tracks it). */
+  light?: LightState;
 }
 
 function ms(v: number): string {
@@ -27,6 +31,11 @@ export function hudLines(p: FrameProfiler, s: HudState): string[] {
   const stageParts = p.stageNames().filter((n) => !skip.has(n)).map((n) => `${n.toUpperCase()} ${ms(p.last(n))}`);
   for (let i = 0; i < stageParts.length; i += 3) lines.push(stageParts.slice(i, i + 3).join('  '));
   lines.push(s.label.toUpperCase());
+  if (s.light) {
+    const l = s.light;
+    const preset = l.preset >= 0 ? ` (${worldLayout().lightPresets[l.preset]?.name ?? l.preset})` : '';
+    lines.push(`LIGHT ${l.level.toFixed(2)} TINT ${l.tint.map((v) => v.toFixed(2)).join(' ')}${preset.toUpperCase()}`);
+  }
   const flags = [s.paused ? 'PAUSED' : '', s.recording ? 'REC' : '', s.mouseCaptured ? 'MOUSE CAPTURED (ESC)' : ''].filter(Boolean);
   if (flags.length) lines.push(flags.join('  '));
   return lines;

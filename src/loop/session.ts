@@ -124,6 +124,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       paused: paused(),
       recording: !!recorder,
       mouseCaptured: wi.mouseCaptured,
+      ...(source.light ? { light: source.light() } : {}),
     }));
     windowOut.hudVisible = o.hud;
     windowOut.hudPanel = o.hudPanel;

@@ -13,6 +13,8 @@
  */
 import type { ActionSpace, Frame, FrameSource, StageTimes } from '../source.js';
 import type { StepObserver } from '../loop/game_loop.js';
+import type { LightSetting, LightState } from '../lighting.js';
+import { WorldloopError } from '../errors.js';
 
 export class PersistentSource implements FrameSource {
   readonly inner: FrameSource;
@@ -21,6 +23,8 @@ export class PersistentSource implements FrameSource {
   private settled: Promise<void> = Promise.resolve();
   private release: (() => void) | undefined;
   private loaded = false;
+  /** setLight opened the unsettled period that the step after it closes. */
+  private lightPending = false;
 
   /** Add after the observers whose bookkeeping a save needs: it marks a step as fully done. */
   readonly settleObserver: StepObserver = { stepFinished: () => this.settle() };
@@ -75,9 +79,16 @@ export class PersistentSource implements FrameSource {
     return p;
   }
 
-  step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }> {
+  private unsettle(): void {
     this.settle();
     this.settled = new Promise<void>((r) => (this.release = r));
+  }
+
+  step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }> {
+    // The loop sets the light just before the step it belongs to: one unsettled period for both,
+    // so a save waits until the step after a light change has finished too.
+    if (!this.lightPending) this.unsettle();
+    this.lightPending = false;
     const p = this.inner.step(action);
     // A failed step has no observers to settle it; nothing must wait on it forever.
     p.catch(() => this.settle());
@@ -86,6 +97,23 @@ export class PersistentSource implements FrameSource {
 
   pose(): { x: number; y: number; yaw: number } | undefined {
     return this.inner.pose();
+  }
+
+  light(): LightState {
+    if (!this.inner.light) throw new WorldloopError('WL_UNSUPPORTED', `this ${this.inner.kind} world does not track its light`);
+    return this.inner.light();
+  }
+
+  setLight(setting: LightSetting): Promise<Frame> {
+    if (!this.inner.setLight) return Promise.reject(new WorldloopError('WL_UNSUPPORTED', `this ${this.inner.kind} world cannot set its light`));
+    this.unsettle();
+    this.lightPending = true;
+    const p = this.inner.setLight(setting);
+    p.catch(() => {
+      this.lightPending = false;
+      this.settle();
+    });
+    return p;
   }
 
   close(): void {
