@@ -225,8 +225,14 @@ def cmd_eval(args):
         cfg.eval.collapse_frames = args.collapse_frames
     if args.steps:
         cfg.eval.steps = args.steps
+    sigmas = None
+    if args.sigmas is not None:
+        try:
+            sigmas = [float(v) for v in args.sigmas.split(",")]
+        except ValueError:
+            raise SystemExit(f"--sigmas: expected comma-separated numbers, got '{args.sigmas}'")
     ev.run(args.model, cfg, out, args.device, args.engine_lib, args.quick, args.seed,
-           args.context_noise)
+           args.context_noise, sigmas, args.warm_start)
 
 
 def cmd_episodes(args):
@@ -335,6 +341,12 @@ COMMANDS = {
                                        help="context noise level given as conditioning (default: "
                                             "the manifest's sampler.context_noise_sigma; "
                                             "overriding it skips the engine parity check)"),
+                        p.add_argument("--sigmas", default=None, metavar="S0,S1,..",
+                                       help="sampler experiment: these noise levels (then 0) "
+                                            "instead of the Karras ramp; skips parity"),
+                        p.add_argument("--warm-start", action="store_true",
+                                       help="sampler experiment: start from the newest context "
+                                            "latent plus noise; skips parity"),
                         p.add_argument("--seed", type=int, default=0))),
     "episodes": (cmd_episodes, "write ground-truth play as .npz episodes",
                  lambda p: (p.add_argument("--out", required=True),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import os
 import time
 from typing import Dict, List, Optional
@@ -54,6 +55,11 @@ class TorchWorldModel:
         self.edm = m["edm"]
         self.ctx_sigma = float(m["sampler"].get("context_noise_sigma", 0.0))
         self.default_steps = int(m["sampler"]["steps"])
+        # Sampler experiments (eval --sigmas / --warm-start; the engine runs neither): explicit
+        # noise levels instead of the Karras ramp, and starting from the newest context latent
+        # plus noise instead of from noise alone.
+        self.sigmas: Optional[List[float]] = None
+        self.warm_start = False
 
     @torch.no_grad()
     def encode(self, frames_u8: torch.Tensor) -> torch.Tensor:
@@ -83,10 +89,15 @@ class TorchWorldModel:
              steps: int, memory=()) -> torch.Tensor:
         """ctx [N,K,C,h,w], acts [N,K,A], noise [N,C,h,w] -> next latent [N,C,h,w]; memory: () or
         (latents [N,M,C,h,w], pose features [N,M,P], mask [N,M]) for a memory model."""
-        sig = edm.karras_sigmas(steps, self.edm["sigma_min"], self.edm["sigma_max"],
-                                self.edm["rho"])
+        if self.sigmas is not None:
+            sig, steps = list(self.sigmas) + [0.0], len(self.sigmas)
+        else:
+            sig = edm.karras_sigmas(steps, self.edm["sigma_min"], self.edm["sigma_max"],
+                                    self.edm["rho"])
         n = ctx.shape[0]
         x = noise * sig[0]
+        if self.warm_start:
+            x = x + ctx[:, -1]
         cs = torch.full((n,), self.ctx_sigma, device=self.device)
         for i in range(steps):
             s = torch.full((n,), sig[i], device=self.device)
@@ -709,25 +720,35 @@ def contact_sheet(truth: torch.Tensor, roll: torch.Tensor, tf: torch.Tensor, K: 
 
 def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = None,
         engine_lib: Optional[str] = None, quick: bool = False, seed: int = 0,
-        context_noise: Optional[float] = None) -> Dict:
+        context_noise: Optional[float] = None, sigmas: Optional[List[float]] = None,
+        warm_start: bool = False) -> Dict:
     """context_noise: evaluate with this sampler.context_noise_sigma instead of the manifest's
-    (for tuning it; the engine would still use the manifest's, so parity is skipped)."""
+    (for tuning it; the engine would still use the manifest's, so parity is skipped).
+    sigmas / warm_start: sampler experiments (TorchWorldModel); parity is skipped with them too."""
     if context_noise is not None:
         manifest_mod.check_context_noise(context_noise, "--context-noise")
+    if sigmas is not None and (not sigmas or len(sigmas) > 8 or
+                               any(not (math.isfinite(v) and v > 0) for v in sigmas) or
+                               any(a <= b for a, b in zip(sigmas, sigmas[1:]))):
+        raise ValueError(f"--sigmas: 1..8 finite noise levels > 0, strictly decreasing; got {sigmas}")
     dev = pick_device(device or cfg.device)
     os.makedirs(out, exist_ok=True)
     t0 = time.perf_counter()
     model = TorchWorldModel(model_path, dev)
     if context_noise is not None:
         model.ctx_sigma = float(context_noise)
+    model.sigmas = list(sigmas) if sigmas is not None else None
+    model.warm_start = warm_start
     names = model.manifest["actions"]["names"]
     e = cfg.eval
-    steps = e.steps or model.default_steps
+    steps = len(sigmas) if sigmas is not None else (e.steps or model.default_steps)
     gen = torch.Generator().manual_seed(seed)
     seeds = [cfg.data.eval_seed_base + i for i in range(e.worlds)]
     res: Dict = {"model": os.path.abspath(model_path), "config": cfg.name, "device": str(dev),
                  "held_out_seeds": [seeds[0], seeds[-1]], "sampler_steps": steps,
                  "context_noise_sigma": model.ctx_sigma, "quick": quick}
+    if sigmas is not None or warm_start:
+        res["sampler_experiment"] = {"sigmas": sigmas, "warm_start": warm_start}
     horizons = list(e.horizons)
     r = rollout_eval(model, cfg, seeds, steps, horizons, gen)
     truth, roll, tf = r.pop("_sheet")
@@ -753,6 +774,8 @@ def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = 
     lib = find_library(engine_lib)
     if context_noise is not None:
         res["parity"] = {"skipped": "--context-noise overrides the manifest the engine reads"}
+    elif sigmas is not None or warm_start:
+        res["parity"] = {"skipped": "--sigmas / --warm-start are samplers the engine does not run"}
     elif lib:
         try:
             res["parity"] = engine_parity(model_path, model, lib, steps=steps)

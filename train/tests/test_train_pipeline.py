@@ -212,6 +212,24 @@ class PipelineTest(unittest.TestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn("--context-noise must be a finite number >= 0", log)
 
+    def test_eval_sampler_experiments(self):
+        # --sigmas / --warm-start evaluate samplers the engine does not run: the result says which,
+        # parity is skipped, and a bad schedule is refused by name.
+        ev = os.path.join(self.tmp.name, "eval-sigmas")
+        rc, log = train("eval", "--config", "smoke", "--model", self.model, "--out", ev,
+                        "--quick", "--collapse-frames", "8", "--sigmas", "5,0.3", "--warm-start")
+        self.assertEqual(rc, 0, log[-3000:])
+        with open(os.path.join(ev, "eval.json")) as f:
+            res = json.load(f)
+        self.assertEqual(res["sampler_experiment"], {"sigmas": [5.0, 0.3], "warm_start": True})
+        self.assertEqual(res["sampler_steps"], 2)
+        self.assertIn("does not run", res["parity"]["skipped"])
+        for bad in ("0.3,5", "5,x", "5,-1"):
+            rc, log = train("eval", "--config", "smoke", "--model", self.model, "--out", ev,
+                            "--quick", "--sigmas", bad)
+            self.assertNotEqual(rc, 0, bad)
+            self.assertIn("--sigmas", log)
+
     def test_stamp_rewrites_the_manifest_and_keeps_the_weights(self):
         from train import export
         ev = os.path.join(self.tmp.name, "eval-stamp")
