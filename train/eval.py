@@ -395,6 +395,35 @@ def action_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], s
 
 
 @torch.no_grad()
+def still_eval(model: TorchWorldModel, cfg: configs.Config, seeds: List[int], steps: int,
+               gen: torch.Generator, frames: int = 8) -> Dict:
+    """Standing still, as play runs when no key is held: the context is K copies of one explored
+    truth frame and every action is zero. The truth world does not change then (tested), so each
+    model frame is compared with that frame: PSNR and sharpness ratio after 1 and `frames` steps.
+    A model that keeps a still scene still scores near its autoencoder ceiling."""
+    K = model.K
+    fr, _ = truth_play(seeds, 24, cfg.data.frame_size)
+    still = torch.from_numpy(fr[:, -1])                       # [N, H, W, 3]
+    z = model.encode(still)                                   # [N, C, h, w]
+    ctx = z[:, None].repeat(1, K, 1, 1, 1)
+    A = len(model.manifest["actions"]["names"])
+    roll = model.decode(model.rollout(ctx, torch.zeros(z.shape[0], K - 1 + frames, A), steps,
+                                      gen).flatten(0, 1)).reshape(z.shape[0], frames, 3,
+                                                                  *still.shape[1:3])
+    truth = data.to_float_frames(still.to(model.device))
+    ae = model.decode(z)
+    sharp_truth = float(metrics.sharpness(truth).mean())
+    out: Dict = {"worlds": len(seeds), "frames": frames,
+                 "psnr_autoencoder": round(float(metrics.psnr(ae, truth).mean()), 3)}
+    for h in (1, frames):
+        x = roll[:, h - 1]
+        out[str(h)] = {"psnr": round(float(metrics.psnr(x, truth).mean()), 3),
+                       "sharpness_ratio": round(float(metrics.sharpness(x).mean()) /
+                                                max(sharp_truth, 1e-8), 4)}
+    return out
+
+
+@torch.no_grad()
 def action_sensitivity(model: TorchWorldModel, cfg: configs.Config, seeds: List[int],
                        layout_names: List[str], warm: int = 30) -> Dict:
     """How much the model's prediction depends on its newest action, per movement channel: the
@@ -759,6 +788,8 @@ def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = 
     n_act = max(2, min(len(seeds), e.action_clips // 6 if quick else e.action_clips // 3))
     res["actions"] = action_eval(model, cfg, seeds[:n_act], steps, 8, gen, names)
     res["actions"]["sensitivity"] = action_sensitivity(model, cfg, seeds, names)
+    # Its own generator: the measures after it draw from `gen` exactly as before it existed.
+    res["still"] = still_eval(model, cfg, seeds, steps, torch.Generator().manual_seed(seed + 7))
     print(f"[eval] actions done ({time.perf_counter() - t0:.0f}s)", flush=True)
     res["memory_use"] = memory_use(model, cfg, seeds)
     res["events"] = event_eval(model, cfg, seeds[:max(2, min(len(seeds), 8))], steps, seed + 99,
@@ -842,6 +873,12 @@ def summary_text(res: Dict) -> str:
     if sens:
         lines.append("action sensitivity (0 = ignored): " +
                      ", ".join(f"{k} {v:.3f}" for k, v in sens.items()))
+    st = res.get("still")
+    if st:
+        lines.append(f"standing still (vs the unchanged truth frame; AE {st['psnr_autoencoder']:.2f}): "
+                     f"1 step {st['1']['psnr']:.2f} dB, sharpness {st['1']['sharpness_ratio']:.3f}; "
+                     f"{st['frames']} steps {st[str(st['frames'])]['psnr']:.2f} dB, sharpness "
+                     f"{st[str(st['frames'])]['sharpness_ratio']:.3f}")
     mu = res.get("memory_use", {}).get("levels")
     if mu:
         lines.append("memory use (share of the sigma_max error the views remove; 0 = ignored): " +
