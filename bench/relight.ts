@@ -5,9 +5,10 @@
  * (memory slots and revisit anchoring on), once with the same light set before the same step (its
  * context relit, src/lighting.ts) and once without. Reported at horizons after the change: PSNR of
  * each against the relit truth, and the relit model's mean level over truth's (1 = as dark or
- * bright as truth).
+ * bright as truth). Also what a light change costs: setLight timed on a fresh world (median, p95,
+ * p99 over --cost-runs changes).
  *
- *   node dist/bench/relight.js [--model PATH] [--seeds 6] [--warm 20] [--after 32] [--level 0.35] [--tint 0.55,0.65,1]
+ *   node dist/bench/relight.js [--model PATH] [--seeds 6] [--warm 20] [--after 32] [--level 0.35] [--tint 0.55,0.65,1] [--cost-runs 30]
  */
 import { loadModel } from '../src/model.js';
 import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
@@ -15,14 +16,16 @@ import { modelSourceId } from '../src/record/source_identity.js';
 import { mean, modelFrames, psnr, round2, type Act } from '../src/eval/frames.js';
 import { Explorer, World, worldLayout } from '../src/world.js';
 import { checkLightSetting, type LightSetting } from '../src/lighting.js';
-import { machine } from './bench_json.js';
+import { emit, machine } from './bench_json.js';
+import { ModelWorld } from '../src/model_world.js';
+import { truthOpening } from '../src/loop/open_source.js';
 import { BenchArgs } from './bench_args.js';
 
 const a = BenchArgs.parse(
-  'Usage: node dist/bench/relight.js [--model PATH] [--seeds 6] [--warm 20] [--after 32] [--level 0.35] [--tint 0.55,0.65,1] [--threads N]\n' +
+  'Usage: node dist/bench/relight.js [--model PATH] [--seeds 6] [--warm 20] [--after 32] [--level 0.35] [--tint 0.55,0.65,1] [--threads N] [--cost-runs 30]\n' +
     'Sets the light in the truth world and in the model world at the same step; PSNR of the model with and without\n' +
     'the relit context against the relit truth, and its brightness over truth\'s, at horizons after the change.',
-  { values: ['model', 'seeds', 'warm', 'after', 'level', 'tint', 'threads'] },
+  { values: ['model', 'seeds', 'warm', 'after', 'level', 'tint', 'threads', 'cost-runs'] },
 );
 const tintText = a.str('tint') ?? '0.55,0.65,1';
 let setting: LightSetting;
@@ -38,6 +41,7 @@ const o = {
   warm: a.num('warm', 20, { min: 1 }),
   after: a.num('after', 32, { min: 1 }),
   threads: a.num('threads', 0, { min: 0 }),
+  costRuns: a.num('cost-runs', 30, { min: 1 }),
 };
 const horizons = [1, 4, 8, 16, 32, 64, 128].filter((h) => h <= o.after);
 
@@ -97,6 +101,16 @@ async function main(): Promise<void> {
       }
       console.error(`seed ${seed}: relit/plain model vs relit truth ${line.join(', ')}`);
     }
+    // The cost of a change: K decodes and K encodes of the context, once.
+    const w = new ModelWorld(model, { seed: 2 ** 40, opening: (s) => truthOpening(s, d.context, d.frameWidth, d.frameHeight) });
+    await w.reset();
+    const ms: number[] = [];
+    for (let i = 0; i < o.costRuns; i++) {
+      const t0 = performance.now();
+      await w.setLight(i % 2 ? setting : { level: 1, tint: [1, 1, 1] });
+      ms.push(performance.now() - t0);
+    }
+    emit('relight_cost', 'cpu', o.model, ms, { context_frames: d.context });
   } finally {
     await model.close();
   }
