@@ -9,7 +9,7 @@
  * so the model continues from a world lit the new way. For that the model world tracks the
  * lighting it is meant to show with the same rules as the truth world (LightTracker).
  */
-import { InvalidArgumentError } from './errors.js';
+import { FormatError, InvalidArgumentError } from './errors.js';
 import type { LightPreset } from './world.js';
 
 export type Tint = [number, number, number];
@@ -49,6 +49,20 @@ export function checkLightSetting(level: number, tint: readonly number[], where:
     throw new InvalidArgumentError(`${where}: tint must be three numbers in [0, 1], got ${JSON.stringify(tint)}`);
   }
   return { level, tint: [tint[0]!, tint[1]!, tint[2]!] };
+}
+
+/** `{"level": 0..1, "tint": [r, g, b] in 0..1}` from a script (tint optional, default white);
+ * a FormatError naming `where` otherwise. Action scripts and world scripts share it. */
+export function parseLightSetting(v: unknown, where: string): LightSetting {
+  const l = v as { level?: unknown; tint?: unknown } | null;
+  if (typeof l !== 'object' || l === null || Array.isArray(l) || Object.keys(l).some((k) => k !== 'level' && k !== 'tint')) {
+    throw new FormatError(`${where} must be {"level": 0..1, "tint": [r, g, b] in 0..1} (tint optional, default white)`);
+  }
+  try {
+    return checkLightSetting(l.level as number, (l.tint ?? [1, 1, 1]) as number[], where);
+  } catch (err) {
+    throw new FormatError((err as Error).message);
+  }
 }
 
 /** A light state from untrusted data (a save file), checked; `presets` = how many there are. */

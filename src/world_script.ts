@@ -12,6 +12,7 @@
  */
 import { FormatError } from './errors.js';
 import { OBJECT_KINDS, type ObjectKind } from './world.js';
+import { parseLightSetting } from './lighting.js';
 
 /** Upper bound on a script's length, so a typo cannot ask for a billion frames. */
 export const MAX_SCRIPT_FRAMES = 1_000_000;
@@ -80,16 +81,8 @@ export function parseWorldScript(json: unknown, name = 'script'): WorldScript {
       }
     }
     if (s.setLight !== undefined) {
-      const l = s.setLight as { level?: unknown; tint?: unknown };
-      const inUnit = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
-      if (typeof l !== 'object' || l === null || !inUnit(l.level)) {
-        throw new FormatError(`${where}: 'setLight' must be {"level": 0..1, "tint": [r, g, b] in 0..1}`);
-      }
-      const tint = l.tint ?? [1, 1, 1];
-      if (!Array.isArray(tint) || tint.length !== 3 || !tint.every(inUnit)) {
-        throw new FormatError(`${where}: 'setLight.tint' must be three numbers in [0, 1]`);
-      }
-      explicit.push({ type: 'setLight', level: l.level as number, tint: tint as [number, number, number] });
+      const l = parseLightSetting(s.setLight, `${where}.setLight`);
+      explicit.push({ type: 'setLight', level: l.level, tint: l.tint });
     }
     segments.push({ start: total, frames, move: axis('move'), strafe: axis('strafe'), turn: axis('turn'), light, spawnEvent, explicit });
     total += frames;

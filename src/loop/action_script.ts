@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { FormatError, WorldloopError } from '../errors.js';
 import type { ActionSpace } from '../source.js';
-import { checkLightSetting, type LightSetting } from '../lighting.js';
+import { parseLightSetting, type LightSetting } from '../lighting.js';
 
 export interface ScriptSegment {
   frames: number;
@@ -67,21 +67,9 @@ export function parseActionScript(doc: unknown, source = 'action script'): Scrip
     }
     if (s.reset !== undefined && typeof s.reset !== 'boolean') throw new FormatError(`${at}.reset must be true or false`);
     const out: ScriptSegment = { frames, action: action as Record<string, number>, reset: s.reset === true };
-    if (s.setLight !== undefined) out.setLight = parseSetLight(s.setLight, `${at}.setLight`);
+    if (s.setLight !== undefined) out.setLight = parseLightSetting(s.setLight, `${at}.setLight`);
     return out;
   });
-}
-
-function parseSetLight(v: unknown, at: string): LightSetting {
-  const l = v as { level?: unknown; tint?: unknown } | null;
-  if (typeof l !== 'object' || l === null || Array.isArray(l) || Object.keys(l).some((k) => k !== 'level' && k !== 'tint')) {
-    throw new FormatError(`${at} must be {"level": 0..1, "tint": [r, g, b] in 0..1} (tint optional, default white)`);
-  }
-  try {
-    return checkLightSetting(l.level as number, (l.tint ?? [1, 1, 1]) as number[], at);
-  } catch (err) {
-    throw new FormatError((err as Error).message);
-  }
 }
 
 export function loadActionScript(path: string): ScriptSegment[] {
