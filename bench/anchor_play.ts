@@ -21,7 +21,6 @@
  */
 import { Explorer, World } from '../src/world.js';
 import { loadModel } from '../src/model.js';
-import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { machine } from './bench_json.js';
 import { contactSheet, type Tile } from '../src/image/contact_sheet.js';
@@ -38,7 +37,7 @@ function args() {
     { values: ['model', 'seeds', 'frames', 'threads', 'sheet'] },
   );
   return {
-    model: resolveModelPath(a.str('model') ?? DEFAULT_MODEL),
+    model: a.modelPath(),
     seeds: a.num('seeds', 4, { min: 1 }),
     frames: a.num('frames', 600, { min: 130 }),
     threads: a.num('threads', 0, { min: 0 }),

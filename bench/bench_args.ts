@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 
 export interface BenchArgSpec {
   /** flags that take a value: `--name V` */
@@ -78,6 +79,11 @@ export class BenchArgs {
   }
 
   /** A numeric flag (or, with `position`, the positional argument at that index). */
+  /** `--model PATH`, resolved as the CLI resolves it (default: the shipped model). */
+  modelPath(): string {
+    return resolveModelPath(this.str('model') ?? DEFAULT_MODEL);
+  }
+
   num(name: string, def: number, opts: { integer?: boolean; min?: number; position?: number } = {}): number {
     const raw = opts.position !== undefined ? this.positionals[opts.position] : this.values.get(name);
     if (raw === undefined) return def;

@@ -10,7 +10,6 @@
  *   node dist/bench/near_return.js [--model PATH] [--seeds 6] [--away 200] [--short 2] [--threads N]
  */
 import { loadModel } from '../src/model.js';
-import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { DEFAULT_SETTLE, findLoop } from '../src/eval/revisit.js';
 import { mean, modelFrames, psnr, round2, sharpness, truthFrames } from '../src/eval/frames.js';
@@ -24,7 +23,7 @@ const a = BenchArgs.parse(
   { values: ['model', 'seeds', 'away', 'short', 'threads'] },
 );
 const o = {
-  model: resolveModelPath(a.str('model') ?? DEFAULT_MODEL),
+  model: a.modelPath(),
   seeds: a.num('seeds', 6, { min: 1 }),
   away: a.num('away', 200, { min: 6 }),
   short: a.num('short', 2, { min: 1 }),

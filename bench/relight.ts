@@ -11,7 +11,6 @@
  *   node dist/bench/relight.js [--model PATH] [--seeds 6] [--warm 20] [--after 32] [--level 0.35] [--tint 0.55,0.65,1] [--cost-runs 30]
  */
 import { loadModel } from '../src/model.js';
-import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { mean, modelFrames, psnr, round2, type Act } from '../src/eval/frames.js';
 import { Explorer, World, worldLayout } from '../src/world.js';
@@ -36,7 +35,7 @@ try {
   process.exit(2);
 }
 const o = {
-  model: resolveModelPath(a.str('model') ?? DEFAULT_MODEL),
+  model: a.modelPath(),
   seeds: a.num('seeds', 6, { min: 1 }),
   warm: a.num('warm', 20, { min: 1 }),
   after: a.num('after', 32, { min: 1 }),

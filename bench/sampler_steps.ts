@@ -8,7 +8,7 @@
  *   node dist/bench/sampler_steps.js [--model PATH] [--seeds 8] [--threads N]
  */
 import { loadModel } from '../src/model.js';
-import { resolveModelPath, DEFAULT_MODEL, truthOpening } from '../src/loop/open_source.js';
+import { truthOpening } from '../src/loop/open_source.js';
 import { machine } from './bench_json.js';
 import { BenchArgs } from './bench_args.js';
 
@@ -17,7 +17,7 @@ const a = BenchArgs.parse(
     'Relative RMS difference between latents sampled with one and with two Euler steps (same noise).',
   { values: ['model', 'seeds', 'threads'] },
 );
-const model = resolveModelPath(a.str('model') ?? DEFAULT_MODEL);
+const model = a.modelPath();
 const seeds = a.num('seeds', 8, { min: 1 });
 const threads = a.num('threads', 0, { min: 0 });
 
