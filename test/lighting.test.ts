@@ -25,8 +25,10 @@ import {
   relightFrame,
   relightGain,
   type LightSetting,
+  type LightState,
 } from '../src/lighting.js';
 import type { FrameSource } from '../src/source.js';
+import { startTruthWindowSession } from './helpers/window_session.js';
 
 const DEFAULT = join(projectRoot(), 'models', 'default.safetensors');
 const NIGHT: LightSetting = { level: 0.35, tint: [0.55, 0.65, 1] };
@@ -220,33 +222,27 @@ describe('model world lighting', () => {
 
 describe('light keys (real window under xvfb)', () => {
   it('[ twice and T once in a truth session set level 0.8 and the next tint', async () => {
-    const { hasDisplay, windowTesting } = await import('../src/window.js');
-    if (!hasDisplay()) throw new Error('needs an X display: run under xvfb-run (npm test does)');
-    const { openPersistentWorld } = await import('../src/save/persistent_world.js');
-    const { runPersistent } = await import('../src/cli/persist_flags.js');
-    const pw = await openPersistentWorld({ kind: 'truth', seed: 8 });
+    const { windowTesting } = await import('../src/window.js');
+    // HUD on: it reads the light every frame it draws.
+    const { world: pw, done: session } = await startTruthWindowSession(8, { quicksave: 'unused.wlsave', shotsDir: '.', hud: true });
     const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const session = runPersistent(
-      pw,
-      {
-        seed: 8, fps: 60, frames: 0, headless: false, hud: true, shotsDir: '.', realtime: true,
-        window: { width: 128, height: 128, linear: false, vsync: false, fullscreen: false, renderer: 'auto' },
-      },
-      { quicksave: 'unused.wlsave', force: false },
-      () => undefined,
-    );
-    await wait(300);
-    for (const key of ['[', '[', 'T']) {
-      windowTesting.pushKey(key, true);
-      windowTesting.pushKey(key, false);
-      await wait(120);
+    let light: LightState | undefined;
+    try {
+      await wait(300);
+      for (const key of ['[', '[', 'T']) {
+        windowTesting.pushKey(key, true);
+        windowTesting.pushKey(key, false);
+        await wait(120);
+      }
+      await wait(200);
+      light = (pw.world as TruthWorld).light();
+      windowTesting.pushKey('Escape', true);
+      await session;
+    } finally {
+      await pw.close();
     }
-    await wait(200);
-    const light = (pw.world as TruthWorld).light();
-    windowTesting.pushKey('Escape', true);
-    await session;
-    expect(light.level).toBeCloseTo(0.8, 5);
-    light.tint.forEach((v, c) => expect(v).toBeCloseTo(KEY_TINTS[1]![c]!, 5));
-    expect(light.preset).toBe(-1);
+    expect(light!.level).toBeCloseTo(0.8, 5);
+    light!.tint.forEach((v, c) => expect(v).toBeCloseTo(KEY_TINTS[1]![c]!, 5));
+    expect(light!.preset).toBe(-1);
   });
 });

@@ -21,6 +21,7 @@ import { loadRecording } from '../src/record/replay.js';
 import * as fs from 'node:fs';
 import { runCli as cli } from './helpers/cli.js';
 import { copyWithOneWeightChanged } from './helpers/model_files.js';
+import { startTruthWindowSession } from './helpers/window_session.js';
 
 const TINY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
 
@@ -370,25 +371,13 @@ describe('worldloop save / load', () => {
 
 describe('in-game save and load keys (real window under xvfb)', () => {
   it('F5 saves the running world, F9 puts it back (pose, frame counter, spawned objects)', async () => {
-    const { hasDisplay, windowTesting } = await import('../src/window.js');
-    if (!hasDisplay()) throw new Error('needs an X display: run under xvfb-run (npm test does)');
-    const { openPersistentWorld } = await import('../src/save/persistent_world.js');
-    const { runPersistent } = await import('../src/cli/persist_flags.js');
+    const { windowTesting } = await import('../src/window.js');
     const dir = tmp();
     const quick = join(dir, 'quick.wlsave');
-    const pw = await openPersistentWorld({ kind: 'truth', seed: 8 });
     const lines: string[] = [];
+    const { world: pw, done: session } = await startTruthWindowSession(8, { quicksave: quick, shotsDir: dir, log: (l) => lines.push(l) });
     const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
     try {
-      const session = runPersistent(
-        pw,
-        {
-          seed: 8, fps: 60, frames: 0, headless: false, hud: false, shotsDir: dir, realtime: true,
-          window: { width: 128, height: 128, linear: false, vsync: false, fullscreen: false, renderer: 'auto' },
-        },
-        { quicksave: quick, force: false },
-        (l) => lines.push(l),
-      );
       await wait(300);
       windowTesting.pushKey('Space', true); // spawn an object: part of what the save must keep
       windowTesting.pushKey('Space', false);
