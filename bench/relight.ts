@@ -12,7 +12,7 @@
  */
 import { loadModel } from '../src/model.js';
 import { modelSourceId } from '../src/record/source_identity.js';
-import { mean, modelFrames, psnr, round2, type Act } from '../src/eval/frames.js';
+import { mean, meanLevel, modelFrames, psnr, round2, type Act } from '../src/eval/frames.js';
 import { Explorer, World, worldLayout } from '../src/world.js';
 import { checkLightSetting, type LightSetting } from '../src/lighting.js';
 import { emit, machine } from './bench_json.js';
@@ -43,12 +43,6 @@ const o = {
   costRuns: a.num('cost-runs', 30, { min: 1 }),
 };
 const horizons = [1, 4, 8, 16, 32, 64, 128].filter((h) => h <= o.after);
-
-function meanLevel(rgb: Uint8Array): number {
-  let s = 0;
-  for (const v of rgb) s += v;
-  return s / rgb.length;
-}
 
 /** Explorer actions with the events left out (the light change is the only one), and the truth
  * frames with the light set before action `warm` (index 0 = the opening's last frame). */

@@ -28,16 +28,11 @@ import {
   type LightState,
 } from '../src/lighting.js';
 import type { FrameSource } from '../src/source.js';
+import { meanLevel } from '../src/eval/frames.js';
 import { startTruthWindowSession } from './helpers/window_session.js';
 
 const DEFAULT = join(projectRoot(), 'models', 'default.safetensors');
 const NIGHT: LightSetting = { level: 0.35, tint: [0.55, 0.65, 1] };
-
-function meanLevel(rgb: Uint8Array): number {
-  let s = 0;
-  for (const v of rgb) s += v;
-  return s / rgb.length;
-}
 
 function modelWorld(model: Model, seed = 3): ModelWorld {
   const k = model.dims.context;

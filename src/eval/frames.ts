@@ -32,6 +32,13 @@ export function psnr(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** Mean image-gradient magnitude (train/metrics.py sharpness, on 0..255 RGB). */
+/** Mean of an RGB8 frame's bytes (brightness, 0..255). */
+export function meanLevel(rgb: Uint8Array): number {
+  let s = 0;
+  for (const v of rgb) s += v;
+  return s / rgb.length;
+}
+
 export function sharpness(rgb: Uint8Array, w: number, h: number): number {
   let sum = 0;
   for (let y = 0; y < h - 1; y++)
