@@ -216,7 +216,6 @@ export class ModelWorld implements FrameSource {
     const L = this.model.latentSize;
     const anchor = this.relit ? undefined : this.anchor?.(this.index + 1, action);
     this.relit = false;
-    if (this.lightChannel >= 0 && action[this.lightChannel]! >= 0.5) this.lights.cycle();
     const t0 = performance.now();
     this.seeds[0] = BigInt(this.seed);
     if (anchor) {
@@ -272,6 +271,8 @@ export class ModelWorld implements FrameSource {
     this.ctxLatents.set(latent, (k - 1) * L);
     this.rgb.set(rgb);
     this.index++;
+    // After the step succeeded: a failed step leaves the tracked light as it was.
+    if (this.lightChannel >= 0 && action[this.lightChannel]! >= 0.5) this.lights.cycle();
     const stages: StageTimes = {};
     if (this.stepTimings) {
       const stepMs = this.model.lastStepMs(this.steps);
