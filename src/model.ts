@@ -44,6 +44,8 @@ export interface Manifest {
   latent: { channels: number; height: number; width: number; scale: number };
   actions: { names: string[]; min: number[]; max: number[]; kinds?: ('axis' | 'event')[] };
   sampler: { steps: number; context_noise_sigma?: number };
+  /** Object kinds the training worlds spawned (absent in models exported before it was kept). */
+  objects?: { kinds: string[] };
   training?: Record<string, unknown>;
   [key: string]: unknown;
 }

@@ -9,7 +9,8 @@ import type { MemoryInput } from './model_memory.js';
 import type { ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
 import { InvalidArgumentError } from './errors.js';
 import { checkLightSetting, LightTracker, relightFrame, relightGain, type LightSetting, type LightState } from './lighting.js';
-import { worldLayout, type LightPreset } from './world.js';
+import { World, worldLayout, type LightPreset, type ObjectKind } from './world.js';
+import { checkObjectKind, contextObjectViews, motionChannels, objectKindsOf, PLACE_DEPTH, PLACE_LOCAL_LIGHT, type MotionChannels } from './object_placement.js';
 
 /** Where a world starts: K RGB8 frames (oldest first) that are encoded into the context. */
 export type OpeningProvider = (seed: number) => Promise<Uint8Array[]>;
@@ -101,9 +102,14 @@ export class ModelWorld implements FrameSource {
   private readonly stepTimings: boolean;
   private readonly lights: LightTracker;
   private readonly lightChannel: number;
-  /** setLight ran since the last step: that step must not be anchored on a look from before it
-   * (the memory store learns of the change only when the step finishes). */
-  private relit = false;
+  /** setLight or placeObject ran since the last step: that step must not be anchored on a look
+   * from before the change (the memory store learns of it only when the step finishes). */
+  private edited = false;
+  private readonly kinds: readonly ObjectKind[];
+  private readonly motion: MotionChannels;
+  /** A truth world of this world's seed that draws placed objects (made on first use). */
+  private painter: World | undefined;
+  private painterSeed = 0;
 
   constructor(model: Model, opts: ModelWorldOptions) {
     this.model = model;
@@ -125,6 +131,8 @@ export class ModelWorld implements FrameSource {
       opts.label ?? `${model.info.manifest.name} · ${model.info.backend} · ${this.steps} steps`;
     this.lights = new LightTracker(opts.lightPresets ?? worldLayout().lightPresets);
     this.lightChannel = this.actionSpace.channels.findIndex((c) => c.name === 'light' && c.kind === 'event');
+    this.kinds = objectKindsOf(model.info.manifest, this.actionSpace);
+    this.motion = motionChannels(this.actionSpace);
   }
 
   /** Feeds retrieved memory views to the denoiser on every step (a model with memory slots). */
@@ -173,7 +181,7 @@ export class ModelWorld implements FrameSource {
     this.ctxActions.fill(0);
     this.index = 0;
     this.lights.reset();
-    this.relit = false;
+    this.edited = false;
     this.rgb.set(frames[k - 1]!);
     return { width: this.width, height: this.height, rgb: this.rgb, index: 0 };
   }
@@ -194,17 +202,59 @@ export class ModelWorld implements FrameSource {
   async setLight(setting: LightSetting): Promise<Frame> {
     const to = checkLightSetting(setting.level, setting.tint, 'setLight');
     const gain = relightGain(this.lights.state, to);
-    const k = this.model.dims.context;
-    const L = this.model.latentSize;
-    for (let i = 0; i < k; i++) {
-      const rgb = (await this.model.decode(this.ctxLatents.subarray(i * L, (i + 1) * L))).slice();
-      relightFrame(rgb, gain);
-      this.ctxLatents.set(await this.model.encode(rgb), i * L);
-    }
+    await this.editContext((rgb) => relightFrame(rgb, gain));
     relightFrame(this.rgb, gain);
     this.lights.set(to);
-    this.relit = true;
+    this.edited = true;
     return { width: this.width, height: this.height, rgb: this.rgb, index: this.index };
+  }
+
+  /** The object kinds placeObject takes: the manifest's (src/object_placement.ts). */
+  objectKinds(): readonly ObjectKind[] {
+    return this.kinds;
+  }
+
+  /**
+   * Places an object of `kind` 1 cell ahead (PLACE_DEPTH): each context frame is decoded, the
+   * truth renderer draws the kind's sprite where the object stands as seen from that frame (the
+   * pose worked back from the context actions), lit by the tracked light, and the frame is encoded
+   * again; the frame on screen gets it too. No step is taken. Walls are not known, so the object
+   * is always placed (`placed` is true) and never hidden behind one. Measured against the truth
+   * world's spawn by bench/place_object.ts (docs/persistence.md).
+   */
+  async placeObject(kind: ObjectKind): Promise<{ frame: Frame; placed: boolean }> {
+    checkObjectKind(kind, this.kinds, 'placeObject');
+    const painter = this.painterFor(this.seed);
+    const l = this.lights.state;
+    painter.setLight(l.level, l.tint);
+    const k = this.model.dims.context;
+    const views = contextObjectViews(this.ctxActions, k, this.motion, worldLayout().defaults);
+    let i = 0;
+    await this.editContext((rgb) => painter.drawObject(kind, { ...views[i++]!, localLight: PLACE_LOCAL_LIGHT }, rgb));
+    painter.drawObject(kind, { depth: PLACE_DEPTH, lateral: 0, localLight: PLACE_LOCAL_LIGHT }, this.rgb);
+    this.edited = true;
+    return { frame: { width: this.width, height: this.height, rgb: this.rgb, index: this.index }, placed: true };
+  }
+
+  /** Decodes every context frame, edits it, and encodes it again; the context changes only once
+   * all K are done, so a failure leaves the world as it was. */
+  private async editContext(edit: (rgb: Uint8Array) => void): Promise<void> {
+    const k = this.model.dims.context;
+    const L = this.model.latentSize;
+    const next = new Float32Array(k * L);
+    for (let i = 0; i < k; i++) {
+      const rgb = (await this.model.decode(this.ctxLatents.subarray(i * L, (i + 1) * L))).slice();
+      edit(rgb);
+      next.set(await this.model.encode(rgb), i * L);
+    }
+    this.ctxLatents.set(next);
+  }
+
+  private painterFor(seed: number): World {
+    if (!this.painter) this.painter = new World(seed, { width: this.width, height: this.height });
+    else if (this.painterSeed !== seed) this.painter.reset(seed);
+    this.painterSeed = seed;
+    return this.painter;
   }
 
   async step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }> {
@@ -214,8 +264,8 @@ export class ModelWorld implements FrameSource {
     }
     const k = this.model.dims.context;
     const L = this.model.latentSize;
-    const anchor = this.relit ? undefined : this.anchor?.(this.index + 1, action);
-    this.relit = false;
+    const anchor = this.edited ? undefined : this.anchor?.(this.index + 1, action);
+    this.edited = false;
     const t0 = performance.now();
     this.seeds[0] = BigInt(this.seed);
     if (anchor) {
@@ -320,5 +370,7 @@ export class ModelWorld implements FrameSource {
 
   close(): void {
     // The model is owned by the caller (one model can serve several worlds).
+    this.painter?.close();
+    this.painter = undefined;
   }
 }

@@ -4,6 +4,14 @@
  * the loop, recorder, profiler and CLI treat them alike.
  */
 import type { LightSetting, LightState } from './lighting.js';
+import type { ObjectKind } from './world.js';
+
+/** Changes made to a world just before a step (after any reset): the light set, then an object
+ * placed. Recorded with the step, so replays make them again. */
+export interface WorldEdits {
+  light?: LightSetting;
+  place?: ObjectKind;
+}
 
 /** One continuous action axis or discrete event channel of an action vector. */
 export interface ActionChannel {
@@ -54,5 +62,10 @@ export interface FrameSource {
   light?(): LightState;
   /** Sets the global light (level, tint in [0, 1]) without a step; resolves to the relit frame. */
   setLight?(setting: LightSetting): Promise<Frame>;
+  /** The object kinds placeObject takes (truth: all; model: its manifest's, src/object_placement.ts). */
+  objectKinds?(): readonly ObjectKind[];
+  /** Places an object of `kind` 1 cell in front of the player without a step; resolves to the
+   * frame that shows it (`placed` false when the world found no room). */
+  placeObject?(kind: ObjectKind): Promise<{ frame: Frame; placed: boolean }>;
   close(): void;
 }

@@ -207,6 +207,18 @@ export class World {
     return native(() => this.h.spawn(k) as boolean);
   }
 
+  /**
+   * Draws an object of `kind` over `rgb` (a frame of this world's size) as this world would show
+   * it `depth` cells ahead of the camera and `lateral` to its right, lit by this world's global
+   * light and `localLight` (light-map units, 1 = 128; areas have 0.4..1). Walls are not tested.
+   * The world does not change. `mask` (width*height bytes), when given, gets 255 where the object
+   * covers. Nothing is drawn nearer than 0.3 cells or beyond the fog.
+   */
+  drawObject(kind: ObjectKind | number, at: { depth: number; lateral: number; localLight: number }, rgb: Uint8Array, mask?: Uint8Array): void {
+    const k = objectKindIndex(kind);
+    native(() => this.h.drawObject(k, at.depth, at.lateral, at.localLight, rgb, mask));
+  }
+
   snapshot(): Uint8Array {
     return native(() => this.h.snapshot() as Uint8Array);
   }
@@ -309,6 +321,17 @@ export class TruthWorld implements FrameSource {
     const s = checkLightSetting(setting.level, setting.tint, 'setLight');
     this.world.setLight(s.level, s.tint);
     return this.current();
+  }
+
+  objectKinds(): readonly ObjectKind[] {
+    return OBJECT_KINDS;
+  }
+
+  /** Places an object of `kind` in front of the player (the world's spawn: 1 cell ahead, nearer
+   * when a wall is in the way); `placed` is false when a wall left no room. */
+  async placeObject(kind: ObjectKind): Promise<{ frame: Frame; placed: boolean }> {
+    const placed = this.world.spawn(kind);
+    return { frame: this.current(), placed };
   }
 
   /** The current frame without stepping (e.g. after setLight/spawn, which re-render). */

@@ -108,7 +108,8 @@ class WorldWrap : public Napi::ObjectWrap<WorldWrap> {
                        {InstanceMethod<&WorldWrap::Frame>("frame"), InstanceMethod<&WorldWrap::Step>("step"),
                         InstanceMethod<&WorldWrap::Reset>("reset"), InstanceMethod<&WorldWrap::Pose>("pose"),
                         InstanceMethod<&WorldWrap::SetPose>("setPose"), InstanceMethod<&WorldWrap::SetLight>("setLight"),
-                        InstanceMethod<&WorldWrap::Spawn>("spawn"), InstanceMethod<&WorldWrap::Snapshot>("snapshot"),
+                        InstanceMethod<&WorldWrap::Spawn>("spawn"), InstanceMethod<&WorldWrap::DrawObject>("drawObject"),
+                        InstanceMethod<&WorldWrap::Snapshot>("snapshot"),
                         InstanceMethod<&WorldWrap::Restore>("restore"), InstanceMethod<&WorldWrap::Map>("map"),
                         InstanceMethod<&WorldWrap::Info>("info"), InstanceMethod<&WorldWrap::FrameIndex>("frameIndex"),
                         InstanceMethod<&WorldWrap::Close>("close")});
@@ -209,6 +210,35 @@ class WorldWrap : public Napi::ObjectWrap<WorldWrap> {
     const wl_status st = wl_world_spawn(handle(env), int32_t(k), &placed);
     if (st != WL_OK) ThrowLastError(env, st);
     return Napi::Boolean::New(env, placed != 0);
+  }
+
+  // drawObject(kind, depth, lateral, localLight, rgb: Uint8Array, mask?: Uint8Array): draws in place.
+  Napi::Value DrawObject(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const double k = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : NAN;
+    if (!(k >= -2147483648.0 && k <= 2147483647.0) || std::floor(k) != k) {
+      throw Napi::TypeError::New(env, "drawObject: kind must be an integer");
+    }
+    auto bytes = [&](const Napi::Value& v, const char* what) {
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+        throw Napi::TypeError::New(env, std::string("drawObject: ") + what + " must be a Uint8Array");
+      }
+      return v.As<Napi::Uint8Array>();
+    };
+    auto rgb = bytes(info[4], "rgb");
+    uint8_t* mask = nullptr;
+    size_t mask_size = 0;
+    if (info.Length() > 5 && !info[5].IsUndefined()) {
+      auto m = bytes(info[5], "mask");
+      mask = m.Data();
+      mask_size = m.ByteLength();
+    }
+    const wl_status st = wl_world_draw_object(handle(env), int32_t(k), ToFloat(env, info[1], "drawObject: depth"),
+                                              ToFloat(env, info[2], "drawObject: lateral"),
+                                              ToFloat(env, info[3], "drawObject: localLight"), rgb.Data(),
+                                              rgb.ByteLength(), mask, mask_size);
+    if (st != WL_OK) ThrowLastError(env, st);
+    return env.Undefined();
   }
 
   Napi::Value Snapshot(const Napi::CallbackInfo& info) {

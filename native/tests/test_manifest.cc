@@ -210,6 +210,24 @@ TEST(actions_consistency) {
                 "manifest.actions.names: expected an array of length 1..64, got length 0");
 }
 
+TEST(object_kinds_are_optional_and_checked) {
+  CHECK(wl::parse_manifest(kDefaultManifest).object_kinds.empty());
+  CHECK(wl::manifest_to_json(wl::parse_manifest(kDefaultManifest)).find("\"objects\"") == std::string::npos);
+  const std::string with = "\"sampler\": {\"steps\": 2, \"context_noise_sigma\": 0.0},\n  \"objects\": {\"kinds\": [\"lamp\", \"crate\"]},";
+  Manifest m = wl::parse_manifest(edited("\"sampler\": {\"steps\": 2, \"context_noise_sigma\": 0.0},", with));
+  CHECK(m.object_kinds == std::vector<std::string>({"lamp", "crate"}));
+  CHECK(wl::manifest_to_json(m).find("\"objects\":{\"kinds\":[\"lamp\",\"crate\"]}") != std::string::npos);
+  CHECK_REJECTS("\"sampler\": {\"steps\": 2, \"context_noise_sigma\": 0.0},",
+                "\"sampler\": {\"steps\": 2, \"context_noise_sigma\": 0.0}, \"objects\": {\"kinds\": [\"lamp\", \"lamp\"]},",
+                "manifest.objects.kinds[1]: duplicate object kind \"lamp\"");
+  CHECK_REJECTS("\"sampler\": {\"steps\": 2, \"context_noise_sigma\": 0.0},",
+                "\"sampler\": {\"steps\": 2, \"context_noise_sigma\": 0.0}, \"objects\": {\"kinds\": []},",
+                "manifest.objects.kinds: expected an array of length 1..64");
+  CHECK_REJECTS("\"sampler\": {\"steps\": 2, \"context_noise_sigma\": 0.0},",
+                "\"sampler\": {\"steps\": 2, \"context_noise_sigma\": 0.0}, \"objects\": [1],",
+                "manifest.objects");
+}
+
 TEST(edm_and_sampler) {
   CHECK_REJECTS("\"sigma_max\": 5.0", "\"sigma_max\": 0.001",
                 "manifest.edm.sigma_max: sigma_max must be greater than sigma_min (0.002), got 0.001");

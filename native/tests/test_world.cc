@@ -294,6 +294,60 @@ TEST(events_change_the_frame_and_state) {
   CHECK(std::string(wl_world_info_json(w.w)).find("\"spawned_objects\":" + std::to_string(placed)) != std::string::npos);
 }
 
+// draw_object is what a spawn adds to the frame: drawn over the frame before a spawn, at the
+// spawn's place (1 cell ahead) and the right local light, it gives the frame after it exactly,
+// and its mask covers exactly the pixels that changed.
+TEST(draw_object_matches_a_spawned_object) {
+  const int n = 128 * 128;
+  for (int kind : {int(WL_OBJECT_PILLAR), int(WL_OBJECT_BARREL), int(WL_OBJECT_CRATE)}) {
+    World w(5);
+    wl_world_set_light(w.w, 0.7f, 1.f, 0.8f, 0.6f);
+    const std::vector<uint8_t> before(wl_world_frame(w.w), wl_world_frame(w.w) + n * 3);
+    int32_t placed = 0;
+    CHECK(wl_world_spawn(w.w, kind, &placed) == WL_OK);
+    CHECK(placed == 1);
+    const uint8_t* after = wl_world_frame(w.w);
+    int best = n * 3, changed = 0;
+    for (int i = 0; i < n * 3; ++i) changed += before[i] != after[i];
+    CHECK(changed > 200);
+    std::vector<uint8_t> rgb, mask(n);
+    int mask_px = 0, changed_px = 0;
+    for (int v = 0; v <= 255 && best > 0; ++v) {  // the light map is not public: find its value
+      rgb = before;
+      CHECK(wl_world_draw_object(w.w, kind, 1.f, 0.f, v / 128.f, rgb.data(), rgb.size(), mask.data(), mask.size()) == WL_OK);
+      int diff = 0;
+      for (int i = 0; i < n * 3; ++i) diff += rgb[i] != after[i];
+      if (diff < best) {
+        best = diff;
+        mask_px = changed_px = 0;
+        for (int p = 0; p < n; ++p) {
+          mask_px += mask[p] == 255;
+          // A covered pixel may keep its colour by chance, so the mask holds every changed one.
+          const bool ch = before[p * 3] != after[p * 3] || before[p * 3 + 1] != after[p * 3 + 1] || before[p * 3 + 2] != after[p * 3 + 2];
+          changed_px += ch;
+          if (ch) CHECK(mask[p] == 255);
+        }
+      }
+    }
+    CHECK(best == 0);
+    CHECK(mask_px >= changed_px && mask_px <= changed_px + changed_px / 10);
+  }
+  // Out of the drawn range: nothing changes and the mask is cleared.
+  World w(5);
+  std::vector<uint8_t> rgb(wl_world_frame(w.w), wl_world_frame(w.w) + n * 3), mask(n, 7);
+  const std::vector<uint8_t> keep = rgb;
+  CHECK(wl_world_draw_object(w.w, WL_OBJECT_ORB, 0.2f, 0.f, 1.f, rgb.data(), rgb.size(), mask.data(), mask.size()) == WL_OK);
+  CHECK(rgb == keep);
+  CHECK(std::all_of(mask.begin(), mask.end(), [](uint8_t m) { return m == 0; }));
+  // Bad arguments name what is wrong.
+  CHECK(wl_world_draw_object(w.w, 6, 1.f, 0.f, 1.f, rgb.data(), rgb.size(), nullptr, 0) == WL_ERR_INVALID_ARGUMENT && error_mentions("kind 6"));
+  CHECK(wl_world_draw_object(w.w, 0, NAN, 0.f, 1.f, rgb.data(), rgb.size(), nullptr, 0) == WL_ERR_INVALID_ARGUMENT && error_mentions("finite"));
+  CHECK(wl_world_draw_object(w.w, 0, 1.f, 0.f, 3.f, rgb.data(), rgb.size(), nullptr, 0) == WL_ERR_INVALID_ARGUMENT && error_mentions("local_light"));
+  CHECK(wl_world_draw_object(w.w, 0, 1.f, 0.f, 1.f, rgb.data(), 17, nullptr, 0) == WL_ERR_INVALID_ARGUMENT && error_mentions("17 bytes"));
+  CHECK(wl_world_draw_object(w.w, 0, 1.f, 0.f, 1.f, rgb.data(), rgb.size(), mask.data(), 3) == WL_ERR_INVALID_ARGUMENT && error_mentions("mask"));
+  CHECK(wl_world_draw_object(nullptr, 0, 1.f, 0.f, 1.f, rgb.data(), rgb.size(), nullptr, 0) == WL_ERR_INVALID_ARGUMENT);
+}
+
 TEST(bad_inputs_give_clear_errors) {
   wl_world_config cfg;
   wl_world_default_config(&cfg);

@@ -145,6 +145,23 @@ wl_status wl_world_spawn(wl_world* world, int32_t kind, int32_t* placed_out) {
   });
 }
 
+wl_status wl_world_draw_object(const wl_world* world, int32_t kind, float depth, float lateral,
+                               float local_light, uint8_t* rgb, size_t rgb_size, uint8_t* mask_out,
+                               size_t mask_size) {
+  return wl::guard([&] {
+    const auto& w = get(world, "wl_world_draw_object");
+    const size_t pixels = size_t(w.width()) * w.height();
+    if (rgb_size != pixels * 3) {
+      invalid("wl_world_draw_object: rgb has " + std::to_string(rgb_size) + " bytes; the world's frames have " +
+              std::to_string(pixels * 3));
+    }
+    if (mask_out && mask_size != pixels) {
+      invalid("wl_world_draw_object: mask has " + std::to_string(mask_size) + " bytes; expected " + std::to_string(pixels));
+    }
+    w.draw_object(kind, depth, lateral, local_light, rgb, mask_out);
+  });
+}
+
 const char* wl_world_action_layout_json(void) {
   static const std::string json = build_layout_json();
   return json.c_str();

@@ -161,9 +161,7 @@ void Renderer::draw_sprites(const TextureBank& tex, const LightMap& lights,
                             const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb) {
   const float dir_x = std::cos(cam.yaw), dir_y = std::sin(cam.yaw);
   const float right_x = -dir_y, right_y = dir_x;
-  const float horizon = h_ * 0.5f;
   const float max_depth = fog_distance_ * 6.f;  // beyond this fog hides everything
-  const size_t stride = size_t(w_) * 3;
   order_.clear();
   depth_.resize(objects.size());
   for (size_t i = 0; i < objects.size(); ++i) {
@@ -180,38 +178,47 @@ void Renderer::draw_sprites(const TextureBank& tex, const LightMap& lights,
   });
   for (int i : order_) {
     const Object& o = objects[i];
-    const ObjectShape& shape = kObjectShapes[o.kind];
-    const float depth = depth_[i];
     const float lateral = (o.x - cam.x) * right_x + (o.y - cam.y) * right_y;
-    const float scale = focal_ / depth;
-    const float cx = w_ * 0.5f + lateral * scale;
-    const float half_w = shape.width * 0.5f * scale;
-    const float bottom = horizon + (kCameraHeight - shape.z) * scale;
-    const float top = bottom - shape.height * scale;
-    const int x0 = std::max(0, int(std::ceil(cx - half_w - 0.5f)));
-    const int x1 = std::min(w_ - 1, int(std::floor(cx + half_w - 0.5f)));
-    const int y0 = std::max(0, int(std::ceil(top - 0.5f)));
-    const int y1 = std::min(h_ - 1, int(std::floor(bottom - 0.5f)));
-    if (x0 > x1 || y0 > y1) continue;
-    const Shade s = shade_at(depth);
-    const int light = lights.at(o.x, o.y);
-    const float tu = kTex / (2.f * half_w), tv = kTex / (bottom - top);
-    const uint32_t* sprite = tex.sprite(o.kind);
-    for (int x = x0; x <= x1; ++x) {
-      if (depth >= zbuf_[x]) continue;
-      const int tx = std::min(kTex - 1, int((x + 0.5f - (cx - half_w)) * tu));
-      const uint32_t* column = sprite + tx * kTex;
-      uint8_t* out = rgb + size_t(y0) * stride + size_t(x) * 3;
-      for (int y = y0; y <= y1; ++y, out += stride) {
-        const int ty = std::min(kTex - 1, int((y + 0.5f - top) * tv));
-        const uint32_t t = column[ty];
-        const uint32_t flags = t >> 24;
-        if (flags == 0) continue;
-        if (flags == 2) put(out, t, 128, s.emit, s.add);
-        else put(out, t, light, s.mul, s.add);
-      }
+    draw_billboard(tex.sprite(o.kind), kObjectShapes[o.kind], depth_[i], lateral, lights.at(o.x, o.y), true, rgb, nullptr);
+  }
+}
+
+void Renderer::draw_billboard(const uint32_t* sprite, const ObjectShape& shape, float depth, float lateral,
+                              int light, bool wall_test, uint8_t* rgb, uint8_t* mask) const {
+  const float horizon = h_ * 0.5f;
+  const size_t stride = size_t(w_) * 3;
+  const float scale = focal_ / depth;
+  const float cx = w_ * 0.5f + lateral * scale;
+  const float half_w = shape.width * 0.5f * scale;
+  const float bottom = horizon + (kCameraHeight - shape.z) * scale;
+  const float top = bottom - shape.height * scale;
+  const int x0 = std::max(0, int(std::ceil(cx - half_w - 0.5f)));
+  const int x1 = std::min(w_ - 1, int(std::floor(cx + half_w - 0.5f)));
+  const int y0 = std::max(0, int(std::ceil(top - 0.5f)));
+  const int y1 = std::min(h_ - 1, int(std::floor(bottom - 0.5f)));
+  if (x0 > x1 || y0 > y1) return;
+  const Shade s = shade_at(depth);
+  const float tu = kTex / (2.f * half_w), tv = kTex / (bottom - top);
+  for (int x = x0; x <= x1; ++x) {
+    if (wall_test && depth >= zbuf_[x]) continue;
+    const int tx = std::min(kTex - 1, int((x + 0.5f - (cx - half_w)) * tu));
+    const uint32_t* column = sprite + tx * kTex;
+    uint8_t* out = rgb + size_t(y0) * stride + size_t(x) * 3;
+    for (int y = y0; y <= y1; ++y, out += stride) {
+      const int ty = std::min(kTex - 1, int((y + 0.5f - top) * tv));
+      const uint32_t t = column[ty];
+      const uint32_t flags = t >> 24;
+      if (flags == 0) continue;
+      if (flags == 2) put(out, t, 128, s.emit, s.add);
+      else put(out, t, light, s.mul, s.add);
+      if (mask) mask[size_t(y) * w_ + x] = 255;
     }
   }
+}
+
+void Renderer::draw_object(const TextureBank& tex, int kind, float depth, float lateral, int light,
+                           uint8_t* rgb, uint8_t* mask) const {
+  draw_billboard(tex.sprite(kind), kObjectShapes[kind], depth, lateral, light, false, rgb, mask);
 }
 
 }  // namespace wl::world

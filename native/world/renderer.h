@@ -29,6 +29,12 @@ class Renderer {
   void set_lighting(const Lighting& light);
   void render(const Level& level, const TextureBank& tex, const LightMap& lights,
               const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb);
+  // One object `depth` cells ahead of the camera and `lateral` to its right, over `rgb`, with
+  // no wall test: for editing frames this renderer did not draw (a model world's context).
+  // `light` is the local light (light-map units, 128 = 1); `mask` (may be null) gets 255 where
+  // the object covers a pixel.
+  void draw_object(const TextureBank& tex, int kind, float depth, float lateral, int light,
+                   uint8_t* rgb, uint8_t* mask) const;
 
  private:
   // Fixed-point shade for one distance: out = (texel * light * mul) >> 15 + add.
@@ -40,6 +46,8 @@ class Renderer {
   Shade shade_at(float distance) const;
   void draw_sprites(const TextureBank& tex, const LightMap& lights,
                     const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb);
+  void draw_billboard(const uint32_t* sprite, const ObjectShape& shape, float depth, float lateral,
+                      int light, bool wall_test, uint8_t* rgb, uint8_t* mask) const;
 
   int w_ = 0, h_ = 0;
   float focal_ = 1, plane_ = 1, fog_distance_ = 7;

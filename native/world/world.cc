@@ -197,6 +197,25 @@ void World::set_light(float level, float r, float g, float b) {
   render();
 }
 
+void World::draw_object(int kind, float depth, float lateral, float local_light, uint8_t* rgb,
+                        uint8_t* mask) const {
+  if (kind < 0 || kind >= WL_OBJECT_KIND_COUNT) {
+    invalid("wl_world_draw_object: kind " + std::to_string(kind) + " is not an object kind (0.." +
+            std::to_string(WL_OBJECT_KIND_COUNT - 1) + ")");
+  }
+  if (!std::isfinite(depth) || !std::isfinite(lateral) || std::fabs(lateral) > 1e4f) {
+    invalid("wl_world_draw_object: depth and lateral must be finite numbers of cells");
+  }
+  if (!std::isfinite(local_light) || local_light < 0.f || local_light > 2.f) {
+    invalid("wl_world_draw_object: local_light must be in [0, 2] (1 = light-map value 128)");
+  }
+  if (!rgb) invalid("wl_world_draw_object: rgb is NULL");
+  if (mask) std::fill(mask, mask + size_t(cfg_.width) * cfg_.height, uint8_t(0));
+  // The renderer's own limits: nearer than this or beyond the fog the world draws nothing.
+  if (depth <= 0.3f || depth >= cfg_.fog_distance * 6.f) return;
+  renderer_.draw_object(textures_, kind, depth, lateral, int(local_light * 128.f + 0.5f), rgb, mask);
+}
+
 bool World::place_spawn(int kind) {
   if (cfg_.max_spawned == 0) return false;
   const float c = std::cos(pose_.yaw), s = std::sin(pose_.yaw);

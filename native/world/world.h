@@ -29,6 +29,10 @@ class World {
   void step(const float* action, size_t n);
   void set_light(float level, float r, float g, float b);
   bool spawn(int kind);
+  // Draws an object as this world would show it (its sprites, its global light) over a frame
+  // of this world's size; see wl_world_draw_object.
+  void draw_object(int kind, float depth, float lateral, float local_light, uint8_t* rgb,
+                   uint8_t* mask) const;
   void set_pose(float x, float y, float yaw);
 
   std::vector<uint8_t> snapshot() const;

@@ -45,16 +45,18 @@ window:
 headless:
   --headless          no window: drive the world from --script, or random actions
   --script FILE       action script JSON (segments of {frames, action | channel values, events,
-                      setLight: {level, tint}})
+                      setLight: {level, tint}, place: KIND})
   --realtime          headless but paced at --fps (default: as fast as possible)
 output:
   --record FILE       save seed, source hash, settings and the per-frame action log
   --trace FILE        write Chrome trace-event JSON (open in https://ui.perfetto.dev)
 keys (defaults): W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse turns while
   captured (click or M; Esc releases), L next light preset, ] / [ light level up / down,
-  T next tint, Space spawn, R reset, P pause, F1 HUD, F12 screenshot, F11 fullscreen,
-  F5 quick save / F9 quick load (play, load), Esc quit. Gamepad: left stick move/strafe, right
-  stick turn, Y light preset, d-pad up/down light level, X tint, A spawn, Start pause, Back reset.`;
+  T next tint, Space spawn (the world's next kind), 1-6 place a pillar / barrel / plant / lamp /
+  crate / orb, R reset, P pause, F1 HUD, F12 screenshot, F11 fullscreen, F5 quick save / F9
+  quick load (play, load), Esc quit. Gamepad: left stick move/strafe, right stick turn, Y light
+  preset, d-pad up/down light level, X tint, A spawn, B place the next kind, Start pause, Back
+  reset.`;
 
 export interface SessionFlags {
   seed: number;

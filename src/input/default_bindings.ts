@@ -2,7 +2,9 @@
  * Default bindings. Movement: W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse turns
  * while captured (click the window or press M; Escape releases). Gamepad: left stick
  * moves/strafes, right stick turns, Y cycles the light, A spawns an object. Light level: ] up,
- * [ down (gamepad d-pad up/down); T (gamepad X) steps the tint (src/lighting.ts).
+ * [ down (gamepad d-pad up/down); T (gamepad X) steps the tint (src/lighting.ts). Keys 1-6 place
+ * a pillar, barrel, plant, lamp, crate or orb in front of the player; gamepad B places the next
+ * kind (src/object_placement.ts).
  */
 import type { Bindings } from './bindings.js';
 
@@ -29,8 +31,14 @@ export function defaultBindings(): Bindings {
       lightUp: [']'],
       lightDown: ['['],
       tintNext: ['T'],
+      placePillar: ['1'],
+      placeBarrel: ['2'],
+      placePlant: ['3'],
+      placeLamp: ['4'],
+      placeCrate: ['5'],
+      placeOrb: ['6'],
     },
-    gamepadCommands: { pause: ['start'], reset: ['back'], lightUp: ['dpup'], lightDown: ['dpdown'], tintNext: ['x'] },
+    gamepadCommands: { pause: ['start'], reset: ['back'], lightUp: ['dpup'], lightDown: ['dpdown'], tintNext: ['x'], placeNext: ['b'] },
     deadzones: { stick: 0.15, trigger: 0.05 },
   };
 }

@@ -7,17 +7,21 @@
  *                   { "frames": 1,  "action": { "spawn": 1 } },
  *                   { "frames": 20, "action": { "turn": -0.5, "move": 1 } },
  *                   { "frames": 1,  "reset": true },
- *                   { "frames": 30, "setLight": { "level": 0.4, "tint": [1, 0.6, 0.4] } } ] }
+ *                   { "frames": 30, "setLight": { "level": 0.4, "tint": [1, 0.6, 0.4] } },
+ *                   { "frames": 10, "place": "lamp" } ] }
  *
  * A bare array of segments is accepted too, and so is the flat form where channel values sit on
  * the segment itself ({ "frames": 30, "move": 1, "turn": 0.2 }) with events listed by name
  * ({ "frames": 1, "events": ["spawn"] }). Event channels fire on the first frame of their segment
  * only (an event is a one-tick trigger). `setLight` sets the global light (level and tint in
- * [0, 1]; tint defaults to white) before the segment's first frame (src/lighting.ts).
+ * [0, 1]; tint defaults to white) before the segment's first frame (src/lighting.ts). `place`
+ * puts an object of that kind in front of the player before the segment's first frame (after any
+ * light; src/object_placement.ts).
  */
 import { readFileSync } from 'node:fs';
 import { FormatError, WorldloopError } from '../errors.js';
-import type { ActionSpace } from '../source.js';
+import type { ActionSpace, WorldEdits } from '../source.js';
+import { OBJECT_KINDS, type ObjectKind } from '../world.js';
 import { parseLightSetting, type LightSetting } from '../lighting.js';
 
 export interface ScriptSegment {
@@ -27,12 +31,13 @@ export interface ScriptSegment {
   reset?: boolean;
   /** Set the global light before this segment's first frame (after any reset). */
   setLight?: LightSetting;
+  /** Place an object of this kind before this segment's first frame (after any light). */
+  place?: ObjectKind;
 }
 
-export interface ScriptStep {
+export interface ScriptStep extends WorldEdits {
   action: Float32Array;
   reset: boolean;
-  light?: LightSetting;
 }
 
 export const MAX_SCRIPT_FRAMES = 10_000_000;
@@ -53,13 +58,13 @@ export function parseActionScript(doc: unknown, source = 'action script'): Scrip
     if (typeof nested !== 'object' || nested === null || Array.isArray(nested)) throw new FormatError(`${at}.action must be an object of channel → value`);
     const action: Record<string, number> = { ...(nested as Record<string, number>) };
     for (const [k, v] of Object.entries(s)) {
-      if (k === 'frames' || k === 'action' || k === 'reset' || k === 'setLight') continue;
+      if (k === 'frames' || k === 'action' || k === 'reset' || k === 'setLight' || k === 'place') continue;
       if (k === 'events') {
         if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) throw new FormatError(`${at}.events must be an array of channel names`);
         for (const e of v as string[]) action[e] = 1;
         continue;
       }
-      if (typeof v !== 'number') throw new FormatError(`${at}.${k}: unknown field (frames, action, reset, events, setLight, or a channel name with a number)`);
+      if (typeof v !== 'number') throw new FormatError(`${at}.${k}: unknown field (frames, action, reset, events, setLight, place, or a channel name with a number)`);
       action[k] = v;
     }
     for (const [k, v] of Object.entries(action)) {
@@ -68,6 +73,12 @@ export function parseActionScript(doc: unknown, source = 'action script'): Scrip
     if (s.reset !== undefined && typeof s.reset !== 'boolean') throw new FormatError(`${at}.reset must be true or false`);
     const out: ScriptSegment = { frames, action: action as Record<string, number>, reset: s.reset === true };
     if (s.setLight !== undefined) out.setLight = parseLightSetting(s.setLight, `${at}.setLight`);
+    if (s.place !== undefined) {
+      if (!(OBJECT_KINDS as readonly unknown[]).includes(s.place)) {
+        throw new FormatError(`${at}.place must be an object kind (${OBJECT_KINDS.join(', ')}); got ${JSON.stringify(s.place)}`);
+      }
+      out.place = s.place as ObjectKind;
+    }
     return out;
   });
 }
@@ -107,6 +118,7 @@ export function* scriptSteps(segments: ScriptSegment[], space: ActionSpace): Gen
       if (f > 0) space.channels.forEach((c, j) => { if (c.kind === 'event') a[j] = 0; });
       const step: ScriptStep = { action: a, reset: f === 0 && seg.reset === true };
       if (f === 0 && seg.setLight) step.light = seg.setLight;
+      if (f === 0 && seg.place) step.place = seg.place;
       yield step;
     }
   }

@@ -11,10 +11,11 @@
  * Lockstep mode (headless runs, replay, video export): each tick awaits its step, so step i
  * always gets action i and the output sees every frame; nothing sleeps.
  */
-import type { Frame, FrameSource, StageTimes } from '../source.js';
+import type { Frame, FrameSource, StageTimes, WorldEdits } from '../source.js';
 import type { CommandName } from '../input/bindings.js';
 import { InvalidArgumentError } from '../errors.js';
-import { keyLightSetting, type LightKey, type LightSetting } from '../lighting.js';
+import { keyLightSetting, type LightKey } from '../lighting.js';
+import { OBJECT_KINDS, type ObjectKind } from '../world.js';
 import { FrameProfiler } from '../profiler/frame_profiler.js';
 import { TraceRecorder, TRACK } from '../profiler/trace.js';
 import { RealClock, type Clock } from './clock.js';
@@ -29,8 +30,9 @@ export interface InputPoll {
 export interface LoopInput {
   poll(): InputPoll;
   /** The action for the step that starts now; undefined when the input has nothing more (end of
-   * a script or recording). `reset` restarts the source from the seed before this step. */
-  next(): { action: Float32Array; reset: boolean; light?: LightSetting } | undefined;
+   * a script or recording). `reset` restarts the source from the seed before this step; `light`
+   * and `place` edit the world after it (WorldEdits). */
+  next(): ({ action: Float32Array; reset: boolean } & WorldEdits) | undefined;
 }
 
 export interface LoopOutput {
@@ -43,8 +45,8 @@ export interface StepObserver {
   /** The session's first frame (after the initial reset). */
   sessionStarted?(first: Frame): void;
   /** A step is starting with this action; `reset` = the source was reset just before it, and
-   * `light` = the light was set to this just before it (after any reset). */
-  stepStarted?(action: Float32Array, reset: boolean, light?: LightSetting): void;
+   * `edits` = what was changed in the world just before it (after any reset). */
+  stepStarted?(action: Float32Array, reset: boolean, edits: WorldEdits): void;
   stepFinished?(frame: Frame, stages: StageTimes): void | Promise<void>;
   /** The user reset the world outside a step (R key): the next step should replay a reset. */
   resetOutsideStep?(): void;
@@ -75,6 +77,16 @@ export interface LoopResult {
   reason: 'quit' | 'input-ended' | 'max-frames';
 }
 
+/** Key commands that place one kind each. */
+const PLACE_COMMANDS: Partial<Record<CommandName, ObjectKind>> = {
+  placePillar: 'pillar',
+  placeBarrel: 'barrel',
+  placePlant: 'plant',
+  placeLamp: 'lamp',
+  placeCrate: 'crate',
+  placeOrb: 'orb',
+};
+
 interface PendingInput {
   tick: number;
   at: number;
@@ -98,6 +110,9 @@ export class GameLoop {
   private resetRequested = false;
   /** A light key pressed since the last step (applied before the next one, so it is recorded). */
   private lightKey: LightKey | undefined;
+  /** A place key pressed since the last step: a kind, or 'next' (the kind after the last placed). */
+  private placeKey: ObjectKind | 'next' | undefined;
+  private lastPlaced = -1;
   private latest: { frame: Frame; presented: boolean; inputs: PendingInput[] } | undefined;
   private pending: PendingInput[] = [];
   private tickIndex = 0;
@@ -151,8 +166,24 @@ export class GameLoop {
       else if (c === 'pause') this.paused = !this.paused;
       else if (c === 'reset') this.resetRequested = true;
       else if (c === 'lightUp' || c === 'lightDown' || c === 'tintNext') this.lightKey = c;
+      else if (c === 'placeNext') this.placeKey = 'next';
+      else if (c in PLACE_COMMANDS) this.placeKey = PLACE_COMMANDS[c]!;
       else await this.opts.onCommand?.(c, this);
     }
+  }
+
+  /** The kind a place key asks for, if this world can place it (else the key does nothing, as a
+   * light key does in a world without light). */
+  private keyPlacement(key: ObjectKind | 'next'): ObjectKind | undefined {
+    const kinds = this.source.placeObject ? (this.source.objectKinds?.() ?? []) : [];
+    if (kinds.length === 0) return undefined;
+    if (key !== 'next') return kinds.includes(key) ? key : undefined;
+    // The kind after the last one placed, in the runtime's order, among those this world has.
+    for (let i = 1; i <= OBJECT_KINDS.length; i++) {
+      const k = OBJECT_KINDS[(this.lastPlaced + i) % OBJECT_KINDS.length]!;
+      if (kinds.includes(k)) return k;
+    }
+    return undefined;
   }
 
   private async pollInput(): Promise<void> {
@@ -196,6 +227,8 @@ export class GameLoop {
     const f: InFlight = { promise: Promise.resolve(), done: false };
     const key = this.lightKey;
     this.lightKey = undefined;
+    const placeKey = this.placeKey;
+    this.placeKey = undefined;
     const run = async () => {
       if (next.reset) await source.reset(this.opts.seed);
       let light = next.light;
@@ -204,7 +237,14 @@ export class GameLoop {
         if (!source.setLight) throw new InvalidArgumentError(`this ${source.kind} world cannot set its light`);
         await source.setLight(light);
       }
-      for (const o of observers) o.stepStarted?.(next.action, next.reset, light);
+      const place = next.place ?? (placeKey ? this.keyPlacement(placeKey) : undefined);
+      if (place) {
+        if (!source.placeObject) throw new InvalidArgumentError(`this ${source.kind} world cannot place objects`);
+        await source.placeObject(place);
+        this.lastPlaced = OBJECT_KINDS.indexOf(place);
+      }
+      const edits: WorldEdits = { ...(light ? { light } : {}), ...(place ? { place } : {}) };
+      for (const o of observers) o.stepStarted?.(next.action, next.reset, edits);
       const { frame, stages } = await source.step(next.action);
       const end = this.clock.now();
       const dur = end - start;

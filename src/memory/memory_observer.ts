@@ -7,8 +7,7 @@
  * reset or the R key) restarts the pose at the start pose and empties the store, since the world
  * itself starts over.
  */
-import { eventChannels, type ActionSpace, type Frame, type StageTimes } from '../source.js';
-import type { LightSetting } from '../lighting.js';
+import { eventChannels, type ActionSpace, type Frame, type StageTimes, type WorldEdits } from '../source.js';
 import type { StepObserver } from '../loop/game_loop.js';
 import type { MemoryStore } from './memory_store.js';
 import type { PoseTracker } from './pose_tracker.js';
@@ -49,7 +48,7 @@ export class MemoryObserver implements StepObserver {
     this.o.memory.clear();
   }
 
-  stepStarted(action: Float32Array, reset: boolean, light?: LightSetting): void {
+  stepStarted(action: Float32Array, reset: boolean, edits: WorldEdits): void {
     if (reset) this.restart();
     // The opening (truth view or picture, encoded) is the best look the world will ever have of
     // the start pose: remember it as frame 0. Checked on the frame index rather than on resets,
@@ -59,8 +58,8 @@ export class MemoryObserver implements StepObserver {
       if (z) this.o.memory.add(z, this.o.tracker.pose(), 0);
     }
     this.o.tracker.update(action);
-    // A light setting changes the world like an event does.
-    this.changed = light !== undefined || this.events.some((i) => action[i] !== 0);
+    // A light setting or a placed object changes the world like an event does.
+    this.changed = edits.light !== undefined || edits.place !== undefined || this.events.some((i) => action[i] !== 0);
   }
 
   stepFinished(frame: Frame, _stages: StageTimes): void {

@@ -9,7 +9,9 @@
  *   u32 frames N, u32 channels A
  *   u8  flags[N]          bit 0: the world was reset (same seed) before this step;
  *                         bit 1: the light was set before this step (after any reset), to the
- *                         next entry of header.lightSettings (in step order)
+ *                         next entry of header.lightSettings (in step order);
+ *                         bit 2: an object was placed before this step (after any light), of
+ *                         the next kind in header.placedObjects
  *   zero padding to a multiple of 4
  *   f32 actions[N][A]     the action vector each step consumed
  *   u32 frameCrc[N]       CRC-32 of each resulting RGB frame (replay checks every frame)
@@ -22,6 +24,7 @@ import { crc32 } from 'node:zlib';
 import { FormatError } from '../errors.js';
 import type { ActionSpace } from '../source.js';
 import { checkLightSetting, type LightSetting } from '../lighting.js';
+import { OBJECT_KINDS, type ObjectKind } from '../world.js';
 
 export const RECORDING_MAGIC = 'WLRECORD';
 export const RECORDING_VERSION = 1;
@@ -30,6 +33,7 @@ export const MAX_RECORDED_FRAMES = 50_000_000;
 export const MAX_CHANNELS = 1024;
 export const FLAG_RESET = 1;
 export const FLAG_LIGHT = 2;
+export const FLAG_PLACE = 4;
 
 export interface RecordingHeader {
   format: 'worldloop-recording';
@@ -45,6 +49,8 @@ export interface RecordingHeader {
   createdAt: string;
   /** The light settings of the steps flagged FLAG_LIGHT, in order (absent when none). */
   lightSettings?: LightSetting[];
+  /** The object kinds placed by the steps flagged FLAG_PLACE, in order (absent when none). */
+  placedObjects?: ObjectKind[];
 }
 
 export interface Recording {
@@ -156,10 +162,18 @@ export function decodeRecording(bytes: Uint8Array, name = 'recording'): Recordin
   need(header.actionSpace.channels.length === a, name, `header declares ${header.actionSpace.channels.length} action channels, data has ${a}`);
   const flags = bytes.slice(o + 8, o + 8 + n);
   let lights = 0;
+  let places = 0;
   for (let i = 0; i < n; i++) {
-    need((flags[i]! & ~(FLAG_RESET | FLAG_LIGHT)) === 0, name, `frame ${i}: unknown flag bits ${flags[i]}`);
+    need((flags[i]! & ~(FLAG_RESET | FLAG_LIGHT | FLAG_PLACE)) === 0, name, `frame ${i}: unknown flag bits ${flags[i]}`);
     if (flags[i]! & FLAG_LIGHT) lights++;
+    if (flags[i]! & FLAG_PLACE) places++;
   }
+  const po = header.placedObjects;
+  need(po === undefined || Array.isArray(po), name, 'header.placedObjects must be an array');
+  need((po?.length ?? 0) === places, name, `${places} steps placed an object but header.placedObjects has ${po?.length ?? 0} entries`);
+  po?.forEach((k, i) =>
+    need((OBJECT_KINDS as readonly unknown[]).includes(k), name, `header.placedObjects[${i}] = ${JSON.stringify(k)} is not an object kind (${OBJECT_KINDS.join(', ')})`),
+  );
   const ls = header.lightSettings;
   need(ls === undefined || Array.isArray(ls), name, 'header.lightSettings must be an array');
   need((ls?.length ?? 0) === lights, name, `${lights} steps set the light but header.lightSettings has ${ls?.length ?? 0} entries`);

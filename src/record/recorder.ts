@@ -4,16 +4,18 @@
  */
 import { writeFileSync } from 'node:fs';
 import { WorldloopError } from '../errors.js';
-import type { Frame, StageTimes } from '../source.js';
+import type { Frame, StageTimes, WorldEdits } from '../source.js';
 import type { StepObserver } from '../loop/game_loop.js';
-import { encodeRecording, FLAG_LIGHT, FLAG_RESET, frameCrc, type RecordingHeader } from './format.js';
+import { encodeRecording, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, frameCrc, type RecordingHeader } from './format.js';
 import type { LightSetting } from '../lighting.js';
+import type { ObjectKind } from '../world.js';
 
 export class Recorder implements StepObserver {
   private flags: number[] = [];
   private actions: number[] = [];
   private crcs: number[] = [];
   private lights: LightSetting[] = [];
+  private places: ObjectKind[] = [];
   private resetPending = false;
   private firstCrc: number | undefined;
   private open = false;
@@ -35,12 +37,14 @@ export class Recorder implements StepObserver {
     this.resetPending = true;
   }
 
-  stepStarted(action: Float32Array, reset: boolean, light?: LightSetting): void {
+  stepStarted(action: Float32Array, reset: boolean, edits: WorldEdits): void {
+    const { light, place } = edits;
     if (action.length !== this.channels) {
       throw new WorldloopError('WL_INTERNAL', `recorder: action has ${action.length} channels, expected ${this.channels}`);
     }
-    this.flags.push((reset || this.resetPending ? FLAG_RESET : 0) | (light ? FLAG_LIGHT : 0));
+    this.flags.push((reset || this.resetPending ? FLAG_RESET : 0) | (light ? FLAG_LIGHT : 0) | (place ? FLAG_PLACE : 0));
     if (light) this.lights.push({ level: light.level, tint: [...light.tint] });
+    if (place) this.places.push(place);
     this.resetPending = false;
     for (const v of action) this.actions.push(v);
     this.open = true;
@@ -57,12 +61,14 @@ export class Recorder implements StepObserver {
     const n = this.crcs.length;
     const flags = this.flags.slice(0, n);
     const lights = this.lights.slice(0, flags.filter((f) => f & FLAG_LIGHT).length);
+    const places = this.places.slice(0, flags.filter((f) => f & FLAG_PLACE).length);
     return encodeRecording({
       header: {
         ...this.header,
         firstFrameCrc: this.firstCrc ?? 0,
         createdAt: new Date().toISOString(),
         ...(lights.length ? { lightSettings: lights } : {}),
+        ...(places.length ? { placedObjects: places } : {}),
       },
       frames: n,
       channels: this.channels,

@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { FormatError, WorldloopError } from '../errors.js';
-import type { ActionSpace, Frame } from '../source.js';
+import type { ActionSpace, Frame, WorldEdits } from '../source.js';
 import type { InputPoll, LoopInput, StepObserver } from '../loop/game_loop.js';
-import { decodeRecording, FLAG_LIGHT, FLAG_RESET, frameCrc, type Recording } from './format.js';
-import type { LightSetting } from '../lighting.js';
+import { decodeRecording, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, frameCrc, type Recording } from './format.js';
 
 export function loadRecording(path: string): Recording {
   let bytes: Uint8Array;
@@ -37,18 +36,20 @@ export function checkRecordingMatches(rec: Recording, sourceId: string, space: A
 export class RecordingInput implements LoopInput {
   private i = 0;
   private light = 0;
+  private place = 0;
   constructor(private readonly rec: Recording) {}
   poll(): InputPoll {
     return { commands: [], changed: this.i < this.rec.frames };
   }
-  next(): { action: Float32Array; reset: boolean; light?: LightSetting } | undefined {
+  next(): ({ action: Float32Array; reset: boolean } & WorldEdits) | undefined {
     if (this.i >= this.rec.frames) return undefined;
     const a = this.rec.channels;
     const action = this.rec.actions.slice(this.i * a, (this.i + 1) * a);
     const flags = this.rec.flags[this.i]!;
     this.i++;
-    const step: { action: Float32Array; reset: boolean; light?: LightSetting } = { action, reset: (flags & FLAG_RESET) !== 0 };
+    const step: { action: Float32Array; reset: boolean } & WorldEdits = { action, reset: (flags & FLAG_RESET) !== 0 };
     if (flags & FLAG_LIGHT) step.light = this.rec.header.lightSettings![this.light++]!;
+    if (flags & FLAG_PLACE) step.place = this.rec.header.placedObjects![this.place++]!;
     return step;
   }
 }

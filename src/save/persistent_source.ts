@@ -12,6 +12,7 @@
  *   first, then the restore puts memory and pose back). Resets after that start from the seed.
  */
 import type { ActionSpace, Frame, FrameSource, StageTimes } from '../source.js';
+import type { ObjectKind } from '../world.js';
 import type { StepObserver } from '../loop/game_loop.js';
 import type { LightSetting, LightState } from '../lighting.js';
 import { WorldloopError } from '../errors.js';
@@ -23,8 +24,8 @@ export class PersistentSource implements FrameSource {
   private settled: Promise<void> = Promise.resolve();
   private release: (() => void) | undefined;
   private loaded = false;
-  /** setLight opened the unsettled period that the step after it closes. */
-  private lightPending = false;
+  /** setLight or placeObject opened the unsettled period that the step after it closes. */
+  private editPending = false;
 
   /** Add after the observers whose bookkeeping a save needs: it marks a step as fully done. */
   readonly settleObserver: StepObserver = { stepFinished: () => this.settle() };
@@ -85,10 +86,10 @@ export class PersistentSource implements FrameSource {
   }
 
   step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }> {
-    // The loop sets the light just before the step it belongs to: one unsettled period for both,
-    // so a save waits until the step after a light change has finished too.
-    if (!this.lightPending) this.unsettle();
-    this.lightPending = false;
+    // The loop sets the light or places an object just before the step it belongs to: one
+    // unsettled period for both, so a save waits until the step after an edit has finished too.
+    if (!this.editPending) this.unsettle();
+    this.editPending = false;
     const p = this.inner.step(action);
     // A failed step has no observers to settle it; nothing must wait on it forever.
     p.catch(() => this.settle());
@@ -106,11 +107,26 @@ export class PersistentSource implements FrameSource {
 
   setLight(setting: LightSetting): Promise<Frame> {
     if (!this.inner.setLight) return Promise.reject(new WorldloopError('WL_UNSUPPORTED', `this ${this.inner.kind} world cannot set its light`));
-    this.unsettle();
-    this.lightPending = true;
-    const p = this.inner.setLight(setting);
+    return this.edit(() => this.inner.setLight!(setting));
+  }
+
+  objectKinds(): readonly ObjectKind[] {
+    return this.inner.objectKinds?.() ?? [];
+  }
+
+  placeObject(kind: ObjectKind): Promise<{ frame: Frame; placed: boolean }> {
+    if (!this.inner.placeObject) return Promise.reject(new WorldloopError('WL_UNSUPPORTED', `this ${this.inner.kind} world cannot place objects`));
+    return this.edit(() => this.inner.placeObject!(kind));
+  }
+
+  /** Runs an edit of the world; it stays unsettled until the step after it finishes (or the edit
+   * fails). An edit after another edit keeps the period the first one opened. */
+  private edit<T>(run: () => Promise<T>): Promise<T> {
+    if (!this.editPending) this.unsettle();
+    this.editPending = true;
+    const p = run();
     p.catch(() => {
-      this.lightPending = false;
+      this.editPending = false;
       this.settle();
     });
     return p;

@@ -161,6 +161,22 @@ void parse_actions(const Field& root, Manifest& m) {
   }
 }
 
+void parse_objects(const Field& root, Manifest& m) {
+  auto f = root.get("objects");
+  if (!f) return;
+  f->expect_object();
+  Field kinds = f->at("kinds");
+  const size_t n = kinds.size(1, 64);
+  std::set<std::string> seen;
+  for (size_t i = 0; i < n; ++i) {
+    Field k = kinds.at(i);
+    const std::string& s = k.string();
+    if (s.empty() || s.size() > 64) k.fail("expected a name of 1..64 bytes");
+    if (!seen.insert(s).second) k.fail("duplicate object kind " + json::describe(k.value()));
+    m.object_kinds.push_back(s);
+  }
+}
+
 void parse_edm(const Field& root, Manifest& m) {
   Field f = root.at("edm");
   m.edm.sigma_data = f.at("sigma_data").positive_number(1e3);
@@ -222,6 +238,7 @@ Manifest parse_manifest(std::string_view json_text, const std::string& where) {
   parse_autoencoder(root, m);
   parse_denoiser(root, m);
   parse_actions(root, m);
+  parse_objects(root, m);
   parse_edm(root, m);
   parse_sampler(root, m);
 
@@ -335,7 +352,7 @@ std::string manifest_to_json(const Manifest& m) {
     denoiser.push_back({"memory", Value::object({{"slots", Value::number(m.denoiser.memory_slots)},
                                                  {"pose_dim", Value::number(m.denoiser.memory_pose_dim)}})});
 
-  Value doc = Value::object({
+  json::Object members = {
       {"format", Value::string(kManifestFormatName)},
       {"format_version", Value::number(m.format_version)},
       {"name", Value::string(m.name)},
@@ -359,7 +376,13 @@ std::string manifest_to_json(const Manifest& m) {
                              {"rho", Value::number(m.edm.rho)}})},
       {"sampler", Value::object({{"steps", Value::number(m.sampler.steps)},
                                  {"context_noise_sigma", Value::number(m.sampler.context_noise_sigma)}})},
-  });
+  };
+  if (!m.object_kinds.empty()) {
+    std::vector<Value> kinds;
+    for (const auto& k : m.object_kinds) kinds.push_back(Value::string(k));
+    members.push_back({"objects", Value::object({{"kinds", Value::array(std::move(kinds))}})});
+  }
+  const Value doc = Value::object(std::move(members));
   std::string out = json::dump(doc);
   // "training" is already compact JSON from the file; splice it in rather than re-parsing.
   out.pop_back();

@@ -81,6 +81,10 @@ struct Manifest {
     int dim() const { return static_cast<int>(names.size()); }
   } actions;
 
+  // Object kinds the model saw spawned in training ("objects.kinds", optional): what the runtime
+  // may place in its world. Empty when the manifest has none.
+  std::vector<std::string> object_kinds;
+
   struct Edm {
     double sigma_data = 0.5, sigma_min = 0.002, sigma_max = 5.0, rho = 7.0;
   } edm;

@@ -95,6 +95,17 @@ WL_API wl_status wl_world_set_pose(wl_world* world, float x, float y, float yaw)
 WL_API wl_status wl_world_set_light(wl_world* world, float level, float r, float g, float b);
 WL_API wl_status wl_world_spawn(wl_world* world, int32_t kind, int32_t* placed_out);
 
+/* Draws one object of `kind` over `rgb` (RGB8, this world's frame size, rgb_size bytes) as this
+ * world would show it `depth` cells ahead of the camera and `lateral` cells to its right: this
+ * world's sprite for the kind, fog and global light, and local light `local_light` in [0, 2]
+ * (1 = light-map value 128; areas have 0.4..1, lamps add). Walls are not tested: this edits
+ * frames the world did not render (a model world's context). Nothing is drawn nearer than 0.3
+ * cells or beyond the fog, as in the world's own frames. The world itself does not change.
+ * mask_out (may be NULL): width*height bytes, set to 255 where the object covers, else 0. */
+WL_API wl_status wl_world_draw_object(const wl_world* world, int32_t kind, float depth,
+                                      float lateral, float local_light, uint8_t* rgb,
+                                      size_t rgb_size, uint8_t* mask_out, size_t mask_size);
+
 /* JSON owned by the library (static storage, valid forever):
  * {"world_version":1,"channels":[{"name":"move","min":-1,"max":1,"kind":"axis"},...],
  *  "objects":["pillar",...], "light_presets":[{"name":..,"level":..,"tint":[r,g,b]},...]} */

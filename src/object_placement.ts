@@ -1,0 +1,108 @@
+/**
+ * Placing an object of a chosen kind in a world. The truth world does it natively (its spawn).
+ * A model world only learned the spawn *event*, whose kind the model picks itself. So the runtime
+ * paints the object into what the model reads instead: for each context frame, the pose it was seen
+ * from is worked out backwards from the context actions, and the truth renderer draws the kind's
+ * sprite where the object would stand in that frame (wl_world_draw_object). Each frame is then
+ * encoded again. The model goes on from a world that has the object in it, as it goes on from a
+ * relit one (src/lighting.ts). Measured against the truth world's spawn by bench/place_object.ts
+ * (docs/persistence.md, "Placing an object").
+ */
+import { FormatError, InvalidArgumentError } from './errors.js';
+import type { Manifest } from './model.js';
+import type { ActionSpace } from './source.js';
+import { OBJECT_KINDS, type ObjectKind } from './world.js';
+
+/** Cells ahead of the player where an object is placed: the truth world's first choice (it moves
+ * it nearer when a wall is in the way; a model world cannot see walls and always uses this). */
+export const PLACE_DEPTH = 1.0;
+
+/** Local light an object painted into a model world is lit with (light-map units, 1 = 128). A
+ * model world has no light map; areas have 0.4..1 of ambient light, and this is their middle. */
+export const PLACE_LOCAL_LIGHT = 0.75;
+
+/** Where the object stands as seen from one context frame: cells ahead and to the right. */
+export interface ObjectView {
+  depth: number;
+  lateral: number;
+}
+
+/**
+ * The object kinds a model may have placed in its world: the manifest's `objects.kinds` (the
+ * kinds its training worlds spawned). Models exported before the manifest listed them, whose
+ * action space has the truth world's spawn event, were trained on the truth world and get its
+ * kinds; any other model gets none. Kinds the runtime cannot draw are refused, naming them.
+ */
+export function objectKindsOf(m: Manifest, space: ActionSpace): ObjectKind[] {
+  const listed = (m.objects as { kinds?: unknown } | undefined)?.kinds;
+  if (listed === undefined) {
+    return space.channels.some((c) => c.name === 'spawn' && c.kind === 'event') ? [...OBJECT_KINDS] : [];
+  }
+  if (!Array.isArray(listed)) throw new FormatError('manifest: objects.kinds must be an array of object kind names');
+  for (const [i, k] of listed.entries()) {
+    if (!(OBJECT_KINDS as readonly unknown[]).includes(k)) {
+      throw new FormatError(`manifest: objects.kinds[${i}] = ${JSON.stringify(k)} is not a kind this runtime can draw (${OBJECT_KINDS.join(', ')})`);
+    }
+  }
+  return listed as ObjectKind[];
+}
+
+/** Checks a kind against a world's list; the error names the kinds there are. */
+export function checkObjectKind(kind: unknown, kinds: readonly ObjectKind[], where: string): ObjectKind {
+  if (kinds.length === 0) throw new InvalidArgumentError(`${where}: this world has no object kinds to place`);
+  if (!(kinds as readonly unknown[]).includes(kind)) {
+    throw new InvalidArgumentError(`${where}: unknown object kind ${JSON.stringify(kind)} (this world has ${kinds.join(', ')})`);
+  }
+  return kind as ObjectKind;
+}
+
+export interface MotionChannels {
+  move: number;
+  strafe: number;
+  turn: number;
+}
+
+/** Indices of move/strafe/turn in an action space (-1 where absent). */
+export function motionChannels(space: ActionSpace): MotionChannels {
+  const at = (n: string) => space.channels.findIndex((c) => c.name === n && c.kind === 'axis');
+  return { move: at('move'), strafe: at('strafe'), turn: at('turn') };
+}
+
+/**
+ * For K context frames (oldest first) and the K actions that led into them (`actions[j]` made
+ * frame j, as a model world keeps them), where an object `depth` cells straight ahead of the
+ * newest frame stands in each frame. The truth world's motion (turn, then move along the new
+ * heading) is undone step by step; walls are not known, so a step that was blocked counts as
+ * taken.
+ */
+export function contextObjectViews(
+  actions: Float32Array,
+  k: number,
+  ch: MotionChannels,
+  speeds: { moveSpeed: number; strafeSpeed: number; turnSpeedDeg: number },
+  depth = PLACE_DEPTH,
+): ObjectView[] {
+  const A = actions.length / k;
+  if (!Number.isInteger(A) || A < 1) throw new InvalidArgumentError(`context actions: ${actions.length} values is not ${k} actions`);
+  const at = (j: number, c: number) => (c >= 0 ? actions[j * A + c]! : 0);
+  // The newest frame's camera: at the origin, facing +x; the object at (depth, 0).
+  let x = 0;
+  let y = 0;
+  let yaw = 0;
+  const views: ObjectView[] = new Array(k);
+  for (let j = k - 1; j >= 0; j--) {
+    const dx = depth - x;
+    const dy = -y;
+    const c = Math.cos(yaw);
+    const s = Math.sin(yaw);
+    views[j] = { depth: dx * c + dy * s, lateral: -dx * s + dy * c };
+    if (j === 0) break;
+    // Undo action j: it moved along the heading it turned to, so step back first, then unturn.
+    const fwd = at(j, ch.move) * speeds.moveSpeed;
+    const side = at(j, ch.strafe) * speeds.strafeSpeed;
+    x -= c * fwd - s * side;
+    y -= s * fwd + c * side;
+    yaw -= (at(j, ch.turn) * speeds.turnSpeedDeg * Math.PI) / 180;
+  }
+  return views;
+}
