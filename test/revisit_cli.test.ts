@@ -23,6 +23,7 @@ describe('worldloop revisit', () => {
     expect(rep.machine).toMatch(/ x\d+$/);
     expect(rep.memory).toBe('model has no memory slots'); // the fixture has none
     expect(rep.plain.spawned_object_kept).toBe('model has no spawn channel');
+    expect(rep.plain.placed_object_kept).toMatch(/not measured: the model has no object kind 'lamp' \(manifest objects.kinds: none\)/);
     // The loop comes back to its exact start pose, where the opening is stored: the return is anchored.
     expect(rep.anchor.return_frame_anchored).toBe(`${rep.seeds}/${rep.seeds}`);
     expect(Number.isFinite(rep.plain.psnr_return_vs_first_db)).toBe(true);
@@ -38,6 +39,9 @@ describe('worldloop revisit', () => {
     let r = await cli(['revisit', '--model', TINY, '--modes', 'plain,dreams']);
     expect(r.code).toBe(2);
     expect(r.text).toMatch(/unknown mode 'dreams'; choose from plain, memory, anchor/);
+    r = await cli(['revisit', '--model', TINY, '--place', 'sofa']);
+    expect(r.code).toBe(2);
+    expect(r.text).toMatch(/--place takes pillar, barrel, plant, lamp, crate, orb or none; got 'sofa'/);
     r = await cli(['revisit', '--model', TINY, '--away', '200,x']);
     expect(r.code).toBe(2);
     expect(r.text).toMatch(/--away takes frame counts in 3..100000; got 'x'/);

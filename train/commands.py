@@ -262,6 +262,13 @@ def cmd_import_model(args):
     kinds = a.get("kinds") or ["axis"] * len(a["names"])
     layout = {"channels": [{"name": n, "min": lo, "max": hi, "kind": k}
                            for n, lo, hi, k in zip(a["names"], a["min"], a["max"], kinds)]}
+    objects = (m.get("objects") or {}).get("kinds")
+    if not objects and "spawn" in a["names"]:
+        # Exported before manifests listed them: its spawn event spawned the truth world's kinds.
+        from . import world
+        objects = world.action_layout()["objects"]
+    if objects:
+        layout["objects"] = list(objects)
     want = configs.manifest_for(cfg, layout, latent_scale=m["latent"]["scale"])
     if want["denoiser"].get("memory") and not m["denoiser"].get("memory"):
         # A memory-less model continuing as a memory model (--set dyn.memory_slots=M): the new

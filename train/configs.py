@@ -288,7 +288,8 @@ def manifest_for(cfg: Config, layout: Dict[str, Any], latent_scale: float = 1.0,
     m["actions"] = {"names": [c["name"] for c in ch], "min": [float(c["min"]) for c in ch],
                     "max": [float(c["max"]) for c in ch], "kinds": [c["kind"] for c in ch]}
     # The object kinds the training worlds spawned: what the runtime may place in this model's
-    # world (src/object_placement.ts).
-    m["objects"] = {"kinds": list(layout["objects"])}
+    # world (src/object_placement.ts). Layouts kept by older checkpoints have none.
+    if layout.get("objects"):
+        m["objects"] = {"kinds": list(layout["objects"])}
     m["sampler"] = {"steps": d.sampler_steps, "context_noise_sigma": d.ctx_noise_infer}
     return mf.check(m)

@@ -5,7 +5,7 @@
  * truth-world actions; the truth world's frames for the same actions; and the image measures of
  * the training eval (PSNR, sharpness).
  */
-import { World, worldLayout } from '../world.js';
+import { World, worldLayout, type ObjectKind } from '../world.js';
 import type { Model } from '../model.js';
 import { ModelWorld } from '../model_world.js';
 import { GameLoop } from '../loop/game_loop.js';
@@ -31,7 +31,6 @@ export function psnr(a: Uint8Array, b: Uint8Array): number {
   return 10 * Math.log10((255 * 255) / Math.max(se / a.length, 1e-10));
 }
 
-/** Mean image-gradient magnitude (train/metrics.py sharpness, on 0..255 RGB). */
 /** Mean of an RGB8 frame's bytes (brightness, 0..255). */
 export function meanLevel(rgb: Uint8Array): number {
   let s = 0;
@@ -39,6 +38,7 @@ export function meanLevel(rgb: Uint8Array): number {
   return s / rgb.length;
 }
 
+/** Mean image-gradient magnitude (train/metrics.py sharpness, on 0..255 RGB). */
 export function sharpness(rgb: Uint8Array, w: number, h: number): number {
   let sum = 0;
   for (let y = 0; y < h - 1; y++)
@@ -52,14 +52,61 @@ export function sharpness(rgb: Uint8Array, w: number, h: number): number {
   return sum / ((h - 1) * (w - 1) * 3);
 }
 
-/** Truth frames for the whole loop (index 0 = the opening's last frame). */
-export function truthFrames(seed: number, k: number, acts: Act[], width: number, height: number): Uint8Array[] {
+/**
+ * Is a spawned object recognisable in a model frame? On the pixels where the truth frame with
+ * the object differs from the truth frame without it (the object, > 30 levels summed over RGB),
+ * the model's frame after the spawn event must be closer to the truth-with-object than the
+ * model's frame of the same loop without the event is. Undefined when the object is not in view.
+ */
+export function objectKept(modelWith: Uint8Array, modelWithout: Uint8Array, truthWith: Uint8Array, truthWithout: Uint8Array): boolean | undefined {
+  let n = 0;
+  let eWith = 0;
+  let eWithout = 0;
+  for (let p = 0; p < truthWith.length; p += 3) {
+    let diff = 0;
+    for (let c = 0; c < 3; c++) diff += Math.abs(truthWith[p + c]! - truthWithout[p + c]!);
+    if (diff <= 30) continue;
+    n++;
+    for (let c = 0; c < 3; c++) {
+      eWith += (modelWith[p + c]! - truthWith[p + c]!) ** 2;
+      eWithout += (modelWithout[p + c]! - truthWith[p + c]!) ** 2;
+    }
+  }
+  return n === 0 ? undefined : eWith < eWithout;
+}
+
+/** PSNR of `model` against `truthWith` on the object's pixels only (where the truth frames with
+ * and without it differ, as in objectKept); undefined when the object is not in view. */
+export function objectPsnr(model: Uint8Array, truthWith: Uint8Array, truthWithout: Uint8Array): number | undefined {
+  let n = 0;
+  let se = 0;
+  for (let p = 0; p < truthWith.length; p += 3) {
+    let diff = 0;
+    for (let c = 0; c < 3; c++) diff += Math.abs(truthWith[p + c]! - truthWithout[p + c]!);
+    if (diff <= 30) continue;
+    n += 3;
+    for (let c = 0; c < 3; c++) se += (model[p + c]! - truthWith[p + c]!) ** 2;
+  }
+  return n === 0 ? undefined : 10 * Math.log10((255 * 255) / Math.max(se / n, 1e-10));
+}
+
+/** Truth frames for the whole loop (index 0 = the opening's last frame); `place` puts an object
+ * in front of the player before action `step` (0-based), as a script's place does. */
+export function truthFrames(
+  seed: number,
+  k: number,
+  acts: Act[],
+  width: number,
+  height: number,
+  place?: { step: number; kind: ObjectKind },
+): Uint8Array[] {
   const w = new World(seed, { width, height });
   try {
     const still = new Float32Array(acts[0]!.length);
     for (let i = 0; i < k - 1; i++) w.step(still); // the opening stands still K-1 ticks
     const frames = [w.rgb.slice()];
-    for (const a of acts) {
+    for (const [i, a] of acts.entries()) {
+      if (place?.step === i) w.spawn(place.kind);
       w.step(a);
       frames.push(w.rgb.slice());
     }
@@ -84,6 +131,8 @@ export async function modelFrames(
     anchorConfig?: Partial<AnchorConfig>;
     /** Set the light to `setting` before action `step` (0-based), as a script's setLight does. */
     light?: { step: number; setting: LightSetting };
+    /** Place an object of `kind` before action `step` (after any light), as a script's place does. */
+    place?: { step: number; kind: ObjectKind };
   } = {},
 ): Promise<{ frames: Uint8Array[]; anchored: number; anchoredAt: boolean[] }> {
   const d = model.dims;
@@ -119,7 +168,12 @@ export async function modelFrames(
   const steps = acts.map((act, i) => {
     const a = new Float32Array(d.actionDim);
     pick.forEach((w, c) => (a[c] = act[w]!));
-    return { action: a, reset: false, ...(opts.light?.step === i ? { light: opts.light.setting } : {}) };
+    return {
+      action: a,
+      reset: false,
+      ...(opts.light?.step === i ? { light: opts.light.setting } : {}),
+      ...(opts.place?.step === i ? { place: opts.place.kind } : {}),
+    };
   });
   await new GameLoop({
     source: pw.source,

@@ -16,13 +16,15 @@
  *
  * Also reported, as in the training eval: PSNR of the return frame against truth and the
  * sharpness ratio (mean image-gradient magnitude of model frames over truth's), so a model that
- * blurs or freezes cannot look good on self-consistency alone; and whether a spawned object is
- * still recognisable on return. `worldloop revisit` runs it (src/cli/commands/revisit.ts).
+ * blurs or freezes cannot look good on self-consistency alone; and whether an object is still
+ * recognisable on return: one spawned by the model's own spawn event, and one of a chosen kind
+ * placed by the runtime (src/object_placement.ts), each at the first visit. `worldloop revisit` runs it (src/cli/commands/revisit.ts).
  */
-import { Explorer, World, worldLayout } from '../world.js';
+import { Explorer, World, worldLayout, type ObjectKind } from '../world.js';
 import type { Model } from '../model.js';
 import type { Tile } from '../image/contact_sheet.js';
-import { mean, modelFrames, psnr, round2, sharpness, truthFrames, type Act, type Mode } from './frames.js';
+import { objectKindsOf } from '../object_placement.js';
+import { mean, modelFrames, objectKept, psnr, round2, sharpness, truthFrames, type Act, type Mode } from './frames.js';
 
 export const REVISIT_MODES: readonly Mode[] = ['plain', 'memory', 'anchor'];
 
@@ -36,6 +38,8 @@ export interface RevisitOptions {
   modes: Mode[];
   /** Still frames before the first visit (default 8). */
   settle?: number;
+  /** The kind placed at the first visit for "placed object kept" (default lamp; none = skip). */
+  place?: ObjectKind | 'none';
 }
 
 export interface RevisitResult {
@@ -99,29 +103,6 @@ export function findLoop(seed: number, settle: number, n: number): Act[] | undef
   return undefined;
 }
 
-/**
- * Is a spawned object recognisable in a model frame? On the pixels where the truth frame with
- * the object differs from the truth frame without it (the object, > 30 levels summed over RGB),
- * the model's frame after the spawn event must be closer to the truth-with-object than the
- * model's frame of the same loop without the event is. Undefined when the object is not in view.
- */
-function objectKept(modelWith: Uint8Array, modelWithout: Uint8Array, truthWith: Uint8Array, truthWithout: Uint8Array): boolean | undefined {
-  let n = 0;
-  let eWith = 0;
-  let eWithout = 0;
-  for (let p = 0; p < truthWith.length; p += 3) {
-    let diff = 0;
-    for (let c = 0; c < 3; c++) diff += Math.abs(truthWith[p + c]! - truthWithout[p + c]!);
-    if (diff <= 30) continue;
-    n++;
-    for (let c = 0; c < 3; c++) {
-      eWith += (modelWith[p + c]! - truthWith[p + c]!) ** 2;
-      eWithout += (modelWithout[p + c]! - truthWith[p + c]!) ** 2;
-    }
-  }
-  return n === 0 ? undefined : eWith < eWithout;
-}
-
 function share(rows: Record<string, number>[], key: string): string {
   const v = rows.map((r) => r[key]).filter((x): x is number => x !== undefined);
   return v.length ? `${v.filter((x) => x === 1).length}/${v.length}` : 'object not in view';
@@ -139,6 +120,9 @@ export async function runRevisit(
   const settle = o.settle ?? DEFAULT_SETTLE;
   const d = model.dims;
   const hasSpawn = model.actionSpace.channels.some((c) => c.name === 'spawn');
+  const wanted = o.place === 'none' ? undefined : (o.place ?? 'lamp');
+  const placeable = objectKindsOf(model.info.manifest, model.actionSpace);
+  const placeKind = wanted && placeable.includes(wanted) ? wanted : undefined;
   // 'memory' needs memory slots; without them it would repeat 'plain'.
   const modes = o.modes.filter((m) => m !== 'memory' || d.memorySlots > 0);
   const reports: Record<string, unknown>[] = [];
@@ -165,6 +149,8 @@ export async function runRevisit(
       const ret = acts.length; // the last frame: back at the same pose
       const truth = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight);
       const truthS = hasSpawn ? truthFrames(seed, d.context, actsSpawn, d.frameWidth, d.frameHeight) : undefined;
+      const place = placeKind ? { step: settle, kind: placeKind } : undefined;
+      const truthP = place ? truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight, place) : undefined;
       const truthSharp = Math.max(1e-9, sharpness(truth[ret]!, d.frameWidth, d.frameHeight));
       const row: Record<string, number> = { seed_offset: s, truth_self_psnr: psnr(truth[ret]!, truth[first]!) };
       const loopTiles = [tile(truth[first]!, `s${s} truth first`), tile(truth[ret]!, `truth return ${3 * n}`)];
@@ -185,6 +171,15 @@ export async function runRevisit(
             if (r !== undefined) row[`${mode}_object_kept_${name}`] = r ? 1 : 0;
           }
         }
+        if (truthP && place) {
+          const fp = (await modelFrames(model, o.sourceId, seed, acts, mode, { place })).frames;
+          for (const [name, at] of [['first', first], ['return', ret]] as const) {
+            const r = objectKept(fp[at]!, f[at]!, truthP[at]!, truth[at]!);
+            if (r !== undefined) row[`${mode}_placed_kept_${name}`] = r ? 1 : 0;
+          }
+          // One tile per loop, from the last mode (play's own, 'anchor', when it runs).
+          if (mode === modes[modes.length - 1]) loopTiles.push(tile(fp[ret]!, `${mode} placed ${place.kind} return`));
+        }
       }
       rows.push(row);
       tiles.push(...loopTiles);
@@ -204,6 +199,12 @@ export async function runRevisit(
       spawned_object_kept: hasSpawn
         ? { first_visit: share(rows, `${mode}_object_kept_first`), on_return: share(rows, `${mode}_object_kept_return`) }
         : 'model has no spawn channel',
+      // The same for an object of a chosen kind placed by the runtime (src/object_placement.ts).
+      placed_object_kept: placeKind
+        ? { kind: placeKind, first_visit: share(rows, `${mode}_placed_kept_first`), on_return: share(rows, `${mode}_placed_kept_return`) }
+        : wanted
+          ? `not measured: the model has no object kind '${wanted}' (manifest objects.kinds: ${placeable.join(', ') || 'none'})`
+          : 'not measured (--place none)',
       ...(mode === 'anchor'
         ? { anchored_frames_mean: col('anchor_anchored_frames'), return_frame_anchored: share(rows, 'anchor_return_anchored') }
         : {}),
@@ -226,5 +227,5 @@ export async function runRevisit(
     reports.push(rep);
     onReport(rep);
   }
-  return { reports, tiles, columns: 3 + modes.length };
+  return { reports, tiles, columns: 3 + modes.length + (placeKind ? 1 : 0) };
 }

@@ -48,7 +48,7 @@ export class MemoryObserver implements StepObserver {
     this.o.memory.clear();
   }
 
-  stepStarted(action: Float32Array, reset: boolean, edits: WorldEdits): void {
+  stepStarted(action: Float32Array, reset: boolean, edits: WorldEdits = {}): void {
     if (reset) this.restart();
     // The opening (truth view or picture, encoded) is the best look the world will ever have of
     // the start pose: remember it as frame 0. Checked on the frame index rather than on resets,

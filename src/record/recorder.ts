@@ -37,7 +37,7 @@ export class Recorder implements StepObserver {
     this.resetPending = true;
   }
 
-  stepStarted(action: Float32Array, reset: boolean, edits: WorldEdits): void {
+  stepStarted(action: Float32Array, reset: boolean, edits: WorldEdits = {}): void {
     const { light, place } = edits;
     if (action.length !== this.channels) {
       throw new WorldloopError('WL_INTERNAL', `recorder: action has ${action.length} channels, expected ${this.channels}`);

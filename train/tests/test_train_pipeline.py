@@ -62,6 +62,8 @@ class PipelineTest(unittest.TestCase):
         m, ae, dn = export.load_model(self.model)
         layout = world.action_layout()
         self.assertEqual(m["actions"]["names"], [c["name"] for c in layout["channels"]])
+        # The kinds the runtime may place in this model's world (src/object_placement.ts).
+        self.assertEqual(m["objects"]["kinds"], layout["objects"])
         self.assertEqual(m["denoiser"]["context"], 4)
         t = m["training"]
         self.assertEqual(t["config"], "smoke")
@@ -120,6 +122,7 @@ class PipelineTest(unittest.TestCase):
         self.assertEqual(rc, 0, log[-2000:])
         m, _, dn = export.load_model(model2)
         self.assertEqual(dn.memory_slots, 2)
+        self.assertIn("lamp", m["objects"]["kinds"])  # kept through the import
         t = m["training"]
         self.assertEqual(t["denoiser"]["steps"], 6)
         self.assertEqual(len(t["history"]), 1)

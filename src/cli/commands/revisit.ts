@@ -10,16 +10,19 @@ import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
 import { modelSourceId } from '../../record/source_identity.js';
 import { REVISIT_MODES, runRevisit } from '../../eval/revisit.js';
 import type { Mode } from '../../eval/frames.js';
+import { OBJECT_KINDS, type ObjectKind } from '../../world.js';
 import { contactSheet } from '../../image/contact_sheet.js';
 import { encodePng } from '../../image/png.js';
 import { machineName } from '../../profiler/machine.js';
 
-const help = `usage: worldloop revisit [--model PATH] [--seeds N] [--away N[,N...]] [--modes M[,M...]] [--out DIR]
+const help = `usage: worldloop revisit [--model PATH] [--seeds N] [--away N[,N...]] [--modes M[,M...]] [--place KIND] [--out DIR]
 
 The revisit eval (docs/persistence.md): on held-out seeds a scripted loop settles, looks (the first
 visit), walks away with the exploration policy and retraces its steps to exactly the same pose.
 The model's frame on return is compared with its own first-visit frame (is the place as it was
-left?) and with the truth world's frame; a spawned object at the first visit is checked on return.
+left?) and with the truth world's frame. Objects are checked on return: one spawned at the first
+visit by the spawn event (the model picks the kind), and one of a chosen kind placed there by the
+runtime (--place; docs/persistence.md, "Placing an object").
 Loops that would touch a wall are replaced (the truth world checks each one).
 
   --model PATH      model file (default ${DEFAULT_MODEL})
@@ -29,14 +32,17 @@ Loops that would touch a wall are replaced (the truth world checks each one).
   --modes LIST      plain (the model alone), memory (its memory slots fed retrieved views; models
                     with slots), anchor (what play runs: slots plus revisit anchoring)
                     (default plain,memory,anchor)
+  --place KIND      the kind placed at the first visit: pillar, barrel, plant, lamp, crate, orb,
+                    or none to skip it (default lamp; adds one run per mode and loop)
   --backend B       cpu, cuda or auto (default cpu)
   --threads N       CPU threads (default: all cores)
   --out DIR         also write DIR/revisit.json (the JSON lines) and DIR/revisit_sheet.png (per
                     loop: truth at the first visit and on return, then each mode)
 
 Prints one progress line per loop (stderr) and one JSON line per distance (stdout): PSNR of the
-return frame vs the first visit and vs truth, the sharpness ratio, and spawned-object kept, per mode.
-On this project's 2-core CPU a loop of 200 frames takes ~40 s in all three modes; 1,800 ~4 min.
+return frame vs the first visit and vs truth, the sharpness ratio, and spawned and placed object
+kept, per mode. On this project's 2-core CPU a loop of 200 frames takes ~50 s in all three modes;
+1,800 ~5 min.
 
 example: worldloop revisit --seeds 6 --away 200,1800 --out runs/revisit`;
 
@@ -56,6 +62,7 @@ const command: Command = {
       seeds: { kind: 'int', min: 1, max: 1000 },
       away: { kind: 'string' },
       modes: { kind: 'string' },
+      place: { kind: 'string' },
       out: { kind: 'string' },
     });
     if (a.positionals.length) throw new InvalidArgumentError(`revisit: unexpected argument '${a.positionals[0]}' (see: worldloop revisit --help)`);
@@ -68,6 +75,10 @@ const command: Command = {
       if (!REVISIT_MODES.includes(x as Mode)) throw new InvalidArgumentError(`revisit: unknown mode '${x}'; choose from ${REVISIT_MODES.join(', ')}`);
       return x as Mode;
     });
+    const place = (a.flags.place as string | undefined) ?? 'lamp';
+    if (place !== 'none' && !(OBJECT_KINDS as readonly string[]).includes(place)) {
+      throw new InvalidArgumentError(`revisit: --place takes ${OBJECT_KINDS.join(', ')} or none; got '${place}'`);
+    }
     const out = a.flags.out as string | undefined;
     if (out) {
       try {
@@ -85,7 +96,7 @@ const command: Command = {
       const lines: string[] = [];
       const r = await runRevisit(
         model,
-        { sourceId: await modelSourceId(path), seeds: (a.flags.seeds as number | undefined) ?? 4, aways, modes },
+        { sourceId: await modelSourceId(path), seeds: (a.flags.seeds as number | undefined) ?? 4, aways, modes, place: place as ObjectKind | 'none' },
         (l) => console.error(`revisit: ${l}`),
         (rep) => {
           const line = JSON.stringify({ ...rep, machine: machineName(), model: path });

@@ -1,0 +1,213 @@
+// Placing an object of a chosen kind: the geometry of a model world's context, the manifest's
+// kinds, ModelWorld/TruthWorld.placeObject, and keys, scripts, recordings and replay.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../src/native.js';
+import { loadModel, type Manifest, type Model } from '../src/model.js';
+import { ModelWorld } from '../src/model_world.js';
+import { OBJECT_KINDS, TruthWorld, World, worldActionSpace, worldLayout } from '../src/world.js';
+import { truthOpening } from '../src/loop/open_source.js';
+import { GameLoop, type InputPoll, type LoopInput } from '../src/loop/game_loop.js';
+import { ScriptInput } from '../src/input/script_input.js';
+import { parseActionScript, scriptSteps } from '../src/loop/action_script.js';
+import { Recorder } from '../src/record/recorder.js';
+import { decodeRecording, encodeRecording, FLAG_PLACE } from '../src/record/format.js';
+import { RecordingInput, ReplayVerifier } from '../src/record/replay.js';
+import { defaultBindings } from '../src/input/default_bindings.js';
+import { ActionMapper } from '../src/input/action_mapper.js';
+import { contextObjectViews, motionChannels, objectKindsOf, PLACE_DEPTH, PLACE_LOCAL_LIGHT } from '../src/object_placement.js';
+import { objectKept, objectPsnr, truthFrames } from '../src/eval/frames.js';
+import type { FrameSource } from '../src/source.js';
+import { startTruthWindowSession } from './helpers/window_session.js';
+
+const DEFAULT = join(projectRoot(), 'models', 'default.safetensors');
+
+function modelWorld(model: Model, seed = 3): ModelWorld {
+  const k = model.dims.context;
+  return new ModelWorld(model, { seed, opening: (s) => truthOpening(s, k, model.dims.frameWidth, model.dims.frameHeight) });
+}
+
+function recorderFor(source: FrameSource, seed: number): Recorder {
+  const header = {
+    format: 'worldloop-recording' as const,
+    sourceId: source.kind === 'truth' ? `truth:${seed}` : 'sha256:test',
+    sourceKind: source.kind,
+    label: 'place test',
+    backend: 'cpu',
+    seed,
+    settings: { fps: 30, width: source.width, height: source.height },
+    actionSpace: source.actionSpace,
+  };
+  return new Recorder(header, source.actionSpace.channels.length);
+}
+
+describe('placement rules', () => {
+  it('contextObjectViews sees the object from each context frame as the truth world does', () => {
+    const names = worldLayout().channels.map((c) => c.name);
+    const act = (v: Record<string, number>) => Float32Array.from(names.map((n) => v[n] ?? 0));
+    // Actions into context frames 1..3 (frame 0's is never undone): turn, walk, strafe.
+    const acts = [act({}), act({ turn: 1, move: 0.5 }), act({ move: 1, strafe: -0.5 }), act({ turn: -0.6, strafe: 1 })];
+    const w = new World(9);
+    try {
+      const poses = [w.pose()];
+      for (const a of acts.slice(1)) {
+        w.step(a);
+        poses.push(w.pose());
+      }
+      const now = poses[3]!;
+      const ox = now.x + Math.cos(now.yaw) * PLACE_DEPTH;
+      const oy = now.y + Math.sin(now.yaw) * PLACE_DEPTH;
+      const flat = new Float32Array(acts.length * names.length);
+      acts.forEach((a, j) => flat.set(a, j * names.length));
+      const views = contextObjectViews(flat, 4, motionChannels(worldActionSpace()), worldLayout().defaults);
+      views.forEach((v, j) => {
+        const p = poses[j]!;
+        const dx = ox - p.x;
+        const dy = oy - p.y;
+        expect(v.depth).toBeCloseTo(dx * Math.cos(p.yaw) + dy * Math.sin(p.yaw), 4);
+        expect(v.lateral).toBeCloseTo(-dx * Math.sin(p.yaw) + dy * Math.cos(p.yaw), 4);
+      });
+      expect(views[3]!.depth).toBe(PLACE_DEPTH);
+      expect(views[3]!.lateral).toBeCloseTo(0, 12);
+      expect(Math.abs(views[0]!.lateral)).toBeGreaterThan(0.05); // the context did move
+    } finally {
+      w.close();
+    }
+  });
+
+  it('a manifest lists the kinds; older models with the spawn event get the truth world\'s; bad lists are refused', () => {
+    const space = worldActionSpace();
+    const m = (objects?: unknown) => ({ ...(objects === undefined ? {} : { objects }) }) as unknown as Manifest;
+    expect(objectKindsOf(m({ kinds: ['lamp', 'orb'] }), space)).toEqual(['lamp', 'orb']);
+    expect(objectKindsOf(m(), space)).toEqual([...OBJECT_KINDS]);
+    expect(objectKindsOf(m(), { channels: space.channels.filter((c) => c.name !== 'spawn') })).toEqual([]);
+    expect(() => objectKindsOf(m({ kinds: ['lamp', 'sofa'] }), space)).toThrow(/objects\.kinds\[1\] = "sofa" is not a kind this runtime can draw/);
+    expect(() => objectKindsOf(m({ kinds: 'lamp' }), space)).toThrow(/objects\.kinds must be an array/);
+  });
+
+  it('keys 1-6 and pad B reach the loop as place commands; scripts take place and name a bad kind', () => {
+    const mapper = new ActionMapper({ channels: worldLayout().channels }, defaultBindings());
+    expect(['1', '2', '3', '4', '5', '6'].map((k) => mapper.handle({ type: 'keydown', key: k, repeat: false })[0])).toEqual([
+      'placePillar', 'placeBarrel', 'placePlant', 'placeLamp', 'placeCrate', 'placeOrb',
+    ]);
+    expect(defaultBindings().gamepadCommands.placeNext).toEqual(['b']);
+    const segs = parseActionScript([{ frames: 2, move: 1, place: 'crate' }, { frames: 1 }]);
+    const steps = [...scriptSteps(segs, worldActionSpace())];
+    expect(steps.map((s) => s.place)).toEqual(['crate', undefined, undefined]);
+    expect(() => parseActionScript([{ frames: 1, place: 'sofa' }])).toThrow(/segments\[0\]\.place must be an object kind \(pillar, .*\); got "sofa"/);
+  });
+});
+
+describe('placing in a model world', () => {
+  it('draws the object into the frame and the context, keeps it, and refuses unknown kinds', async () => {
+    const model = await loadModel(DEFAULT, { backend: 'cpu', threads: 1 });
+    try {
+      expect(objectKindsOf(model.info.manifest, model.actionSpace)).toEqual([...OBJECT_KINDS]);
+      const seed = 2 ** 40 + 1;
+      const w = modelWorld(model, seed);
+      const first = (await w.reset()).rgb.slice();
+      const before = w.state();
+      await expect(w.placeObject('sofa' as never)).rejects.toThrow(/placeObject: unknown object kind "sofa" \(this world has pillar, /);
+      expect(w.state()).toEqual(before);
+      const { frame, placed } = await w.placeObject('barrel');
+      expect(placed).toBe(true);
+      expect(frame.index).toBe(0);
+      // The frame on screen is the opening with the truth renderer's barrel drawn 1 cell ahead.
+      const painter = new World(seed);
+      const want = first.slice();
+      const mask = new Uint8Array(128 * 128);
+      try {
+        painter.drawObject('barrel', { depth: PLACE_DEPTH, lateral: 0, localLight: PLACE_LOCAL_LIGHT }, want, mask);
+      } finally {
+        painter.close();
+      }
+      expect(mask.some((m) => m === 255)).toBe(true);
+      expect(Buffer.from(frame.rgb).equals(Buffer.from(want))).toBe(true);
+      const after = w.state();
+      expect(after.frameIndex).toBe(0);
+      expect(after.contextLatents).not.toEqual(before.contextLatents);
+      // Eight still steps on, the model still draws it: closer to the truth world's barrel on the
+      // barrel's pixels than the same world without it.
+      const still = new Float32Array(model.dims.actionDim);
+      const control = modelWorld(model, seed);
+      await control.reset();
+      let withObj = frame.rgb;
+      let without = first;
+      for (let i = 0; i < 8; i++) {
+        withObj = (await w.step(still)).frame.rgb;
+        without = (await control.step(still)).frame.rgb;
+      }
+      const truthActs = Array.from({ length: 9 }, () => new Float32Array(worldLayout().channels.length));
+      const truthWith = truthFrames(seed, model.dims.context, truthActs, 128, 128, { step: 0, kind: 'barrel' });
+      const truthWithout = truthFrames(seed, model.dims.context, truthActs, 128, 128);
+      expect(objectKept(withObj, without, truthWith[8]!, truthWithout[8]!)).toBe(true);
+      expect(objectPsnr(withObj, truthWith[8]!, truthWithout[8]!)! - objectPsnr(without, truthWith[8]!, truthWithout[8]!)!).toBeGreaterThan(2);
+      w.close();
+      control.close();
+    } finally {
+      await model.close();
+    }
+  });
+
+  it('a placement by script or key is recorded and replays bit-exactly (model and truth)', async () => {
+    const model = await loadModel(DEFAULT, { backend: 'cpu', threads: 1 });
+    try {
+      for (const make of [() => modelWorld(model), () => new TruthWorld({ seed: 3 })] as (() => FrameSource)[]) {
+        const world = make();
+        const script = parseActionScript([{ frames: 3, move: 1 }, { frames: 3, turn: 1, place: 'lamp' }, { frames: 2 }]);
+        // Keys: after the script's first six steps, pad B (placeNext) places the kind after the lamp.
+        class KeyedScript implements LoopInput {
+          private readonly inner = new ScriptInput(scriptSteps(script, world.actionSpace));
+          private n = 0;
+          poll(): InputPoll {
+            const p = this.inner.poll();
+            return { ...p, commands: this.n === 6 ? ['placeNext'] : [] };
+          }
+          next() {
+            this.n++;
+            return this.inner.next();
+          }
+        }
+        const rec = recorderFor(world, 3);
+        await new GameLoop({ source: world, input: new KeyedScript(), observers: [rec], realtime: false, seed: 3 }).run();
+        const r = decodeRecording(rec.encode());
+        expect([...r.flags].map((f) => f & FLAG_PLACE)).toEqual([0, 0, 0, FLAG_PLACE, 0, 0, FLAG_PLACE, 0]);
+        expect(r.header.placedObjects).toEqual(['lamp', 'crate']);
+        const verifier = new ReplayVerifier(r);
+        const again = make();
+        await new GameLoop({ source: again, input: new RecordingInput(r), observers: [verifier], realtime: false, seed: 3 }).run();
+        expect(verifier.exact).toBe(true);
+        // Headers that do not match their flags are refused by name.
+        const lost = { ...r, header: { ...r.header, placedObjects: ['lamp' as const] } };
+        expect(() => decodeRecording(encodeRecording(lost), 'x.wlrec')).toThrow(/x.wlrec: 2 steps placed an object but header.placedObjects has 1 entries/);
+        const odd = { ...r, header: { ...r.header, placedObjects: ['lamp', 'sofa'] } } as unknown as typeof r;
+        expect(() => decodeRecording(encodeRecording(odd), 'x.wlrec')).toThrow(/header.placedObjects\[1\] = "sofa" is not an object kind/);
+        world.close();
+        again.close();
+      }
+    } finally {
+      await model.close();
+    }
+  });
+});
+
+describe('place keys (real window under xvfb)', () => {
+  it('4 places a lamp in a truth session', async () => {
+    const { windowTesting } = await import('../src/window.js');
+    const { world: pw, done: session } = await startTruthWindowSession(8, { quicksave: 'unused.wlsave', shotsDir: '.' });
+    const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let spawned = -1;
+    try {
+      await wait(300);
+      windowTesting.pushKey('4', true);
+      windowTesting.pushKey('4', false);
+      await wait(300);
+      spawned = (pw.world as TruthWorld).world.info().spawned_objects;
+      windowTesting.pushKey('Escape', true);
+      await session;
+    } finally {
+      await pw.close();
+    }
+    expect(spawned).toBe(1);
+  });
+});
