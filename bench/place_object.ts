@@ -15,8 +15,14 @@
  * eval's test). Also what a placement costs: placeObject timed on a fresh world (median, p95,
  * p99 over --cost-runs placements).
  *
- *   node dist/bench/place_object.js [--model PATH] [--seeds 12] [--warm 20] [--after 32] [--cost-runs 30]
+ * `--sheet FILE.png` also writes a contact sheet: per seed with the object in view (up to 4), the
+ * truth world with the object, the model with it and the model without it, 1, 8 and 32 frames on.
+ *
+ *   node dist/bench/place_object.js [--model PATH] [--seeds 12] [--warm 20] [--after 32] [--cost-runs 30] [--sheet FILE.png]
  */
+import { writeFileSync } from 'node:fs';
+import { contactSheet, type Tile } from '../src/image/contact_sheet.js';
+import { encodePng } from '../src/image/png.js';
 import { loadModel } from '../src/model.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { mean, modelFrames, objectKept, objectPsnr, round2, truthFrames, type Act } from '../src/eval/frames.js';
@@ -27,11 +33,11 @@ import { truthOpening } from '../src/loop/open_source.js';
 import { BenchArgs } from './bench_args.js';
 
 const a = BenchArgs.parse(
-  'Usage: node dist/bench/place_object.js [--model PATH] [--seeds 12] [--warm 20] [--after 32] [--threads N] [--cost-runs 30]\n' +
+  'Usage: node dist/bench/place_object.js [--model PATH] [--seeds 12] [--warm 20] [--after 32] [--threads N] [--cost-runs 30] [--sheet FILE.png]\n' +
     'Places an object of a chosen kind in the truth world and in the model world at the same step (kinds in turn,\n' +
     'one per seed); object-pixel PSNR against truth and the share of seeds where the model keeps it, at horizons\n' +
     'after the placement; the same for the trained spawn event; and the cost of a placement.',
-  { values: ['model', 'seeds', 'warm', 'after', 'threads', 'cost-runs'] },
+  { values: ['model', 'seeds', 'warm', 'after', 'threads', 'cost-runs', 'sheet'] },
 );
 const o = {
   model: a.modelPath(),
@@ -40,7 +46,10 @@ const o = {
   after: a.num('after', 32, { min: 9 }),
   threads: a.num('threads', 0, { min: 0 }),
   costRuns: a.num('cost-runs', 30, { min: 1 }),
+  sheet: a.str('sheet'),
 };
+const SHEET_SEEDS = 4;
+const SHEET_AT = [1, 8, 32].filter((h) => h <= o.after);
 const horizons = [1, 4, 8, 16, 32, 64, 128].filter((h) => h <= o.after);
 const STILL_STEPS = 8;
 
@@ -110,6 +119,7 @@ async function main(): Promise<void> {
   const spawned = fresh();
   const spawnAt = worldLayout().channels.findIndex((c) => c.name === 'spawn');
   const hasSpawn = model.actionSpace.channels.some((c) => c.name === 'spawn' && c.kind === 'event');
+  const tiles: Tile[] = [];
   try {
     for (let i = 0; i < o.seeds; i++) {
       const seed = 2 ** 40 + i;
@@ -119,7 +129,13 @@ async function main(): Promise<void> {
       const truthP = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight, { step: o.warm, kind });
       const control = (await modelFrames(model, sourceId, seed, acts, 'anchor')).frames;
       const withObj = (await modelFrames(model, sourceId, seed, acts, 'anchor', { place: { step: o.warm, kind } })).frames;
+      const inView = placed[horizons[0]!]!.psnr.length;
       console.error(`seed ${seed}, placed ${kind}: object PSNR model/control ${score(placed, withObj, control, truthP, truth)}`);
+      if (placed[horizons[0]!]!.psnr.length > inView && tiles.length < SHEET_SEEDS * 3 * SHEET_AT.length) {
+        for (const [rows, name] of [[truthP, 'truth'], [withObj, 'model'], [control, 'without']] as const) {
+          for (const h of SHEET_AT) tiles.push({ width: d.frameWidth, height: d.frameHeight, rgb: rows[o.warm + h]!, label: `${name} ${kind} h${h}` });
+        }
+      }
       if (hasSpawn) {
         const actsS = acts.map((x, t) => (t === o.warm ? Float32Array.from(x, (v, c) => (c === spawnAt ? 1 : v)) : x));
         const truthS = truthFrames(seed, d.context, actsS, d.frameWidth, d.frameHeight);
@@ -143,6 +159,11 @@ async function main(): Promise<void> {
     }
   } finally {
     await model.close();
+  }
+  if (o.sheet && tiles.length) {
+    const sheet = contactSheet(tiles, { columns: 3 * SHEET_AT.length });
+    writeFileSync(o.sheet, encodePng(sheet.width, sheet.height, sheet.rgb, 3));
+    console.error(`wrote ${o.sheet}`);
   }
   console.log(
     JSON.stringify({
