@@ -90,7 +90,7 @@ describe('placement rules', () => {
     expect(['1', '2', '3', '4', '5', '6'].map((k) => mapper.handle({ type: 'keydown', key: k, repeat: false })[0])).toEqual([
       'placePillar', 'placeBarrel', 'placePlant', 'placeLamp', 'placeCrate', 'placeOrb',
     ]);
-    expect(defaultBindings().gamepadCommands.placeNext).toEqual(['b']);
+    expect(mapper.handle({ type: 'gamepaddown', gamepad: 0, button: 'b' })).toEqual(['placeNext']);
     const segs = parseActionScript([{ frames: 2, move: 1, place: 'crate' }, { frames: 1 }]);
     const steps = [...scriptSteps(segs, worldActionSpace())];
     expect(steps.map((s) => s.place)).toEqual(['crate', undefined, undefined]);
