@@ -184,7 +184,7 @@ describe('CLI', () => {
     }
   });
 
-  it('info names a model\'s spatial-memory slots', async () => {
+  it('info names a model\'s spatial-memory slots and the object kinds it can place', async () => {
     const fix = join(__dirname, '..', 'native', 'tests', 'fixtures');
     let r = await cli(['info', join(fix, 'tiny_memory_model.safetensors')]);
     expect(r.code).toBe(0);
@@ -192,12 +192,17 @@ describe('CLI', () => {
     r = await cli(['info', join(fix, 'tiny_model.safetensors')]);
     expect(r.code).toBe(0);
     expect(r.text).toMatch(/views\s+no spatial-memory slots/);
+    expect(r.text).toMatch(/objects\s+none to place/);
+    r = await cli(['info', join(__dirname, '..', 'models', 'default.safetensors')]);
+    expect(r.text).toMatch(/objects\s+pillar, barrel, plant, lamp, crate, orb \(the truth world's: the manifest lists none\)/);
   });
 
   it('keys lists the truth action channels and runtime keys', async () => {
     const r = await cli(['keys']);
     expect(r.code).toBe(0);
     for (const ch of ['move', 'strafe', 'turn', 'light', 'spawn']) expect(r.text).toMatch(new RegExp(`\\n  ${ch} `));
+    expect(r.text).toMatch(/placeLamp\s+key 4/);
+    expect(r.text).toMatch(/placeNext\s+pad b/);
     expect(r.text).toMatch(/screenshot\s+key F12/);
   });
 

@@ -3,7 +3,9 @@ import { statSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { loadModel, type BackendName } from '../../model.js';
+import { loadModel, type BackendName, type Manifest } from '../../model.js';
+import type { ActionSpace } from '../../source.js';
+import { objectKindsOf } from '../../object_placement.js';
 import { sha256File } from '../../record/source_identity.js';
 
 const help = `usage: worldloop info MODEL [--backend cpu|cuda|auto] [--json]
@@ -17,6 +19,13 @@ recordings store).
   --json        print the full info as JSON
 
 example: worldloop info models/default.safetensors`;
+
+/** The kinds play can place in this model's world, and where the list comes from. */
+function placeableLine(m: Manifest, space: ActionSpace): string {
+  const kinds = objectKindsOf(m, space);
+  if (kinds.length === 0) return 'none to place (no objects.kinds in the manifest, no spawn event)';
+  return `${kinds.join(', ')}${m.objects ? '' : " (the truth world's: the manifest lists none)"}`;
+}
 
 const command: Command = {
   name: 'info',
@@ -47,6 +56,7 @@ const command: Command = {
         `params     ${Object.entries(info.params).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)}M`).join(', ')}`,
         'actions:',
         ...model.actionSpace.channels.map((c, i) => `  ${String(i).padStart(2)} ${c.name.padEnd(10)} ${c.kind.padEnd(5)} [${c.min}, ${c.max}]`),
+        `objects    ${placeableLine(m, model.actionSpace)}`,
       ];
       if (m.training) lines.push(`training   ${JSON.stringify(m.training)}`);
       console.log(lines.join('\n'));
