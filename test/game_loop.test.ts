@@ -235,5 +235,8 @@ describe('SoakMonitor', () => {
     expect(r.nonFiniteTimings).toBe(1);
     expect(r.longestFrozenRun).toBe(2);
     expect(r.rssGrowthPct).toBeCloseTo(10, 5);
+    // The JS side beside it, to tell V8's reservation and buffers from native growth.
+    expect(r.heapTotalEndMb).toBeGreaterThanOrEqual(r.heapUsedEndMb);
+    expect(r.externalEndMb).toBeGreaterThan(0);
   });
 });

@@ -21,17 +21,25 @@ export interface SoakReport {
    * here with RSS growing means allocator/heap reservation growth, not leaked objects. */
   heapUsedStartMb: number;
   heapUsedEndMb: number;
+  /** What V8 has reserved for its heap (live or not) and what buffers outside it hold, at the
+   * baseline and at the end: RSS growth that these do not explain is native memory. */
+  heapTotalStartMb: number;
+  heapTotalEndMb: number;
+  externalStartMb: number;
+  externalEndMb: number;
 }
 
-function heapUsed(): number {
+/** The JS side of memory, after a GC when --expose-gc is on. */
+function jsMemory(): { heapUsed: number; heapTotal: number; external: number } {
   (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
 export class SoakMonitor implements StepObserver {
   private frames = 0;
   private rssStart: number | undefined;
-  private heapStart: number | undefined;
+  private jsStart: { heapUsed: number; heapTotal: number; external: number } | undefined;
   private rssEnd = 0;
   private rssMax = 0;
   private blank = 0;
@@ -64,7 +72,7 @@ export class SoakMonitor implements StepObserver {
     this.lastCrc = h;
     if (this.frames === this.warmupFrames) {
       this.rssStart = this.rss();
-      this.heapStart = heapUsed();
+      this.jsStart = jsMemory();
     }
     if (this.frames % this.sampleEvery === 0 || this.frames === this.warmupFrames) {
       const r = this.rss();
@@ -77,7 +85,8 @@ export class SoakMonitor implements StepObserver {
     const end = this.rss();
     const start = this.rssStart ?? end;
     const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
-    const heapEnd = heapUsed();
+    const js = jsMemory();
+    const js0 = this.jsStart ?? js;
     return {
       frames: this.frames,
       rssStartMb: mb(start),
@@ -87,8 +96,12 @@ export class SoakMonitor implements StepObserver {
       blankFrames: this.blank,
       nonFiniteTimings: this.nonFinite,
       longestFrozenRun: this.longestFrozen,
-      heapUsedStartMb: mb(this.heapStart ?? heapEnd),
-      heapUsedEndMb: mb(heapEnd),
+      heapUsedStartMb: mb(js0.heapUsed),
+      heapUsedEndMb: mb(js.heapUsed),
+      heapTotalStartMb: mb(js0.heapTotal),
+      heapTotalEndMb: mb(js.heapTotal),
+      externalStartMb: mb(js0.external),
+      externalEndMb: mb(js.external),
     };
   }
 }

@@ -110,6 +110,10 @@ async function soak(opened: OpenedSource, name: string, frames: number, minutes:
     longest_frozen_run: r.longestFrozenRun,
     heap_used_start_mb: r.heapUsedStartMb,
     heap_used_end_mb: r.heapUsedEndMb,
+    heap_total_start_mb: r.heapTotalStartMb,
+    heap_total_end_mb: r.heapTotalEndMb,
+    external_start_mb: r.externalStartMb,
+    external_end_mb: r.externalEndMb,
   });
 }
 
