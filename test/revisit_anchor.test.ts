@@ -60,16 +60,21 @@ describe('revisit anchor', () => {
     expect(got?.actions[0]![2]).toBeCloseTo(-0.4, 5); // turn back by 2 degrees
     expect(anchor.anchored).toBe(1);
     expect(anchor.last?.target).toBe(100);
+    expect(anchor.last?.viewTime).toBe(14);
     // Too young (age 6 < 8): the best view is skipped, the next best is used.
     got = anchor.find(store, here, 20, still);
     expect(got?.entry.latent[0]).toBe(1);
     // A step that fires an event never anchors.
     expect(anchor.find(store, here, 100, Float32Array.from([0, 0, 0, 0, 1]))).toBeUndefined();
     // After a change, only looks stored since count.
+    const before = anchor.last!;
     store.markChange(50);
     expect(anchor.find(store, here, 100, still)).toBeUndefined();
     store.add(z(4), { x: 4.97, y: 5, yaw: 0 }, 60);
     expect(anchor.find(store, here, 100, still)?.entry.latent[0]).toBe(4);
+    // The new look reused the stale entry in place; the earlier anchoring keeps its view's time.
+    expect(before.entry.time).toBe(60);
+    expect(before.viewTime).toBe(10);
     // Tighter bridges on request.
     expect(new RevisitAnchor(space, motion(), { maxBridge: 0.1, maxSteps: 1 }).find(store, here, 100, still)).toBeUndefined();
     expect(new RevisitAnchor(space, motion(), { maxBridge: 0.1 }).find(store, here, 100, still)?.actions.length).toBe(3);
@@ -271,6 +276,7 @@ describe('revisit anchor', () => {
       // The return (frame 24) is generated from the opening's look (stored at frame 0, same pose).
       expect(on.anchor!.last!.target).toBe(24);
       expect(on.anchor!.last!.entry.time).toBe(0);
+      expect(on.anchor!.last!.viewTime).toBe(0);
       expect(on.anchor!.last!.size).toBeLessThan(1e-3);
       // Up to the first anchored frame both runs are identical; the anchored run differs after.
       const firstAnchored = on.frames.findIndex((f, i) => !Buffer.from(f).equals(Buffer.from(off.frames[i]!)));

@@ -163,7 +163,7 @@ export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: P
     const last = pw.anchor.last;
     log(
       `revisit anchoring: ${pw.anchor.anchored} frame${pw.anchor.anchored === 1 ? '' : 's'} re-grounded on remembered views` +
-        (last ? ` (last: frame ${last.target}, on the view from frame ${last.entry.time}, ${last.steps === 1 ? 'one step' : `${last.steps} steps`} away)` : ''),
+        (last ? ` (last: frame ${last.target}, on the view from frame ${last.viewTime}, ${last.steps === 1 ? 'one step' : `${last.steps} steps`} away)` : ''),
     );
   }
   if (out.saveTo) {

@@ -64,8 +64,9 @@ export class RevisitAnchor {
   private readonly turnReach: number;
   /** Frames anchored so far (for the HUD and tests). */
   anchored = 0;
-  /** The view the last anchored frame was generated from. */
-  last: { target: number; entry: MemoryEntry; size: number; steps: number } | undefined;
+  /** The view the last anchored frame was generated from. The store reuses entry objects (a
+   * stale look is replaced in place), so `viewTime` keeps the frame index the view had then. */
+  last: { target: number; entry: MemoryEntry; viewTime: number; size: number; steps: number } | undefined;
 
   /** `motion`: the pose tracker of the world, whose dead reckoning the bridge inverts. */
   constructor(space: ActionSpace, motion: PoseTracker, config: Partial<AnchorConfig> = {}) {
@@ -152,7 +153,7 @@ export class RevisitAnchor {
     }
     if (!best) return undefined;
     this.anchored++;
-    this.last = { target, entry: best, size: bestSize, steps: bestSteps };
+    this.last = { target, entry: best, viewTime: best.time, size: bestSize, steps: bestSteps };
     return { entry: best, actions: this.bridge.slice(0, bestSteps), size: bestSize };
   }
 }
