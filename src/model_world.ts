@@ -34,6 +34,10 @@ export interface ModelWorldOptions {
   lightPresets?: readonly LightPreset[];
 }
 
+/** How far ahead an object placed now goes, from what the runtime knows of the walls (cells; see
+ * placeDepth in src/object_placement.ts), or undefined when a wall leaves no room. */
+export type PlacementDepthProvider = () => number | undefined;
+
 /** Supplies the retrieved memory views for the frame with index `target` (memory models only). */
 export type MemoryProvider = (target: number) => MemoryInput | undefined;
 
@@ -110,6 +114,7 @@ export class ModelWorld implements FrameSource {
   /** A truth world of this world's seed that draws placed objects (made on first use). */
   private painter: World | undefined;
   private painterSeed = 0;
+  private placement: PlacementDepthProvider | undefined;
 
   constructor(model: Model, opts: ModelWorldOptions) {
     this.model = model;
@@ -152,6 +157,12 @@ export class ModelWorld implements FrameSource {
   newestLatent(): Float32Array {
     const L = this.model.latentSize;
     return this.ctxLatents.subarray((this.model.dims.context - 1) * L);
+  }
+
+  /** Lets the runtime's knowledge of the walls decide how far ahead an object goes (default: 1
+   * cell, always placed). */
+  setPlacementDepthProvider(provider: PlacementDepthProvider | undefined): void {
+    this.placement = provider;
   }
 
   /** Lets a remembered view re-ground the context on revisits (any model; see AnchorProvider). */
@@ -215,25 +226,30 @@ export class ModelWorld implements FrameSource {
   }
 
   /**
-   * Places an object of `kind` 1 cell ahead (PLACE_DEPTH): each context frame is decoded, the
-   * truth renderer draws the kind's sprite where the object stands as seen from that frame (the
-   * pose worked back from the context actions), lit by the tracked light, and the frame is encoded
-   * again; the frame on screen gets it too. No step is taken. Walls are not known, so the object
-   * is always placed (`placed` is true) and never hidden behind one. Measured against the truth
-   * world's spawn by bench/place_object.ts (docs/persistence.md).
+   * Places an object of `kind` ahead of the player: 1 cell (PLACE_DEPTH), or where the placement
+   * depth provider says (a world opened from a seed knows its walls and places as the truth world
+   * does: nearer when a wall is in the way, nothing when there is no room; `placed` says which).
+   * Each context frame is decoded, the truth renderer draws the kind's sprite where the object
+   * stands as seen from that frame (the pose worked back from the context actions), lit by the
+   * tracked light, and the frame is encoded again; the frame on screen gets it too. No step is
+   * taken. Measured against the truth world's spawn by bench/place_object.ts (docs/persistence.md).
    */
   async placeObject(kind: ObjectKind): Promise<{ frame: Frame; placed: boolean }> {
     checkObjectKind(kind, this.kinds, 'placeObject');
+    const depth = this.placement ? this.placement() : PLACE_DEPTH;
+    const shown = { width: this.width, height: this.height, rgb: this.rgb, index: this.index };
+    if (depth === undefined) return { frame: shown, placed: false };
+    if (!(depth > 0 && depth <= 16)) throw new InvalidArgumentError(`placeObject: depth ${depth} must be in (0, 16] cells`);
     const painter = this.painterFor(this.seed);
     const l = this.lights.state;
     painter.setLight(l.level, l.tint);
     const k = this.model.dims.context;
-    const views = contextObjectViews(this.ctxActions, k, this.motion, worldLayout().defaults);
+    const views = contextObjectViews(this.ctxActions, k, this.motion, worldLayout().defaults, depth);
     let i = 0;
     await this.editContext((rgb) => painter.drawObject(kind, { ...views[i++]!, localLight: PLACE_LOCAL_LIGHT }, rgb));
-    painter.drawObject(kind, { depth: PLACE_DEPTH, lateral: 0, localLight: PLACE_LOCAL_LIGHT }, this.rgb);
+    painter.drawObject(kind, { depth, lateral: 0, localLight: PLACE_LOCAL_LIGHT }, this.rgb);
     this.edited = true;
-    return { frame: { width: this.width, height: this.height, rgb: this.rgb, index: this.index }, placed: true };
+    return { frame: shown, placed: true };
   }
 
   /** Decodes every context frame, edits it, and encodes it again; the context changes only once

@@ -13,9 +13,12 @@ import type { Manifest } from './model.js';
 import type { ActionSpace } from './source.js';
 import { OBJECT_KINDS, type ObjectKind } from './world.js';
 
-/** Cells ahead of the player where an object is placed: the truth world's first choice (it moves
- * it nearer when a wall is in the way; a model world cannot see walls and always uses this). */
+/** Cells ahead of the player where an object is placed: the truth world's first choice. */
 export const PLACE_DEPTH = 1.0;
+/** The truth world's choices in order (World::place_spawn): nearer when a wall is in the way. */
+export const PLACE_DEPTHS: readonly number[] = [1.0, 0.75, 0.5];
+/** Half the side of the square around an object that must be clear of walls. */
+const PLACE_CLEARANCE = 0.15;
 
 /** Local light an object painted into a model world is lit with (light-map units, 1 = 128). A
  * model world has no light map; areas have 0.4..1 of ambient light, and this is their middle. */
@@ -54,6 +57,30 @@ export function checkObjectKind(kind: unknown, kinds: readonly ObjectKind[], whe
     throw new InvalidArgumentError(`${where}: unknown object kind ${JSON.stringify(kind)} (this world has ${kinds.join(', ')})`);
   }
   return kind as ObjectKind;
+}
+
+/**
+ * Where the truth world would put an object in front of `pose` on this wall grid (cells[y*size+x]
+ * = 1 for walls): the first of PLACE_DEPTHS whose square of ±0.15 cells touches no wall, or
+ * undefined when none is clear (the truth world then places nothing). Mirrors
+ * World::place_spawn; a test checks the two agree.
+ */
+export function placeDepth(pose: { x: number; y: number; yaw: number }, walls: { size: number; cells: Uint8Array }): number | undefined {
+  const wall = (x: number, y: number) => x < 0 || y < 0 || x >= walls.size || y >= walls.size || walls.cells[y * walls.size + x] !== 0;
+  const c = Math.fround(Math.cos(pose.yaw));
+  const s = Math.fround(Math.sin(pose.yaw));
+  for (const d of PLACE_DEPTHS) {
+    const x = Math.fround(pose.x + c * d);
+    const y = Math.fround(pose.y + s * d);
+    let clear = true;
+    for (const ox of [-PLACE_CLEARANCE, PLACE_CLEARANCE]) {
+      for (const oy of [-PLACE_CLEARANCE, PLACE_CLEARANCE]) {
+        if (wall(Math.floor(Math.fround(x + ox)), Math.floor(Math.fround(y + oy)))) clear = false;
+      }
+    }
+    if (clear) return d;
+  }
+  return undefined;
 }
 
 export interface MotionChannels {

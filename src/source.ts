@@ -7,7 +7,8 @@ import type { LightSetting, LightState } from './lighting.js';
 import type { ObjectKind } from './world.js';
 
 /** Changes made to a world just before a step (after any reset): the light set, then an object
- * placed. Recorded with the step, so replays make them again. */
+ * placed (only when it was: a placement a wall left no room for changed nothing). Recorded with
+ * the step, so replays make them again. */
 export interface WorldEdits {
   light?: LightSetting;
   place?: ObjectKind;

@@ -15,7 +15,7 @@ import { decodeRecording, encodeRecording, FLAG_PLACE } from '../src/record/form
 import { RecordingInput, ReplayVerifier } from '../src/record/replay.js';
 import { defaultBindings } from '../src/input/default_bindings.js';
 import { ActionMapper } from '../src/input/action_mapper.js';
-import { contextObjectViews, motionChannels, objectKindsOf, PLACE_DEPTH, PLACE_LOCAL_LIGHT } from '../src/object_placement.js';
+import { contextObjectViews, motionChannels, objectKindsOf, placeDepth, PLACE_DEPTH, PLACE_DEPTHS, PLACE_LOCAL_LIGHT } from '../src/object_placement.js';
 import { objectKept, objectPsnr, truthFrames } from '../src/eval/frames.js';
 import type { FrameSource } from '../src/source.js';
 import { startTruthWindowSession } from './helpers/window_session.js';
@@ -75,6 +75,60 @@ describe('placement rules', () => {
     }
   });
 
+  it('placeDepth puts an object where the truth world does, in front of walls too', () => {
+    const w = new World(6);
+    try {
+      const walls = w.map();
+      const n = walls.size;
+      const wall = (x: number, y: number) => walls.cells[y * n + x] !== 0;
+      let rng = 7;
+      const rand = () => ((rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const seen = new Map<string, number>();
+      let tried = 0;
+      for (let cy = 1; cy < n - 1 && tried < 60; cy++) {
+        for (let cx = 1; cx < n - 2 && tried < 60; cx++) {
+          // Floor cells with a wall one or two cells to the east: stand in them facing it.
+          if (wall(cx, cy) || !(wall(cx + 1, cy) || wall(cx + 2, cy)) || rand() < 0.5) continue;
+          const pose = { x: cx + 0.05 + 0.9 * rand(), y: cy + 0.5, yaw: (rand() - 0.5) * 0.6 };
+          try {
+            w.setPose(pose.x, pose.y, pose.yaw);
+          } catch {
+            continue; // too close to a wall for the player
+          }
+          tried++;
+          const before = w.rgb.slice();
+          const placed = w.spawn('pillar');
+          const ours = placeDepth(w.pose(), walls);
+          expect(ours !== undefined).toBe(placed);
+          if (placed) {
+            // Which depth did the truth world use? The one whose sprite covers the pixels that
+            // changed (the mask does not depend on the light, which the truth world keeps to itself).
+            const changed = new Uint8Array(before.length / 3);
+            for (let p = 0; p < changed.length; p++) {
+              for (let c = 0; c < 3; c++) if (before[p * 3 + c] !== w.rgb[p * 3 + c]) changed[p] = 1;
+            }
+            let best = { depth: 0, diff: Infinity };
+            for (const d of PLACE_DEPTHS) {
+              const mask = new Uint8Array(changed.length);
+              w.drawObject('pillar', { depth: d, lateral: 0, localLight: 1 }, before.slice(), mask);
+              let diff = 0;
+              for (let p = 0; p < mask.length; p++) if ((mask[p] === 255 ? 1 : 0) !== changed[p]) diff++;
+              if (diff < best.diff) best = { depth: d, diff };
+            }
+            expect(ours).toBe(best.depth);
+          }
+          const key = String(ours);
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+          w.reset(6);
+        }
+      }
+      // The poses covered every outcome: each depth, and no room at all.
+      expect([...seen.keys()].sort()).toEqual(['0.5', '0.75', '1', 'undefined']);
+    } finally {
+      w.close();
+    }
+  });
+
   it('a manifest lists the kinds; older models with the spawn event get the truth world\'s; bad lists are refused', () => {
     const space = worldActionSpace();
     const m = (objects?: unknown) => ({ ...(objects === undefined ? {} : { objects }) }) as unknown as Manifest;
@@ -109,6 +163,11 @@ describe('placing in a model world', () => {
       const before = w.state();
       await expect(w.placeObject('sofa' as never)).rejects.toThrow(/placeObject: unknown object kind "sofa" \(this world has pillar, /);
       expect(w.state()).toEqual(before);
+      // A world that knows a wall leaves no room places nothing, and changes nothing.
+      w.setPlacementDepthProvider(() => undefined);
+      expect((await w.placeObject('barrel')).placed).toBe(false);
+      expect(w.state()).toEqual(before);
+      w.setPlacementDepthProvider(undefined);
       const { frame, placed } = await w.placeObject('barrel');
       expect(placed).toBe(true);
       expect(frame.index).toBe(0);
@@ -188,6 +247,45 @@ describe('placing in a model world', () => {
     } finally {
       await model.close();
     }
+  });
+});
+
+describe('no room in front', () => {
+  it('a placement a wall leaves no room for is a no-op: not recorded, not remembered as a change', async () => {
+    // A pose in seed 6 facing a wall too close for any placement depth.
+    const probe = new World(6);
+    const walls = probe.map();
+    let facing: { x: number; y: number; yaw: number } | undefined;
+    for (let cy = 1; cy < walls.size - 1 && !facing; cy++) {
+      for (let cx = 1; cx < walls.size - 1 && !facing; cx++) {
+        const pose = { x: cx + 0.75, y: cy + 0.5, yaw: 0 };
+        if (walls.cells[cy * walls.size + cx] || !walls.cells[cy * walls.size + cx + 1]) continue;
+        try {
+          probe.setPose(pose.x, pose.y, pose.yaw);
+        } catch {
+          continue;
+        }
+        if (placeDepth(probe.pose(), walls) === undefined) facing = pose;
+      }
+    }
+    probe.close();
+    expect(facing).toBeDefined();
+    class FacingWall extends TruthWorld {
+      override async reset(seed?: number) {
+        await super.reset(seed);
+        this.world.setPose(facing!.x, facing!.y, facing!.yaw);
+        return this.current();
+      }
+    }
+    const world = new FacingWall({ seed: 6 });
+    const rec = recorderFor(world, 6);
+    const steps = scriptSteps(parseActionScript([{ frames: 2, place: 'crate' }]), world.actionSpace);
+    await new GameLoop({ source: world, input: new ScriptInput(steps), observers: [rec], realtime: false, seed: 6 }).run();
+    expect(world.world.info().spawned_objects).toBe(0);
+    const r = decodeRecording(rec.encode());
+    expect([...r.flags]).toEqual([0, 0]);
+    expect(r.header.placedObjects).toBeUndefined();
+    world.close();
   });
 });
 

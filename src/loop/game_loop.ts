@@ -237,11 +237,12 @@ export class GameLoop {
         if (!source.setLight) throw new InvalidArgumentError(`this ${source.kind} world cannot set its light`);
         await source.setLight(light);
       }
-      const place = next.place ?? (placeKey ? this.keyPlacement(placeKey) : undefined);
+      let place = next.place ?? (placeKey ? this.keyPlacement(placeKey) : undefined);
       if (place) {
         if (!source.placeObject) throw new InvalidArgumentError(`this ${source.kind} world cannot place objects`);
-        await source.placeObject(place);
-        this.lastPlaced = OBJECT_KINDS.indexOf(place);
+        // A wall that leaves no room makes it a no-op: nothing to record or to remember.
+        if ((await source.placeObject(place)).placed) this.lastPlaced = OBJECT_KINDS.indexOf(place);
+        else place = undefined;
       }
       const edits: WorldEdits = { ...(light ? { light } : {}), ...(place ? { place } : {}) };
       for (const o of observers) o.stepStarted?.(next.action, next.reset, edits);

@@ -20,6 +20,7 @@ import { imageOpening } from '../opening_image.js';
 import { FormatError, WorldloopError } from '../errors.js';
 import { captureSave, checkRestorable, checkSaveSource, readSave, restoreSave, writeSave } from './world_save.js';
 import { PersistentSource } from './persistent_source.js';
+import { placeDepth } from '../object_placement.js';
 import type { SaveFile } from './format.js';
 
 export interface PersistentWorld {
@@ -140,6 +141,10 @@ export function assemblePersistentWorld(p: AssembleParts): PersistentWorld {
   const { world, memory, model } = p;
   const source = new PersistentSource(world);
   let anchor: RevisitAnchor | undefined;
+  // Knowing the seed's walls, a model world places objects where the truth world would. The
+  // loop places before the tracker takes the step's action, so its pose is the frame's on screen.
+  const walls = p.walls;
+  if (world instanceof ModelWorld && walls) world.setPlacementDepthProvider(() => placeDepth(tracker.pose(), walls));
   if (memory && model && world instanceof ModelWorld) {
     if (p.anchor !== false) {
       const a = new RevisitAnchor(world.actionSpace, tracker, typeof p.anchor === 'object' ? p.anchor : {});
