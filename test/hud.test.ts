@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { GLYPH_H, GLYPH_W, glyph, hasGlyph } from '../src/hud/font.js';
 import { drawText, textWidth } from '../src/hud/text.js';
-import { HudOverlay, hudLines } from '../src/hud/hud.js';
+import { HudOverlay, hudLines, placeKeysLines } from '../src/hud/hud.js';
+import { OBJECT_KINDS } from '../src/world.js';
+import { defaultBindings } from '../src/input/default_bindings.js';
 import { FrameProfiler } from '../src/profiler/frame_profiler.js';
 
 describe('HUD font and text', () => {
@@ -55,6 +57,15 @@ describe('HUD font and text', () => {
     const lit = hudLines(p, { label: 'x', paused: false, light: { level: 0.35, tint: [0.55, 0.65, 1], preset: 3 } });
     expect(lit).toContain('LIGHT 0.35 TINT 0.55 0.65 1.00 (NIGHT)');
     expect(hudLines(p, { label: 'x', paused: false, light: { level: 0.5, tint: [1, 1, 1], preset: -1 } })).toContain('LIGHT 0.50 TINT 1.00 1.00 1.00');
+    // The place keys, from the bindings: only kinds the world has and a key is bound to, wrapped
+    // to lines that fit the overlay.
+    expect(placeKeysLines(['pillar', 'lamp', 'orb'], { placePillar: ['1'], placeLamp: ['4', 'L'] })).toEqual(['PLACE 1 PILLAR 4 LAMP']);
+    const all = placeKeysLines([...OBJECT_KINDS], defaultBindings().commands);
+    expect(all).toEqual(['PLACE 1 PILLAR 2 BARREL 3 PLANT 4 LAMP', '  5 CRATE 6 ORB']);
+    for (const l of all) expect(textWidth(l, 2)).toBeLessThanOrEqual(512 - 4);
+    expect(hudLines(p, { label: 'x', paused: false, placeKeys: all })).toEqual(expect.arrayContaining(all));
+    expect(placeKeysLines([], { placePillar: ['1'] })).toEqual([]);
+    expect(placeKeysLines(['crate'], {})).toEqual([]);
     const size = HudOverlay.sizeFor(128, 128);
     expect(size).toEqual({ width: 512, height: 512 });
     const o = new HudOverlay(size.width, size.height);

@@ -1,6 +1,6 @@
 /**
  * The on-screen HUD (F1): FPS, dropped frames, stage times, source label (backend, model, seed),
- * the global light, pause state. Drawn with the built-in font into an RGBA overlay that the window blends over the
+ * the global light, the keys that place objects, pause state. Drawn with the built-in font into an RGBA overlay that the window blends over the
  * frame, at a resolution that is an integer multiple of the frame so glyphs stay crisp.
  */
 import type { FrameProfiler } from '../profiler/frame_profiler.js';
@@ -15,6 +15,30 @@ export interface HudState {
   mouseCaptured?: boolean;
   /** The world's global light (shown when the source tracks it). */
   light?: LightState;
+  /** The keys that place objects, with their kinds (placeKeysLines), when the world can place. */
+  placeKeys?: string[];
+}
+
+/** Characters per HUD line that fit the 512-pixel overlay at its text scale. */
+const HUD_LINE_CHARS = 40;
+
+/** "PLACE 1 PILLAR 2 BARREL …", wrapped to HUD lines: each kind the world can place that a key is
+ * bound to, in the runtime's order, with the first key bound to it; empty when there is none. */
+export function placeKeysLines(kinds: readonly string[], commands: Partial<Record<string, string[]>>): string[] {
+  const parts = kinds.flatMap((k) => {
+    const key = commands[`place${k[0]!.toUpperCase()}${k.slice(1)}`]?.[0];
+    return key ? [`${key} ${k}`.toUpperCase()] : [];
+  });
+  const lines: string[] = [];
+  let line = parts.length ? 'PLACE' : '';
+  for (const p of parts) {
+    if (line.length + 1 + p.length > HUD_LINE_CHARS) {
+      lines.push(line);
+      line = `  ${p}`;
+    } else line += ` ${p}`;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 function ms(v: number): string {
@@ -36,6 +60,7 @@ export function hudLines(p: FrameProfiler, s: HudState): string[] {
     const preset = l.preset >= 0 ? ` (${worldLayout().lightPresets[l.preset]?.name ?? l.preset})` : '';
     lines.push(`LIGHT ${l.level.toFixed(2)} TINT ${l.tint.map((v) => v.toFixed(2)).join(' ')}${preset.toUpperCase()}`);
   }
+  if (s.placeKeys) lines.push(...s.placeKeys);
   const flags = [s.paused ? 'PAUSED' : '', s.recording ? 'REC' : '', s.mouseCaptured ? 'MOUSE CAPTURED (ESC)' : ''].filter(Boolean);
   if (flags.length) lines.push(flags.join('  '));
   return lines;

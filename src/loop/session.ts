@@ -20,6 +20,7 @@ import { Recorder } from '../record/recorder.js';
 import { loadActionScript, randomAction, scriptSteps, seededRandom, type ScriptStep } from './action_script.js';
 import type { CommandName } from '../input/bindings.js';
 import type { Canvas } from '../hud/text.js';
+import { placeKeysLines } from '../hud/hud.js';
 import { GameLoop, type LoopInput, type LoopOutput, type LoopResult, type StepObserver } from './game_loop.js';
 import { WindowOutput } from './window_output.js';
 
@@ -115,7 +116,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         throw err;
       }
     }
-    const mapper = new ActionMapper(source.actionSpace, resolveBindings(o.bindings));
+    const bindings = resolveBindings(o.bindings);
+    const mapper = new ActionMapper(source.actionSpace, bindings);
+    const placeKeys = source.placeObject ? placeKeysLines(source.objectKinds?.() ?? [], bindings.commands) : [];
     windowInput = new WindowInput(window, mapper);
     input = windowInput;
     const wi = windowInput;
@@ -125,6 +128,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       recording: !!recorder,
       mouseCaptured: wi.mouseCaptured,
       ...(source.light ? { light: source.light() } : {}),
+      ...(placeKeys.length ? { placeKeys } : {}),
     }));
     windowOut.hudVisible = o.hud;
     windowOut.hudPanel = o.hudPanel;
