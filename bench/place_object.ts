@@ -18,7 +18,7 @@
  * `--sheet FILE.png` also writes a contact sheet: per seed with the object in view (up to 4), the
  * truth world with the object, the model with it and the model without it, 1, 8 and 32 frames on.
  *
- *   node dist/bench/place_object.js [--model PATH] [--seeds 12] [--warm 20] [--after 32] [--cost-runs 30] [--sheet FILE.png]
+ *   node dist/bench/place_object.js [--model PATH] [--seeds 12] [--first-seed 0] [--warm 20] [--after 32] [--cost-runs 30] [--sheet FILE.png]
  */
 import { writeFileSync } from 'node:fs';
 import { contactSheet, type Tile } from '../src/image/contact_sheet.js';
@@ -33,15 +33,16 @@ import { truthOpening } from '../src/loop/open_source.js';
 import { BenchArgs } from './bench_args.js';
 
 const a = BenchArgs.parse(
-  'Usage: node dist/bench/place_object.js [--model PATH] [--seeds 12] [--warm 20] [--after 32] [--threads N] [--cost-runs 30] [--sheet FILE.png]\n' +
+  'Usage: node dist/bench/place_object.js [--model PATH] [--seeds 12] [--first-seed 0] [--warm 20] [--after 32] [--threads N] [--cost-runs 30] [--sheet FILE.png]\n' +
     'Places an object of a chosen kind in the truth world and in the model world at the same step (kinds in turn,\n' +
     'one per seed); object-pixel PSNR against truth and the share of seeds where the model keeps it, at horizons\n' +
     'after the placement; the same for the trained spawn event; and the cost of a placement.',
-  { values: ['model', 'seeds', 'warm', 'after', 'threads', 'cost-runs', 'sheet'] },
+  { values: ['model', 'seeds', 'first-seed', 'warm', 'after', 'threads', 'cost-runs', 'sheet'] },
 );
 const o = {
   model: a.modelPath(),
   seeds: a.num('seeds', 12, { min: 1 }),
+  firstSeed: a.num('first-seed', 0, { min: 0 }),
   warm: a.num('warm', 20, { min: 1 }),
   after: a.num('after', 32, { min: 9 }),
   threads: a.num('threads', 0, { min: 0 }),
@@ -122,8 +123,8 @@ async function main(): Promise<void> {
   const tiles: Tile[] = [];
   try {
     for (let i = 0; i < o.seeds; i++) {
-      const seed = 2 ** 40 + i;
-      const kind = OBJECT_KINDS[i % OBJECT_KINDS.length]!;
+      const seed = 2 ** 40 + o.firstSeed + i;
+      const kind = OBJECT_KINDS[(o.firstSeed + i) % OBJECT_KINDS.length]!;
       const acts = script(seed);
       const truth = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight);
       const truthP = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight, { step: o.warm, kind });
@@ -172,6 +173,7 @@ async function main(): Promise<void> {
       backend: 'cpu',
       model: o.model,
       seeds: o.seeds,
+      first_seed: 2 ** 40 + o.firstSeed,
       warm_steps: o.warm,
       after: `${STILL_STEPS} still, then move -0.5`,
       placed: summary(placed),
