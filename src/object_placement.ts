@@ -32,22 +32,28 @@ export interface ObjectView {
 
 /**
  * The object kinds a model may have placed in its world: the manifest's `objects.kinds` (the
- * kinds its training worlds spawned). Models exported before the manifest listed them, whose
- * action space has the truth world's spawn event, were trained on the truth world and get its
- * kinds; any other model gets none. Kinds the runtime cannot draw are refused, naming them.
+ * kinds its training worlds spawned) that this runtime can draw; a kind it cannot draw (a model
+ * from a newer world) is left out rather than refusing the model (`worldloop info` names it).
+ * Models exported before the manifest listed kinds, whose action space has the truth world's
+ * spawn event, were trained on the truth world and get its kinds; any other model gets none.
  */
 export function objectKindsOf(m: Manifest, space: ActionSpace): ObjectKind[] {
-  const listed = (m.objects as { kinds?: unknown } | undefined)?.kinds;
+  const listed = listedObjectKinds(m);
   if (listed === undefined) {
     return space.channels.some((c) => c.name === 'spawn' && c.kind === 'event') ? [...OBJECT_KINDS] : [];
   }
-  if (!Array.isArray(listed)) throw new FormatError('manifest: objects.kinds must be an array of object kind names');
-  for (const [i, k] of listed.entries()) {
-    if (!(OBJECT_KINDS as readonly unknown[]).includes(k)) {
-      throw new FormatError(`manifest: objects.kinds[${i}] = ${JSON.stringify(k)} is not a kind this runtime can draw (${OBJECT_KINDS.join(', ')})`);
-    }
+  return listed.filter((k): k is ObjectKind => (OBJECT_KINDS as readonly string[]).includes(k));
+}
+
+/** The manifest's `objects.kinds` as written (undefined when it has none). The engine validated
+ * its shape; a hand-made manifest object is checked here too. */
+export function listedObjectKinds(m: Manifest): string[] | undefined {
+  const listed = (m.objects as { kinds?: unknown } | undefined)?.kinds;
+  if (listed === undefined) return undefined;
+  if (!Array.isArray(listed) || listed.some((k) => typeof k !== 'string')) {
+    throw new FormatError('manifest: objects.kinds must be an array of object kind names');
   }
-  return listed as ObjectKind[];
+  return listed as string[];
 }
 
 /** Checks a kind against a world's list; the error names the kinds there are. */

@@ -129,14 +129,16 @@ describe('placement rules', () => {
     }
   });
 
-  it('a manifest lists the kinds; older models with the spawn event get the truth world\'s; bad lists are refused', () => {
+  it('a manifest lists the kinds; older models with the spawn event get the truth world\'s; undrawable kinds are left out', () => {
     const space = worldActionSpace();
     const m = (objects?: unknown) => ({ ...(objects === undefined ? {} : { objects }) }) as unknown as Manifest;
     expect(objectKindsOf(m({ kinds: ['lamp', 'orb'] }), space)).toEqual(['lamp', 'orb']);
     expect(objectKindsOf(m(), space)).toEqual([...OBJECT_KINDS]);
     expect(objectKindsOf(m(), { channels: space.channels.filter((c) => c.name !== 'spawn') })).toEqual([]);
-    expect(() => objectKindsOf(m({ kinds: ['lamp', 'sofa'] }), space)).toThrow(/objects\.kinds\[1\] = "sofa" is not a kind this runtime can draw/);
+    // A kind this runtime cannot draw (a model of a newer world) is left out, not fatal.
+    expect(objectKindsOf(m({ kinds: ['lamp', 'sofa'] }), space)).toEqual(['lamp']);
     expect(() => objectKindsOf(m({ kinds: 'lamp' }), space)).toThrow(/objects\.kinds must be an array/);
+    expect(() => objectKindsOf(m({ kinds: ['lamp', 3] }), space)).toThrow(/objects\.kinds must be an array of object kind names/);
   });
 
   it('keys 1-6 and pad B reach the loop as place commands; scripts take place and name a bad kind', () => {

@@ -5,7 +5,7 @@ import { parseArgs } from '../args.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { loadModel, type BackendName, type Manifest } from '../../model.js';
 import type { ActionSpace } from '../../source.js';
-import { objectKindsOf } from '../../object_placement.js';
+import { listedObjectKinds, objectKindsOf } from '../../object_placement.js';
 import { sha256File } from '../../record/source_identity.js';
 
 const help = `usage: worldloop info MODEL [--backend cpu|cuda|auto] [--json]
@@ -23,8 +23,11 @@ example: worldloop info models/default.safetensors`;
 /** The kinds play can place in this model's world, and where the list comes from. */
 function placeableLine(m: Manifest, space: ActionSpace): string {
   const kinds = objectKindsOf(m, space);
-  if (kinds.length === 0) return 'none to place (no objects.kinds in the manifest, no spawn event)';
-  return `${kinds.join(', ')}${m.objects ? '' : " (the truth world's: the manifest lists none)"}`;
+  const listed = listedObjectKinds(m);
+  const undrawable = (listed ?? []).filter((k) => !(kinds as readonly string[]).includes(k));
+  const note = undrawable.length ? ` (the manifest also lists ${undrawable.join(', ')}, which this runtime cannot draw)` : '';
+  if (kinds.length === 0) return `none to place${listed ? '' : ' (no objects.kinds in the manifest, no spawn event)'}${note}`;
+  return `${kinds.join(', ')}${listed ? '' : " (the truth world's: the manifest lists none)"}${note}`;
 }
 
 const command: Command = {
