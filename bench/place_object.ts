@@ -130,9 +130,9 @@ async function main(): Promise<void> {
       const truthP = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight, { step: o.warm, kind });
       const control = (await modelFrames(model, sourceId, seed, acts, 'anchor')).frames;
       const withObj = (await modelFrames(model, sourceId, seed, acts, 'anchor', { place: { step: o.warm, kind } })).frames;
-      const inView = placed[horizons[0]!]!.psnr.length;
       console.error(`seed ${seed}, placed ${kind}: object PSNR model/control ${score(placed, withObj, control, truthP, truth)}`);
-      if (placed[horizons[0]!]!.psnr.length > inView && tiles.length < SHEET_SEEDS * 3 * SHEET_AT.length) {
+      const inView = objectPsnr(withObj[o.warm + 1]!, truthP[o.warm + 1]!, truth[o.warm + 1]!) !== undefined;
+      if (inView && tiles.length < SHEET_SEEDS * 3 * SHEET_AT.length) {
         for (const [rows, name] of [[truthP, 'truth'], [withObj, 'model'], [control, 'without']] as const) {
           for (const h of SHEET_AT) tiles.push({ width: d.frameWidth, height: d.frameHeight, rgb: rows[o.warm + h]!, label: `${name} ${kind} h${h}` });
         }
