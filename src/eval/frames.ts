@@ -90,6 +90,62 @@ export function objectPsnr(model: Uint8Array, truthWith: Uint8Array, truthWithou
   return n === 0 ? undefined : 10 * Math.log10((255 * 255) / Math.max(se / n, 1e-10));
 }
 
+/**
+ * The horizontal image shift from frame `a` to frame `b` in whole pixels (+ = content moved
+ * right), by the smallest mean squared luminance difference over shifts up to `maxShift`: what a
+ * turn does to the picture. The sign is what action following is judged on (as the training
+ * eval's phase correlation is); frames that are all one colour give 0.
+ */
+export function horizontalShift(a: Uint8Array, b: Uint8Array, w: number, h: number, maxShift = 16): number {
+  const lum = (f: Uint8Array) => {
+    const out = new Float32Array(w * h);
+    for (let i = 0; i < w * h; i++) out[i] = 0.299 * f[i * 3]! + 0.587 * f[i * 3 + 1]! + 0.114 * f[i * 3 + 2]!;
+    return out;
+  };
+  const la = lum(a);
+  const lb = lum(b);
+  let best = 0;
+  let bestErr = Infinity;
+  for (let s = -maxShift; s <= maxShift; s++) {
+    let err = 0;
+    const x0 = Math.max(0, -s);
+    const x1 = Math.min(w, w - s);
+    for (let y = 0; y < h; y++) {
+      const row = y * w;
+      for (let x = x0; x < x1; x++) {
+        const d = la[row + x]! - lb[row + x + s]!;
+        err += d * d;
+      }
+    }
+    err /= (x1 - x0) * h;
+    // Ties (a flat frame) go to the smallest shift.
+    if (err < bestErr - 1e-9 || (Math.abs(err - bestErr) <= 1e-9 && Math.abs(s) < Math.abs(best))) {
+      bestErr = err;
+      best = s;
+    }
+  }
+  return best;
+}
+
+/**
+ * Turn direction agreement along a loop: for each step whose action turns (|turn| ≥ 0.5) and
+ * whose truth frames shift by a pixel or more, does the model's picture shift the same way?
+ * Returns the agreeing and counted steps (frame i follows action i - 1).
+ */
+export function turnAgreement(model: Uint8Array[], truth: Uint8Array[], acts: Act[], w: number, h: number): { agree: number; total: number } {
+  const turn = worldLayout().channels.findIndex((c) => c.name === 'turn');
+  let agree = 0;
+  let total = 0;
+  for (let i = 1; i < truth.length && i <= acts.length; i++) {
+    if (Math.abs(acts[i - 1]![turn]!) < 0.5) continue;
+    const st = horizontalShift(truth[i - 1]!, truth[i]!, w, h);
+    if (Math.abs(st) < 1) continue;
+    total++;
+    if (Math.sign(horizontalShift(model[i - 1]!, model[i]!, w, h)) === Math.sign(st)) agree++;
+  }
+  return { agree, total };
+}
+
 /** Truth frames for the whole loop (index 0 = the opening's last frame); `place` puts an object
  * in front of the player before action `step` (0-based), as a script's place does. */
 export function truthFrames(

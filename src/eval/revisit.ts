@@ -14,9 +14,10 @@
  * - anchor: what play runs — the slots when the model has them, plus revisit anchoring
  *   (src/memory/revisit_anchor.ts), which re-grounds a frame on a remembered view on return.
  *
- * Also reported, as in the training eval: PSNR of the return frame against truth and the
- * sharpness ratio (mean image-gradient magnitude of model frames over truth's), so a model that
- * blurs or freezes cannot look good on self-consistency alone; and whether an object is still
+ * Also reported, as in the training eval: PSNR of the return frame against truth, the sharpness
+ * ratio (mean image-gradient magnitude of model frames over truth's) and turn direction agreement
+ * along the loop (turnAgreement), so a model that blurs, freezes or ignores the player cannot
+ * look good on self-consistency alone; and whether an object is still
  * recognisable on return: one spawned by the model's own spawn event, and one of a chosen kind
  * placed by the runtime (src/object_placement.ts), each at the first visit. `worldloop revisit` runs it (src/cli/commands/revisit.ts).
  */
@@ -24,7 +25,7 @@ import { Explorer, World, worldLayout, type ObjectKind } from '../world.js';
 import type { Model } from '../model.js';
 import type { Tile } from '../image/contact_sheet.js';
 import { objectKindsOf } from '../object_placement.js';
-import { mean, modelFrames, objectKept, psnr, round2, sharpness, truthFrames, type Act, type Mode } from './frames.js';
+import { mean, modelFrames, objectKept, psnr, round2, sharpness, truthFrames, turnAgreement, type Act, type Mode } from './frames.js';
 
 export const REVISIT_MODES: readonly Mode[] = ['plain', 'memory', 'anchor'];
 
@@ -103,6 +104,12 @@ export function findLoop(seed: number, settle: number, n: number): Act[] | undef
   return undefined;
 }
 
+function turnShare(rows: Record<string, number>[], mode: Mode): { agreement: number | null; steps: number } {
+  const sum = (k: string) => rows.reduce((t, r) => t + (r[k] ?? 0), 0);
+  const steps = sum(`${mode}_turn_steps`);
+  return { agreement: steps ? round2(sum(`${mode}_turn_agree`) / steps) : null, steps };
+}
+
 function share(rows: Record<string, number>[], key: string): string {
   const v = rows.map((r) => r[key]).filter((x): x is number => x !== undefined);
   return v.length ? `${v.filter((x) => x === 1).length}/${v.length}` : 'object not in view';
@@ -161,6 +168,10 @@ export async function runRevisit(
         row[`${mode}_psnr_return_vs_truth`] = psnr(f[ret]!, truth[ret]!);
         row[`${mode}_sharpness_ratio`] = sharpness(f[ret]!, d.frameWidth, d.frameHeight) / truthSharp;
         row[`${mode}_anchored_frames`] = m.anchored;
+        // Action following along the loop, as the training eval judges it (turn direction).
+        const turns = turnAgreement(f, truth, acts, d.frameWidth, d.frameHeight);
+        row[`${mode}_turn_agree`] = turns.agree;
+        row[`${mode}_turn_steps`] = turns.total;
         row[`${mode}_return_anchored`] = m.anchoredAt[ret] ? 1 : 0;
         if (mode === modes[0]) loopTiles.push(tile(f[first]!, `${mode} first`));
         loopTiles.push(tile(f[ret]!, `${mode} return`));
@@ -195,6 +206,8 @@ export async function runRevisit(
       return_identical_to_first: `${rows.filter((r) => r[`${mode}_psnr_return_vs_first`]! >= 100).length}/${rows.length}`,
       psnr_return_vs_truth_db: col(`${mode}_psnr_return_vs_truth`),
       sharpness_ratio: col(`${mode}_sharpness_ratio`),
+      // Over every turning step of every loop: does the picture turn the way truth's does?
+      turn_agreement: turnShare(rows, mode),
       // Share of loops where the spawned object is "recognisable": see objectKept().
       spawned_object_kept: hasSpawn
         ? { first_visit: share(rows, `${mode}_object_kept_first`), on_return: share(rows, `${mode}_object_kept_return`) }
