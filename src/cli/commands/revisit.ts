@@ -40,8 +40,9 @@ Loops that would touch a wall are replaced (the truth world checks each one).
                     loop: truth at the first visit and on return, then each mode)
 
 Prints one progress line per loop (stderr) and one JSON line per distance (stdout): PSNR of the
-return frame vs the first visit and vs truth, the sharpness ratio, and spawned and placed object
-kept, per mode. On this project's 2-core CPU a loop of 200 frames takes ~50 s in all three modes;
+return frame vs the first visit and vs truth, the sharpness ratio, turn direction agreement along
+the loops (does the picture turn the way truth's does), and spawned and placed object kept, per
+mode. On this project's 2-core CPU a loop of 200 frames takes ~50 s in all three modes;
 1,800 ~5 min.
 
 example: worldloop revisit --seeds 6 --away 200,1800 --out runs/revisit`;
