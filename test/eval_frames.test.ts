@@ -1,7 +1,7 @@
 // The frame measures the evals share (src/eval/frames.ts): the image shift a turn makes, and turn
 // direction agreement along a loop, checked on the truth world itself.
 import { describe, expect, it } from 'vitest';
-import { horizontalShift, truthFrames, turnAgreement } from '../src/eval/frames.js';
+import { horizontalShift, truthFrames, turnAgreement, turnSteps } from '../src/eval/frames.js';
 import { World, worldLayout } from '../src/world.js';
 
 describe('turn measures', () => {
@@ -31,11 +31,13 @@ describe('turn measures', () => {
     const act = (turn: number) => Float32Array.from({ length: A }, (_, c) => (c === 2 ? turn : 0));
     const acts = [act(1), act(1), act(0), act(-1), act(0.2)];
     const truth = truthFrames(5, 4, acts, 128, 128);
-    expect(turnAgreement(truth, truth, acts, 128, 128)).toEqual({ agree: 3, total: 3 });
+    const steps = turnSteps(truth, acts, 128, 128);
+    expect(steps.map((s) => s.i)).toEqual([1, 2, 4]);
+    expect(turnAgreement(truth, steps, 128, 128)).toEqual({ agree: 3, total: 3 });
     const mirrored = truthFrames(5, 4, acts.map((a) => act(-a[2]!)), 128, 128);
-    expect(turnAgreement(mirrored, truth, acts, 128, 128)).toEqual({ agree: 0, total: 3 });
+    expect(turnAgreement(mirrored, steps, 128, 128)).toEqual({ agree: 0, total: 3 });
     // A model that stands still agrees with nothing.
     const frozen = truth.map(() => truth[0]!);
-    expect(turnAgreement(frozen, truth, acts, 128, 128).agree).toBe(0);
+    expect(turnAgreement(frozen, steps, 128, 128).agree).toBe(0);
   });
 });

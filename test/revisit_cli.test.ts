@@ -23,8 +23,12 @@ describe('worldloop revisit', () => {
     expect(rep.machine).toMatch(/ x\d+$/);
     expect(rep.memory).toBe('model has no memory slots'); // the fixture has none
     expect(rep.plain.spawned_object_kept).toBe('model has no spawn channel');
-    expect(rep.plain.turn_agreement.steps).toBeGreaterThanOrEqual(0);
-    expect(Object.keys(rep.anchor.turn_agreement)).toEqual(['agreement', 'steps']);
+    // The loops turn (the undo steps turn back), so there are turning steps to judge; the
+    // fixture's random weights follow none of them reliably.
+    expect(rep.plain.turn_agreement.steps).toBeGreaterThan(0);
+    expect(rep.anchor.turn_agreement.steps).toBe(rep.plain.turn_agreement.steps);
+    expect(rep.plain.turn_agreement.agreement).toBeGreaterThanOrEqual(0);
+    expect(rep.plain.turn_agreement.agreement).toBeLessThan(0.9);
     expect(rep.plain.placed_object_kept).toMatch(/not measured: the model has no object kind 'lamp' \(manifest objects.kinds: none\)/);
     // The loop comes back to its exact start pose, where the opening is stored: the return is anchored.
     expect(rep.anchor.return_frame_anchored).toBe(`${rep.seeds}/${rep.seeds}`);

@@ -52,42 +52,41 @@ export function sharpness(rgb: Uint8Array, w: number, h: number): number {
   return sum / ((h - 1) * (w - 1) * 3);
 }
 
-/**
- * Is a spawned object recognisable in a model frame? On the pixels where the truth frame with
- * the object differs from the truth frame without it (the object, > 30 levels summed over RGB),
- * the model's frame after the spawn event must be closer to the truth-with-object than the
- * model's frame of the same loop without the event is. Undefined when the object is not in view.
- */
-export function objectKept(modelWith: Uint8Array, modelWithout: Uint8Array, truthWith: Uint8Array, truthWithout: Uint8Array): boolean | undefined {
-  let n = 0;
-  let eWith = 0;
-  let eWithout = 0;
+/** Byte offsets of the object's pixels: where the truth frame with the object differs from the
+ * one without it by more than 30 levels summed over RGB. */
+function objectPixels(truthWith: Uint8Array, truthWithout: Uint8Array): number[] {
+  const out: number[] = [];
   for (let p = 0; p < truthWith.length; p += 3) {
     let diff = 0;
     for (let c = 0; c < 3; c++) diff += Math.abs(truthWith[p + c]! - truthWithout[p + c]!);
-    if (diff <= 30) continue;
-    n++;
-    for (let c = 0; c < 3; c++) {
-      eWith += (modelWith[p + c]! - truthWith[p + c]!) ** 2;
-      eWithout += (modelWithout[p + c]! - truthWith[p + c]!) ** 2;
-    }
+    if (diff > 30) out.push(p);
   }
-  return n === 0 ? undefined : eWith < eWithout;
+  return out;
 }
 
-/** PSNR of `model` against `truthWith` on the object's pixels only (where the truth frames with
- * and without it differ, as in objectKept); undefined when the object is not in view. */
-export function objectPsnr(model: Uint8Array, truthWith: Uint8Array, truthWithout: Uint8Array): number | undefined {
-  let n = 0;
+/** Squared error of `frame` against `truth` over the given pixels (byte offsets, RGB). */
+function pixelError(frame: Uint8Array, truth: Uint8Array, pixels: number[]): number {
   let se = 0;
-  for (let p = 0; p < truthWith.length; p += 3) {
-    let diff = 0;
-    for (let c = 0; c < 3; c++) diff += Math.abs(truthWith[p + c]! - truthWithout[p + c]!);
-    if (diff <= 30) continue;
-    n += 3;
-    for (let c = 0; c < 3; c++) se += (model[p + c]! - truthWith[p + c]!) ** 2;
-  }
-  return n === 0 ? undefined : 10 * Math.log10((255 * 255) / Math.max(se / n, 1e-10));
+  for (const p of pixels) for (let c = 0; c < 3; c++) se += (frame[p + c]! - truth[p + c]!) ** 2;
+  return se;
+}
+
+/**
+ * Is a spawned object recognisable in a model frame? On the object's pixels (objectPixels), the
+ * model's frame after the spawn event must be closer to the truth-with-object than the model's
+ * frame of the same loop without the event is. Undefined when the object is not in view.
+ */
+export function objectKept(modelWith: Uint8Array, modelWithout: Uint8Array, truthWith: Uint8Array, truthWithout: Uint8Array): boolean | undefined {
+  const px = objectPixels(truthWith, truthWithout);
+  return px.length === 0 ? undefined : pixelError(modelWith, truthWith, px) < pixelError(modelWithout, truthWith, px);
+}
+
+/** PSNR of `model` against `truthWith` on the object's pixels only (objectPixels); undefined when
+ * the object is not in view. */
+export function objectPsnr(model: Uint8Array, truthWith: Uint8Array, truthWithout: Uint8Array): number | undefined {
+  const px = objectPixels(truthWith, truthWithout);
+  if (px.length === 0) return undefined;
+  return 10 * Math.log10((255 * 255) / Math.max(pixelError(model, truthWith, px) / (px.length * 3), 1e-10));
 }
 
 /**
@@ -127,23 +126,33 @@ export function horizontalShift(a: Uint8Array, b: Uint8Array, w: number, h: numb
   return best;
 }
 
-/**
- * Turn direction agreement along a loop: for each step whose action turns (|turn| ≥ 0.5) and
- * whose truth frames shift by a pixel or more, does the model's picture shift the same way?
- * Returns the agreeing and counted steps (frame i follows action i - 1).
- */
-export function turnAgreement(model: Uint8Array[], truth: Uint8Array[], acts: Act[], w: number, h: number): { agree: number; total: number } {
+/** A turning step of a loop: frame `i` follows a turn (|turn| ≥ 0.5) that shifted truth's picture
+ * by `shift` pixels (at least one). */
+export interface TurnStep {
+  i: number;
+  shift: number;
+}
+
+/** The turning steps of a loop, measured once on the truth frames (frame i follows action i - 1). */
+export function turnSteps(truth: Uint8Array[], acts: Act[], w: number, h: number): TurnStep[] {
   const turn = worldLayout().channels.findIndex((c) => c.name === 'turn');
-  let agree = 0;
-  let total = 0;
+  const steps: TurnStep[] = [];
   for (let i = 1; i < truth.length && i <= acts.length; i++) {
     if (Math.abs(acts[i - 1]![turn]!) < 0.5) continue;
-    const st = horizontalShift(truth[i - 1]!, truth[i]!, w, h);
-    if (Math.abs(st) < 1) continue;
-    total++;
-    if (Math.sign(horizontalShift(model[i - 1]!, model[i]!, w, h)) === Math.sign(st)) agree++;
+    const shift = horizontalShift(truth[i - 1]!, truth[i]!, w, h);
+    if (Math.abs(shift) >= 1) steps.push({ i, shift });
   }
-  return { agree, total };
+  return steps;
+}
+
+/** Turn direction agreement: at how many of the turning steps does the model's picture shift
+ * the same way as truth's? */
+export function turnAgreement(model: Uint8Array[], steps: readonly TurnStep[], w: number, h: number): { agree: number; total: number } {
+  let agree = 0;
+  for (const { i, shift } of steps) {
+    if (Math.sign(horizontalShift(model[i - 1]!, model[i]!, w, h)) === Math.sign(shift)) agree++;
+  }
+  return { agree, total: steps.length };
 }
 
 /** Truth frames for the whole loop (index 0 = the opening's last frame); `place` puts an object

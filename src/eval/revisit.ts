@@ -25,7 +25,7 @@ import { Explorer, World, worldLayout, type ObjectKind } from '../world.js';
 import type { Model } from '../model.js';
 import type { Tile } from '../image/contact_sheet.js';
 import { objectKindsOf } from '../object_placement.js';
-import { mean, modelFrames, objectKept, psnr, round2, sharpness, truthFrames, turnAgreement, type Act, type Mode } from './frames.js';
+import { mean, modelFrames, objectKept, psnr, round2, sharpness, truthFrames, turnAgreement, turnSteps, type Act, type Mode } from './frames.js';
 
 export const REVISIT_MODES: readonly Mode[] = ['plain', 'memory', 'anchor'];
 
@@ -159,6 +159,7 @@ export async function runRevisit(
       const place = placeKind ? { step: settle, kind: placeKind } : undefined;
       const truthP = place ? truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight, place) : undefined;
       const truthSharp = Math.max(1e-9, sharpness(truth[ret]!, d.frameWidth, d.frameHeight));
+      const turning = turnSteps(truth, acts, d.frameWidth, d.frameHeight);
       const row: Record<string, number> = { seed_offset: s, truth_self_psnr: psnr(truth[ret]!, truth[first]!) };
       const loopTiles = [tile(truth[first]!, `s${s} truth first`), tile(truth[ret]!, `truth return ${3 * n}`)];
       for (const mode of modes) {
@@ -169,7 +170,7 @@ export async function runRevisit(
         row[`${mode}_sharpness_ratio`] = sharpness(f[ret]!, d.frameWidth, d.frameHeight) / truthSharp;
         row[`${mode}_anchored_frames`] = m.anchored;
         // Action following along the loop, as the training eval judges it (turn direction).
-        const turns = turnAgreement(f, truth, acts, d.frameWidth, d.frameHeight);
+        const turns = turnAgreement(f, turning, d.frameWidth, d.frameHeight);
         row[`${mode}_turn_agree`] = turns.agree;
         row[`${mode}_turn_steps`] = turns.total;
         row[`${mode}_return_anchored`] = m.anchoredAt[ret] ? 1 : 0;
