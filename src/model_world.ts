@@ -10,7 +10,7 @@ import type { ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
 import { InvalidArgumentError } from './errors.js';
 import { checkLightSetting, LightTracker, relightFrame, relightGain, type LightSetting, type LightState } from './lighting.js';
 import { World, worldLayout, type LightPreset, type ObjectKind } from './world.js';
-import { checkObjectKind, contextObjectViews, motionChannels, objectKindsOf, PLACE_DEPTH, PLACE_LOCAL_LIGHT, type MotionChannels } from './object_placement.js';
+import { checkObjectKind, contextObjectViews, objectKindsOf, PLACE_DEPTH, PLACE_LOCAL_LIGHT } from './object_placement.js';
 
 /** Where a world starts: K RGB8 frames (oldest first) that are encoded into the context. */
 export type OpeningProvider = (seed: number) => Promise<Uint8Array[]>;
@@ -110,7 +110,6 @@ export class ModelWorld implements FrameSource {
    * from before the change (the memory store learns of it only when the step finishes). */
   private edited = false;
   private readonly kinds: readonly ObjectKind[];
-  private readonly motion: MotionChannels;
   /** A truth world of this world's seed that draws placed objects (made on first use). */
   private painter: World | undefined;
   private painterSeed = 0;
@@ -137,7 +136,6 @@ export class ModelWorld implements FrameSource {
     this.lights = new LightTracker(opts.lightPresets ?? worldLayout().lightPresets);
     this.lightChannel = this.actionSpace.channels.findIndex((c) => c.name === 'light' && c.kind === 'event');
     this.kinds = objectKindsOf(model.info.manifest, this.actionSpace);
-    this.motion = motionChannels(this.actionSpace);
   }
 
   /** Feeds retrieved memory views to the denoiser on every step (a model with memory slots). */
@@ -244,7 +242,7 @@ export class ModelWorld implements FrameSource {
     const l = this.lights.state;
     painter.setLight(l.level, l.tint);
     const k = this.model.dims.context;
-    const views = contextObjectViews(this.ctxActions, k, this.motion, worldLayout().defaults, depth);
+    const views = contextObjectViews(this.ctxActions, k, this.actionSpace, worldLayout().defaults, depth);
     let i = 0;
     await this.editContext((rgb) => painter.drawObject(kind, { ...views[i++]!, localLight: PLACE_LOCAL_LIGHT }, rgb));
     painter.drawObject(kind, { depth, lateral: 0, localLight: PLACE_LOCAL_LIGHT }, this.rgb);

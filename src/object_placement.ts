@@ -12,6 +12,7 @@ import { FormatError, InvalidArgumentError } from './errors.js';
 import type { Manifest } from './model.js';
 import type { ActionSpace } from './source.js';
 import { OBJECT_KINDS, type ObjectKind } from './world.js';
+import { PoseTracker, type MotionSpeeds } from './memory/pose_tracker.js';
 
 /** Cells ahead of the player where an object is placed: the truth world's first choice. */
 export const PLACE_DEPTH = 1.0;
@@ -89,53 +90,36 @@ export function placeDepth(pose: { x: number; y: number; yaw: number }, walls: {
   return undefined;
 }
 
-export interface MotionChannels {
-  move: number;
-  strafe: number;
-  turn: number;
-}
-
-/** Indices of move/strafe/turn in an action space (-1 where absent). */
-export function motionChannels(space: ActionSpace): MotionChannels {
-  const at = (n: string) => space.channels.findIndex((c) => c.name === n && c.kind === 'axis');
-  return { move: at('move'), strafe: at('strafe'), turn: at('turn') };
-}
-
 /**
  * For K context frames (oldest first) and the K actions that led into them (`actions[j]` made
  * frame j, as a model world keeps them), where an object `depth` cells straight ahead of the
- * newest frame stands in each frame. The truth world's motion (turn, then move along the new
- * heading) is undone step by step; walls are not known, so a step that was blocked counts as
- * taken.
+ * newest frame stands in each frame. The frames' poses are the pose tracker's dead reckoning
+ * from the oldest one (the truth world's motion); walls are not known, so a step that was blocked
+ * counts as taken.
  */
 export function contextObjectViews(
   actions: Float32Array,
   k: number,
-  ch: MotionChannels,
-  speeds: { moveSpeed: number; strafeSpeed: number; turnSpeedDeg: number },
+  space: ActionSpace,
+  speeds: MotionSpeeds,
   depth = PLACE_DEPTH,
 ): ObjectView[] {
-  const A = actions.length / k;
-  if (!Number.isInteger(A) || A < 1) throw new InvalidArgumentError(`context actions: ${actions.length} values is not ${k} actions`);
-  const at = (j: number, c: number) => (c >= 0 ? actions[j * A + c]! : 0);
-  // The newest frame's camera: at the origin, facing +x; the object at (depth, 0).
-  let x = 0;
-  let y = 0;
-  let yaw = 0;
-  const views: ObjectView[] = new Array(k);
-  for (let j = k - 1; j >= 0; j--) {
-    const dx = depth - x;
-    const dy = -y;
-    const c = Math.cos(yaw);
-    const s = Math.sin(yaw);
-    views[j] = { depth: dx * c + dy * s, lateral: -dx * s + dy * c };
-    if (j === 0) break;
-    // Undo action j: it moved along the heading it turned to, so step back first, then unturn.
-    const fwd = at(j, ch.move) * speeds.moveSpeed;
-    const side = at(j, ch.strafe) * speeds.strafeSpeed;
-    x -= c * fwd - s * side;
-    y -= s * fwd + c * side;
-    yaw -= (at(j, ch.turn) * speeds.turnSpeedDeg * Math.PI) / 180;
+  const A = space.channels.length;
+  if (actions.length !== k * A) throw new InvalidArgumentError(`context actions: ${actions.length} values is not ${k} actions of ${A}`);
+  const tracker = new PoseTracker(space, { speeds, start: { x: 0, y: 0, yaw: 0 } });
+  const poses = [tracker.pose()];
+  for (let j = 1; j < k; j++) {
+    tracker.update(actions.subarray(j * A, (j + 1) * A));
+    poses.push(tracker.pose());
   }
-  return views;
+  const now = poses[k - 1]!;
+  const ox = now.x + Math.cos(now.yaw) * depth;
+  const oy = now.y + Math.sin(now.yaw) * depth;
+  return poses.map((p, j) => {
+    // The newest frame sees it exactly where it was put.
+    if (j === k - 1) return { depth, lateral: 0 };
+    const c = Math.cos(p.yaw);
+    const s = Math.sin(p.yaw);
+    return { depth: (ox - p.x) * c + (oy - p.y) * s, lateral: -(ox - p.x) * s + (oy - p.y) * c };
+  });
 }

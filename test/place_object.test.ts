@@ -15,7 +15,7 @@ import { decodeRecording, encodeRecording, FLAG_PLACE } from '../src/record/form
 import { RecordingInput, ReplayVerifier } from '../src/record/replay.js';
 import { defaultBindings } from '../src/input/default_bindings.js';
 import { ActionMapper } from '../src/input/action_mapper.js';
-import { contextObjectViews, motionChannels, objectKindsOf, placeDepth, PLACE_DEPTH, PLACE_DEPTHS, PLACE_LOCAL_LIGHT } from '../src/object_placement.js';
+import { contextObjectViews, objectKindsOf, placeDepth, PLACE_DEPTH, PLACE_DEPTHS, PLACE_LOCAL_LIGHT } from '../src/object_placement.js';
 import { objectKept, objectPsnr, truthFrames } from '../src/eval/frames.js';
 import type { FrameSource } from '../src/source.js';
 import { startTruthWindowSession } from './helpers/window_session.js';
@@ -59,7 +59,7 @@ describe('placement rules', () => {
       const oy = now.y + Math.sin(now.yaw) * PLACE_DEPTH;
       const flat = new Float32Array(acts.length * names.length);
       acts.forEach((a, j) => flat.set(a, j * names.length));
-      const views = contextObjectViews(flat, 4, motionChannels(worldActionSpace()), worldLayout().defaults);
+      const views = contextObjectViews(flat, 4, worldActionSpace(), worldLayout().defaults);
       views.forEach((v, j) => {
         const p = poses[j]!;
         const dx = ox - p.x;
