@@ -6,7 +6,8 @@
 import type { FrameProfiler } from '../profiler/frame_profiler.js';
 import { drawText, fillRect, LINE_HEIGHT, textWidth, type Canvas } from './text.js';
 import type { LightState } from '../lighting.js';
-import { worldLayout } from '../world.js';
+import { worldLayout, type ObjectKind } from '../world.js';
+import { PLACE_COMMAND, type CommandName } from '../input/bindings.js';
 
 export interface HudState {
   label: string;
@@ -24,9 +25,9 @@ const HUD_LINE_CHARS = 40;
 
 /** "PLACE 1 PILLAR 2 BARREL …", wrapped to HUD lines: each kind the world can place that a key is
  * bound to, in the runtime's order, with the first key bound to it; empty when there is none. */
-export function placeKeysLines(kinds: readonly string[], commands: Partial<Record<string, string[]>>): string[] {
+export function placeKeysLines(kinds: readonly ObjectKind[], commands: Partial<Record<CommandName, string[]>>): string[] {
   const parts = kinds.flatMap((k) => {
-    const key = commands[`place${k[0]!.toUpperCase()}${k.slice(1)}`]?.[0];
+    const key = commands[PLACE_COMMAND[k]]?.[0];
     return key ? [`${key} ${k}`.toUpperCase()] : [];
   });
   const lines: string[] = [];

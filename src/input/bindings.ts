@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { FormatError, WorldloopError } from '../errors.js';
 import { GAMEPAD_AXES, GAMEPAD_BUTTONS, type GamepadAxis } from '../window.js';
+import type { ObjectKind } from '../world.js';
 
 /** Inputs that drive one action channel. Weights multiply the input (key/button = 1 when held). */
 export interface ChannelBinding {
@@ -24,6 +25,16 @@ export interface ChannelBinding {
 
 export const COMMANDS = ['quit', 'pause', 'reset', 'screenshot', 'hud', 'captureMouse', 'fullscreen', 'quicksave', 'quickload', 'lightUp', 'lightDown', 'tintNext', 'placeNext', 'placePillar', 'placeBarrel', 'placePlant', 'placeLamp', 'placeCrate', 'placeOrb'] as const;
 export type CommandName = (typeof COMMANDS)[number];
+
+/** The command that places each object kind (keys 1–6 by default; placeNext places the next). */
+export const PLACE_COMMAND: Readonly<Record<ObjectKind, CommandName>> = {
+  pillar: 'placePillar',
+  barrel: 'placeBarrel',
+  plant: 'placePlant',
+  lamp: 'placeLamp',
+  crate: 'placeCrate',
+  orb: 'placeOrb',
+};
 
 export interface Bindings {
   version: 1;

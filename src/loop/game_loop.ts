@@ -12,7 +12,7 @@
  * always gets action i and the output sees every frame; nothing sleeps.
  */
 import type { Frame, FrameSource, StageTimes, WorldEdits } from '../source.js';
-import type { CommandName } from '../input/bindings.js';
+import { PLACE_COMMAND, type CommandName } from '../input/bindings.js';
 import { InvalidArgumentError } from '../errors.js';
 import { keyLightSetting, type LightKey } from '../lighting.js';
 import { OBJECT_KINDS, type ObjectKind } from '../world.js';
@@ -77,15 +77,10 @@ export interface LoopResult {
   reason: 'quit' | 'input-ended' | 'max-frames';
 }
 
-/** Key commands that place one kind each. */
-const PLACE_COMMANDS: Partial<Record<CommandName, ObjectKind>> = {
-  placePillar: 'pillar',
-  placeBarrel: 'barrel',
-  placePlant: 'plant',
-  placeLamp: 'lamp',
-  placeCrate: 'crate',
-  placeOrb: 'orb',
-};
+const NO_EDITS: WorldEdits = Object.freeze({});
+
+/** Key command → the kind it places (the inverse of PLACE_COMMAND). */
+const KIND_OF_COMMAND = new Map<CommandName, ObjectKind>(OBJECT_KINDS.map((k) => [PLACE_COMMAND[k], k]));
 
 interface PendingInput {
   tick: number;
@@ -167,7 +162,7 @@ export class GameLoop {
       else if (c === 'reset') this.resetRequested = true;
       else if (c === 'lightUp' || c === 'lightDown' || c === 'tintNext') this.lightKey = c;
       else if (c === 'placeNext') this.placeKey = 'next';
-      else if (c in PLACE_COMMANDS) this.placeKey = PLACE_COMMANDS[c]!;
+      else if (KIND_OF_COMMAND.has(c)) this.placeKey = KIND_OF_COMMAND.get(c)!;
       else await this.opts.onCommand?.(c, this);
     }
   }
@@ -244,7 +239,8 @@ export class GameLoop {
         if ((await source.placeObject(place)).placed) this.lastPlaced = OBJECT_KINDS.indexOf(place);
         else place = undefined;
       }
-      const edits: WorldEdits = { ...(light ? { light } : {}), ...(place ? { place } : {}) };
+      // Most steps edit nothing: no object per step for them.
+      const edits: WorldEdits = light || place ? { ...(light ? { light } : {}), ...(place ? { place } : {}) } : NO_EDITS;
       for (const o of observers) o.stepStarted?.(next.action, next.reset, edits);
       const { frame, stages } = await source.step(next.action);
       const end = this.clock.now();
