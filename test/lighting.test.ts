@@ -7,10 +7,8 @@ import { loadModel, type Model } from '../src/model.js';
 import { ModelWorld } from '../src/model_world.js';
 import { TruthWorld, worldLayout } from '../src/world.js';
 import { truthOpening } from '../src/loop/open_source.js';
-import { GameLoop, type InputPoll, type LoopInput } from '../src/loop/game_loop.js';
-import { ScriptInput } from '../src/input/script_input.js';
+import { GameLoop } from '../src/loop/game_loop.js';
 import { parseActionScript, scriptSteps } from '../src/loop/action_script.js';
-import { Recorder } from '../src/record/recorder.js';
 import { decodeRecording, encodeRecording, FLAG_LIGHT } from '../src/record/format.js';
 import { RecordingInput, ReplayVerifier } from '../src/record/replay.js';
 import { captureSave, restoreSave } from '../src/save/world_save.js';
@@ -30,6 +28,7 @@ import {
 import type { FrameSource } from '../src/source.js';
 import { meanLevel } from '../src/eval/frames.js';
 import { startTruthWindowSession } from './helpers/window_session.js';
+import { KeyedScript, recorderFor } from './helpers/scripted_session.js';
 
 const DEFAULT = join(projectRoot(), 'models', 'default.safetensors');
 const NIGHT: LightSetting = { level: 0.35, tint: [0.55, 0.65, 1] };
@@ -165,31 +164,10 @@ describe('model world lighting', () => {
         { frames: 2 },
       ]);
       // Keys: after the script's steps, one press of [ (level down) reaches the loop as a command.
-      class KeyedScript implements LoopInput {
-        private readonly inner = new ScriptInput(scriptSteps(script, space));
-        private n = 0;
-        poll(): InputPoll {
-          const p = this.inner.poll();
-          return { ...p, commands: this.n === 6 ? ['lightDown'] : [] };
-        }
-        next() {
-          this.n++;
-          return this.inner.next();
-        }
-      }
-      const header = {
-        format: 'worldloop-recording' as const,
-        sourceId: 'sha256:test',
-        sourceKind: 'model' as const,
-        label: 'lighting test',
-        backend: 'cpu',
-        seed: 3,
-        settings: { fps: 30, width: model.dims.frameWidth, height: model.dims.frameHeight },
-        actionSpace: space,
-      };
-      const rec = new Recorder(header, space.channels.length);
+      const input = new KeyedScript(scriptSteps(script, space), 6, ['lightDown']);
       const world = modelWorld(model);
-      await new GameLoop({ source: world, input: new KeyedScript(), observers: [rec], realtime: false, seed: 3 }).run();
+      const rec = recorderFor(world, 3, 'lighting test');
+      await new GameLoop({ source: world, input, observers: [rec], realtime: false, seed: 3 }).run();
       expect(world.light()).toEqual({ level: 0.4, tint: [1, 0.6, 0.4], preset: -1 });
       const r = decodeRecording(rec.encode());
       expect([...r.flags].map((f) => f & FLAG_LIGHT)).toEqual([0, 0, 0, FLAG_LIGHT, 0, 0, FLAG_LIGHT, 0]);

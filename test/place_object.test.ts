@@ -7,10 +7,9 @@ import { loadModel, type Manifest, type Model } from '../src/model.js';
 import { ModelWorld } from '../src/model_world.js';
 import { OBJECT_KINDS, TruthWorld, World, worldActionSpace, worldLayout } from '../src/world.js';
 import { truthOpening } from '../src/loop/open_source.js';
-import { GameLoop, type InputPoll, type LoopInput } from '../src/loop/game_loop.js';
+import { GameLoop } from '../src/loop/game_loop.js';
 import { ScriptInput } from '../src/input/script_input.js';
 import { parseActionScript, scriptSteps } from '../src/loop/action_script.js';
-import { Recorder } from '../src/record/recorder.js';
 import { decodeRecording, encodeRecording, FLAG_PLACE } from '../src/record/format.js';
 import { RecordingInput, ReplayVerifier } from '../src/record/replay.js';
 import { defaultBindings } from '../src/input/default_bindings.js';
@@ -19,26 +18,13 @@ import { contextObjectViews, objectKindsOf, placeDepth, PLACE_DEPTH, PLACE_DEPTH
 import { objectKept, objectPsnr, truthFrames } from '../src/eval/frames.js';
 import type { FrameSource } from '../src/source.js';
 import { startTruthWindowSession } from './helpers/window_session.js';
+import { KeyedScript, recorderFor } from './helpers/scripted_session.js';
 
 const DEFAULT = join(projectRoot(), 'models', 'default.safetensors');
 
 function modelWorld(model: Model, seed = 3): ModelWorld {
   const k = model.dims.context;
   return new ModelWorld(model, { seed, opening: (s) => truthOpening(s, k, model.dims.frameWidth, model.dims.frameHeight) });
-}
-
-function recorderFor(source: FrameSource, seed: number): Recorder {
-  const header = {
-    format: 'worldloop-recording' as const,
-    sourceId: source.kind === 'truth' ? `truth:${seed}` : 'sha256:test',
-    sourceKind: source.kind,
-    label: 'place test',
-    backend: 'cpu',
-    seed,
-    settings: { fps: 30, width: source.width, height: source.height },
-    actionSpace: source.actionSpace,
-  };
-  return new Recorder(header, source.actionSpace.channels.length);
 }
 
 describe('placement rules', () => {
@@ -217,20 +203,9 @@ describe('placing in a model world', () => {
         const world = make();
         const script = parseActionScript([{ frames: 3, move: 1 }, { frames: 3, turn: 1, place: 'lamp' }, { frames: 2 }]);
         // Keys: after the script's first six steps, pad B (placeNext) places the kind after the lamp.
-        class KeyedScript implements LoopInput {
-          private readonly inner = new ScriptInput(scriptSteps(script, world.actionSpace));
-          private n = 0;
-          poll(): InputPoll {
-            const p = this.inner.poll();
-            return { ...p, commands: this.n === 6 ? ['placeNext'] : [] };
-          }
-          next() {
-            this.n++;
-            return this.inner.next();
-          }
-        }
-        const rec = recorderFor(world, 3);
-        await new GameLoop({ source: world, input: new KeyedScript(), observers: [rec], realtime: false, seed: 3 }).run();
+        const input = new KeyedScript(scriptSteps(script, world.actionSpace), 6, ['placeNext']);
+        const rec = recorderFor(world, 3, 'place test');
+        await new GameLoop({ source: world, input, observers: [rec], realtime: false, seed: 3 }).run();
         const r = decodeRecording(rec.encode());
         expect([...r.flags].map((f) => f & FLAG_PLACE)).toEqual([0, 0, 0, FLAG_PLACE, 0, 0, FLAG_PLACE, 0]);
         expect(r.header.placedObjects).toEqual(['lamp', 'crate']);
@@ -280,7 +255,7 @@ describe('no room in front', () => {
       }
     }
     const world = new FacingWall({ seed: 6 });
-    const rec = recorderFor(world, 6);
+    const rec = recorderFor(world, 6, 'place test');
     const steps = scriptSteps(parseActionScript([{ frames: 2, place: 'crate' }]), world.actionSpace);
     await new GameLoop({ source: world, input: new ScriptInput(steps), observers: [rec], realtime: false, seed: 6 }).run();
     expect(world.world.info().spawned_objects).toBe(0);
