@@ -123,19 +123,27 @@ void parse_denoiser(const Field& root, Manifest& m) {
   }
 }
 
+// An array of 1..max distinct names of 1..64 bytes; `what` names one in the duplicate error.
+std::vector<std::string> unique_names(const Field& list, size_t max, const char* what) {
+  const size_t n = list.size(1, max);
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < n; ++i) {
+    Field name = list.at(i);
+    const std::string& s = name.string();
+    if (s.empty() || s.size() > 64) name.fail("expected a name of 1..64 bytes");
+    if (!seen.insert(s).second) name.fail(std::string("duplicate ") + what + " " + json::describe(name.value()));
+    out.push_back(s);
+  }
+  return out;
+}
+
 void parse_actions(const Field& root, Manifest& m) {
   Field f = root.at("actions");
   auto& a = m.actions;
   Field names = f.at("names");
-  size_t n = names.size(1, static_cast<size_t>(L::kMaxActionDim));
-  std::set<std::string> seen;
-  for (size_t i = 0; i < n; ++i) {
-    Field name = names.at(i);
-    const std::string& s = name.string();
-    if (s.empty() || s.size() > 64) name.fail("expected a name of 1..64 bytes");
-    if (!seen.insert(s).second) name.fail("duplicate action name " + json::describe(name.value()));
-    a.names.push_back(s);
-  }
+  a.names = unique_names(names, static_cast<size_t>(L::kMaxActionDim), "action name");
+  const size_t n = a.names.size();
   Field mins = f.at("min");
   Field maxs = f.at("max");
   Field kinds = f.at("kinds");
@@ -165,16 +173,7 @@ void parse_objects(const Field& root, Manifest& m) {
   auto f = root.get("objects");
   if (!f) return;
   f->expect_object();
-  Field kinds = f->at("kinds");
-  const size_t n = kinds.size(1, 64);
-  std::set<std::string> seen;
-  for (size_t i = 0; i < n; ++i) {
-    Field k = kinds.at(i);
-    const std::string& s = k.string();
-    if (s.empty() || s.size() > 64) k.fail("expected a name of 1..64 bytes");
-    if (!seen.insert(s).second) k.fail("duplicate object kind " + json::describe(k.value()));
-    m.object_kinds.push_back(s);
-  }
+  m.object_kinds = unique_names(f->at("kinds"), 64, "object kind");
 }
 
 void parse_edm(const Field& root, Manifest& m) {
