@@ -27,9 +27,8 @@ import { loadModel } from '../src/model.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { mean, modelFrames, objectKept, objectPsnr, round2, truthFrames, type Act } from '../src/eval/frames.js';
 import { Explorer, OBJECT_KINDS, World, worldLayout } from '../src/world.js';
-import { emit, machine } from './bench_json.js';
-import { ModelWorld } from '../src/model_world.js';
-import { truthOpening } from '../src/loop/open_source.js';
+import { machine } from './bench_json.js';
+import { emitEditCost } from './edit_cost.js';
 import { BenchArgs } from './bench_args.js';
 
 const a = BenchArgs.parse(
@@ -145,19 +144,7 @@ async function main(): Promise<void> {
       }
     }
     // The cost of a placement: K decodes, K sprite draws and K encodes of the context, once.
-    const w = new ModelWorld(model, { seed: 2 ** 40, opening: (s) => truthOpening(s, d.context, d.frameWidth, d.frameHeight) });
-    try {
-      await w.reset();
-      const ms: number[] = [];
-      for (let i = 0; i < o.costRuns; i++) {
-        const t0 = performance.now();
-        await w.placeObject(OBJECT_KINDS[i % OBJECT_KINDS.length]!);
-        ms.push(performance.now() - t0);
-      }
-      emit('place_object_cost', 'cpu', o.model, ms, { context_frames: d.context });
-    } finally {
-      w.close();
-    }
+    await emitEditCost('place_object_cost', model, o.model, o.costRuns, (w, i) => w.placeObject(OBJECT_KINDS[i % OBJECT_KINDS.length]!));
   } finally {
     await model.close();
   }

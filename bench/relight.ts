@@ -15,9 +15,8 @@ import { modelSourceId } from '../src/record/source_identity.js';
 import { mean, meanLevel, modelFrames, psnr, round2, type Act } from '../src/eval/frames.js';
 import { Explorer, World, worldLayout } from '../src/world.js';
 import { checkLightSetting, type LightSetting } from '../src/lighting.js';
-import { emit, machine } from './bench_json.js';
-import { ModelWorld } from '../src/model_world.js';
-import { truthOpening } from '../src/loop/open_source.js';
+import { machine } from './bench_json.js';
+import { emitEditCost } from './edit_cost.js';
 import { BenchArgs } from './bench_args.js';
 
 const a = BenchArgs.parse(
@@ -95,15 +94,7 @@ async function main(): Promise<void> {
       console.error(`seed ${seed}: relit/plain model vs relit truth ${line.join(', ')}`);
     }
     // The cost of a change: K decodes and K encodes of the context, once.
-    const w = new ModelWorld(model, { seed: 2 ** 40, opening: (s) => truthOpening(s, d.context, d.frameWidth, d.frameHeight) });
-    await w.reset();
-    const ms: number[] = [];
-    for (let i = 0; i < o.costRuns; i++) {
-      const t0 = performance.now();
-      await w.setLight(i % 2 ? setting : { level: 1, tint: [1, 1, 1] });
-      ms.push(performance.now() - t0);
-    }
-    emit('relight_cost', 'cpu', o.model, ms, { context_frames: d.context });
+    await emitEditCost('relight_cost', model, o.model, o.costRuns, (w, i) => w.setLight(i % 2 ? setting : { level: 1, tint: [1, 1, 1] }));
   } finally {
     await model.close();
   }

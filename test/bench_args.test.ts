@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BenchArgs } from '../bench/bench_args.js';
 
 const root = join(__dirname, '..');
-const HELPERS = new Set(['bench_args', 'bench_json']);
+const HELPERS = new Set(['bench_args', 'bench_json', 'edit_cost']);
 
 class Exit extends Error {
   constructor(readonly code: number) {
