@@ -17,6 +17,7 @@ const header = {
   seed: 7,
   settings: { fps: 30, width: 8, height: 8 },
   actionSpace: FAKE_SPACE,
+  worldVersion: 3,
 };
 
 function randomSteps(n: number, seed: number) {
@@ -72,11 +73,26 @@ describe('recording format', () => {
 
   it('refuses a recording made with another source or action space', async () => {
     const r = await recordSession(5);
-    expect(() => checkRecordingMatches(r, 'truth:8', FAKE_SPACE, 'x.wlrec')).toThrow(/recorded with truth:7.*this source is truth:8/);
-    expect(() => checkRecordingMatches(r, 'sha256:abcd', FAKE_SPACE)).toThrow(/same seed/);
+    expect(() => checkRecordingMatches(r, 'truth:8', FAKE_SPACE, 3, 'x.wlrec')).toThrow(/recorded with truth:7.*this source is truth:8/);
+    expect(() => checkRecordingMatches(r, 'sha256:abcd', FAKE_SPACE, 3)).toThrow(/same seed/);
     const other = { channels: FAKE_SPACE.channels.slice(0, 3) };
-    expect(() => checkRecordingMatches(r, 'truth:7', other)).toThrow(/action space/);
-    expect(() => checkRecordingMatches(r, 'truth:7', FAKE_SPACE)).not.toThrow();
+    expect(() => checkRecordingMatches(r, 'truth:7', other, 3)).toThrow(/action space/);
+    expect(() => checkRecordingMatches(r, 'truth:7', FAKE_SPACE, 3)).not.toThrow();
+  });
+
+  it('refuses a recording made by a build whose truth world renders differently', async () => {
+    const r = await recordSession(5);
+    expect(r.header.worldVersion).toBe(3);
+    expect(() => checkRecordingMatches(r, 'truth:7', FAKE_SPACE, 4, 'x.wlrec')).toThrow(
+      /x\.wlrec was recorded with ground-truth world version 3, but this build's world is version 4/,
+    );
+    // Recordings from before the version was stored carry none and are not refused for it.
+    const { worldVersion: _, ...older } = r.header;
+    expect(() => checkRecordingMatches({ ...r, header: older }, 'truth:7', FAKE_SPACE, 4)).not.toThrow();
+    for (const bad of [0, -1, 1.5, '1']) {
+      const tampered = encodeRecording({ ...r, header: { ...r.header, worldVersion: bad as number } });
+      expect(() => decodeRecording(tampered, 'x.wlrec')).toThrow(/x\.wlrec: header\.worldVersion must be a positive integer/);
+    }
   });
 });
 

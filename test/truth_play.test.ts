@@ -1,11 +1,12 @@
 // The playable runtime end to end in a real X server: window + synthetic SDL input + game loop
 // over the ground-truth world, plus the CLI's no-display and help behaviour.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasDisplay, Window, windowTesting } from '../src/window.js';
-import { TruthWorld } from '../src/world.js';
+import { TruthWorld, worldLayout } from '../src/world.js';
+import { decodeRecording, encodeRecording } from '../src/record/format.js';
 import { ActionMapper } from '../src/input/action_mapper.js';
 import { defaultBindings } from '../src/input/default_bindings.js';
 import { WindowInput } from '../src/input/window_input.js';
@@ -220,10 +221,17 @@ describe('CLI', () => {
     // Same file, header edited to claim another seed: the CRC catches the edit first.
     const bytes = readFileSync(rec);
     const text = bytes.toString('latin1').replace('"truth:9"', '"truth:8"');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(join(dir, 'edited.wlrec'), Buffer.from(text, 'latin1'));
     r = await cli(['replay', join(dir, 'edited.wlrec')]);
     expect(r.code).toBe(1);
     expect(r.text).toMatch(/checksum mismatch/);
+    // The file names the world version that rendered it; a build whose world renders otherwise
+    // refuses it by name (re-encoded, so the checksum is valid).
+    const decoded = decodeRecording(bytes);
+    expect(decoded.header.worldVersion).toBe(worldLayout().worldVersion);
+    writeFileSync(join(dir, 'future.wlrec'), encodeRecording({ ...decoded, header: { ...decoded.header, worldVersion: 999 } }));
+    r = await cli(['replay', join(dir, 'future.wlrec')]);
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(/recorded with ground-truth world version 999, but this build's world is version \d+/);
   });
 });

@@ -17,6 +17,7 @@ import { ScriptInput } from '../input/script_input.js';
 import { FrameProfiler, formatReport, type ProfileReport } from '../profiler/frame_profiler.js';
 import { TraceRecorder } from '../profiler/trace.js';
 import { Recorder } from '../record/recorder.js';
+import { worldLayout } from '../world.js';
 import { loadActionScript, randomAction, scriptSteps, seededRandom, type ScriptStep } from './action_script.js';
 import type { CommandName } from '../input/bindings.js';
 import type { Canvas } from '../hud/text.js';
@@ -93,6 +94,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         seed: o.seed,
         settings: { ...(o.recordSettings ?? {}), fps: o.fps, width: source.width, height: source.height, ...(o.steps ? { steps: o.steps } : {}) },
         actionSpace: source.actionSpace,
+        worldVersion: worldLayout().worldVersion,
       },
       source.actionSpace.channels.length,
     );

@@ -5,7 +5,8 @@
  *   u32 version           = 1
  *   u32 headerBytes       JSON header length (≤ 1 MiB)
  *   header                UTF-8 JSON: source identity (model sha256 or "truth:<seed>"), seed,
- *                         backend, settings, action space, first-frame CRC
+ *                         backend, settings, action space, first-frame CRC, the ground-truth
+ *                         world's version (absent in recordings made before it was stored)
  *   u32 frames N, u32 channels A
  *   u8  flags[N]          bit 0: the world was reset (same seed) before this step;
  *                         bit 1: the light was set before this step (after any reset), to the
@@ -47,6 +48,11 @@ export interface RecordingHeader {
   actionSpace: ActionSpace;
   firstFrameCrc: number;
   createdAt: string;
+  /**
+   * WL_WORLD_VERSION of the build that recorded it (absent in older recordings). A truth world
+   * renders every frame with it, and a model world opens from it and draws placed objects with it.
+   */
+  worldVersion?: number;
   /** The light settings of the steps flagged FLAG_LIGHT, in order (absent when none). */
   lightSettings?: LightSetting[];
   /** The object kinds placed by the steps flagged FLAG_PLACE, in order (absent when none). */
@@ -112,6 +118,8 @@ function validateHeader(h: unknown, name: string): RecordingHeader {
   need(typeof o.backend === 'string', name, 'header.backend must be a string');
   need(typeof o.seed === 'number' && Number.isSafeInteger(o.seed) && o.seed >= 0, name, 'header.seed must be a non-negative integer');
   need(typeof o.firstFrameCrc === 'number' && Number.isInteger(o.firstFrameCrc), name, 'header.firstFrameCrc must be an integer');
+  need(o.worldVersion === undefined || (typeof o.worldVersion === 'number' && Number.isSafeInteger(o.worldVersion) && o.worldVersion > 0),
+    name, 'header.worldVersion must be a positive integer');
   const s = o.settings as Record<string, unknown> | undefined;
   need(typeof s === 'object' && s !== null, name, 'header.settings is missing');
   for (const k of ['fps', 'width', 'height'] as const) {

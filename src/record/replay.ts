@@ -19,8 +19,12 @@ export function loadRecording(path: string): Recording {
   return decodeRecording(bytes, path);
 }
 
-/** Throws a FormatError naming the mismatch when `rec` was not made with this source. */
-export function checkRecordingMatches(rec: Recording, sourceId: string, space: ActionSpace, name = 'recording'): void {
+/**
+ * Throws a FormatError naming the mismatch when `rec` was not made with this source, or by a
+ * build whose ground-truth world renders differently (`worldVersion`: this build's
+ * WL_WORLD_VERSION; recordings from before the version was stored are not checked).
+ */
+export function checkRecordingMatches(rec: Recording, sourceId: string, space: ActionSpace, worldVersion: number, name = 'recording'): void {
   if (rec.header.sourceId !== sourceId) {
     throw new FormatError(
       `${name} was recorded with ${rec.header.sourceId} (${rec.header.label}), but this source is ${sourceId}: ` +
@@ -30,6 +34,13 @@ export function checkRecordingMatches(rec: Recording, sourceId: string, space: A
   const want = rec.header.actionSpace.channels.map((c) => `${c.name}:${c.kind}`).join(',');
   const have = space.channels.map((c) => `${c.name}:${c.kind}`).join(',');
   if (want !== have) throw new FormatError(`${name}: recorded action space [${want}] differs from this source's [${have}]`);
+  const recorded = rec.header.worldVersion;
+  if (recorded !== undefined && recorded !== worldVersion) {
+    throw new FormatError(
+      `${name} was recorded with ground-truth world version ${recorded}, but this build's world is version ${worldVersion}: ` +
+        `the same actions would render different frames. Replay it with the build that recorded it, or record it again with this one`,
+    );
+  }
 }
 
 /** LoopInput that plays the recorded actions (and resets and light settings) back in order. */

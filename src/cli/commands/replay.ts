@@ -9,6 +9,7 @@ import { sinkFor, type FrameSink } from '../../record/frame_export.js';
 import { openModel, openTruth, DEFAULT_MODEL, type OpenedSource } from '../../loop/open_source.js';
 import { openPersistentWorld, type ModelRuntimeSettings } from '../../save/persistent_world.js';
 import { MAX_BRIDGE_STEPS } from '../../model_world.js';
+import { worldLayout } from '../../world.js';
 import type { StepObserver } from '../../loop/game_loop.js';
 import { FormatError } from '../../errors.js';
 import { hasDisplay, Window } from '../../window.js';
@@ -107,7 +108,7 @@ const command: Command = {
       }
     }
     try {
-      checkRecordingMatches(rec, opened.sourceId, opened.source.actionSpace, file);
+      checkRecordingMatches(rec, opened.sourceId, opened.source.actionSpace, worldLayout().worldVersion, file);
       if (opened.backend !== h.backend) {
         console.error(`replay: recorded on backend '${h.backend}', replaying on '${opened.backend}': frames may differ in low bits`);
       }
