@@ -45,6 +45,10 @@ export interface ExploreConfig {
   pRandom?: number;
   randomMin?: number;
   randomMax?: number;
+  /** Per-tick chance, while walking, of holding no key at all for a few ticks. */
+  pIdle?: number;
+  idleMin?: number;
+  idleMax?: number;
 }
 
 export const OBJECT_KINDS = ['pillar', 'barrel', 'plant', 'lamp', 'crate', 'orb'] as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { Explorer, TruthWorld, World, channelIndex, worldActionSpace, worldLayout } from '../src/world.js';
+import { Explorer, TruthWorld, World, channelIndex, worldActionSpace, worldLayout, type ExploreConfig } from '../src/world.js';
 import { WorldloopError } from '../src/errors.js';
 
 const A = () => new Float32Array(worldActionSpace().channels.length);
@@ -117,6 +117,25 @@ describe('World', () => {
     expect(w.info().spawned_objects).toBeGreaterThan(0);
     ex.close();
     w.close();
+  });
+
+  it('explorer idles (no key held) when asked to, and refuses a bad idle range', () => {
+    const idleTicks = (config: ExploreConfig) => {
+      const w = new World(5, { width: 32, height: 32 });
+      const ex = new Explorer(5, config);
+      const a = A();
+      let n = 0;
+      for (let i = 0; i < 1500; i++) {
+        ex.next(w, a);
+        n += a[0] === 0 && a[1] === 0 && a[2] === 0 ? 1 : 0;
+        w.step(a);
+      }
+      ex.close();
+      w.close();
+      return n;
+    };
+    expect(idleTicks({ pIdle: 0.01, idleMin: 10, idleMax: 20 })).toBeGreaterThan(3 * idleTicks({}) + 50);
+    expect(() => new Explorer(1, { idleMin: 9, idleMax: 3 })).toThrow(/idle_min/);
   });
 });
 

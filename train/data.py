@@ -200,7 +200,8 @@ class WorldStream:
         self.batch = world.WorldBatch(
             seeds, width=cfg.frame_size, height=cfg.frame_size, threads=cfg.threads,
             explore={"p_light": cfg.p_light, "p_spawn": cfg.p_spawn, "p_random": cfg.p_random,
-                     "random_min": cfg.random_min, "random_max": cfg.random_max})
+                     "random_min": cfg.random_min, "random_max": cfg.random_max,
+                     "p_idle": cfg.p_idle, "idle_min": cfg.idle_min, "idle_max": cfg.idle_max})
         self.age = [(-i * cfg.episode_ticks) // max(1, cfg.worlds) for i in range(cfg.worlds)]
         self.q: "queue.Queue" = queue.Queue(maxsize=queue_size)
         self.stop_flag = threading.Event()

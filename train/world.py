@@ -51,7 +51,9 @@ class ExploreConfig(ctypes.Structure):
                 ("stop_max", ctypes.c_int32), ("look_min", ctypes.c_int32),
                 ("look_max", ctypes.c_int32), ("bump_min", ctypes.c_int32),
                 ("bump_max", ctypes.c_int32), ("p_random", ctypes.c_float),
-                ("random_min", ctypes.c_int32), ("random_max", ctypes.c_int32)]
+                ("random_min", ctypes.c_int32), ("random_max", ctypes.c_int32),
+                ("p_idle", ctypes.c_float), ("idle_min", ctypes.c_int32),
+                ("idle_max", ctypes.c_int32)]
 
 
 _lib: Optional[ctypes.CDLL] = None
@@ -146,7 +148,7 @@ def world_config(**overrides) -> WorldConfig:
 def explore_config(**overrides) -> ExploreConfig:
     """Exploration policy defaults with keyword overrides (p_stop, p_look, p_bump, p_revisit,
     p_light, p_spawn, p_backstep, speed_min, speed_max, jitter, stop_min.., look_min.., bump_min..,
-    p_random, random_min, random_max)."""
+    p_random, random_min, random_max, p_idle, idle_min, idle_max)."""
     cfg = ExploreConfig()
     library().wl_explore_default_config(ctypes.byref(cfg))
     names = {f[0] for f in ExploreConfig._fields_}

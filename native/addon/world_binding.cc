@@ -93,6 +93,9 @@ wl_explore_config ToExploreConfig(const Napi::Env& env, const Napi::Value& v) {
   f("pRandom", c.p_random);
   i("randomMin", c.random_min);
   i("randomMax", c.random_max);
+  f("pIdle", c.p_idle);
+  i("idleMin", c.idle_min);
+  i("idleMax", c.idle_max);
   return c;
 }
 

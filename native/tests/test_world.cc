@@ -270,6 +270,52 @@ TEST(explorer_random_bursts_decorrelate_actions) {
   CHECK(wl_explorer_create(1, &bad, &ex) == WL_ERR_INVALID_ARGUMENT && error_mentions("random_min"));
 }
 
+// Training data turns on idling: runs of ticks with no key held, over which the frame does not
+// change (a stop still turns a little). Without it almost no clip shows a scene standing still.
+TEST(explorer_idling_holds_no_key_and_the_frame_stays) {
+  auto run = [](float p_idle, int& zero_ticks, int& still_runs) {
+    World w(5);
+    wl_explore_config ec;
+    wl_explore_default_config(&ec);
+    ec.p_idle = p_idle;
+    ec.p_light = ec.p_spawn = 0.f;  // events change the frame; this counts motion only
+    wl_explorer* ex = nullptr;
+    CHECK(wl_explorer_create(5, &ec, &ex) == WL_OK);
+    float a[WL_ACTION_COUNT];
+    std::vector<uint8_t> prev(wl_world_frame(w.w), wl_world_frame(w.w) + 128 * 128 * 3);
+    zero_ticks = still_runs = 0;
+    int run_len = 0;
+    for (int t = 0; t < 3000; ++t) {
+      CHECK(wl_explorer_next(ex, w.w, a, WL_ACTION_COUNT) == WL_OK);
+      const bool zero = a[WL_ACTION_MOVE] == 0.f && a[WL_ACTION_STRAFE] == 0.f && a[WL_ACTION_TURN] == 0.f;
+      CHECK(wl_world_step(w.w, a, WL_ACTION_COUNT) == WL_OK);
+      const uint8_t* f = wl_world_frame(w.w);
+      if (zero) {
+        ++zero_ticks;
+        CHECK_MSG(std::equal(prev.begin(), prev.end(), f), "tick %d: no key held, yet the frame changed", t);
+      }
+      run_len = zero ? run_len + 1 : 0;
+      still_runs += run_len == 6;  // idle_min: a run this long is an idle, not a chance zero
+      std::copy(f, f + prev.size(), prev.begin());
+    }
+    wl_explorer_free(ex);
+  };
+  int z0, r0, z1, r1;
+  run(0.f, z0, r0);
+  run(0.005f, z1, r1);
+  CHECK_MSG(z1 > 100 + 3 * z0, "ticks with no key held: %d idling, %d without", z1, z0);
+  CHECK_MSG(r1 >= 5 && r1 > 3 * r0, "idle runs of 6+ ticks: %d idling, %d without", r1, r0);
+
+  wl_explore_config bad;
+  wl_explore_default_config(&bad);
+  bad.idle_min = 0;
+  wl_explorer* ex = nullptr;
+  CHECK(wl_explorer_create(1, &bad, &ex) == WL_ERR_INVALID_ARGUMENT && error_mentions("idle_min"));
+  wl_explore_default_config(&bad);
+  bad.p_idle = 1.5f;
+  CHECK(wl_explorer_create(1, &bad, &ex) == WL_ERR_INVALID_ARGUMENT && error_mentions("p_idle"));
+}
+
 TEST(events_change_the_frame_and_state) {
   World w(2);
   std::vector<uint8_t> f0(wl_world_frame(w.w), wl_world_frame(w.w) + 128 * 128 * 3);

@@ -219,6 +219,9 @@ void wl_explore_default_config(wl_explore_config* out) {
   out->p_random = 0.f;
   out->random_min = 2;
   out->random_max = 10;
+  out->p_idle = 0.f;
+  out->idle_min = 6;
+  out->idle_max = 40;
 }
 
 wl_status wl_explorer_create(uint64_t seed, const wl_explore_config* cfg, wl_explorer** out) {

@@ -37,6 +37,7 @@ void validate_explore_config(const wl_explore_config& c) {
   prob("p_spawn", c.p_spawn);
   prob("p_backstep", c.p_backstep);
   prob("p_random", c.p_random);
+  prob("p_idle", c.p_idle);
   prob("speed_min", c.speed_min);
   prob("speed_max", c.speed_max);
   prob("jitter", c.jitter);
@@ -50,6 +51,7 @@ void validate_explore_config(const wl_explore_config& c) {
   ticks("look_min..look_max", c.look_min, c.look_max);
   ticks("bump_min..bump_max", c.bump_min, c.bump_max);
   ticks("random_min..random_max", c.random_min, c.random_max);
+  ticks("idle_min..idle_max", c.idle_min, c.idle_max);
 }
 
 Explorer::Explorer(uint64_t seed, const wl_explore_config& cfg) : cfg_(cfg) {
@@ -159,11 +161,14 @@ void Explorer::next(const World& w, float* a) {
     // Drawn only when enabled, so the default policy's random stream (and every recorded
     // exploration) is unchanged.
     else if (cfg_.p_random > 0.f && rng_.chance(cfg_.p_random)) start_random_burst();
+    else if (cfg_.p_idle > 0.f && rng_.chance(cfg_.p_idle)) mode_ = kIdle, timer_ = rng_.range(cfg_.idle_min, cfg_.idle_max);
   }
 
   switch (mode_) {
     case kStop:
       a[WL_ACTION_TURN] = turn_noise_;
+      break;
+    case kIdle:  // no key held: the action stays all zero
       break;
     case kLook:
       a[WL_ACTION_TURN] = look_dir_;

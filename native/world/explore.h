@@ -21,7 +21,7 @@ class Explorer {
   void next(const World& world, float* action);
 
  private:
-  enum Mode { kWalk, kStop, kLook, kBump, kBack, kRandom };
+  enum Mode { kWalk, kStop, kLook, kBump, kBack, kRandom, kIdle };
   void plan(const World& world);
   int lookahead(const World& world) const;
   void start_random_burst();

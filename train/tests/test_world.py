@@ -82,6 +82,30 @@ class WorldTest(unittest.TestCase):
         with self.assertRaisesRegex(world.WorldError, "random_min"):
             world.WorldBatch([1], explore={"random_min": 9, "random_max": 3})
 
+    def test_training_streams_idle(self):
+        # The training data's explorer stands with no key held now and then (DataConfig.p_idle),
+        # so clips whose frames do not change at all show up; the default policy's stops still turn.
+        from train.configs import DataConfig
+        d = DataConfig()
+        self.assertGreater(d.p_idle, 0)
+
+        def still_clips(explore):
+            with world.WorldBatch([3, 4], width=32, height=32, threads=1, explore=explore) as b:
+                fr, ac, _ = b.generate(800)
+            same = (fr[:, 1:] == fr[:, :-1]).all(axis=(2, 3, 4))
+            # 4 context frames and the target all identical: 4 unchanged steps in a row.
+            runs = np.lib.stride_tricks.sliding_window_view(same, 4, axis=1).all(-1)
+            idle = (ac[:, :, :3] == 0).all(-1)
+            return int(runs.sum()), int(idle.sum())
+
+        clips, idle = still_clips({"p_idle": d.p_idle, "idle_min": d.idle_min,
+                                   "idle_max": d.idle_max, "p_light": 0, "p_spawn": 0})
+        clips0, idle0 = still_clips({"p_light": 0, "p_spawn": 0})
+        self.assertGreater(idle, 3 * idle0 + 20)
+        self.assertGreater(clips, 3 * clips0 + 10)
+        with self.assertRaisesRegex(world.WorldError, "idle_min"):
+            world.WorldBatch([1], explore={"idle_min": 9, "idle_max": 3})
+
     def test_snapshot_restore(self):
         with world.World(3, width=64, height=64) as a, world.World(8, width=64, height=64) as b:
             act = np.array([1, 0.2, 0.3, 0, 0], np.float32)

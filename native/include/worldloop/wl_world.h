@@ -150,6 +150,12 @@ typedef struct wl_explore_config {
    * (a world model trained only on smooth path-following learns to ignore its actions). */
   float p_random;             /* (default 0) */
   int32_t random_min, random_max; /* ticks (default 2..10) */
+  /* Idling: while walking, start holding no key at all (every move/strafe/turn exactly 0) for
+   * idle_min..idle_max ticks with this probability per tick. Off by default; training data turns
+   * it on because players idle often, and a stop (p_stop) still turns a little, so without it a
+   * world model never sees a scene that stays exactly the same. */
+  float p_idle;               /* (default 0) */
+  int32_t idle_min, idle_max; /* ticks (default 6..40) */
 } wl_explore_config;
 
 WL_API void wl_explore_default_config(wl_explore_config* out);
