@@ -191,7 +191,7 @@ class PipelineTest(unittest.TestCase):
                       "sharpness_autoencoder"):
                 self.assertIn(k, v)
         self.assertIn("turn", res["actions"]["agreement"])
-        for h in ("1", str(res["still"]["frames"])):
+        for h in ("1", "8", str(res["still"]["frames"])):
             self.assertGreater(res["still"][h]["psnr"], 0)
             self.assertGreaterEqual(res["still"][h]["sharpness_ratio"], 0)
         for ch in ("move", "strafe", "turn"):
