@@ -242,7 +242,7 @@ class Progress:
             rec.update(extra)
         if not self.main:
             return
-        parts = " ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+        parts = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                          for k, v in values.items())
         print(f"[{self.stage}] step {step} {parts} | {rate:.0f} samples/s | "
               f"{el:.0f}s elapsed, ETA {max(0.0, eta):.0f}s", flush=True)
