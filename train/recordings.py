@@ -6,8 +6,12 @@ every regenerated frame is checked against its recorded CRC, so an episode is ex
 player saw. Recordings of model worlds are refused: their frames are a model's own output, not
 ground truth to learn from.
 
-Episode split: each reset flag starts a new episode. Frame t of an episode is the frame shown before
-action t (the world's convention), so the frame after the last action of an episode is dropped.
+Episode split: each reset flag starts a new episode, and so does each edit the player made between
+steps (a light setting, a placed object: header.lightSettings / header.placedObjects), because the
+action vector does not explain the change it makes; the edited frame starts the next episode. Frame
+t of an episode is the frame shown before action t (the world's convention), so the frame after the
+last action of an episode is dropped. A recording made by a world that renders differently (its
+header.worldVersion differs from this library's) is refused by name.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_FRAMES = 50_000_000
 MAX_CHANNELS = 1024
 FLAG_RESET = 1
+FLAG_LIGHT = 2  # the light was set before this step (after any reset): next header.lightSettings
+FLAG_PLACE = 4  # an object was placed before this step (after any light): next header.placedObjects
 
 
 class RecordingError(ValueError):
@@ -80,8 +86,28 @@ def read_recording(path: str) -> Dict:
              f"header.settings.{k} must be an integer in 16..1024")
     need(isinstance(header.get("seed"), int) and header["seed"] >= 0,
          "header.seed must be a non-negative integer")
+    wv = header.get("worldVersion")
+    need(wv is None or (isinstance(wv, int) and not isinstance(wv, bool) and wv > 0),
+         "header.worldVersion must be a positive integer")
     flags = np.frombuffer(b, np.uint8, n, o + 8).copy()
-    need(not (flags & ~np.uint8(FLAG_RESET)).any(), "unknown flag bits")
+    need(not (flags & ~np.uint8(FLAG_RESET | FLAG_LIGHT | FLAG_PLACE)).any(), "unknown flag bits")
+    lights = header.get("lightSettings") or []
+    need(isinstance(lights, list) and len(lights) == int((flags & FLAG_LIGHT).astype(bool).sum()),
+         f"{int((flags & FLAG_LIGHT).astype(bool).sum())} steps set the light but "
+         f"header.lightSettings has {len(lights) if isinstance(lights, list) else 'no list of'} entries")
+    unit = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+    for i, l in enumerate(lights):
+        need(isinstance(l, dict) and unit(l.get("level")) and isinstance(l.get("tint"), list)
+             and len(l["tint"]) == 3 and all(unit(v) for v in l["tint"]),
+             f"header.lightSettings[{i}] must be {{\"level\": 0..1, \"tint\": [r, g, b] in 0..1}}")
+    placed = header.get("placedObjects") or []
+    need(isinstance(placed, list) and len(placed) == int((flags & FLAG_PLACE).astype(bool).sum()),
+         f"{int((flags & FLAG_PLACE).astype(bool).sum())} steps placed an object but "
+         f"header.placedObjects has {len(placed) if isinstance(placed, list) else 'no list of'} entries")
+    from .world import OBJECT_KINDS
+    for i, k in enumerate(placed):
+        need(k in OBJECT_KINDS, f"header.placedObjects[{i}] = {json.dumps(k)} is not an object kind "
+                                f"({', '.join(OBJECT_KINDS)})")
     actions = np.frombuffer(b, "<f4", n * a, actions_at).reshape(n, a).astype(np.float32)
     need(np.isfinite(actions).all(), "an action is not finite")
     crcs = np.frombuffer(b, "<u4", n, crcs_at).copy()
@@ -98,6 +124,11 @@ def convert(path: str, out_dir: str, frame_size: int = 128) -> List[str]:
         raise RecordingError(f"{path}: recorded from a model ({h.get('sourceId')}); only "
                              "recordings of the ground-truth world (`worldloop truth`) can be "
                              "converted to training data")
+    have = world.action_layout()["world_version"]
+    if h.get("worldVersion") is not None and h["worldVersion"] != have:
+        raise RecordingError(f"{path}: recorded with ground-truth world version {h['worldVersion']}, "
+                             f"but this library's world is version {have}: the same actions would "
+                             "render different frames. Convert it with the build that recorded it")
     s = h["settings"]
     if s["width"] != frame_size or s["height"] != frame_size:
         raise RecordingError(f"{path}: recorded at {s['width']}x{s['height']}, training needs "
@@ -124,10 +155,24 @@ def convert(path: str, out_dir: str, frame_size: int = 128) -> List[str]:
                                           "segment": seg})
                 outputs.append(p)
                 seg += 1
+        lights = iter(h.get("lightSettings") or [])
+        placed = iter(h.get("placedObjects") or [])
         for i in range(rec["frames"]):
-            if rec["flags"][i] & FLAG_RESET and seg_actions:
+            flags = int(rec["flags"][i])
+            if flags and seg_actions:
                 flush()
+            if flags & FLAG_RESET:
                 w.reset(h["seed"])
+            if flags & FLAG_LIGHT:
+                light = next(lights)
+                w.set_light(float(light["level"]), tuple(float(v) for v in light["tint"]))
+            if flags & FLAG_PLACE:
+                kind = next(placed)
+                # Only placements that placed something are recorded, so this must place it too.
+                if not w.spawn(kind):
+                    raise RecordingError(f"{path}: frame {i}: placing a {kind} placed nothing "
+                                         "on replay (the world diverged)")
+            if flags:
                 seg_frames, seg_actions = [w.frame().copy()], []
             w.step(rec["actions"][i])
             f = w.frame().copy()
