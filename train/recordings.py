@@ -91,19 +91,22 @@ def read_recording(path: str) -> Dict:
          "header.worldVersion must be a positive integer")
     flags = np.frombuffer(b, np.uint8, n, o + 8).copy()
     need(not (flags & ~np.uint8(FLAG_RESET | FLAG_LIGHT | FLAG_PLACE)).any(), "unknown flag bits")
-    lights = header.get("lightSettings") or []
-    need(isinstance(lights, list) and len(lights) == int((flags & FLAG_LIGHT).astype(bool).sum()),
-         f"{int((flags & FLAG_LIGHT).astype(bool).sum())} steps set the light but "
-         f"header.lightSettings has {len(lights) if isinstance(lights, list) else 'no list of'} entries")
+
+    def edits(key: str, bit: int, what: str) -> list:
+        """header[key]: one entry per step flagged `bit`, in step order."""
+        v = header.get(key) or []
+        flagged = int(np.count_nonzero(flags & bit))
+        need(isinstance(v, list) and len(v) == flagged,
+             f"{flagged} steps {what} but header.{key} has "
+             f"{len(v) if isinstance(v, list) else 'no list of'} entries")
+        return v
+
     unit = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
-    for i, l in enumerate(lights):
+    for i, l in enumerate(edits("lightSettings", FLAG_LIGHT, "set the light")):
         need(isinstance(l, dict) and unit(l.get("level")) and isinstance(l.get("tint"), list)
              and len(l["tint"]) == 3 and all(unit(v) for v in l["tint"]),
              f"header.lightSettings[{i}] must be {{\"level\": 0..1, \"tint\": [r, g, b] in 0..1}}")
-    placed = header.get("placedObjects") or []
-    need(isinstance(placed, list) and len(placed) == int((flags & FLAG_PLACE).astype(bool).sum()),
-         f"{int((flags & FLAG_PLACE).astype(bool).sum())} steps placed an object but "
-         f"header.placedObjects has {len(placed) if isinstance(placed, list) else 'no list of'} entries")
+    placed = edits("placedObjects", FLAG_PLACE, "placed an object")
     from .world import OBJECT_KINDS
     for i, k in enumerate(placed):
         need(k in OBJECT_KINDS, f"header.placedObjects[{i}] = {json.dumps(k)} is not an object kind "
