@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Continue training a model (by default the shipped one) on this machine's CPUs, e.g. in the
-# background of a work session. Measured: every continuation of the shipped model at batch 16 has
+# background of a work session. Measured: every continuation of the shipped model (run 5) at batch 16 has
 # cost ~2 dB at horizon 128 (docs/training.md), so use it for experiments you measure, not to move
 # the shipped model on.
 #   1. import MODEL into $OUT/run once (later calls resume from $OUT/run's checkpoints)
