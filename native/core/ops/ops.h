@@ -1,9 +1,12 @@
 // The flat op set the networks are built from. Activations are f32, NCHW (N = batch of worlds),
-// contiguous. Every op has three implementations behind the same signature:
+// contiguous. Every op declared here has three implementations behind the same signature:
 //   ref::   plain loops, the definition (ops/ref_*.cc)
 //   fast::  vectorised (AVX2/AVX-512 + FMA chosen at run time, portable fallback) and threaded
-//   cuda::  the GPU twin (native/cuda/, when built)
-// Tests compare fast and cuda against ref on random shapes (native/tests/test_ops.cc).
+//   cuda::  the GPU twin (native/cuda/cuda_ops.h, when built)
+// Tests compare fast against ref (native/tests/test_ops.cc) and cuda against ref
+// (native/tests/test_cuda_ops.cc) on random shapes. The sampler's per-world arithmetic
+// (scale_add, fourier, normal_noise) is not here: it is Backend methods only (model/backend.h),
+// plain loops in model/cpu_backend.cc and kernels in cuda/sampler.cu, with no ref:: or fast::.
 #pragma once
 #include <cstddef>
 #include <cstdint>
