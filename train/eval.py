@@ -660,6 +660,8 @@ def engine_parity(path: str, model: TorchWorldModel, lib_path: str, frames: int 
     from the same file) and reports the max abs latent difference per frame, both for independent
     rollouts and for single steps from the same (engine) context."""
     lib = ctypes.CDLL(lib_path)
+    from .world import check_struct_sizes
+    check_struct_sizes(lib, {"wl_model_options": _Opts}, lib_path)
     lib.wl_last_error.restype = ctypes.c_char_p
     lib.wl_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(_Opts),
                                   ctypes.POINTER(ctypes.c_void_p)]

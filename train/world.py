@@ -116,8 +116,28 @@ def library() -> ctypes.CDLL:
         fn = getattr(lib, name)
         fn.restype = res
         fn.argtypes = args
+    check_struct_sizes(lib, {"wl_world_config": WorldConfig, "wl_explore_config": ExploreConfig}, path)
     _lib = lib
     return lib
+
+
+def check_struct_sizes(lib: ctypes.CDLL, mirrors: Dict[str, type], path: str = "libworldloop.so") -> None:
+    """Compares ctypes mirrors of C ABI structs ({"wl_world_config": WorldConfig, ...}) with the
+    sizes the library reports (wl_struct_size), so a field added or removed on one side only fails
+    here, at load, instead of corrupting memory later."""
+    try:
+        size_of = lib.wl_struct_size
+    except AttributeError:
+        raise RuntimeError(f"{path} has no wl_struct_size: it predates this checkout; rebuild it "
+                           "(npm run build:native)") from None
+    size_of.restype = ctypes.c_size_t
+    size_of.argtypes = [ctypes.c_char_p]
+    for name, cls in mirrors.items():
+        want, have = size_of(name.encode()), ctypes.sizeof(cls)
+        if want != have:
+            raise RuntimeError(f"{path}: struct {name} is {want} bytes in C but the ctypes mirror "
+                               f"{cls.__module__}.{cls.__name__} is {have}: update its _fields_ to "
+                               "match native/include/worldloop/")
 
 
 def _check(status: int) -> None:
