@@ -27,6 +27,15 @@ export class FormatError extends WorldloopError {
   }
 }
 
+/** An input file (model, save, recording, bindings, script, image) cannot be read: missing, a
+ * directory, too large, or the read failed. Malformed contents are a FormatError instead. */
+export class InputFileError extends WorldloopError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('WL_IO', message, options);
+    this.name = 'InputFileError';
+  }
+}
+
 /** A caller-supplied value (flag, shape, action) is invalid. */
 export class InvalidArgumentError extends WorldloopError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { addon } from './native.js';
-import { fromNative, InvalidArgumentError, WorldloopError } from './errors.js';
+import { FormatError, fromNative, InputFileError, InvalidArgumentError, WorldloopError } from './errors.js';
 import type { ActionChannel, ActionSpace } from './source.js';
 import type { MemoryInput } from './model_memory.js';
 
@@ -17,6 +17,12 @@ export interface LoadOptions {
   threads?: number;
   /** Largest batch of worlds per call (arena is sized for it). Default 1. */
   maxBatch?: number;
+  /**
+   * Load a model whose weights hold NaN or Inf (default false: refused with the file and the
+   * tensors named, since its frames could only be garbage). `worldloop info` sets it to report
+   * them; info.nanWeights lists them either way.
+   */
+  allowNonFiniteWeights?: boolean;
 }
 
 export interface ModelDims {
@@ -141,10 +147,10 @@ export class Model {
 
   static async load(path: string, opts: LoadOptions = {}): Promise<Model> {
     if (!existsSync(path)) {
-      throw new WorldloopError('WL_IO', `model file not found: ${path}`);
+      throw new InputFileError(`model file not found: ${path}`);
     }
     if (!statSync(path).isFile()) {
-      throw new WorldloopError('WL_IO', `model path is not a file: ${path}`);
+      throw new InputFileError(`model path is not a file: ${path}`);
     }
     const backend = opts.backend ?? 'cpu';
     if (!(backend in BACKEND_CODE)) {
@@ -158,12 +164,22 @@ export class Model {
     if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 64) {
       throw new InvalidArgumentError(`maxBatch must be an integer in 1..64, got ${maxBatch}`);
     }
+    let model: Model;
     try {
       const native = await addon().loadModel(path, BACKEND_CODE[backend], threads, maxBatch);
-      return new Model(path, native);
+      model = new Model(path, native);
     } catch (err) {
       throw fromNative(err);
     }
+    const bad = model.info.nanWeights ?? [];
+    if (bad.length > 0 && !opts.allowNonFiniteWeights) {
+      await model.close();
+      throw new FormatError(
+        `${path}: ${bad.length === 1 ? '1 tensor holds' : `${bad.length} tensors hold`} non-finite weights (${bad.join('; ')}); ` +
+          'a model needs finite weights to run (worldloop info lists them)',
+      );
+    }
+    return model;
   }
 
   get latentSize(): number {
@@ -287,7 +303,11 @@ export class Model {
       try {
         return await fn(this.native);
       } catch (err) {
-        throw fromNative(err);
+        const e = fromNative(err);
+        // The engine's own failures (an output that is not finite: weights that overflow) are
+        // about this model file, so they name it; argument errors are the caller's.
+        if (e.code === 'WL_INTERNAL') throw new WorldloopError('WL_INTERNAL', `${this.path}: ${e.message}`, { cause: err });
+        throw e;
       }
     };
     const p = this.queue.then(run, run);

@@ -276,6 +276,16 @@ export class ModelWorld implements FrameSource {
     if (action.length !== A) {
       throw new InvalidArgumentError(`action has ${action.length} channels; the model takes ${A}`);
     }
+    // As the truth world's step does (wl_world_step): a value outside its channel's range is
+    // refused, not integrated into the context (and into the pose estimate after it).
+    const channels = this.actionSpace.channels;
+    for (let i = 0; i < A; i++) {
+      const v = action[i]!;
+      const c = channels[i]!;
+      if (!(v >= c.min && v <= c.max)) {
+        throw new InvalidArgumentError(`model world step: action[${i}] (${c.name}) = ${v} is ${Number.isFinite(v) ? 'outside' : 'not a finite number in'} [${c.min}, ${c.max}]`);
+      }
+    }
     const k = this.model.dims.context;
     const L = this.model.latentSize;
     const anchor = this.edited ? undefined : this.anchor?.(this.index + 1, action);

@@ -7,7 +7,7 @@
  * Downscaling averages every source pixel under an output pixel (no aliasing on large photos);
  * upscaling interpolates bilinearly.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readInputFile } from './input_file.js';
 import { spawnSync } from 'node:child_process';
 import { decodePng, type RgbImage } from './image/png.js';
 import { FormatError, InvalidArgumentError, UnsupportedError, WorldloopError } from './errors.js';
@@ -46,15 +46,7 @@ export function decodeJpegWithFfmpeg(bytes: Uint8Array, name: string, ffmpeg = p
 
 /** Reads a PNG or JPEG file into RGB8. */
 export function readImage(path: string): RgbImage {
-  let bytes: Uint8Array;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_IMAGE_FILE_BYTES) throw new Error(`${st.size} bytes exceeds the ${MAX_IMAGE_FILE_BYTES}-byte limit`);
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new WorldloopError('WL_IO', `cannot read image '${path}': ${(err as Error).message}`, { cause: err });
-  }
+  const bytes = readInputFile(path, 'image', MAX_IMAGE_FILE_BYTES);
   if (isPng(bytes)) return decodePng(bytes, path);
   if (isJpeg(bytes)) return decodeJpegWithFfmpeg(bytes, path);
   throw new FormatError(`${path}: not a PNG or JPEG image (unrecognised first bytes)`);

@@ -14,6 +14,10 @@ constexpr size_t kHistory = 64;
 constexpr int kLookahead = 8;
 
 float wrap_angle(float a) {
+  // A step turns by less than a lap, so one subtraction is the usual case; a value many laps
+  // out (a corrupt input) is brought in with fmod first so the loops stay short. Values within
+  // 64 laps keep the exact float results the loops always gave.
+  if (!(std::fabs(a) < 128 * kPi)) a = std::isfinite(a) ? std::fmod(a, 2 * kPi) : 0.f;
   while (a >= kPi) a -= 2 * kPi;
   while (a < -kPi) a += 2 * kPi;
   return a;

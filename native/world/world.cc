@@ -17,6 +17,10 @@ const char* const kChannelNames[WL_ACTION_COUNT] = {"move", "strafe", "turn", "l
 [[noreturn]] void invalid(const std::string& msg) { throw Error(WL_ERR_INVALID_ARGUMENT, msg); }
 
 float wrap_angle(float a) {
+  // A step turns by less than a lap, so one subtraction is the usual case; a value many laps
+  // out (a corrupt input) is brought in with fmod first so the loops stay short. Values within
+  // 64 laps keep the exact float results the loops always gave.
+  if (!(std::fabs(a) < 128 * kPi)) a = std::isfinite(a) ? std::fmod(a, 2 * kPi) : 0.f;
   while (a >= kPi) a -= 2 * kPi;
   while (a < -kPi) a += 2 * kPi;
   return a;
@@ -348,6 +352,8 @@ void World::restore(const uint8_t* data, size_t size) {
     const ThemePalette palette{TextureBank::kWalls, TextureBank::kFloors, TextureBank::kCeilings};
     level = generate_level(seed, cfg.map_size, palette);
   }
+  // Snapshots are written with the yaw wrapped into [-pi, pi); anything far outside is corrupt.
+  if (!(std::fabs(pose.yaw) <= 2 * kPi)) bad_snapshot("pose.yaw " + std::to_string(pose.yaw) + " is outside [-2pi, 2pi]");
   if (!std::isfinite(pose.yaw) || !box_free(new_level ? level : level_, cfg.player_radius, pose.x, pose.y)) {
     bad_snapshot("pose lies inside a wall or is not finite");
   }

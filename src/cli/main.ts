@@ -1,6 +1,7 @@
 /** `worldloop` CLI entry: dispatches to one subcommand per file in ./commands/. */
 import type { Command } from './command.js';
 import { WorldloopError } from '../errors.js';
+import { EXIT_CODES_HELP, EXIT_USAGE, exitCodeFor } from './exit_codes.js';
 
 // Registry: each command module default-exports a Command. Add new commands here.
 const loaders: Record<string, () => Promise<{ default: Command }>> = {
@@ -24,17 +25,17 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const cmds = await Promise.all(Object.values(loaders).map((l) => l().then((m) => m.default)));
-    console.log(USAGE + 'commands:\n' + cmds.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n'));
-    return name ? 0 : 1;
+    console.log(USAGE + 'commands:\n' + cmds.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n') + '\n\n' + EXIT_CODES_HELP);
+    return name ? 0 : EXIT_USAGE;
   }
   const load = loaders[name];
   if (!load) {
     console.error(`worldloop: unknown command '${name}'. Run 'worldloop --help' for the list.`);
-    return 2;
+    return EXIT_USAGE;
   }
   const cmd = (await load()).default;
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(cmd.help);
+    console.log(cmd.help.includes('exit status:') ? cmd.help : `${cmd.help}\n\n${EXIT_CODES_HELP}`);
     return 0;
   }
   try {
@@ -42,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof WorldloopError) {
       console.error(`worldloop ${name}: ${err.message}`);
-      return err.code === 'WL_USAGE' || err.code === 'WL_INVALID_ARGUMENT' ? 2 : 1;
+      return exitCodeFor(err);
     }
     throw err;
   }

@@ -5,10 +5,11 @@
  * over the defaults, so it only needs what it changes. The file is untrusted: every field is
  * checked and errors name the path inside the file.
  */
-import { readFileSync } from 'node:fs';
-import { FormatError, WorldloopError } from '../errors.js';
+import { FormatError } from '../errors.js';
+import { readJsonFile } from '../input_file.js';
+import { KEY_NAMES } from './key_names.js';
 import { GAMEPAD_AXES, GAMEPAD_BUTTONS, type GamepadAxis } from '../window.js';
-import type { ObjectKind } from '../world.js';
+import { worldLayout, type ObjectKind } from '../world.js';
 
 /** Inputs that drive one action channel. Weights multiply the input (key/button = 1 when held). */
 export interface ChannelBinding {
@@ -50,25 +51,46 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function weights(where: string, v: unknown, allowed?: readonly string[]): Record<string, number> {
-  if (!isObj(v)) throw new FormatError(`${where} must be an object of name → number`);
-  const out: Record<string, number> = {};
+/** Largest weight a binding may give one input: a key is 0 or 1 and the sum is clamped to the
+ * channel's range, so anything beyond this is a typo (mouse weights are per pixel and small). */
+export const MAX_BINDING_WEIGHT = 1000;
+
+/** Channel names a bindings file may bind: the ground-truth world's (src/world.ts) plus those of
+ * the source it will drive, when known. Anything else (a typo, `__proto__`) is refused. */
+export function bindableChannels(extra: readonly string[] = []): ReadonlySet<string> {
+  return new Set([...worldLayout().channels.map((c) => c.name), ...extra]);
+}
+
+function weight(where: string, w: unknown): number {
+  if (typeof w !== 'number' || !Number.isFinite(w) || Math.abs(w) > MAX_BINDING_WEIGHT) {
+    throw new FormatError(`${where} must be a number in [-${MAX_BINDING_WEIGHT}, ${MAX_BINDING_WEIGHT}]; got ${JSON.stringify(w)}`);
+  }
+  return w;
+}
+
+function weights(where: string, v: unknown, allowed: ReadonlySet<string>, kind: string): Record<string, number> {
+  if (!isObj(v)) throw new FormatError(`${where} must be an object of ${kind} name → weight`);
+  // No prototype: a key named "__proto__" in the file stays a plain (refused) key.
+  const out: Record<string, number> = Object.create(null) as Record<string, number>;
   for (const [k, w] of Object.entries(v)) {
-    if (typeof w !== 'number' || !Number.isFinite(w)) throw new FormatError(`${where}.${k} must be a finite number`);
-    if (allowed && !allowed.includes(k)) throw new FormatError(`${where}.${k}: unknown name (expected one of ${allowed.join(', ')})`);
-    if (k.length === 0 || k.length > 64) throw new FormatError(`${where}: input names must be 1..64 characters`);
-    out[k] = w;
+    if (!allowed.has(k)) throw new FormatError(`${where}.${k}: unknown ${kind} name ${JSON.stringify(k)}${kind === 'key' ? ' (SDL scancode names: W, Up, Space, F1, Left Shift, ...)' : ` (expected one of ${[...allowed].join(', ')})`}`);
+    out[k] = weight(`${where}.${k}`, w);
   }
   return out;
 }
 
-function names(where: string, v: unknown, allowed?: readonly string[]): string[] {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 64)) {
-    throw new FormatError(`${where} must be an array of input names`);
+function names(where: string, v: unknown, allowed: ReadonlySet<string>, kind: string): string[] {
+  if (!Array.isArray(v) || v.length > 64 || v.some((x) => typeof x !== 'string')) {
+    throw new FormatError(`${where} must be an array of at most 64 ${kind} names`);
   }
-  if (allowed) for (const x of v) if (!allowed.includes(x)) throw new FormatError(`${where}: unknown name '${x}' (expected one of ${allowed.join(', ')})`);
+  for (const x of v as string[]) {
+    if (!allowed.has(x)) throw new FormatError(`${where}: unknown ${kind} name ${JSON.stringify(x)}${kind === 'key' ? ' (SDL scancode names: W, Up, Space, F1, Left Shift, ...)' : ` (expected one of ${[...allowed].join(', ')})`}`);
+  }
   return v as string[];
 }
+
+const PAD_AXES: ReadonlySet<string> = new Set(GAMEPAD_AXES);
+const PAD_BUTTONS: ReadonlySet<string> = new Set(GAMEPAD_BUTTONS);
 
 function channelBinding(where: string, v: unknown): ChannelBinding {
   if (!isObj(v)) throw new FormatError(`${where} must be an object`);
@@ -77,18 +99,17 @@ function channelBinding(where: string, v: unknown): ChannelBinding {
     const at = `${where}.${k}`;
     switch (k) {
       case 'keys':
-        out.keys = weights(at, x);
+        out.keys = weights(at, x, KEY_NAMES, 'key');
         break;
       case 'gamepadAxes':
-        out.gamepadAxes = weights(at, x, GAMEPAD_AXES);
+        out.gamepadAxes = weights(at, x, PAD_AXES, 'gamepad axis');
         break;
       case 'gamepadButtons':
-        out.gamepadButtons = weights(at, x, GAMEPAD_BUTTONS);
+        out.gamepadButtons = weights(at, x, PAD_BUTTONS, 'gamepad button');
         break;
       case 'mouseX':
       case 'mouseY':
-        if (typeof x !== 'number' || !Number.isFinite(x)) throw new FormatError(`${at} must be a finite number`);
-        out[k] = x;
+        out[k] = weight(at, x);
         break;
       default:
         throw new FormatError(`${at}: unknown field (expected keys, gamepadAxes, gamepadButtons, mouseX, mouseY)`);
@@ -97,12 +118,16 @@ function channelBinding(where: string, v: unknown): ChannelBinding {
   return out;
 }
 
-/** Validates a parsed bindings document and merges it over `base` (channel by channel). */
-export function parseBindings(doc: unknown, base: Bindings, source = 'bindings'): Bindings {
+/**
+ * Validates a parsed bindings document and merges it over `base` (channel by channel). Every
+ * field is checked: channel names against `channels` (default: the ground-truth world's), key
+ * names against SDL's, gamepad names against SDL's, weights bounded; errors start with `source`.
+ */
+export function parseBindings(doc: unknown, base: Bindings, source = 'bindings', channels: ReadonlySet<string> = bindableChannels()): Bindings {
   if (!isObj(doc)) throw new FormatError(`${source}: top level must be a JSON object`);
   const out: Bindings = {
     version: 1,
-    actions: { ...base.actions },
+    actions: Object.assign(Object.create(null) as Record<string, ChannelBinding>, base.actions),
     commands: { ...base.commands },
     gamepadCommands: { ...base.gamepadCommands },
     deadzones: { ...base.deadzones },
@@ -114,7 +139,12 @@ export function parseBindings(doc: unknown, base: Bindings, source = 'bindings')
         break;
       case 'actions':
         if (!isObj(v)) throw new FormatError(`${source}: actions must be an object of channel name → binding`);
-        for (const [ch, b] of Object.entries(v)) out.actions[ch] = channelBinding(`${source}: actions.${ch}`, b);
+        for (const [ch, b] of Object.entries(v)) {
+          if (!channels.has(ch)) {
+            throw new FormatError(`${source}: actions.${ch}: unknown action channel ${JSON.stringify(ch)} (expected one of ${[...channels].join(', ')})`);
+          }
+          out.actions[ch] = channelBinding(`${source}: actions.${ch}`, b);
+        }
         break;
       case 'commands':
       case 'gamepadCommands':
@@ -123,7 +153,9 @@ export function parseBindings(doc: unknown, base: Bindings, source = 'bindings')
           if (!(COMMANDS as readonly string[]).includes(cmd)) {
             throw new FormatError(`${source}: ${k}.${cmd}: unknown command (expected one of ${COMMANDS.join(', ')})`);
           }
-          out[k][cmd as CommandName] = names(`${source}: ${k}.${cmd}`, list, k === 'gamepadCommands' ? GAMEPAD_BUTTONS : undefined);
+          out[k][cmd as CommandName] = k === 'gamepadCommands'
+            ? names(`${source}: ${k}.${cmd}`, list, PAD_BUTTONS, 'gamepad button')
+            : names(`${source}: ${k}.${cmd}`, list, KEY_NAMES, 'key');
         }
         break;
       case 'deadzones': {
@@ -142,19 +174,7 @@ export function parseBindings(doc: unknown, base: Bindings, source = 'bindings')
   return out;
 }
 
-/** Reads and validates a bindings JSON file, merged over `base`. */
-export function loadBindingsFile(path: string, base: Bindings): Bindings {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new WorldloopError('WL_IO', `cannot read bindings file '${path}': ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new FormatError(`${path}: not valid JSON (${(err as Error).message})`);
-  }
-  return parseBindings(doc, base, path);
+/** Reads and validates a bindings JSON file, merged over `base`; `channels` as parseBindings. */
+export function loadBindingsFile(path: string, base: Bindings, channels?: ReadonlySet<string>): Bindings {
+  return parseBindings(readJsonFile(path, 'bindings file'), base, path, channels);
 }

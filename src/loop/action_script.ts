@@ -18,8 +18,8 @@
  * puts an object of that kind in front of the player before the segment's first frame (after any
  * light; src/object_placement.ts).
  */
-import { readFileSync } from 'node:fs';
-import { FormatError, WorldloopError } from '../errors.js';
+import { FormatError } from '../errors.js';
+import { readJsonFile } from '../input_file.js';
 import type { ActionSpace, WorldEdits } from '../source.js';
 import { OBJECT_KINDS, type ObjectKind } from '../world.js';
 import { parseLightSetting, type LightSetting } from '../lighting.js';
@@ -45,6 +45,8 @@ export const MAX_SCRIPT_FRAMES = 10_000_000;
 export function parseActionScript(doc: unknown, source = 'action script'): ScriptSegment[] {
   const list = Array.isArray(doc) ? doc : (doc as { segments?: unknown })?.segments;
   if (!Array.isArray(list)) throw new FormatError(`${source}: expected {"segments": [...]} or an array of segments`);
+  // As render's world scripts: a script with nothing in it is a mistake, not a zero-frame run.
+  if (list.length === 0) throw new FormatError(`${source}: has no segments (a script needs at least one)`);
   let total = 0;
   return list.map((seg, i) => {
     const at = `${source}: segments[${i}]`;
@@ -56,7 +58,8 @@ export function parseActionScript(doc: unknown, source = 'action script'): Scrip
     if (total > MAX_SCRIPT_FRAMES) throw new FormatError(`${source}: more than ${MAX_SCRIPT_FRAMES} frames in total`);
     const nested = s.action ?? {};
     if (typeof nested !== 'object' || nested === null || Array.isArray(nested)) throw new FormatError(`${at}.action must be an object of channel → value`);
-    const action: Record<string, number> = { ...(nested as Record<string, number>) };
+    // No prototype: a channel named "__proto__" stays a plain key that the space check refuses.
+    const action: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, nested);
     for (const [k, v] of Object.entries(s)) {
       if (k === 'frames' || k === 'action' || k === 'reset' || k === 'setLight' || k === 'place') continue;
       if (k === 'events') {
@@ -84,35 +87,37 @@ export function parseActionScript(doc: unknown, source = 'action script'): Scrip
 }
 
 export function loadActionScript(path: string): ScriptSegment[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new WorldloopError('WL_IO', `cannot read action script '${path}': ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new FormatError(`${path}: not valid JSON (${(err as Error).message})`);
-  }
-  return parseActionScript(doc, path);
+  return parseActionScript(readJsonFile(path, 'action script'), path);
 }
 
-/** Expands segments into per-frame steps against an action space (validating names and ranges). */
-export function* scriptSteps(segments: ScriptSegment[], space: ActionSpace): Generator<ScriptStep> {
+/**
+ * Expands segments into per-frame steps against an action space. Every segment is checked
+ * before the first step is made (channel names, values in each channel's range, events 0 or 1),
+ * so a bad value late in a script is refused before the run, not after minutes of it; errors
+ * start with `source` (the file).
+ */
+export function scriptSteps(segments: ScriptSegment[], space: ActionSpace, source = 'action script'): Generator<ScriptStep> {
   const idx = new Map(space.channels.map((c, i) => [c.name, i] as const));
-  for (const [i, seg] of segments.entries()) {
+  const bases = segments.map((seg, i) => {
     const base = new Float32Array(space.channels.length);
     for (const [name, v] of Object.entries(seg.action)) {
       const j = idx.get(name);
       if (j === undefined) {
-        throw new FormatError(`action script segments[${i}]: channel '${name}' is not in this world's action space (${space.channels.map((c) => c.name).join(', ')})`);
+        throw new FormatError(`${source}: segments[${i}]: channel '${name}' is not in this world's action space (${space.channels.map((c) => c.name).join(', ')})`);
       }
       const c = space.channels[j]!;
-      if (v < c.min || v > c.max) throw new FormatError(`action script segments[${i}]: ${name}=${v} is outside [${c.min}, ${c.max}]`);
+      if (c.kind === 'event' && v !== 0 && v !== 1) throw new FormatError(`${source}: segments[${i}]: ${name}=${v}: an event channel takes 0 or 1`);
+      if (!(v >= c.min && v <= c.max)) throw new FormatError(`${source}: segments[${i}]: ${name}=${v} is outside [${c.min}, ${c.max}]`);
       base[j] = v;
     }
+    return base;
+  });
+  return expandSteps(segments, bases, space);
+}
+
+function* expandSteps(segments: ScriptSegment[], bases: Float32Array[], space: ActionSpace): Generator<ScriptStep> {
+  for (const [i, seg] of segments.entries()) {
+    const base = bases[i]!;
     for (let f = 0; f < seg.frames; f++) {
       const a = base.slice();
       if (f > 0) space.channels.forEach((c, j) => { if (c.kind === 'event') a[j] = 0; });

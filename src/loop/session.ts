@@ -10,7 +10,7 @@ import { encodePng } from '../image/png.js';
 import { WorldloopError } from '../errors.js';
 import { Window } from '../window.js';
 import { ActionMapper } from '../input/action_mapper.js';
-import { loadBindingsFile, type Bindings } from '../input/bindings.js';
+import { bindableChannels, loadBindingsFile, type Bindings } from '../input/bindings.js';
 import { defaultBindings } from '../input/default_bindings.js';
 import { WindowInput } from '../input/window_input.js';
 import { ScriptInput } from '../input/script_input.js';
@@ -66,8 +66,10 @@ export interface SessionResult {
   window?: { renderer: string; videoDriver: string; software: boolean; vsync: boolean };
 }
 
-export function resolveBindings(path?: string): Bindings {
-  return path ? loadBindingsFile(path, defaultBindings()) : defaultBindings();
+/** The defaults, or a bindings file merged over them; `channels` are the action channels of the
+ * source it will drive (bindings may name these and the ground-truth world's). */
+export function resolveBindings(path?: string, channels: readonly string[] = []): Bindings {
+  return path ? loadBindingsFile(path, defaultBindings(), bindableChannels(channels)) : defaultBindings();
 }
 
 /** Random actions forever (headless soak / benchmarks), repeatable from a seed. */
@@ -101,6 +103,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     observers.push(recorder);
   }
 
+  // Read on every path, headless included: a bad --bindings file is refused even where no key
+  // is ever pressed, so the same command line cannot pass here and fail in a window.
+  const bindings = resolveBindings(o.bindings, source.actionSpace.channels.map((c) => c.name));
   let window: Window | undefined;
   let input: LoopInput;
   let output: LoopOutput | undefined = o.output;
@@ -118,7 +123,6 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         throw err;
       }
     }
-    const bindings = resolveBindings(o.bindings);
     const mapper = new ActionMapper(source.actionSpace, bindings);
     const placeKeys = source.placeObject ? placeKeysLines(source.objectKinds?.() ?? [], bindings.commands) : [];
     windowInput = new WindowInput(window, mapper);
@@ -136,7 +140,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     windowOut.hudPanel = o.hudPanel;
     output = windowOut;
   } else {
-    const steps = o.script ? scriptSteps(loadActionScript(o.script), source.actionSpace) : randomSteps(source.actionSpace, o.seed);
+    const steps = o.script ? scriptSteps(loadActionScript(o.script), source.actionSpace, o.script) : randomSteps(source.actionSpace, o.seed);
     input = new ScriptInput(steps);
   }
 

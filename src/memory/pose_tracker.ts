@@ -35,6 +35,13 @@ export interface PoseTrackerOptions {
   playerRadius?: number;
 }
 
+/**
+ * Largest |x| or |y| a pose estimate may hold, in cells. Levels are tens of cells across and a
+ * tracker without walls drifts by at most the move speed per tick; far beyond that a coordinate
+ * is a corrupt value, and near 2^53 cell stepping (x + 1 === x) would never end.
+ */
+export const MAX_POSE_COORD = 1e6;
+
 function wrap(a: number): number {
   let r = a % (2 * Math.PI);
   if (r > Math.PI) r -= 2 * Math.PI;
@@ -78,6 +85,9 @@ export class PoseTracker {
     this.walls = o.walls;
     this.radius = o.playerRadius ?? 0.2;
     const s = o.start ?? { x: 0, y: 0, yaw: 0 };
+    if (![s.x, s.y, s.yaw].every(Number.isFinite) || Math.abs(s.x) > MAX_POSE_COORD || Math.abs(s.y) > MAX_POSE_COORD) {
+      throw new InvalidArgumentError(`pose tracker: start pose must be finite with |x|, |y| <= ${MAX_POSE_COORD}; got ${JSON.stringify(s)}`);
+    }
     this.x = s.x;
     this.y = s.y;
     this.yaw = s.yaw;
@@ -99,7 +109,9 @@ export class PoseTracker {
 
   /** Resets to a pose (and optionally a saved path). */
   set(p: ViewPose, path?: Float64Array): void {
-    if (![p.x, p.y, p.yaw].every(Number.isFinite)) throw new InvalidArgumentError('pose tracker: pose must be finite');
+    if (![p.x, p.y, p.yaw].every(Number.isFinite) || Math.abs(p.x) > MAX_POSE_COORD || Math.abs(p.y) > MAX_POSE_COORD) {
+      throw new InvalidArgumentError(`pose tracker: pose must be finite with |x|, |y| <= ${MAX_POSE_COORD}; got ${JSON.stringify(p)}`);
+    }
     this.x = p.x;
     this.y = p.y;
     this.yaw = wrap(p.yaw);
@@ -115,6 +127,16 @@ export class PoseTracker {
   private wall(x: number, y: number): boolean {
     const w = this.walls!;
     return x < 0 || y < 0 || x >= w.size || y >= w.size || w.cells[y * w.size + x] !== 0;
+  }
+
+  /** Whether any cell from (lead, lo) to (lead, hi) along one axis is a wall (`swap` puts lead on
+   * y). A range that leaves the map holds a wall (outside is solid) and is answered without
+   * stepping through it, so a far-off pose cannot make this loop long or endless. */
+  private wallInRange(lead: number, lo: number, hi: number, swap: boolean): boolean {
+    const size = this.walls!.size;
+    if (!(lo >= 0 && hi < size && lead >= 0 && lead < size)) return true;
+    for (let c = lo; c <= hi; c++) if (swap ? this.wall(c, lead) : this.wall(lead, c)) return true;
+    return false;
   }
 
   /** Advances by one action vector (the world's order: turn, then move along the new heading). */
@@ -173,8 +195,11 @@ export class PoseTracker {
     const f = Math.fround;
     const PI = f(Math.PI);
     let yaw = f(this.yaw + f(f(turn * f(this.speeds.turnSpeedDeg)) * f(PI / f(180))));
-    while (yaw >= PI) yaw = f(yaw - f(2 * PI));
-    while (yaw < -PI) yaw = f(yaw + f(2 * PI));
+    // As the world's wrap_angle; a turn is at most one action's worth, so a few laps at most
+    // (inputs are range-checked; the bound keeps a huge value from looping for ever).
+    for (let lap = 0; yaw >= PI && lap < 64; lap++) yaw = f(yaw - f(2 * PI));
+    for (let lap = 0; yaw < -PI && lap < 64; lap++) yaw = f(yaw + f(2 * PI));
+    if (!(yaw >= -PI && yaw < PI)) yaw = f(wrap(yaw));
     this.yaw = yaw;
     const fwd = f(move * f(this.speeds.moveSpeed));
     const side = f(strafe * f(this.speeds.strafeSpeed));
@@ -189,16 +214,12 @@ export class PoseTracker {
     let x = f(px + dx);
     if (dx !== 0) {
       const lead = Math.floor(dx > 0 ? f(x + r) : f(x - r));
-      let hit = false;
-      for (let cy = Math.floor(f(py - r)); cy <= Math.floor(f(py + r)); cy++) hit = hit || this.wall(lead, cy);
-      if (hit) x = dx > 0 ? f(f(lead - r) - eps) : f(f(f(lead + 1) + r) + eps);
+      if (this.wallInRange(lead, Math.floor(f(py - r)), Math.floor(f(py + r)), false)) x = dx > 0 ? f(f(lead - r) - eps) : f(f(f(lead + 1) + r) + eps);
     }
     let y = f(py + dy);
     if (dy !== 0) {
       const lead = Math.floor(dy > 0 ? f(y + r) : f(y - r));
-      let hit = false;
-      for (let cx = Math.floor(f(x - r)); cx <= Math.floor(f(x + r)); cx++) hit = hit || this.wall(cx, lead);
-      if (hit) y = dy > 0 ? f(f(lead - r) - eps) : f(f(f(lead + 1) + r) + eps);
+      if (this.wallInRange(lead, Math.floor(f(x - r)), Math.floor(f(x + r)), true)) y = dy > 0 ? f(f(lead - r) - eps) : f(f(f(lead + 1) + r) + eps);
     }
     this.x = x;
     this.y = y;

@@ -26,6 +26,7 @@ import { FormatError } from '../errors.js';
 import type { ActionSpace } from '../source.js';
 import { checkLightSetting, type LightSetting } from '../lighting.js';
 import { OBJECT_KINDS, type ObjectKind } from '../world.js';
+import { MAX_BRIDGE_STEPS } from '../model_world.js';
 
 export const RECORDING_MAGIC = 'WLRECORD';
 export const RECORDING_VERSION = 1;
@@ -94,7 +95,7 @@ export function encodeRecording(r: Recording): Uint8Array {
   dv.setUint32(8, RECORDING_VERSION, true);
   dv.setUint32(12, header.length, true);
   out.set(header, 16);
-  let o = 16 + header.length;
+  const o = 16 + header.length;
   dv.setUint32(o, n, true);
   dv.setUint32(o + 4, a, true);
   out.set(r.flags, o + 8);
@@ -108,29 +109,69 @@ function need(cond: boolean, name: string, what: string): asserts cond {
   if (!cond) throw new FormatError(`${name}: ${what}`);
 }
 
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** The runtime around a model that a recording names (header.settings.runtime): what replay
+ * rebuilds (pose tracker, memory store, memory slots, revisit anchoring). */
+export interface RecordedRuntime {
+  memorySlots: boolean;
+  anchor: boolean;
+  anchorSteps?: number;
+  storeEvery: number;
+  memoryCapacity: number;
+  startImage?: string;
+}
+
+/** Most memory views a recorded runtime may keep (the store's own bound). */
+const MAX_RECORDED_MEMORY = 1 << 20;
+
+function checkRuntime(v: unknown, name: string): void {
+  const r = v as Record<string, unknown>;
+  const ok =
+    typeof r === 'object' && r !== null && !Array.isArray(r) &&
+    typeof r.memorySlots === 'boolean' && typeof r.anchor === 'boolean' &&
+    (r.anchorSteps === undefined || (Number.isInteger(r.anchorSteps) && (r.anchorSteps as number) >= 1 && (r.anchorSteps as number) <= MAX_BRIDGE_STEPS)) &&
+    Number.isInteger(r.storeEvery) && (r.storeEvery as number) >= 1 && (r.storeEvery as number) <= 1_000_000 &&
+    Number.isInteger(r.memoryCapacity) && (r.memoryCapacity as number) >= 1 && (r.memoryCapacity as number) <= MAX_RECORDED_MEMORY &&
+    (r.startImage === undefined || (typeof r.startImage === 'string' && r.startImage.length >= 1 && r.startImage.length <= 4096));
+  need(ok, name,
+    `header.settings.runtime must be {memorySlots, anchor[, anchorSteps 1..${MAX_BRIDGE_STEPS}], storeEvery 1..1000000, memoryCapacity 1..${MAX_RECORDED_MEMORY}[, startImage]}; got ${JSON.stringify(v)}`);
+}
+
+/**
+ * Every header field, checked in one place: types, ranges and the backend/kind pairing. Errors
+ * name the file and the field and say what is allowed.
+ */
 function validateHeader(h: unknown, name: string): RecordingHeader {
   need(typeof h === 'object' && h !== null && !Array.isArray(h), name, 'header is not a JSON object');
   const o = h as Record<string, unknown>;
   need(o.format === 'worldloop-recording', name, `header.format is ${JSON.stringify(o.format)}, expected "worldloop-recording"`);
-  need(typeof o.sourceId === 'string' && o.sourceId.length > 0, name, 'header.sourceId is missing');
-  need(o.sourceKind === 'truth' || o.sourceKind === 'model', name, 'header.sourceKind must be "truth" or "model"');
-  need(typeof o.label === 'string', name, 'header.label must be a string');
-  need(typeof o.backend === 'string', name, 'header.backend must be a string');
-  need(typeof o.seed === 'number' && Number.isSafeInteger(o.seed) && o.seed >= 0, name, 'header.seed must be a non-negative integer');
-  need(typeof o.firstFrameCrc === 'number' && Number.isInteger(o.firstFrameCrc), name, 'header.firstFrameCrc must be an integer');
-  need(o.worldVersion === undefined || (typeof o.worldVersion === 'number' && Number.isSafeInteger(o.worldVersion) && o.worldVersion > 0),
+  need(typeof o.sourceId === 'string' && o.sourceId.length > 0 && o.sourceId.length <= 256, name, 'header.sourceId must be a string of 1..256 characters');
+  need(o.sourceKind === 'truth' || o.sourceKind === 'model', name, `header.sourceKind is ${JSON.stringify(o.sourceKind)}; must be "truth" or "model"`);
+  need(typeof o.label === 'string' && o.label.length <= 4096, name, 'header.label must be a string of at most 4096 characters');
+  const backends = o.sourceKind === 'truth' ? ['truth'] : ['cpu', 'cuda'];
+  need(typeof o.backend === 'string' && backends.includes(o.backend), name,
+    `header.backend is ${JSON.stringify(o.backend)}; a ${o.sourceKind as string} recording's backend is ${backends.map((b) => `"${b}"`).join(' or ')}`);
+  need(isNum(o.seed) && Number.isSafeInteger(o.seed) && o.seed >= 0 && o.seed <= 0xffffffff, name, `header.seed must be an integer in 0..2^32-1; got ${JSON.stringify(o.seed)}`);
+  need(isNum(o.firstFrameCrc) && Number.isInteger(o.firstFrameCrc) && o.firstFrameCrc >= 0 && o.firstFrameCrc <= 0xffffffff, name, 'header.firstFrameCrc must be an integer in 0..2^32-1');
+  need(o.worldVersion === undefined || (isNum(o.worldVersion) && Number.isSafeInteger(o.worldVersion) && o.worldVersion > 0),
     name, 'header.worldVersion must be a positive integer');
   const s = o.settings as Record<string, unknown> | undefined;
-  need(typeof s === 'object' && s !== null, name, 'header.settings is missing');
-  for (const k of ['fps', 'width', 'height'] as const) {
-    need(typeof s[k] === 'number' && (s[k] as number) > 0, name, `header.settings.${k} must be a positive number`);
+  need(typeof s === 'object' && s !== null && !Array.isArray(s), name, 'header.settings is missing');
+  need(isNum(s.fps) && s.fps >= 1 && s.fps <= 240, name, `header.settings.fps must be a number in [1, 240]; got ${JSON.stringify(s.fps)}`);
+  for (const k of ['width', 'height'] as const) {
+    need(isNum(s[k]) && Number.isInteger(s[k]) && (s[k] as number) >= 1 && (s[k] as number) <= 16384, name, `header.settings.${k} must be an integer in 1..16384; got ${JSON.stringify(s[k])}`);
   }
+  if (s.steps !== undefined) need(isNum(s.steps) && Number.isInteger(s.steps) && s.steps >= 1 && s.steps <= 8, name, `header.settings.steps must be an integer in 1..8; got ${JSON.stringify(s.steps)}`);
+  if (s.runtime !== undefined) checkRuntime(s.runtime, name);
   const sp = o.actionSpace as { channels?: unknown } | undefined;
-  need(!!sp && Array.isArray(sp.channels), name, 'header.actionSpace.channels is missing');
+  need(!!sp && typeof sp === 'object' && Array.isArray(sp.channels) && sp.channels.length >= 1 && sp.channels.length <= MAX_CHANNELS, name, `header.actionSpace.channels must be a list of 1..${MAX_CHANNELS} channels`);
   (sp.channels as unknown[]).forEach((c, i) => {
     const ch = c as Record<string, unknown>;
-    need(typeof ch?.name === 'string' && typeof ch.min === 'number' && typeof ch.max === 'number' && (ch.kind === 'axis' || ch.kind === 'event'),
-      name, `header.actionSpace.channels[${i}] must have name, min, max, kind`);
+    need(typeof ch?.name === 'string' && isNum(ch.min) && isNum(ch.max) && ch.min <= ch.max && (ch.kind === 'axis' || ch.kind === 'event'),
+      name, `header.actionSpace.channels[${i}] must have name, min <= max (finite), kind axis or event`);
   });
   return o as unknown as RecordingHeader;
 }
@@ -192,10 +233,19 @@ export function decodeRecording(bytes: Uint8Array, name = 'recording'): Recordin
       throw new FormatError(`${name}: ${(err as Error).message}`);
     }
   });
+  // Every action within its channel's range (events 0 or 1), as a world's step requires: a
+  // value a world would refuse, or integrate into a pose, is refused here with its frame.
   const actions = new Float32Array(n * a);
+  const chans = header.actionSpace.channels;
   for (let i = 0; i < n * a; i++) {
     const v = dv.getFloat32(actionsAt + i * 4, true);
-    need(Number.isFinite(v), name, `frame ${Math.floor(i / a)}, channel ${header.actionSpace.channels[i % a]!.name}: action is not finite`);
+    const c = chans[i % a]!;
+    const ok = c.kind === 'event' ? v === 0 || v === 1 : v >= c.min && v <= c.max;
+    if (!ok) {
+      throw new FormatError(
+        `${name}: frame ${Math.floor(i / a)}, channel ${c.name}: action ${v} is outside ${c.kind === 'event' ? '{0, 1} (an event)' : `[${c.min}, ${c.max}]`}`,
+      );
+    }
     actions[i] = v;
   }
   const frameCrcs = new Uint32Array(n);

@@ -3,20 +3,17 @@
  * hash or truth seed, same action space), feed its actions back through the loop, and compare
  * every produced frame's CRC with the recorded one.
  */
-import { readFileSync } from 'node:fs';
-import { FormatError, WorldloopError } from '../errors.js';
+import { FormatError } from '../errors.js';
+import { readInputFile } from '../input_file.js';
 import type { ActionSpace, Frame, WorldEdits } from '../source.js';
 import type { InputPoll, LoopInput, StepObserver } from '../loop/game_loop.js';
 import { decodeRecording, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, frameCrc, type Recording } from './format.js';
 
+/** Largest recording file read (50 M frames of 5 actions is ~1.2 GB; real ones are far smaller). */
+export const MAX_RECORDING_FILE_BYTES = 2 ** 31 - 1;
+
 export function loadRecording(path: string): Recording {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new WorldloopError('WL_IO', `cannot read recording '${path}': ${(err as Error).message}`);
-  }
-  return decodeRecording(bytes, path);
+  return decodeRecording(readInputFile(path, 'recording', MAX_RECORDING_FILE_BYTES), path);
 }
 
 /**
@@ -24,7 +21,14 @@ export function loadRecording(path: string): Recording {
  * build whose ground-truth world renders differently (`worldVersion`: this build's
  * WL_WORLD_VERSION; recordings from before the version was stored are not checked).
  */
-export function checkRecordingMatches(rec: Recording, sourceId: string, space: ActionSpace, worldVersion: number, name = 'recording'): void {
+export function checkRecordingMatches(
+  rec: Recording,
+  sourceId: string,
+  space: ActionSpace,
+  worldVersion: number,
+  name = 'recording',
+  size?: { width: number; height: number },
+): void {
   if (rec.header.sourceId !== sourceId) {
     throw new FormatError(
       `${name} was recorded with ${rec.header.sourceId} (${rec.header.label}), but this source is ${sourceId}: ` +
@@ -34,6 +38,16 @@ export function checkRecordingMatches(rec: Recording, sourceId: string, space: A
   const want = rec.header.actionSpace.channels.map((c) => `${c.name}:${c.kind}`).join(',');
   const have = space.channels.map((c) => `${c.name}:${c.kind}`).join(',');
   if (want !== have) throw new FormatError(`${name}: recorded action space [${want}] differs from this source's [${have}]`);
+  rec.header.actionSpace.channels.forEach((c, i) => {
+    const own = space.channels[i]!;
+    if (c.min !== own.min || c.max !== own.max) {
+      throw new FormatError(`${name}: header.actionSpace.channels[${i}] (${c.name}) has range [${c.min}, ${c.max}]; this source's is [${own.min}, ${own.max}]`);
+    }
+  });
+  const s = rec.header.settings;
+  if (size && (s.width !== size.width || s.height !== size.height)) {
+    throw new FormatError(`${name}: header.settings says ${s.width}x${s.height} frames; this source renders ${size.width}x${size.height}`);
+  }
   const recorded = rec.header.worldVersion;
   if (recorded !== undefined && recorded !== worldVersion) {
     throw new FormatError(

@@ -19,9 +19,13 @@ import { createHash } from 'node:crypto';
 import { FormatError } from '../errors.js';
 import type { ActionSpace } from '../source.js';
 import type { LightState } from '../lighting.js';
+import { MAX_POSE_COORD } from '../memory/pose_tracker.js';
 
 export const SAVE_MAGIC = 'WLSAVE\r\n';
-export const SAVE_VERSION = 1;
+/** 2: a model save always carries its light (version 1 saves, from before it was kept, load
+ * at preset 0). Both are read. */
+export const SAVE_VERSION = 2;
+const OLDEST_SAVE_VERSION = 1;
 export const MAX_SAVE_HEADER_BYTES = 1 << 20;
 /** Largest section accepted (a frame, a context or a memory bank; far above any real one). */
 export const MAX_SECTION_BYTES = 1 << 30;
@@ -117,48 +121,62 @@ function isNum(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-function validateHeader(h: unknown, name: string): SaveHeader {
+/** A pose estimate in a header: finite, within MAX_POSE_COORD cells, yaw within one turn. */
+function checkPose(v: unknown, name: string, field: string): void {
+  const p = v as Record<string, unknown>;
+  const ok = typeof p === 'object' && p !== null && !Array.isArray(p) &&
+    [p.x, p.y].every((c) => isNum(c) && Math.abs(c) <= MAX_POSE_COORD) && isNum(p.yaw) && Math.abs(p.yaw) <= 2 * Math.PI;
+  need(ok, name, `${field} must be {x, y, yaw} with x and y in [-${MAX_POSE_COORD}, ${MAX_POSE_COORD}] cells and yaw in [-2π, 2π]; got ${JSON.stringify(v)}`);
+}
+
+/** The sections each kind of save may hold (world_save.ts writes them). */
+const SECTIONS: Record<'truth' | 'model', readonly string[]> = {
+  truth: ['frame', 'world_snapshot', 'memory_latents', 'memory_poses', 'memory_times', 'path'],
+  model: ['frame', 'context_latents', 'context_actions', 'memory_latents', 'memory_poses', 'memory_times', 'path'],
+};
+const MEMORY_SECTIONS = ['memory_latents', 'memory_poses', 'memory_times'];
+/** Numeric fields of header.memory besides count and changedAt (MemoryStore checks their ranges). */
+const MEMORY_FIELDS = ['capacity', 'latentSize', 'fovDeg', 'range', 'binSize', 'binYawDeg', 'excludeRecent', 'recencyWeight', 'recencyTau'];
+
+/**
+ * Every field of a save header, checked in one place: types, ranges (against the world's
+ * bounds where it has them) and consistency with the sections. Errors name the file and field.
+ */
+function validateHeader(h: unknown, name: string, version: number): SaveHeader {
   need(typeof h === 'object' && h !== null && !Array.isArray(h), name, 'header is not a JSON object');
   const o = h as Record<string, unknown>;
   need(o.format === 'worldloop-save', name, `header.format is ${JSON.stringify(o.format)}, expected "worldloop-save"`);
-  need(o.kind === 'truth' || o.kind === 'model', name, 'header.kind must be "truth" or "model"');
-  need(typeof o.sourceId === 'string' && o.sourceId.length > 0, name, 'header.sourceId is missing');
-  need(typeof o.label === 'string', name, 'header.label must be a string');
-  need(typeof o.backend === 'string', name, 'header.backend must be a string');
+  need(o.kind === 'truth' || o.kind === 'model', name, `header.kind is ${JSON.stringify(o.kind)}; must be "truth" or "model"`);
+  need(typeof o.sourceId === 'string' && o.sourceId.length > 0 && o.sourceId.length <= 256, name, 'header.sourceId must be a string of 1..256 characters');
+  need(typeof o.label === 'string' && o.label.length <= 4096, name, 'header.label must be a string of at most 4096 characters');
+  need(typeof o.backend === 'string' && ['truth', 'cpu', 'cuda'].includes(o.backend), name, `header.backend is ${JSON.stringify(o.backend)}; must be "truth", "cpu" or "cuda"`);
   need(isNum(o.seed) && Number.isSafeInteger(o.seed) && o.seed >= 0 && o.seed <= 0xffffffff, name, 'header.seed must be an integer in 0..2^32-1');
-  need(isNum(o.frameIndex) && Number.isSafeInteger(o.frameIndex) && o.frameIndex >= 0, name, 'header.frameIndex must be a non-negative integer');
+  need(isNum(o.frameIndex) && Number.isSafeInteger(o.frameIndex) && o.frameIndex >= 0 && o.frameIndex < 2 ** 48, name, 'header.frameIndex must be an integer in 0..2^48-1');
   const s = o.settings as Record<string, unknown> | undefined;
   need(typeof s === 'object' && s !== null && !Array.isArray(s), name, 'header.settings is missing');
   for (const k of ['width', 'height'] as const) {
-    need(isNum(s[k]) && Number.isInteger(s[k]) && (s[k] as number) >= 1 && (s[k] as number) <= 16384, name, `header.settings.${k} must be an integer in 1..16384`);
+    need(isNum(s[k]) && Number.isInteger(s[k]) && (s[k] as number) >= 1 && (s[k] as number) <= 16384, name, `header.settings.${k} must be an integer in 1..16384; got ${JSON.stringify(s[k])}`);
   }
-  if (s.steps !== undefined) need(isNum(s.steps) && Number.isInteger(s.steps) && s.steps >= 1 && s.steps <= 8, name, 'header.settings.steps must be an integer in 1..8');
+  if (s.steps !== undefined) need(isNum(s.steps) && Number.isInteger(s.steps) && s.steps >= 1 && s.steps <= 8, name, `header.settings.steps must be an integer in 1..8; got ${JSON.stringify(s.steps)}`);
+  if (s.fps !== undefined) need(isNum(s.fps) && s.fps >= 1 && s.fps <= 240, name, `header.settings.fps must be a number in [1, 240]; got ${JSON.stringify(s.fps)}`);
+  if (s.startPose !== undefined) checkPose(s.startPose, name, 'header.settings.startPose');
+  for (const k of ['model', 'startImage'] as const) {
+    if (s[k] !== undefined) need(typeof s[k] === 'string' && (s[k] as string).length >= 1 && (s[k] as string).length <= 4096, name, `header.settings.${k} must be a path (a string of 1..4096 characters)`);
+  }
   const sp = o.actionSpace as { channels?: unknown } | undefined;
   need(!!sp && typeof sp === 'object' && Array.isArray(sp.channels) && sp.channels.length >= 1 && sp.channels.length <= 1024, name, 'header.actionSpace.channels must be a list of 1..1024 channels');
   (sp.channels as unknown[]).forEach((c, i) => {
     const ch = c as Record<string, unknown>;
-    need(typeof ch?.name === 'string' && isNum(ch.min) && isNum(ch.max) && (ch.kind === 'axis' || ch.kind === 'event'),
-      name, `header.actionSpace.channels[${i}] must have name, min, max, kind`);
+    need(typeof ch?.name === 'string' && isNum(ch.min) && isNum(ch.max) && ch.min <= ch.max && (ch.kind === 'axis' || ch.kind === 'event'),
+      name, `header.actionSpace.channels[${i}] must have name, min <= max (finite), kind axis or event`);
   });
-  if (o.pose !== undefined) {
-    const p = o.pose as Record<string, unknown>;
-    need(typeof p === 'object' && p !== null && isNum(p.x) && isNum(p.y) && isNum(p.yaw), name, 'header.pose must be {x, y, yaw} finite numbers');
-  }
-  if (o.memory !== undefined) {
-    const m = o.memory as Record<string, unknown>;
-    need(typeof m === 'object' && m !== null, name, 'header.memory must be an object');
-    for (const k of ['capacity', 'latentSize', 'count'] as const) {
-      need(isNum(m[k]) && Number.isInteger(m[k]) && (m[k] as number) >= 0 && (m[k] as number) <= 1 << 24, name, `header.memory.${k} must be an integer in 0..2^24`);
-    }
-    need((m.count as number) <= (m.capacity as number), name, `header.memory.count ${m.count as number} exceeds its capacity ${m.capacity as number}`);
-    need(m.changedAt === undefined || (isNum(m.changedAt) && Number.isSafeInteger(m.changedAt) && (m.changedAt as number) >= 0), name, 'header.memory.changedAt must be a frame index (an integer >= 0)');
-  }
-  need(typeof o.createdAt === 'string', name, 'header.createdAt must be a string');
+  if (o.pose !== undefined) checkPose(o.pose, name, 'header.pose');
   need(Array.isArray(o.sections) && o.sections.length <= 64, name, 'header.sections must be a list of at most 64 sections');
   const seen = new Set<string>();
+  const allowed = SECTIONS[o.kind];
   (o.sections as unknown[]).forEach((x, i) => {
     const si = x as Record<string, unknown>;
-    need(typeof si?.name === 'string' && /^[a-z][a-z0-9_]{0,63}$/.test(si.name), name, `header.sections[${i}].name must be a short lower-case identifier`);
+    need(typeof si?.name === 'string' && allowed.includes(si.name), name, `header.sections[${i}].name is ${JSON.stringify(si?.name)}; a ${o.kind as string} save holds ${allowed.join(', ')}`);
     need(!seen.has(si.name as string), name, `section '${si.name as string}' appears twice`);
     seen.add(si.name as string);
     need(si.type === 'f32' || si.type === 'f64' || si.type === 'u8', name, `section '${si.name as string}': type must be f32, f64 or u8`);
@@ -166,6 +184,27 @@ function validateHeader(h: unknown, name: string): SaveHeader {
     const width = si.type === 'f32' ? 4 : si.type === 'f64' ? 8 : 1;
     need((si.bytes as number) % width === 0, name, `section '${si.name as string}': ${si.bytes as number} bytes is not a whole number of ${si.type as string} values`);
   });
+  const memorySections = MEMORY_SECTIONS.filter((n) => seen.has(n)).length;
+  if (o.memory !== undefined) {
+    const m = o.memory as Record<string, unknown>;
+    need(typeof m === 'object' && m !== null && !Array.isArray(m), name, 'header.memory must be an object');
+    for (const k of ['capacity', 'latentSize', 'count'] as const) {
+      need(isNum(m[k]) && Number.isInteger(m[k]) && (m[k] as number) >= 0 && (m[k] as number) <= 1 << 24, name, `header.memory.${k} must be an integer in 0..2^24; got ${JSON.stringify(m[k])}`);
+    }
+    need((m.count as number) <= (m.capacity as number), name, `header.memory.count ${m.count as number} exceeds its capacity ${m.capacity as number}`);
+    need(m.changedAt === undefined || (isNum(m.changedAt) && Number.isSafeInteger(m.changedAt) && (m.changedAt as number) >= 0), name, 'header.memory.changedAt must be a frame index (an integer >= 0)');
+    for (const [k, v] of Object.entries(m)) {
+      if (k === 'count' || k === 'changedAt') continue;
+      need(MEMORY_FIELDS.includes(k), name, `header.memory.${k}: unknown field (expected ${['count', 'changedAt', ...MEMORY_FIELDS].join(', ')})`);
+      need(isNum(v), name, `header.memory.${k} must be a finite number; got ${JSON.stringify(v)}`);
+    }
+    need(memorySections === 3, name, 'header.memory is set but the memory_latents, memory_poses and memory_times sections are not all there');
+  } else {
+    need(memorySections === 0, name, 'the save holds memory sections but no header.memory (their settings)');
+  }
+  if (o.light !== undefined) need(o.kind === 'model', name, 'header.light belongs to model saves (a truth world keeps its light in the snapshot)');
+  else need(o.kind !== 'model' || version < 2, name, `header.light is missing: a version ${version} model save carries the light its world shows`);
+  need(typeof o.createdAt === 'string' && o.createdAt.length <= 64, name, 'header.createdAt must be a string');
   return o as unknown as SaveHeader;
 }
 
@@ -176,7 +215,7 @@ export function decodeSave(bytes: Uint8Array, name = 'save'): SaveFile {
   need(magic === SAVE_MAGIC, name, `not a worldloop save file (magic ${JSON.stringify(magic)})`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
-  need(version === SAVE_VERSION, name, `save format version ${version} is not supported (this build reads version ${SAVE_VERSION})`);
+  need(version >= OLDEST_SAVE_VERSION && version <= SAVE_VERSION, name, `save format version ${version} is not supported (this build reads versions ${OLDEST_SAVE_VERSION}..${SAVE_VERSION})`);
   const hlen = dv.getUint32(12, true);
   need(hlen <= MAX_SAVE_HEADER_BYTES, name, `header length ${hlen} exceeds ${MAX_SAVE_HEADER_BYTES}`);
   const bodyAt = 16 + hlen + pad4(hlen);
@@ -193,7 +232,7 @@ export function decodeSave(bytes: Uint8Array, name = 'save'): SaveFile {
   } catch (err) {
     throw new FormatError(`${name}: header is not valid UTF-8 JSON (${(err as Error).message})`);
   }
-  const header = validateHeader(json, name);
+  const header = validateHeader(json, name, version);
   let o = bodyAt;
   const sections = new Map<string, SectionData>();
   for (const s of header.sections) {

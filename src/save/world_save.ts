@@ -9,7 +9,7 @@
  * Sections: frame (u8 RGB), world_snapshot (u8, truth), context_latents / context_actions (f32,
  * model), memory_latents (f32), memory_poses / memory_times (f64), path (f64).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readInputFile } from '../input_file.js';
 import type { Frame, FrameSource } from '../source.js';
 import { TruthWorld, World, worldLayout } from '../world.js';
 import { checkLightState, type LightState } from '../lighting.js';
@@ -111,16 +111,7 @@ export function writeSave(path: string, save: SaveFile, fs?: AtomicFs): number {
 }
 
 export function readSave(path: string): SaveFile {
-  let bytes: Uint8Array;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_SAVE_FILE_BYTES) throw new Error(`${st.size} bytes is larger than any save`);
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new WorldloopError('WL_IO', `cannot read save '${path}': ${(err as Error).message}`, { cause: err });
-  }
-  return decodeSave(bytes, path);
+  return decodeSave(readInputFile(path, 'save', MAX_SAVE_FILE_BYTES), path);
 }
 
 function section<T extends SectionData>(save: SaveFile, name: string, where: string, ctor: new (...a: never[]) => T): T {

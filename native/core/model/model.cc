@@ -37,6 +37,15 @@ void require_finite(const float* x, size_t n, const char* name) {
                   std::string(name) + "[" + std::to_string(i) + "] is not finite");
 }
 
+// An output the networks computed is not finite: the caller's inputs were checked, so the
+// weights overflow. An engine failure (not the caller's argument), reported with where it was.
+void require_finite_output(const float* x, size_t n, const char* name) {
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i]))
+      throw Error(WL_ERR_INTERNAL, std::string(name) + "[" + std::to_string(i) +
+                                       "] is not finite: the model's weights give non-finite outputs");
+}
+
 std::string json_string_array(const std::vector<std::string>& items, size_t limit) {
   std::string out = "[";
   for (size_t i = 0; i < items.size() && i < limit; ++i) {
@@ -344,7 +353,7 @@ void Model::step(int n, const float* context, const float* actions, const uint64
   if (step_ms) step_ms[s] = ms_since(t0);
   // decode() rejects a non-finite latent; checking here, after the fact, keeps the frame one
   // graph and still fails exactly where sample() + decode() would.
-  require_finite(out_latent, size_t(n) * latent_per_, "latent (sampled)");
+  require_finite_output(out_latent, size_t(n) * latent_per_, "latent (sampled)");
 }
 
 void Model::run_decoder(int n, const float* latent_host) {
@@ -379,6 +388,7 @@ void Model::encode(int n, const uint8_t* rgb, float* latent) {
   be_->upload_rgb_u8(n, m_.frame.height, m_.frame.width, rgb, e.at(rgb_in_));
   encoder_.run(e, e.at(rgb_in_));
   be_->download(latent, e.at(encoder_.output()), size_t(n) * latent_per_);
+  require_finite_output(latent, size_t(n) * latent_per_, "latent (encoded)");
 }
 
 }  // namespace wl

@@ -333,14 +333,27 @@ void SafetensorsFile::validate(AllowedDTypes allowed) {
     if (t.nbytes) by_offset.push_back(&t);
   std::sort(by_offset.begin(), by_offset.end(),
             [](const TensorInfo* a, const TensorInfo* b) { return a->begin < b->begin; });
-  for (size_t i = 1; i < by_offset.size(); ++i) {
-    const TensorInfo* prev = by_offset[i - 1];
+  // The format requires the data section to be fully indexed: tensors back to back from byte 0
+  // to its end, with no bytes shared (aliasing), none unindexed (a hole) and none after the last
+  // tensor (trailing data a reader would silently ignore).
+  uint64_t covered = 0;
+  for (size_t i = 0; i < by_offset.size(); ++i) {
     const TensorInfo* cur = by_offset[i];
-    if (cur->begin < prev->end)
+    if (i > 0 && cur->begin < by_offset[i - 1]->end) {
+      const TensorInfo* prev = by_offset[i - 1];
       fail("tensor " + quoted_name(cur->name) + ": data_offsets [" + std::to_string(cur->begin) +
            ", " + std::to_string(cur->end) + "] overlap tensor " + quoted_name(prev->name) +
            " at [" + std::to_string(prev->begin) + ", " + std::to_string(prev->end) + "]");
+    }
+    if (cur->begin > covered)
+      fail("tensor " + quoted_name(cur->name) + ": data_offsets [" + std::to_string(cur->begin) +
+           ", " + std::to_string(cur->end) + "] leave bytes [" + std::to_string(covered) + ", " +
+           std::to_string(cur->begin) + ") of the data section unindexed (a hole)");
+    covered = cur->end;
   }
+  if (covered != data_size)
+    fail(std::to_string(data_size - covered) + " bytes after the last tensor's data (the data section is " +
+         std::to_string(data_size) + " bytes; tensors index [0, " + std::to_string(covered) + "))");
 
   for (auto& t : tensors_) count_nonfinite(t);
 }

@@ -7,13 +7,15 @@ import { loadModel, type BackendName, type Manifest } from '../../model.js';
 import type { ActionSpace } from '../../source.js';
 import { listedObjectKinds, objectKindsOf } from '../../object_placement.js';
 import { sha256File } from '../../record/source_identity.js';
+import { EXIT_BAD_INPUT } from '../exit_codes.js';
 
 const help = `usage: worldloop info MODEL [--backend cpu|cuda|auto] [--json]
 
 Loads a .safetensors world model (validating every tensor) and prints its manifest: name, format
 version, frame and latent sizes, context length, sampler defaults, the action space (which the
 key bindings map onto), parameter counts, memory, backend and the file's SHA-256 (the identity
-recordings store).
+recordings store). Every weight is checked: NaN or Inf weights are listed by tensor, and
+then the exit status is 3 (play refuses such a model).
 
   --backend B   engine backend to load on (default cpu)
   --json        print the full info as JSON
@@ -38,13 +40,18 @@ const command: Command = {
     const a = parseArgs('info', argv, { backend: { kind: 'string', choices: ['cpu', 'cuda', 'auto'] }, json: { kind: 'boolean' } });
     const path = a.positionals[0];
     if (!path || a.positionals.length > 1) throw new InvalidArgumentError('info: give exactly one model file (see: worldloop info --help)');
-    const model = await loadModel(path, { backend: (a.flags.backend as BackendName | undefined) ?? 'cpu' });
+    const model = await loadModel(path, { backend: (a.flags.backend as BackendName | undefined) ?? 'cpu', allowNonFiniteWeights: true });
     try {
       const sha = await sha256File(path);
       const { info, dims } = model;
+      // A model with NaN/Inf weights is described, but its exit status says it is refused to run.
+      const bad = info.nanWeights ?? [];
+      const status = bad.length ? EXIT_BAD_INPUT : 0;
+      const badLine = `${path}: non-finite weights in ${bad.length} tensor${bad.length === 1 ? '' : 's'} (play refuses this model): ${bad.join('; ')}`;
       if (a.flags.json) {
         console.log(JSON.stringify({ path, sha256: sha, bytes: statSync(path).size, dims, actionSpace: model.actionSpace, ...info.raw }, null, 2));
-        return 0;
+        if (bad.length) console.error(badLine);
+        return status;
       }
       const m = info.manifest;
       const lines = [
@@ -62,8 +69,10 @@ const command: Command = {
         `objects    ${placeableLine(m, model.actionSpace)}`,
       ];
       if (m.training) lines.push(`training   ${JSON.stringify(m.training)}`);
+      lines.push(`weights    ${bad.length ? `NOT FINITE in ${bad.length} tensor${bad.length === 1 ? '' : 's'}: ${bad.join('; ')}` : 'all finite'}`);
       console.log(lines.join('\n'));
-      return 0;
+      if (bad.length) console.error(badLine);
+      return status;
     } finally {
       await model.close();
     }

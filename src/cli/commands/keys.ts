@@ -24,20 +24,20 @@ const command: Command = {
   help,
   async run(argv) {
     const a = parseArgs('keys', argv, { bindings: { kind: 'string' }, model: { kind: 'string' }, json: { kind: 'boolean' } });
-    const bindings = resolveBindings(a.flags.bindings as string | undefined);
-    if (a.flags.json) {
-      console.log(JSON.stringify(bindings, null, 2));
-      return 0;
-    }
     let space: ActionSpace;
     let from = 'ground-truth world';
     if (a.flags.model) {
-      const m = await loadModel(a.flags.model as string, { backend: 'cpu', threads: 1 });
+      const m = await loadModel(a.flags.model as string, { backend: 'cpu', threads: 1, allowNonFiniteWeights: true });
       space = m.actionSpace;
       from = `model ${m.info.manifest.name}`;
       await m.close();
     } else {
       space = truthActionSpace();
+    }
+    const bindings = resolveBindings(a.flags.bindings as string | undefined, space.channels.map((c) => c.name));
+    if (a.flags.json) {
+      console.log(JSON.stringify(bindings, null, 2));
+      return 0;
     }
     const d = describeBindings(space, bindings);
     const lines = [`action channels of the ${from}:`];

@@ -1,15 +1,16 @@
 /** `worldloop render`: runs an action script (or the exploration policy) in the truth world and
  * writes PNG frames to a folder or an MP4 through ffmpeg. */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { parseSize } from '../size.js';
-import { FormatError, InvalidArgumentError, UnsupportedError, WorldloopError } from '../../errors.js';
+import { InvalidArgumentError, UnsupportedError, WorldloopError } from '../../errors.js';
 import { encodePng } from '../../image/png.js';
 import { Explorer, World, worldLayout } from '../../world.js';
 import { parseWorldScript, type WorldScript } from '../../world_script.js';
+import { readJsonFile } from '../../input_file.js';
 
 const help = `usage: worldloop render --seed N (--script FILE.json | --explore) --out DIR|FILE.mp4
                         [--frames N] [--size WxH] [--fps F] [--explore-seed N]
@@ -111,13 +112,7 @@ const command: Command = {
 
     let script: WorldScript | undefined;
     if (scriptPath) {
-      let json: unknown;
-      try {
-        json = JSON.parse(readFileSync(scriptPath, 'utf8'));
-      } catch (err) {
-        throw new FormatError(`render: cannot read script ${scriptPath}: ${(err as Error).message}`);
-      }
-      script = parseWorldScript(json, scriptPath);
+      script = parseWorldScript(readJsonFile(scriptPath, 'world script'), scriptPath);
     }
     const frames = (a.flags.frames as number | undefined) ?? script?.frames ?? 300;
     const world = new World(seed, { width, height });

@@ -1,5 +1,6 @@
 /** `worldloop replay FILE`: re-run a recording, verify every frame, optionally export video. */
 import type { Command } from '../command.js';
+import { EXIT_CODES_HELP } from '../exit_codes.js';
 import { parseArgs } from '../args.js';
 import { MODEL_FLAGS } from '../model_flags.js';
 import { InvalidArgumentError, UnsupportedError } from '../../errors.js';
@@ -8,10 +9,9 @@ import { checkRecordingMatches, loadRecording, RecordingInput, ReplayVerifier } 
 import { sinkFor, type FrameSink } from '../../record/frame_export.js';
 import { openModel, openTruth, DEFAULT_MODEL, type OpenedSource } from '../../loop/open_source.js';
 import { openPersistentWorld, type ModelRuntimeSettings } from '../../save/persistent_world.js';
-import { MAX_BRIDGE_STEPS } from '../../model_world.js';
+import type { RecordedRuntime } from '../../record/format.js';
 import { worldLayout } from '../../world.js';
 import type { StepObserver } from '../../loop/game_loop.js';
-import { FormatError } from '../../errors.js';
 import { hasDisplay, Window } from '../../window.js';
 import { formatReport } from '../../profiler/frame_profiler.js';
 import type { BackendName } from '../../model.js';
@@ -31,28 +31,8 @@ replay is bit-exact; another backend may differ in the last bits and is reported
   --window        watch the replay in a window at the recorded rate
   --fps N         rate for --window and the MP4 (default: the recorded rate)
 
-exit status: 0 bit-exact, 1 frames differ or error, 2 usage error.
+${EXIT_CODES_HELP.replace('0 success', '0 bit-exact')}
 example: worldloop replay run.wlrec --export run.mp4`;
-
-/** The runtime settings a recording names (header.settings.runtime), checked; undefined for
- * recordings without them (made before they existed, or outside play). */
-function recordedRuntime(v: unknown, file: string): ModelRuntimeSettings | undefined {
-  if (v === undefined) return undefined;
-  const r = v as Record<string, unknown>;
-  const ok =
-    typeof r === 'object' && r !== null &&
-    typeof r.memorySlots === 'boolean' && typeof r.anchor === 'boolean' &&
-    (r.anchorSteps === undefined || (Number.isInteger(r.anchorSteps) && (r.anchorSteps as number) >= 1 && (r.anchorSteps as number) <= MAX_BRIDGE_STEPS)) &&
-    Number.isInteger(r.storeEvery) && (r.storeEvery as number) >= 1 &&
-    Number.isInteger(r.memoryCapacity) && (r.memoryCapacity as number) >= 1 &&
-    (r.startImage === undefined || typeof r.startImage === 'string');
-  if (!ok) {
-    throw new FormatError(
-      `${file}: header.settings.runtime must be {memorySlots, anchor[, anchorSteps 1..${MAX_BRIDGE_STEPS}], storeEvery, memoryCapacity[, startImage]}; got ${JSON.stringify(v)}`,
-    );
-  }
-  return r as unknown as ModelRuntimeSettings;
-}
 
 const command: Command = {
   name: 'replay',
@@ -75,7 +55,7 @@ const command: Command = {
     const backend = (a.flags.backend as BackendName | undefined) ?? (h.backend as BackendName);
     let opened: OpenedSource;
     let runtimeObservers: StepObserver[] = [];
-    const runtime = recordedRuntime(h.settings.runtime, file);
+    const runtime = h.settings.runtime as RecordedRuntime | undefined;
     if (h.sourceKind === 'truth') {
       opened = await openTruth(h.seed);
     } else {
@@ -108,7 +88,7 @@ const command: Command = {
       }
     }
     try {
-      checkRecordingMatches(rec, opened.sourceId, opened.source.actionSpace, worldLayout().worldVersion, file);
+      checkRecordingMatches(rec, opened.sourceId, opened.source.actionSpace, worldLayout().worldVersion, file, opened.source);
       if (opened.backend !== h.backend) {
         console.error(`replay: recorded on backend '${h.backend}', replaying on '${opened.backend}': frames may differ in low bits`);
       }
