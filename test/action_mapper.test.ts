@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ActionMapper, describeBindings } from '../src/input/action_mapper.js';
-import { loadBindingsFile, parseBindings } from '../src/input/bindings.js';
+import { bindableChannels, loadBindingsFile, parseBindings } from '../src/input/bindings.js';
 import { defaultBindings } from '../src/input/default_bindings.js';
 import type { ActionSpace } from '../src/source.js';
 import type { GamepadState } from '../src/window.js';
@@ -75,7 +75,9 @@ describe('ActionMapper', () => {
         { name: 'jump', min: 0, max: 1, kind: 'event' },
       ],
     };
-    const b = parseBindings({ actions: { jump: { keys: { Space: 1 } } } }, defaultBindings());
+    // A channel of this source may be bound; one that no source here has is refused.
+    const b = parseBindings({ actions: { jump: { keys: { Space: 1 } } } }, defaultBindings(), 'b.json', bindableChannels(['jump']));
+    expect(() => parseBindings({ actions: { jump: { keys: { Space: 1 } } } }, defaultBindings(), 'b.json')).toThrow(/b\.json: actions\.jump: unknown action channel "jump"/);
     const m = new ActionMapper(space, b);
     m.handle({ type: 'keydown', key: 'Right', repeat: false });
     m.handle({ type: 'keydown', key: 'Space', repeat: false });
@@ -116,8 +118,11 @@ describe('bindings file', () => {
     const base = defaultBindings();
     expect(() => parseBindings([], base)).toThrow(/top level/);
     expect(() => parseBindings({ version: 2 }, base)).toThrow(/version must be 1/);
-    expect(() => parseBindings({ actions: { move: { keys: { W: 'fast' } } } }, base)).toThrow(/actions\.move\.keys\.W must be a finite number/);
-    expect(() => parseBindings({ actions: { move: { gamepadAxes: { leftz: 1 } } } }, base)).toThrow(/leftz: unknown name/);
+    expect(() => parseBindings({ actions: { move: { keys: { W: 'fast' } } } }, base)).toThrow(/actions\.move\.keys\.W must be a number in \[-1000, 1000\]; got "fast"/);
+    expect(() => parseBindings({ actions: { move: { keys: { W: -1e308 } } } }, base)).toThrow(/actions\.move\.keys\.W must be a number in \[-1000, 1000\]/);
+    expect(() => parseBindings({ actions: { move: { keys: { Wx: 1 } } } }, base)).toThrow(/actions\.move\.keys\.Wx: unknown key name "Wx"/);
+    expect(() => parseBindings(JSON.parse('{"actions": {"__proto__": {"keys": {"W": 1}}}}'), base)).toThrow(/actions\.__proto__: unknown action channel/);
+    expect(() => parseBindings({ actions: { move: { gamepadAxes: { leftz: 1 } } } }, base)).toThrow(/leftz: unknown gamepad axis name/);
     expect(() => parseBindings({ commands: { teleport: ['T'] } }, base)).toThrow(/teleport: unknown command/);
     expect(() => parseBindings({ deadzones: { stick: 1.5 } }, base)).toThrow(/deadzones\.stick/);
     expect(() => parseBindings({ extra: 1 }, base)).toThrow(/unknown field 'extra'/);
@@ -130,7 +135,7 @@ describe('bindings file', () => {
     expect(loadBindingsFile(good, defaultBindings()).actions.spawn!.keys).toEqual({ F: 1 });
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{ nope');
-    expect(() => loadBindingsFile(bad, defaultBindings())).toThrow(/bad\.json: not valid JSON/);
+    expect(() => loadBindingsFile(bad, defaultBindings())).toThrow(/bad\.json: bindings file is not valid JSON/);
     expect(() => loadBindingsFile(join(dir, 'missing.json'), defaultBindings())).toThrow(/cannot read bindings file/);
   });
 });

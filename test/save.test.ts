@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/native.js';
 import { loadModel } from '../src/model.js';
 import { ModelWorld } from '../src/model_world.js';
-import { TruthWorld, channelIndex } from '../src/world.js';
+import { TruthWorld } from '../src/world.js';
 import { truthOpening } from '../src/loop/open_source.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { decodeSave, encodeSave, SAVE_VERSION } from '../src/save/format.js';
@@ -40,6 +40,7 @@ function sampleHeader() {
     frameIndex: 12,
     settings: { width: 4, height: 2, steps: 2 },
     actionSpace: { channels: [{ name: 'move', min: -1, max: 1, kind: 'axis' as const }] },
+    light: { level: 1, tint: [1, 1, 1] as [number, number, number], preset: 0 },
     createdAt: '2026-01-01T00:00:00Z',
   };
 }
@@ -48,8 +49,8 @@ function sampleSections() {
   return new Map<string, Float32Array | Float64Array | Uint8Array>([
     ['frame', Uint8Array.from({ length: 24 }, (_, i) => i * 7)],
     ['context_latents', Float32Array.from([1.5, -2.25, 3e-7])],
-    ['memory_times', Float64Array.from([1, 2 ** 40 + 3])],
-    ['odd', Uint8Array.from([1, 2, 3])],
+    ['context_actions', Float32Array.from([0.5])],
+    ['path', Float64Array.from([1, 2 ** 40 + 3])],
   ]);
 }
 
@@ -74,8 +75,8 @@ describe('save file format', () => {
     expect(s.header.sections.map((x) => [x.name, x.type, x.bytes])).toEqual([
       ['frame', 'u8', 24],
       ['context_latents', 'f32', 12],
-      ['memory_times', 'f64', 16],
-      ['odd', 'u8', 3],
+      ['context_actions', 'f32', 4],
+      ['path', 'f64', 16],
     ]);
     for (const [k, v] of sampleSections()) expect(Array.from(s.sections.get(k)!)).toEqual(Array.from(v));
   });
@@ -89,7 +90,7 @@ describe('save file format', () => {
     expect(() => decodeSave(good.subarray(0, 20), 'c.wlsave')).toThrow(/c\.wlsave: truncated/);
     const v2 = good.slice();
     new DataView(v2.buffer).setUint32(8, SAVE_VERSION + 1, true);
-    expect(() => decodeSave(v2, 'd.wlsave')).toThrow(/d\.wlsave: save format version 2 is not supported/);
+    expect(() => decodeSave(v2, 'd.wlsave')).toThrow(new RegExp(`d\\.wlsave: save format version ${SAVE_VERSION + 1} is not supported`));
     const png = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10, ...new Array(60).fill(0)]);
     expect(() => decodeSave(png, 'e.wlsave')).toThrow(/not a worldloop save file/);
     // A well-formed file whose header lies about a section is caught by validation, not a crash.
@@ -270,7 +271,7 @@ describe('continuing a saved world', () => {
     const other = copyWithOneWeightChanged(TINY, join(dir, 'other.safetensors'));
     await expect(loadPersistentWorld(file, { modelPath: other, backend: 'cpu' })).rejects.toThrow(/made by sha256:[0-9a-f]{64}, but .* is sha256:[0-9a-f]{64} \(a different model file/);
     r = await cli(['load', file, '--model', other, '--backend', 'cpu', '--headless', '--frames', '1']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3); // a bad input file
     expect(r.text).toMatch(/different model file/);
   });
 });
@@ -317,10 +318,10 @@ describe('worldloop save / load', () => {
     const bad = join(dir, 'bad.wlsave');
     writeFileSync(bad, bytes);
     r = await cli(['load', bad, ...common, '--headless', '--frames', '1']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.text).toMatch(/bad\.wlsave: checksum mismatch/);
     r = await cli(['load', join(dir, 'missing.wlsave'), '--headless']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.text).toMatch(/cannot read save .*missing\.wlsave/);
     expect(existsSync(save)).toBe(true);
   });

@@ -168,7 +168,7 @@ describe('CLI', () => {
 
   it('play without a model file says where it looked', async () => {
     const r = await cli(['play', '--headless', '--model', '/nonexistent/m.safetensors']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.text).toMatch(/no model at '\/nonexistent\/m\.safetensors'/);
     expect(r.text).toMatch(/worldloop truth/);
   });
@@ -223,7 +223,7 @@ describe('CLI', () => {
     const text = bytes.toString('latin1').replace('"truth:9"', '"truth:8"');
     writeFileSync(join(dir, 'edited.wlrec'), Buffer.from(text, 'latin1'));
     r = await cli(['replay', join(dir, 'edited.wlrec')]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.text).toMatch(/checksum mismatch/);
     // The file names the world version that rendered it; a build whose world renders otherwise
     // refuses it by name (re-encoded, so the checksum is valid).
@@ -231,7 +231,7 @@ describe('CLI', () => {
     expect(decoded.header.worldVersion).toBe(worldLayout().worldVersion);
     writeFileSync(join(dir, 'future.wlrec'), encodeRecording({ ...decoded, header: { ...decoded.header, worldVersion: 999 } }));
     r = await cli(['replay', join(dir, 'future.wlrec')]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.text).toMatch(/recorded with ground-truth world version 999, but this build's world is version \d+/);
   });
 });

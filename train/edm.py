@@ -5,8 +5,6 @@ D(x; sigma) = c_skip * x + c_out * F(c_in * x, c_noise, ...), with
   c_noise = ln(s) / 4.
 The engine computes these scalars in double on the host and rounds them to f32; so do we.
 """
-import math
-
 import torch
 
 

@@ -678,7 +678,7 @@ def engine_parity(path: str, model: TorchWorldModel, lib_path: str, frames: int 
     cpu = TorchWorldModel(path, torch.device("cpu"))  # f32 reference on CPU, no autocast
     try:
         m = cpu.manifest
-        K, A = cpu.K, len(m["actions"]["names"])
+        K = cpu.K
         C, hh, ww = m["latent"]["channels"], m["latent"]["height"], m["latent"]["width"]
         g = torch.Generator().manual_seed(seed)
         fr, ac = truth_play([seed + (1 << 41)], K + frames, m["frame"]["height"])

@@ -7,7 +7,7 @@ import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
 import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
 import { loadPersistentWorld, openPersistentWorld } from '../../save/persistent_world.js';
 import { DEFAULT_QUICKSAVE, RUNTIME_FLAGS, RUNTIME_HELP, runtimeOptions, runPersistent } from '../persist_flags.js';
-import { WorldloopError } from '../../errors.js';
+import { InputFileError, WorldloopError } from '../../errors.js';
 import type { BackendName } from '../../model.js';
 
 const help = `usage: worldloop play [--model PATH] [--backend B] [--fps N] [--steps N] [--seed N] [flags]
@@ -56,8 +56,7 @@ const command: Command = {
     }
     const path = resolveModelPath((a.flags.model as string | undefined) ?? DEFAULT_MODEL);
     if (!load && !existsSync(path)) {
-      throw new WorldloopError(
-        'WL_IO',
+      throw new InputFileError(
         `no model at '${path}'. Train one (see docs/training.md), pass --model PATH, ` +
           `or play the ground-truth world meanwhile: worldloop truth`,
       );
