@@ -118,8 +118,13 @@ async function main(): Promise<void> {
         for (let t = 1; t <= o.frames; t++) {
           const dm = meanAbsDiff(m.frames[t]!, m.frames[t - 1]!);
           const dt = meanAbsDiff(truth[t]!, truth[t - 1]!);
-          if (m.anchoredAt[t]) (ma += dm), (ta += dt);
-          else (mo += dm), (to += dt);
+          if (m.anchoredAt[t]) {
+            ma += dm;
+            ta += dt;
+          } else {
+            mo += dm;
+            to += dt;
+          }
         }
         if (ta > 0) a.popAnchored.push(ma / ta);
         if (to > 0) a.popOther.push(mo / to);

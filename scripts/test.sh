@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: C++ tests (ctest), Python training tests, then the TypeScript tests
-# (vitest) inside a virtual X server so real SDL windows can open.
+# The whole test suite: C++ tests (ctest), Python training tests, the TypeScript tests (vitest)
+# inside a virtual X server so real SDL windows can open, then the lint and format checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,3 +15,6 @@ fi
 
 echo "== TypeScript tests (vitest under xvfb-run)"
 xvfb-run -a -s "-screen 0 1280x1024x24" npx vitest run "$@"
+
+echo "== Lint (scripts/lint.sh: ESLint, clang-format, pyflakes)"
+bash scripts/lint.sh

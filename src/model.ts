@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { addon } from './native.js';
+import type { ModelDims, NativeMemoryArgs, NativeModel } from './addon_types.js';
 import { FormatError, fromNative, InputFileError, InvalidArgumentError, WorldloopError } from './errors.js';
 import type { ActionChannel, ActionSpace } from './source.js';
 import type { MemoryInput } from './model_memory.js';
@@ -25,21 +26,7 @@ export interface LoadOptions {
   allowNonFiniteWeights?: boolean;
 }
 
-export interface ModelDims {
-  latentChannels: number;
-  latentHeight: number;
-  latentWidth: number;
-  frameHeight: number;
-  frameWidth: number;
-  context: number;
-  actionDim: number;
-  defaultSteps: number;
-  maxBatch: number;
-  /** M memory views the denoiser takes (0 = a model without memory). */
-  memorySlots: number;
-  /** P floats of relative pose per memory view (0 when memorySlots is 0). */
-  memoryPoseDim: number;
-}
+export type { ModelDims } from './addon_types.js';
 
 /** The manifest stored in the model file (see docs/model-format.md). */
 export interface Manifest {
@@ -103,9 +90,6 @@ export interface StepResult {
 
 const BACKEND_CODE: Record<BackendName, number> = { cpu: 0, cuda: 1, auto: 2 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type NativeModel = any;
-
 export class Model {
   readonly path: string;
   readonly dims: ModelDims;
@@ -123,8 +107,8 @@ export class Model {
   private constructor(path: string, native: NativeModel) {
     this.path = path;
     this.native = native;
-    this.dims = native.dims() as ModelDims;
-    const raw = JSON.parse(native.info() as string) as Record<string, unknown>;
+    this.dims = native.dims();
+    const raw = JSON.parse(native.info()) as Record<string, unknown>;
     this.info = {
       manifest: raw.manifest as Manifest,
       params: (raw.params ?? {}) as Record<string, number>,
@@ -278,7 +262,7 @@ export class Model {
   }
 
   // The addon's optional trailing memory arguments ([] = no memory).
-  private memoryArgs(memory: MemoryInput | undefined): Float32Array[] {
+  private memoryArgs(memory: MemoryInput | undefined): NativeMemoryArgs {
     if (!memory) return [];
     if (this.dims.memorySlots === 0) {
       throw new InvalidArgumentError(

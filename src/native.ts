@@ -1,13 +1,15 @@
 /**
- * Loads the N-API addon built by cmake-js (build/Release/worldloop_addon.node). The addon's
- * surface is typed per concept next to its wrapper (model.ts, world.ts, window.ts); this file
- * only finds and loads the binary.
+ * Loads the N-API addon built by cmake-js (build/Release/worldloop_addon.node). Its whole surface
+ * is declared in addon_types.ts (checked against the built binary by test/addon_types.test.ts);
+ * the wrappers (model.ts, world.ts, window.ts) use those types. This file only finds and loads
+ * the binary.
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorldloopError } from './errors.js';
+import type { Addon } from './addon_types.js';
 
 /** Repository root (works from src/ under ts and from dist/src/ after tsc). */
 export function projectRoot(): string {
@@ -19,11 +21,9 @@ export function projectRoot(): string {
   throw new WorldloopError('WL_INTERNAL', 'cannot find the worldloop package root');
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyAddon = Record<string, any>;
-let cached: AnyAddon | undefined;
+let cached: Addon | undefined;
 
-export function addon(): AnyAddon {
+export function addon(): Addon {
   if (cached) return cached;
   const override = process.env.WL_ADDON;
   const candidates = override
@@ -40,6 +40,6 @@ export function addon(): AnyAddon {
     );
   }
   const require = createRequire(import.meta.url);
-  cached = require(found) as AnyAddon;
+  cached = require(found) as Addon;
   return cached;
 }

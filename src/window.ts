@@ -4,35 +4,12 @@
  * an SDL thread. `windowTesting` injects synthetic input through SDL's own queue for tests.
  */
 import { addon } from './native.js';
+import type {
+  Addon, GamepadAxis, GamepadState, NativeWindow, NativeWindowTesting, PresentTimings, Screenshot, WindowEvent,
+  WindowInfo, WindowOptions,
+} from './addon_types.js';
 import { fromNative, UnsupportedError } from './errors.js';
 
-export interface WindowOptions {
-  title?: string;
-  width?: number;
-  height?: number;
-  vsync?: boolean;
-  /** Scaling filter: false = nearest (crisp pixels, default), true = linear. */
-  linear?: boolean;
-  fullscreen?: boolean;
-  resizable?: boolean;
-  /** Create without showing it (benchmarks). */
-  hidden?: boolean;
-  /** 'auto' = SDL's best renderer (GPU when present), 'software' = SDL's CPU renderer. */
-  renderer?: 'auto' | 'software';
-}
-
-export type WindowEvent =
-  | { type: 'quit' }
-  | { type: 'keydown' | 'keyup'; key: string; repeat: boolean }
-  | { type: 'mousemotion' | 'wheel'; dx: number; dy: number }
-  | { type: 'mousedown' | 'mouseup'; button: string }
-  | { type: 'resized'; width: number; height: number }
-  | { type: 'focus' | 'blur' | 'exposed' }
-  | { type: 'gamepadadded'; gamepad: number; name: string }
-  | { type: 'gamepadremoved'; gamepad: number }
-  | { type: 'gamepaddown' | 'gamepadup'; gamepad: number; button: string };
-
-export type GamepadAxis = 'leftx' | 'lefty' | 'rightx' | 'righty' | 'lefttrigger' | 'righttrigger';
 export const GAMEPAD_AXES: readonly GamepadAxis[] = [
   'leftx',
   'lefty',
@@ -48,39 +25,9 @@ export const GAMEPAD_BUTTONS: readonly string[] = [
   'paddle3', 'paddle4', 'touchpad',
 ];
 
-export interface GamepadState {
-  id: number;
-  name: string;
-  /** Sticks in [-1, 1] (y positive = down), triggers in [0, 1]; deadzones already applied. */
-  axes: Record<GamepadAxis, number>;
-  buttons: string[];
-}
-
-export interface WindowInfo {
-  renderer: string;
-  software: boolean;
-  videoDriver: string;
-  /** Pixel format frames are converted to for upload (a native one for the renderer). */
-  textureFormat: string;
-  vsync: boolean;
-  windowWidth: number;
-  windowHeight: number;
-  outputWidth: number;
-  outputHeight: number;
-  viewport: { x: number; y: number; width: number; height: number };
-  fullscreen: boolean;
-  linear: boolean;
-  relativeMouse: boolean;
-}
-
-export interface Screenshot {
-  width: number;
-  height: number;
-  rgb: Uint8Array;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type NativeWindow = any;
+export type {
+  GamepadAxis, GamepadState, PresentTimings, Screenshot, WindowEvent, WindowInfo, WindowOptions,
+} from './addon_types.js';
 
 function call<T>(fn: () => T): T {
   try {
@@ -99,12 +46,12 @@ export function hasDisplay(env: NodeJS.ProcessEnv = process.env): boolean {
   return !!(env.DISPLAY || env.WAYLAND_DISPLAY || env.SDL_VIDEODRIVER);
 }
 
-function nativeAddon() {
+function nativeAddon(): { Window: NonNullable<Addon['Window']>; windowTesting: NativeWindowTesting } {
   const a = addon();
-  if (!a.Window) {
+  if (!a.Window || !a.windowTesting) {
     throw new UnsupportedError('this build has no SDL2 window (libsdl2-dev was not found at build time)');
   }
-  return a;
+  return { Window: a.Window, windowTesting: a.windowTesting };
 }
 
 export class Window {
@@ -142,7 +89,7 @@ export class Window {
   }
 
   /** Where the last present() spent its time: upload, draw (scale + overlay), flip. */
-  presentTimings(): { uploadMs: number; drawMs: number; flipMs: number } {
+  presentTimings(): PresentTimings {
     return call(() => this.w.presentTimings());
   }
 
@@ -153,11 +100,11 @@ export class Window {
   }
 
   pollEvents(): WindowEvent[] {
-    return call(() => this.w.pollEvents()) as WindowEvent[];
+    return call(() => this.w.pollEvents());
   }
 
   gamepads(): GamepadState[] {
-    return call(() => this.w.gamepads()) as GamepadState[];
+    return call(() => this.w.gamepads());
   }
 
   setDeadzones(stick: number, trigger: number): void {
@@ -166,11 +113,11 @@ export class Window {
 
   /** Loads extra SDL controller mappings (gamecontrollerdb.txt format); returns how many. */
   addControllerMappings(path: string): number {
-    return call(() => this.w.addControllerMappings(path)) as number;
+    return call(() => this.w.addControllerMappings(path));
   }
 
   screenshot(): Screenshot {
-    return call(() => this.w.screenshot()) as Screenshot;
+    return call(() => this.w.screenshot());
   }
 
   setFullscreen(on: boolean): void {
@@ -179,7 +126,7 @@ export class Window {
 
   /** Returns false when the renderer refused the change. */
   setVsync(on: boolean): boolean {
-    return call(() => this.w.setVsync(on)) as boolean;
+    return call(() => this.w.setVsync(on));
   }
 
   setLinear(on: boolean): void {
@@ -196,11 +143,11 @@ export class Window {
 
   /** Captures the mouse for turning; returns false when SDL could not. */
   setRelativeMouse(on: boolean): boolean {
-    return call(() => this.w.setRelativeMouse(on)) as boolean;
+    return call(() => this.w.setRelativeMouse(on));
   }
 
   info(): WindowInfo {
-    return call(() => this.w.info()) as WindowInfo;
+    return call(() => this.w.info());
   }
 
   close(): void {
@@ -222,7 +169,7 @@ export const windowTesting = {
     call(() => nativeAddon().windowTesting.pushQuit());
   },
   attachVirtualGamepad(): number {
-    return call(() => nativeAddon().windowTesting.attachVirtualGamepad()) as number;
+    return call(() => nativeAddon().windowTesting.attachVirtualGamepad());
   },
   setVirtualAxis(id: number, axis: GamepadAxis, value: number): void {
     call(() => nativeAddon().windowTesting.setVirtualAxis(id, axis, value));

@@ -5,51 +5,12 @@
  * buffer: stepping allocates nothing; copy a frame if you need to keep it.
  */
 import { addon } from './native.js';
+import type { ExploreConfig, NativeExplorer, NativeWorld, WorldConfig } from './addon_types.js';
 import { fromNative, InvalidArgumentError, WorldloopError } from './errors.js';
 import type { ActionChannel, ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
 import { checkLightSetting, type LightSetting, type LightState } from './lighting.js';
 
-/** World configuration; omitted fields take the native defaults (see `worldLayout().defaults`). */
-export interface WorldConfig {
-  width?: number; // 16..1024, default 128
-  height?: number; // 16..1024, default 128
-  mapSize?: number; // cells per side, 16..128, default 48
-  fovDeg?: number; // 30..120, default 66
-  moveSpeed?: number; // cells per tick at move = 1, default 0.12
-  strafeSpeed?: number; // default 0.09
-  turnSpeedDeg?: number; // degrees per tick at turn = 1, default 5
-  playerRadius?: number; // default 0.2
-  fogDistance?: number; // default 7
-  maxSpawned?: number; // spawned objects kept, default 64
-}
-
-/** Exploration policy rates (per tick probabilities) and durations (ticks). */
-export interface ExploreConfig {
-  pStop?: number;
-  pLook?: number;
-  pBump?: number;
-  pRevisit?: number;
-  pLight?: number;
-  pSpawn?: number;
-  pBackstep?: number;
-  speedMin?: number;
-  speedMax?: number;
-  jitter?: number;
-  stopMin?: number;
-  stopMax?: number;
-  lookMin?: number;
-  lookMax?: number;
-  bumpMin?: number;
-  bumpMax?: number;
-  /** Per-tick chance, while walking, of holding a random move/strafe/turn for a few ticks. */
-  pRandom?: number;
-  randomMin?: number;
-  randomMax?: number;
-  /** Per-tick chance, while walking, of holding no key at all for a few ticks. */
-  pIdle?: number;
-  idleMin?: number;
-  idleMax?: number;
-}
+export type { ExploreConfig, WorldConfig } from './addon_types.js';
 
 export const OBJECT_KINDS = ['pillar', 'barrel', 'plant', 'lamp', 'crate', 'orb'] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
@@ -107,7 +68,7 @@ let layoutCache: WorldLayout | undefined;
 /** The world's action layout and related data (parsed once from the native library). */
 export function worldLayout(): WorldLayout {
   if (layoutCache) return layoutCache;
-  const raw = JSON.parse(native(() => addon().worldActionLayout() as string)) as {
+  const raw = JSON.parse(native(() => addon().worldActionLayout())) as {
     world_version: number;
     channels: ActionChannel[];
     objects: string[];
@@ -156,30 +117,30 @@ export function objectKindIndex(kind: ObjectKind | number): number {
 export class World {
   readonly width: number;
   readonly height: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private handle: any;
+  private handle: NativeWorld | undefined;
   private rgbView: Uint8Array | undefined;
 
   constructor(seed: number | bigint, config: WorldConfig = {}) {
     const A = addon();
     this.handle = native(() => new A.World(seed, config));
-    this.width = this.handle.width as number;
-    this.height = this.handle.height as number;
+    this.width = this.handle.width;
+    this.height = this.handle.height;
   }
 
-  private get h() {
+  /** @internal The native world (for Explorer.next); throws once closed. */
+  get h(): NativeWorld {
     if (!this.handle) throw new WorldloopError('WL_INVALID_ARGUMENT', 'world is closed');
     return this.handle;
   }
 
   /** RGB8 view of the current frame (the same view every call; overwritten by step/reset). */
   get rgb(): Uint8Array {
-    if (!this.rgbView) this.rgbView = new Uint8Array(native(() => this.h.frame() as ArrayBuffer));
+    if (!this.rgbView) this.rgbView = new Uint8Array(native(() => this.h.frame()));
     return this.rgbView;
   }
 
   get frameIndex(): number {
-    return native(() => this.h.frameIndex() as number);
+    return native(() => this.h.frameIndex());
   }
 
   /** One tick: action = [move, strafe, turn, light, spawn] (see worldLayout()). */
@@ -192,7 +153,7 @@ export class World {
   }
 
   pose(out?: Float32Array): Pose {
-    const p = native(() => this.h.pose(out) as Float32Array);
+    const p = native(() => this.h.pose(out));
     return { x: p[0]!, y: p[1]!, yaw: p[2]! };
   }
 
@@ -208,7 +169,7 @@ export class World {
   /** Spawns an object in front of the player; false if a wall left no room. */
   spawn(kind: ObjectKind | number): boolean {
     const k = objectKindIndex(kind);
-    return native(() => this.h.spawn(k) as boolean);
+    return native(() => this.h.spawn(k));
   }
 
   /**
@@ -224,7 +185,7 @@ export class World {
   }
 
   snapshot(): Uint8Array {
-    return native(() => this.h.snapshot() as Uint8Array);
+    return native(() => this.h.snapshot());
   }
 
   restore(snapshot: Uint8Array): void {
@@ -233,12 +194,12 @@ export class World {
 
   /** The grid: cells[y * size + x] = 1 for walls, 0 for floor. */
   map(): { size: number; cells: Uint8Array } {
-    const cells = native(() => this.h.map() as Uint8Array);
+    const cells = native(() => this.h.map());
     return { size: Math.round(Math.sqrt(cells.length)), cells };
   }
 
   info(): WorldInfo {
-    return JSON.parse(native(() => this.h.info() as string)) as WorldInfo;
+    return JSON.parse(native(() => this.h.info())) as WorldInfo;
   }
 
   close(): void {
@@ -250,16 +211,17 @@ export class World {
 
 /** The seeded exploration policy (same code as Python's batch generator uses). */
 export class Explorer {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private handle: any;
+  private handle: NativeExplorer | undefined;
   constructor(seed: number | bigint, config: ExploreConfig = {}) {
     const A = addon();
     this.handle = native(() => new A.Explorer(seed, config));
   }
   /** Writes the next action for the world's current state into `out` (allocated if omitted). */
   next(world: World, out: Float32Array = new Float32Array(worldLayout().channels.length)): Float32Array {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    native(() => this.handle.next((world as any).h, out));
+    native(() => {
+      if (!this.handle) throw new WorldloopError('WL_INVALID_ARGUMENT', 'explorer is closed');
+      this.handle.next(world.h, out);
+    });
     return out;
   }
   close(): void {

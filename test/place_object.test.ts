@@ -271,7 +271,7 @@ describe('place keys (real window under xvfb)', () => {
     const { windowTesting } = await import('../src/window.js');
     const { world: pw, done: session } = await startTruthWindowSession(8, { quicksave: 'unused.wlsave', shotsDir: '.' });
     const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    let spawned = -1;
+    let spawned: number | undefined;
     try {
       await wait(300);
       windowTesting.pushKey('4', true);

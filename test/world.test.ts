@@ -94,8 +94,7 @@ describe('World', () => {
       expect((e as WorldloopError).code).toBe('WL_INVALID_ARGUMENT');
       expect((e as Error).message).toMatch(/unknown object kind 17/);
     }
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    expect(() => w.spawn('dragon' as any)).toThrow(/unknown object kind/);
+    expect(() => w.spawn('dragon' as never)).toThrow(/unknown object kind/);
     expect(() => w.setLight(2)).toThrow(/level/);
     w.close();
     expect(() => w.step(A())).toThrow(/closed/);

@@ -8,7 +8,7 @@ import { GameLoop, type LoopOutput } from '../../loop/game_loop.js';
 import { checkRecordingMatches, loadRecording, RecordingInput, ReplayVerifier } from '../../record/replay.js';
 import { sinkFor, type FrameSink } from '../../record/frame_export.js';
 import { openModel, openTruth, DEFAULT_MODEL, type OpenedSource } from '../../loop/open_source.js';
-import { openPersistentWorld, type ModelRuntimeSettings } from '../../save/persistent_world.js';
+import { openPersistentWorld } from '../../save/persistent_world.js';
 import type { RecordedRuntime } from '../../record/format.js';
 import { worldLayout } from '../../world.js';
 import type { StepObserver } from '../../loop/game_loop.js';
