@@ -2,7 +2,8 @@
 // mutated with a seed (values inside well-formed files with the checksum recomputed, and plain
 // byte damage), each run by the real launcher in its own process with a hang timeout. A run must
 // end (no hang), end by itself (no signal, no stack trace, an exit status the CLI defines), and
-// either run cleanly or refuse the file by name. Exit 2 (usage) would mean a bad file was
+// either run cleanly or refuse the file by name (exit 3), or fail naming it (exit 1: a replay
+// whose frames differ, a model whose outputs overflow). Exit 2 (usage) would mean a bad file was
 // reported as a bad command line.
 //
 // CI runs WL_FUZZ_PER_FORMAT files per format (default 10); the nightly run sets it higher:
@@ -67,7 +68,7 @@ function judge(run: Run, file: string): Verdict {
   if (run.code === 2) return 'usage';
   if (run.code === 3) return run.text.includes(file) ? 'refused' : 'unnamed';
   // 1: the run failed (a replay whose frames differ, a model whose outputs are not finite).
-  if (run.code === 1) return run.text.includes(file) || /NOT exact/.test(run.text) ? 'failed' : 'unnamed';
+  if (run.code === 1) return run.text.includes(file) ? 'failed' : 'unnamed';
   return 'crash';
 }
 

@@ -128,7 +128,7 @@ const command: Command = {
         return 0;
       }
       console.log(
-        `replay: NOT exact — first frame ${verifier.firstFrameOk ? 'matches' : 'differs'}, ` +
+        `replay: ${file}: NOT exact — first frame ${verifier.firstFrameOk ? 'matches' : 'differs'}, ` +
           `${verifier.mismatches} of ${verifier.checked} frames differ` +
           (verifier.firstMismatch !== undefined ? ` (first at frame ${verifier.firstMismatch + 1})` : ''),
       );
