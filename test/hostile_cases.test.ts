@@ -11,7 +11,7 @@ import { crc32 } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/native.js';
 import { decodeRecording, encodeRecording, type Recording } from '../src/record/format.js';
-import { decodeSave } from '../src/save/format.js';
+import { decodeSave, encodeSave } from '../src/save/format.js';
 import { runCli } from './helpers/cli.js';
 
 const ROOT = projectRoot();
@@ -153,6 +153,28 @@ describe('values that slipped through', () => {
     ];
     for (const [i, [kind, edit, says]] of edits.entries()) {
       const f = editSave(`${kind}.wlsave`, `slip-${i}.wlsave`, edit);
+      const r = await runCli(['load', f, '--headless', '--frames', '1', '--model', TINY, '--backend', 'cpu']);
+      expect(r.code, r.text).toBe(3);
+      expect(r.text).toContain(f);
+      expect(r.text).toMatch(says);
+    }
+  });
+
+  it('saves: context actions outside their range and latents far outside an encoder\'s', async () => {
+    const base = decodeSave(new Uint8Array(readFileSync(join(dir, 'model.wlsave'))));
+    const cases: [string, number, RegExp][] = [
+      ['context_actions', 6.4e30, /section 'context_actions': value 0 \(context frame 0, move\) = 6\.4\d*e\+30 is outside \[-1, 1\]/],
+      ['context_latents', 1e30, /section 'context_latents': value 0 = 1\.0\d*e\+30 is outside \[-10000, 10000\]/],
+    ];
+    for (const [section, v, says] of cases) {
+      const sections = new Map(base.sections);
+      const values = (sections.get(section) as Float32Array).slice();
+      values[0] = v;
+      sections.set(section, values);
+      const { sections: _list, ...header } = base.header;
+      void _list;
+      const f = join(dir, `ctx-${section}.wlsave`);
+      writeFileSync(f, encodeSave(header, sections));
       const r = await runCli(['load', f, '--headless', '--frames', '1', '--model', TINY, '--backend', 'cpu']);
       expect(r.code, r.text).toBe(3);
       expect(r.text).toContain(f);

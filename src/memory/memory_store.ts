@@ -19,6 +19,13 @@
  */
 import { InvalidArgumentError, FormatError } from '../errors.js';
 import { DEFAULT_OVERLAP, viewOverlap, type ViewPose } from './view_overlap.js';
+import { MAX_POSE_COORD } from './pose_tracker.js';
+
+/** Largest frame index a stored view may have (anchored noise keys need it below 2^48). */
+const MAX_FRAME_INDEX = 2 ** 48;
+/** Largest |value| a latent read from a file may hold: encoder outputs are O(1-10); far beyond
+ * that a value can only be corrupt, and the networks would overflow on it. */
+export const MAX_LATENT_ABS = 1e4;
 
 export interface MemoryConfig {
   capacity: number;
@@ -221,7 +228,18 @@ export class MemoryStore {
     if (a.latents.length !== n * L) throw new FormatError(`${name}: latents hold ${a.latents.length} values; ${n} entries of ${L} need ${n * L}`);
     if (a.poses.length !== n * 3) throw new FormatError(`${name}: poses hold ${a.poses.length} values; ${n} entries need ${n * 3}`);
     for (let i = 0; i < n; i++) {
-      if (!Number.isInteger(a.times[i]!) || a.times[i]! < 0) throw new FormatError(`${name}: entry ${i} has time ${a.times[i]}, not a frame index`);
+      // Frame indices below 2^48 (revisit anchoring keys its noise on them) and poses a pose
+      // tracker could hold (src/memory/pose_tracker.ts), so nothing downstream meets a value
+      // it would refuse as a caller's mistake.
+      const t = a.times[i]!;
+      if (!Number.isInteger(t) || t < 0 || t >= MAX_FRAME_INDEX) throw new FormatError(`${name}: entry ${i} has time ${t}, not a frame index in 0..2^48-1`);
+      const [x, y, yaw] = [a.poses[i * 3]!, a.poses[i * 3 + 1]!, a.poses[i * 3 + 2]!];
+      if (!(Math.abs(x) <= MAX_POSE_COORD && Math.abs(y) <= MAX_POSE_COORD && Math.abs(yaw) <= 2 * Math.PI)) {
+        throw new FormatError(`${name}: entry ${i} has pose (${x}, ${y}, ${yaw}); x and y must be in [-${MAX_POSE_COORD}, ${MAX_POSE_COORD}] cells and yaw in [-2π, 2π]`);
+      }
+    }
+    for (let i = 0; i < a.latents.length; i++) {
+      if (!(Math.abs(a.latents[i]!) <= MAX_LATENT_ABS)) throw new FormatError(`${name}: latent value ${i} is ${a.latents[i]}, outside [-${MAX_LATENT_ABS}, ${MAX_LATENT_ABS}]`);
     }
     if (!Number.isInteger(changedAt) || changedAt < 0) throw new FormatError(`${name}: changedAt ${changedAt} is not a frame index`);
     this.clear();

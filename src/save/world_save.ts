@@ -15,7 +15,7 @@ import { TruthWorld, World, worldLayout } from '../world.js';
 import { checkLightState, type LightState } from '../lighting.js';
 import { ModelWorld } from '../model_world.js';
 import { FormatError, WorldloopError } from '../errors.js';
-import { MemoryStore } from '../memory/memory_store.js';
+import { MAX_LATENT_ABS, MemoryStore } from '../memory/memory_store.js';
 import type { PoseTracker } from '../memory/pose_tracker.js';
 import { decodeSave, encodeSave, type SaveFile, type SaveHeader, type SectionData } from './format.js';
 import { writeFileAtomic, type AtomicFs } from './atomic_write.js';
@@ -169,6 +169,17 @@ function check(save: SaveFile, source: FrameSource, memory: MemoryStore | undefi
           `${cur.contextLatents.length} and ${cur.contextActions.length}`,
       );
     }
+    // What the model conditions on: actions inside their channels' ranges (as a step takes
+    // them), latents inside what an encoder gives.
+    const channels = source.actionSpace.channels;
+    act.forEach((v, i) => {
+      const c = channels[i % channels.length]!;
+      if (!(v >= c.min && v <= c.max)) {
+        throw new FormatError(`${where}: section 'context_actions': value ${i} (context frame ${Math.floor(i / channels.length)}, ${c.name}) = ${v} is outside [${c.min}, ${c.max}]`);
+      }
+    });
+    const far = lat.findIndex((v) => !(Math.abs(v) <= MAX_LATENT_ABS));
+    if (far >= 0) throw new FormatError(`${where}: section 'context_latents': value ${far} = ${lat[far]} is outside [-${MAX_LATENT_ABS}, ${MAX_LATENT_ABS}]`);
     out.latents = lat;
     out.actions = act;
     if (h.light !== undefined) {
