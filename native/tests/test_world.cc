@@ -437,6 +437,15 @@ TEST(bad_inputs_give_clear_errors) {
   CHECK(wl_world_set_pose(ok.w, 0.5f, 0.5f, 0) == WL_ERR_INVALID_ARGUMENT && error_mentions("wall"));
   CHECK(wl_world_set_pose(ok.w, 1e30f, 3, 0) == WL_ERR_INVALID_ARGUMENT);
   CHECK(wl_world_set_pose(ok.w, NAN, 3, 0) == WL_ERR_INVALID_ARGUMENT);
+  // Huge finite yaws are wrapped in a bounded number of steps (the loop used to spin for ever).
+  float at[3];
+  CHECK(wl_world_pose(ok.w, at) == WL_OK);
+  for (float yaw : {1e30f, -3.4e38f, 9007199254740993.f, 1e8f}) {
+    CHECK(wl_world_set_pose(ok.w, at[0], at[1], yaw) == WL_OK);
+    float now[3];
+    CHECK(wl_world_pose(ok.w, now) == WL_OK && now[2] >= -3.1416f && now[2] < 3.1416f);
+  }
+  CHECK(wl_world_set_pose(ok.w, at[0], at[1], at[2]) == WL_OK);
 
   // Snapshots are untrusted: garbage, truncation, bad fields, trailing bytes.
   size_t n = 0;
@@ -459,6 +468,11 @@ TEST(bad_inputs_give_clear_errors) {
   const float nan = NAN;
   std::memcpy(&bad[4 + 4 + 8 + sizeof(wl_world_config) + 8], &nan, 4);  // pose.x
   CHECK(wl_world_restore(ok.w, bad.data(), bad.size()) == WL_ERR_FORMAT && error_mentions("pose"));
+  // A huge finite yaw (the old wrap loop never ended on it) is refused by its field.
+  bad = snap;
+  const float huge = 1e30f;
+  std::memcpy(&bad[4 + 4 + 8 + sizeof(wl_world_config) + 8 + 8], &huge, 4);  // pose.yaw
+  CHECK(wl_world_restore(ok.w, bad.data(), bad.size()) == WL_ERR_FORMAT && error_mentions("pose.yaw"));
   bad = snap;
   const int32_t zero_width = 0;
   std::memcpy(&bad[16], &zero_width, 4);  // config.width
