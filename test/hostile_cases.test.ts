@@ -225,6 +225,20 @@ describe('values that slipped through', () => {
   });
 });
 
+describe('pose tracker', () => {
+  it('a huge turn wraps in bounded steps, and a pose beyond the bound is refused', async () => {
+    const { PoseTracker, MAX_POSE_COORD } = await import('../src/memory/pose_tracker.js');
+    const space = { channels: ['move', 'strafe', 'turn'].map((name) => ({ name, min: -1, max: 1, kind: 'axis' as const })) };
+    const walls = { size: 8, cells: new Uint8Array(64) };
+    const t = new PoseTracker(space, { speeds: { moveSpeed: 0.1, strafeSpeed: 0.1, turnSpeedDeg: 3 }, start: { x: 4, y: 4, yaw: 0 }, walls });
+    t.update(Float32Array.of(0, 6.4e30, 1e30)); // used to spin for ever in the yaw wrap
+    const p = t.pose();
+    expect(p.yaw).toBeGreaterThanOrEqual(-Math.PI);
+    expect(p.yaw).toBeLessThan(Math.PI + 1e-6);
+    expect(() => t.set({ x: 2 ** 53 + 1, y: 0, yaw: 0 })).toThrow(new RegExp(`\\|x\\|, \\|y\\| <= ${MAX_POSE_COORD}`));
+  });
+});
+
 describe('model files', () => {
   /** The tiny model with one tensor's bytes replaced (F32, F16 or BF16 as stored). */
   function withTensor(out: string, pick: (name: string, i: number) => boolean, value: 'nan' | 'inf' | 'zero'): { path: string; name: string } {
