@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 
 import torch
 
-STAGES = ("ae", "dyn")
+STAGES = ("ae", "dyn", "lab")  # lab: a proxy-lab arm (train/lab_train.py)
 
 
 def ckpt_dir(out: str) -> str:

@@ -394,4 +394,6 @@ def _user_errors(name, fn):
     return run
 
 
+from .lab_commands import COMMANDS as _LAB_COMMANDS  # noqa: E402
+COMMANDS.update(_LAB_COMMANDS)
 COMMANDS = {k: (_user_errors(k, fn), h, a) for k, (fn, h, a) in COMMANDS.items()}

@@ -125,6 +125,12 @@ class DynConfig:
     # read noisy contexts better, not to read views; 4-12 started it reading views.
     memory_ctx_noise_prob: float = 0.0
     memory_ctx_noise_range: List[float] = field(default_factory=lambda: [4.0, 12.0])
+    # What the network predicts (manifest denoiser.predicts): "latent" (the next latent) or
+    # "residual" (copy-then-correct: its change from the newest context latent, so keeping the
+    # scene is free). residual_sigma_data is the EDM sigma_data of that change (its std; the
+    # latents' own is 0.5); it goes into the manifest's edm.sigma_data.
+    predicts: str = "latent"
+    residual_sigma_data: float = 0.25
 
 
 @dataclass
@@ -290,6 +296,9 @@ def manifest_for(cfg: Config, layout: Dict[str, Any], latent_scale: float = 1.0,
                      "context": d.context}
     if d.memory_slots:
         m["denoiser"]["memory"] = {"slots": d.memory_slots, "pose_dim": d.memory_pose_dim}
+    if d.predicts != "latent":
+        m["denoiser"]["predicts"] = d.predicts
+        m["edm"]["sigma_data"] = float(d.residual_sigma_data)
     ch = layout["channels"]
     m["actions"] = {"names": [c["name"] for c in ch], "min": [float(c["min"]) for c in ch],
                     "max": [float(c["max"]) for c in ch], "kinds": [c["kind"] for c in ch]}

@@ -56,13 +56,17 @@ def euler_coefficients(sigma, sigma_next):
 
 
 @torch.no_grad()
-def sample(net, context, actions, noise, steps, edm, ctx_sigma=0.0, memory=None):
+def sample(net, context, actions, noise, steps, edm, ctx_sigma=0.0, memory=None,
+           residual=False):
     """Few-step Euler sampling of the next latent.
 
     context [N,K,C,h,w], actions [N,K,A], noise [N,C,h,w] standard normal (the engine draws it
     from Philox(seed, frame, step 0)); edm: manifest["edm"]. The context is used as given (clean
     at inference); ctx_sigma is only the conditioning value (manifest
-    sampler.context_noise_sigma), exactly as in the engine. memory: as in denoise()."""
+    sampler.context_noise_sigma), exactly as in the engine. memory: as in denoise().
+    residual (manifest denoiser.predicts == "residual", copy-then-correct): the sampler runs on
+    the change from the newest context latent, which is added back at the end, so keeping that
+    latent costs the network nothing."""
     sig = karras_sigmas(steps, edm["sigma_min"], edm["sigma_max"], edm["rho"])
     n = context.shape[0]
     x = noise * float(torch.tensor(sig[0], dtype=torch.float32))
@@ -72,4 +76,10 @@ def sample(net, context, actions, noise, steps, edm, ctx_sigma=0.0, memory=None)
                     edm["sigma_data"], memory)
         a, b = euler_coefficients(sig[i], sig[i + 1])
         x = a * x + b * d
-    return x
+    return x + context[:, -1] if residual else x
+
+
+def predicts_residual(manifest) -> bool:
+    """True when the denoiser predicts the change from the newest context latent
+    (denoiser.predicts == "residual"); absent means "latent", the original parameterisation."""
+    return manifest["denoiser"].get("predicts", "latent") == "residual"

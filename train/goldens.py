@@ -12,6 +12,9 @@
   tiny_memory_model.safetensors  TINY_MEMORY (denoiser.memory: 3 slots, pose_dim 5)
   golden_memory.safetensors    its denoise, 2-step sample (explicit and Philox noise) with memory
                                views, and its denoise with no memory (the wl_model_denoise path)
+  tiny_residual_model.safetensors  TINY with denoiser.predicts "residual" (copy-then-correct)
+  golden_residual.safetensors  its 1- and 2-step samples (explicit and Philox noise), which add
+                               the newest context latent back, and one plain denoise
 Inputs are named input_*, outputs expected*.
 """
 import os
@@ -158,6 +161,9 @@ def write_all(out_dir, seed=SEED, size="tiny", model_path=None):
         export.export_model(path(mfile), mm, mae, mdn, dtypes=FIXTURE_DTYPES)
         write_memory_golden(path("golden_memory.safetensors"), mm, mdn, mfile, seed)
 
+    if size == "tiny" and not model_path:
+        write_residual_golden(out_dir, seed)
+
     keys = [(0, 0, 0), (1, 2, 3), (0xDEADBEEFCAFEF00D, (1 << 40) + 7, 0xFFFFFFFF)]
     export.write_safetensors(path("golden_philox.safetensors"), [
         ("input_keys", np.array(keys, dtype=np.uint64), "U64"),
@@ -224,3 +230,45 @@ def write_memory_golden(path, m, dn, model_file, seed=SEED):
         ("expected_denoise", den, "F32"), ("expected_denoise_no_memory", den_none, "F32"),
         ("expected_sample", z, "F32"), ("expected_sample_philox", zp, "F32")],
         {"model": model_file})
+
+
+def write_residual_golden(out_dir, seed=SEED):
+    """The copy-then-correct parameterisation (manifest denoiser.predicts "residual"): a TINY model
+    with a residual sigma_data, and its samples for a batch of 2 (explicit noise with 1 and 2
+    steps, Philox noise with the default steps) plus one denoise call (which stays in residual
+    space: the engine adds the newest context latent only in its samplers)."""
+    m = manifest_mod.tiny_manifest()
+    m["name"] = "tiny-residual-golden"
+    m["denoiser"]["predicts"] = "residual"
+    m["edm"]["sigma_data"] = 0.3
+    ae, dn = build_fixture_model(m, seed + 20)
+    mfile = "tiny_residual_model.safetensors"
+    export.export_model(os.path.join(out_dir, mfile), m, ae, dn, dtypes=FIXTURE_DTYPES)
+    g = torch.Generator().manual_seed(seed + 21)
+    B = 2
+    C, h, w = m["latent"]["channels"], m["latent"]["height"], m["latent"]["width"]
+    K, A = m["denoiser"]["context"], len(m["actions"]["names"])
+    cs = m["sampler"]["context_noise_sigma"]
+    with torch.no_grad():
+        context = torch.randn(B, K, C, h, w, generator=g) * 0.5
+        actions = torch.rand(B, K, A, generator=g) * 2 - 1
+        noise = torch.randn(B, C, h, w, generator=g)
+        sigma = torch.tensor([0.4, 2.5], dtype=torch.float32)
+        noisy = noise * sigma[:, None, None, None]
+        den = edm.denoise(dn, noisy, sigma.double(), context, actions, torch.full((B,), cs),
+                          m["edm"]["sigma_data"])
+        s1 = edm.sample(dn, context, actions, noise, 1, m["edm"], cs, residual=True)
+        s2 = edm.sample(dn, context, actions, noise, 2, m["edm"], cs, residual=True)
+        seeds = np.array([99, 0xABCDEF0123456789], np.uint64)
+        frames = np.array([3, (1 << 35) + 5], np.uint64)
+        pn = np.stack([philox.normals(int(sd), int(fr), 0, C * h * w)
+                       for sd, fr in zip(seeds, frames)]).reshape(B, C, h, w)
+        sp = edm.sample(dn, context, actions, torch.from_numpy(pn), m["sampler"]["steps"],
+                        m["edm"], cs, residual=True)
+    export.write_safetensors(os.path.join(out_dir, "golden_residual.safetensors"), [
+        ("input_context", context, "F32"), ("input_actions", actions, "F32"),
+        ("input_noise", noise, "F32"), ("input_sigma", sigma, "F32"),
+        ("input_noisy", noisy, "F32"), ("input_seeds", seeds, "U64"),
+        ("input_frames", frames, "U64"), ("expected_denoise", den, "F32"),
+        ("expected_sample_1", s1, "F32"), ("expected_sample_2", s2, "F32"),
+        ("expected_sample_philox", sp, "F32")], {"model": mfile})

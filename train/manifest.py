@@ -59,6 +59,10 @@ MAX_MEMORY_POSE_DIM = 64
 # The engine's limits on the sampler block (native/core/model/manifest.{h,cc}: kMaxSteps, and
 # context_noise_sigma in [0, 1e3]).
 MAX_SAMPLER_STEPS = 8
+# What the denoiser's output means: "latent" = the next latent itself (the original models);
+# "residual" = its change from the newest context latent (copy-then-correct: the sampler runs on
+# the change and adds the newest context latent back, so a still scene costs the network nothing).
+PREDICTS = ("latent", "residual")
 MAX_CONTEXT_NOISE = 1e3
 
 
@@ -124,6 +128,8 @@ def check(m):
         fail("denoiser.fourier_dim must be even")
     check_sampler_steps(m["sampler"]["steps"])
     check_context_noise(m["sampler"]["context_noise_sigma"])
+    if dn.get("predicts", "latent") not in PREDICTS:
+        fail("denoiser.predicts must be one of %s, got %r" % ("/".join(PREDICTS), dn["predicts"]))
     if "memory" in dn:
         mem = dn["memory"]
         if not isinstance(mem, dict):

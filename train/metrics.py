@@ -106,3 +106,24 @@ def mean_brightness(x: torch.Tensor) -> torch.Tensor:
 
 def psnr_from_mse(mse: float) -> float:
     return 10 * math.log10(255.0 ** 2 / max(mse, 1e-10))
+
+
+def high_pass(x: torch.Tensor) -> torch.Tensor:
+    """Luminance minus its Gaussian blur (11x11, sigma 1.5): the fine detail of each image, [N,1,H,W]."""
+    lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).float()[:, None]
+    g = _gauss_window(device=x.device)
+    pad = (g.numel() - 1) // 2
+    blurred = F.conv2d(F.pad(lum, (pad, pad, 0, 0), mode="reflect"), g.view(1, 1, 1, -1))
+    blurred = F.conv2d(F.pad(blurred, (0, 0, pad, pad), mode="reflect"), g.view(1, 1, -1, 1))
+    return lum - blurred
+
+
+def detail_correlation(x: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """The aligned-detail guard: Pearson correlation of x's fine detail with truth's, per image [N].
+    It is scale-free: the sharpness ratio says how much detail there is, this says whether it is
+    where truth's is. Noise and invented texture raise sharpness but score near 0 here."""
+    a = high_pass(x).flatten(1)
+    b = high_pass(truth).flatten(1)
+    a = a - a.mean(1, keepdim=True)
+    b = b - b.mean(1, keepdim=True)
+    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-8)

@@ -188,6 +188,53 @@ void check_memory_goldens(const char* label, int threads, wl_backend backend, st
     errs += " mem-step==sample+decode";
 }
 
+// Copy-then-correct (denoiser.predicts "residual"): the samplers add the newest context latent
+// back after the last Euler step, wl_model_denoise stays in residual space.
+void check_residual_goldens(const char* label, int threads, wl_backend backend, std::string& errs) {
+  if (!fixture_exists("golden_residual.safetensors")) return;
+  Fixture g("golden_residual.safetensors");
+  wl_model_options o;
+  wl_model_options_default(&o);
+  o.backend = backend;
+  o.threads = threads;
+  o.max_batch = 2;
+  Loaded l;
+  CHECK_MSG(wl_model_load(fixture(*g.file.metadata("model")).c_str(), &o, &l.model) == WL_OK,
+            "[%s] residual model: %s", label, wl_last_error());
+  if (!l.model) return;
+  const int B = 2;
+  const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
+  const auto noise = g.f32("input_noise"), sigma = g.f32("input_sigma");
+  const auto noisy = g.f32("input_noisy");
+  const auto seeds = g.raw<uint64_t>("input_seeds"), frames = g.raw<uint64_t>("input_frames");
+  std::vector<float> out(noise.size());
+  auto check = [&](const char* what, wl_status st, const char* expected) {
+    CHECK_MSG(st == WL_OK, "[%s] %s: %s", label, what, wl_last_error());
+    const float err = max_abs_diff(out, g.f32(expected));
+    CHECK_MSG(err <= kTol, "[%s] %s max abs err %g", label, what, err);
+    errs += std::string(" ") + what + " " + fmt(err);
+  };
+  check("residual-denoise",
+        wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
+                         out.data()),
+        "expected_denoise");
+  check("residual-sample1",
+        wl_model_sample_with_noise(l.model, B, ctx.data(), act.data(), 1, noise.data(),
+                                   out.data()),
+        "expected_sample_1");
+  check("residual-sample2",
+        wl_model_sample_with_noise(l.model, B, ctx.data(), act.data(), 2, noise.data(),
+                                   out.data()),
+        "expected_sample_2");
+  check("residual-philox",
+        wl_model_sample(l.model, B, ctx.data(), act.data(), seeds.data(), frames.data(), 0,
+                        out.data(), nullptr),
+        "expected_sample_philox");
+  if (step_matches_sample_then_decode(label, l.model, B, ctx.data(), act.data(), nullptr,
+                                      seeds.data(), frames.data(), 0))
+    errs += " residual-step==sample+decode";
+}
+
 // Runs every golden against a freshly loaded model; `label` names the configuration.
 void check_all_goldens(const char* label, int threads, wl_backend backend = WL_BACKEND_CPU) {
   Loaded l;
@@ -271,6 +318,7 @@ void check_all_goldens(const char* label, int threads, wl_backend backend = WL_B
       errs += " step==sample+decode";
   }
   check_memory_goldens(label, threads, backend, errs);
+  check_residual_goldens(label, threads, backend, errs);
   std::printf("  [%s] max abs err:%s\n", label, errs.c_str());
 }
 

@@ -121,6 +121,13 @@ void parse_denoiser(const Field& root, Manifest& m) {
     d.memory_slots = static_cast<int>(mem->at("slots").integer(0, L::kMaxMemorySlots));
     if (d.memory_slots > 0) d.memory_pose_dim = mem->at("pose_dim").positive_int(L::kMaxMemoryPoseDim);
   }
+  if (auto predicts = f.get("predicts")) {
+    const std::string& p = predicts->string();
+    if (p == "residual")
+      d.predicts_residual = true;
+    else if (p != "latent")
+      predicts->fail("expected \"latent\" or \"residual\", got \"" + p.substr(0, 32) + "\"");
+  }
 }
 
 // An array of 1..max distinct names of 1..64 bytes; `what` names one in the duplicate error.
@@ -347,6 +354,7 @@ std::string manifest_to_json(const Manifest& m) {
                            {"fourier_dim", Value::number(m.denoiser.fourier_dim)},
                            {"context", Value::number(m.denoiser.context)}};
   // Only when present, so a memory-less model's info is what it always was.
+  if (m.denoiser.predicts_residual) denoiser.push_back({"predicts", Value::string("residual")});
   if (m.denoiser.memory_slots > 0)
     denoiser.push_back({"memory", Value::object({{"slots", Value::number(m.denoiser.memory_slots)},
                                                  {"pose_dim", Value::number(m.denoiser.memory_pose_dim)}})});

@@ -72,6 +72,11 @@ struct Manifest {
     // absent or has slots 0). pose_dim is 0 exactly when memory_slots is 0.
     int memory_slots = 0;
     int memory_pose_dim = 0;
+    // "predicts": what the network's denoised estimate is. false ("latent", also when absent):
+    // the next latent. true ("residual", copy-then-correct): its change from the newest context
+    // latent; the sampler runs on the change and adds that latent back, so a still scene costs
+    // the network nothing (train/edm.py sample()).
+    bool predicts_residual = false;
   } denoiser;
 
   struct Actions {

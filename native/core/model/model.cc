@@ -279,6 +279,20 @@ void Model::run_sampler(int n, int steps, double* step_ms) {
       step_ms[i] = ms_since(t0);
     }
   }
+  if (m_.denoiser.predicts_residual) add_newest_context(n);
+}
+
+void Model::add_newest_context(int n) {
+  // Copy-then-correct: x holds the change from the newest context latent; add that latent back.
+  // The context is [n, K, latent] and its newest latent is the K-1'th, so one world at a time.
+  const Exec e = exec(n);
+  const size_t K = size_t(m_.denoiser.context);
+  const float one = 1.0f;
+  for (int b = 0; b < n; ++b) {
+    float* x = e.at(x_) + size_t(b) * latent_per_;
+    const float* newest = e.at(context_) + (size_t(b) * K + (K - 1)) * latent_per_;
+    be_->scale_add(1, latent_per_, &one, x, &one, newest, x);
+  }
 }
 
 void Model::denoise(int n, const float* noisy, const float* sigma, const float* context,

@@ -58,6 +58,7 @@ class Model {
   // x_ holds standard-normal noise; runs the Euler sampler from sigma_max and leaves the latent
   // in x_.
   void run_sampler(int n, int steps, double* step_ms);
+  void add_newest_context(int n);
   // d_ = D(x_; sigma_[b]) for the uploaded conditioning.
   void run_denoiser(int n);
   void run_decoder(int n, const float* latent_host);

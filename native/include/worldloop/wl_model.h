@@ -66,7 +66,9 @@ WL_API wl_status wl_model_sample(wl_model* model, int batch, const float* contex
                                  double* step_ms);
 
 /* One denoiser evaluation D(x; sigma, context, actions) with EDM preconditioning (the denoised
- * estimate, not the raw network output) — for goldens and tests. noisy: [B,C,h,w],
+ * estimate, not the raw network output) — for goldens and tests. For a model whose manifest has
+ * denoiser.predicts "residual", D (and noisy) live in the space of the change from the newest
+ * context latent; the samplers add that latent back, this call does not. noisy: [B,C,h,w],
  * sigma: [B] (finite, > 0), out: [B,C,h,w]. */
 WL_API wl_status wl_model_denoise(wl_model* model, int batch, const float* noisy,
                                   const float* sigma, const float* context_latents,

@@ -1,0 +1,121 @@
+"""The proxy lab's subcommands of `python3 -m train` (docs/lab.md): lab-build, lab-train, lab-eval,
+lab-compare. Registered into train/__main__.py's dispatcher."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+DEFAULT_SET = os.path.join("runs", "lab", "set")
+DEFAULT_MODEL = os.path.join("models", "default.safetensors")
+
+
+def cmd_build(args):
+    from . import lab_set, trainer
+    trainer.use_all_cpus()
+    lab_set.build(args.out, args.model, args.train_worlds, args.ticks, args.held_worlds,
+                  args.held_ticks)
+
+
+def cmd_train(args):
+    from . import lab_eval, lab_train
+    out = args.out or os.path.join("runs", "lab", "arms", args.arm)
+    path = lab_train.run(args.set_dir, out, args.arm, args.steps, args.set, args.seed)
+    if not args.no_eval:
+        lab_eval.run(path, args.set_dir, out)
+
+
+def cmd_eval(args):
+    from . import lab_eval, trainer
+    trainer.use_all_cpus()
+    res = lab_eval.run(args.model, args.set_dir, args.out, args.steps, args.seed)
+    if not args.out:
+        print(json.dumps(res, indent=1))
+
+
+# The compare table: (column, path into lab_eval.json, digits).
+COLUMNS = [("tf_psnr", ("teacher_forced", "psnr")), ("tf_sharp", ("teacher_forced", "sharpness_ratio")),
+           ("tf_detail", ("teacher_forced", "detail")), ("h8_psnr", ("h8", "psnr")),
+           ("h8_over_copy", ("h8", "over_copy_db")), ("h8_sharp", ("h8", "sharpness_ratio")),
+           ("h32_psnr", ("h32", "psnr")), ("h32_sharp", ("h32", "sharpness_ratio")),
+           ("h32_detail", ("h32", "detail")), ("still1", ("still", "1", "psnr")),
+           ("still8", ("still", "8", "psnr")), ("still32", ("still", "32", "psnr")),
+           ("still32_sharp", ("still", "32", "sharpness_ratio")), ("flicker", ("still", "flicker")),
+           ("turn", ("turn", "agreement"))]
+
+
+def compare_rows(paths):
+    rows = []
+    for p in paths:
+        with open(p) as f:
+            r = json.load(f)
+        row = {"run": os.path.basename(os.path.dirname(p)) or p}
+        for col, keys in COLUMNS:
+            v = r
+            for k in keys:
+                v = v.get(k) if isinstance(v, dict) else None
+            row[col] = v
+        rows.append(row)
+    return rows
+
+
+def cmd_compare(args):
+    paths = []
+    for a in args.runs:
+        paths += [a] if a.endswith(".json") else sorted(glob.glob(os.path.join(a, "lab_eval.json")))
+    if not paths:
+        raise FileNotFoundError("no lab_eval.json under " + " ".join(args.runs))
+    rows = compare_rows(paths)
+    cols = ["run"] + [c for c, _ in COLUMNS]
+    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
+    print("  ".join(c.rjust(w) for c, w in zip(cols, widths)))
+    for r in rows:
+        print("  ".join(str(r[c]).rjust(w) for c, w in zip(cols, widths)))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+def _args_build(p):
+    p.add_argument("--out", default=DEFAULT_SET, help=f"set directory (default {DEFAULT_SET})")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help="model file whose encoder makes the latents (default: the shipped one)")
+    p.add_argument("--train-worlds", type=int, default=384)
+    p.add_argument("--ticks", type=int, default=64, help="ticks per training world")
+    p.add_argument("--held-worlds", type=int, default=16)
+    p.add_argument("--held-ticks", type=int, default=48)
+
+
+def _args_train(p):
+    from .lab_train import ARMS
+    p.add_argument("--arm", required=True, choices=sorted(ARMS),
+                   help="; ".join(f"{k}: {v[1]}" for k, v in ARMS.items()))
+    p.add_argument("--set-dir", default=DEFAULT_SET)
+    p.add_argument("--out", default=None, help="run directory (default runs/lab/arms/<arm>)")
+    p.add_argument("--steps", type=int, default=3000, help="optimiser steps (default 3000)")
+    p.add_argument("--set", action="append", default=[], metavar="dyn.FIELD=VALUE",
+                   help="extra config overrides on top of the arm's")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-eval", action="store_true", help="skip the micro-eval at the end")
+
+
+def _args_eval(p):
+    p.add_argument("--model", required=True, help="model file (a lab arm's or the shipped one)")
+    p.add_argument("--set-dir", default=DEFAULT_SET)
+    p.add_argument("--out", default=None, help="write lab_eval.json and lab_sheet.png here")
+    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: manifest's)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _args_compare(p):
+    p.add_argument("runs", nargs="+", help="arm directories or lab_eval.json files")
+    p.add_argument("--json", default=None, help="also write the table as JSON here")
+
+
+COMMANDS = {
+    "lab-build": (cmd_build, "build the proxy lab's cached latent set (docs/lab.md)", _args_build),
+    "lab-train": (cmd_train, "train one lab arm from scratch on the set, then micro-eval it",
+                  _args_train),
+    "lab-eval": (cmd_eval, "micro-eval a model file on the lab set's held-out worlds", _args_eval),
+    "lab-compare": (cmd_compare, "table of lab arms' micro-eval lines", _args_compare),
+}

@@ -1,0 +1,162 @@
+"""The proxy lab's trainer: a small denoiser trained from scratch on a lab set's cached latents,
+for a fixed number of optimiser steps (not seconds: arms compare at the same work even when the
+machine is busy), then exported with the set's autoencoder as a complete model file that the
+micro-eval, the full eval and the engine all run.
+
+An arm is a named list of config overrides (ARMS) applied on top of the lab's base config: the
+current training recipe (configs.DynConfig defaults: sigma_max_prob 0.3 of samples at sigma_max,
+log-normal elsewhere, context noise on 70 % of samples up to 0.7, half the clips unrolled) on a
+denoiser about a tenth of the shipped one's width. `--set dyn.field=value` adds more.
+Checkpoints every `ckpt_every` steps; a run resumes from its directory.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from typing import Dict, List
+
+import torch
+
+from . import checkpoint, configs, export, modules, trainer
+from .lab_set import LabSet
+from .train_dyn import build_batch, edm_loss
+
+# The lab's denoiser: the shipped architecture's shape (3 levels, attention at the lowest) at
+# about a seventh of its width and one block per level; memory-less.
+LAB_DYN = dict(channels=[32, 64, 96], blocks=1, attention_levels=[2], heads=4, groups=8,
+               cond_dim=96, fourier_dim=32, context=4, batch=32, lr=5e-4, warmup_steps=100,
+               unroll=1, unroll_prob=0.5, ema=0.995, sampler_steps=2, memory_slots=0)
+
+# Arms: name -> (overrides, what it tests). "residual" needs the set's change std as its
+# sigma_data; lab-train fills it in from meta.json unless given.
+ARMS: Dict[str, tuple] = {
+    "base": ([], "the current recipe, latent parameterisation"),
+    "residual": (["dyn.predicts=residual"],
+                 "copy-then-correct: predict the change from the newest context latent"),
+    "sampled": (["dyn.sigma_max_prob=0.8", "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
+                 "dyn.unroll_prob=0.25", "dyn.sampler_steps=1"],
+                "train where a 1-step sampler samples (80 % at sigma_max) and mostly on clean "
+                "contexts"),
+    "residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
+                          "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
+                          "dyn.unroll_prob=0.25", "dyn.sampler_steps=1"],
+                         "copy-then-correct and the sampled-levels recipe together"),
+}
+
+
+def lab_config(arm: str, sets: List[str], change_std: float) -> configs.Config:
+    if arm not in ARMS:
+        raise ValueError(f"unknown arm '{arm}' (choose from {', '.join(ARMS)})")
+    cfg = configs.get_config("cpu")
+    cfg.name = f"lab-{arm}"
+    cfg.ckpt_every = 250
+    cfg.log_every = 50
+    cfg.dyn = configs.DynConfig(**LAB_DYN)
+    cfg.dyn.residual_sigma_data = round(change_std, 4)
+    for s in ARMS[arm][0] + list(sets):
+        cfg = configs.override(cfg, s)
+    return cfg
+
+
+def manifest_for(cfg: configs.Config, base_manifest: dict, arm: str) -> dict:
+    """The set's model manifest with the lab denoiser in place of the shipped one."""
+    m = copy.deepcopy(base_manifest)
+    layout = {"channels": [{"name": n, "min": lo, "max": hi, "kind": k} for n, lo, hi, k in zip(
+        m["actions"]["names"], m["actions"]["min"], m["actions"]["max"], m["actions"]["kinds"])]}
+    fresh = configs.manifest_for(cfg, layout, latent_scale=m["latent"]["scale"])
+    m["denoiser"] = fresh["denoiser"]
+    m["edm"] = fresh["edm"]
+    m["sampler"] = fresh["sampler"]
+    m["name"] = f"lab-{arm}"
+    m["training"] = {"note": "proxy-lab arm: small denoiser on cached latents (train/lab_train.py)",
+                     "arm": arm, "steps": 0}
+    return m
+
+
+def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
+        seed: int = 0, log=print) -> str:
+    """Trains the arm to `steps` total optimiser steps (resuming from `out`), exports
+    <out>/model.safetensors and returns its path."""
+    lab = LabSet(set_root)
+    trainer.use_all_cpus()
+    cfg = lab_config(arm, list(sets), lab.meta["change_std"])
+    c = cfg.dyn
+    base_manifest, ae, _ = export.load_model(lab.meta["model"])
+    manifest = manifest_for(cfg, base_manifest, arm)
+    device = torch.device("cpu")
+    torch.manual_seed(seed)
+    model = modules.Denoiser(manifest)
+    ema = trainer.EMA(model, c.ema)
+    opt = trainer.make_optimizer(model.parameters(), c.lr, c.weight_decay, device)
+    step, t_prev = 0, 0.0
+    gen = torch.Generator().manual_seed(seed + 1)
+    os.makedirs(out, exist_ok=True)
+    p = checkpoint.find_latest(out, "lab")
+    if p:
+        st = checkpoint.load(p)
+        if st.get("arm") != arm or st.get("config") != cfg.to_dict():
+            raise ValueError(f"{p}: this run directory holds arm '{st.get('arm')}' with another "
+                             "config; use a new --out")
+        model.load_state_dict(st["model"])
+        ema.shadow.load_state_dict(st["ema"])
+        opt.load_state_dict(st["optimizer"])
+        gen.set_state(st["generator"])
+        torch.set_rng_state(st["torch_rng"])
+        step, t_prev = int(st["step"]), float(st["elapsed_s"])
+        log(f"[lab {arm}] resumed at step {step}")
+    with open(os.path.join(out, "arm.json"), "w") as f:
+        json.dump({"arm": arm, "what": ARMS[arm][1], "overrides": ARMS[arm][0] + list(sets),
+                   "steps": steps, "set": os.path.abspath(set_root), "config": cfg.to_dict(),
+                   "params": modules.count_params(model)}, f, indent=1)
+    sched = trainer.Schedule(c.lr, c.warmup_steps, None, steps)
+    K, U = c.context, c.unroll
+    n_unroll = int(round(c.batch * c.unroll_prob))
+    sd = manifest["edm"]["sigma_data"]
+    t0 = time.time()
+    metrics_f = open(os.path.join(out, "metrics.jsonl"), "a")
+
+    def save():
+        checkpoint.save(out, "lab", {
+            "arm": arm, "config": cfg.to_dict(), "step": step, "model": model.state_dict(),
+            "ema": ema.shadow.state_dict(), "optimizer": opt.state_dict(),
+            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+            "elapsed_s": t_prev + time.time() - t0})
+
+    loss_sum, loss_n = 0.0, 0
+    while step < steps:
+        lr = sched.lr(step, 0.0, 0)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        z, a = lab.sample_clips(gen, c.batch, K + 1 + U)
+        ctx, acts, tgt, _ = build_batch(c, z, a, model, manifest["edm"], n_unroll, device)
+        model.train()
+        loss = edm_loss(model, ctx, acts, tgt, c, sd, device, manifest["edm"]["sigma_max"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema.update(model, step)
+        step += 1
+        loss_sum, loss_n = loss_sum + float(loss.detach()), loss_n + 1
+        if step % cfg.log_every == 0 or step == steps:
+            trainer.finite_or_raise(loss.detach(), f"lab {arm}", step)
+            el = t_prev + time.time() - t0
+            rec = {"step": step, "loss": round(loss_sum / loss_n, 5), "lr": lr,
+                   "elapsed_s": round(el, 1)}
+            metrics_f.write(json.dumps(rec) + "\n")
+            metrics_f.flush()
+            log(f"[lab {arm}] step {step}/{steps} loss {rec['loss']:.4f} lr {lr:.2e} "
+                f"{step / max(el, 1e-9):.1f} steps/s")
+            loss_sum, loss_n = 0.0, 0
+        if step % cfg.ckpt_every == 0:
+            save()
+    save()
+    metrics_f.close()
+    manifest["training"]["steps"] = step
+    manifest["training"]["elapsed_s"] = round(t_prev + time.time() - t0, 1)
+    path = os.path.join(out, "model.safetensors")
+    export.export_model(path, manifest, ae, ema.shadow)
+    log(f"[lab {arm}] exported {path}")
+    return path
