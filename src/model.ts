@@ -37,6 +37,9 @@ export interface Manifest {
   latent: { channels: number; height: number; width: number; scale: number };
   actions: { names: string[]; min: number[]; max: number[]; kinds?: ('axis' | 'event')[] };
   sampler: { steps: number; context_noise_sigma?: number };
+  /** The denoiser's sizes; `predicts` "residual" = copy-then-correct (the network predicts the
+   * change from the newest context latent, which the sampler adds back), absent = "latent". */
+  denoiser?: { context: number; predicts?: 'latent' | 'residual'; [key: string]: unknown };
   /** Object kinds the training worlds spawned (absent in models exported before it was kept). */
   objects?: { kinds: string[] };
   training?: Record<string, unknown>;

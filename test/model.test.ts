@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FormatError, InvalidArgumentError, loadModel, ModelWorld, WorldloopError } from '../src/index.js';
 import type { MemoryInput } from '../src/index.js';
+import { runCli } from './helpers/cli.js';
 
 const FIX = join(__dirname, '..', 'native', 'tests', 'fixtures');
 const TINY = join(FIX, 'tiny_model.safetensors');
@@ -42,6 +43,36 @@ describe('Model (TypeScript API over the C++ engine)', () => {
     expect(m.info.loadMs).toBeGreaterThanOrEqual(0);
     expect(m.actionSpace.channels.map((c) => c.name)).toEqual(m.info.manifest.actions.names);
     await m.close();
+  });
+
+  it('runs a copy-then-correct model (denoiser.predicts "residual") as PyTorch does, and info says so', async () => {
+    const path = join(FIX, 'tiny_residual_model.safetensors');
+    const m = await loadModel(path, { threads: 2, maxBatch: 2 });
+    try {
+      expect(m.info.manifest.denoiser?.predicts).toBe('residual');
+      const g = readFixture(join(FIX, 'golden_residual.safetensors'));
+      const noise0 = g.input_noise!.data as Float32Array;
+      for (const steps of [1, 2]) {
+        // The API takes the documented [steps+1, B, C, h, w] block; Euler reads only block 0.
+        const noise = new Float32Array((steps + 1) * noise0.length);
+        noise.set(noise0);
+        const z = await m.sampleWithNoise({
+          batch: 2,
+          steps,
+          contextLatents: g.input_context!.data as Float32Array,
+          contextActions: g.input_actions!.data as Float32Array,
+          noise,
+        });
+        expect(maxAbsDiff(z, g[`expected_sample_${steps}`]!.data as Float32Array)).toBeLessThanOrEqual(1e-3);
+      }
+    } finally {
+      await m.close();
+    }
+    const r = await runCli(['info', path]);
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/predicts the change from the newest context latent/);
+    const plain = await runCli(['info', TINY]);
+    expect(plain.text).not.toMatch(/copy-then-correct/);
   });
 
   it('matches the PyTorch golden for a 2-step sampled frame and a decode (max abs err <= 1e-3)', async () => {

@@ -59,7 +59,7 @@ const command: Command = {
         `file       ${path}  ${(statSync(path).size / 1e6).toFixed(1)} MB  sha256:${sha}`,
         `frames     ${dims.frameWidth}x${dims.frameHeight} RGB`,
         `latent     ${dims.latentChannels}x${dims.latentHeight}x${dims.latentWidth}  context ${dims.context} frames`,
-        `sampler    ${dims.defaultSteps} Euler steps by default`,
+        `sampler    ${dims.defaultSteps} Euler steps by default${m.denoiser?.predicts === 'residual' ? '; predicts the change from the newest context latent (copy-then-correct)' : ''}`,
         `views      ${dims.memorySlots > 0 ? `${dims.memorySlots} spatial-memory slots (pose features ${dims.memoryPoseDim})` : 'no spatial-memory slots'}`,
         `backend    ${info.backend}${info.isa ? ` (${info.isa})` : ''}${info.threads ? `, ${info.threads} threads` : ''}`,
         `memory     ${(info.memoryBytes / 1e6).toFixed(1)} MB  loaded in ${info.loadMs.toFixed(0)} ms`,
