@@ -153,6 +153,20 @@ TEST(conv2d_two_row_tiles) {
   check_conv({3, 5, 1, 16, 9, 3, 1, 1}, rng, true, false);
 }
 
+TEST(conv2d_flat_tiles) {
+  // Output widths that are multiples of 8 go through flat indirect tiles on AVX2 (24 pixels in
+  // vectors of 8 that wrap output rows): planes that are not a multiple of the tile (partial
+  // last tile per image, batches), pad 0 / 1 / 2, k 1 with padding, k 5, odd channel counts.
+  Rng rng(12);
+  const ConvShape shapes[] = {
+      {1, 13, 8, 8, 17, 3, 1, 1},  {3, 5, 10, 10, 9, 3, 1, 0},  {2, 7, 3, 16, 3, 3, 1, 1},
+      {1, 16, 5, 24, 1, 3, 1, 1},  {2, 9, 7, 26, 7, 3, 1, 0},  {1, 33, 9, 40, 24, 3, 1, 1},
+      {2, 3, 6, 6, 8, 1, 1, 1},    {1, 6, 11, 12, 16, 5, 1, 2}, {1, 4, 2, 6, 10, 3, 1, 2},
+      {1, 8, 1, 48, 9, 3, 1, 1},   {5, 17, 4, 8, 40, 3, 1, 1},
+  };
+  for (const auto& s : shapes) check_conv(s, rng, rng.next() % 2 == 0, rng.next() % 2 == 0);
+}
+
 TEST(conv2d_batched_worlds) {
   Rng rng(2);
   check_conv({64, 192, 4, 4, 192, 3, 1, 1}, rng, true, true);
@@ -249,7 +263,8 @@ TEST(gn_silu_conv2d_fused) {
   // 36 and 128 wide on AVX-512, also 31 on AVX2) and GN into a scratch tensor (the others).
   for (const auto& cs : {ConvShape{1, 64, 16, 16, 64, 3, 1, 1}, ConvShape{2, 24, 7, 5, 17, 3, 2, 1},
                          ConvShape{1, 16, 32, 32, 8, 1, 1, 0}, ConvShape{2, 16, 10, 36, 13, 3, 1, 1},
-                         ConvShape{1, 8, 9, 33, 5, 3, 1, 0}, ConvShape{1, 16, 128, 128, 16, 3, 1, 1}}) {
+                         ConvShape{1, 8, 9, 33, 5, 3, 1, 0}, ConvShape{1, 16, 128, 128, 16, 3, 1, 1},
+                         ConvShape{3, 24, 8, 8, 9, 3, 1, 1}, ConvShape{1, 16, 5, 40, 3, 3, 1, 1}}) {
     GroupNormShape gs{cs.n, cs.cin, cs.h * cs.w, 8, 1e-5f};
     auto x = random_vec(rng, size_t(cs.n) * cs.cin * cs.h * cs.w);
     auto w = random_vec(rng, size_t(cs.cout) * cs.cin * cs.k * cs.k);

@@ -34,9 +34,13 @@ size_t panel_floats(const ConvShape& s) {
 // rows this wide may take the indirect path, so their scratch includes the padded input.
 constexpr int kMinWideNR = 24;
 
+// Output widths that are a multiple of this may run as flat tiles (AVX2: vectors of 8).
+constexpr int kFlatVec = 8;
+
 bool may_use_rows(const ConvShape& s) {
   return s.stride == 1 && !(s.k == 1 && s.pad == 0) &&
-         (s.out_w() >= kMinWideNR || s.out_w() == kernels::kConvPairRowsWidth);
+         (s.out_w() >= kMinWideNR || s.out_w() == kernels::kConvPairRowsWidth ||
+          s.out_w() % kFlatVec == 0);
 }
 
 // Floats past the padded input that the last tile may read (never stored, must be finite):
@@ -60,9 +64,16 @@ bool pairs_rows(const kernels::Table& kt, const ConvShape& s) {
          s.out_w() < kt.conv_nr;
 }
 
+// Flat indirect tiles: nr consecutive output pixels of one image, in vectors that each lie
+// within one output row (the width is a multiple of the vector), so a tile may wrap rows and
+// no tile column is wasted on rows narrower than, or not a multiple of, the tile.
+bool flat_rows(const kernels::Table& kt, const ConvShape& s) {
+  return kt.conv_flat_vec > 0 && s.out_w() % kt.conv_flat_vec == 0 && s.out_w() % kFlatVec == 0;
+}
+
 bool uses_rows(const kernels::Table& kt, const ConvShape& s) {
   return kt.conv_tile_indirect && may_use_rows(s) &&
-         (s.out_w() >= kt.conv_nr || pairs_rows(kt, s));
+         (s.out_w() >= kt.conv_nr || pairs_rows(kt, s) || flat_rows(kt, s));
 }
 
 void pad_input(const OpCtx& ctx, const ConvShape& s, const float* x, float* xp) {
@@ -200,10 +211,15 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
   // A tile is `tile_rows` output rows of up to nr pixels: one row segment, or (pairs) two
   // whole rows of 16 whose B vectors sit one padded row apart.
   const bool pairs = pairs_rows(kt, s);
+  const bool flat = flat_rows(kt, s);
   const int tile_rows = pairs ? 2 : 1;
   const int tiles_per_row = pairs ? 1 : int(ceil_div(size_t(ow), size_t(nr)));
   const int row_groups = int(ceil_div(size_t(oh), size_t(tile_rows)));
-  const int64_t tiles = int64_t(s.n) * row_groups * tiles_per_row;
+  // Flat: tiles of nr consecutive pixels per image (the last one of an image may be partial).
+  const int64_t flat_tiles = int64_t(ceil_div(size_t(plane), size_t(nr)));
+  const int64_t tiles =
+      flat ? int64_t(s.n) * flat_tiles : int64_t(s.n) * row_groups * tiles_per_row;
+  const int vec = kt.conv_flat_vec;
   const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
   int splits = 1;
   if (threads > 1 && tiles < 2 * threads)
@@ -214,20 +230,38 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
     for (int64_t item = begin; item < end; ++item) {
       const int64_t tile = item / splits;
       const int split = int(item % splits);
-      const int tx = int(tile % tiles_per_row);
-      const int64_t group = tile / tiles_per_row;  // n * row_groups + row group
-      const int n = int(group / row_groups), oy = int(group % row_groups) * tile_rows;
-      const int ox0 = tx * nr;
       kernels::ConvTile t{};
-      t.b = xp + (size_t(n) * s.cin * hp + oy) * wp + ox0;
+      int n;
+      size_t p0;  // first output pixel of the tile within its image's plane
+      if (flat) {
+        n = int(tile / flat_tiles);
+        p0 = size_t(tile % flat_tiles) * nr;
+        t.b = xp + size_t(n) * s.cin * hp * wp;
+        t.cols = int(std::min<int64_t>(nr, plane - int64_t(p0)));
+        // Vectors past the tile's end repeat its last one: readable, and never stored.
+        const int valid = int(ceil_div(size_t(t.cols), size_t(vec)));
+        for (int v = 0; v < nr / vec; ++v) {
+          const size_t p = p0 + size_t(std::min(v, valid - 1)) * vec;
+          t.vec_off[v] = int32_t((p / ow) * wp + p % ow);
+        }
+      } else {
+        const int tx = int(tile % tiles_per_row);
+        const int64_t group = tile / tiles_per_row;  // n * row_groups + row group
+        n = int(group / row_groups);
+        const int oy = int(group % row_groups) * tile_rows;
+        const int ox0 = tx * nr;
+        p0 = size_t(oy) * ow + ox0;
+        t.b = xp + (size_t(n) * s.cin * hp + oy) * wp + ox0;
+        t.vec_pitch = pairs ? size_t(wp) : 0;
+        t.cols = pairs ? std::min(tile_rows, oh - oy) * ow : std::min(nr, ow - ox0);
+        for (int v = 0; vec > 0 && v < nr / vec; ++v) t.vec_off[v] = v * vec;
+      }
       t.koff = koff;
-      t.vec_pitch = pairs ? size_t(wp) : 0;
       t.k = k_len;
-      t.cols = pairs ? std::min(tile_rows, oh - oy) * ow : std::min(nr, ow - ox0);
       const int cb_end = std::min(blocks, (split + 1) * blocks_per_split);
       for (int cb = split * blocks_per_split; cb < cb_end; ++cb) {
         const int co0 = cb * kConvMR;
-        const size_t off = (size_t(n) * s.cout + co0) * plane + size_t(oy) * ow + ox0;
+        const size_t off = (size_t(n) * s.cout + co0) * plane + p0;
         t.a = packed_w + size_t(cb) * k_len * kConvMR;
         t.rows = std::min(kConvMR, s.cout - co0);
         t.bias = ep.bias ? ep.bias + co0 : nullptr;

@@ -36,6 +36,11 @@ struct ConvTile {
   // b + koff[k] + v * vec_pitch instead of being contiguous (two-row tiles: the padded row
   // pitch).
   size_t vec_pitch;
+  // Indirect tiles of kernels whose table sets conv_flat_vec: the tile's v-th vector of B row k
+  // starts at b + koff[k] + vec_off[v]. A "flat" tile is 8-pixel vectors of consecutive output
+  // pixels that may wrap to the next output row (padded rows are wider than output rows, so each
+  // vector has its own offset); this keeps 24-wide AVX2 tiles full on 16- and 32-pixel rows.
+  int32_t vec_off[kConvMaxNR / 8];
   int k;
   int rows, cols;
   float* c;
@@ -73,6 +78,9 @@ struct Table {
                          float scale, float* sc);
   // kConvPairRowsWidth when conv_tile_indirect honours vec_pitch with two vectors per tile, else 0.
   int conv_pair_rows_width;
+  // Vector width (floats) when conv_tile_indirect reads B through ConvTile::vec_off, so that
+  // stride-1 convs whose output width is a multiple of it run as flat tiles; 0 = not supported.
+  int conv_flat_vec;
 };
 
 // The table for `isa`; falls back to the best compiled-in table not above it.

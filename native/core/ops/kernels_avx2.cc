@@ -1,6 +1,8 @@
 // AVX2 + FMA inner kernels (16 ymm registers, no mask registers: tails use maskload/maskstore).
 #include <immintrin.h>
 
+#include <cstddef>
+
 // Comparisons do not trap here; saying so lets GCC vectorise the clamps of exp_approx in the
 // plain-C++ attention head (the intrinsics code is unaffected).
 #pragma GCC optimize("no-trapping-math")
@@ -59,12 +61,17 @@ inline void conv_half(const ConvTile& t, int row0) {
     for (int v = 0; v < kNV; ++v) acc[i][v] = _mm256_setzero_ps();
   const float* a = t.a + row0;
   const float* b = t.b;
+  // Indirect tiles read their vectors at per-vector offsets (flat tiles wrap output rows);
+  // held in locals so they stay in general registers through the k loop.
+  ptrdiff_t voff[kNV];
+#pragma GCC unroll 4
+  for (int v = 0; v < kNV; ++v) voff[v] = kIndirect ? t.vec_off[v] : 8 * v;
 #pragma GCC unroll 2
   for (int k = 0; k < t.k; ++k, a += kConvMR, b += t.ldb) {
     const float* row = kIndirect ? t.b + t.koff[k] : b;
     __m256 bv[kNV];
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) bv[v] = _mm256_loadu_ps(row + 8 * v);
+    for (int v = 0; v < kNV; ++v) bv[v] = _mm256_loadu_ps(row + voff[v]);
 #pragma GCC unroll 4
     for (int i = 0; i < kRows; ++i) {
       const __m256 ai = _mm256_broadcast_ss(a + i);
@@ -214,7 +221,7 @@ void add(size_t n, const float* a, const float* b, float* y) {
 
 const Table kTable = {24,  16,         conv_tile<3, false>, conv_tile<2, false>, conv_tile<3, true>, silu,
                       scale_shift, sum, sum_sq_dev, linear_block, add,
-                      attention_head_impl, 0};
+                      attention_head_impl, 0, 8};
 
 }  // namespace avx2
 }  // namespace kernels
