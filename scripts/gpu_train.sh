@@ -12,6 +12,8 @@
 #      DEADLINE (seconds for the whole script, default 560), PYTHON (python3), JOBS (16),
 #      RESUME_FROM (continue from a model file such as models/default.safetensors, or from a
 #      previous run's resume/ directory; the autoencoder is kept, the denoiser trains on),
+#      RESUME_AE_ONLY (1 = from a RESUME_FROM model file take the autoencoder only and train a
+#      fresh denoiser in the config's shape, e.g. TRAIN_SET="--set dyn.predicts=residual"),
 #      TRAIN_SET (extra config overrides for every train command, e.g. "--set dyn.lr=2e-4"),
 #      PROFILE_STEPS (denoiser steps profiled into run/profile_dyn.txt; default 0 = off: on the
 #      H200 run 5, 20 profiled steps cost ~65 s of the training budget, mostly the report),
@@ -67,8 +69,10 @@ say "built $WL_LIB"
 if [ -n "${RESUME_FROM:-}" ]; then
   if [ -f "$RESUME_FROM" ]; then
     say "continuing from model file $RESUME_FROM"
+    AE_ONLY=()
+    if [ "${RESUME_AE_ONLY:-0}" = 1 ]; then AE_ONLY=(--autoencoder-only); fi
     timeout 120 "$PYTHON" -m train import-model --config "$CONFIG" "${SET_ARGS[@]}" \
-      --out "$OUT/run" --model "$RESUME_FROM" --force || { say "import FAILED"; exit 1; }
+      --out "$OUT/run" --model "$RESUME_FROM" --force "${AE_ONLY[@]}" || { say "import FAILED"; exit 1; }
   elif [ -d "$RESUME_FROM/ckpt" ]; then
     say "resuming from $RESUME_FROM"
     mkdir -p "$OUT/run/ckpt"

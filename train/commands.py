@@ -3,6 +3,7 @@ dispatcher): ae, dyn, all, export, eval, episodes, convert."""
 from __future__ import annotations
 
 import functools
+import glob
 import json
 import os
 import platform
@@ -277,7 +278,9 @@ def cmd_import_model(args):
         m = dict(m, denoiser=want["denoiser"])
         print(f"import-model: widened the denoiser to {cfg.dyn.memory_slots} memory slots "
               "(new weights zero: same outputs until trained)", flush=True)
-    for key in ("frame", "autoencoder", "denoiser"):
+    keys = ("frame", "autoencoder") if args.autoencoder_only else ("frame", "autoencoder",
+                                                                    "denoiser")
+    for key in keys:
         if want[key] != m[key]:
             raise ValueError(f"{args.model}: {key} is {m[key]}, config '{cfg.name}' builds "
                              f"{want[key]}; pick the config the model was trained with")
@@ -299,6 +302,13 @@ def cmd_import_model(args):
                                     samples=int(ta.get("samples", 0)),
                                     elapsed_s=float(ta.get("seconds", 0)),
                                     model=ae.state_dict()))
+    if args.autoencoder_only:
+        # No denoiser checkpoint: `train all --skip-ae-if-trained` trains one from scratch.
+        for p in glob.glob(os.path.join(checkpoint.ckpt_dir(out), "dyn-*.pt")):
+            os.remove(p)
+        print(json.dumps({"imported": args.model, "out": out, "ae_steps": ta.get("steps", 0),
+                          "dyn_steps": 0, "autoencoder_only": True}), flush=True)
+        return
     checkpoint.save(out, "dyn", dict(common, step=int(td.get("steps", 0)),
                                      samples=int(td.get("samples", 0)),
                                      elapsed_s=float(td.get("seconds", 0)),
@@ -363,7 +373,11 @@ COMMANDS = {
                             p.add_argument("--seed", type=int, default=1 << 42))),
     "import-model": (cmd_import_model, "continue training from a model file (writes checkpoints)",
                      lambda p: (_common(p), p.add_argument("--model", required=True),
-                                p.add_argument("--force", action="store_true"))),
+                                p.add_argument("--force", action="store_true"),
+                                p.add_argument("--autoencoder-only", action="store_true",
+                                               help="import the autoencoder only: the denoiser "
+                                                    "then trains afresh in the config's shape "
+                                                    "(e.g. --set dyn.predicts=residual)"))),
     "stamp": (cmd_stamp, "rewrite a model file's manifest (eval numbers, sampler settings); "
                          "weights untouched",
               lambda p: (p.add_argument("--model", required=True),

@@ -134,6 +134,34 @@ class PipelineTest(unittest.TestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn("--force", log)
 
+    def test_import_autoencoder_only_trains_a_fresh_residual_denoiser(self):
+        # A fresh copy-then-correct denoiser on a shipped model's autoencoder: import-model
+        # --autoencoder-only, then `train dyn` starts from step 0 and the export keeps the
+        # autoencoder bit for bit and says what the denoiser predicts.
+        import torch
+        from train import export
+        out = os.path.join(self.tmp.name, "residual")
+        model2 = os.path.join(self.tmp.name, "m_res.safetensors")
+        res = ["--set", "dyn.predicts=residual", "--set", "dyn.residual_sigma_data=0.3"]
+        rc, log = train("import-model", "--config", "smoke", *res, "--out", out,
+                        "--model", self.model)
+        self.assertNotEqual(rc, 0)  # without the flag the denoisers' shapes disagree
+        self.assertIn("denoiser", log)
+        rc, log = train("import-model", "--config", "smoke", *res, "--out", out,
+                        "--model", self.model, "--autoencoder-only", "--force")
+        self.assertEqual(rc, 0, log[-2000:])
+        rc, log = train("dyn", "--config", "smoke", *res, "--steps", "2", "--out", out)
+        self.assertEqual(rc, 0, log[-2000:])
+        self.assertNotIn("resumed from", log)
+        rc, log = train("export", "--config", "smoke", *res, "--out", out, "--model", model2)
+        self.assertEqual(rc, 0, log[-2000:])
+        m, ae, _ = export.load_model(model2)
+        _, ae0, _ = export.load_model(self.model)
+        self.assertEqual(m["denoiser"]["predicts"], "residual")
+        self.assertAlmostEqual(m["edm"]["sigma_data"], 0.3)
+        for (k, a), (_, b) in zip(ae.state_dict().items(), ae0.state_dict().items()):
+            self.assertTrue(torch.allclose(a, b, atol=1e-2), k)  # export rounds to its dtype
+
     def test_decoder_only_training_keeps_encoder_scale_and_denoiser(self):
         # import-model, then `train ae` with ae.decoder_only: the decoder moves, the encoder, the
         # latent scale and the denoiser are the imported model's, bit for bit.
