@@ -144,7 +144,8 @@ def build(out: str, model_path: str, train_worlds: int = 384, ticks: int = 64,
     step = np.asarray(z[:, 1:], np.float32) - np.asarray(z[:, :-1], np.float32)
     meta = {
         "version": SET_VERSION, "model": os.path.abspath(model_path),
-        "model_sha256": _sha256_file(model_path), "frame_size": size, "latent": list(lat),
+        "model_sha256": _sha256_file(model_path),
+        "autoencoder_sha256": autoencoder_sha256(model_path), "frame_size": size, "latent": list(lat),
         "context": context, "actions": [c["name"] for c in names],
         "train": {"worlds": train_worlds, "ticks": ticks, "seed_base": TRAIN_SEED_BASE},
         "held": {"worlds": held_worlds, "ticks": held_ticks, "seed_base": HELD_SEED_BASE,
@@ -179,9 +180,10 @@ class LabSet:
         if self.meta.get("version") != SET_VERSION:
             raise ValueError(f"{p}: lab set version {self.meta.get('version')}, this code reads "
                              f"{SET_VERSION}; rebuild it")
-        if self.meta.get("model_sha256") != model_sha256(self.meta["model"]):
-            raise ValueError(f"{p}: built from {self.meta['model']}, which is missing or has "
-                             "changed since; rebuild the set (python3 -m train lab-build)")
+        if self.meta.get("autoencoder_sha256") != autoencoder_sha256(self.meta["model"]):
+            raise ValueError(f"{p}: built with the autoencoder of {self.meta['model']}, which is "
+                             "missing or has another autoencoder now; rebuild the set "
+                             "(python3 -m train lab-build)")
         if verify:
             for name, digest in self.meta["sha256"].items():
                 if _sha256_file(os.path.join(root, name + ".npy")) != digest:
@@ -207,5 +209,14 @@ class LabSet:
         return (self.train_latents[w[:, None], idx], self.train_actions[w[:, None], idx])
 
 
-def model_sha256(path: str) -> Optional[str]:
-    return _sha256_file(path) if os.path.isfile(path) else None
+def autoencoder_sha256(path: str) -> Optional[str]:
+    """sha256 over the file's autoencoder tensors (names, shapes, f32 values): what the set's
+    latents depend on. A manifest restamp or another denoiser leaves it unchanged."""
+    if not os.path.isfile(path):
+        return None
+    tensors, _ = export.read_safetensors(path)
+    h = hashlib.sha256()
+    for name in sorted(k for k in tensors if k.startswith("autoencoder.")):
+        a = np.ascontiguousarray(tensors[name], dtype=np.float32)
+        h.update(name.encode() + repr(a.shape).encode() + a.tobytes())
+    return h.hexdigest()

@@ -112,6 +112,13 @@ class LabPipeline(unittest.TestCase):
             f.write(b"\x00\x00\xc0\x7f")
         with self.assertRaisesRegex(ValueError, "held_actions.npy: checksum"):
             lab_set.LabSet(set_b, verify=True)
+        # A set belongs to the autoencoder that encoded it.
+        meta_path = os.path.join(set_b, "meta.json")
+        meta_b["autoencoder_sha256"] = "0" * 64
+        with open(meta_path, "w") as f:
+            json.dump(meta_b, f)
+        with self.assertRaisesRegex(ValueError, "rebuild the set"):
+            lab_set.LabSet(set_b)
 
     def test_arm_trains_resumes_exports_and_evaluates(self):
         out = os.path.join(self.tmp, "arm")
