@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 echo "== C++ tests (ctest)"
 ctest --test-dir build --output-on-failure -j 2
 
+echo "== AArch64 NEON kernels: op and golden tests, cross-compiled, under qemu-user (scripts/test_arm.sh)"
+bash scripts/test_arm.sh
+
 if [ -d train/tests ]; then
   echo "== Python tests (train/)"
   /usr/bin/python3 -m unittest discover -s train/tests -t . -v 2>&1 | tail -n 40

@@ -2,7 +2,7 @@
 // repetitions, GFLOP/s and the fraction of this machine's measured FMA peak, for every ISA the
 // CPU has (or the one in WL_ISA / --isa) and 1 and 2 threads. One JSON line per measurement.
 //
-//   bench_ops [--quick] [--isa portable|avx2|avx512] [--threads N] [--filter substring]
+//   bench_ops [--quick] [--isa portable|avx2|avx512|neon] [--threads N] [--filter substring]
 //
 // The peak is measured, not looked up: a loop of independent FMAs per ISA, run on every thread
 // of the pool at once; it is printed as its own JSON line ("bench":"fma_peak").
@@ -282,22 +282,23 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (a == "--isa" && i + 1 < argc) {
       const std::string v = argv[++i];
-      top = v == "portable" ? Isa::Portable : v == "avx2" ? Isa::Avx2 : Isa::Avx512;
-      if (int(top) > int(hardware_isa())) top = hardware_isa();
+      top = v == "portable" ? Isa::Portable : v == "avx2" ? Isa::Avx2 : v == "neon" ? Isa::Neon : Isa::Avx512;
+      top = cap_isa(top);
       all_isas = false;
     } else if (a == "--threads" && i + 1 < argc) {
       only_threads = std::atoi(argv[++i]);
     } else if (a == "--filter" && i + 1 < argc) {
       filter = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--isa portable|avx2|avx512] [--threads N] [--filter s]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--isa portable|avx2|avx512|neon] [--threads N] [--filter s]\n", argv[0]);
       return 2;
     }
   }
   const std::string machine = wl_bench::json_escape(wl_bench::cpu_model());
   std::vector<Isa> isas;
   if (all_isas) {
-    for (int i = 0; i <= int(top); ++i) isas.push_back(Isa(i));
+    for (Isa isa : runnable_isas())
+      if (isa_level(isa) <= isa_level(top)) isas.push_back(isa);
   } else {
     isas.push_back(top);
   }

@@ -9,6 +9,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 namespace wl {
 
@@ -40,6 +44,16 @@ Isa detect_hardware_isa() {
   if (os_zmm && f && dq && bw && vl) return Isa::Avx512;
   return Isa::Avx2;
 }
+#elif defined(__aarch64__)
+// Advanced SIMD is mandatory in AArch64; Linux also reports it as a hwcap, which is checked so
+// that a system that turned it off still gets the portable kernels.
+Isa detect_hardware_isa() {
+#if defined(__linux__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? Isa::Neon : Isa::Portable;
+#else
+  return Isa::Neon;
+#endif
+}
 #else
 Isa detect_hardware_isa() { return Isa::Portable; }
 #endif
@@ -62,13 +76,42 @@ Isa detect_isa() {
     cap = Isa::Avx2;
   } else if (std::strcmp(env, "avx512") == 0) {
     cap = Isa::Avx512;
+  } else if (std::strcmp(env, "neon") == 0) {
+    cap = Isa::Neon;
   } else {
     throw Error(WL_ERR_INVALID_ARGUMENT,
                 std::string("environment variable WL_ISA='") + env +
-                    "' is not one of portable, avx2, avx512");
+                    "' is not one of portable, avx2, avx512, neon");
   }
   // A cap, never a promotion: asking for avx512 on an AVX2 machine gives AVX2.
-  return static_cast<int>(cap) < static_cast<int>(hw) ? cap : hw;
+  return cap_isa(cap);
+}
+
+int isa_level(Isa isa) {
+  switch (isa) {
+    case Isa::Portable: return 0;
+    case Isa::Avx2: return 1;
+    case Isa::Neon: return 1;
+    case Isa::Avx512: return 2;
+  }
+  return 0;
+}
+
+std::vector<Isa> runnable_isas() {
+  const Isa hw = hardware_isa();
+  std::vector<Isa> out{Isa::Portable};
+  if (hw == Isa::Neon) out.push_back(Isa::Neon);
+  if (hw == Isa::Avx2 || hw == Isa::Avx512) out.push_back(Isa::Avx2);
+  if (hw == Isa::Avx512) out.push_back(Isa::Avx512);
+  return out;
+}
+
+Isa cap_isa(Isa want) {
+  // Small fixed lists, no allocation: this runs on every kernel-table lookup.
+  const Isa hw = hardware_isa();
+  if (isa_level(hw) <= isa_level(want)) return hw;
+  if (isa_level(want) == 0) return Isa::Portable;
+  return hw == Isa::Avx512 ? Isa::Avx2 : hw;  // level 1: AVX2 under AVX-512
 }
 
 const char* isa_name(Isa isa) {
@@ -76,6 +119,7 @@ const char* isa_name(Isa isa) {
     case Isa::Portable: return "portable";
     case Isa::Avx2: return "avx2";
     case Isa::Avx512: return "avx512";
+    case Isa::Neon: return "neon";
   }
   return "unknown";
 }

@@ -1,15 +1,26 @@
 // Run-time CPU feature detection: the fast kernels are compiled per ISA and chosen here.
 #pragma once
+#include <vector>
 
 namespace wl {
 
-enum class Isa { Portable = 0, Avx2 = 1, Avx512 = 2 };
+// Portable runs anywhere; Avx2 / Avx512 on x86-64, Neon on AArch64. The values are names, not
+// ranks: compare ISAs with isa_level().
+enum class Isa { Portable = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
 
-// Best ISA this CPU and OS support (AVX-512 needs avx512f+bw+vl+dq and OS ZMM state).
-// WL_ISA=portable|avx2|avx512 in the environment caps it (tests use this to cover every path).
+// Best ISA this CPU and OS support (AVX-512 needs avx512f+bw+vl+dq and OS ZMM state; NEON is
+// part of every AArch64 CPU, checked through the kernel's hwcaps on Linux).
+// WL_ISA=portable|avx2|avx512|neon in the environment caps it (tests use this to cover every path).
 Isa detect_isa();
-// Best ISA of this CPU and OS, ignoring WL_ISA (tests enumerate every ISA up to this one).
+// Best ISA of this CPU and OS, ignoring WL_ISA.
 Isa hardware_isa();
+// Rank used by caps: portable 0, avx2 and neon 1, avx512 2. A cap names a rank, so WL_ISA=avx2
+// on an ARM machine means "no wider than 1" and gives NEON there.
+int isa_level(Isa isa);
+// The best ISA this machine runs whose level is at most want's.
+Isa cap_isa(Isa want);
+// Every ISA this machine runs, weakest first (tests and benches enumerate them).
+std::vector<Isa> runnable_isas();
 const char* isa_name(Isa isa);
 
 }  // namespace wl

@@ -97,6 +97,11 @@ namespace avx512 {
 extern const Table kTable;
 }
 #endif
+#if WL_HAVE_NEON
+namespace neon {
+extern const Table kTable;
+}
+#endif
 
 }  // namespace kernels
 }  // namespace wl
