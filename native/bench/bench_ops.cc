@@ -200,10 +200,19 @@ std::vector<Case> cases() {
                              ConvShape{1, 8, 16, 16, 128, 3, 1, 1}, ConvShape{1, 128, 16, 16, 128, 3, 1, 1},
                              ConvShape{1, 64, 32, 32, 64, 3, 1, 1}, ConvShape{1, 32, 64, 64, 32, 3, 1, 1},
                              ConvShape{1, 16, 128, 128, 16, 3, 1, 1}, ConvShape{1, 16, 128, 128, 3, 3, 1, 1},
+                             // The shipped default model (denoiser channels 64/128/192): conv_in on
+                             // noisy + 4 context + memory channels, the up path's concatenations.
+                             ConvShape{1, 72, 16, 16, 64, 3, 1, 1}, ConvShape{1, 128, 16, 16, 64, 3, 1, 1},
+                             ConvShape{1, 256, 8, 8, 128, 3, 1, 1}, ConvShape{1, 384, 4, 4, 192, 3, 1, 1},
+                             // Its decoder's upsampling convs (input already upsampled).
+                             ConvShape{1, 128, 32, 32, 64, 3, 1, 1}, ConvShape{1, 64, 64, 64, 32, 3, 1, 1},
+                             ConvShape{1, 32, 128, 128, 16, 3, 1, 1},
                              // Batched worlds.
                              ConvShape{64, 192, 4, 4, 192, 3, 1, 1}, ConvShape{8, 64, 16, 16, 64, 3, 1, 1}})
     v.push_back(conv_case(s, false));
   for (const ConvShape& s : {ConvShape{1, 64, 16, 16, 64, 3, 1, 1}, ConvShape{1, 128, 8, 8, 128, 3, 1, 1},
+                             ConvShape{1, 192, 4, 4, 192, 3, 1, 1}, ConvShape{1, 128, 16, 16, 128, 3, 1, 1},
+                             ConvShape{1, 64, 32, 32, 64, 3, 1, 1}, ConvShape{1, 32, 64, 64, 32, 3, 1, 1},
                              ConvShape{1, 16, 128, 128, 16, 3, 1, 1}})
     v.push_back(conv_case(s, true));
   for (const GroupNormShape& s : {GroupNormShape{1, 64, 256, 8, 1e-5f}, GroupNormShape{1, 16, 16384, 8, 1e-5f}}) {

@@ -221,11 +221,12 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
       flat ? int64_t(s.n) * flat_tiles : int64_t(s.n) * row_groups * tiles_per_row;
   const int vec = kt.conv_flat_vec;
   const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
-  int splits = 1;
-  if (threads > 1 && tiles < 2 * threads)
-    splits = std::min<int>(blocks, int(ceil_div(size_t(2 * threads), size_t(tiles))));
-  const int blocks_per_split = int(ceil_div(size_t(blocks), size_t(splits)));
-  splits = int(ceil_div(size_t(blocks), size_t(blocks_per_split)));
+  // With threads, every (tile, output-channel block) pair is an item: here B is read in place,
+  // so splitting a tile's blocks costs nothing, and the fine items let the pool's chunks divide
+  // evenly (a 16x16 plane is 11 AVX2 tiles, which two threads would share 6:5). Consecutive
+  // items are the blocks of one tile, so a chunk still reuses its B rows from cache.
+  const int splits = threads > 1 ? blocks : 1;
+  const int blocks_per_split = threads > 1 ? 1 : blocks;
   ops_detail::parallel(ctx, tiles * splits, 1, [&](int64_t begin, int64_t end, int) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t tile = item / splits;
