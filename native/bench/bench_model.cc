@@ -198,6 +198,71 @@ int main(int argc, char** argv) {
                       out.data(), rgb.data(), nullptr))
       die("step");
   });
+  // One call against two, alternating which goes first in every iteration so that a change in
+  // machine load hits both alike; the ratio is the median of the per-iteration ratios (a frame
+  // timed in a quiet moment and another in a busy one would otherwise decide it).
+  {
+    auto two_calls = [&](int i) {
+      for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
+      if (wl_model_sample(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
+                          out.data(), nullptr))
+        die("sample");
+      if (wl_model_decode(m, batch, out.data(), rgb.data())) die("decode");
+    };
+    // step_ms: [0, steps) the denoiser steps (each with its Euler update), [steps] the decode
+    // and the copies to the host: the per-stage breakdown of the frame.
+    std::vector<double> stage_ms(size_t(steps) + 1);
+    auto one_call = [&](int i) {
+      for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
+      if (wl_model_step(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
+                        out.data(), rgb.data(), stage_ms.data()))
+        die("step");
+    };
+    for (int i = 0; i < warmup; ++i) {
+      two_calls(i);
+      one_call(i);
+    }
+    std::vector<double> t2, t1, ratio;
+    std::vector<std::vector<double>> stages(size_t(steps) + 1);
+    for (int i = 0; i < iters; ++i) {
+      double ms[2];
+      for (int k = 0; k < 2; ++k) {
+        const bool step_now = (k == 0) == (i % 2 == 0);
+        const auto t0 = Clock::now();
+        if (step_now) one_call(i); else two_calls(i);
+        ms[step_now ? 1 : 0] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        if (step_now)
+          for (size_t st = 0; st < stage_ms.size(); ++st) stages[st].push_back(stage_ms[st]);
+      }
+      t2.push_back(ms[0]);
+      t1.push_back(ms[1]);
+      ratio.push_back(ms[1] / ms[0]);
+    }
+    const Stats s2 = stats(t2), s1 = stats(t1), sr = stats(ratio);
+    std::printf("{\"bench\":\"model.step_vs_two_calls\",\"machine\":\"%s\",\"backend\":\"%s\","
+                "\"isa\":\"%s\",\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
+                "\"iters\":%d,\"two_calls_median_ms\":%.3f,\"two_calls_p95_ms\":%.3f,"
+                "\"step_median_ms\":%.3f,\"step_p95_ms\":%.3f,\"step_p99_ms\":%.3f,"
+                "\"ratio_step_over_two_calls_median\":%.3f}\n",
+                machine.c_str(), be.c_str(), isa.c_str(), json_number(info, "threads").c_str(),
+                name.c_str(), batch, steps, iters, s2.median, s2.p95, s1.median, s1.p95, s1.p99,
+                sr.median);
+    std::string per_step;
+    for (int st = 0; st < steps; ++st) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s%.3f", st ? "," : "", stats(stages[size_t(st)]).median);
+      per_step += buf;
+    }
+    const Stats dec = stats(stages[size_t(steps)]);
+    std::printf("{\"bench\":\"model.frame_stages\",\"machine\":\"%s\",\"backend\":\"%s\","
+                "\"isa\":\"%s\",\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
+                "\"iters\":%d,\"denoise_step_median_ms\":[%s],\"decode_median_ms\":%.3f,"
+                "\"decode_p95_ms\":%.3f,\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f}\n",
+                machine.c_str(), be.c_str(), isa.c_str(), json_number(info, "threads").c_str(),
+                name.c_str(), batch, steps, iters, per_step.c_str(), dec.median, dec.p95, s1.median,
+                s1.p95, s1.p99);
+    std::fflush(stdout);
+  }
   if (d.memory_slots > 0) {
     // The same latent step with every memory slot present (the most the memory path costs).
     const size_t slots = nb * size_t(d.memory_slots);
