@@ -25,10 +25,20 @@ def cmd_train(args):
         lab_eval.run(path, args.set_dir, out)
 
 
+def cmd_critic(args):
+    from . import critic, lab_eval
+    out = args.out or os.path.join("runs", "lab", "critic")
+    path = critic.run(args.set_dir, out, args.steps, args.denoiser_model, args.batch, args.lr,
+                      args.adv_weight, args.edge_weight, args.predicted_share, seed=args.seed)
+    if not args.no_eval:
+        lab_eval.run(path, args.set_dir, out, decoder_model=path)
+
+
 def cmd_eval(args):
     from . import lab_eval, trainer
     trainer.use_all_cpus()
-    res = lab_eval.run(args.model, args.set_dir, args.out, args.steps, args.seed)
+    res = lab_eval.run(args.model, args.set_dir, args.out, args.steps, args.seed,
+                       decoder_model=args.decoder_model)
     if not args.out:
         print(json.dumps(res, indent=1))
 
@@ -105,6 +115,25 @@ def _args_eval(p):
     p.add_argument("--out", default=None, help="write lab_eval.json and lab_sheet.png here")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: manifest's)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--decoder-model", default=None,
+                   help="decode with this model file's decoder (default: the set's model)")
+
+
+def _args_critic(p):
+    p.add_argument("--set-dir", default=DEFAULT_SET)
+    p.add_argument("--out", default=None, help="run directory (default runs/lab/critic)")
+    p.add_argument("--steps", type=int, default=600, help="decoder steps (default 600)")
+    p.add_argument("--denoiser-model", default=None,
+                   help="model file whose denoiser makes the predicted latents (default: the "
+                        "set's model); its denoiser also goes into the exported file")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--adv-weight", type=float, default=0.1, help="weight of the critic's term")
+    p.add_argument("--edge-weight", type=float, default=0.5, help="weight of the gradient L1")
+    p.add_argument("--predicted-share", type=float, default=0.5,
+                   help="share of each batch decoded from predicted instead of encoded latents")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-eval", action="store_true")
 
 
 def _args_compare(p):
@@ -116,6 +145,8 @@ COMMANDS = {
     "lab-build": (cmd_build, "build the proxy lab's cached latent set (docs/lab.md)", _args_build),
     "lab-train": (cmd_train, "train one lab arm from scratch on the set, then micro-eval it",
                   _args_train),
+    "lab-critic": (cmd_critic, "fine-tune the set's decoder against a patch critic, then "
+                               "micro-eval it", _args_critic),
     "lab-eval": (cmd_eval, "micro-eval a model file on the lab set's held-out worlds", _args_eval),
     "lab-compare": (cmd_compare, "table of lab arms' micro-eval lines", _args_compare),
 }

@@ -61,7 +61,9 @@ class _Acc:
 
 @torch.no_grad()
 def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Optional[int] = None,
-        seed: int = 0, log=print) -> Dict:
+        seed: int = 0, log=print, decoder_model: Optional[str] = None) -> Dict:
+    """decoder_model: decode with this file's decoder instead of the set's (a critic-trained
+    decoder, train/critic.py); the latents still come from `model_path`'s denoiser."""
     t0 = time.time()
     lab = LabSet(set_root)
     device = torch.device("cpu")
@@ -71,7 +73,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
                          f"set's {lab.meta['latent']}")
     # Frames are decoded by the engine from the set's own model file (the same autoencoder
     # weights: a lab arm is exported with them), ~10x faster than the PyTorch decoder here.
-    engine = EngineAutoencoder(lab.meta["model"], batch=16)
+    engine = EngineAutoencoder(decoder_model or lab.meta["model"], batch=16)
     decode = lambda zz: _f(engine.decode(zz.numpy()), device)  # noqa: E731
     K = model.K
     steps = steps or model.default_steps
@@ -79,7 +81,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     z, fr, ac = lab.held_latents, lab.held_frames, lab.held_actions
     V, T = z.shape[:2]
     res: Dict = {"model": model_path, "set": set_root, "steps": steps, "worlds": V,
-                 "residual": model.residual}
+                 "residual": model.residual, "decoder": decoder_model or lab.meta["model"]}
     sheet_cols = []
 
     # Teacher-forced, with the autoencoder ceiling and copy-last beside it.

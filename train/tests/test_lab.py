@@ -9,7 +9,7 @@ import unittest
 
 import torch
 
-from train import edm, export, lab_eval, lab_set, lab_train, manifest as mf, metrics
+from train import critic, edm, export, lab_eval, lab_set, lab_train, manifest as mf, metrics
 from train import train_dyn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -147,6 +147,22 @@ class LabPipeline(unittest.TestCase):
         self.assertTrue(os.path.isfile(os.path.join(out, "lab_sheet.png")))
         with self.assertRaisesRegex(ValueError, "another config"):
             lab_train.run(self.set_a, out, "base", 6, sets, log=lambda *a: None)
+        # A decoder trained against the critic on this arm's predicted latents: the exported file
+        # keeps the set's encoder and the arm's denoiser, its decoder has moved, and the micro-eval
+        # decodes with it.
+        c_out = os.path.join(self.tmp, "critic")
+        c_path = critic.run(self.set_a, c_out, 3, path, batch=2, adv_start=1,
+                            log=lambda *a: None)
+        cm, cae, cdn = export.load_model(c_path)
+        self.assertEqual(cm["denoiser"], m["denoiser"])
+        self.assertTrue(torch.equal(cae.encoder.conv_in.weight, ae.encoder.conv_in.weight))
+        self.assertFalse(all(torch.equal(a, b) for a, b in zip(cae.decoder.parameters(),
+                                                              ae.decoder.parameters())))
+        for (k, a), (_, b) in zip(cdn.state_dict().items(), dn.state_dict().items()):
+            self.assertTrue(torch.equal(a, b), k)
+        res_c = lab_eval.run(path, self.set_a, None, decoder_model=c_path, log=lambda *a: None)
+        self.assertEqual(res_c["decoder"], c_path)
+        self.assertNotEqual(res_c["autoencoder"], res["autoencoder"])
 
 
 if __name__ == "__main__":
