@@ -1,7 +1,8 @@
 // The flat op set the networks are built from. Activations are f32, NCHW (N = batch of worlds),
 // contiguous. Every op declared here has three implementations behind the same signature:
 //   ref::   plain loops, the definition (ops/ref_*.cc)
-//   fast::  vectorised (AVX2/AVX-512 + FMA chosen at run time, portable fallback) and threaded
+//   fast::  vectorised (AVX2/AVX-512 + FMA or AArch64 NEON, chosen at run time; portable fallback)
+//           and threaded
 //   cuda::  the GPU twin (native/cuda/cuda_ops.h, when built)
 // Tests compare fast against ref (native/tests/test_ops.cc) and cuda against ref
 // (native/tests/test_cuda_ops.cc) on random shapes. The sampler's per-world arithmetic
