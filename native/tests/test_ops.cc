@@ -173,6 +173,21 @@ TEST(conv2d_flat_tiles) {
   for (const auto& s : shapes) check_conv(s, rng, rng.next() % 2 == 0, rng.next() % 2 == 0);
 }
 
+TEST(conv2d_narrow_block_groups) {
+  // Planes of <= 16 pixels use the narrow tile; on AVX2 it takes up to 3 packed blocks per call
+  // in 6-row passes across block boundaries: channel counts that leave 1..23 rows in the last
+  // group (and 4- and 2-row tail passes), thread splits that cut a group, tiles that straddle
+  // images (plane 9 and 12: one block per call), 1x1 convs reading their input in place.
+  Rng rng(13);
+  const ConvShape shapes[] = {
+      {1, 19, 4, 4, 23, 3, 1, 1}, {1, 7, 4, 4, 48, 3, 1, 1}, {2, 5, 4, 4, 25, 3, 1, 1},
+      {1, 33, 4, 4, 13, 3, 1, 1}, {3, 6, 3, 3, 30, 3, 1, 1}, {2, 9, 3, 4, 17, 3, 1, 1},
+      {1, 16, 4, 4, 70, 1, 1, 0}, {4, 8, 2, 8, 21, 1, 1, 0}, {1, 11, 8, 8, 41, 3, 2, 1},
+      {1, 3, 4, 4, 2, 3, 1, 1},
+  };
+  for (const auto& s : shapes) check_conv(s, rng, rng.next() % 2 == 0, rng.next() % 2 == 0);
+}
+
 TEST(conv2d_batched_worlds) {
   Rng rng(2);
   check_conv({64, 192, 4, 4, 192, 3, 1, 1}, rng, true, true);

@@ -363,10 +363,13 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
       t.k = k_len;
       t.cols = nr;
       const int cb_end = std::min(blocks, (split + 1) * blocks_per_split);
-      for (int cb = split * blocks_per_split; cb < cb_end; ++cb) {
+      // Narrow kernels may take several blocks per call (AVX2: 6-row passes across blocks);
+      // a tile that straddles images goes through the one-block stack tile below.
+      const int group = narrow && one_image ? std::max(1, kt.conv_narrow_blocks) : 1;
+      for (int cb = split * blocks_per_split; cb < cb_end; cb += group) {
         const int co0 = cb * kConvMR;
         t.a = packed_w + size_t(cb) * k_len * kConvMR;
-        t.rows = std::min(kConvMR, s.cout - co0);
+        t.rows = std::min(std::min(group, cb_end - cb) * kConvMR, s.cout - co0);
         t.bias = ep.bias ? ep.bias + co0 : nullptr;
         if (one_image) {
           const size_t off = (size_t(n0) * s.cout + co0) * plane + p0;

@@ -81,6 +81,10 @@ struct Table {
   // Vector width (floats) when conv_tile_indirect reads B through ConvTile::vec_off, so that
   // stride-1 convs whose output width is a multiple of it run as flat tiles; 0 = not supported.
   int conv_flat_vec;
+  // How many consecutive packed blocks conv_tile_narrow takes in one call (ConvTile::rows up to
+  // 8 * this; block b's weights at a + b * k * kConvMR); 0 or 1 = one block. AVX2 takes 3, so its
+  // 16-register tile can be 6 rows x 16 columns across block boundaries.
+  int conv_narrow_blocks;
 };
 
 // The table for `isa`; falls back to the best compiled-in table not above it.

@@ -109,6 +109,69 @@ void conv_tile(const ConvTile& t) {
   if (t.rows > kRows) conv_half<kNV, kIndirect>(t, kRows);
 }
 
+// Narrow tiles (16-pixel planes: the 4x4 level) take up to kNarrowBlocks packed blocks per call
+// and run passes of kR rows x 16 columns whose rows may come from two blocks: 6 rows give 12
+// accumulators + 2 B + 1 broadcast = 15 registers, the classic 6x16 shape, where one block's 8
+// rows would allow only 4x16 (8 accumulators: just enough to cover the FMA latency, and B is
+// reloaded for every 4 rows instead of every 6).
+constexpr int kNarrowBlocks = 3;
+
+template <int kR>
+inline void narrow_pass(const ConvTile& t, int row0) {
+  const size_t block = size_t(t.k) * kConvMR;
+  const float* ap[kR];
+#pragma GCC unroll 6
+  for (int i = 0; i < kR; ++i) ap[i] = t.a + ((row0 + i) / kConvMR) * block + (row0 + i) % kConvMR;
+  __m256 acc[kR][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < kR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  const float* b = t.b;
+#pragma GCC unroll 2
+  for (size_t kk = 0; kk < size_t(t.k) * kConvMR; kk += kConvMR, b += t.ldb) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < kR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(ap[i] + kk);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  const bool full = t.cols >= 16;
+  const __m256i mask[2] = {tail_mask(t.cols), tail_mask(t.cols - 8)};
+#pragma GCC unroll 6
+  for (int i = 0; i < kR; ++i) {
+    const int row = row0 + i;
+    if (row >= t.rows) break;
+    const __m256 bias = t.bias ? _mm256_set1_ps(t.bias[row]) : _mm256_setzero_ps();
+#pragma GCC unroll 2
+    for (int v = 0; v < 2; ++v) {
+      __m256 o = _mm256_add_ps(acc[i][v], bias);
+      float* c = t.c + row * t.ldc + 8 * v;
+      if (full) {
+        if (t.r) o = _mm256_add_ps(o, _mm256_loadu_ps(t.r + row * t.ldr + 8 * v));
+        _mm256_storeu_ps(c, o);
+      } else {
+        if (t.r) o = _mm256_add_ps(o, _mm256_maskload_ps(t.r + row * t.ldr + 8 * v, mask[v]));
+        _mm256_maskstore_ps(c, mask[v], o);
+      }
+    }
+  }
+}
+
+// Passes of 6 rows, then 4 or 2 for the rest. Rows a pass reads past t.rows stay inside the
+// last block (rows are padded to whole blocks and a pass never crosses a multiple of 8 beyond
+// t.rows rounded up to even), and are never stored.
+void conv_tile_narrow(const ConvTile& t) {
+  int row0 = 0;
+  for (; row0 + 6 <= t.rows; row0 += 6) narrow_pass<6>(t, row0);
+  const int rest = t.rows - row0;
+  if (rest > 2) {
+    narrow_pass<4>(t, row0);
+    row0 += 4;
+  }
+  if (row0 < t.rows) narrow_pass<2>(t, row0);
+}
+
 void silu(size_t n, const float* x, float* y) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, silu_ps(_mm256_loadu_ps(x + i)));
@@ -219,9 +282,9 @@ void add(size_t n, const float* a, const float* b, float* y) {
 
 }  // namespace
 
-const Table kTable = {24,  16,         conv_tile<3, false>, conv_tile<2, false>, conv_tile<3, true>, silu,
+const Table kTable = {24,  16,         conv_tile<3, false>, conv_tile_narrow, conv_tile<3, true>, silu,
                       scale_shift, sum, sum_sq_dev, linear_block, add,
-                      attention_head_impl, 0, 8};
+                      attention_head_impl, 0, 8, kNarrowBlocks};
 
 }  // namespace avx2
 }  // namespace kernels

@@ -188,7 +188,7 @@ void add(size_t n, const float* a, const float* b, float* y) {
 
 const Table kTable = {32,  16,         conv_tile<2, false>, conv_tile<1, false>, conv_tile<2, true>, silu,
                       scale_shift, sum, sum_sq_dev, linear_block, add,
-                      attention_head_impl, kConvPairRowsWidth, 0};
+                      attention_head_impl, kConvPairRowsWidth, 0, 0};
 
 }  // namespace avx512
 }  // namespace kernels

@@ -247,7 +247,8 @@ const Table kTable = {4 * kWideNV,
                       add,
                       attention_head_impl,
                       0,
-                      4};
+                      4,
+                      1};
 
 }  // namespace neon
 }  // namespace kernels

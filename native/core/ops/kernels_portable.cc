@@ -116,7 +116,7 @@ void add(size_t n, const float* a, const float* b, float* y) {
 
 const Table kTable = {kNR, kNR,        conv_tile, conv_tile, nullptr, silu,
                       scale_shift, sum, sum_sq_dev, linear_block, add,
-                      attention_head_impl, 0, 0};
+                      attention_head_impl, 0, 0, 0};
 
 }  // namespace portable
 
