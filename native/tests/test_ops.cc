@@ -162,13 +162,15 @@ TEST(conv2d_two_row_tiles) {
 TEST(conv2d_flat_tiles) {
   // Output widths that are multiples of 8 go through flat indirect tiles on AVX2 (24 pixels in
   // vectors of 8 that wrap output rows): planes that are not a multiple of the tile (partial
-  // last tile per image, batches), pad 0 / 1 / 2, k 1 with padding, k 5, odd channel counts.
+  // last tile per image, batches), pad 0 / 1 / 2, k 1 with padding, k 5, odd channel counts
+  // (3, 11 and 19 output channels leave a 3-row block: AVX2's 3-row pass; 27 is a row tile).
   Rng rng(12);
   const ConvShape shapes[] = {
       {1, 13, 8, 8, 17, 3, 1, 1},  {3, 5, 10, 10, 9, 3, 1, 0},  {2, 7, 3, 16, 3, 3, 1, 1},
       {1, 16, 5, 24, 1, 3, 1, 1},  {2, 9, 7, 26, 7, 3, 1, 0},  {1, 33, 9, 40, 24, 3, 1, 1},
       {2, 3, 6, 6, 8, 1, 1, 1},    {1, 6, 11, 12, 16, 5, 1, 2}, {1, 4, 2, 6, 10, 3, 1, 2},
-      {1, 8, 1, 48, 9, 3, 1, 1},   {5, 17, 4, 8, 40, 3, 1, 1},
+      {1, 8, 1, 48, 9, 3, 1, 1},   {5, 17, 4, 8, 40, 3, 1, 1},  {1, 5, 6, 16, 11, 3, 1, 1},
+      {2, 4, 3, 27, 19, 3, 1, 1},
   };
   for (const auto& s : shapes) check_conv(s, rng, rng.next() % 2 == 0, rng.next() % 2 == 0);
 }

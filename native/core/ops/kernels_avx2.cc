@@ -50,13 +50,15 @@ inline __m256 silu_ps(__m256 x) {
   return _mm256_div_ps(x, d);
 }
 
-// Rows [row0, row0 + 4) of the packed block against the whole B tile.
-template <int kNV, bool kIndirect>
+// Rows [row0, row0 + kR) of the packed block against the whole B tile (kR = 4; 3 for the
+// 3-channel RGB head, whose fourth row would be padding: 9 accumulators still cover the FMA
+// latency, and no FMA is spent on it).
+template <int kNV, bool kIndirect, int kR = kRows>
 inline void conv_half(const ConvTile& t, int row0) {
   constexpr int kNR = 8 * kNV;
-  __m256 acc[kRows][kNV];
+  __m256 acc[kR][kNV];
 #pragma GCC unroll 4
-  for (int i = 0; i < kRows; ++i)
+  for (int i = 0; i < kR; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < kNV; ++v) acc[i][v] = _mm256_setzero_ps();
   const float* a = t.a + row0;
@@ -73,7 +75,7 @@ inline void conv_half(const ConvTile& t, int row0) {
 #pragma GCC unroll 4
     for (int v = 0; v < kNV; ++v) bv[v] = _mm256_loadu_ps(row + voff[v]);
 #pragma GCC unroll 4
-    for (int i = 0; i < kRows; ++i) {
+    for (int i = 0; i < kR; ++i) {
       const __m256 ai = _mm256_broadcast_ss(a + i);
 #pragma GCC unroll 4
       for (int v = 0; v < kNV; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
@@ -84,7 +86,7 @@ inline void conv_half(const ConvTile& t, int row0) {
 #pragma GCC unroll 4
   for (int v = 0; v < kNV; ++v) mask[v] = tail_mask(t.cols - 8 * v);
 #pragma GCC unroll 4
-  for (int i = 0; i < kRows; ++i) {
+  for (int i = 0; i < kR; ++i) {
     const int row = row0 + i;
     if (row >= t.rows) break;
     const __m256 bias = t.bias ? _mm256_set1_ps(t.bias[row]) : _mm256_setzero_ps();
@@ -105,6 +107,10 @@ inline void conv_half(const ConvTile& t, int row0) {
 
 template <int kNV, bool kIndirect>
 void conv_tile(const ConvTile& t) {
+  if (t.rows == 3) {
+    conv_half<kNV, kIndirect, 3>(t, 0);
+    return;
+  }
   conv_half<kNV, kIndirect>(t, 0);
   if (t.rows > kRows) conv_half<kNV, kIndirect>(t, kRows);
 }
