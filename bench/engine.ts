@@ -3,9 +3,10 @@
  *   ours (C++ engine through the TS API), onnxruntime-node (the same networks exported to ONNX), and
  *   PyTorch CPU (train/bench_cpu.py, when /usr/bin/python3 has torch).
  * One "frame" = N Euler steps of the EDM denoiser + decode to RGB8. Prints JSON lines and a final
- * {"bench":"ratios",...} line. Random weights cost the same as trained ones (dense f32 compute).
+ * {"bench":"ratios",...} line: medians over --rounds rounds (default 3) that alternate the runtimes,
+ * each ratio taken within its round. Random weights cost the same as trained ones (dense f32 compute).
  *
- *   node dist/bench/engine.js [--threads 2] [--steps 2] [--frames 40] [--model file.safetensors]
+ *   node dist/bench/engine.js [--threads 2] [--steps 2] [--frames 40] [--rounds 3] [--model file.safetensors]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -19,9 +20,10 @@ import { summarize } from '../src/profiler/stats.js';
 const PY = '/usr/bin/python3';
 
 const args = BenchArgs.parse(
-  'Usage: node dist/bench/engine.js [--threads 2] [--steps 2] [--frames 40] [--model file.safetensors]\n' +
-    'Engine vs onnxruntime-node vs PyTorch CPU on the same weights, same threads, same run (JSON lines).',
-  { values: ['threads', 'steps', 'frames', 'model'] },
+  'Usage: node dist/bench/engine.js [--threads 2] [--steps 2] [--frames 40] [--rounds 3] [--model file.safetensors]\n' +
+    'Engine vs onnxruntime-node vs PyTorch CPU on the same weights, same threads, same run, in alternating\n' +
+    'rounds; the ratios are medians of the per-round ratios (JSON lines).',
+  { values: ['threads', 'steps', 'frames', 'rounds', 'model'] },
 );
 
 function hasTorch(): boolean {
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
   const threads = args.num('threads', 2, { min: 1 });
   const steps = args.num('steps', 2, { min: 1 });
   const frames = args.num('frames', 40, { min: 1 });
+  const rounds = args.num('rounds', 3, { min: 1 });
   const root = projectRoot();
   const dir = join(root, 'build', 'bench-models');
   mkdirSync(dir, { recursive: true });
@@ -68,7 +71,6 @@ async function main(): Promise<void> {
       execFileSync(PY, ['-m', 'train', 'export-random', '--out', modelPath], { cwd: root, stdio: 'inherit' });
     }
   }
-  const results: Record<string, number> = {};
 
   // ---- ours ----
   const model = await loadModel(modelPath, { backend: 'cpu', threads });
@@ -89,35 +91,36 @@ async function main(): Promise<void> {
     fr[0]++;
     await model.step({ contextLatents: ctx, contextActions: acts, steps, seeds, frames: fr });
   };
-  // The two ways alternate frame by frame (which goes first alternates too), so a change in
-  // machine load hits both alike; their ratio is the median of the per-frame ratios.
   for (let i = 0; i < 3; i++) {
     await twoCalls();
     await oneCall();
   }
-  const ours: number[] = [];
-  const stepMs: number[] = [];
-  const stepOverTwo: number[] = [];
-  for (let i = 0; i < frames; i++) {
-    const order = i % 2 === 0 ? [twoCalls, oneCall] : [oneCall, twoCalls];
-    const ms = new Map<() => Promise<void>, number>();
-    for (const fn of order) {
-      const t0 = performance.now();
-      await fn();
-      ms.set(fn, performance.now() - t0);
+  // The two ways alternate frame by frame (which goes first alternates too), so a change in
+  // machine load hits both alike; their ratio is the median of the per-frame ratios.
+  const runOurs = async (round: number): Promise<{ two: number; step: number }> => {
+    const ours: number[] = [];
+    const stepMs: number[] = [];
+    const stepOverTwo: number[] = [];
+    for (let i = 0; i < frames; i++) {
+      const order = i % 2 === 0 ? [twoCalls, oneCall] : [oneCall, twoCalls];
+      const ms = new Map<() => Promise<void>, number>();
+      for (const fn of order) {
+        const t0 = performance.now();
+        await fn();
+        ms.set(fn, performance.now() - t0);
+      }
+      ours.push(ms.get(twoCalls)!);
+      stepMs.push(ms.get(oneCall)!);
+      stepOverTwo.push(ms.get(oneCall)! / ms.get(twoCalls)!);
     }
-    ours.push(ms.get(twoCalls)!);
-    stepMs.push(ms.get(oneCall)!);
-    stepOverTwo.push(ms.get(oneCall)! / ms.get(twoCalls)!);
-  }
-  emit('frame', 'worldloop-cpu', name, ours, { threads, steps, isa: model.info.isa, calls: 'sample+decode' });
-  emit('frame', 'worldloop-cpu', name, stepMs, { threads, steps, isa: model.info.isa, calls: 'step',
-    step_over_two_calls_median: +summarize(stepOverTwo).median.toFixed(3) });
-  results.ours = summarize(ours).median;
-  results.oursStep = summarize(stepMs).median;
-  await model.close();
+    emit('frame', 'worldloop-cpu', name, ours, { threads, steps, isa: model.info.isa, calls: 'sample+decode', round });
+    emit('frame', 'worldloop-cpu', name, stepMs, { threads, steps, isa: model.info.isa, calls: 'step', round,
+      step_over_two_calls_median: +summarize(stepOverTwo).median.toFixed(3) });
+    return { two: summarize(ours).median, step: summarize(stepMs).median };
+  };
 
   // ---- onnxruntime-node ----
+  let runOnnx: ((round: number) => Promise<number>) | null = null;
   if (torch) {
     const onnxDir = join(dir, 'onnx');
     const meta = JSON.parse(
@@ -128,70 +131,104 @@ async function main(): Promise<void> {
     );
     const ort = await import('onnxruntime-node');
     const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
-    const den = await ort.InferenceSession.create(meta.denoise, opts);
-    const dec = await ort.InferenceSession.create(meta.decode, opts);
-    const sig = karras(steps, meta.edm.sigma_min, meta.edm.sigma_max, meta.edm.rho);
-    const sd = meta.edm.sigma_data as number;
-    const shape = [1, d.latentChannels, d.latentHeight, d.latentWidth];
-    const x = new Float32Array(L);
-    const rgb = new Uint8Array(d.frameHeight * d.frameWidth * 3);
-    const t = (v: Float32Array, s: number[]) => new ort.Tensor('float32', v, s);
-    const ctxT = t(ctx, [1, d.context, d.latentChannels, d.latentHeight, d.latentWidth]);
-    const actT = t(acts, [1, d.context, d.actionDim]);
-    const zero = t(new Float32Array(1), [1]);
-    const onnx = await timeIt(frames, 3, async () => {
-      for (let i = 0; i < L; i++) x[i] = (Math.random() - 0.5) * sig[0]!;
-      for (let i = 0; i < steps; i++) {
-        const s = sig[i]!;
-        const r = await den.run({
-          x: t(x, shape),
-          c_skip: t(Float32Array.of((sd * sd) / (s * s + sd * sd)), [1]),
-          c_out: t(Float32Array.of((s * sd) / Math.sqrt(s * s + sd * sd)), [1]),
-          c_in: t(Float32Array.of(1 / Math.sqrt(s * s + sd * sd)), [1]),
-          c_noise: t(Float32Array.of(Math.log(s) / 4), [1]),
-          context: ctxT,
-          actions: actT,
-          ctx_sigma: zero,
+    try {
+      const den = await ort.InferenceSession.create(meta.denoise, opts);
+      const dec = await ort.InferenceSession.create(meta.decode, opts);
+      const sig = karras(steps, meta.edm.sigma_min, meta.edm.sigma_max, meta.edm.rho);
+      const sd = meta.edm.sigma_data as number;
+      const shape = [1, d.latentChannels, d.latentHeight, d.latentWidth];
+      const x = new Float32Array(L);
+      const rgb = new Uint8Array(d.frameHeight * d.frameWidth * 3);
+      const t = (v: Float32Array, sh: number[]) => new ort.Tensor('float32', v, sh);
+      const ctxT = t(ctx, [1, d.context, d.latentChannels, d.latentHeight, d.latentWidth]);
+      const actT = t(acts, [1, d.context, d.actionDim]);
+      const zero = t(new Float32Array(1), [1]);
+      runOnnx = async (round: number) => {
+        const onnx = await timeIt(frames, round === 0 ? 3 : 1, async () => {
+          for (let i = 0; i < L; i++) x[i] = (Math.random() - 0.5) * sig[0]!;
+          for (let i = 0; i < steps; i++) {
+            const s = sig[i]!;
+            const r = await den.run({
+              x: t(x, shape),
+              c_skip: t(Float32Array.of((sd * sd) / (s * s + sd * sd)), [1]),
+              c_out: t(Float32Array.of((s * sd) / Math.sqrt(s * s + sd * sd)), [1]),
+              c_in: t(Float32Array.of(1 / Math.sqrt(s * s + sd * sd)), [1]),
+              c_noise: t(Float32Array.of(Math.log(s) / 4), [1]),
+              context: ctxT,
+              actions: actT,
+              ctx_sigma: zero,
+            });
+            const D = r.denoised!.data as Float32Array;
+            const dt = sig[i + 1]! - s;
+            for (let j = 0; j < L; j++) x[j] = x[j]! + (dt * (x[j]! - D[j]!)) / s;
+          }
+          for (let j = 0; j < L; j++) x[j] = x[j]! / meta.latent_scale;
+          const out = (await dec.run({ z: t(x, shape) })).frame!.data as Float32Array;
+          const hw = d.frameHeight * d.frameWidth;
+          for (let p = 0; p < hw; p++) {
+            for (let c = 0; c < 3; c++) {
+              const v = Math.round((out[c * hw + p]! + 1) * 127.5);
+              rgb[p * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+            }
+          }
         });
-        const D = r.denoised!.data as Float32Array;
-        const dt = sig[i + 1]! - s;
-        for (let j = 0; j < L; j++) x[j] = x[j]! + (dt * (x[j]! - D[j]!)) / s;
-      }
-      for (let j = 0; j < L; j++) x[j] = x[j]! / meta.latent_scale;
-      const out = (await dec.run({ z: t(x, shape) })).frame!.data as Float32Array;
-      const hw = d.frameHeight * d.frameWidth;
-      for (let p = 0; p < hw; p++) {
-        for (let c = 0; c < 3; c++) {
-          const v = Math.round((out[c * hw + p]! + 1) * 127.5);
-          rgb[p * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
-        }
-      }
-    });
-    emit('frame', 'onnxruntime-node-cpu', name, onnx, { threads, steps });
-    results.onnx = summarize(onnx).median;
+        emit('frame', 'onnxruntime-node-cpu', name, onnx, { threads, steps, round });
+        return summarize(onnx).median;
+      };
+    } catch (e) {
+      // e.g. a memory model's export that onnxruntime refuses: say so and keep the other rows.
+      console.log(JSON.stringify({ bench: 'note', message: `onnxruntime-node cannot run ${modelPath}: ${String(e).split('\n')[0]}` }));
+    }
+  } else {
+    console.log(JSON.stringify({ bench: 'note', message: 'PyTorch not installed for /usr/bin/python3: ONNX and PyTorch baselines skipped' }));
+  }
 
-    // ---- PyTorch CPU ----
+  // ---- PyTorch CPU ----
+  const runTorch = (round: number): number | undefined => {
     const lines = execFileSync(
       PY,
       ['-m', 'train.bench_cpu', 'torch', '--model', modelPath, '--threads', String(threads),
         '--steps', String(steps), '--frames', String(Math.max(5, Math.min(frames, 15)))],
       { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] },
     ).toString().trim().split('\n');
+    let median: number | undefined;
     for (const l of lines) {
-      console.log(l);
       const j = JSON.parse(l);
-      if (j.bench === 'frame') results.torch = j.median_ms;
+      console.log(JSON.stringify({ ...j, round }));
+      if (j.bench === 'frame') median = j.median_ms;
     }
-  } else {
-    console.log(JSON.stringify({ bench: 'note', message: 'PyTorch not installed for /usr/bin/python3: ONNX and PyTorch baselines skipped' }));
-  }
+    return median;
+  };
 
+  // Rounds alternate the runtimes (ours, onnxruntime, PyTorch, then again), and each ratio is
+  // taken within a round, so one noisy stretch of a shared machine cannot decide the result:
+  // the reported ratio is the median over rounds.
+  const onnxOverOurs: number[] = [];
+  const torchOverOurs: number[] = [];
+  const oursMs: number[] = [];
+  const oursStepMs: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const ours = await runOurs(round);
+    oursMs.push(ours.two);
+    oursStepMs.push(ours.step);
+    if (runOnnx) onnxOverOurs.push((await runOnnx(round)) / ours.two);
+    if (torch) {
+      const tm = runTorch(round);
+      if (tm !== undefined) torchOverOurs.push(tm / ours.two);
+    }
+  }
+  const isa = model.info.isa;
+  await model.close();
+
+  const med = (v: number[]) => (v.length ? +summarize(v).median.toFixed(2) : null);
   console.log(JSON.stringify({
-    bench: 'ratios', machine: machine(), model: name, threads, steps,
-    ours_median_ms: results.ours,
-    ours_step_median_ms: results.oursStep,
-    onnx_over_ours: results.onnx ? +(results.onnx / results.ours!).toFixed(2) : null,
-    torch_over_ours: results.torch ? +(results.torch / results.ours!).toFixed(2) : null,
+    bench: 'ratios', machine: machine(), model: name, threads, steps, rounds, isa,
+    ours_median_ms: med(oursMs),
+    ours_step_median_ms: med(oursStepMs),
+    onnx_over_ours: med(onnxOverOurs),
+    torch_over_ours: med(torchOverOurs),
+    onnx_over_ours_per_round: onnxOverOurs.map((r) => +r.toFixed(2)),
+    torch_over_ours_per_round: torchOverOurs.map((r) => +r.toFixed(2)),
     target_frame_ms: 33, stretch_frame_ms: 16.7,
   }));
 }

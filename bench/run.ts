@@ -2,9 +2,11 @@
  * `npm run bench`: every benchmark, one after another (never in parallel: they would measure each
  * other), each printing JSON lines with machine, backend, model and median/p95/p99.
  *   1. C++ per-op GFLOP/s and fraction of peak   (build/bench/bench_ops)
- *   2. C++ per-network ms via the C ABI           (build/bench/bench_model)
+ *   2. C++ per-network ms via the C ABI           (build/bench/bench_model; includes the frame's
+ *      per-stage breakdown and the one-call step against two calls)
  *   3. ground-truth world frames/s               (build/bench/bench_world)
- *   4. engine vs onnxruntime-node vs PyTorch CPU  (bench/engine.ts)
+ *   4. engine vs onnxruntime-node vs PyTorch CPU  (bench/engine.ts; random and shipped weights,
+ *      alternating rounds, medians of per-round ratios)
  * Pass --quick for fewer repetitions. Set WL_BENCH_ONLY=ops,model,world,engine to pick.
  */
 import { spawnSync } from 'node:child_process';
@@ -48,5 +50,10 @@ const bin = (n: string) => join(root, 'build', 'bench', n);
 run('ops', bin('bench_ops'), quick ? ['--quick'] : []);
 run('model', bin('bench_model'), ['--model', model, '--threads', threads, '--iters', quick ? '10' : '40']);
 run('world', bin('bench_world'), quick ? ['--quick'] : []);
-run('engine', process.execPath, [join(root, 'dist', 'bench', 'engine.js'), '--model', model,
-  '--threads', threads, '--frames', quick ? '10' : '40']);
+// The engine against the baselines on the random-weight file and on the shipped model (its
+// memory path included), each in alternating rounds (bench/engine.ts).
+for (const m of [model, join(root, 'models', 'default.safetensors')]) {
+  if (!existsSync(m)) continue;
+  run('engine', process.execPath, [join(root, 'dist', 'bench', 'engine.js'), '--model', m,
+    '--threads', threads, '--frames', quick ? '10' : '40', '--rounds', quick ? '1' : '3']);
+}
