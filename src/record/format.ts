@@ -151,7 +151,9 @@ function validateHeader(h: unknown, name: string): RecordingHeader {
   need(typeof o.sourceId === 'string' && o.sourceId.length > 0 && o.sourceId.length <= 256, name, 'header.sourceId must be a string of 1..256 characters');
   need(o.sourceKind === 'truth' || o.sourceKind === 'model', name, `header.sourceKind is ${JSON.stringify(o.sourceKind)}; must be "truth" or "model"`);
   need(typeof o.label === 'string' && o.label.length <= 4096, name, 'header.label must be a string of at most 4096 characters');
-  const backends = o.sourceKind === 'truth' ? ['truth'] : ['cpu', 'cuda'];
+  // A model world is replayed on the backend it names; a truth world runs on none (play writes
+  // "truth"; a recording made through the API may name the engine backend of its session).
+  const backends = o.sourceKind === 'truth' ? ['truth', 'cpu', 'cuda'] : ['cpu', 'cuda'];
   need(typeof o.backend === 'string' && backends.includes(o.backend), name,
     `header.backend is ${JSON.stringify(o.backend)}; a ${o.sourceKind as string} recording's backend is ${backends.map((b) => `"${b}"`).join(' or ')}`);
   need(isNum(o.seed) && Number.isSafeInteger(o.seed) && o.seed >= 0 && o.seed <= 0xffffffff, name, `header.seed must be an integer in 0..2^32-1; got ${JSON.stringify(o.seed)}`);
