@@ -41,9 +41,10 @@ inline std::string json_escape(const std::string& s) {
   return o;
 }
 
-// The CPU's "model name" from /proc/cpuinfo ("unknown-cpu" where there is none) plus, where /proc/cpuinfo has them, the family and model numbers: VMs often
-// report a generic name ("AMD EPYC") for hosts of different generations (family 25 = Zen 3/4,
-// 26 = Zen 5, whose AVX-512 peak is twice its AVX2 peak), and the numbers tell them apart.
+// The CPU's "model name" from /proc/cpuinfo ("unknown-cpu" where there is none), plus its
+// family and model numbers where listed: VMs often report a generic name ("AMD EPYC") for hosts
+// of different generations (family 25 = Zen 3/4, 26 = Zen 5, whose AVX-512 peak is twice its
+// AVX2 peak), and the numbers tell them apart.
 inline std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
   std::string line, name, family, model;
