@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { decodePng, encodePng } from '../src/image/png.js';
 import { contactSheet } from '../src/image/contact_sheet.js';
-import { parseWorldScript } from '../src/world_script.js';
+import { parseActionScript, scriptSteps } from '../src/loop/action_script.js';
+import { frameFileName } from '../src/record/frame_export.js';
+import { worldLayout } from '../src/world.js';
 import { main } from '../src/cli/main.js';
 
 function pattern(w: number, h: number, ch = 3): Uint8Array {
@@ -118,37 +120,44 @@ describe('contact sheet', () => {
   });
 });
 
-describe('action scripts', () => {
-  it('expands segments into per-tick actions and events', () => {
-    const s = parseWorldScript({
+describe('action scripts (one grammar for play, truth and render)', () => {
+  it('reads render\'s older forms as the same steps as the current ones', () => {
+    const older = parseActionScript({
       segments: [
-        { frames: 3, move: 1 },
+        { frames: 3, move: 1, comment: 'walk' },
         { frames: 2, turn: -0.5, light: true, spawn: true },
-        { frames: 1, spawn: 'lamp', setLight: { level: 0.3, tint: [1, 0.5, 0.5] } },
+        { frames: 1, spawn: 'lamp', setLight: { level: 0.3, tint: [1, 0.5, 0.5] }, light: false },
       ],
     });
-    expect(s.frames).toBe(6);
-    const a = new Float32Array(5);
-    s.actionAt(0, a);
-    expect(Array.from(a)).toEqual([1, 0, 0, 0, 0]);
-    s.actionAt(3, a);
-    expect(Array.from(a)).toEqual([0, 0, -0.5, 1, 1]);
-    s.actionAt(4, a);
-    expect(Array.from(a)).toEqual([0, 0, -0.5, 0, 0]); // events fire on a segment's first tick only
-    expect(s.eventsAt(5)).toEqual([{ type: 'spawn', kind: 'lamp' }, { type: 'setLight', level: 0.3, tint: [1, 0.5, 0.5] }]);
-    expect(s.eventsAt(4)).toEqual([]);
+    const current = parseActionScript({
+      segments: [
+        { frames: 3, action: { move: 1 } },
+        { frames: 2, action: { turn: -0.5 }, events: ['light', 'spawn'] },
+        { frames: 1, place: 'lamp', setLight: { level: 0.3, tint: [1, 0.5, 0.5] } },
+      ],
+    });
+    const a = [...scriptSteps(older, worldLayout())];
+    const b = [...scriptSteps(current, worldLayout())];
+    expect(a).toHaveLength(6);
+    expect(a.map((s) => Array.from(s.action))).toEqual(b.map((s) => Array.from(s.action)));
+    expect(Array.from(a[3]!.action)).toEqual([0, 0, -0.5, 1, 1]);
+    expect(Array.from(a[4]!.action)).toEqual([0, 0, -0.5, 0, 0]); // events fire on a segment's first tick only
+    expect(a[5]!.place).toBe('lamp');
+    expect(a[5]!.light).toEqual({ level: 0.3, tint: [1, 0.5, 0.5] });
+    expect(b[5]!.place).toBe('lamp');
+    expect(a[4]!.place).toBeUndefined();
   });
 
-  it('rejects bad scripts naming the segment and field', () => {
-    expect(() => parseWorldScript({})).toThrow(/segments/);
-    expect(() => parseWorldScript([])).toThrow(/no segments/);
-    expect(() => parseWorldScript([{ frames: 0 }])).toThrow(/segment 0: 'frames'/);
-    expect(() => parseWorldScript([{ frames: 2 }, { frames: 1, move: 2 }])).toThrow(/segment 1: 'move'/);
-    expect(() => parseWorldScript([{ frames: 1, turn: 'left' }])).toThrow(/'turn'/);
-    expect(() => parseWorldScript([{ frames: 1, jump: 1 }])).toThrow(/unknown field 'jump'/);
-    expect(() => parseWorldScript([{ frames: 1, spawn: 'dragon' }])).toThrow(/'spawn'/);
-    expect(() => parseWorldScript([{ frames: 1, setLight: { level: 3 } }])).toThrow(/setLight/);
-    expect(() => parseWorldScript([{ frames: 2_000_000 }])).toThrow(/more than/);
+  it('refuses the older forms where they are ambiguous or wrong', () => {
+    expect(() => parseActionScript([{ frames: 1, spawn: 'dragon' }])).toThrow(/segments\[0\]\.spawn must be an object kind/);
+    expect(() => parseActionScript([{ frames: 1, spawn: 'lamp', place: 'orb' }])).toThrow(/give the kind once/);
+    expect(() => parseActionScript([{ frames: 1, action: { move: 'x' } }])).toThrow(/action\.move must be a finite number/);
+    expect(() => [...scriptSteps(parseActionScript([{ frames: 2 }, { frames: 1, move: 2 }]), worldLayout())]).toThrow(/segments\[1\]: move=2 is outside/);
+  });
+
+  it('names frame files one way for render and replay --export', () => {
+    expect(frameFileName(0)).toBe('frame_000000.png');
+    expect(frameFileName(123456)).toBe('frame_123456.png');
   });
 });
 
@@ -170,21 +179,44 @@ describe('worldloop render / sheet', () => {
   it('renders a script to PNG frames and an action log, deterministically', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wl-render-'));
     const script = join(dir, 'walk.json');
-    writeFileSync(script, JSON.stringify({ segments: [{ frames: 6, move: 1 }, { frames: 4, turn: 1, light: true }] }));
+    writeFileSync(script, JSON.stringify({ segments: [{ frames: 6, action: { move: 1 } }, { frames: 4, turn: 1, events: ['light'] }] }));
     for (const out of ['a', 'b']) {
       const r = await quiet(['render', '--seed', '5', '--script', script, '--size', '64x48', '--out', join(dir, out)]);
       expect(r.code).toBe(0);
     }
     const files = readdirSync(join(dir, 'a')).sort();
     expect(files.filter((f) => f.endsWith('.png'))).toHaveLength(10);
-    const f9 = decodePng(readFileSync(join(dir, 'a', 'frame_00009.png')));
+    const f9 = decodePng(readFileSync(join(dir, 'a', 'frame_000009.png')));
     expect([f9.width, f9.height]).toEqual([64, 48]);
-    expect(readFileSync(join(dir, 'a', 'frame_00009.png')).equals(readFileSync(join(dir, 'b', 'frame_00009.png')))).toBe(true);
-    expect(readFileSync(join(dir, 'a', 'frame_00000.png')).equals(readFileSync(join(dir, 'a', 'frame_00005.png')))).toBe(false);
+    expect(readFileSync(join(dir, 'a', 'frame_000009.png')).equals(readFileSync(join(dir, 'b', 'frame_000009.png')))).toBe(true);
+    expect(readFileSync(join(dir, 'a', 'frame_000000.png')).equals(readFileSync(join(dir, 'a', 'frame_000005.png')))).toBe(false);
     const log = readFileSync(join(dir, 'a', 'actions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(log).toHaveLength(10);
     expect(log[6].action).toEqual([0, 0, 1, 1, 0]);
     expect(Math.hypot(log[5].pose[0] - log[0].pose[0], log[5].pose[1] - log[0].pose[1])).toBeGreaterThan(0.1);
+  });
+
+  it('takes reset, place and setLight from the shared grammar, and holds the last axes past the script', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wl-render-'));
+    const script = join(dir, 'edits.json');
+    writeFileSync(script, JSON.stringify([
+      { frames: 3, action: { move: 1 } },
+      { frames: 1, reset: true },
+      { frames: 1, place: 'lamp' },
+      { frames: 2, setLight: { level: 0.2 }, turn: 0.5, events: ['spawn'] },
+    ]));
+    const r = await quiet(['render', '--seed', '4', '--script', script, '--size', '48x32', '--frames', '9', '--out', join(dir, 'o')]);
+    expect(r.code, r.out).toBe(0);
+    const frame = (i: number) => readFileSync(join(dir, 'o', frameFileName(i)));
+    expect(frame(3).equals(frame(0))).toBe(true); // reset: the seed's first frame again
+    expect(frame(4).equals(frame(3))).toBe(false); // the lamp placed before frame 4
+    const mean = (b: Buffer) => { const p = decodePng(b).rgb; return p.reduce((s, v) => s + v, 0) / p.length; };
+    expect(mean(frame(5))).toBeLessThan(mean(frame(4))); // light 0.2 before frame 5
+    const log = readFileSync(join(dir, 'o', 'actions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.map((l) => l.action)).toEqual([
+      [1, 0, 0, 0, 0], [1, 0, 0, 0, 0], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0],
+      [0, 0, 0.5, 0, 1], [0, 0, 0.5, 0, 0], [0, 0, 0.5, 0, 0], [0, 0, 0.5, 0, 0],
+    ]);
   });
 
   it('writes an MP4 through ffmpeg, or says clearly that ffmpeg is missing', async () => {
@@ -224,6 +256,6 @@ describe('worldloop render / sheet', () => {
     expect((await quiet(['sheet', '--seeds', 'x', '--out', '/tmp/x.png'])).out).toMatch(/--seeds/);
     const dir = mkdtempSync(join(tmpdir(), 'wl-render-'));
     writeFileSync(join(dir, 'bad.json'), '{"segments": [{"frames": 1, "move": 9}]}');
-    expect((await quiet(['render', '--script', join(dir, 'bad.json'), '--out', join(dir, 'o')])).out).toMatch(/segment 0: 'move'/);
+    expect((await quiet(['render', '--script', join(dir, 'bad.json'), '--out', join(dir, 'o')])).out).toMatch(/segments\[0\]: move=9 is outside \[-1, 1\]/);
   });
 });

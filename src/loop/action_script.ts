@@ -17,6 +17,11 @@
  * [0, 1]; tint defaults to white) before the segment's first frame (src/lighting.ts). `place`
  * puts an object of that kind in front of the player before the segment's first frame (after any
  * light; src/object_placement.ts).
+ *
+ * This is the one script grammar: `play`, `truth` and `render` all read it. So that scripts
+ * written for render's older grammar keep working, a channel may also be given as true/false
+ * (1/0: `"light": true`), `"spawn": "<kind>"` means `"place": "<kind>"` (in the truth world both
+ * are its spawn of that kind), and a `comment` field is ignored.
  */
 import { FormatError } from '../errors.js';
 import { readJsonFile } from '../input_file.js';
@@ -59,28 +64,37 @@ export function parseActionScript(doc: unknown, source = 'action script'): Scrip
     const nested = s.action ?? {};
     if (typeof nested !== 'object' || nested === null || Array.isArray(nested)) throw new FormatError(`${at}.action must be an object of channel → value`);
     // No prototype: a channel named "__proto__" stays a plain key that the space check refuses.
-    const action: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, nested);
+    const action: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, nested);
+    // render's older grammar named the kind on the spawn channel; it is the same edit as place.
+    const legacyPlace = typeof s.spawn === 'string' ? s.spawn : undefined;
+    if (legacyPlace !== undefined && s.place !== undefined) throw new FormatError(`${at}: give the kind once, as place (spawn: "${legacyPlace}" is the same thing)`);
     for (const [k, v] of Object.entries(s)) {
-      if (k === 'frames' || k === 'action' || k === 'reset' || k === 'setLight' || k === 'place') continue;
+      if (k === 'frames' || k === 'action' || k === 'reset' || k === 'setLight' || k === 'place' || k === 'comment') continue;
+      if (k === 'spawn' && legacyPlace !== undefined) continue;
       if (k === 'events') {
         if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) throw new FormatError(`${at}.events must be an array of channel names`);
         for (const e of v as string[]) action[e] = 1;
         continue;
       }
-      if (typeof v !== 'number') throw new FormatError(`${at}.${k}: unknown field (frames, action, reset, events, setLight, place, or a channel name with a number)`);
+      if (typeof v !== 'number' && typeof v !== 'boolean') throw new FormatError(`${at}.${k}: unknown field (frames, action, reset, events, setLight, place, comment, or a channel name with a number)`);
       action[k] = v;
     }
+    const values: Record<string, number> = Object.create(null) as Record<string, number>;
     for (const [k, v] of Object.entries(action)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`${at}.action.${k} must be a finite number`);
+      if (typeof v === 'boolean') values[k] = v ? 1 : 0;
+      else if (typeof v === 'number' && Number.isFinite(v)) values[k] = v;
+      else throw new FormatError(`${at}.action.${k} must be a finite number (or true/false)`);
     }
     if (s.reset !== undefined && typeof s.reset !== 'boolean') throw new FormatError(`${at}.reset must be true or false`);
-    const out: ScriptSegment = { frames, action: action as Record<string, number>, reset: s.reset === true };
+    const out: ScriptSegment = { frames, action: values, reset: s.reset === true };
     if (s.setLight !== undefined) out.setLight = parseLightSetting(s.setLight, `${at}.setLight`);
-    if (s.place !== undefined) {
-      if (!(OBJECT_KINDS as readonly unknown[]).includes(s.place)) {
-        throw new FormatError(`${at}.place must be an object kind (${OBJECT_KINDS.join(', ')}); got ${JSON.stringify(s.place)}`);
+    const place = s.place ?? legacyPlace;
+    if (place !== undefined) {
+      const field = s.place !== undefined ? 'place' : 'spawn';
+      if (!(OBJECT_KINDS as readonly unknown[]).includes(place)) {
+        throw new FormatError(`${at}.${field} must be an object kind (${OBJECT_KINDS.join(', ')}); got ${JSON.stringify(place)}`);
       }
-      out.place = s.place as ObjectKind;
+      out.place = place as ObjectKind;
     }
     return out;
   });

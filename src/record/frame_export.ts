@@ -15,6 +15,12 @@ export interface FrameSink {
   readonly frames: number;
 }
 
+/** The one name for PNG frame i, for every command that writes frames (`render`, `replay
+ * --export`): six digits so a folder lists in frame order up to a million frames (render's cap). */
+export function frameFileName(index: number): string {
+  return `frame_${String(index).padStart(6, '0')}.png`;
+}
+
 export class PngSink implements FrameSink {
   frames = 0;
   constructor(private readonly dir: string) {
@@ -25,7 +31,7 @@ export class PngSink implements FrameSink {
     }
   }
   async write(frame: Frame): Promise<void> {
-    const name = join(this.dir, `frame_${String(this.frames).padStart(6, '0')}.png`);
+    const name = join(this.dir, frameFileName(this.frames));
     writeFileSync(name, encodePng(frame.width, frame.height, frame.rgb, 3));
     this.frames++;
   }

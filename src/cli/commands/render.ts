@@ -1,29 +1,30 @@
 /** `worldloop render`: runs an action script (or the exploration policy) in the truth world and
  * writes PNG frames to a folder or an MP4 through ffmpeg. */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { parseSize } from '../size.js';
 import { InvalidArgumentError, UnsupportedError, WorldloopError } from '../../errors.js';
-import { encodePng } from '../../image/png.js';
 import { Explorer, World, worldLayout } from '../../world.js';
-import { parseWorldScript, type WorldScript } from '../../world_script.js';
-import { readJsonFile } from '../../input_file.js';
+import { loadActionScript, scriptSteps, type ScriptStep } from '../../loop/action_script.js';
+import { PngSink } from '../../record/frame_export.js';
 
 const help = `usage: worldloop render --seed N (--script FILE.json | --explore) --out DIR|FILE.mp4
                         [--frames N] [--size WxH] [--fps F] [--explore-seed N]
 
 Runs the ground-truth world for a seed and writes what it shows: PNG frames into a folder
-(frame_00000.png, ... plus actions.jsonl with each frame's action and pose), or an H.264 MP4
+(frame_000000.png, ... plus actions.jsonl with each frame's action and pose), or an H.264 MP4
 when the output ends in .mp4 (needs ffmpeg on PATH). Frame t is what the world showed before
 action t, the convention training data uses.
 
   --seed N          world seed (default 1)
-  --script FILE     JSON action script: {"segments": [{"frames": 40, "move": 1}, {"frames": 18,
-                    "turn": 1, "light": true}, {"frames": 5, "spawn": "lamp"}, ...]}
-                    (fields: frames, move, strafe, turn, light, spawn, setLight; docs/world.md)
+  --script FILE     JSON action script, the grammar play and truth take: {"segments": [
+                    {"frames": 40, "action": {"move": 1}}, {"frames": 18, "turn": 1,
+                    "events": ["light"]}, {"frames": 1, "reset": true}, {"frames": 5,
+                    "place": "lamp"}, {"frames": 9, "setLight": {"level": 0.4}}]}
+                    (docs/runtime.md, "Headless")
   --explore         let the exploration policy play instead of a script
   --explore-seed N  seed of the policy (default: the world seed)
   --frames N        frames to write (default: the script's length, or 300 with --explore)
@@ -87,6 +88,8 @@ class Mp4Writer {
   }
 }
 
+const MAX_RENDER_FRAMES = 1_000_000;
+
 const command: Command = {
   name: 'render',
   summary: 'run an action script or the explorer in the truth world; write PNGs or MP4',
@@ -97,7 +100,7 @@ const command: Command = {
       script: { kind: 'string' },
       explore: { kind: 'boolean' },
       'explore-seed': { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER },
-      frames: { kind: 'int', min: 1, max: 1_000_000 },
+      frames: { kind: 'int', min: 1, max: MAX_RENDER_FRAMES },
       size: { kind: 'string' },
       fps: { kind: 'number', min: 1, max: 240 },
       out: { kind: 'string' },
@@ -110,35 +113,43 @@ const command: Command = {
     const seed = (a.flags.seed as number | undefined) ?? 1;
     const [width, height] = parseSize('render', a.flags.size as string | undefined, [128, 128]);
 
-    let script: WorldScript | undefined;
-    if (scriptPath) {
-      script = parseWorldScript(readJsonFile(scriptPath, 'world script'), scriptPath);
+    const layout = worldLayout();
+    // Checked whole before the first frame, as play and truth check it (channels, ranges).
+    const segments = scriptPath ? loadActionScript(scriptPath) : undefined;
+    const steps: Iterator<ScriptStep> | undefined = segments && scriptSteps(segments, layout, scriptPath);
+    const scriptFrames = segments?.reduce((n, seg) => n + seg.frames, 0);
+    if (scriptFrames !== undefined && scriptFrames > MAX_RENDER_FRAMES && a.flags.frames === undefined) {
+      throw new InvalidArgumentError(`render: ${scriptPath} has ${scriptFrames} frames; render writes at most ${MAX_RENDER_FRAMES} (pass --frames)`);
     }
-    const frames = (a.flags.frames as number | undefined) ?? script?.frames ?? 300;
+    const frames = (a.flags.frames as number | undefined) ?? scriptFrames ?? 300;
     const world = new World(seed, { width, height });
     const explorer = a.flags.explore ? new Explorer((a.flags['explore-seed'] as number | undefined) ?? seed) : undefined;
-    const action = new Float32Array(worldLayout().channels.length);
+    let action = new Float32Array(layout.channels.length);
     const mp4 = out.toLowerCase().endsWith('.mp4') ? new Mp4Writer(out, width, height, (a.flags.fps as number | undefined) ?? 30) : undefined;
-    if (!mp4) mkdirSync(out, { recursive: true });
+    const png = mp4 ? undefined : new PngSink(out);
     const log: string[] = [];
     try {
       for (let t = 0; t < frames; t++) {
-        if (script) {
-          // A script shorter than --frames holds its last segment's axes.
-          const st = Math.min(t, script.frames - 1);
-          for (const ev of t < script.frames ? script.eventsAt(st) : []) {
-            if (ev.type === 'setLight') world.setLight(ev.level, ev.tint);
-            else world.spawn(ev.kind);
+        if (steps) {
+          const step = t < scriptFrames! ? steps.next().value : undefined;
+          if (step) {
+            // Edits land before frame t is shown (reset, then light, then place), as in the loop.
+            if (step.reset) world.reset(seed);
+            if (step.light) world.setLight(step.light.level, step.light.tint);
+            if (step.place) world.spawn(step.place);
+            action = step.action;
+          } else if (t === scriptFrames) {
+            // A script shorter than --frames holds its last segment's axes, without its events.
+            action = action.slice();
+            layout.channels.forEach((c, j) => { if (c.kind === 'event') action[j] = 0; });
           }
-          script.actionAt(st, action);
-          if (t >= script.frames) action[3] = action[4] = 0;
         } else {
           explorer!.next(world, action);
         }
         const pose = world.pose();
         if (mp4) await mp4.write(world.rgb);
         else {
-          writeFileSync(join(out, `frame_${String(t).padStart(5, '0')}.png`), encodePng(width, height, world.rgb));
+          await png!.write({ width, height, rgb: world.rgb, index: t });
           log.push(JSON.stringify({ t, action: Array.from(action, (v) => Math.round(v * 1e4) / 1e4), pose: [pose.x, pose.y, pose.yaw] }));
         }
         world.step(action);

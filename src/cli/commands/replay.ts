@@ -27,7 +27,7 @@ replay is bit-exact; another backend may differ in the last bits and is reported
   --backend B     cpu, cuda or auto (default: the recorded backend)
   --threads N     CPU threads for the model
   --export OUT    write the frames: OUT.mp4 (H.264 via ffmpeg, 4x nearest upscale) or a
-                  directory of PNG frames
+                  directory of PNG frames (frame_000000.png, ..., as render names them)
   --window        watch the replay in a window at the recorded rate
   --fps N         rate for --window and the MP4 (default: the recorded rate)
 
