@@ -10,6 +10,7 @@ import type { ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
 import { InvalidArgumentError } from './errors.js';
 import { checkLightSetting, LightTracker, relightFrame, relightGain, type LightSetting, type LightState } from './lighting.js';
 import { World, worldLayout, type LightPreset, type ObjectKind } from './world.js';
+import { modelTickHz } from './tick_rate.js';
 import { checkObjectKind, contextObjectViews, objectKindsOf, PLACE_DEPTH, PLACE_LOCAL_LIGHT } from './object_placement.js';
 
 /** Where a world starts: K RGB8 frames (oldest first) that are encoded into the context. */
@@ -87,6 +88,8 @@ export interface ModelWorldState {
 
 export class ModelWorld implements FrameSource {
   readonly kind = 'model' as const;
+  /** The tick the model was trained at (its manifest, src/tick_rate.ts). */
+  readonly tickHz: number;
   readonly actionSpace: ActionSpace;
   readonly width: number;
   readonly height: number;
@@ -133,6 +136,7 @@ export class ModelWorld implements FrameSource {
     this.rgb = new Uint8Array(this.width * this.height * 3);
     this.label =
       opts.label ?? `${model.info.manifest.name} · ${model.info.backend} · ${this.steps} steps`;
+    this.tickHz = modelTickHz(model.info.manifest);
     this.lights = new LightTracker(opts.lightPresets ?? worldLayout().lightPresets);
     this.lightChannel = this.actionSpace.channels.findIndex((c) => c.name === 'light' && c.kind === 'event');
     this.kinds = objectKindsOf(model.info.manifest, this.actionSpace);

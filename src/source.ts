@@ -53,6 +53,8 @@ export interface FrameSource {
   readonly height: number;
   /** Human-readable description for the HUD (backend, model name, seed). */
   readonly label: string;
+  /** Steps per second of this world's own time (src/tick_rate.ts); absent = the truth world's 30. */
+  readonly tickHz?: number;
   /** Restart from the seed. Returns the first frame. */
   reset(seed?: number): Promise<Frame>;
   /** Advance one tick with this action vector (length = actionSpace.channels.length). */

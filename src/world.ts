@@ -9,6 +9,7 @@ import type { ExploreConfig, NativeExplorer, NativeWorld, WorldConfig } from './
 import { fromNative, InvalidArgumentError, WorldloopError } from './errors.js';
 import type { ActionChannel, ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
 import { checkLightSetting, type LightSetting, type LightState } from './lighting.js';
+import { WORLD_TICK_HZ } from './tick_rate.js';
 
 export type { ExploreConfig, WorldConfig } from './addon_types.js';
 
@@ -238,6 +239,7 @@ export interface TruthWorldOptions {
 /** The ground-truth world as a FrameSource, for the game loop, recorder and CLI. */
 export class TruthWorld implements FrameSource {
   readonly kind = 'truth' as const;
+  readonly tickHz = WORLD_TICK_HZ;
   readonly actionSpace: ActionSpace;
   readonly width: number;
   readonly height: number;

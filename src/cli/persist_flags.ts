@@ -14,6 +14,7 @@ import { encodePng } from '../image/png.js';
 import { WorldloopError } from '../errors.js';
 import { MAX_BRIDGE_STEPS } from '../model_world.js';
 import { DEFAULT_ANCHOR } from '../memory/revisit_anchor.js';
+import { tickHzOf } from '../tick_rate.js';
 
 /** Switches of the runtime around a model world (play, save and load all take them). */
 export const RUNTIME_FLAGS: Record<string, FlagSpec> = {
@@ -146,7 +147,7 @@ export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: P
     onCommand: async (cmd, loop) => {
       try {
         if (cmd === 'quicksave') {
-          const bytes = await pw.quickSave(out.quicksave, { fps: f.fps });
+          const bytes = await pw.quickSave(out.quicksave, { fps: f.fps ?? tickHzOf(pw.source) });
           log(`saved: ${out.quicksave} (${bytes} bytes, frame ${pw.lastFrame()?.index ?? 0})`);
         } else if (cmd === 'quickload') {
           pw.prepareLoad(out.quicksave);
@@ -167,7 +168,7 @@ export async function runPersistent(pw: PersistentWorld, f: SessionFlags, out: P
     );
   }
   if (out.saveTo) {
-    const bytes = pw.save(out.saveTo, { fps: f.fps });
+    const bytes = pw.save(out.saveTo, { fps: f.fps ?? tickHzOf(pw.source) });
     const mem = pw.memory ? `, ${pw.memory.size} memory views` : '';
     log(`saved: ${out.saveTo} (${bytes} bytes, frame ${pw.lastFrame()?.index ?? 0}${mem})`);
   }

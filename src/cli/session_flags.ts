@@ -5,10 +5,12 @@
 import type { FlagSpec, ParsedArgs } from './args.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { hasDisplay } from '../window.js';
+import { MAX_TICK_HZ } from '../tick_rate.js';
 
 export const SESSION_FLAGS: Record<string, FlagSpec> = {
   seed: { kind: 'int', min: 0, max: 2 ** 32 - 1 },
-  fps: { kind: 'number', min: 1, max: 240 },
+  fps: { kind: 'number', min: 1, max: MAX_TICK_HZ },
+  'display-fps': { kind: 'number', min: 1, max: MAX_TICK_HZ },
   headless: { kind: 'boolean' },
   script: { kind: 'string' },
   frames: { kind: 'int', min: 0, max: 100_000_000 },
@@ -29,7 +31,12 @@ export const SESSION_FLAGS: Record<string, FlagSpec> = {
 export const SESSION_HELP = `
 loop:
   --seed N            world seed (default 1)
-  --fps N             fixed tick rate (default 30)
+  --fps N             simulation tick: world steps per second (default: the world's own, 30
+                      for the truth world and the models trained on it). Another value runs
+                      the world faster or slower than it was made for; recordings keep it
+  --display-fps N     presentation rate: input polls and window presents per second (default:
+                      the simulation tick; not below it). --display-fps 60 shows a 30 Hz world
+                      at 60 Hz without speeding it up
   --frames N          stop after N frames (default: until quit / end of script)
 window:
   --size WxH          window size (default 512x512)
@@ -46,7 +53,7 @@ headless:
   --headless          no window: drive the world from --script, or random actions
   --script FILE       action script JSON (segments of {frames, action | channel values, events,
                       setLight: {level, tint}, place: KIND})
-  --realtime          headless but paced at --fps (default: as fast as possible)
+  --realtime          headless but paced in real time (default: as fast as possible)
 output:
   --record FILE       save seed, source hash, settings and the per-frame action log
   --trace FILE        write Chrome trace-event JSON (open in https://ui.perfetto.dev)
@@ -60,7 +67,10 @@ keys (defaults): W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse 
 
 export interface SessionFlags {
   seed: number;
-  fps: number;
+  /** --fps: the simulation tick when given (else the world's own, src/tick_rate.ts). */
+  fps?: number;
+  /** --display-fps: the presentation rate when given (else the simulation tick). */
+  displayFps?: number;
   frames: number;
   headless: boolean;
   script?: string;
@@ -102,7 +112,8 @@ export function sessionFlags(command: string, a: ParsedArgs): SessionFlags {
   const size = parseSize(command, (f.size as string | undefined) ?? '512x512');
   return {
     seed: (f.seed as number | undefined) ?? 1,
-    fps: (f.fps as number | undefined) ?? 30,
+    ...(f.fps !== undefined ? { fps: f.fps as number } : {}),
+    ...(f['display-fps'] !== undefined ? { displayFps: f['display-fps'] as number } : {}),
     frames: (f.frames as number | undefined) ?? (headless && f.script === undefined ? 300 : 0),
     headless,
     ...(f.script !== undefined ? { script: f.script as string } : {}),

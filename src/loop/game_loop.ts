@@ -57,7 +57,12 @@ export interface LoopOptions {
   input: LoopInput;
   output?: LoopOutput;
   clock?: Clock;
+  /** Simulation tick: steps per second (default 30, the truth world's; src/tick_rate.ts). */
   fps?: number;
+  /** Real-time only: presents per second, the loop's own tick (default: `fps`; at least `fps`).
+   * Above `fps`, steps start on the display tick nearest each simulation tick, so the world keeps
+   * its own speed while input is polled and the window repainted more often. */
+  displayFps?: number;
   /** true: fixed ticks + async stepping (interactive); false: lockstep, as fast as possible. */
   realtime?: boolean;
   maxCatchUp?: number;
@@ -100,6 +105,7 @@ export class GameLoop {
   private readonly opts: LoopOptions;
   private readonly clock: Clock;
   private readonly fps: number;
+  private readonly displayFps: number;
   paused = false;
   private stopRequested = false;
   private resetRequested = false;
@@ -119,6 +125,8 @@ export class GameLoop {
     this.source = opts.source;
     this.clock = opts.clock ?? new RealClock();
     this.fps = opts.fps ?? 30;
+    this.displayFps = opts.displayFps ?? this.fps;
+    if (!(this.displayFps >= this.fps)) throw new RangeError(`displayFps ${this.displayFps} is below fps ${this.fps}: steps would fall behind the simulation tick`);
     this.profiler = opts.profiler ?? new FrameProfiler();
     this.trace = opts.trace;
   }
@@ -281,12 +289,28 @@ export class GameLoop {
   }
 
   private async runRealtime(): Promise<LoopResult> {
-    const pacer = new Pacer(this.fps, this.opts.maxCatchUp ?? 2);
+    const pacer = new Pacer(this.displayFps, this.opts.maxCatchUp ?? 2);
     const maxFrames = this.opts.maxFrames ?? 0;
     let inflight: InFlight | undefined;
     let stepTick = 0;
     let inputEnded = false;
     const wantMore = () => !this.stopRequested && !inputEnded && (maxFrames === 0 || this.steps < maxFrames);
+    // With the display faster than the simulation, steps keep their own schedule (start + k·period,
+    // so the average rate is exact); a display tick within half a display period of a step's time
+    // starts it. With equal rates every tick may step, as it always did.
+    const gated = this.displayFps !== this.fps;
+    const simPeriod = 1000 / this.fps;
+    const slack = 500 / this.displayFps;
+    let stepDue = this.clock.now();
+    const stepIsDue = () => !gated || this.clock.now() >= stepDue - slack - 1e-6;
+    const stepStarted = () => {
+      if (!gated) return;
+      const now = this.clock.now();
+      stepDue += simPeriod;
+      // Clamped like the Pacer: after a stall the world does not race to catch up.
+      const maxCatchUp = this.opts.maxCatchUp ?? 2;
+      if (stepDue < now - maxCatchUp * simPeriod) stepDue = now + simPeriod;
+    };
     pacer.start(this.clock.now());
     for (;;) {
       const tickStart = this.clock.now();
@@ -296,8 +320,9 @@ export class GameLoop {
         if (inflight.error) throw inflight.error;
         inflight = undefined;
       }
-      if (!inflight && (!this.paused || this.resetRequested) && (wantMore() || this.resetRequested)) {
+      if (!inflight && (!this.paused || this.resetRequested) && (wantMore() || this.resetRequested) && stepIsDue()) {
         inflight = this.startStep();
+        stepStarted();
         stepTick = this.tickIndex;
         if (!inflight) inputEnded = true;
         // One event-loop turn: a source that computes synchronously (the truth world) has its
@@ -307,7 +332,7 @@ export class GameLoop {
       }
       if (this.latest && !this.latest.presented) await this.presentLatest(true);
       else if (this.paused) await this.presentLatest(false);
-      else if (inflight && this.tickIndex > 0) {
+      else if (inflight && this.tickIndex > 0 && stepIsDue()) {
         this.profiler.dropped();
         this.trace?.instant('dropped', 'frame', this.rel(this.clock.now()), TRACK.loop);
       }
@@ -328,10 +353,11 @@ export class GameLoop {
           const step = inflight && !inflight.done ? inflight.promise.then(() => 'step' as const) : undefined;
           const woke = step ? await Promise.race([sleep, step]) : await sleep;
           if (woke === 'tick') break;
-          if (inflight?.error || stepTick === this.tickIndex || this.paused || !wantMore()) continue;
+          if (inflight?.error || stepTick === this.tickIndex || this.paused || !wantMore() || !stepIsDue()) continue;
           await this.pollInput();
           if (this.paused || this.resetRequested || !wantMore()) continue;
           inflight = this.startStep();
+          stepStarted();
           stepTick = this.tickIndex;
           if (!inflight) inputEnded = true;
         }

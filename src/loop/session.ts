@@ -24,6 +24,7 @@ import type { Canvas } from '../hud/text.js';
 import { placeKeysLines } from '../hud/hud.js';
 import { GameLoop, type LoopInput, type LoopOutput, type LoopResult, type StepObserver } from './game_loop.js';
 import { WindowOutput } from './window_output.js';
+import { loopRates, tickHzOf } from '../tick_rate.js';
 
 export interface SessionOptions {
   source: FrameSource;
@@ -31,7 +32,10 @@ export interface SessionOptions {
   sourceId: string;
   backend: string;
   seed: number;
-  fps: number;
+  /** Simulation tick, steps per second (default: the source's own, src/tick_rate.ts). */
+  fps?: number;
+  /** Presents per second in real time (default: the simulation tick; not below it). */
+  displayFps?: number;
   steps?: number;
   headless: boolean;
   /** Headless input: an action script file; otherwise random actions (seeded). */
@@ -47,7 +51,7 @@ export interface SessionOptions {
   hud: boolean;
   /** Where F12 screenshots go. */
   shotsDir: string;
-  /** Headless: pace at --fps like the window would (true) or run as fast as possible (false). */
+  /** Headless: pace at the display rate like the window would (true) or run as fast as possible (false). */
   realtime?: boolean;
   observers?: StepObserver[];
   /** More settings for the recording's header (what a replay needs to rebuild the world). */
@@ -81,6 +85,8 @@ export function* randomSteps(space: FrameSource['actionSpace'], seed: number): G
 export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const log = o.log ?? ((l: string) => console.log(l));
   const { source } = o;
+  const rates = loopRates(tickHzOf(source), o.fps, o.displayFps);
+  if (rates.note) log(rates.note);
   const profiler = new FrameProfiler();
   const trace = o.trace ? new TraceRecorder() : undefined;
   const observers: StepObserver[] = [...(o.observers ?? [])];
@@ -94,7 +100,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         label: source.label,
         backend: o.backend,
         seed: o.seed,
-        settings: { ...(o.recordSettings ?? {}), fps: o.fps, width: source.width, height: source.height, ...(o.steps ? { steps: o.steps } : {}) },
+        settings: { ...(o.recordSettings ?? {}), fps: rates.fps, width: source.width, height: source.height, ...(o.steps ? { steps: o.steps } : {}) },
         actionSpace: source.actionSpace,
         worldVersion: worldLayout().worldVersion,
       },
@@ -148,7 +154,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     source,
     input,
     output,
-    fps: o.fps,
+    fps: rates.fps,
+    displayFps: rates.displayFps,
     realtime: o.headless ? (o.realtime ?? false) : true,
     maxFrames: o.frames,
     seed: o.seed,
@@ -188,7 +195,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   }
   if (trace && o.trace) {
     try {
-      trace.write(o.trace, { source: source.label, backend: o.backend, fps: o.fps, seed: o.seed });
+      trace.write(o.trace, { source: source.label, backend: o.backend, fps: rates.fps, displayFps: rates.displayFps, seed: o.seed });
     } catch (err) {
       throw new WorldloopError('WL_IO', `cannot write trace '${o.trace}': ${(err as Error).message}`);
     }

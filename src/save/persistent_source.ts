@@ -16,6 +16,7 @@ import type { ObjectKind } from '../world.js';
 import type { StepObserver } from '../loop/game_loop.js';
 import type { LightSetting, LightState } from '../lighting.js';
 import { WorldloopError } from '../errors.js';
+import { tickHzOf } from '../tick_rate.js';
 
 export class PersistentSource implements FrameSource {
   readonly inner: FrameSource;
@@ -36,6 +37,9 @@ export class PersistentSource implements FrameSource {
 
   get kind(): 'truth' | 'model' {
     return this.inner.kind;
+  }
+  get tickHz(): number {
+    return tickHzOf(this.inner);
   }
   get actionSpace(): ActionSpace {
     return this.inner.actionSpace;

@@ -10,7 +10,7 @@ import { DEFAULT_QUICKSAVE, RUNTIME_FLAGS, RUNTIME_HELP, runtimeOptions, runPers
 import { InputFileError, WorldloopError } from '../../errors.js';
 import type { BackendName } from '../../model.js';
 
-const help = `usage: worldloop play [--model PATH] [--backend B] [--fps N] [--steps N] [--seed N] [flags]
+const help = `usage: worldloop play [--model PATH] [--backend B] [--fps N] [--display-fps N] [--steps N] [--seed N] [flags]
 
 Plays a world model: each frame the model samples the next latent from the last frames and your
 action, then decodes it. The world starts from the ground-truth world's view for --seed.

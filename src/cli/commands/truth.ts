@@ -5,7 +5,7 @@ import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
 import { openPersistentWorld } from '../../save/persistent_world.js';
 import { DEFAULT_QUICKSAVE, runPersistent } from '../persist_flags.js';
 
-const help = `usage: worldloop truth [--seed N] [--fps N] [--headless] [flags]
+const help = `usage: worldloop truth [--seed N] [--fps N] [--display-fps N] [--headless] [flags]
 
 Plays the procedural ground-truth world (the C++ raycaster the models learn from) in the game
 loop: same window, bindings, HUD, profiler, recording and replay as 'play'.
