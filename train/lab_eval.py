@@ -105,7 +105,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     roll = {h: _Acc() for h in HORIZONS}
     copy_h = {h: _Acc() for h in HORIZONS}
     for s in ROLL_STARTS:
-        zr = model.rollout(z[:, s:s + K], ac[:, s:s + K - 1 + H], H, gen)
+        zr = model.rollout(z[:, s:s + K], ac[:, s:s + K - 1 + H], steps, gen)  # H frames
         for h in HORIZONS:
             truth = _f(fr[:, s + K + h - 1], device)
             x = decode(zr[:, h - 1])
@@ -121,7 +121,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
 
     # Standing still.
     ctx = z[:, STILL_AT][:, None].repeat(1, K, 1, 1, 1)
-    zs = model.rollout(ctx, torch.zeros(V, K - 1 + STILL_FRAMES, ac.shape[-1]), STILL_FRAMES, gen)
+    zs = model.rollout(ctx, torch.zeros(V, K - 1 + STILL_FRAMES, ac.shape[-1]), steps, gen)
     frames = decode(zs.flatten(0, 1)).reshape(V, STILL_FRAMES, 3, *fr.shape[2:4])
     truth = _f(fr[:, STILL_AT], device)
     still: Dict = {"autoencoder_psnr": _r(metrics.psnr(decode(z[:, STILL_AT]), truth).mean())}
@@ -139,7 +139,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     F_ = lab.turn_frames.shape[2] - K
     agree, total = 0, 0
     for d in range(2):
-        zr = model.rollout(lab.turn_latents[:, d], lab.turn_actions[:, d], F_, gen)
+        zr = model.rollout(lab.turn_latents[:, d], lab.turn_actions[:, d], steps, gen)
         mf = torch.cat([decode(lab.turn_latents[:, d, -1])[:, None],
                         decode(zr.flatten(0, 1)).reshape(V, F_, 3, *fr.shape[2:4])], 1)
         tf_ = _f(lab.turn_frames[:, d, K - 1:], device)

@@ -145,6 +145,13 @@ class LabPipeline(unittest.TestCase):
         self.assertIn("detail", res["h32"])
         self.assertGreater(res["turn"]["pairs"], 0)
         self.assertTrue(os.path.isfile(os.path.join(out, "lab_sheet.png")))
+        # Every line runs the sampler with the steps asked for (the rollouts once ran their
+        # horizon as the step count): 1 and 2 steps differ in every line of an untrained net.
+        res2 = lab_eval.run(path, self.set_a, None, steps=2, log=lambda *a: None)
+        self.assertEqual((res["steps"], res2["steps"]), (1, 2))
+        for line in ("teacher_forced", "h8", "h32"):
+            self.assertNotEqual(res[line]["psnr"], res2[line]["psnr"], line)
+        self.assertNotEqual(res["still"]["flicker"], res2["still"]["flicker"])
         with self.assertRaisesRegex(ValueError, "another config"):
             lab_train.run(self.set_a, out, "base", 6, sets, log=lambda *a: None)
         # A decoder trained against the critic on this arm's predicted latents: the exported file
