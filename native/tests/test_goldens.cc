@@ -120,6 +120,21 @@ bool step_matches_sample_then_decode(const char* label, wl_model* model, int B,
   return same;
 }
 
+// After a call that wrote `out`: the call succeeded and `out` is within kTol of the golden tensor
+// `expected`; the error is appended to errs so the margin shows in the log.
+struct GoldenCheck {
+  const char* label;
+  const Fixture& g;
+  const std::vector<float>& out;
+  std::string& errs;
+  void operator()(const char* what, wl_status st, const char* expected) const {
+    CHECK_MSG(st == WL_OK, "[%s] %s: %s", label, what, wl_last_error());
+    const float err = max_abs_diff(out, g.f32(expected));
+    CHECK_MSG(err <= kTol, "[%s] %s max abs err %g", label, what, err);
+    errs += std::string(" ") + what + " " + fmt(err);
+  }
+};
+
 // The memory-enabled model's goldens (golden_memory.safetensors, written with the tiny fixtures):
 // denoise and 2-step samples with memory views through the _mem entry points, and the plain
 // entry points on the same model (no slot present). Absent slots hold NaN in the inputs: the
@@ -154,12 +169,7 @@ void check_memory_goldens(const char* label, int threads, wl_backend backend, st
   const wl_model_memory mem{mem_lat.data(), mem_pose.data(), mem_mask.data()};
   std::vector<float> out(B * lat);
 
-  auto check = [&](const char* what, wl_status st, const char* expected_name) {
-    CHECK_MSG(st == WL_OK, "[%s] %s: %s", label, what, wl_last_error());
-    const float err = max_abs_diff(out, g.f32(expected_name));
-    CHECK_MSG(err <= kTol, "[%s] %s max abs err %g", label, what, err);
-    errs += std::string(" ") + what + " " + fmt(err);
-  };
+  const GoldenCheck check{label, g, out, errs};
   check("mem-denoise",
         wl_model_denoise_mem(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
                              out.data()),
@@ -208,12 +218,7 @@ void check_residual_goldens(const char* label, int threads, wl_backend backend, 
   const auto noisy = g.f32("input_noisy");
   const auto seeds = g.raw<uint64_t>("input_seeds"), frames = g.raw<uint64_t>("input_frames");
   std::vector<float> out(noise.size());
-  auto check = [&](const char* what, wl_status st, const char* expected) {
-    CHECK_MSG(st == WL_OK, "[%s] %s: %s", label, what, wl_last_error());
-    const float err = max_abs_diff(out, g.f32(expected));
-    CHECK_MSG(err <= kTol, "[%s] %s max abs err %g", label, what, err);
-    errs += std::string(" ") + what + " " + fmt(err);
-  };
+  const GoldenCheck check{label, g, out, errs};
   check("residual-denoise",
         wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
                          out.data()),
