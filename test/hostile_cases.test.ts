@@ -2,7 +2,6 @@
 // poses in saves, huge finite actions in model-world recordings), run by the launcher in their
 // own processes with a hang timeout, and the values that slipped through or were reported
 // without a file name or with the usage-error status. Exit statuses: src/cli/exit_codes.ts.
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,29 +12,15 @@ import { projectRoot } from '../src/native.js';
 import { decodeRecording, encodeRecording, type Recording } from '../src/record/format.js';
 import { decodeSave, encodeSave } from '../src/save/format.js';
 import { runCli } from './helpers/cli.js';
+import { runLauncher, type LauncherRun } from './helpers/launcher.js';
 
 const ROOT = projectRoot();
 const TINY = join(ROOT, 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
 /** Generous: these are refused before a frame is made; a run still going then is a hang. */
 const HANG_MS = 30_000;
 
-function launcher(args: string[]): Promise<{ code: number | null; text: string; ms: number; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'worldloop.js'), ...args], { cwd: ROOT });
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, HANG_MS);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, text, ms: performance.now() - t0, timedOut });
-    });
-  });
+function launcher(args: string[]): Promise<LauncherRun> {
+  return runLauncher(ROOT, args, HANG_MS);
 }
 
 let dir = '';

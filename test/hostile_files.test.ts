@@ -9,7 +9,6 @@
 // CI runs WL_FUZZ_PER_FORMAT files per format (default 10); the nightly run sets it higher:
 //   WL_FUZZ_PER_FORMAT=350 npx vitest run test/hostile_files.test.ts
 // WL_FUZZ_SEED picks another seed; WL_FUZZ_REPORT=path writes the per-format counts as JSON.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +18,9 @@ import { encodePng } from '../src/image/png.js';
 import { defaultBindings } from '../src/input/default_bindings.js';
 import { runCli } from './helpers/cli.js';
 import { mutateJsonFile, mutateModel, mutatePng, mutateRecording, mutateSave, rng, type Rng } from './fuzz/hostile_mutations.js';
+import { runLauncher as runLauncherWithTimeout, type LauncherRun } from './helpers/launcher.js';
 
 const ROOT = projectRoot();
-const LAUNCHER = join(ROOT, 'bin', 'worldloop.js');
 const TINY = join(ROOT, 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
 const PER_FORMAT = Number(process.env.WL_FUZZ_PER_FORMAT ?? 10);
 const SEED = Number(process.env.WL_FUZZ_SEED ?? 20);
@@ -30,31 +29,10 @@ const HANG_MS = 30_000;
 /** Runs at once (the machine's cores; each run is one Node process). */
 const PARALLEL = 2;
 
-interface Run {
-  code: number | null;
-  signal: string | null;
-  text: string;
-  ms: number;
-  timedOut: boolean;
-}
+type Run = LauncherRun;
 
 function runLauncher(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: ROOT, env: { ...process.env, WL_FUZZ_CHILD: '1' } });
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, HANG_MS);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, text, ms: performance.now() - t0, timedOut });
-    });
-  });
+  return runLauncherWithTimeout(ROOT, args, HANG_MS, { ...process.env, WL_FUZZ_CHILD: '1' });
 }
 
 type Verdict = 'clean' | 'refused' | 'failed' | 'hang' | 'crash' | 'unnamed' | 'usage';
