@@ -120,6 +120,24 @@ bool step_matches_sample_then_decode(const char* label, wl_model* model, int B,
   return same;
 }
 
+// The model file a golden names in its metadata ("model": a fixture's name or an absolute path),
+// loaded for 2 worlds; null, after a failed CHECK, when it names none or does not load.
+wl_model* load_model_of(const Fixture& g, const char* label, int threads, wl_backend backend) {
+  const std::string* name = g.file.metadata("model");
+  CHECK_MSG(name != nullptr, "[%s] the golden names no model file", label);
+  if (!name) return nullptr;
+  wl_model_options o;
+  wl_model_options_default(&o);
+  o.backend = backend;
+  o.threads = threads;
+  o.max_batch = 2;
+  const std::string path = (*name)[0] == '/' ? *name : fixture(*name);
+  wl_model* m = nullptr;
+  CHECK_MSG(wl_model_load(path.c_str(), &o, &m) == WL_OK, "[%s] %s: %s", label, path.c_str(),
+            wl_last_error());
+  return m;
+}
+
 // After a call that wrote `out`: the call succeeded and `out` is within kTol of the golden tensor
 // `expected`; the error is appended to errs so the margin shows in the log.
 struct GoldenCheck {
@@ -145,17 +163,8 @@ void check_memory_goldens(const char* label, int threads, wl_backend backend, st
     return;
   }
   Fixture g("golden_memory.safetensors");
-  const std::string* name = g.file.metadata("model");
-  CHECK(name != nullptr);
-  if (!name) return;
-  wl_model_options o;
-  wl_model_options_default(&o);
-  o.backend = backend;
-  o.threads = threads;
-  o.max_batch = 2;
   Loaded l;
-  const std::string path = (*name)[0] == '/' ? *name : fixture(*name);
-  CHECK_MSG(wl_model_load(path.c_str(), &o, &l.model) == WL_OK, "%s", wl_last_error());
+  l.model = load_model_of(g, label, threads, backend);
   if (!l.model) return;
   wl_model_dims d;
   CHECK(wl_model_dims_get(l.model, &d) == WL_OK);
@@ -203,14 +212,8 @@ void check_memory_goldens(const char* label, int threads, wl_backend backend, st
 void check_residual_goldens(const char* label, int threads, wl_backend backend, std::string& errs) {
   if (!fixture_exists("golden_residual.safetensors")) return;
   Fixture g("golden_residual.safetensors");
-  wl_model_options o;
-  wl_model_options_default(&o);
-  o.backend = backend;
-  o.threads = threads;
-  o.max_batch = 2;
   Loaded l;
-  CHECK_MSG(wl_model_load(fixture(*g.file.metadata("model")).c_str(), &o, &l.model) == WL_OK,
-            "[%s] residual model: %s", label, wl_last_error());
+  l.model = load_model_of(g, label, threads, backend);
   if (!l.model) return;
   const int B = 2;
   const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
