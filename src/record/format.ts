@@ -118,9 +118,11 @@ function isNum(v: unknown): v is number {
 export interface RecordedRuntime {
   memorySlots: boolean;
   anchor: boolean;
+  /** Most steps a revisit anchor's bridge may take (recordings made before it existed: 1). */
   anchorSteps?: number;
   storeEvery: number;
   memoryCapacity: number;
+  /** The picture the world opened on (--start-image), as given. */
   startImage?: string;
 }
 

@@ -22,6 +22,7 @@ import { captureSave, checkRestorable, checkSaveSource, readSave, restoreSave, w
 import { PersistentSource } from './persistent_source.js';
 import { placeDepth } from '../object_placement.js';
 import type { SaveFile } from './format.js';
+import type { RecordedRuntime } from '../record/format.js';
 
 export interface PersistentWorld {
   /** What the loop drives: the world, plus waiting for steps and restoring on reset. */
@@ -74,16 +75,9 @@ export interface OpenWorldOptions {
   memorySlots?: boolean;
 }
 
-export interface ModelRuntimeSettings {
-  memorySlots: boolean;
-  anchor: boolean;
-  /** Most steps a revisit anchor's bridge may take (recordings made before it existed: 1). */
-  anchorSteps?: number;
-  storeEvery: number;
-  memoryCapacity: number;
-  /** The picture the world opened on (--start-image), as given. */
-  startImage?: string;
-}
+/** The runtime around a model world, as recordings keep it (record/format.ts owns the fields and
+ * their checks). */
+export type ModelRuntimeSettings = RecordedRuntime;
 
 export interface WallGrid {
   size: number;

@@ -8,20 +8,12 @@
 // Everything is drawn from a seeded generator, so a failing file can be regenerated.
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { seededRandom } from '../../src/loop/action_script.js';
 
 export type Rng = () => number;
 
-/** mulberry32: small, seeded, repeatable. */
-export function rng(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded and repeatable: the action scripts' own generator. */
+export const rng: (seed: number) => Rng = seededRandom;
 
 function pick<T>(r: Rng, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)]!;
