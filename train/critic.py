@@ -94,7 +94,7 @@ def run(set_root: str, out: str, steps: int, denoiser_model: Optional[str] = Non
     W, T = lab.train_latents.shape[:2]
     t0 = time.time()
     mf = open(os.path.join(out, "metrics.jsonl"), "a")
-    group, frames, worlds = None, None, None
+    frames, worlds = None, None
 
     def save():
         checkpoint.save(out, "lab", {
@@ -105,10 +105,9 @@ def run(set_root: str, out: str, steps: int, denoiser_model: Optional[str] = Non
 
     while step < steps:
         # A group of 8 worlds re-rendered every 25 steps: rendering is cheap, holding all frames is not.
-        if group is None or step % 25 == 0:
+        if frames is None or step % 25 == 0:
             worlds = torch.randint(0, W, (8,), generator=gen).numpy()
             frames = _frames_of(lab, worlds)
-            group = step
         wi = torch.randint(0, len(worlds), (batch,), generator=gen)
         ti = torch.randint(K, T, (batch,), generator=gen)
         truth = data.to_float_frames(torch.from_numpy(frames[wi.numpy(), ti.numpy()]))

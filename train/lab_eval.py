@@ -1,4 +1,4 @@
-"""The proxy lab's micro-eval: a few minutes on 2 cores, on the lab set's held-out worlds, for any
+"""The proxy lab's micro-eval: about half a minute on 2 cores for a lab arm, on the lab set's held-out worlds, for any
 model file whose autoencoder is the set's encoder (a lab arm's export or the shipped default).
 
 Lines (all PSNR in dB on uint8 levels; sharpness = mean image-gradient magnitude of model frames
@@ -68,11 +68,12 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     lab = LabSet(set_root)
     device = torch.device("cpu")
     model = TorchWorldModel(model_path, device)
-    if list(model.manifest["latent"].values())[:3] != lab.meta["latent"]:
+    lat = model.manifest["latent"]
+    if [lat["channels"], lat["height"], lat["width"]] != lab.meta["latent"]:
         raise ValueError(f"{model_path}: latent {model.manifest['latent']} does not match the lab "
                          f"set's {lab.meta['latent']}")
     # Frames are decoded by the engine from the set's own model file (the same autoencoder
-    # weights: a lab arm is exported with them), ~10x faster than the PyTorch decoder here.
+    # weights: a lab arm is exported with them), far faster than the PyTorch decoder here.
     engine = EngineAutoencoder(decoder_model or lab.meta["model"], batch=16)
     decode = lambda zz: _f(engine.decode(zz.numpy()), device)  # noqa: E731
     K = model.K

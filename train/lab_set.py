@@ -103,7 +103,6 @@ def build(out: str, model_path: str, train_worlds: int = 384, ticks: int = 64,
         raise FileNotFoundError(f"{model_path}: no such model file (the lab encodes with its "
                                 "autoencoder)")
     os.makedirs(out, exist_ok=True)
-    torch.manual_seed(0)
     t_start = time.time()
     manifest = export.load_model(model_path)[0]
     ae = EngineAutoencoder(model_path, batch=ENCODE_BATCH)
