@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { resolveModelPath, DEFAULT_MODEL } from '../src/loop/open_source.js';
+import { resolveModelPath, DEFAULT_MODEL } from '../src/play/model_path.js';
 
 export interface BenchArgSpec {
   /** flags that take a value: `--name V` */

@@ -5,7 +5,7 @@
  */
 import type { Model } from '../src/model.js';
 import { ModelWorld } from '../src/model_world.js';
-import { truthOpening } from '../src/loop/open_source.js';
+import { truthOpening } from '../src/play/truth_start.js';
 import { emit } from './bench_json.js';
 
 export async function emitEditCost(

@@ -8,7 +8,7 @@
  *   node dist/bench/sampler_steps.js [--model PATH] [--seeds 8] [--threads N]
  */
 import { loadModel } from '../src/model.js';
-import { truthOpening } from '../src/loop/open_source.js';
+import { truthOpening } from '../src/play/truth_start.js';
 import { machine } from './bench_json.js';
 import { BenchArgs } from './bench_args.js';
 

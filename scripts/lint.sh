@@ -2,6 +2,7 @@
 # Lint and format checks, run by scripts/test.sh before the tests (and on their own: bash scripts/lint.sh).
 #   ESLint (eslint.config.js: typescript-eslint's recommended rules, no `any`, no stale
 #     eslint-disable comments) over src/, bench/, test/, bin/.
+#   No import cycles in src/ (scripts/import_cycles.js; type-only imports count too).
 #   clang-format (.clang-format) over native/: every C++/CUDA file except the ones listed in
 #     scripts/clang-format-legacy.txt, which predate the config.
 #   pyflakes over train/ (unused imports and variables, undefined names). Debian has no ruff
@@ -12,6 +13,9 @@ fail=0
 
 echo "== lint: ESLint"
 npx eslint --max-warnings 0 . || fail=1
+
+echo "== lint: import cycles (src/)"
+node scripts/import_cycles.js src || fail=1
 
 echo "== lint: clang-format (native/)"
 if command -v clang-format >/dev/null; then

@@ -10,9 +10,15 @@
  * lighting it is meant to show with the same rules as the truth world (LightTracker).
  */
 import { FormatError, InvalidArgumentError } from './errors.js';
-import type { LightPreset } from './world.js';
 
 export type Tint = [number, number, number];
+
+/** One of the world's named light settings (published in its layout, cycled by the light event). */
+export interface LightPreset {
+  name: string;
+  level: number;
+  tint: Tint;
+}
 
 export interface LightSetting {
   level: number;

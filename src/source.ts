@@ -4,7 +4,7 @@
  * the loop, recorder, profiler and CLI treat them alike.
  */
 import type { LightSetting, LightState } from './lighting.js';
-import type { ObjectKind } from './world.js';
+import type { ObjectKind } from './object_kind.js';
 
 /** Changes made to a world just before a step (after any reset): the light set, then an object
  * placed (only when it was: a placement a wall left no room for changed nothing). Recorded with

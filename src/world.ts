@@ -8,19 +8,14 @@ import { addon } from './native.js';
 import type { ExploreConfig, NativeExplorer, NativeWorld, WorldConfig } from './addon_types.js';
 import { fromNative, InvalidArgumentError, WorldloopError } from './errors.js';
 import type { ActionChannel, ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
-import { checkLightSetting, type LightSetting, type LightState } from './lighting.js';
+import { checkLightSetting, type LightPreset, type LightSetting, type LightState } from './lighting.js';
+import { OBJECT_KINDS, type ObjectKind } from './object_kind.js';
 import { WORLD_TICK_HZ } from './tick_rate.js';
 
 export type { ExploreConfig, WorldConfig } from './addon_types.js';
 
-export const OBJECT_KINDS = ['pillar', 'barrel', 'plant', 'lamp', 'crate', 'orb'] as const;
-export type ObjectKind = (typeof OBJECT_KINDS)[number];
-
-export interface LightPreset {
-  name: string;
-  level: number;
-  tint: [number, number, number];
-}
+export { OBJECT_KINDS, type ObjectKind } from './object_kind.js';
+export type { LightPreset } from './lighting.js';
 
 /** What the world publishes as data: the action vector, object kinds, light presets, defaults. */
 export interface WorldLayout {

@@ -10,7 +10,7 @@ import { ModelWorld } from '../src/model_world.js';
 import { Explorer, TruthWorld, worldLayout } from '../src/world.js';
 import { ActionMapper } from '../src/input/action_mapper.js';
 import { defaultBindings } from '../src/input/default_bindings.js';
-import { truthOpening } from '../src/loop/open_source.js';
+import { truthOpening } from '../src/play/truth_start.js';
 
 const DEFAULT = join(projectRoot(), 'models', 'default.safetensors');
 

@@ -6,7 +6,7 @@ import { projectRoot } from '../src/native.js';
 import { loadModel, type Manifest, type Model } from '../src/model.js';
 import { ModelWorld } from '../src/model_world.js';
 import { OBJECT_KINDS, TruthWorld, World, worldActionSpace, worldLayout } from '../src/world.js';
-import { truthOpening } from '../src/loop/open_source.js';
+import { truthOpening } from '../src/play/truth_start.js';
 import { GameLoop } from '../src/loop/game_loop.js';
 import { ScriptInput } from '../src/input/script_input.js';
 import { parseActionScript, scriptSteps } from '../src/loop/action_script.js';

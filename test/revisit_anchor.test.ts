@@ -9,8 +9,8 @@ import { PoseTracker } from '../src/memory/pose_tracker.js';
 import { worldActionSpace } from '../src/world.js';
 import { loadModel, ModelWorld } from '../src/index.js';
 import { ANCHOR_NOISE_BASE, anchorNoiseKey } from '../src/model_world.js';
-import { assemblePersistentWorld, truthStart } from '../src/save/persistent_world.js';
-import { truthOpening } from '../src/loop/open_source.js';
+import { openWorld } from '../src/play/open_world.js';
+import { truthStart } from '../src/play/truth_start.js';
 import type { ActionSpace } from '../src/source.js';
 
 const FIX = join(__dirname, '..', 'native', 'tests', 'fixtures');
@@ -242,7 +242,6 @@ describe('revisit anchor', () => {
     const model = await loadModel(join(FIX, 'tiny_model.safetensors'), { threads: 1 });
     try {
       const seed = 3;
-      const { context: K, frameWidth: W, frameHeight: H } = model.dims;
       const names = model.actionSpace.channels.map((c) => c.name);
       const act = (turn: number) => {
         const a = new Float32Array(model.dims.actionDim);
@@ -250,12 +249,10 @@ describe('revisit anchor', () => {
         return a;
       };
       const run = async (anchor: boolean) => {
-        const world = new ModelWorld(model, { seed, opening: (s) => truthOpening(s, K, W, H) });
+        // The world play runs, opened as every command opens it (on this test's model).
+        const pw = await openWorld({ kind: 'model', model: { model, sourceId: 'test' }, seed, anchor });
+        const world = pw.world;
         const st = truthStart(seed);
-        const pw = assemblePersistentWorld({
-          world, sourceId: 'test', backend: 'cpu', seed, model, memory: new MemoryStore({ latentSize: model.latentSize }),
-          startPose: st.pose, walls: st.walls, settings: {}, anchor,
-        });
         const first = await world.reset(seed);
         for (const o of pw.observers) o.sessionStarted?.(first);
         // Turn left 12 steps, then right 12: back where it started (turning never touches a wall).
@@ -267,6 +264,8 @@ describe('revisit anchor', () => {
           frames.push(frame.rgb.slice());
         }
         expect(pw.tracker.pose().yaw).toBeCloseTo(st.pose.yaw, 5);
+        expect(pw.startPose).toEqual(st.pose);
+        await pw.close();
         return { frames, anchor: pw.anchor };
       };
       const on = await run(true);

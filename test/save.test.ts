@@ -9,12 +9,12 @@ import { projectRoot } from '../src/native.js';
 import { loadModel } from '../src/model.js';
 import { ModelWorld } from '../src/model_world.js';
 import { TruthWorld } from '../src/world.js';
-import { truthOpening } from '../src/loop/open_source.js';
+import { truthOpening } from '../src/play/truth_start.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { decodeSave, encodeSave, SAVE_VERSION } from '../src/save/format.js';
 import { writeFileAtomic, type AtomicFs } from '../src/save/atomic_write.js';
 import { captureSave, checkSaveSource, readSave, restoreSave, writeSave } from '../src/save/world_save.js';
-import { loadPersistentWorld } from '../src/save/persistent_world.js';
+import { openWorld } from '../src/play/open_world.js';
 import { MemoryStore } from '../src/memory/memory_store.js';
 import { PoseTracker } from '../src/memory/pose_tracker.js';
 import { loadRecording } from '../src/record/replay.js';
@@ -131,7 +131,7 @@ describe('atomic write', () => {
 
 describe('persistent source', () => {
   it('idle() waits for the step and its observers; a failed step does not block it; resumeWith restores on reset', async () => {
-    const { PersistentSource } = await import('../src/save/persistent_source.js');
+    const { PersistentSource } = await import('../src/play/persistent_source.js');
     let finish!: (v: unknown) => void;
     let fail!: (e: unknown) => void;
     const frame = { width: 1, height: 1, rgb: new Uint8Array(3), index: 0 };
@@ -269,7 +269,7 @@ describe('continuing a saved world', () => {
     let r = await cli(['save', file, '--model', TINY, '--backend', 'cpu', '--threads', '1', '--frames', '5', '--seed', '2']);
     expect(r.code).toBe(0);
     const other = copyWithOneWeightChanged(TINY, join(dir, 'other.safetensors'));
-    await expect(loadPersistentWorld(file, { modelPath: other, backend: 'cpu' })).rejects.toThrow(/made by sha256:[0-9a-f]{64}, but .* is sha256:[0-9a-f]{64} \(a different model file/);
+    await expect(openWorld({ load: file, modelPath: other, backend: 'cpu' })).rejects.toThrow(/made by sha256:[0-9a-f]{64}, but .* is sha256:[0-9a-f]{64} \(a different model file/);
     r = await cli(['load', file, '--model', other, '--backend', 'cpu', '--headless', '--frames', '1']);
     expect(r.code).toBe(3); // a bad input file
     expect(r.text).toMatch(/different model file/);

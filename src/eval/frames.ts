@@ -1,18 +1,15 @@
 /**
  * What the revisit eval (`worldloop revisit`) and the runtime benches share: model frames made by
  * the world play builds (model world, pose tracker, memory store, memory slots, revisit anchoring —
- * src/save/persistent_world.ts), driven by the game loop in lockstep under a fixed list of
+ * openWorld, src/play/open_world.ts), driven by the game loop in lockstep under a fixed list of
  * truth-world actions; the truth world's frames for the same actions; and the image measures of
  * the training eval (PSNR, sharpness).
  */
 import { World, worldLayout, type ObjectKind } from '../world.js';
 import type { Model } from '../model.js';
-import { ModelWorld } from '../model_world.js';
 import { GameLoop } from '../loop/game_loop.js';
 import { ScriptInput } from '../input/script_input.js';
-import { truthOpening } from '../loop/open_source.js';
-import { MemoryStore } from '../memory/memory_store.js';
-import { assemblePersistentWorld, truthStart } from '../save/persistent_world.js';
+import { openWorld } from '../play/open_world.js';
 import type { AnchorConfig } from '../memory/revisit_anchor.js';
 import type { LightSetting } from '../lighting.js';
 
@@ -201,7 +198,6 @@ export async function modelFrames(
   } = {},
 ): Promise<{ frames: Uint8Array[]; anchored: number; anchoredAt: boolean[] }> {
   const d = model.dims;
-  const k = d.context;
   // Loops are truth-world action vectors; the model takes its own channels, matched by name.
   const world = worldLayout().channels.map((c) => c.name);
   const pick = model.actionSpace.channels.map((c) => {
@@ -209,20 +205,12 @@ export async function modelFrames(
     if (i < 0) throw new Error(`model action channel '${c.name}' is not one of the world's (${world.join(', ')})`);
     return i;
   });
-  // The world play runs (src/save/persistent_world.ts): pose tracker with the seed's walls,
+  // The world play runs (openWorld, on the caller's model): pose tracker with the seed's walls,
   // memory store and observers; only the switches differ between the modes.
-  const mw = new ModelWorld(model, { seed, opening: (sd) => truthOpening(sd, k, d.frameWidth, d.frameHeight) });
-  const st = truthStart(seed);
-  const pw = assemblePersistentWorld({
-    world: mw,
-    sourceId,
-    backend: model.info.backend,
+  const pw = await openWorld({
+    kind: 'model',
+    model: { model, sourceId },
     seed,
-    model,
-    memory: new MemoryStore({ latentSize: model.latentSize }),
-    startPose: st.pose,
-    walls: st.walls,
-    settings: {},
     memorySlots: mode !== 'plain',
     anchor: mode === 'anchor' ? (opts.anchorConfig ?? true) : false,
   });
@@ -240,21 +228,25 @@ export async function modelFrames(
       ...(opts.place?.step === i ? { place: opts.place.kind } : {}),
     };
   });
-  await new GameLoop({
-    source: pw.source,
-    input: new ScriptInput(steps[Symbol.iterator]()),
-    output: {
-      present: (f) => {
-        frames[f.index] = f.rgb.slice();
-        const n = pw.anchor?.anchored ?? 0;
-        anchoredAt[f.index] = n > counted;
-        counted = n;
+  try {
+    await new GameLoop({
+      source: pw.source,
+      input: new ScriptInput(steps[Symbol.iterator]()),
+      output: {
+        present: (f) => {
+          frames[f.index] = f.rgb.slice();
+          const n = pw.anchor?.anchored ?? 0;
+          anchoredAt[f.index] = n > counted;
+          counted = n;
+        },
       },
-    },
-    observers: pw.observers,
-    realtime: false,
-    seed,
-  }).run();
+      observers: pw.observers,
+      realtime: false,
+      seed,
+    }).run();
+  } finally {
+    await pw.close(); // the world only: the model is the caller's
+  }
   if (frames.length !== acts.length + 1 || frames.some((f) => !f)) {
     throw new Error(`model frames: the loop presented ${frames.filter(Boolean).length} of ${acts.length + 1} frames`);
   }

@@ -8,7 +8,7 @@
  * move) is undone by two steps (move back along the current heading, then turn back) — so the
  * player is away for 3n frames. The truth world checks every candidate loop: one that bumped a
  * wall does not return exactly and is replaced by another policy seed. Each loop runs in up to
- * three modes, all through the world play builds (src/save/persistent_world.ts):
+ * three modes, all through the world play builds (openWorld, src/play/open_world.ts):
  * - plain: the model alone;
  * - memory: a model with memory slots (docs/memory-model.md) fed the views retrieval picks;
  * - anchor: what play runs — the slots when the model has them, plus revisit anchoring

@@ -1,24 +1,24 @@
 // A truth-world play session in a real window (xvfb under npm test), as `worldloop truth` runs
 // it: keys go in through windowTesting.pushKey, and the session ends on Escape.
-import type { PersistentWorld } from '../../src/save/persistent_world.js';
+import type { PlayWorld } from '../../src/play/play_world.js';
 
 export interface WindowSession {
-  world: PersistentWorld;
+  world: PlayWorld;
   /** Resolves when the session has ended (push Escape first). */
   done: Promise<unknown>;
 }
 
-/** Opens a persistent truth world for `seed` and runs it in a 128x128 window at 60 FPS. */
+/** Opens a play truth world for `seed` and runs it in a 128x128 window at 60 FPS. */
 export async function startTruthWindowSession(
   seed: number,
   opts: { quicksave: string; shotsDir: string; hud?: boolean; log?: (line: string) => void },
 ): Promise<WindowSession> {
   const { hasDisplay } = await import('../../src/window.js');
   if (!hasDisplay()) throw new Error('needs an X display: run under xvfb-run (npm test does)');
-  const { openPersistentWorld } = await import('../../src/save/persistent_world.js');
-  const { runPersistent } = await import('../../src/cli/persist_flags.js');
-  const world = await openPersistentWorld({ kind: 'truth', seed });
-  const done = runPersistent(
+  const { openWorld } = await import('../../src/play/open_world.js');
+  const { runPlay } = await import('../../src/play/run_play.js');
+  const world = await openWorld({ kind: 'truth', seed });
+  const done = runPlay(
     world,
     {
       seed, fps: 60, frames: 0, headless: false, hud: opts.hud ?? false, shotsDir: opts.shotsDir, realtime: true,

@@ -11,8 +11,10 @@ import { GameLoop } from '../../loop/game_loop.js';
 import { ScriptInput } from '../../input/script_input.js';
 import { randomSteps } from '../../loop/session.js';
 import { SoakMonitor } from '../../loop/soak.js';
-import { DEFAULT_MODEL, openModel, openTruth, resolveModelPath, type OpenedSource } from '../../loop/open_source.js';
-import type { BackendName } from '../../model.js';
+import { DEFAULT_MODEL, resolveModelPath } from '../../play/model_path.js';
+import { openWorld } from '../../play/open_world.js';
+import type { OpenedWorld } from '../../play/play_world.js';
+import { worldOptions } from '../play_flags.js';
 import type { ProfileReport } from '../../profiler/frame_profiler.js';
 
 const help = `usage: worldloop bench [--frames N] [--fps N] [--model PATH] [--backend B] [--steps N]
@@ -44,7 +46,7 @@ function line(bench: string, backend: string, model: string, s: { median: number
   console.log(JSON.stringify({ bench, machine: machineName(), backend, model, median_ms: r(s.median), p95_ms: r(s.p95), p99_ms: r(s.p99), ...extra }));
 }
 
-async function measure(opened: OpenedSource, name: string, frames: number, fps: number, seed: number): Promise<void> {
+async function measure(opened: OpenedWorld, name: string, frames: number, fps: number, seed: number): Promise<void> {
   const source = opened.source;
   // Lockstep: per-frame cost (stages as the source reports them).
   const lock = new GameLoop({ source, input: new ScriptInput(randomSteps(source.actionSpace, seed)), realtime: false, maxFrames: frames, seed });
@@ -67,7 +69,7 @@ async function measure(opened: OpenedSource, name: string, frames: number, fps: 
   });
 }
 
-async function soak(opened: OpenedSource, name: string, frames: number, minutes: number | undefined, seed: number, pacedFps?: number): Promise<void> {
+async function soak(opened: OpenedWorld, name: string, frames: number, minutes: number | undefined, seed: number, pacedFps?: number): Promise<void> {
   const source = opened.source;
   const started = performance.now();
   const deadline = minutes !== undefined ? started + minutes * 60_000 : Infinity;
@@ -137,19 +139,14 @@ const command: Command = {
     const fps = (a.flags.fps as number | undefined) ?? 30;
     const seed = (a.flags.seed as number | undefined) ?? 1;
     const minutes = a.flags.minutes as number | undefined;
-    const sources: { name: string; open: () => Promise<OpenedSource> }[] = [{ name: 'truth', open: () => openTruth(seed) }];
+    // The worlds alone (bare): the loop's cost without the runtime play runs around a model.
+    const sources: { name: string; open: () => Promise<OpenedWorld> }[] = [{ name: 'truth', open: () => openWorld({ kind: 'truth', seed, bare: true }) }];
     const path = resolveModelPath((a.flags.model as string | undefined) ?? DEFAULT_MODEL);
     if (!a.flags['truth-only']) {
       if (existsSync(path)) {
         sources.push({
           name: path,
-          open: () =>
-            openModel(path, {
-              backend: (a.flags.backend as BackendName | undefined) ?? 'auto',
-              seed,
-              ...(a.flags.steps !== undefined ? { steps: a.flags.steps as number } : {}),
-              ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
-            }),
+          open: () => openWorld({ ...worldOptions(a), kind: 'model', modelPath: path, seed, bare: true }),
         });
       } else {
         console.error(`bench: no model at '${path}': measuring the ground-truth world only`);

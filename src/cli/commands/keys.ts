@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { describeBindings } from '../../input/action_mapper.js';
 import { resolveBindings } from '../../loop/session.js';
-import { truthActionSpace } from '../../loop/open_source.js';
+import { worldActionSpace } from '../../world.js';
 import { loadModel } from '../../model.js';
 import type { ActionSpace } from '../../source.js';
 
@@ -32,7 +32,7 @@ const command: Command = {
       from = `model ${m.info.manifest.name}`;
       await m.close();
     } else {
-      space = truthActionSpace();
+      space = worldActionSpace();
     }
     const bindings = resolveBindings(a.flags.bindings as string | undefined, space.channels.map((c) => c.name));
     if (a.flags.json) {

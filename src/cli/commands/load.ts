@@ -3,11 +3,11 @@ import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
-import { PERSIST_FLAGS, PERSIST_HELP, runtimeOptions, checkSaveTarget, persistOutputs, runPersistent } from '../persist_flags.js';
-import { loadPersistentWorld } from '../../save/persistent_world.js';
+import { PLAY_OUTPUT_FLAGS, PLAY_OUTPUT_HELP, checkSaveTarget, playOutputs, worldOptions } from '../play_flags.js';
+import { openWorld } from '../../play/open_world.js';
+import { runPlay } from '../../play/run_play.js';
 import { readSave } from '../../save/world_save.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { BackendName } from '../../model.js';
 
 const help = `usage: worldloop load FILE.wlsave [--model PATH] [--save-to OUT] [--info] [flags]
 
@@ -22,7 +22,7 @@ wrong-version or wrong-model file is refused with the reason.
   --threads N         CPU threads (default: all cores)
   --save-to OUT       save the world again when the session ends (atomic; --force to replace)
   --info              print what the save holds and exit
-${PERSIST_HELP}
+${PLAY_OUTPUT_HELP}
 ${SESSION_HELP}
   (--seed is not accepted: the seed comes from the save)
 
@@ -56,7 +56,7 @@ const command: Command = {
     const a = parseArgs('load', argv, {
       ...MODEL_FLAGS,
       ...SESSION_FLAGS,
-      ...PERSIST_FLAGS,
+      ...PLAY_OUTPUT_FLAGS,
       'save-to': { kind: 'string' },
       info: { kind: 'boolean' },
     });
@@ -70,18 +70,12 @@ const command: Command = {
     if (a.flags.seed !== undefined) throw new InvalidArgumentError('load: --seed is not accepted; the seed comes from the save');
     const f = sessionFlags('load', a);
     const saveTo = a.flags['save-to'] as string | undefined;
-    const outputs = persistOutputs(a, saveTo);
+    const outputs = playOutputs(a, saveTo);
     if (saveTo) checkSaveTarget('load', saveTo, outputs.force);
-    const pw = await loadPersistentWorld(file, {
-      ...(a.flags.model !== undefined ? { modelPath: a.flags.model as string } : {}),
-      backend: (a.flags.backend as BackendName | undefined) ?? 'auto',
-      ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
-      ...(a.flags['store-every'] !== undefined ? { storeEvery: a.flags['store-every'] as number } : {}),
-      ...runtimeOptions(a),
-    });
+    const pw = await openWorld({ ...worldOptions(a), load: file });
     try {
       console.log(`loaded: ${file} (${pw.world.kind} world, seed ${pw.seed}${pw.memory ? `, ${pw.memory.size} memory views` : ''})`);
-      await runPersistent(pw, f, outputs, (l) => console.log(l));
+      await runPlay(pw, f, outputs, (l) => console.log(l));
     } finally {
       await pw.close();
     }

@@ -4,11 +4,11 @@ import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
-import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
-import { loadPersistentWorld, openPersistentWorld } from '../../save/persistent_world.js';
-import { DEFAULT_QUICKSAVE, RUNTIME_FLAGS, RUNTIME_HELP, runtimeOptions, runPersistent } from '../persist_flags.js';
+import { DEFAULT_MODEL, resolveModelPath } from '../../play/model_path.js';
+import { openWorld } from '../../play/open_world.js';
+import { DEFAULT_QUICKSAVE, runPlay } from '../../play/run_play.js';
+import { RUNTIME_FLAGS, RUNTIME_HELP, worldOptions } from '../play_flags.js';
 import { InputFileError, WorldloopError } from '../../errors.js';
-import type { BackendName } from '../../model.js';
 
 const help = `usage: worldloop play [--model PATH] [--backend B] [--fps N] [--display-fps N] [--steps N] [--seed N] [flags]
 
@@ -61,24 +61,13 @@ const command: Command = {
           `or play the ground-truth world meanwhile: worldloop truth`,
       );
     }
-    const common = {
-      ...runtimeOptions(a),
-      backend: (a.flags.backend as BackendName | undefined) ?? 'auto',
-      ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
-    };
-    // A persistent world: the same model world, plus pose/memory tracking and F5/F9 save/load.
+    // The world play runs: the model world, plus pose/memory tracking and F5/F9 save/load. A save
+    // names its model file (--model overrides it) and fixes the steps.
     const pw = load
-      ? await loadPersistentWorld(load, { ...common, ...(a.flags.model !== undefined ? { modelPath: path } : {}) })
-      : await openPersistentWorld({
-          kind: 'model',
-          modelPath: path,
-          seed: f.seed,
-          ...common,
-          ...(a.flags.steps !== undefined ? { steps: a.flags.steps as number } : {}),
-          ...(startImage ? { startImage } : {}),
-        });
+      ? await openWorld({ ...worldOptions(a), load, ...(a.flags.model !== undefined ? { modelPath: path } : {}) })
+      : await openWorld({ ...worldOptions(a), kind: 'model', modelPath: path, seed: f.seed, ...(startImage ? { startImage } : {}) });
     try {
-      await runPersistent(pw, f, { quicksave: (a.flags.quicksave as string | undefined) ?? DEFAULT_QUICKSAVE, force: false }, (l) => console.log(l));
+      await runPlay(pw, f, { quicksave: (a.flags.quicksave as string | undefined) ?? DEFAULT_QUICKSAVE, force: false }, (l) => console.log(l));
     } finally {
       await pw.close();
     }

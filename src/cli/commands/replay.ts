@@ -7,11 +7,11 @@ import { InvalidArgumentError, UnsupportedError } from '../../errors.js';
 import { GameLoop, type LoopOutput } from '../../loop/game_loop.js';
 import { checkRecordingMatches, loadRecording, RecordingInput, ReplayVerifier } from '../../record/replay.js';
 import { sinkFor, type FrameSink } from '../../record/frame_export.js';
-import { openModel, openTruth, DEFAULT_MODEL, type OpenedSource } from '../../loop/open_source.js';
-import { openPersistentWorld } from '../../save/persistent_world.js';
+import { DEFAULT_MODEL } from '../../play/model_path.js';
+import { openWorld } from '../../play/open_world.js';
+import type { OpenedWorld } from '../../play/play_world.js';
 import type { RecordedRuntime } from '../../record/format.js';
 import { worldLayout } from '../../world.js';
-import type { StepObserver } from '../../loop/game_loop.js';
 import { hasDisplay, Window } from '../../window.js';
 import { formatReport } from '../../profiler/frame_profiler.js';
 import type { BackendName } from '../../model.js';
@@ -53,11 +53,10 @@ const command: Command = {
     const rec = loadRecording(file);
     const h = rec.header;
     const backend = (a.flags.backend as BackendName | undefined) ?? (h.backend as BackendName);
-    let opened: OpenedSource;
-    let runtimeObservers: StepObserver[] = [];
+    let opened: OpenedWorld;
     const runtime = h.settings.runtime as RecordedRuntime | undefined;
     if (h.sourceKind === 'truth') {
-      opened = await openTruth(h.seed);
+      opened = await openWorld({ kind: 'truth', seed: h.seed, bare: true });
     } else {
       const steps = typeof h.settings.steps === 'number' ? h.settings.steps : undefined;
       const o = {
@@ -70,7 +69,7 @@ const command: Command = {
       if (runtime) {
         // Recorded by play/save/load: rebuild the same runtime around the model (pose tracker,
         // memory store, memory slots, revisit anchoring), since all of it shapes the frames.
-        const pw = await openPersistentWorld({
+        opened = await openWorld({
           kind: 'model',
           modelPath,
           ...o,
@@ -81,10 +80,9 @@ const command: Command = {
           memorySlots: runtime.memorySlots,
           ...(runtime.startImage !== undefined ? { startImage: runtime.startImage } : {}),
         });
-        runtimeObservers = pw.observers;
-        opened = { source: pw.source, sourceId: pw.sourceId, backend: pw.backend, steps: pw.world.kind === 'model' ? (pw.world as { steps: number }).steps : 0, close: () => pw.close() };
       } else {
-        opened = await openModel(modelPath, o);
+        // Recorded without the runtime around the model: the model world alone.
+        opened = await openWorld({ kind: 'model', modelPath, ...o, bare: true });
       }
     }
     try {
@@ -110,7 +108,7 @@ const command: Command = {
         source: opened.source,
         input: new RecordingInput(rec),
         output,
-        observers: [...runtimeObservers, verifier],
+        observers: [...opened.observers, verifier],
         realtime: !!a.flags.window,
         fps,
         seed: h.seed,

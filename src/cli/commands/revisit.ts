@@ -6,7 +6,7 @@ import { parseArgs } from '../args.js';
 import { MODEL_FLAGS } from '../model_flags.js';
 import { InvalidArgumentError, WorldloopError } from '../../errors.js';
 import { loadModel, type BackendName } from '../../model.js';
-import { DEFAULT_MODEL, resolveModelPath } from '../../loop/open_source.js';
+import { DEFAULT_MODEL, resolveModelPath } from '../../play/model_path.js';
 import { modelSourceId } from '../../record/source_identity.js';
 import { REVISIT_MODES, runRevisit } from '../../eval/revisit.js';
 import type { Mode } from '../../eval/frames.js';

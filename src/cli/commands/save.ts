@@ -3,11 +3,11 @@ import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { MODEL_FLAGS } from '../model_flags.js';
 import { SESSION_FLAGS, sessionFlags } from '../session_flags.js';
-import { PERSIST_FLAGS, PERSIST_HELP, runtimeOptions, checkSaveTarget, persistOutputs, runPersistent } from '../persist_flags.js';
-import { openPersistentWorld } from '../../save/persistent_world.js';
-import { DEFAULT_MODEL } from '../../loop/open_source.js';
+import { PLAY_OUTPUT_FLAGS, PLAY_OUTPUT_HELP, checkSaveTarget, playOutputs, worldOptions } from '../play_flags.js';
+import { openWorld } from '../../play/open_world.js';
+import { runPlay } from '../../play/run_play.js';
+import { DEFAULT_MODEL } from '../../play/model_path.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { BackendName } from '../../model.js';
 
 const help = `usage: worldloop save OUT.wlsave [--model PATH | --truth] [--seed N] [--start-image IMG]
                       [--frames N] [--script FILE] [flags]
@@ -31,7 +31,7 @@ run:
   --frames N          frames to run before saving (default 300; 0 = save the opening)
   --script FILE       action script JSON (see worldloop play --help)
   --record FILE       also record the run (worldloop replay)
-${PERSIST_HELP}
+${PLAY_OUTPUT_HELP}
 
 examples:
   worldloop save world.wlsave --seed 7 --frames 600
@@ -46,7 +46,7 @@ const command: Command = {
     const a = parseArgs('save', argv, {
       ...MODEL_FLAGS,
       ...SESSION_FLAGS,
-      ...PERSIST_FLAGS,
+      ...PLAY_OUTPUT_FLAGS,
       truth: { kind: 'boolean' },
       'start-image': { kind: 'string' },
       steps: { kind: 'int', min: 1, max: 8 },
@@ -59,22 +59,16 @@ const command: Command = {
     const frames = a.flags.frames;
     const f = sessionFlags('save', a);
     f.frames = (frames as number | undefined) ?? 300;
-    const outputs = { ...persistOutputs(a, out), openOnly: f.frames === 0 && f.script === undefined };
+    const outputs = { ...playOutputs(a, out), openOnly: f.frames === 0 && f.script === undefined };
     checkSaveTarget('save', out, outputs.force);
-    const pw = await openPersistentWorld({
+    const pw = await openWorld({
+      ...worldOptions(a),
       kind: truth ? 'truth' : 'model',
       seed: f.seed,
-      ...(a.flags.model !== undefined ? { modelPath: a.flags.model as string } : {}),
-      backend: (a.flags.backend as BackendName | undefined) ?? 'auto',
-      ...(a.flags.threads !== undefined ? { threads: a.flags.threads as number } : {}),
-      ...(a.flags.steps !== undefined ? { steps: a.flags.steps as number } : {}),
       ...(a.flags['start-image'] !== undefined ? { startImage: a.flags['start-image'] as string } : {}),
-      ...(a.flags['memory-capacity'] !== undefined ? { memory: { capacity: a.flags['memory-capacity'] as number } } : {}),
-      ...(a.flags['store-every'] !== undefined ? { storeEvery: a.flags['store-every'] as number } : {}),
-      ...runtimeOptions(a),
     });
     try {
-      await runPersistent(pw, f, outputs, (l) => console.log(l));
+      await runPlay(pw, f, outputs, (l) => console.log(l));
     } finally {
       await pw.close();
     }

@@ -2,8 +2,8 @@
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { SESSION_FLAGS, SESSION_HELP, sessionFlags } from '../session_flags.js';
-import { openPersistentWorld } from '../../save/persistent_world.js';
-import { DEFAULT_QUICKSAVE, runPersistent } from '../persist_flags.js';
+import { openWorld } from '../../play/open_world.js';
+import { DEFAULT_QUICKSAVE, runPlay } from '../../play/run_play.js';
 
 const help = `usage: worldloop truth [--seed N] [--fps N] [--display-fps N] [--headless] [flags]
 
@@ -25,9 +25,9 @@ const command: Command = {
     const a = parseArgs('truth', argv, { ...SESSION_FLAGS, quicksave: { kind: 'string' } });
     const f = sessionFlags('truth', a);
     // A persistent truth world: pose/path tracking and F5/F9 save/load on top of the same world.
-    const pw = await openPersistentWorld({ kind: 'truth', seed: f.seed });
+    const pw = await openWorld({ kind: 'truth', seed: f.seed });
     try {
-      await runPersistent(pw, f, { quicksave: (a.flags.quicksave as string | undefined) ?? DEFAULT_QUICKSAVE, force: false }, (l) => console.log(l));
+      await runPlay(pw, f, { quicksave: (a.flags.quicksave as string | undefined) ?? DEFAULT_QUICKSAVE, force: false }, (l) => console.log(l));
     } finally {
       await pw.close();
     }
