@@ -18,7 +18,12 @@
 #      PROFILE_STEPS (denoiser steps profiled into run/profile_dyn.txt; default 0 = off: on the
 #      H200 run 5, 20 profiled steps cost ~65 s of the training budget, mostly the report),
 #      EVAL (1 = eval on the GPU when time remains; 0 = skip it and give that time to training,
-#      then evaluate the returned model elsewhere).
+#      then evaluate the returned model elsewhere),
+#      THROUGHPUT_VARIANTS (e.g. "eager,nhwc,compile+nhwc,graphs+nhwc": before training, time the
+#      trainer's step in each variant, `train bench-step`, one process and at most
+#      THROUGHPUT_TIMEOUT seconds (90) each, THROUGHPUT_SECONDS (8) timed; results in
+#      throughput.jsonl; the fastest variant's overrides join TRAIN_SET and the training budget
+#      shrinks to what the deadline leaves).
 # Smoke test on a CPU machine:
 #   CONFIG=smoke BUDGET=20 OUT=/tmp/out-train PYTHON=/usr/bin/python3 bash scripts/gpu_train.sh
 set -uo pipefail
@@ -62,6 +67,29 @@ fi
 LIB=$(find "$BUILD" -name 'libworldloop.so' | head -n 1)
 export WL_LIB="$(realpath "$LIB")"
 say "built $WL_LIB"
+
+# 1b. Throughput check: which trainer path is fastest on this card (issue 17, must-have 5).
+if [ -n "${THROUGHPUT_VARIANTS:-}" ]; then
+  IFS=, read -r -a VARIANTS <<< "$THROUGHPUT_VARIANTS"
+  for v in "${VARIANTS[@]}"; do
+    say "throughput check: $v"
+    timeout -s TERM -k 5 "${THROUGHPUT_TIMEOUT:-90}" "$PYTHON" -m train bench-step \
+      --config "$CONFIG" "${SET_ARGS[@]}" --variants "$v" --rounds 1 \
+      --seconds "${THROUGHPUT_SECONDS:-8}" --out "$OUT/throughput.jsonl" >> "$OUT/throughput.log" 2>&1 \
+      || say "variant $v failed or ran out of time (throughput.log)"
+  done
+  if PICKED=$("$PYTHON" -m train bench-step --pick "$OUT/throughput.jsonl" 2>> "$OUT/throughput.log"); then
+    tail -n 1 "$OUT/throughput.log"
+    read -r -a PICKED_ARGS <<< "$PICKED"
+    SET_ARGS+=("${PICKED_ARGS[@]}")
+    say "training with: ${SET_ARGS[*]}"
+  else
+    say "no variant measured; training on the default path"
+  fi
+  # Room after training: the final checkpoint, export, packing (~150 s measured as the margin).
+  FIT=$(( $(left) - 150 ))
+  if (( BUDGET > FIT )); then BUDGET=$FIT; say "training budget now ${BUDGET}s"; fi
+fi
 
 # Continue from an earlier run: a model file (e.g. models/default.safetensors, weights only) or a
 # run/resume directory with ckpt/*-latest.pt. The autoencoder is then kept and the whole budget

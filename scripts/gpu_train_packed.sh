@@ -3,6 +3,7 @@
 # most 8 files of at most 16 MiB each): trains in a scratch folder, then leaves in $OUT only
 #   console.log  model.part.00 model.part.01 ...  model.sha256  eval.json  contact_sheet.png
 #   logs.tgz (every log, metrics.jsonl, profile_dyn.txt, collapse_strip.png)
+#   throughput.jsonl (with THROUGHPUT_VARIANTS: the trainer's step timed per variant)
 # Reassemble on the other side:
 #   cat model.part.* > models/default.safetensors && sha256sum -c model.sha256 (run in that folder)
 # Env as for gpu_train.sh (CONFIG, BUDGET, DEADLINE, RESUME_FROM, PYTHON, JOBS, EVAL); SCRATCH (/tmp/g).
@@ -18,6 +19,6 @@ if [ -f default.safetensors ]; then
   split -b 15000000 -d default.safetensors "$FINAL/model.part."
   sha256sum default.safetensors > "$FINAL/model.sha256"
 fi
-cp eval/eval.json eval/contact_sheet.png "$FINAL/" 2>/dev/null
+cp eval/eval.json eval/contact_sheet.png throughput.jsonl "$FINAL/" 2>/dev/null
 tar czf "$FINAL/logs.tgz" ./*.log metrics.jsonl machine.txt profile_dyn.txt eval/collapse_strip.png 2>/dev/null
 tail -n 30 "$FINAL/console.log"

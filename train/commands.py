@@ -409,5 +409,7 @@ def _user_errors(name, fn):
 
 
 from .lab_commands import COMMANDS as _LAB_COMMANDS  # noqa: E402
+from .bench_step import COMMANDS as _BENCH_COMMANDS  # noqa: E402
 COMMANDS.update(_LAB_COMMANDS)
+COMMANDS.update(_BENCH_COMMANDS)
 COMMANDS = {k: (_user_errors(k, fn), h, a) for k, (fn, h, a) in COMMANDS.items()}

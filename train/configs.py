@@ -152,6 +152,12 @@ class Config:
     log_every: int = 25           # steps
     ae_fraction: float = 0.3      # share of `all`'s time budget given to the autoencoder
     compile: bool = False         # torch.compile when available (guarded)
+    # torch.compile mode when compile is on: "default", "reduce-overhead" (CUDA graphs: the
+    # denoiser's small steps are launch-bound) or "max-autotune".
+    compile_mode: str = "default"
+    # Weights and activations in NHWC (torch.channels_last): cuDNN's bf16 convolutions run NHWC,
+    # so NCHW tensors pay two layout conversions per convolution (~12 ms of run 5's 259 ms step).
+    channels_last: bool = False
     data: DataConfig = field(default_factory=DataConfig)
     ae: AEConfig = field(default_factory=AEConfig)
     dyn: DynConfig = field(default_factory=DynConfig)

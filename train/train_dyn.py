@@ -28,7 +28,8 @@ import torch.nn as nn
 from . import checkpoint, configs, data, edm, memory_data, modules
 from .train_ae import load_autoencoder, make_source
 from .trainer import (EMA, make_optimizer, Progress, Schedule, StepProfiler, autocast,
-                      finite_or_raise, maybe_compile, start_stage, stop_requested, unwrap)
+                      finite_or_raise, maybe_compile, start_stage, stop_requested,
+                      to_memory_format, unwrap)
 
 
 def precondition(sigma: torch.Tensor, sd: float):
@@ -62,14 +63,19 @@ def sample(net, ctx, acts, steps, edm_cfg, ctx_sigma, noise, memory=(), residual
 
 
 @torch.no_grad()
-def encode_chunks(ae: modules.Autoencoder, frames_u8, device, batch: int = 1024) -> torch.Tensor:
-    """uint8 [N, T, H, W, 3] (numpy) -> scaled latents [N, T, C, h, w] on device."""
+def encode_chunks(ae: modules.Autoencoder, frames_u8, device, batch: int = 1024,
+                  channels_last: bool = False) -> torch.Tensor:
+    """uint8 [N, T, H, W, 3] (numpy) -> scaled latents [N, T, C, h, w] on device. channels_last:
+    the encoder's weights are NHWC (trainer.to_memory_format) and its frames stay NHWC, as the
+    uint8 frames already are."""
     f = torch.from_numpy(frames_u8)
     n, t = f.shape[:2]
     flat = f.reshape(n * t, *f.shape[2:])
     out = []
     for i in range(0, flat.shape[0], batch):
         x = data.to_float_frames(flat[i:i + batch].to(device, non_blocking=True))
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device):
             out.append(ae.encode(x).float())
     z = torch.cat(out)
@@ -148,6 +154,64 @@ def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device,
     return (f.float() - f_target).pow(2).mean()
 
 
+class DynStep:
+    """One optimiser step of the denoiser stage: sample clips from the pool (with memory views when
+    the net has slots), unroll a share of them with the model's own samples, one forward/backward
+    over every target, clip, AdamW, EMA. run() calls it every step and `train bench-step` times
+    it, so the benchmark measures exactly the trainer's path.
+
+    net is what trains (possibly DDP- and/or compile-wrapped); sampler_net is what the unrolls
+    sample with; model is the bare module (its parameters are clipped, its weights averaged)."""
+
+    def __init__(self, cfg: configs.Config, manifest: dict, model: nn.Module, net: nn.Module,
+                 sampler_net: nn.Module, opt, ema: Optional[EMA], pool, device: torch.device,
+                 prof: Optional[StepProfiler] = None):
+        self.cfg, self.c, self.manifest = cfg, cfg.dyn, manifest
+        self.model, self.net, self.sampler_net = model, net, sampler_net
+        self.opt, self.ema, self.pool, self.device = opt, ema, pool, device
+        self.prof = prof if prof is not None else StepProfiler("", "dyn", 0, device, False)
+        self.clip_len = self.c.context + 1 + self.c.unroll
+        self.n_unroll = int(round(self.c.batch * self.c.unroll_prob))
+        self.sd = manifest["edm"]["sigma_data"]
+        self.use_memory = self.c.memory_slots > 0
+
+    def __call__(self, step: int, lr: float):
+        """(loss, grad norm, targets in this step's batch, share of memory slots present or
+        None); the loss and the norms stay tensors so nothing here waits for the device."""
+        c, prof = self.c, self.prof
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        memory_for = None
+        with prof.phase("phase:sample_and_unroll"):
+            if self.use_memory:
+                z, a, s_idx, t0 = self.pool.sample_clips(c.batch, self.clip_len,
+                                                         c.memory_min_gap + 1)
+
+                def memory_for(j, s_idx=s_idx, t0=t0):
+                    return self.pool.memory(s_idx, t0, t0 + j, c.memory_slots, c.memory_pose_dim,
+                                            c.memory_min_gap, c.memory_drop, c.memory_drop_all,
+                                            c.memory_fov_deg, c.memory_range)
+            else:
+                z, a = self.pool.sample(c.batch, self.clip_len)
+            ctx, acts, tgt, mem = build_batch(c, z, a, self.sampler_net, self.manifest["edm"],
+                                              self.n_unroll, self.device, memory_for)
+        with prof.phase("phase:forward_loss"):
+            loss = edm_loss(self.net, ctx, acts, tgt, c, self.sd, self.device,
+                            self.manifest["edm"]["sigma_max"], mem)
+        # Share of memory slots present this step (logged; a tensor, so no sync here).
+        mem_present = mem[2].mean() if self.use_memory else None
+        with prof.phase("phase:backward"):
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+        with prof.phase("phase:optimizer_ema"):
+            gn = torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            self.opt.step()
+            if self.ema is not None:
+                self.ema.update(self.model, step)
+        prof.after_step()
+        return loss, gn, tgt.shape[0], mem_present
+
+
 def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
         max_steps: Optional[int] = None, resume: bool = True,
         episodes: Optional[str] = None, profile_steps: int = 0) -> dict:
@@ -164,7 +228,8 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     scale = float(ae_state["latent_scale"])
     manifest = configs.manifest_for(cfg, layout, latent_scale=scale)
     c = cfg.dyn
-    model = modules.Denoiser(manifest).to(device)
+    model = to_memory_format(modules.Denoiser(manifest).to(device), cfg.channels_last)
+    ae = to_memory_format(ae, cfg.channels_last)
     ema = EMA(model, c.ema) if c.ema > 0 else None
     opt = make_optimizer(model.parameters(), c.lr, c.weight_decay, device)
     step, samples_total, elapsed_total = 0, 0, 0.0
@@ -196,7 +261,7 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
     if dd.active:
         net = nn.parallel.DistributedDataParallel(
             net, device_ids=[device.index] if device.type == "cuda" else None)
-    net = maybe_compile(net, cfg.compile)
+    net = maybe_compile(net, cfg.compile, cfg.compile_mode)
 
     K, U = c.context, c.unroll
     clip_len = K + 1 + U
@@ -226,10 +291,10 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
             return 0
         fr, ac = item[0], item[1]
         if use_memory:
-            pool.add(encode_chunks(ae, fr, device), torch.from_numpy(ac).to(device),
+            pool.add(encode_chunks(ae, fr, device, channels_last=cfg.channels_last), torch.from_numpy(ac).to(device),
                      torch.from_numpy(item[2]) if len(item) > 2 else None)
         else:
-            pool.add(encode_chunks(ae, fr, device), torch.from_numpy(ac).to(device))
+            pool.add(encode_chunks(ae, fr, device, channels_last=cfg.channels_last), torch.from_numpy(ac).to(device))
         return fr.shape[0]
 
     warm = min(pool.capacity, max(8, (4 * c.batch) // max(1, cfg.data.chunk // clip_len)))
@@ -237,11 +302,13 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
         pull(True)
     prog.event({"event": "start", "step0": step, "pool_seqs": pool.size, "device": str(device),
                 "world_size": dd.world, "budget_s": time_budget, "latent_scale": scale})
-    n_unroll = int(round(c.batch * c.unroll_prob))
-    sd = manifest["edm"]["sigma_data"]
     fresh, stop, last_ckpt = 0, False, step
     t_data = 0.0
     prof = StepProfiler(out, "dyn", profile_steps, device, dd.main)
+    # Unrolls sample without gradients through the compiled module when there is one; under DDP
+    # through the bare module (a DDP forward outside backward would desynchronise the ranks).
+    train_step = DynStep(cfg, manifest, model, net, unwrap(net) if dd.active else net, opt, ema,
+                         pool, device, prof)
     try:
         while not stop:
             t0 = time.perf_counter()
@@ -252,38 +319,9 @@ def run(cfg: configs.Config, out: str, time_budget: Optional[float] = None,
                     fresh += pull(False)
             t_data += time.perf_counter() - t0
             lr = sched.lr(step, prog.elapsed(), prog.step0)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            memory_for = None
-            with prof.phase("phase:sample_and_unroll"):
-                if use_memory:
-                    z, a, s_idx, t0 = pool.sample_clips(c.batch, clip_len, c.memory_min_gap + 1)
-
-                    def memory_for(j, s_idx=s_idx, t0=t0):
-                        return pool.memory(s_idx, t0, t0 + j, c.memory_slots, c.memory_pose_dim,
-                                           c.memory_min_gap, c.memory_drop, c.memory_drop_all,
-                                           c.memory_fov_deg, c.memory_range)
-                else:
-                    z, a = pool.sample(c.batch, clip_len)
-                ctx, acts, tgt, mem = build_batch(c, z, a, unwrap(net), manifest["edm"],
-                                                  n_unroll,
-                                                  device, memory_for)
-            with prof.phase("phase:forward_loss"):
-                loss = edm_loss(net, ctx, acts, tgt, c, sd, device, manifest["edm"]["sigma_max"],
-                                mem)
-            # Share of memory slots present this step (logged; a tensor, so no sync here).
-            mem_present = mem[2].mean() if use_memory else None
-            with prof.phase("phase:backward"):
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-            with prof.phase("phase:optimizer_ema"):
-                gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                if ema is not None:
-                    ema.update(model, step)
-            prof.after_step()
+            loss, gn, n_targets, mem_present = train_step(step, lr)
             step += 1
-            m = tgt.shape[0] * dd.world
+            m = n_targets * dd.world
             prog.add_samples(m)
             samples_total += m
             if step % cfg.log_every == 0:

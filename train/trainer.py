@@ -139,12 +139,18 @@ def setup_backend(device: torch.device) -> None:
         torch.backends.cudnn.benchmark = True
 
 
-def maybe_compile(module: torch.nn.Module, enabled: bool) -> torch.nn.Module:
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
+
+
+def maybe_compile(module: torch.nn.Module, enabled: bool,
+                  mode: str = "default") -> torch.nn.Module:
     """torch.compile when asked for and available (PyTorch 2.x); otherwise the module itself."""
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"compile_mode must be one of {', '.join(COMPILE_MODES)}; got '{mode}'")
     if not enabled or not hasattr(torch, "compile"):
         return module
     try:
-        return torch.compile(module)
+        return torch.compile(module, mode=mode)
     except Exception as e:  # pragma: no cover - depends on the installed toolchain
         print(f"train: torch.compile unavailable ({e}); running eagerly", flush=True)
         return module
@@ -253,6 +259,12 @@ class Progress:
         if self.main:
             with open(self.path, "a") as f:
                 f.write(json.dumps(dict(rec, stage=self.stage)) + "\n")
+
+
+def to_memory_format(module: torch.nn.Module, channels_last: bool) -> torch.nn.Module:
+    """The module's 4-D weights in NHWC when channels_last (values unchanged; exports and
+    checkpoints store logical NCHW arrays either way)."""
+    return module.to(memory_format=torch.channels_last) if channels_last else module
 
 
 def unwrap(m: torch.nn.Module) -> torch.nn.Module:
