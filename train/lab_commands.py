@@ -99,7 +99,8 @@ def _args_build(p):
 def _args_train(p):
     from .lab_train import ARMS
     p.add_argument("--arm", required=True, choices=sorted(ARMS),
-                   help="; ".join(f"{k}: {v[1]}" for k, v in ARMS.items()))
+                   # argparse %-formats help: a literal "%" must be doubled.
+                   help="; ".join(f"{k}: {v[1]}" for k, v in ARMS.items()).replace("%", "%%"))
     p.add_argument("--set-dir", default=DEFAULT_SET)
     p.add_argument("--out", default=None, help="run directory (default runs/lab/arms/<arm>)")
     p.add_argument("--steps", type=int, default=3000, help="optimiser steps (default 3000)")
