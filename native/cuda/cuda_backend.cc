@@ -27,63 +27,19 @@ namespace wl {
 namespace cuda {
 namespace {
 
-enum class Op : int32_t {
-  Conv,
-  GroupNorm,
-  GnSiluConv,
-  Silu,
-  Add,
-  Linear,
-  Concat,
-  Upsample,
-  Attention,
-  ScaleAdd,
-  Fourier,
-  Noise,
-  RgbToU8,
-};
-
-// One recorded op. Plain bytes, zero-initialised, so a sequence compares with memcmp.
+// One recorded op: the table's call, with its per-world host pointers cleared (their values
+// are staged, see stage_params), plus an optional copy of its output to pinned host memory
+// that belongs in the same graph (the RGB8 frame). Sequences compare by value.
 struct Cmd {
-  Op op;
-  int32_t i[16];
-  float f;
-  uint64_t u[2];
-  const void* p[10];
-  uint64_t param_off;  // byte offset of this op's per-world values in the param buffer
+  OpCall call;
+  uint64_t param_off = 0;  // byte offset of this op's per-world values in the param buffer
+  void* copy_dst = nullptr;
+  const void* copy_src = nullptr;
+  size_t copy_bytes = 0;
 };
-
-// No padding anywhere, so memset + field stores define every byte that memcmp looks at.
-static_assert(sizeof(Cmd) == 4 + 16 * 4 + 4 + 2 * 8 + 10 * sizeof(void*) + 8, "Cmd has padding");
-
-Cmd blank(Op op) {
-  Cmd c;
-  std::memset(&c, 0, sizeof(c));
-  c.op = op;
-  return c;
-}
-
-void put_conv(const ConvShape& s, int32_t* i) {
-  i[0] = s.n;
-  i[1] = s.cin;
-  i[2] = s.h;
-  i[3] = s.w;
-  i[4] = s.cout;
-  i[5] = s.k;
-  i[6] = s.stride;
-  i[7] = s.pad;
-}
-ConvShape get_conv(const int32_t* i) {
-  ConvShape s;
-  s.n = i[0];
-  s.cin = i[1];
-  s.h = i[2];
-  s.w = i[3];
-  s.cout = i[4];
-  s.k = i[5];
-  s.stride = i[6];
-  s.pad = i[7];
-  return s;
+bool operator==(const Cmd& a, const Cmd& b) {
+  return a.param_off == b.param_off && a.copy_dst == b.copy_dst && a.copy_src == b.copy_src &&
+         a.copy_bytes == b.copy_bytes && a.call == b.call;
 }
 
 std::string json_escape(const std::string& s) {
@@ -123,13 +79,14 @@ class CudaBackend final : public Backend {
   const char* name() const override { return "cuda"; }
 
   std::string describe_json() const override {
-    return "\"device\":\"" + json_escape(info_.name) + "\",\"sm_count\":" +
-           std::to_string(info_.sm_count) + ",\"compute_capability\":\"" +
+    return "\"device\":\"" + json_escape(info_.name) +
+           "\",\"sm_count\":" + std::to_string(info_.sm_count) + ",\"compute_capability\":\"" +
            std::to_string(info_.cc_major) + "." + std::to_string(info_.cc_minor) +
-           "\",\"precision\":\"" + precision_name(opts_.precision) + "\",\"profile\":" +
-           (opts_.profile ? "true" : "false") + ",\"graphs\":" +
-           (opts_.graphs ? "true" : "false") + ",\"graph_captures\":" +
-           std::to_string(captures_) + ",\"graph_replays\":" + std::to_string(replays_);
+           "\",\"precision\":\"" + precision_name(opts_.precision) +
+           "\",\"profile\":" + (opts_.profile ? "true" : "false") +
+           ",\"graphs\":" + (opts_.graphs ? "true" : "false") +
+           ",\"graph_captures\":" + std::to_string(captures_) +
+           ",\"graph_replays\":" + std::to_string(replays_);
   }
 
   // ---- planning ----
@@ -148,8 +105,8 @@ class CudaBackend final : public Backend {
     ConvShape t = cs;
     for (t.n = 1; t.n <= cs.n; ++t.n) {
       g.n = t.n;
-      scratch_bytes_ = std::max(scratch_bytes_,
-                                gn_silu_conv2d_scratch_bytes(ctx_, opts_.precision, g, t));
+      scratch_bytes_ =
+          std::max(scratch_bytes_, gn_silu_conv2d_scratch_bytes(ctx_, opts_.precision, g, t));
     }
   }
   void reserve_attention(const AttentionShape&) override {}
@@ -166,7 +123,8 @@ class CudaBackend final : public Backend {
     check(cudaMemsetAsync(arena_base_, 0, arena_floats * sizeof(float), stream()),
           "cudaMemsetAsync (arena)");
     if (ctx_.scratch) {  // the split-K tile counters at its start must begin at zero
-      check(cudaMemsetAsync(ctx_.scratch, 0, scratch_bytes_, stream()), "cudaMemsetAsync (scratch)");
+      check(cudaMemsetAsync(ctx_.scratch, 0, scratch_bytes_, stream()),
+            "cudaMemsetAsync (scratch)");
     }
     synchronize_stream();
     return arena_base_;
@@ -215,13 +173,11 @@ class CudaBackend final : public Backend {
     activate();
     const size_t bytes = size_t(n) * h * w * 3;
     ensure_rgb_staging(bytes);
-    Cmd c = blank(Op::RgbToU8);
-    c.i[0] = n;
-    c.i[1] = h;
-    c.i[2] = w;
-    c.p[0] = x;
-    c.p[1] = rgb_dev_;
-    c.p[2] = rgb_down_->data();
+    Cmd c;
+    c.call = RgbF32ToU8Args{n, h, w, x, static_cast<uint8_t*>(rgb_dev_)};
+    c.copy_dst = rgb_down_->data();
+    c.copy_src = rgb_dev_;
+    c.copy_bytes = bytes;
     record(c);
     flush();
     synchronize_stream();
@@ -234,152 +190,29 @@ class CudaBackend final : public Backend {
   }
 
   // ---- ops: recorded ----
-  void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias,
-              const float* residual, float* y) override {
-    Cmd c = blank(Op::Conv);
-    put_conv(s, c.i);
-    c.p[0] = x;
-    c.p[1] = w;
-    c.p[2] = bias;
-    c.p[3] = residual;
-    c.p[4] = y;
-    record(c);
-  }
-  void group_norm(const GroupNormShape& s, const float* x, const GroupNormParams& p,
-                  float* y) override {
-    Cmd c = blank(Op::GroupNorm);
-    c.i[0] = s.n;
-    c.i[1] = s.c;
-    c.i[2] = s.hw;
-    c.i[3] = s.groups;
-    c.i[4] = p.silu ? 1 : 0;
-    c.f = s.eps;
-    c.p[0] = x;
-    c.p[1] = p.gamma;
-    c.p[2] = p.beta;
-    c.p[3] = p.scale;
-    c.p[4] = p.shift;
-    c.p[5] = y;
-    record(c);
-  }
-  void gn_silu_conv2d(const GroupNormShape& gs, const GroupNormParams& gp, const ConvShape& cs,
-                      const float* x, const float* w, const float* bias, const float* residual,
-                      float* y) override {
-    Cmd c = blank(Op::GnSiluConv);
-    put_conv(cs, c.i);
-    c.i[8] = gs.n;
-    c.i[9] = gs.c;
-    c.i[10] = gs.hw;
-    c.i[11] = gs.groups;
-    c.f = gs.eps;
-    c.p[0] = x;
-    c.p[1] = w;
-    c.p[2] = bias;
-    c.p[3] = residual;
-    c.p[4] = y;
-    c.p[5] = gp.gamma;
-    c.p[6] = gp.beta;
-    c.p[7] = gp.scale;
-    c.p[8] = gp.shift;
-    record(c);
-  }
-  void silu(size_t n, const float* x, float* y) override {
-    Cmd c = blank(Op::Silu);
-    c.u[0] = n;
-    c.p[0] = x;
-    c.p[1] = y;
-    record(c);
-  }
-  void add(size_t n, const float* a, const float* b, float* y) override {
-    Cmd c = blank(Op::Add);
-    c.u[0] = n;
-    c.p[0] = a;
-    c.p[1] = b;
-    c.p[2] = y;
-    record(c);
-  }
-  void linear(int n, int in, int out, const float* x, const float* w, const float* b,
-              float* y) override {
-    Cmd c = blank(Op::Linear);
-    c.i[0] = n;
-    c.i[1] = in;
-    c.i[2] = out;
-    c.p[0] = x;
-    c.p[1] = w;
-    c.p[2] = b;
-    c.p[3] = y;
-    record(c);
-  }
-  void concat_channels(int n, int ca, int cb, int hw, const float* a, const float* b,
-                       float* y) override {
-    Cmd c = blank(Op::Concat);
-    c.i[0] = n;
-    c.i[1] = ca;
-    c.i[2] = cb;
-    c.i[3] = hw;
-    c.p[0] = a;
-    c.p[1] = b;
-    c.p[2] = y;
-    record(c);
-  }
-  void upsample_nearest2x(int n, int ch, int h, int w, const float* x, float* y) override {
-    Cmd c = blank(Op::Upsample);
-    c.i[0] = n;
-    c.i[1] = ch;
-    c.i[2] = h;
-    c.i[3] = w;
-    c.p[0] = x;
-    c.p[1] = y;
-    record(c);
-  }
-  void attention(const AttentionShape& s, const float* qkv, float* y) override {
-    Cmd c = blank(Op::Attention);
-    c.i[0] = s.n;
-    c.i[1] = s.c;
-    c.i[2] = s.t;
-    c.i[3] = s.heads;
-    c.p[0] = qkv;
-    c.p[1] = y;
-    record(c);
-  }
-  void scale_add(int batch, size_t per, const float* a_host, const float* x,
-                 const float* c_host, const float* z, float* y) override {
-    Cmd c = blank(Op::ScaleAdd);
-    c.i[0] = batch;
-    c.u[0] = per;
-    c.p[0] = x;
-    c.p[1] = z;
-    c.p[2] = y;
-    float* dst = static_cast<float*>(stage_params(c, 2 * size_t(batch) * sizeof(float)));
-    std::memcpy(dst, a_host, size_t(batch) * sizeof(float));
-    if (z) {
-      std::memcpy(dst + batch, c_host, size_t(batch) * sizeof(float));
-    } else {
-      std::memset(dst + batch, 0, size_t(batch) * sizeof(float));
-    }
-    record(c);
-  }
-  void fourier(int batch, int half, const float* t_host, const float* freqs, float* y) override {
-    Cmd c = blank(Op::Fourier);
-    c.i[0] = batch;
-    c.i[1] = half;
-    c.p[0] = freqs;
-    c.p[1] = y;
-    void* dst = stage_params(c, size_t(batch) * sizeof(float));
-    std::memcpy(dst, t_host, size_t(batch) * sizeof(float));
-    record(c);
-  }
-  void normal_noise(int batch, size_t per, const uint64_t* seed_host, const uint64_t* frame_host,
-                    uint32_t step, float* y) override {
-    Cmd c = blank(Op::Noise);
-    c.i[0] = batch;
-    c.u[0] = per;
-    c.u[1] = step;
-    c.p[0] = y;
-    uint64_t* dst = static_cast<uint64_t*>(stage_params(c, 2 * size_t(batch) * sizeof(uint64_t)));
-    for (int b = 0; b < batch; ++b) {
-      dst[2 * b] = seed_host[b];
-      dst[2 * b + 1] = frame_host[b];
+  void run(const OpCall& call) override {
+    Cmd c;
+    c.call = call;
+    // Per-world host values go to the pinned staging buffer; the record keeps none of them.
+    if (auto* a = std::get_if<ScaleAddArgs>(&c.call)) {
+      float* dst = static_cast<float*>(stage_params(c, 2 * size_t(a->batch) * sizeof(float)));
+      std::memcpy(dst, a->a, size_t(a->batch) * sizeof(float));
+      if (a->z) {
+        std::memcpy(dst + a->batch, a->c, size_t(a->batch) * sizeof(float));
+      } else {
+        std::memset(dst + a->batch, 0, size_t(a->batch) * sizeof(float));
+      }
+      a->a = a->c = nullptr;
+    } else if (auto* f = std::get_if<FourierArgs>(&c.call)) {
+      void* dst = stage_params(c, size_t(f->batch) * sizeof(float));
+      std::memcpy(dst, f->t, size_t(f->batch) * sizeof(float));
+      f->t = nullptr;
+    } else if (auto* nz = std::get_if<NormalNoiseArgs>(&c.call)) {
+      uint64_t* dst =
+          static_cast<uint64_t*>(stage_params(c, 2 * size_t(nz->batch) * sizeof(uint64_t)));
+      std::memcpy(dst, nz->seed, size_t(nz->batch) * sizeof(uint64_t));
+      std::memcpy(dst + nz->batch, nz->frame, size_t(nz->batch) * sizeof(uint64_t));
+      nz->seed = nz->frame = nullptr;
     }
     record(c);
   }
@@ -433,87 +266,22 @@ class CudaBackend final : public Backend {
   }
 
   void execute(const Cmd& c) {
-    const Precision prec = opts_.precision;
+    // Point the per-world arguments at this op's slice of the device copy of the staging buffer.
+    OpCall call = c.call;
     const char* params = params_dev_ + c.param_off;
-    const float* const* fp = reinterpret_cast<const float* const*>(c.p);
-    switch (c.op) {
-      case Op::Conv: {
-        ConvEpilogue ep;
-        ep.bias = fp[2];
-        ep.residual = fp[3];
-        cuda::conv2d(ctx_, prec, get_conv(c.i), fp[0], c.p[1], ep, const_cast<float*>(fp[4]));
-        break;
-      }
-      case Op::GroupNorm: {
-        GroupNormShape s{c.i[0], c.i[1], c.i[2], c.i[3], c.f};
-        GroupNormParams p;
-        p.gamma = fp[1];
-        p.beta = fp[2];
-        p.scale = fp[3];
-        p.shift = fp[4];
-        p.silu = c.i[4] != 0;
-        cuda::group_norm(ctx_, s, fp[0], p, const_cast<float*>(fp[5]));
-        break;
-      }
-      case Op::GnSiluConv: {
-        GroupNormShape gs{c.i[8], c.i[9], c.i[10], c.i[11], c.f};
-        GroupNormParams gp;
-        gp.gamma = fp[5];
-        gp.beta = fp[6];
-        gp.scale = fp[7];
-        gp.shift = fp[8];
-        gp.silu = true;
-        ConvEpilogue ep;
-        ep.bias = fp[2];
-        ep.residual = fp[3];
-        cuda::gn_silu_conv2d(ctx_, prec, gs, gp, get_conv(c.i), fp[0], c.p[1], ep,
-                             const_cast<float*>(fp[4]));
-        break;
-      }
-      case Op::Silu:
-        cuda::silu(ctx_, c.u[0], fp[0], const_cast<float*>(fp[1]));
-        break;
-      case Op::Add:
-        cuda::add(ctx_, c.u[0], fp[0], fp[1], const_cast<float*>(fp[2]));
-        break;
-      case Op::Linear:  // single Linears only; runs of them go through execute_all's merge
-        cuda::linear(ctx_, c.i[0], c.i[1], c.i[2], fp[0], fp[1], fp[2], const_cast<float*>(fp[3]));
-        break;
-      case Op::Concat:
-        cuda::concat_channels(ctx_, c.i[0], c.i[1], c.i[2], c.i[3], fp[0], fp[1],
-                              const_cast<float*>(fp[2]));
-        break;
-      case Op::Upsample:
-        cuda::upsample_nearest2x(ctx_, c.i[0], c.i[1], c.i[2], c.i[3], fp[0],
-                                 const_cast<float*>(fp[1]));
-        break;
-      case Op::Attention:
-        cuda::attention(ctx_, AttentionShape{c.i[0], c.i[1], c.i[2], c.i[3]}, fp[0],
-                        const_cast<float*>(fp[1]));
-        break;
-      case Op::ScaleAdd: {
-        const float* a = reinterpret_cast<const float*>(params);
-        cuda::scale_add(ctx_, c.i[0], c.u[0], a, fp[0], a + c.i[0], fp[1],
-                        const_cast<float*>(fp[2]));
-        break;
-      }
-      case Op::Fourier:
-        cuda::fourier(ctx_, c.i[0], c.i[1], reinterpret_cast<const float*>(params), fp[0],
-                      const_cast<float*>(fp[1]));
-        break;
-      case Op::Noise:
-        cuda::normal_noise(ctx_, c.i[0], c.u[0], reinterpret_cast<const uint64_t*>(params),
-                           uint32_t(c.u[1]), const_cast<float*>(fp[0]));
-        break;
-      case Op::RgbToU8: {
-        cuda::rgb_f32_to_u8(ctx_, c.i[0], c.i[1], c.i[2], fp[0],
-                            static_cast<uint8_t*>(const_cast<void*>(c.p[1])));
-        const size_t bytes = size_t(c.i[0]) * c.i[1] * c.i[2] * 3;
-        check(cudaMemcpyAsync(const_cast<void*>(c.p[2]), c.p[1], bytes, cudaMemcpyDeviceToHost,
-                              stream()),
-              "cudaMemcpyAsync (frame to pinned)");
-        break;
-      }
+    if (auto* a = std::get_if<ScaleAddArgs>(&call)) {
+      a->a = reinterpret_cast<const float*>(params);
+      a->c = a->a + a->batch;
+    } else if (auto* f = std::get_if<FourierArgs>(&call)) {
+      f->t = reinterpret_cast<const float*>(params);
+    } else if (auto* nz = std::get_if<NormalNoiseArgs>(&call)) {
+      nz->seed = reinterpret_cast<const uint64_t*>(params);
+      nz->frame = nz->seed + nz->batch;
+    }
+    std::visit([&](const auto& args) { cuda::run(ctx_, opts_.precision, args); }, call);
+    if (c.copy_bytes) {
+      check(cudaMemcpyAsync(c.copy_dst, c.copy_src, c.copy_bytes, cudaMemcpyDeviceToHost, stream()),
+            "cudaMemcpyAsync (frame to pinned)");
     }
   }
 
@@ -521,59 +289,36 @@ class CudaBackend final : public Backend {
   // become one batched launch: the denoiser issues ~50 of them per evaluation.
   void execute_all(const std::vector<Cmd>& cmds) {
     for (size_t i = 0; i < cmds.size();) {
-      const Cmd& c = cmds[i];
+      const LinearArgs* first = std::get_if<LinearArgs>(&cmds[i].call);
       size_t j = i + 1;
-      if (c.op == Op::Linear) {
+      if (first && first->y != first->x) {
         auto joins = [&](const Cmd& d) {
-          if (d.op != Op::Linear || d.p[0] != c.p[0] || d.i[0] != c.i[0] || d.i[1] != c.i[1] ||
-              d.p[3] == c.p[0])
+          const LinearArgs* l = std::get_if<LinearArgs>(&d.call);
+          if (!l || l->x != first->x || l->n != first->n || l->in != first->in || l->y == first->x)
             return false;
-          for (size_t k = i; k < j; ++k)
-            if (cmds[k].p[3] == d.p[3]) return false;  // same output: keep program order
+          for (size_t k = i; k < j; ++k)  // same output: keep program order
+            if (std::get<LinearArgs>(cmds[k].call).y == l->y) return false;
           return true;
         };
         while (j < cmds.size() && j - i < size_t(kMaxLinearJobs) && joins(cmds[j])) ++j;
       }
-      if (c.op == Op::Linear && c.p[3] != c.p[0] && j - i > 1) {
+      if (j - i > 1) {
         LinearBatch lb;
         std::memset(&lb, 0, sizeof(lb));
-        lb.x = static_cast<const float*>(c.p[0]);
-        lb.n = c.i[0];
-        lb.in = c.i[1];
+        lb.x = first->x;
+        lb.n = first->n;
+        lb.in = first->in;
         lb.count = int(j - i);
         for (size_t k = i; k < j; ++k) {
-          LinearJob& job = lb.job[k - i];
-          job.w = static_cast<const float*>(cmds[k].p[1]);
-          job.b = static_cast<const float*>(cmds[k].p[2]);
-          job.y = static_cast<float*>(const_cast<void*>(cmds[k].p[3]));
-          job.out = cmds[k].i[2];
+          const LinearArgs& l = std::get<LinearArgs>(cmds[k].call);
+          lb.job[k - i] = LinearJob{l.w, l.b, l.y, l.out};
         }
         linear_batch(ctx_, lb);
       } else {
-        j = i + 1;
-        execute(c);
+        execute(cmds[i]);
       }
       i = j;
     }
-  }
-
-  static const char* op_name(Op op) {
-    switch (op) {
-      case Op::Conv: return "conv2d";
-      case Op::GroupNorm: return "group_norm";
-      case Op::GnSiluConv: return "gn_silu_conv2d";
-      case Op::Silu: return "silu";
-      case Op::Add: return "add";
-      case Op::Linear: return "linear";
-      case Op::Concat: return "concat";
-      case Op::Upsample: return "upsample";
-      case Op::Attention: return "attention";
-      case Op::ScaleAdd: return "scale_add";
-      case Op::Fourier: return "fourier";
-      case Op::Noise: return "normal_noise";
-      case Op::RgbToU8: return "rgb_to_u8+copy";
-    }
-    return "?";
   }
 
   // Profiling: each op (Linears unmerged) between two events; times summed per op kind.
@@ -593,7 +338,7 @@ class CudaBackend final : public Backend {
       float ms = 0;
       check(cudaEventElapsedTime(&ms, prof_events_[i], prof_events_[i + 1]),
             "cudaEventElapsedTime");
-      ProfileEntry& p = profile_[int(cmds[i].op)];
+      ProfileEntry& p = profile_[cmds[i].call.index()];
       p.count += 1;
       p.ms += ms;
     }
@@ -608,7 +353,7 @@ class CudaBackend final : public Backend {
       if (!profile_[k].count) continue;
       char buf[160];
       std::snprintf(buf, sizeof buf, "%s\"%s\":{\"count\":%llu,\"ms\":%.4f}", first ? "" : ",",
-                    op_name(Op(k)), static_cast<unsigned long long>(profile_[k].count),
+                    op_name(OpId(k)), static_cast<unsigned long long>(profile_[k].count),
                     profile_[k].ms);
       line += buf;
       total += profile_[k].ms;
@@ -646,10 +391,9 @@ class CudaBackend final : public Backend {
       return;
     }
     ++clock_;
-    const size_t bytes = cmds_.size() * sizeof(Cmd);
     for (auto& g : graphs_) {
       // A few hundred ops compare in microseconds; no hash needed for a cache this small.
-      if (g.key.size() == cmds_.size() && std::memcmp(g.key.data(), cmds_.data(), bytes) == 0) {
+      if (g.key == cmds_) {
         g.last_use = clock_;
         g.graph->launch(stream_->get());
         ++replays_;
@@ -666,10 +410,9 @@ class CudaBackend final : public Backend {
       throw;
     }
     if (graphs_.size() >= kMaxGraphs) {
-      auto lru = std::min_element(graphs_.begin(), graphs_.end(),
-                                  [](const CachedGraph& a, const CachedGraph& b) {
-                                    return a.last_use < b.last_use;
-                                  });
+      auto lru = std::min_element(
+          graphs_.begin(), graphs_.end(),
+          [](const CachedGraph& a, const CachedGraph& b) { return a.last_use < b.last_use; });
       synchronize_stream();  // the evicted graph may still be running
       graphs_.erase(lru);
     }
@@ -686,7 +429,7 @@ class CudaBackend final : public Backend {
     uint64_t count = 0;
     double ms = 0;
   };
-  static constexpr int kOpKinds = int(Op::RgbToU8) + 1;
+  static constexpr int kOpKinds = kOpCount;
 
   CudaBackendOptions opts_;
   DeviceInfo info_;

@@ -8,6 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <type_traits>
+#include <utility>
+
+#include "ops/op_table.h"
 #include "ops/ops.h"
 
 namespace wl {
@@ -54,15 +58,15 @@ void gn_silu_conv2d(const Ctx& ctx, Precision p, const GroupNormShape& gs,
 // ---- elementwise and layout ----
 void silu(const Ctx& ctx, size_t n, const float* x, float* y);
 void add(const Ctx& ctx, size_t n, const float* a, const float* b, float* y);
-void concat_channels(const Ctx& ctx, int n, int ca, int cb, int hw, const float* a,
-                     const float* b, float* y);
+void concat_channels(const Ctx& ctx, int n, int ca, int cb, int hw, const float* a, const float* b,
+                     float* y);
 void upsample_nearest2x(const Ctx& ctx, int n, int c, int h, int w, const float* x, float* y);
 void rgb_f32_to_u8(const Ctx& ctx, int n, int h, int w, const float* x, uint8_t* y);
 void rgb_u8_to_f32(const Ctx& ctx, int n, int h, int w, const uint8_t* x, float* y);
 
 // ---- linear (f32; the conditioning MLP is tiny) ----
-void linear(const Ctx& ctx, int n, int in, int out, const float* x, const float* w,
-            const float* b, float* y);
+void linear(const Ctx& ctx, int n, int in, int out, const float* x, const float* w, const float* b,
+            float* y);
 
 // Up to kMaxLinearJobs Linears that read the same x [n, in], in one launch (the denoiser's
 // per-ResBlock adaptive-norm projections all read the conditioning vector).
@@ -89,10 +93,78 @@ void scale_add(const Ctx& ctx, int batch, size_t per, const float* a, const floa
                const float* c, const float* z, float* y);
 // y[b,j] = cos(2 pi t[b] f[j]), y[b,half+j] = sin(2 pi t[b] f[j]).
 void fourier(const Ctx& ctx, int batch, int half, const float* t, const float* freqs, float* y);
-// Standard normals of Philox(seed, frame, step), same values as wl::philox_normals.
-// keys: [batch][2] = {seed, frame}.
-void normal_noise(const Ctx& ctx, int batch, size_t per, const uint64_t* keys, uint32_t step,
-                  float* y);
+// Standard normals of Philox(seeds[b], frames[b], step), same values as wl::philox_normals.
+void normal_noise(const Ctx& ctx, int batch, size_t per, const uint64_t* seeds,
+                  const uint64_t* frames, uint32_t step, float* y);
+
+// ---- the op table's dispatch (ops/op_table.h) ----
+// One overload per op the CUDA backend implements: it is what the table's cuda column means
+// (test_cuda_ops checks the two agree). Every pointer is a device pointer, per-world values
+// included; conv weights are packed for `p`, which only the convolutions read.
+inline void run(const Ctx& c, Precision p, const Conv2dArgs& a) {
+  conv2d(c, p, a.s, a.x, a.w, a.ep, a.y);
+}
+inline void run(const Ctx& c, Precision, const GroupNormArgs& a) {
+  group_norm(c, a.s, a.x, a.p, a.y);
+}
+inline void run(const Ctx& c, Precision p, const GnSiluConv2dArgs& a) {
+  gn_silu_conv2d(c, p, a.gs, a.gp, a.cs, a.x, a.w, a.ep, a.y);
+}
+inline void run(const Ctx& c, Precision, const SiluArgs& a) { silu(c, a.n, a.x, a.y); }
+inline void run(const Ctx& c, Precision, const AddArgs& a) { add(c, a.n, a.a, a.b, a.y); }
+inline void run(const Ctx& c, Precision, const LinearArgs& a) {
+  linear(c, a.n, a.in, a.out, a.x, a.w, a.b, a.y);
+}
+inline void run(const Ctx& c, Precision, const ConcatChannelsArgs& a) {
+  concat_channels(c, a.n, a.ca, a.cb, a.hw, a.a, a.b, a.y);
+}
+inline void run(const Ctx& c, Precision, const UpsampleNearest2xArgs& a) {
+  upsample_nearest2x(c, a.n, a.c, a.h, a.w, a.x, a.y);
+}
+inline void run(const Ctx& c, Precision, const AttentionArgs& a) { attention(c, a.s, a.qkv, a.y); }
+inline void run(const Ctx& c, Precision, const RgbF32ToU8Args& a) {
+  rgb_f32_to_u8(c, a.n, a.h, a.w, a.x, a.y);
+}
+inline void run(const Ctx& c, Precision, const RgbU8ToF32Args& a) {
+  rgb_u8_to_f32(c, a.n, a.h, a.w, a.x, a.y);
+}
+inline void run(const Ctx& c, Precision, const ScaleAddArgs& a) {
+  scale_add(c, a.batch, a.per, a.a, a.x, a.c, a.z, a.y);
+}
+inline void run(const Ctx& c, Precision, const FourierArgs& a) {
+  fourier(c, a.batch, a.half, a.t, a.freqs, a.y);
+}
+inline void run(const Ctx& c, Precision, const NormalNoiseArgs& a) {
+  normal_noise(c, a.batch, a.per, a.seed, a.frame, a.step, a.y);
+}
+
+// Scratch bytes a call needs; ops without an overload need none.
+inline size_t scratch_bytes(const Ctx& c, Precision p, const Conv2dArgs& a) {
+  return conv2d_scratch_bytes(c, p, a.s);
+}
+inline size_t scratch_bytes(const Ctx& c, Precision p, const GnSiluConv2dArgs& a) {
+  return gn_silu_conv2d_scratch_bytes(c, p, a.gs, a.cs);
+}
+template <class A>
+size_t scratch_bytes(const Ctx&, Precision, const A&) {
+  return 0;
+}
+
+template <class A, class = void>
+struct HasCuda : std::false_type {};
+template <class A>
+struct HasCuda<A, std::void_t<decltype(cuda::run(std::declval<const Ctx&>(), Precision::F32,
+                                                 std::declval<const A&>()))>> : std::true_type {};
+
+// The cuda bit each op's code actually has, in table order (checked against kOps).
+inline unsigned cuda_impls(OpId id) {
+  static constexpr unsigned bits[] = {
+#define WL_OP_CUDA(id, name, args, impls) (HasCuda<args>::value ? unsigned(kImplCuda) : 0u),
+      WL_OP_TABLE(WL_OP_CUDA)
+#undef WL_OP_CUDA
+  };
+  return bits[int(id)];
+}
 
 }  // namespace cuda
 }  // namespace wl

@@ -11,9 +11,8 @@ namespace wl {
 namespace cuda {
 namespace {
 
-__global__ void scale_add_kernel(int batch, size_t per, const float* __restrict__ a,
-                                 const float* x, const float* __restrict__ c, const float* z,
-                                 float* y) {
+__global__ void scale_add_kernel(int batch, size_t per, const float* __restrict__ a, const float* x,
+                                 const float* __restrict__ c, const float* z, float* y) {
   const size_t total = size_t(batch) * per;
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < total;
        i += size_t(gridDim.x) * blockDim.x) {
@@ -57,13 +56,14 @@ __device__ __forceinline__ double unit24(uint32_t w) {
 }
 
 // One thread per block of four normals; Box-Muller in double, rounded once to f32 as on the CPU.
-__global__ void philox_normal_kernel(int batch, size_t per, const uint64_t* __restrict__ keys,
-                                     uint32_t step, float* __restrict__ y) {
+__global__ void philox_normal_kernel(int batch, size_t per, const uint64_t* __restrict__ seeds,
+                                     const uint64_t* __restrict__ frames, uint32_t step,
+                                     float* __restrict__ y) {
   const size_t blocks = (per + 3) / 4, total = size_t(batch) * blocks;
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < total;
        i += size_t(gridDim.x) * blockDim.x) {
     const size_t b = i / blocks, blk = i - b * blocks;
-    const uint64_t seed = keys[2 * b], frame = keys[2 * b + 1];
+    const uint64_t seed = seeds[b], frame = frames[b];
     uint32_t c[4] = {uint32_t(blk), step, uint32_t(frame), uint32_t(frame >> 32)};
     philox(c, uint32_t(seed), uint32_t(seed >> 32));
     double n[4];
@@ -98,12 +98,12 @@ void fourier(const Ctx& ctx, int batch, int half, const float* t, const float* f
   check_launch("fourier_kernel");
 }
 
-void normal_noise(const Ctx& ctx, int batch, size_t per, const uint64_t* keys, uint32_t step,
-                  float* y) {
+void normal_noise(const Ctx& ctx, int batch, size_t per, const uint64_t* seeds,
+                  const uint64_t* frames, uint32_t step, float* y) {
   if (batch <= 0 || per == 0) return;
   const size_t threads = size_t(batch) * ((per + 3) / 4);
-  philox_normal_kernel<<<blocks_for(threads, 128), 128, 0, stream_of(ctx.stream)>>>(batch, per,
-                                                                                   keys, step, y);
+  philox_normal_kernel<<<blocks_for(threads, 128), 128, 0, stream_of(ctx.stream)>>>(
+      batch, per, seeds, frames, step, y);
   check_launch("philox_normal_kernel");
 }
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ops/op_table.h"
 #include "ops/ops.h"
 
 namespace wl {
@@ -57,36 +58,58 @@ class Backend {
   // Waits for queued work (no-op on the CPU).
   virtual void synchronize() = 0;
 
-  // ---- ops (semantics in ops/ops.h; `w` here is always the packed weight) ----
-  virtual void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias,
-                      const float* residual, float* y) = 0;
-  virtual void group_norm(const GroupNormShape& s, const float* x, const GroupNormParams& p,
-                          float* y) = 0;
-  virtual void gn_silu_conv2d(const GroupNormShape& gs, const GroupNormParams& gp,
-                              const ConvShape& cs, const float* x, const float* w,
-                              const float* bias, const float* residual, float* y) = 0;
-  virtual void silu(size_t n, const float* x, float* y) = 0;
-  virtual void add(size_t n, const float* a, const float* b, float* y) = 0;
-  // y[n, out] = x[n, in] @ w[out, in]^T + b[out]; w unpacked (PyTorch layout).
-  virtual void linear(int n, int in, int out, const float* x, const float* w, const float* b,
-                      float* y) = 0;
-  virtual void concat_channels(int n, int ca, int cb, int hw, const float* a, const float* b,
-                               float* y) = 0;
-  virtual void upsample_nearest2x(int n, int c, int h, int w, const float* x, float* y) = 0;
-  virtual void attention(const AttentionShape& s, const float* qkv, float* y) = 0;
+  // ---- ops ----
+  // Runs (CPU) or records (CUDA) one call of an op of the table (ops/op_table.h); `w` of a conv
+  // is always the packed weight, pointers named like *_host in the helpers below are host
+  // memory (TensorRole::PerWorld), every other pointer points into the arena.
+  virtual void run(const OpCall& call) = 0;
 
+  // Call-site helpers: each builds its op's argument struct (semantics in ops/ops.h).
+  void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias,
+              const float* residual, float* y) {
+    run(Conv2dArgs{s, x, w, ConvEpilogue{bias, residual}, y});
+  }
+  void group_norm(const GroupNormShape& s, const float* x, const GroupNormParams& p, float* y) {
+    run(GroupNormArgs{s, x, p, y});
+  }
+  void gn_silu_conv2d(const GroupNormShape& gs, const GroupNormParams& gp, const ConvShape& cs,
+                      const float* x, const float* w, const float* bias, const float* residual,
+                      float* y) {
+    run(GnSiluConv2dArgs{gs, gp, cs, x, w, ConvEpilogue{bias, residual}, y});
+  }
+  void silu(size_t n, const float* x, float* y) { run(SiluArgs{n, x, y}); }
+  void add(size_t n, const float* a, const float* b, float* y) { run(AddArgs{n, a, b, y}); }
+  // y[n, out] = x[n, in] @ w[out, in]^T + b[out]; w unpacked (PyTorch layout).
+  void linear(int n, int in, int out, const float* x, const float* w, const float* b, float* y) {
+    run(LinearArgs{n, in, out, x, w, b, y});
+  }
+  void concat_channels(int n, int ca, int cb, int hw, const float* a, const float* b, float* y) {
+    run(ConcatChannelsArgs{n, ca, cb, hw, a, b, y});
+  }
+  void upsample_nearest2x(int n, int c, int h, int w, const float* x, float* y) {
+    run(UpsampleNearest2xArgs{n, c, h, w, x, y});
+  }
+  void attention(const AttentionShape& s, const float* qkv, float* y) {
+    run(AttentionArgs{s, qkv, y});
+  }
   // Per-world affine combination, the sampler's only arithmetic:
   //   y[b, i] = a_host[b] * x[b, i] + c_host[b] * z[b, i]     (z may be null: then c is ignored)
   // for b < batch, i < per. y may alias x or z.
-  virtual void scale_add(int batch, size_t per, const float* a_host, const float* x,
-                         const float* c_host, const float* z, float* y) = 0;
+  void scale_add(int batch, size_t per, const float* a_host, const float* x, const float* c_host,
+                 const float* z, float* y) {
+    run(ScaleAddArgs{batch, per, a_host, x, z ? c_host : nullptr, z, y});
+  }
   // Fourier features of per-world times: y[b, j] = cos(2 pi t_host[b] f[j]) for j < half,
   // y[b, half + j] = sin(2 pi t_host[b] f[j]); f: [half] frequencies (arena).
-  virtual void fourier(int batch, int half, const float* t_host, const float* freqs, float* y) = 0;
+  void fourier(int batch, int half, const float* t_host, const float* freqs, float* y) {
+    run(FourierArgs{batch, half, t_host, freqs, y});
+  }
   // Standard normals for world b from Philox(seed_host[b], frame_host[b], step): y[b, 0..per),
   // bit-identical to wl::philox_normals (model/philox.h).
-  virtual void normal_noise(int batch, size_t per, const uint64_t* seed_host,
-                            const uint64_t* frame_host, uint32_t step, float* y) = 0;
+  void normal_noise(int batch, size_t per, const uint64_t* seed_host, const uint64_t* frame_host,
+                    uint32_t step, float* y) {
+    run(NormalNoiseArgs{batch, per, seed_host, frame_host, step, y});
+  }
 };
 
 }  // namespace wl

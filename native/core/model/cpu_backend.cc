@@ -8,9 +8,8 @@
 #include <string>
 
 #include "capi/error.h"
-#include "model/philox.h"
+#include "ops/op_run.h"
 #include "runtime/thread_pool.h"
-
 
 namespace wl {
 namespace {
@@ -28,8 +27,8 @@ class CpuBackend final : public Backend {
 
   const char* name() const override { return "cpu"; }
   std::string describe_json() const override {
-    return std::string("\"isa\":\"") + isa_name(ctx_.isa) + "\",\"threads\":" +
-           std::to_string(pool_.size()) + ",\"kernels\":\"" +
+    return std::string("\"isa\":\"") + isa_name(ctx_.isa) +
+           "\",\"threads\":" + std::to_string(pool_.size()) + ",\"kernels\":\"" +
            (ref_ ? "ref" : "fast") + "\"";
   }
 
@@ -51,8 +50,7 @@ class CpuBackend final : public Backend {
   }
   void reserve_attention(const AttentionShape& s) override {
     if (!ref_)
-      scratch_floats_ =
-          std::max(scratch_floats_, fast::attention_scratch_floats(s, pool_.size()));
+      scratch_floats_ = std::max(scratch_floats_, fast::attention_scratch_floats(s, pool_.size()));
   }
 
   float* allocate(size_t arena_floats) override {
@@ -95,121 +93,17 @@ class CpuBackend final : public Backend {
   }
   void synchronize() override {}
 
-  void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias,
-              const float* residual, float* y) override {
-    ConvEpilogue ep;
-    ep.bias = bias;
-    ep.residual = residual;
-    if (ref_) {
-      ref::conv2d(s, x, w, ep, y);
-    } else {
-      fast::conv2d(ctx_, s, x, w, ep, y);
-    }
-  }
-  void group_norm(const GroupNormShape& s, const float* x, const GroupNormParams& p,
-                  float* y) override {
-    if (ref_) {
-      ref::group_norm(s, x, p, y);
-    } else {
-      fast::group_norm(ctx_, s, x, p, y);
-    }
-  }
-  void gn_silu_conv2d(const GroupNormShape& gs, const GroupNormParams& gp, const ConvShape& cs,
-                      const float* x, const float* w, const float* bias, const float* residual,
-                      float* y) override {
-    ConvEpilogue ep;
-    ep.bias = bias;
-    ep.residual = residual;
-    if (ref_) {
-      ref::gn_silu_conv2d(gs, gp, cs, x, w, ep, y);
-    } else {
-      fast::gn_silu_conv2d(ctx_, gs, gp, cs, x, w, ep, y);
-    }
-  }
-  void silu(size_t n, const float* x, float* y) override {
-    if (ref_) {
-      ref::silu(n, x, y);
-    } else {
-      fast::silu(ctx_, n, x, y);
-    }
-  }
-  void add(size_t n, const float* a, const float* b, float* y) override {
-    if (ref_) {
-      ref::add(n, a, b, y);
-    } else {
-      fast::add(ctx_, n, a, b, y);
-    }
-  }
-  void linear(int n, int in, int out, const float* x, const float* w, const float* b,
-              float* y) override {
-    if (ref_) {
-      ref::linear(n, in, out, x, w, b, y);
-    } else {
-      fast::linear(ctx_, n, in, out, x, w, b, y);
-    }
-  }
-  void concat_channels(int n, int ca, int cb, int hw, const float* a, const float* b,
-                       float* y) override {
-    if (ref_) {
-      ref::concat_channels(n, ca, cb, hw, a, b, y);
-    } else {
-      fast::concat_channels(ctx_, n, ca, cb, hw, a, b, y);
-    }
-  }
-  void upsample_nearest2x(int n, int c, int h, int w, const float* x, float* y) override {
-    if (ref_) {
-      ref::upsample_nearest2x(n, c, h, w, x, y);
-    } else {
-      fast::upsample_nearest2x(ctx_, n, c, h, w, x, y);
-    }
-  }
-  void attention(const AttentionShape& s, const float* qkv, float* y) override {
-    if (ref_) {
-      ref::attention(s, qkv, y);
-    } else {
-      fast::attention(ctx_, s, qkv, y);
-    }
-  }
-
-  // The sampler's few per-world affine updates are tiny (batch x C x h x w); plain loops.
-  void scale_add(int batch, size_t per, const float* a_host, const float* x, const float* c_host,
-                 const float* z, float* y) override {
-    for (int b = 0; b < batch; ++b) {
-      const size_t o = size_t(b) * per;
-      const float a = a_host[b];
-      if (z) {
-        const float c = c_host[b];
-        for (size_t i = 0; i < per; ++i) y[o + i] = a * x[o + i] + c * z[o + i];
-      } else {
-        for (size_t i = 0; i < per; ++i) y[o + i] = a * x[o + i];
-      }
-    }
-  }
-  void fourier(int batch, int half, const float* t_host, const float* freqs, float* y) override {
-    // Same rounding as PyTorch's `2 * math.pi * t * f` in f32: (f32(2 pi) * t) * f.
-    const float two_pi = float(6.283185307179586);
-    for (int b = 0; b < batch; ++b) {
-      const float tb = two_pi * t_host[b];
-      float* row = y + size_t(b) * 2 * half;
-      for (int j = 0; j < half; ++j) {
-        const float arg = tb * freqs[j];
-        row[j] = std::cos(arg);
-        row[half + j] = std::sin(arg);
-      }
-    }
-  }
-  void normal_noise(int batch, size_t per, const uint64_t* seed_host, const uint64_t* frame_host,
-                    uint32_t step, float* y) override {
-    for (int b = 0; b < batch; ++b)
-      philox_normals(seed_host[b], frame_host[b], step, per, y + size_t(b) * per);
-  }
+  // The table's dispatch (ops/op_run.h): fast unless WL_KERNELS=ref or the op has no fast
+  // version (the sampler's three).
+  void run(const OpCall& call) override { cpu_run(ctx_, !ref_, call); }
 
  private:
   static float* alloc_floats(size_t n) {
     const size_t bytes = std::max<size_t>(64, (n * sizeof(float) + 63) / 64 * 64);
     void* p = std::aligned_alloc(64, bytes);
-    if (!p) throw Error(WL_ERR_OUT_OF_MEMORY, "cpu backend: cannot allocate " +
-                                                 std::to_string(bytes) + " bytes for the arena");
+    if (!p)
+      throw Error(WL_ERR_OUT_OF_MEMORY,
+                  "cpu backend: cannot allocate " + std::to_string(bytes) + " bytes for the arena");
     std::memset(p, 0, bytes);
     return static_cast<float*>(p);
   }

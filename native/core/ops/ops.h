@@ -1,13 +1,12 @@
-// The flat op set the networks are built from. Activations are f32, NCHW (N = batch of worlds),
-// contiguous. Every op declared here has three implementations behind the same signature:
-//   ref::   plain loops, the definition (ops/ref_*.cc)
-//   fast::  vectorised (AVX2/AVX-512 + FMA or AArch64 NEON, chosen at run time; portable fallback)
-//           and threaded
-//   cuda::  the GPU twin (native/cuda/cuda_ops.h, when built)
-// Tests compare fast against ref (native/tests/test_ops.cc) and cuda against ref
-// (native/tests/test_cuda_ops.cc) on random shapes. The sampler's per-world arithmetic
-// (scale_add, fourier, normal_noise) is not here: it is Backend methods only (model/backend.h),
-// plain loops in model/cpu_backend.cc and kernels in cuda/sampler.cu, with no ref:: or fast::.
+// The flat op set the networks are built from: shapes, parameters and the kernel signatures.
+// Activations are f32, NCHW (N = batch of worlds), contiguous. The op table
+// (ops/op_table.h) lists every op with its argument struct and the implementations it has:
+//   ref::   plain loops, the definition (ops/ref_*.cc); every op has one
+//   fast::  vectorised (AVX2/AVX-512 + FMA or AArch64 NEON, chosen at run time; portable
+//           fallback) and threaded; every op except the sampler's three (scale_add, fourier,
+//           normal_noise: a few thousand values a frame)
+//   cuda::  the GPU twin (native/cuda/cuda_ops.h, when built); every op
+// Tests compare fast and cuda against ref on the cases of native/tests/op_cases.h.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -71,8 +70,8 @@ namespace ref {
 void group_norm(const GroupNormShape& s, const float* x, const GroupNormParams& p, float* y);
 }
 namespace fast {
-void group_norm(const OpCtx& ctx, const GroupNormShape& s, const float* x,
-                const GroupNormParams& p, float* y);
+void group_norm(const OpCtx& ctx, const GroupNormShape& s, const float* x, const GroupNormParams& p,
+                float* y);
 }
 
 // ---- fused group_norm + SiLU + conv (the ResBlock's hot path) ----
@@ -93,11 +92,11 @@ void gn_silu_conv2d(const OpCtx& ctx, const GroupNormShape& gs, const GroupNormP
 namespace ref {
 void silu(size_t n, const float* x, float* y);
 void add(size_t n, const float* a, const float* b, float* y);
-}
+}  // namespace ref
 namespace fast {
 void silu(const OpCtx& ctx, size_t n, const float* x, float* y);
 void add(const OpCtx& ctx, size_t n, const float* a, const float* b, float* y);
-}
+}  // namespace fast
 
 // ---- linear: y[n, out] = x[n, in] @ W[out, in]^T + b[out] (PyTorch nn.Linear layout) ----
 namespace ref {
@@ -143,11 +142,25 @@ void attention(const OpCtx& ctx, const AttentionShape& s, const float* qkv, floa
 namespace ref {
 void rgb_f32_to_u8(int n, int h, int w, const float* x, uint8_t* y);
 void rgb_u8_to_f32(int n, int h, int w, const uint8_t* x, float* y);  // inverse, to [-1,1]
-}
+}  // namespace ref
 namespace fast {
 void rgb_f32_to_u8(const OpCtx& ctx, int n, int h, int w, const float* x, uint8_t* y);
 void rgb_u8_to_f32(const OpCtx& ctx, int n, int h, int w, const uint8_t* x, float* y);
-}
+}  // namespace fast
+
+// ---- the sampler's per-world arithmetic (a, c, t, seed, frame: one value per world) ----
+namespace ref {
+// y[b, i] = a[b] * x[b, i] + c[b] * z[b, i] for b < batch, i < per; z (and then c) may be null.
+// y may alias x or z.
+void scale_add(int batch, size_t per, const float* a, const float* x, const float* c,
+               const float* z, float* y);
+// y[b, j] = cos(2 pi t[b] f[j]) for j < half, y[b, half + j] = sin(2 pi t[b] f[j]), rounded as
+// PyTorch's f32 `2 * math.pi * t * f`.
+void fourier(int batch, int half, const float* t, const float* freqs, float* y);
+// y[b, 0..per) = standard normals of Philox(seed[b], frame[b], step) (model/philox.h).
+void normal_noise(int batch, size_t per, const uint64_t* seed, const uint64_t* frame, uint32_t step,
+                  float* y);
+}  // namespace ref
 
 // ---- weight storage conversion (model load): bf16 / f16 -> f32 ----
 void bf16_to_f32(size_t n, const uint16_t* x, float* y);
