@@ -5,7 +5,8 @@ frame; and the same networks exported to ONNX for onnxruntime-node.
   /usr/bin/python3 -m train.bench_cpu torch --model M.safetensors --threads 2 [--steps 2 --frames 30]
   /usr/bin/python3 -m train.bench_cpu onnx --model M.safetensors --out-dir DIR
       writes DIR/denoise.onnx (x, c_skip, c_out, c_in, c_noise, context, actions, ctx_sigma -> D)
-      and DIR/decode.onnx (z -> frame floats in [-1,1], unclamped); prints their input names.
+      and DIR/decode.onnx (z -> frame floats in [-1,1], unclamped), and DIR/check.json (one set of
+      inputs with PyTorch's outputs for each graph); prints their input names.
 
 JSON lines in the benchmark schema: {"bench":"frame","backend":"torch-cpu",...,"median_ms":..}.
 """
@@ -104,8 +105,29 @@ def cmd_onnx(args):
                           output_names=["denoised"], opset_version=17)
         torch.onnx.export(ae.decoder, (x / ae.scale,), os.path.join(args.out_dir, "decode.onnx"),
                           input_names=["z"], output_names=["frame"], opset_version=17)
+        # A check case: inputs and PyTorch's outputs, so whoever runs the graphs can verify them
+        # (test/onnx_export.test.ts does, in onnxruntime-node).
+        g = torch.Generator().manual_seed(0)
+        cx = torch.randn(x.shape, generator=g)
+        cctx = 0.5 * torch.randn(ctx.shape, generator=g)
+        cacts = torch.rand(acts.shape, generator=g) * 2 - 1
+        scal = {"c_skip": 0.3, "c_out": 0.7, "c_in": 0.5, "c_noise": 0.1, "ctx_sigma": 0.05}
+        t = {k: torch.tensor([v]) for k, v in scal.items()}
+        den = DenoiseGraph(dn)(cx, t["c_skip"], t["c_out"], t["c_in"], t["c_noise"], cctx, cacts,
+                               t["ctx_sigma"])
+        frame = ae.decoder(cx / ae.scale)
+
+    def flat(v):
+        return {"shape": list(v.shape), "data": [round(float(f), 7) for f in v.flatten()]}
+    with open(os.path.join(args.out_dir, "check.json"), "w") as f:
+        json.dump({"denoise": {"inputs": {"x": flat(cx), "context": flat(cctx),
+                                          "actions": flat(cacts), **{k: flat(v) for k, v in
+                                                                     t.items()}},
+                               "output": flat(den)},
+                   "decode": {"inputs": {"z": flat(cx / ae.scale)}, "output": flat(frame)}}, f)
     print(json.dumps({"denoise": os.path.join(args.out_dir, "denoise.onnx"),
                       "decode": os.path.join(args.out_dir, "decode.onnx"),
+                      "check": os.path.join(args.out_dir, "check.json"),
                       "denoise_inputs": names, "latent_scale": ae.scale, "edm": m["edm"],
                       "context": K, "action_dim": A}))
 

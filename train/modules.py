@@ -196,9 +196,13 @@ class MemoryPoseEmbedding(nn.Module):
         self.fc2 = nn.Linear(fourier_dim, fourier_dim)
 
     def forward(self, pose, mask):
-        # where, not a product: an absent slot's pose is never read, even when it is NaN.
+        # where, not a product: an absent slot's pose is never read, even when it is NaN. The zeros
+        # are tensors of the operand's dtype: a Python 0.0 is traced into ONNX as a double, and
+        # onnxruntime refuses a Where of float and double.
         present = mask[:, :, None] > 0
-        e = torch.where(present, self.fc2(F.silu(self.fc1(torch.where(present, pose, 0.0)))), 0.0)
+        safe_pose = torch.where(present, pose, pose.new_zeros(()))
+        e = self.fc2(F.silu(self.fc1(safe_pose)))
+        e = torch.where(present, e, e.new_zeros(()))
         # Slot by slot, first to last: the engine sums in the same order.
         out = e[:, 0]
         for m in range(1, e.shape[1]):
@@ -301,7 +305,8 @@ class Denoiser(nn.Module):
             memory, memory_pose, memory_mask = self.memory_inputs(
                 x_in, memory, memory_pose, memory_mask)
             cond = self.cond(c_noise, actions, ctx_sigma, memory_pose, memory_mask)
-            masked = torch.where(memory_mask[:, :, None, None, None] > 0, memory, 0.0)
+            masked = torch.where(memory_mask[:, :, None, None, None] > 0, memory,
+                                 memory.new_zeros(()))
             x = self.conv_in(torch.cat([x_in, context.flatten(1, 2), masked.flatten(1, 2)], dim=1))
         skips = []
         for lvl in self.down:
