@@ -4,7 +4,9 @@ Times train_dyn.DynStep (the very step `train dyn` runs: clip sampling, memory v
 forward + loss, backward, clipping, AdamW, EMA) on a synthetic latent pool of the config's shape,
 so no data generation runs; the encoder's cost per fresh frame is timed separately and charged to
 the step at the config's pull rate (worlds x chunk frames every data.dyn_pull_every steps), as
-`targets_per_s_with_data`.
+`targets_per_s_with_data`. That assumes a generated chunk is ready at every pull, as on the GPU
+machine (its 16 cores generate ~68k frames/s); on 2 cores the generator is the limit and the
+figure is a lower bound.
 
 A variant is '+'-joined tokens on top of the config (and its --set overrides):
   eager     nothing changed (the trainer's default path)
@@ -192,7 +194,7 @@ class Variant:
                "targets_per_s": round(self.targets / med * 1e3, 1),
                "encode_ms_per_frame": round(self.encode_ms_per_frame, 4),
                "frames_per_step": round(frames_per_step, 1),
-               "targets_per_s_with_data": round(self.targets / with_data * 1e3, 1)
+               "targets_per_s_with_data": round(self.targets / with_data * 1e3, 3)
                if with_data == with_data else None,
                "compiled": self.compiled, "channels_last": self.cfg.channels_last,
                "warmup_s": round(self.warmup_s, 1), "steps": self.step,
