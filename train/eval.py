@@ -668,8 +668,9 @@ def engine_parity(path: str, model: TorchWorldModel, lib_path: str, frames: int 
                                   ctypes.POINTER(ctypes.c_void_p)]
     lib.wl_model_free.argtypes = [ctypes.c_void_p]
     fp = ctypes.POINTER(ctypes.c_float)
+    # (model, batch, context_latents, context_actions, memory (NULL: none), steps, noise, out)
     lib.wl_model_sample_with_noise.argtypes = [ctypes.c_void_p, ctypes.c_int, fp, fp,
-                                               ctypes.c_int, fp, fp]
+                                               ctypes.c_void_p, ctypes.c_int, fp, fp]
     lib.wl_model_decode.argtypes = [ctypes.c_void_p, ctypes.c_int, fp,
                                     ctypes.POINTER(ctypes.c_uint8)]
     opts = _Opts(0, 0, 1)
@@ -694,7 +695,7 @@ def engine_parity(path: str, model: TorchWorldModel, lib_path: str, frames: int 
             nz = nz.contiguous()
             st = lib.wl_model_sample_with_noise(
                 h, 1, ctypes.cast(c.data_ptr(), fp),
-                ctypes.cast(a.data_ptr(), fp), steps, ctypes.cast(nz.data_ptr(), fp),
+                ctypes.cast(a.data_ptr(), fp), None, steps, ctypes.cast(nz.data_ptr(), fp),
                 ctypes.cast(out.data_ptr(), fp))
             if st != 0:
                 raise RuntimeError(f"wl_model_sample_with_noise: {lib.wl_last_error().decode()}")

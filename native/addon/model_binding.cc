@@ -18,7 +18,8 @@ T* TypedArg(const Napi::CallbackInfo& info, size_t index, size_t min_elems, cons
   Napi::Env env = info.Env();
   if (index >= info.Length() || !info[index].IsTypedArray() ||
       info[index].As<Napi::TypedArray>().TypedArrayType() != Kind) {
-    Napi::TypeError::New(env, std::string(what) + ": wrong typed array type").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, std::string(what) + ": wrong typed array type")
+        .ThrowAsJavaScriptException();
     return nullptr;
   }
   auto arr = info[index].As<Napi::TypedArray>();
@@ -39,7 +40,8 @@ class ModelWorker : public Napi::AsyncWorker {
  public:
   using Fn = std::function<wl_status()>;
   ModelWorker(Napi::Env env, Napi::Object self, std::vector<Napi::Value> keep, Fn fn)
-      : Napi::AsyncWorker(env, "wl_model"), deferred_(Napi::Promise::Deferred::New(env)),
+      : Napi::AsyncWorker(env, "wl_model"),
+        deferred_(Napi::Promise::Deferred::New(env)),
         fn_(std::move(fn)) {
     refs_.reserve(keep.size() + 1);
     refs_.push_back(Napi::Persistent(self));
@@ -87,16 +89,14 @@ class ModelWorker : public Napi::AsyncWorker {
 class Model : public Napi::ObjectWrap<Model> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeModel",
-                       {InstanceMethod("info", &Model::Info), InstanceMethod("dims", &Model::Dims),
-                        InstanceMethod("sample", &Model::Sample),
-                        InstanceMethod("step", &Model::Step),
-                        InstanceMethod("sampleWithNoise", &Model::SampleWithNoise),
-                        InstanceMethod("denoise", &Model::Denoise),
-                        InstanceMethod("decode", &Model::Decode),
-                        InstanceMethod("decodeF32", &Model::DecodeF32),
-                        InstanceMethod("encode", &Model::Encode),
-                        InstanceMethod("close", &Model::Close)});
+    return DefineClass(
+        env, "NativeModel",
+        {InstanceMethod("info", &Model::Info), InstanceMethod("dims", &Model::Dims),
+         InstanceMethod("sample", &Model::Sample), InstanceMethod("step", &Model::Step),
+         InstanceMethod("sampleWithNoise", &Model::SampleWithNoise),
+         InstanceMethod("denoise", &Model::Denoise), InstanceMethod("decode", &Model::Decode),
+         InstanceMethod("decodeF32", &Model::DecodeF32), InstanceMethod("encode", &Model::Encode),
+         InstanceMethod("close", &Model::Close)});
   }
 
   // new NativeModel(external) — constructed only by loadModel's completion.
@@ -133,11 +133,13 @@ class Model : public Napi::ObjectWrap<Model> {
     MemoryArgs out;
     if (info.Length() <= first || info[first].IsUndefined() || info[first].IsNull()) return out;
     if (dims_.memory_slots == 0)
-      throw Napi::TypeError::New(info.Env(),
-                                 "memory: this model has no memory slots (manifest denoiser.memory)");
+      throw Napi::TypeError::New(
+          info.Env(), "memory: this model has no memory slots (manifest denoiser.memory)");
     const size_t bm = size_t(b) * dims_.memory_slots;
-    out.view.mem.latents = TypedArg<float, napi_float32_array>(info, first, bm * LatentFloats(1), "memory.latents");
-    out.view.mem.poses = TypedArg<float, napi_float32_array>(info, first + 1, bm * dims_.memory_pose_dim, "memory.poses");
+    out.view.mem.latents =
+        TypedArg<float, napi_float32_array>(info, first, bm * LatentFloats(1), "memory.latents");
+    out.view.mem.poses = TypedArg<float, napi_float32_array>(
+        info, first + 1, bm * dims_.memory_pose_dim, "memory.poses");
     out.view.mem.mask = TypedArg<float, napi_float32_array>(info, first + 2, bm, "memory.mask");
     out.view.present = true;
     out.keep = {info[first], info[first + 1], info[first + 2]};
@@ -171,7 +173,8 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value ArgOrUndefined(const Napi::CallbackInfo& info, size_t i) {
     return info.Length() > i ? info[i] : info.Env().Undefined();
   }
-  static std::vector<Napi::Value> Join(std::vector<Napi::Value> a, const std::vector<Napi::Value>& b) {
+  static std::vector<Napi::Value> Join(std::vector<Napi::Value> a,
+                                       const std::vector<Napi::Value>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
   }
@@ -233,15 +236,17 @@ class Model : public Napi::ObjectWrap<Model> {
     MemoryArgs mem = MemoryArg(info, 8, b);
     if (env.IsExceptionPending()) return env.Undefined();
     const MemoryView mv = mem.view;
-    return Run(info, Join({info[1], info[2], info[3], info[4], info[6], ArgOrUndefined(info, 7)}, mem.keep),
-               [=]() {
-                 return wl_model_sample_mem(m, b, ctx.latents, ctx.actions, mv.get(), keys.seeds,
-                                            keys.frames, steps, out, ms);
-               });
+    return Run(
+        info,
+        Join({info[1], info[2], info[3], info[4], info[6], ArgOrUndefined(info, 7)}, mem.keep),
+        [=]() {
+          return wl_model_sample(m, b, ctx.latents, ctx.actions, mv.get(), keys.seeds, keys.frames,
+                                 steps, out, ms);
+        });
   }
   // step(batch, ctxLatents F32, ctxActions F32, seeds U64, frames U64, steps, outLatent F32,
   //      outRgb U8, stepMs F64 [steps + 1] [, memLatents, memPoses, memMask]) — sample + decode
-  // in one native call (wl_model_step_mem).
+  // in one native call (wl_model_step).
   Napi::Value Step(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     wl_model* m = Live(env);
@@ -250,7 +255,8 @@ class Model : public Napi::ObjectWrap<Model> {
     const ContextArgs ctx = ContextArg(info, 1, b);
     const NoiseKeys keys = NoiseKeysArg(info, 3, b);
     auto* out = TypedArg<float, napi_float32_array>(info, 6, LatentFloats(b), "outLatent");
-    auto* rgb = TypedArg<uint8_t, napi_uint8_array>(info, 7, size_t(b) * dims_.frame_h * dims_.frame_w * 3, "outRgb");
+    auto* rgb = TypedArg<uint8_t, napi_uint8_array>(
+        info, 7, size_t(b) * dims_.frame_h * dims_.frame_w * 3, "outRgb");
     double* ms = OptionalStepMs(info, 8, (steps > 0 ? steps : dims_.default_steps) + 1);
     MemoryArgs mem = MemoryArg(info, 9, b);
     if (env.IsExceptionPending()) return env.Undefined();
@@ -259,8 +265,8 @@ class Model : public Napi::ObjectWrap<Model> {
                Join({info[1], info[2], info[3], info[4], info[6], info[7], ArgOrUndefined(info, 8)},
                     mem.keep),
                [=]() {
-                 return wl_model_step_mem(m, b, ctx.latents, ctx.actions, mv.get(), keys.seeds,
-                                          keys.frames, steps, out, rgb, ms);
+                 return wl_model_step(m, b, ctx.latents, ctx.actions, mv.get(), keys.seeds,
+                                      keys.frames, steps, out, rgb, ms);
                });
   }
   Napi::Value SampleWithNoise(const Napi::CallbackInfo& info) {
@@ -270,14 +276,15 @@ class Model : public Napi::ObjectWrap<Model> {
     int steps = info[3].As<Napi::Number>().Int32Value();
     if (steps < 1 || steps > 8) throw Napi::RangeError::New(env, "steps must be 1..8");
     const ContextArgs ctx = ContextArg(info, 1, b);
-    auto* noise = TypedArg<float, napi_float32_array>(info, 4, LatentFloats(b) * (steps + 1), "noise");
+    auto* noise =
+        TypedArg<float, napi_float32_array>(info, 4, LatentFloats(b) * (steps + 1), "noise");
     auto* out = TypedArg<float, napi_float32_array>(info, 5, LatentFloats(b), "out");
     MemoryArgs mem = MemoryArg(info, 6, b);
     if (env.IsExceptionPending()) return env.Undefined();
     const MemoryView mv = mem.view;
     return Run(info, Join({info[1], info[2], info[4], info[5]}, mem.keep), [=]() {
-      return wl_model_sample_with_noise_mem(m, b, ctx.latents, ctx.actions, mv.get(), steps, noise,
-                                            out);
+      return wl_model_sample_with_noise(m, b, ctx.latents, ctx.actions, mv.get(), steps, noise,
+                                        out);
     });
   }
   Napi::Value Denoise(const Napi::CallbackInfo& info) {
@@ -292,7 +299,7 @@ class Model : public Napi::ObjectWrap<Model> {
     if (env.IsExceptionPending()) return env.Undefined();
     const MemoryView mv = mem.view;
     return Run(info, Join({info[1], info[2], info[3], info[4], info[5]}, mem.keep), [=]() {
-      return wl_model_denoise_mem(m, b, noisy, sigma, ctx.latents, ctx.actions, mv.get(), out);
+      return wl_model_denoise(m, b, noisy, sigma, ctx.latents, ctx.actions, mv.get(), out);
     });
   }
   // decode(batch, latent F32, rgb U8)
@@ -301,7 +308,8 @@ class Model : public Napi::ObjectWrap<Model> {
     wl_model* m = Live(env);
     int b = BatchArg(info, 0);
     auto* lat = TypedArg<float, napi_float32_array>(info, 1, LatentFloats(b), "latent");
-    auto* rgb = TypedArg<uint8_t, napi_uint8_array>(info, 2, size_t(b) * dims_.frame_h * dims_.frame_w * 3, "rgb");
+    auto* rgb = TypedArg<uint8_t, napi_uint8_array>(
+        info, 2, size_t(b) * dims_.frame_h * dims_.frame_w * 3, "rgb");
     if (env.IsExceptionPending()) return env.Undefined();
     return Run(info, {info[1], info[2]}, [=]() { return wl_model_decode(m, b, lat, rgb); });
   }
@@ -311,7 +319,8 @@ class Model : public Napi::ObjectWrap<Model> {
     wl_model* m = Live(env);
     int b = BatchArg(info, 0);
     auto* lat = TypedArg<float, napi_float32_array>(info, 1, LatentFloats(b), "latent");
-    auto* out = TypedArg<float, napi_float32_array>(info, 2, size_t(b) * 3 * dims_.frame_h * dims_.frame_w, "out");
+    auto* out = TypedArg<float, napi_float32_array>(
+        info, 2, size_t(b) * 3 * dims_.frame_h * dims_.frame_w, "out");
     if (env.IsExceptionPending()) return env.Undefined();
     return Run(info, {info[1], info[2]}, [=]() { return wl_model_decode_f32(m, b, lat, out); });
   }
@@ -320,7 +329,8 @@ class Model : public Napi::ObjectWrap<Model> {
     Napi::Env env = info.Env();
     wl_model* m = Live(env);
     int b = BatchArg(info, 0);
-    auto* rgb = TypedArg<uint8_t, napi_uint8_array>(info, 1, size_t(b) * dims_.frame_h * dims_.frame_w * 3, "rgb");
+    auto* rgb = TypedArg<uint8_t, napi_uint8_array>(
+        info, 1, size_t(b) * dims_.frame_h * dims_.frame_w * 3, "rgb");
     auto* lat = TypedArg<float, napi_float32_array>(info, 2, LatentFloats(b), "latent");
     if (env.IsExceptionPending()) return env.Undefined();
     return Run(info, {info[1], info[2]}, [=]() { return wl_model_encode(m, b, rgb, lat); });
@@ -341,8 +351,11 @@ class Model : public Napi::ObjectWrap<Model> {
 class LoadWorker : public Napi::AsyncWorker {
  public:
   LoadWorker(Napi::Env env, std::string path, wl_model_options opts, Napi::FunctionReference* ctor)
-      : Napi::AsyncWorker(env, "wl_model_load"), deferred_(Napi::Promise::Deferred::New(env)),
-        path_(std::move(path)), opts_(opts), ctor_(ctor) {}
+      : Napi::AsyncWorker(env, "wl_model_load"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        path_(std::move(path)),
+        opts_(opts),
+        ctor_(ctor) {}
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
  protected:
@@ -354,11 +367,12 @@ class LoadWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     if (status_ != WL_OK) {
       Napi::Error err = Napi::Error::New(env, message_);
-      const char* code = status_ == WL_ERR_FORMAT ? "WL_FORMAT"
-                         : status_ == WL_ERR_IO ? "WL_IO"
-                         : status_ == WL_ERR_UNSUPPORTED ? "WL_UNSUPPORTED"
+      const char* code = status_ == WL_ERR_FORMAT             ? "WL_FORMAT"
+                         : status_ == WL_ERR_IO               ? "WL_IO"
+                         : status_ == WL_ERR_UNSUPPORTED      ? "WL_UNSUPPORTED"
                          : status_ == WL_ERR_INVALID_ARGUMENT ? "WL_INVALID_ARGUMENT"
-                         : status_ == WL_ERR_OUT_OF_MEMORY ? "WL_OUT_OF_MEMORY" : "WL_INTERNAL";
+                         : status_ == WL_ERR_OUT_OF_MEMORY    ? "WL_OUT_OF_MEMORY"
+                                                              : "WL_INTERNAL";
       err.Set("code", Napi::String::New(env, code));
       deferred_.Reject(err.Value());
       return;

@@ -68,9 +68,11 @@ bool parse(int argc, char** argv, Args* a) {
     } else if (k == "--steps") {
       if (!parse_int(v, 1, 8, &a->steps)) return std::fprintf(stderr, "bad --steps\n"), false;
     } else if (k == "--frames") {
-      if (!parse_int(v, 1, 100000, &a->frames)) return std::fprintf(stderr, "bad --frames\n"), false;
+      if (!parse_int(v, 1, 100000, &a->frames))
+        return std::fprintf(stderr, "bad --frames\n"), false;
     } else if (k == "--warmup") {
-      if (!parse_int(v, 0, 100000, &a->warmup)) return std::fprintf(stderr, "bad --warmup\n"), false;
+      if (!parse_int(v, 0, 100000, &a->warmup))
+        return std::fprintf(stderr, "bad --warmup\n"), false;
     } else if (k == "--batches") {
       a->batches.clear();
       for (const auto& b : split(v)) {
@@ -120,8 +122,7 @@ double ms(Clock::time_point a, Clock::time_point b) {
   const std::string mode = dash == std::string::npos ? "graphs" : variant.substr(dash + 1);
   if ((prec != "bf16" && prec != "f32") ||
       (mode != "graphs" && mode != "eager" && mode != "profile")) {
-    std::fprintf(stderr,
-                 "bench_cuda: bad variant \"%s\" (want bf16|f32 - graphs|eager|profile)\n",
+    std::fprintf(stderr, "bench_cuda: bad variant \"%s\" (want bf16|f32 - graphs|eager|profile)\n",
                  variant.c_str());
     return 2;
   }
@@ -151,8 +152,10 @@ double ms(Clock::time_point a, Clock::time_point b) {
   for (int batch : a.batches) {
     std::vector<float> ctx(batch * lat * d.context), act(size_t(batch) * d.context * d.action_dim);
     uint64_t s = 99;
-    for (auto& v : ctx) v = float(((s = s * 6364136223846793005ull + 1) >> 40) & 0xffff) / 65536.0f - 0.5f;
-    for (auto& v : act) v = float(((s = s * 6364136223846793005ull + 1) >> 40) & 0xffff) / 32768.0f - 1.0f;
+    for (auto& v : ctx)
+      v = float(((s = s * 6364136223846793005ull + 1) >> 40) & 0xffff) / 65536.0f - 0.5f;
+    for (auto& v : act)
+      v = float(((s = s * 6364136223846793005ull + 1) >> 40) & 0xffff) / 32768.0f - 1.0f;
     std::vector<uint64_t> seeds(batch), frames(batch);
     for (int b = 0; b < batch; ++b) seeds[b] = 1234 + b;
     std::vector<float> latent(batch * lat);
@@ -167,9 +170,9 @@ double ms(Clock::time_point a, Clock::time_point b) {
     for (int i = 0; i < a.warmup + a.frames; ++i) {
       for (int b = 0; b < batch; ++b) frames[b] = uint64_t(i);
       const auto t0 = Clock::now();
-      const wl_status st = wl_model_step(m, batch, ctx.data(), act.data(), seeds.data(),
-                                         frames.data(), a.steps, latent.data(), rgb.data(),
-                                         nullptr);
+      const wl_status st =
+          wl_model_step(m, batch, ctx.data(), act.data(), nullptr, seeds.data(), frames.data(),
+                        a.steps, latent.data(), rgb.data(), nullptr);
       const auto t1 = Clock::now();
       if (st != WL_OK) {
         fail("step");
@@ -180,8 +183,8 @@ double ms(Clock::time_point a, Clock::time_point b) {
     for (int i = 0; i < a.warmup + a.frames; ++i) {
       for (int b = 0; b < batch; ++b) frames[b] = uint64_t(i);
       const auto t0 = Clock::now();
-      wl_status st = wl_model_sample(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(),
-                                     a.steps, latent.data(), nullptr);
+      wl_status st = wl_model_sample(m, batch, ctx.data(), act.data(), nullptr, seeds.data(),
+                                     frames.data(), a.steps, latent.data(), nullptr);
       const auto t1 = Clock::now();
       if (st == WL_OK) st = wl_model_decode(m, batch, latent.data(), rgb.data());
       const auto t2 = Clock::now();

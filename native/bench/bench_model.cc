@@ -9,11 +9,11 @@
 //
 // Random weights cost the same as trained ones (dense f32 compute, no data-dependent paths).
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -80,13 +80,20 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--model") model_path = next();
-    else if (a == "--backend") backend = next();
-    else if (a == "--threads") threads = std::atoi(next().c_str());
-    else if (a == "--batch") batch = std::atoi(next().c_str());
-    else if (a == "--steps") steps = std::atoi(next().c_str());
-    else if (a == "--iters") iters = std::atoi(next().c_str());
-    else if (a == "--warmup") warmup = std::atoi(next().c_str());
+    if (a == "--model")
+      model_path = next();
+    else if (a == "--backend")
+      backend = next();
+    else if (a == "--threads")
+      threads = std::atoi(next().c_str());
+    else if (a == "--batch")
+      batch = std::atoi(next().c_str());
+    else if (a == "--steps")
+      steps = std::atoi(next().c_str());
+    else if (a == "--iters")
+      iters = std::atoi(next().c_str());
+    else if (a == "--warmup")
+      warmup = std::atoi(next().c_str());
     else {
       std::fprintf(stderr,
                    "usage: bench_model --model FILE [--backend cpu|cuda|auto] [--threads N] "
@@ -97,9 +104,10 @@ int main(int argc, char** argv) {
   if (model_path.empty()) {
     const char* env = std::getenv("WL_BENCH_MODEL");
     if (!env) {
-      std::fprintf(stderr,
-                   "bench_model: no --model; create one with\n"
-                   "  /usr/bin/python3 -m train export-random --out /tmp/default-random.safetensors\n");
+      std::fprintf(
+          stderr,
+          "bench_model: no --model; create one with\n"
+          "  /usr/bin/python3 -m train export-random --out /tmp/default-random.safetensors\n");
       return 2;
     }
     model_path = env;
@@ -113,7 +121,7 @@ int main(int argc, char** argv) {
   wl_model_options_default(&o);
   o.threads = threads;
   o.max_batch = batch;
-  o.backend = backend == "cuda" ? WL_BACKEND_CUDA
+  o.backend = backend == "cuda"   ? WL_BACKEND_CUDA
               : backend == "auto" ? WL_BACKEND_AUTO
                                   : WL_BACKEND_CPU;
   wl_model* m = nullptr;
@@ -126,15 +134,18 @@ int main(int argc, char** argv) {
   const std::string be = json_field(info, "backend");
   const std::string isa = json_field(info, "isa");
   const std::string device = json_field(info, "device");
-  const std::string machine = wl_bench::json_escape(be == "cuda" && !device.empty() ? device : wl_bench::cpu_model());
+  const std::string machine =
+      wl_bench::json_escape(be == "cuda" && !device.empty() ? device : wl_bench::cpu_model());
   const std::string name = wl_bench::json_escape(json_field(info, "name"));
-  std::printf("{\"bench\":\"model.load\",\"machine\":\"%s\",\"backend\":\"%s\",\"model\":\"%s\","
-              "\"load_ms\":%s,\"memory_bytes\":%s,\"params\":{\"denoiser\":%s,\"decoder\":%s,"
-              "\"encoder\":%s}}\n",
-              machine.c_str(), be.c_str(), name.c_str(), json_number(info, "load_ms").c_str(),
-              json_number(info, "memory_bytes").c_str(), json_number(info, "denoiser", "\"params\"").c_str(),
-              json_number(info, "decoder", "\"params\"").c_str(),
-              json_number(info, "encoder", "\"params\"").c_str());
+  std::printf(
+      "{\"bench\":\"model.load\",\"machine\":\"%s\",\"backend\":\"%s\",\"model\":\"%s\","
+      "\"load_ms\":%s,\"memory_bytes\":%s,\"params\":{\"denoiser\":%s,\"decoder\":%s,"
+      "\"encoder\":%s}}\n",
+      machine.c_str(), be.c_str(), name.c_str(), json_number(info, "load_ms").c_str(),
+      json_number(info, "memory_bytes").c_str(),
+      json_number(info, "denoiser", "\"params\"").c_str(),
+      json_number(info, "decoder", "\"params\"").c_str(),
+      json_number(info, "encoder", "\"params\"").c_str());
 
   const size_t lat = size_t(d.latent_channels) * d.latent_h * d.latent_w;
   const size_t nb = size_t(batch);
@@ -158,17 +169,18 @@ int main(int argc, char** argv) {
       t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
     const Stats s = stats(t);
-    std::printf("{\"bench\":\"%s\",\"machine\":\"%s\",\"backend\":\"%s\",\"isa\":\"%s\","
-                "\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,\"iters\":%d,"
-                "\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"mean_ms\":%.3f}\n",
-                bench, machine.c_str(), be.c_str(), isa.c_str(),
-                json_number(info, "threads").c_str(), name.c_str(), batch, steps, iters, s.median,
-                s.p95, s.p99, s.mean);
+    std::printf(
+        "{\"bench\":\"%s\",\"machine\":\"%s\",\"backend\":\"%s\",\"isa\":\"%s\","
+        "\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,\"iters\":%d,"
+        "\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"mean_ms\":%.3f}\n",
+        bench, machine.c_str(), be.c_str(), isa.c_str(), json_number(info, "threads").c_str(),
+        name.c_str(), batch, steps, iters, s.median, s.p95, s.p99, s.mean);
     std::fflush(stdout);
   };
 
   run("model.denoise", [&](int) {
-    if (wl_model_denoise(m, batch, x.data(), sigma.data(), ctx.data(), act.data(), out.data()))
+    if (wl_model_denoise(m, batch, x.data(), sigma.data(), ctx.data(), act.data(), nullptr,
+                         out.data()))
       die("denoise");
   });
   run("model.decode", [&](int) {
@@ -179,22 +191,22 @@ int main(int argc, char** argv) {
   });
   run("model.sample", [&](int i) {
     for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
-    if (wl_model_sample(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
-                        out.data(), step_ms.data()))
+    if (wl_model_sample(m, batch, ctx.data(), act.data(), nullptr, seeds.data(), frames.data(),
+                        steps, out.data(), step_ms.data()))
       die("sample");
   });
   // A full frame: the latent step, then the decode of its result.
   run("model.frame", [&](int i) {
     for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
-    if (wl_model_sample(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
-                        out.data(), nullptr))
+    if (wl_model_sample(m, batch, ctx.data(), act.data(), nullptr, seeds.data(), frames.data(),
+                        steps, out.data(), nullptr))
       die("sample");
     if (wl_model_decode(m, batch, out.data(), rgb.data())) die("decode");
   });
   // The same frame as one call (wl_model_step): the latent never leaves the backend.
   run("model.step", [&](int i) {
     for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
-    if (wl_model_step(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
+    if (wl_model_step(m, batch, ctx.data(), act.data(), nullptr, seeds.data(), frames.data(), steps,
                       out.data(), rgb.data(), nullptr))
       die("step");
   });
@@ -204,8 +216,8 @@ int main(int argc, char** argv) {
   {
     auto two_calls = [&](int i) {
       for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
-      if (wl_model_sample(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
-                          out.data(), nullptr))
+      if (wl_model_sample(m, batch, ctx.data(), act.data(), nullptr, seeds.data(), frames.data(),
+                          steps, out.data(), nullptr))
         die("sample");
       if (wl_model_decode(m, batch, out.data(), rgb.data())) die("decode");
     };
@@ -214,8 +226,8 @@ int main(int argc, char** argv) {
     std::vector<double> stage_ms(size_t(steps) + 1);
     auto one_call = [&](int i) {
       for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
-      if (wl_model_step(m, batch, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
-                        out.data(), rgb.data(), stage_ms.data()))
+      if (wl_model_step(m, batch, ctx.data(), act.data(), nullptr, seeds.data(), frames.data(),
+                        steps, out.data(), rgb.data(), stage_ms.data()))
         die("step");
     };
     for (int i = 0; i < warmup; ++i) {
@@ -229,7 +241,10 @@ int main(int argc, char** argv) {
       for (int k = 0; k < 2; ++k) {
         const bool step_now = (k == 0) == (i % 2 == 0);
         const auto t0 = Clock::now();
-        if (step_now) one_call(i); else two_calls(i);
+        if (step_now)
+          one_call(i);
+        else
+          two_calls(i);
         ms[step_now ? 1 : 0] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
         if (step_now)
           for (size_t st = 0; st < stage_ms.size(); ++st) stages[st].push_back(stage_ms[st]);
@@ -239,14 +254,14 @@ int main(int argc, char** argv) {
       ratio.push_back(ms[1] / ms[0]);
     }
     const Stats s2 = stats(t2), s1 = stats(t1), sr = stats(ratio);
-    std::printf("{\"bench\":\"model.step_vs_two_calls\",\"machine\":\"%s\",\"backend\":\"%s\","
-                "\"isa\":\"%s\",\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
-                "\"iters\":%d,\"two_calls_median_ms\":%.3f,\"two_calls_p95_ms\":%.3f,"
-                "\"step_median_ms\":%.3f,\"step_p95_ms\":%.3f,\"step_p99_ms\":%.3f,"
-                "\"ratio_step_over_two_calls_median\":%.3f}\n",
-                machine.c_str(), be.c_str(), isa.c_str(), json_number(info, "threads").c_str(),
-                name.c_str(), batch, steps, iters, s2.median, s2.p95, s1.median, s1.p95, s1.p99,
-                sr.median);
+    std::printf(
+        "{\"bench\":\"model.step_vs_two_calls\",\"machine\":\"%s\",\"backend\":\"%s\","
+        "\"isa\":\"%s\",\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
+        "\"iters\":%d,\"two_calls_median_ms\":%.3f,\"two_calls_p95_ms\":%.3f,"
+        "\"step_median_ms\":%.3f,\"step_p95_ms\":%.3f,\"step_p99_ms\":%.3f,"
+        "\"ratio_step_over_two_calls_median\":%.3f}\n",
+        machine.c_str(), be.c_str(), isa.c_str(), json_number(info, "threads").c_str(),
+        name.c_str(), batch, steps, iters, s2.median, s2.p95, s1.median, s1.p95, s1.p99, sr.median);
     std::string per_step;
     for (int st = 0; st < steps; ++st) {
       char buf[64];
@@ -254,13 +269,14 @@ int main(int argc, char** argv) {
       per_step += buf;
     }
     const Stats dec = stats(stages[size_t(steps)]);
-    std::printf("{\"bench\":\"model.frame_stages\",\"machine\":\"%s\",\"backend\":\"%s\","
-                "\"isa\":\"%s\",\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
-                "\"iters\":%d,\"denoise_step_median_ms\":[%s],\"decode_median_ms\":%.3f,"
-                "\"decode_p95_ms\":%.3f,\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f}\n",
-                machine.c_str(), be.c_str(), isa.c_str(), json_number(info, "threads").c_str(),
-                name.c_str(), batch, steps, iters, per_step.c_str(), dec.median, dec.p95, s1.median,
-                s1.p95, s1.p99);
+    std::printf(
+        "{\"bench\":\"model.frame_stages\",\"machine\":\"%s\",\"backend\":\"%s\","
+        "\"isa\":\"%s\",\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
+        "\"iters\":%d,\"denoise_step_median_ms\":[%s],\"decode_median_ms\":%.3f,"
+        "\"decode_p95_ms\":%.3f,\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f}\n",
+        machine.c_str(), be.c_str(), isa.c_str(), json_number(info, "threads").c_str(),
+        name.c_str(), batch, steps, iters, per_step.c_str(), dec.median, dec.p95, s1.median, s1.p95,
+        s1.p99);
     std::fflush(stdout);
   }
   if (d.memory_slots > 0) {
@@ -273,8 +289,8 @@ int main(int argc, char** argv) {
     const wl_model_memory mem{mem_lat.data(), mem_pose.data(), mem_mask.data()};
     run("model.sample_mem", [&](int i) {
       for (size_t b = 0; b < nb; ++b) frames[b] = uint64_t(i);
-      if (wl_model_sample_mem(m, batch, ctx.data(), act.data(), &mem, seeds.data(), frames.data(),
-                              steps, out.data(), nullptr))
+      if (wl_model_sample(m, batch, ctx.data(), act.data(), &mem, seeds.data(), frames.data(),
+                          steps, out.data(), nullptr))
         die("sample_mem");
     });
   }

@@ -85,20 +85,20 @@ void memory_goldens(const char* precision) {
       wl_test::memory_golden_inputs(g);
   const wl_model_memory mem{mem_lat.data(), mem_pose.data(), mem_mask.data()};
   std::vector<float> out(B * lat), again(B * lat);
-  CHECK(wl_model_denoise_mem(md.m, B, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
-                             out.data()) == WL_OK);
+  CHECK(wl_model_denoise(md.m, B, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                         out.data()) == WL_OK);
   check_err("golden memory denoise", precision, norm_err(g.f32("expected_denoise"), out), tol);
-  CHECK(wl_model_sample_with_noise_mem(md.m, B, ctx.data(), act.data(), &mem, steps, noise.data(),
-                                       out.data()) == WL_OK);
+  CHECK(wl_model_sample_with_noise(md.m, B, ctx.data(), act.data(), &mem, steps, noise.data(),
+                                   out.data()) == WL_OK);
   check_err("golden memory sample", precision, norm_err(g.f32("expected_sample"), out), tol);
-  CHECK(wl_model_sample_with_noise_mem(md.m, B, ctx.data(), act.data(), &mem, steps, noise.data(),
-                                       again.data()) == WL_OK);
+  CHECK(wl_model_sample_with_noise(md.m, B, ctx.data(), act.data(), &mem, steps, noise.data(),
+                                   again.data()) == WL_OK);
   CHECK_MSG(out == again, "[%s] memory graph replay differs from first run", precision);
-  CHECK(wl_model_sample_mem(md.m, B, ctx.data(), act.data(), &mem, seeds.data(), frames.data(),
-                            steps, out.data(), nullptr) == WL_OK);
+  CHECK(wl_model_sample(md.m, B, ctx.data(), act.data(), &mem, seeds.data(), frames.data(), steps,
+                        out.data(), nullptr) == WL_OK);
   check_err("golden memory philox sample", precision,
             norm_err(g.f32("expected_sample_philox"), out), tol);
-  CHECK(wl_model_denoise(md.m, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
+  CHECK(wl_model_denoise(md.m, B, noisy.data(), sigma.data(), ctx.data(), act.data(), nullptr,
                          out.data()) == WL_OK);
   check_err("golden memory model, none", precision,
             norm_err(g.f32("expected_denoise_no_memory"), out), tol);
@@ -120,7 +120,7 @@ void goldens(const char* precision) {
     const auto noisy = g.f32("input_noisy"), sigma = g.f32("input_sigma");
     const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
     std::vector<float> out(B * lat);
-    CHECK(wl_model_denoise(md.m, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
+    CHECK(wl_model_denoise(md.m, B, noisy.data(), sigma.data(), ctx.data(), act.data(), nullptr,
                            out.data()) == WL_OK);
     check_err("golden denoise", precision, norm_err(g.f32("expected"), out), tol);
   }
@@ -159,11 +159,11 @@ void goldens(const char* precision) {
     const int steps = int(g.raw<int64_t>("input_steps").at(0));
     std::vector<float> out(B * lat);
     // Twice: the second call replays the captured graph and must give the same bits.
-    CHECK(wl_model_sample_with_noise(md.m, B, ctx.data(), act.data(), steps, noise.data(),
+    CHECK(wl_model_sample_with_noise(md.m, B, ctx.data(), act.data(), nullptr, steps, noise.data(),
                                      out.data()) == WL_OK);
     check_err("golden sample", precision, norm_err(g.f32("expected"), out), tol);
     std::vector<float> again(out.size());
-    CHECK(wl_model_sample_with_noise(md.m, B, ctx.data(), act.data(), steps, noise.data(),
+    CHECK(wl_model_sample_with_noise(md.m, B, ctx.data(), act.data(), nullptr, steps, noise.data(),
                                      again.data()) == WL_OK);
     CHECK_MSG(out == again, "[%s] graph replay differs from first run", precision);
   }
@@ -201,9 +201,9 @@ Worlds make_worlds(const wl_model_dims& d, int n) {
 
 std::vector<float> sample(wl_model* m, const Worlds& w, int first, int n, int steps) {
   std::vector<float> out(n * w.lat_per);
-  const wl_status st =
-      wl_model_sample(m, n, w.ctx.data() + first * w.ctx_per, w.act.data() + first * w.act_per,
-                      w.seeds.data() + first, w.frames.data() + first, steps, out.data(), nullptr);
+  const wl_status st = wl_model_sample(
+      m, n, w.ctx.data() + first * w.ctx_per, w.act.data() + first * w.act_per, nullptr,
+      w.seeds.data() + first, w.frames.data() + first, steps, out.data(), nullptr);
   CHECK_MSG(st == WL_OK, "wl_model_sample: %s", wl_last_error());
   return out;
 }
@@ -279,9 +279,9 @@ static void check_step(const char* what, wl_model* m, int n, const float* ctx, c
   const size_t px = size_t(n) * d.frame_h * d.frame_w * 3;
   std::vector<float> z_ref(lat), z(lat);
   std::vector<uint8_t> rgb_ref(px), rgb(px);
-  CHECK_MSG(wl_model_sample_mem(m, n, ctx, act, mem, seeds, frames, steps, z_ref.data(),
-                                nullptr) == WL_OK,
-            "%s sample: %s", what, wl_last_error());
+  CHECK_MSG(
+      wl_model_sample(m, n, ctx, act, mem, seeds, frames, steps, z_ref.data(), nullptr) == WL_OK,
+      "%s sample: %s", what, wl_last_error());
   CHECK_MSG(wl_model_decode(m, n, z_ref.data(), rgb_ref.data()) == WL_OK, "%s decode: %s", what,
             wl_last_error());
   for (int run = 0; run < 4; ++run) {
@@ -292,8 +292,8 @@ static void check_step(const char* what, wl_model* m, int n, const float* ctx, c
     CHECK(wl_model_decode(m, n, z.data(), rgb.data()) == WL_OK);
     std::fill(z.begin(), z.end(), -7.0f);
     std::fill(rgb.begin(), rgb.end(), uint8_t(13));
-    CHECK_MSG(wl_model_step_mem(m, n, ctx, act, mem, seeds, frames, steps, z.data(), rgb.data(),
-                                step_ms) == WL_OK,
+    CHECK_MSG(wl_model_step(m, n, ctx, act, mem, seeds, frames, steps, z.data(), rgb.data(),
+                            step_ms) == WL_OK,
               "%s step: %s", what, wl_last_error());
     CHECK_MSG(std::memcmp(z.data(), z_ref.data(), lat * sizeof(float)) == 0,
               "%s: step latent differs from sample (run %d)", what, run);

@@ -54,8 +54,9 @@ struct Loaded {
 // tiny model, or default_model.safetensors for `python3 -m train goldens --size default`.
 std::string model_file() {
   static const std::string name = [] {
-    const wl::SafetensorsFile g = wl::SafetensorsFile::open(
-        fixture("golden_denoise.safetensors"), wl::kMaxSafetensorsFileBytes, wl::AllowedDTypes::Any);
+    const wl::SafetensorsFile g =
+        wl::SafetensorsFile::open(fixture("golden_denoise.safetensors"),
+                                  wl::kMaxSafetensorsFileBytes, wl::AllowedDTypes::Any);
     const std::string* m = g.metadata("model");
     return m ? *m : std::string("tiny_model.safetensors");
   }();
@@ -77,18 +78,17 @@ wl_model* load_fixture_model(int threads, int max_batch = 2, wl_backend backend 
 // wl_model_step against wl_model_sample + wl_model_decode of its output on the same model:
 // latent and RGB8 must match bit for bit, with and without per-step timing (which changes how
 // the backend splits the work). memory may be NULL. Returns false (after CHECKs) on a mismatch.
-bool step_matches_sample_then_decode(const char* label, wl_model* model, int B,
-                                     const float* ctx, const float* act,
-                                     const wl_model_memory* memory, const uint64_t* seeds,
-                                     const uint64_t* frames, int steps) {
+bool step_matches_sample_then_decode(const char* label, wl_model* model, int B, const float* ctx,
+                                     const float* act, const wl_model_memory* memory,
+                                     const uint64_t* seeds, const uint64_t* frames, int steps) {
   wl_model_dims d;
   CHECK(wl_model_dims_get(model, &d) == WL_OK);
   const size_t lat = size_t(B) * d.latent_channels * d.latent_h * d.latent_w;
   const size_t px = size_t(B) * d.frame_h * d.frame_w * 3;
   std::vector<float> z_ref(lat), z(lat);
   std::vector<uint8_t> rgb_ref(px), rgb(px);
-  CHECK_MSG(wl_model_sample_mem(model, B, ctx, act, memory, seeds, frames, steps, z_ref.data(),
-                                nullptr) == WL_OK,
+  CHECK_MSG(wl_model_sample(model, B, ctx, act, memory, seeds, frames, steps, z_ref.data(),
+                            nullptr) == WL_OK,
             "[%s] sample: %s", label, wl_last_error());
   CHECK_MSG(wl_model_decode(model, B, z_ref.data(), rgb_ref.data()) == WL_OK, "[%s] decode: %s",
             label, wl_last_error());
@@ -102,11 +102,8 @@ bool step_matches_sample_then_decode(const char* label, wl_model* model, int B,
     CHECK(wl_model_decode(model, B, z.data(), rgb.data()) == WL_OK);
     std::fill(z.begin(), z.end(), -7.0f);
     std::fill(rgb.begin(), rgb.end(), uint8_t(13));
-    const wl_status st =
-        memory ? wl_model_step_mem(model, B, ctx, act, memory, seeds, frames, steps, z.data(),
-                                   rgb.data(), timed ? ms : nullptr)
-               : wl_model_step(model, B, ctx, act, seeds, frames, steps, z.data(), rgb.data(),
-                               timed ? ms : nullptr);
+    const wl_status st = wl_model_step(model, B, ctx, act, memory, seeds, frames, steps, z.data(),
+                                       rgb.data(), timed ? ms : nullptr);
     CHECK_MSG(st == WL_OK, "[%s] step: %s", label, wl_last_error());
     const bool z_same = std::memcmp(z.data(), z_ref.data(), lat * sizeof(float)) == 0;
     const bool rgb_same = rgb == rgb_ref;
@@ -180,28 +177,24 @@ void check_memory_goldens(const char* label, int threads, wl_backend backend, st
 
   const GoldenCheck check{label, g, out, errs};
   check("mem-denoise",
-        wl_model_denoise_mem(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
-                             out.data()),
+        wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                         out.data()),
         "expected_denoise");
   check("mem-sample",
-        wl_model_sample_with_noise_mem(l.model, B, ctx.data(), act.data(), &mem, steps,
-                                       noise.data(), out.data()),
+        wl_model_sample_with_noise(l.model, B, ctx.data(), act.data(), &mem, steps, noise.data(),
+                                   out.data()),
         "expected_sample");
   check("mem-philox-sample",
-        wl_model_sample_mem(l.model, B, ctx.data(), act.data(), &mem, seeds.data(), frames.data(),
-                            steps, out.data(), nullptr),
+        wl_model_sample(l.model, B, ctx.data(), act.data(), &mem, seeds.data(), frames.data(),
+                        steps, out.data(), nullptr),
         "expected_sample_philox");
-  // No memory at all: the plain entry point and NULL memory agree with PyTorch's memory=None.
-  check("mem-model-plain-denoise",
-        wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
+  // No memory at all: NULL memory agrees with PyTorch's memory=None.
+  check("mem-model-null-memory",
+        wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(), nullptr,
                          out.data()),
         "expected_denoise_no_memory");
-  check("mem-model-null-memory",
-        wl_model_denoise_mem(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
-                             nullptr, out.data()),
-        "expected_denoise_no_memory");
-  if (step_matches_sample_then_decode(label, l.model, B, ctx.data(), act.data(), &mem,
-                                      seeds.data(), frames.data(), steps) &&
+  if (step_matches_sample_then_decode(label, l.model, B, ctx.data(), act.data(), &mem, seeds.data(),
+                                      frames.data(), steps) &&
       step_matches_sample_then_decode(label, l.model, B, ctx.data(), act.data(), nullptr,
                                       seeds.data(), frames.data(), steps))
     errs += " mem-step==sample+decode";
@@ -223,19 +216,19 @@ void check_residual_goldens(const char* label, int threads, wl_backend backend, 
   std::vector<float> out(noise.size());
   const GoldenCheck check{label, g, out, errs};
   check("residual-denoise",
-        wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
+        wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(), nullptr,
                          out.data()),
         "expected_denoise");
   check("residual-sample1",
-        wl_model_sample_with_noise(l.model, B, ctx.data(), act.data(), 1, noise.data(),
+        wl_model_sample_with_noise(l.model, B, ctx.data(), act.data(), nullptr, 1, noise.data(),
                                    out.data()),
         "expected_sample_1");
   check("residual-sample2",
-        wl_model_sample_with_noise(l.model, B, ctx.data(), act.data(), 2, noise.data(),
+        wl_model_sample_with_noise(l.model, B, ctx.data(), act.data(), nullptr, 2, noise.data(),
                                    out.data()),
         "expected_sample_2");
   check("residual-philox",
-        wl_model_sample(l.model, B, ctx.data(), act.data(), seeds.data(), frames.data(), 0,
+        wl_model_sample(l.model, B, ctx.data(), act.data(), nullptr, seeds.data(), frames.data(), 0,
                         out.data(), nullptr),
         "expected_sample_philox");
   if (step_matches_sample_then_decode(label, l.model, B, ctx.data(), act.data(), nullptr,
@@ -261,7 +254,7 @@ void check_all_goldens(const char* label, int threads, wl_backend backend = WL_B
     const auto ctx = g.f32("input_context"), act = g.f32("input_actions");
     const auto expected = g.f32("expected");
     std::vector<float> out(B * lat);
-    CHECK(wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(),
+    CHECK(wl_model_denoise(l.model, B, noisy.data(), sigma.data(), ctx.data(), act.data(), nullptr,
                            out.data()) == WL_OK);
     const float err = max_abs_diff(out, expected);
     CHECK_MSG(err <= kTol, "[%s] denoise max abs err %g", label, err);
@@ -300,8 +293,8 @@ void check_all_goldens(const char* label, int threads, wl_backend backend = WL_B
     const auto noise = g.f32("input_noise"), expected = g.f32("expected");
     const int steps = int(g.raw<int64_t>("input_steps").at(0));
     std::vector<float> out(B * lat);
-    CHECK(wl_model_sample_with_noise(l.model, B, ctx.data(), act.data(), steps, noise.data(),
-                                     out.data()) == WL_OK);
+    CHECK(wl_model_sample_with_noise(l.model, B, ctx.data(), act.data(), nullptr, steps,
+                                     noise.data(), out.data()) == WL_OK);
     const float err = max_abs_diff(out, expected);
     CHECK_MSG(err <= kTol, "[%s] sample (%d steps) max abs err %g", label, steps, err);
     errs += std::string(" sample ") + fmt(err);
@@ -313,8 +306,8 @@ void check_all_goldens(const char* label, int threads, wl_backend backend = WL_B
     const auto expected = g.f32("expected");
     const int steps = int(g.raw<int64_t>("input_steps").at(0));
     std::vector<float> out(B * lat);
-    CHECK(wl_model_sample(l.model, B, ctx.data(), act.data(), seeds.data(), frames.data(), steps,
-                          out.data(), nullptr) == WL_OK);
+    CHECK(wl_model_sample(l.model, B, ctx.data(), act.data(), nullptr, seeds.data(), frames.data(),
+                          steps, out.data(), nullptr) == WL_OK);
     const float err = max_abs_diff(out, expected);
     CHECK_MSG(err <= kTol, "[%s] philox sample max abs err %g", label, err);
     errs += std::string(" philox-sample ") + fmt(err);
@@ -466,22 +459,22 @@ TEST(sample_is_deterministic_and_batch_independent) {
   const uint64_t seeds[3] = {7, 7, 8}, frames[3] = {100, 100, 100};
   std::vector<float> out1(3 * lat), out2(3 * lat), single(lat);
   double step_ms[2] = {-1, -1};
-  CHECK(wl_model_sample(l.model, 3, ctx.data(), act.data(), seeds, frames, 2, out1.data(),
+  CHECK(wl_model_sample(l.model, 3, ctx.data(), act.data(), nullptr, seeds, frames, 2, out1.data(),
                         step_ms) == WL_OK);
   CHECK(step_ms[0] >= 0 && step_ms[1] >= 0);
-  CHECK(wl_model_sample(l.model, 3, ctx.data(), act.data(), seeds, frames, 2, out2.data(),
+  CHECK(wl_model_sample(l.model, 3, ctx.data(), act.data(), nullptr, seeds, frames, 2, out2.data(),
                         nullptr) == WL_OK);
   CHECK(out1 == out2);
   // World 2 alone gives what it gave inside the batch (its noise depends only on its own key).
-  CHECK(wl_model_sample(l.model, 1, ctx.data() + 2 * ctx_n, act.data() + 2 * act_n, seeds + 2,
-                        frames + 2, 2, single.data(), nullptr) == WL_OK);
+  CHECK(wl_model_sample(l.model, 1, ctx.data() + 2 * ctx_n, act.data() + 2 * act_n, nullptr,
+                        seeds + 2, frames + 2, 2, single.data(), nullptr) == WL_OK);
   const std::vector<float> third(out1.begin() + 2 * lat, out1.end());
   CHECK(max_abs_diff(single, third) <= 1e-5f);
   // A different seed must change the sample.
   std::vector<float> reseeded(lat);
   const uint64_t other_seed = 9;
-  CHECK(wl_model_sample(l.model, 1, ctx.data() + 2 * ctx_n, act.data() + 2 * act_n, &other_seed,
-                        frames + 2, 2, reseeded.data(), nullptr) == WL_OK);
+  CHECK(wl_model_sample(l.model, 1, ctx.data() + 2 * ctx_n, act.data() + 2 * act_n, nullptr,
+                        &other_seed, frames + 2, 2, reseeded.data(), nullptr) == WL_OK);
   CHECK(max_abs_diff(single, reseeded) > 1e-3f);
 }
 
@@ -498,7 +491,7 @@ TEST(networks_sharing_activation_memory_do_not_interfere) {
   const auto ctx = smp.f32("input_context"), act = smp.f32("input_actions");
   const auto noise = smp.f32("input_noise");
   std::vector<float> z(latent.size());
-  CHECK(wl_model_sample_with_noise(l.model, 2, ctx.data(), act.data(), 2, noise.data(),
+  CHECK(wl_model_sample_with_noise(l.model, 2, ctx.data(), act.data(), nullptr, 2, noise.data(),
                                    z.data()) == WL_OK);
   Fixture enc("golden_encode.safetensors");
   const auto rgb = enc.raw<uint8_t>("input_rgb");
@@ -528,18 +521,18 @@ TEST(calls_allocate_nothing) {
   double step_ms[5];
   auto all_calls = [&] {
     int bad = 0;
-    bad += wl_model_sample(l.model, 2, ctx.data(), act.data(), seeds, frames, 4, z.data(),
+    bad += wl_model_sample(l.model, 2, ctx.data(), act.data(), nullptr, seeds, frames, 4, z.data(),
                            step_ms) != WL_OK;
-    bad += wl_model_sample_with_noise(l.model, 2, ctx.data(), act.data(), 2, noise.data(),
+    bad += wl_model_sample_with_noise(l.model, 2, ctx.data(), act.data(), nullptr, 2, noise.data(),
                                       z.data()) != WL_OK;
-    bad += wl_model_denoise(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(),
+    bad += wl_model_denoise(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(), nullptr,
                             z.data()) != WL_OK;
     bad += wl_model_decode(l.model, 2, z.data(), rgb.data()) != WL_OK;
     bad += wl_model_decode_f32(l.model, 2, z.data(), f.data()) != WL_OK;
     bad += wl_model_encode(l.model, 2, rgb_in.data(), z.data()) != WL_OK;
-    bad += wl_model_step(l.model, 2, ctx.data(), act.data(), seeds, frames, 4, z.data(),
+    bad += wl_model_step(l.model, 2, ctx.data(), act.data(), nullptr, seeds, frames, 4, z.data(),
                          rgb.data(), step_ms) != WL_OK;
-    bad += wl_model_step(l.model, 2, ctx.data(), act.data(), seeds, frames, 2, z.data(),
+    bad += wl_model_step(l.model, 2, ctx.data(), act.data(), nullptr, seeds, frames, 2, z.data(),
                          rgb.data(), nullptr) != WL_OK;
     return bad;
   };
@@ -598,14 +591,13 @@ TEST(non_finite_weights_are_reported_not_fatal) {
     std::vector<float> z(lat);
     std::vector<uint8_t> rgb(size_t(d.frame_h) * d.frame_w * 3);
     const uint64_t seed = 1, frame = 1;
-    CHECK(wl_model_sample(m, 1, ctx.data(), act.data(), &seed, &frame, 1, z.data(), nullptr) ==
-          WL_OK);
+    CHECK(wl_model_sample(m, 1, ctx.data(), act.data(), nullptr, &seed, &frame, 1, z.data(),
+                          nullptr) == WL_OK);
     const wl_status dec = wl_model_decode(m, 1, z.data(), rgb.data());
-    const wl_status stp =
-        wl_model_step(m, 1, ctx.data(), act.data(), &seed, &frame, 1, z.data(), rgb.data(),
-                      nullptr);
-    CHECK_MSG(dec == WL_ERR_INVALID_ARGUMENT && stp == WL_ERR_INTERNAL,
-              "decode %d, step %d (%s)", int(dec), int(stp), wl_last_error());
+    const wl_status stp = wl_model_step(m, 1, ctx.data(), act.data(), nullptr, &seed, &frame, 1,
+                                        z.data(), rgb.data(), nullptr);
+    CHECK_MSG(dec == WL_ERR_INVALID_ARGUMENT && stp == WL_ERR_INTERNAL, "decode %d, step %d (%s)",
+              int(dec), int(stp), wl_last_error());
     CHECK_MSG(std::string(wl_last_error()).find("not finite") != std::string::npos, "%s",
               wl_last_error());
     wl_model_free(m);
@@ -643,13 +635,11 @@ TEST(bad_arguments_are_errors_not_crashes) {
   wl_model_options o;
   wl_model_options_default(&o);
   o.max_batch = -3;
-  CHECK(wl_model_load(model_file().c_str(), &o, &m) ==
-        WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_load(model_file().c_str(), &o, &m) == WL_ERR_INVALID_ARGUMENT);
   CHECK(std::string(wl_last_error()).find("max_batch") != std::string::npos);
   o.max_batch = 1;
   o.backend = static_cast<wl_backend>(42);
-  CHECK(wl_model_load(model_file().c_str(), &o, &m) ==
-        WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_load(model_file().c_str(), &o, &m) == WL_ERR_INVALID_ARGUMENT);
 
   Loaded l;
   l.model = load_fixture_model(1, 1);
@@ -661,46 +651,46 @@ TEST(bad_arguments_are_errors_not_crashes) {
   std::vector<float> x(lat, 0.1f), ctx(lat * d.context, 0.0f),
       act(size_t(d.context) * d.action_dim, 0.0f), out(lat);
   float sigma = 1.0f;
-  CHECK(wl_model_denoise(l.model, 2, x.data(), &sigma, ctx.data(), act.data(), out.data()) ==
-        WL_ERR_INVALID_ARGUMENT);  // batch above max_batch
+  CHECK(wl_model_denoise(l.model, 2, x.data(), &sigma, ctx.data(), act.data(), nullptr,
+                         out.data()) == WL_ERR_INVALID_ARGUMENT);  // batch above max_batch
   CHECK(std::string(wl_last_error()).find("batch") != std::string::npos);
-  CHECK(wl_model_denoise(l.model, 1, nullptr, &sigma, ctx.data(), act.data(), out.data()) ==
-        WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_denoise(l.model, 1, nullptr, &sigma, ctx.data(), act.data(), nullptr,
+                         out.data()) == WL_ERR_INVALID_ARGUMENT);
   sigma = NAN;
-  CHECK(wl_model_denoise(l.model, 1, x.data(), &sigma, ctx.data(), act.data(), out.data()) ==
-        WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_denoise(l.model, 1, x.data(), &sigma, ctx.data(), act.data(), nullptr,
+                         out.data()) == WL_ERR_INVALID_ARGUMENT);
   CHECK(std::string(wl_last_error()).find("sigma[0]") != std::string::npos);
   sigma = 1.0f;
   ctx[5] = INFINITY;
-  CHECK(wl_model_denoise(l.model, 1, x.data(), &sigma, ctx.data(), act.data(), out.data()) ==
-        WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_denoise(l.model, 1, x.data(), &sigma, ctx.data(), act.data(), nullptr,
+                         out.data()) == WL_ERR_INVALID_ARGUMENT);
   CHECK(std::string(wl_last_error()).find("context_latents[5]") != std::string::npos);
   ctx[5] = 0.0f;
   const uint64_t seed = 1, frame = 0;
-  CHECK(wl_model_sample(l.model, 1, ctx.data(), act.data(), &seed, &frame, 9, out.data(),
+  CHECK(wl_model_sample(l.model, 1, ctx.data(), act.data(), nullptr, &seed, &frame, 9, out.data(),
                         nullptr) == WL_ERR_INVALID_ARGUMENT);
-  CHECK(wl_model_sample(nullptr, 1, ctx.data(), act.data(), &seed, &frame, 1, out.data(),
+  CHECK(wl_model_sample(nullptr, 1, ctx.data(), act.data(), nullptr, &seed, &frame, 1, out.data(),
                         nullptr) == WL_ERR_INVALID_ARGUMENT);
   // The one-call frame validates like sample and decode, naming the argument.
   std::vector<uint8_t> rgb(size_t(d.frame_h) * d.frame_w * 3);
-  CHECK(wl_model_step(l.model, 1, ctx.data(), act.data(), &seed, &frame, 9, out.data(),
+  CHECK(wl_model_step(l.model, 1, ctx.data(), act.data(), nullptr, &seed, &frame, 9, out.data(),
                       rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
-  CHECK(wl_model_step(l.model, 2, ctx.data(), act.data(), &seed, &frame, 1, out.data(),
+  CHECK(wl_model_step(l.model, 2, ctx.data(), act.data(), nullptr, &seed, &frame, 1, out.data(),
                       rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
-  CHECK(wl_model_step(l.model, 1, ctx.data(), act.data(), &seed, &frame, 1, out.data(), nullptr,
-                      nullptr) == WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_step(l.model, 1, ctx.data(), act.data(), nullptr, &seed, &frame, 1, out.data(),
+                      nullptr, nullptr) == WL_ERR_INVALID_ARGUMENT);
   CHECK(std::string(wl_last_error()).find("out_rgb") != std::string::npos);
   act[1] = NAN;
-  CHECK(wl_model_step(l.model, 1, ctx.data(), act.data(), &seed, &frame, 1, out.data(),
+  CHECK(wl_model_step(l.model, 1, ctx.data(), act.data(), nullptr, &seed, &frame, 1, out.data(),
                       rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
   CHECK(std::string(wl_last_error()).find("context_actions[1]") != std::string::npos);
   act[1] = 0.0f;
   const float mask = 1.0f;
   const wl_model_memory mem{x.data(), x.data(), &mask};
-  CHECK(wl_model_step_mem(l.model, 1, ctx.data(), act.data(), &mem, &seed, &frame, 1,
-                          out.data(), rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
+  CHECK(wl_model_step(l.model, 1, ctx.data(), act.data(), &mem, &seed, &frame, 1, out.data(),
+                      rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
   CHECK(std::string(wl_last_error()).find("no memory slots") != std::string::npos);
-  CHECK(wl_model_step(nullptr, 1, ctx.data(), act.data(), &seed, &frame, 1, out.data(),
+  CHECK(wl_model_step(nullptr, 1, ctx.data(), act.data(), nullptr, &seed, &frame, 1, out.data(),
                       rgb.data(), nullptr) == WL_ERR_INVALID_ARGUMENT);
   CHECK(wl_model_dims_get(nullptr, &d) == WL_ERR_INVALID_ARGUMENT);
   CHECK(std::string(wl_model_info_json(nullptr)) == "{}");
@@ -744,14 +734,14 @@ TEST(memory_arguments_and_allocations) {
   // No allocation in the memory paths either.
   auto calls = [&] {
     int bad = 0;
-    bad += wl_model_denoise_mem(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(),
-                                &mem, out.data()) != WL_OK;
-    bad += wl_model_sample_mem(l.model, 2, ctx.data(), act.data(), &mem, seeds, frames, 2,
-                               out.data(), nullptr) != WL_OK;
-    bad += wl_model_sample_with_noise_mem(l.model, 2, ctx.data(), act.data(), &mem, 2,
-                                          noise.data(), out.data()) != WL_OK;
-    bad += wl_model_step_mem(l.model, 2, ctx.data(), act.data(), &mem, seeds, frames, 2,
-                             out.data(), step_rgb.data(), nullptr) != WL_OK;
+    bad += wl_model_denoise(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                            out.data()) != WL_OK;
+    bad += wl_model_sample(l.model, 2, ctx.data(), act.data(), &mem, seeds, frames, 2, out.data(),
+                           nullptr) != WL_OK;
+    bad += wl_model_sample_with_noise(l.model, 2, ctx.data(), act.data(), &mem, 2, noise.data(),
+                                      out.data()) != WL_OK;
+    bad += wl_model_step(l.model, 2, ctx.data(), act.data(), &mem, seeds, frames, 2, out.data(),
+                         step_rgb.data(), nullptr) != WL_OK;
     return bad;
   };
   CHECK(calls() == 0);
@@ -760,13 +750,14 @@ TEST(memory_arguments_and_allocations) {
   const int bad = calls();
   wl_test::g_count_allocs = false;
   CHECK(bad == 0);
-  CHECK_MSG(wl_test::g_allocs.load() == 0, "%ld heap allocations in memory calls", wl_test::g_allocs.load());
+  CHECK_MSG(wl_test::g_allocs.load() == 0, "%ld heap allocations in memory calls",
+            wl_test::g_allocs.load());
 
   // Worlds stay independent: world 0 alone (batch 1) gives world 0's result of the batch.
-  CHECK(wl_model_denoise_mem(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
-                             out.data()) == WL_OK);
-  CHECK(wl_model_denoise_mem(l.model, 1, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
-                             again.data()) == WL_OK);
+  CHECK(wl_model_denoise(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                         out.data()) == WL_OK);
+  CHECK(wl_model_denoise(l.model, 1, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                         again.data()) == WL_OK);
   const size_t lat = out.size() / 2;
   CHECK(std::equal(out.begin(), out.begin() + lat, again.begin()));
 
@@ -775,8 +766,8 @@ TEST(memory_arguments_and_allocations) {
   CHECK_MSG(diff > 1e-2f, "memory changed the output by only %g", diff);
 
   auto expect_error = [&](const char* needle) {
-    const wl_status st = wl_model_denoise_mem(l.model, 2, noisy.data(), sigma.data(), ctx.data(),
-                                              act.data(), &mem, out.data());
+    const wl_status st = wl_model_denoise(l.model, 2, noisy.data(), sigma.data(), ctx.data(),
+                                          act.data(), &mem, out.data());
     CHECK(st == WL_ERR_INVALID_ARGUMENT);
     CHECK_MSG(std::string(wl_last_error()).find(needle) != std::string::npos, "%s (wanted %s)",
               wl_last_error(), needle);
@@ -798,8 +789,8 @@ TEST(memory_arguments_and_allocations) {
   mem.poses = nullptr;
   expect_error("memory.poses is null");
   mem.poses = mem_pose.data();
-  CHECK(wl_model_denoise_mem(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
-                             out.data()) == WL_OK);
+  CHECK(wl_model_denoise(l.model, 2, noisy.data(), sigma.data(), ctx.data(), act.data(), &mem,
+                         out.data()) == WL_OK);
 
   // A model without memory slots refuses memory instead of ignoring it.
   Loaded plain;
@@ -815,10 +806,10 @@ TEST(memory_arguments_and_allocations) {
     std::vector<float> x(2 * plat, 0.1f), c(2 * plat * d.context, 0.0f),
         a(2 * size_t(d.context) * d.action_dim, 0.0f), y(2 * plat);
     const float s2[2] = {1.0f, 1.0f};
-    CHECK(wl_model_denoise_mem(plain.model, 2, x.data(), s2, c.data(), a.data(), &mem,
-                               y.data()) == WL_ERR_INVALID_ARGUMENT);
+    CHECK(wl_model_denoise(plain.model, 2, x.data(), s2, c.data(), a.data(), &mem, y.data()) ==
+          WL_ERR_INVALID_ARGUMENT);
     CHECK(std::string(wl_last_error()).find("no memory slots") != std::string::npos);
-    CHECK(wl_model_denoise_mem(plain.model, 2, x.data(), s2, c.data(), a.data(), nullptr,
-                               y.data()) == WL_OK);
+    CHECK(wl_model_denoise(plain.model, 2, x.data(), s2, c.data(), a.data(), nullptr, y.data()) ==
+          WL_OK);
   }
 }

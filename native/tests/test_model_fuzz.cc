@@ -94,11 +94,34 @@ Span header_span(const std::vector<uint8_t>& f) {
   return {8, end};
 }
 
-const char* kNumbers[] = {"0",    "1",     "2",          "3",          "4",          "7",
-                          "8",    "15",    "16",         "17",         "31",         "64",
-                          "255",  "4095",  "4096",       "4097",       "65536",      "2147483648",
-                          "-1",   "-3",    "1.5",        "1e9",        "1e300",      "4294967296",
-                          "9007199254740992",          "18446744073709551616", "0.0", "-0"};
+const char* kNumbers[] = {"0",
+                          "1",
+                          "2",
+                          "3",
+                          "4",
+                          "7",
+                          "8",
+                          "15",
+                          "16",
+                          "17",
+                          "31",
+                          "64",
+                          "255",
+                          "4095",
+                          "4096",
+                          "4097",
+                          "65536",
+                          "2147483648",
+                          "-1",
+                          "-3",
+                          "1.5",
+                          "1e9",
+                          "1e300",
+                          "4294967296",
+                          "9007199254740992",
+                          "18446744073709551616",
+                          "0.0",
+                          "-0"};
 const char kStructural[] = "{}[]\",:\\ 0123456789eE.-+tfnul\x01\x7f\xc3\xff";
 
 struct Mutator {
@@ -179,7 +202,8 @@ struct Mutator {
         case 1: flip_bits(f, header_span(f)); break;
         case 2: f.resize(below(f.size() + 1)); break;
         case 3: edit_length(f); break;
-        case 4: case 5: edit_number(f); break;
+        case 4:
+        case 5: edit_number(f); break;
         case 6: edit_byte(f); break;
         case 7: delete_span(f); break;
         case 8: duplicate_span(f); break;
@@ -232,17 +256,20 @@ TEST(corrupted_files_load_or_raise_format_errors) {
     } catch (const wl::Error& e) {
       if (e.status() != WL_ERR_FORMAT || std::strlen(e.what()) == 0) {
         t.unexpected++;
-        std::printf("  iteration %llu: status %d: %s\n", (unsigned long long)i, int(e.status()), e.what());
+        std::printf("  iteration %llu: status %d: %s\n", (unsigned long long)i, int(e.status()),
+                    e.what());
       }
       t.rejected++;
-      if (verbose && t.rejected % verbose == 0) std::printf("  [%llu] %.300s\n", (unsigned long long)i, e.what());
+      if (verbose && t.rejected % verbose == 0)
+        std::printf("  [%llu] %.300s\n", (unsigned long long)i, e.what());
     } catch (const std::exception& e) {
       t.unexpected++;
       std::printf("  iteration %llu: non-wl exception: %s\n", (unsigned long long)i, e.what());
     }
   }
   std::printf("  seed %llu, %llu files: %d loaded, %d rejected, %d unexpected\n",
-              (unsigned long long)seed, (unsigned long long)iters, t.loaded, t.rejected, t.unexpected);
+              (unsigned long long)seed, (unsigned long long)iters, t.loaded, t.rejected,
+              t.unexpected);
   CHECK(t.unexpected == 0);
   // The loop must exercise both outcomes, or it is not testing what it claims.
   CHECK(t.rejected > int(iters / 4));
@@ -267,7 +294,8 @@ TEST(corrupted_manifests_parse_or_raise_format_errors) {
           while (a < s.size() && !(s[a] >= '0' && s[a] <= '9')) ++a;
           size_t b = a;
           while (b < s.size() && ((s[b] >= '0' && s[b] <= '9') || s[b] == '.')) ++b;
-          if (a < s.size()) s.replace(a, b - a, kNumbers[below(sizeof kNumbers / sizeof kNumbers[0])]);
+          if (a < s.size())
+            s.replace(a, b - a, kNumbers[below(sizeof kNumbers / sizeof kNumbers[0])]);
           break;
         }
         case 1: s[at] = kStructural[below(sizeof kStructural - 1)]; break;
@@ -288,7 +316,8 @@ TEST(corrupted_manifests_parse_or_raise_format_errors) {
     }
   }
   std::printf("  seed %llu, %llu manifests: %d parsed, %d rejected, %d unexpected\n",
-              (unsigned long long)seed, (unsigned long long)iters, t.loaded, t.rejected, t.unexpected);
+              (unsigned long long)seed, (unsigned long long)iters, t.loaded, t.rejected,
+              t.unexpected);
   CHECK(t.unexpected == 0);
   CHECK(t.rejected > int(iters / 4));
   CHECK(t.loaded > 0);
@@ -336,8 +365,8 @@ static void fuzz_fixture_through_wl_model_load(const char* fixture, uint64_t see
           std::vector<float> pose(slots * size_t(d.memory_pose_dim), 0.3f), out(latent.size());
           const wl_model_memory mem{mem_lat.data(), pose.data(), mask.data()};
           const uint64_t seed = 1, frame = 2;
-          st = wl_model_sample_mem(m, 1, ctx.data(), act.data(), &mem, &seed, &frame, 1,
-                                   out.data(), nullptr);
+          st = wl_model_sample(m, 1, ctx.data(), act.data(), &mem, &seed, &frame, 1, out.data(),
+                               nullptr);
           if (st != WL_OK) *msg = std::string("memory sample after load: ") + wl_last_error();
         }
       }
@@ -369,15 +398,17 @@ static void fuzz_fixture_through_wl_model_load(const char* fixture, uint64_t see
       t.loaded++;
     } else if (st == WL_ERR_FORMAT && !msg.empty()) {
       t.rejected++;
-      if (verbose && t.rejected % verbose == 0) std::printf("  [%llu] %.300s\n", (unsigned long long)i, msg.c_str());
+      if (verbose && t.rejected % verbose == 0)
+        std::printf("  [%llu] %.300s\n", (unsigned long long)i, msg.c_str());
     } else {
       t.unexpected++;
       std::printf("  iteration %llu: status %d: %s\n", (unsigned long long)i, int(st), msg.c_str());
     }
   }
   std::remove(path.c_str());
-  std::printf("  seed %llu, %llu files through wl_model_load: %d loaded, %d rejected, %d unexpected\n",
-              (unsigned long long)seed, (unsigned long long)iters, t.loaded, t.rejected, t.unexpected);
+  std::printf(
+      "  seed %llu, %llu files through wl_model_load: %d loaded, %d rejected, %d unexpected\n",
+      (unsigned long long)seed, (unsigned long long)iters, t.loaded, t.rejected, t.unexpected);
   CHECK(t.unexpected == 0);
   CHECK(t.rejected > int(iters / 4));
   CHECK(t.loaded > 0);

@@ -57,76 +57,39 @@ wl_status wl_model_dims_get(const wl_model* model, wl_model_dims* out) {
 }
 
 wl_status wl_model_sample(wl_model* model, int batch, const float* context_latents,
-                          const float* context_actions, const uint64_t* seeds,
-                          const uint64_t* frames, int steps, float* out_latent, double* step_ms) {
-  return wl::guard([&] {
-    model_ref(model).sample(batch, context_latents, context_actions, seeds, frames, steps,
-                            out_latent, step_ms);
-  });
-}
-
-wl_status wl_model_denoise(wl_model* model, int batch, const float* noisy, const float* sigma,
-                           const float* context_latents, const float* context_actions,
-                           float* out) {
-  return wl::guard([&] {
-    model_ref(model).denoise(batch, noisy, sigma, context_latents, context_actions, out);
-  });
-}
-
-wl_status wl_model_sample_with_noise(wl_model* model, int batch, const float* context_latents,
-                                     const float* context_actions, int steps, const float* noise,
-                                     float* out_latent) {
-  return wl::guard([&] {
-    model_ref(model).sample_with_noise(batch, context_latents, context_actions, steps, noise,
-                                       out_latent);
-  });
-}
-
-wl_status wl_model_sample_mem(wl_model* model, int batch, const float* context_latents,
-                              const float* context_actions, const wl_model_memory* memory,
-                              const uint64_t* seeds, const uint64_t* frames, int steps,
-                              float* out_latent, double* step_ms) {
+                          const float* context_actions, const wl_model_memory* memory,
+                          const uint64_t* seeds, const uint64_t* frames, int steps,
+                          float* out_latent, double* step_ms) {
   return wl::guard([&] {
     model_ref(model).sample(batch, context_latents, context_actions, seeds, frames, steps,
                             out_latent, step_ms, memory);
   });
 }
 
-wl_status wl_model_denoise_mem(wl_model* model, int batch, const float* noisy, const float* sigma,
-                               const float* context_latents, const float* context_actions,
-                               const wl_model_memory* memory, float* out) {
+wl_status wl_model_step(wl_model* model, int batch, const float* context_latents,
+                        const float* context_actions, const wl_model_memory* memory,
+                        const uint64_t* seeds, const uint64_t* frames, int steps, float* out_latent,
+                        uint8_t* out_rgb, double* step_ms) {
   return wl::guard([&] {
-    model_ref(model).denoise(batch, noisy, sigma, context_latents, context_actions, out, memory);
+    model_ref(model).step(batch, context_latents, context_actions, seeds, frames, steps, out_latent,
+                          out_rgb, step_ms, memory);
   });
 }
 
-wl_status wl_model_sample_with_noise_mem(wl_model* model, int batch, const float* context_latents,
-                                         const float* context_actions,
-                                         const wl_model_memory* memory, int steps,
-                                         const float* noise, float* out_latent) {
+wl_status wl_model_sample_with_noise(wl_model* model, int batch, const float* context_latents,
+                                     const float* context_actions, const wl_model_memory* memory,
+                                     int steps, const float* noise, float* out_latent) {
   return wl::guard([&] {
     model_ref(model).sample_with_noise(batch, context_latents, context_actions, steps, noise,
                                        out_latent, memory);
   });
 }
 
-wl_status wl_model_step(wl_model* model, int batch, const float* context_latents,
-                        const float* context_actions, const uint64_t* seeds,
-                        const uint64_t* frames, int steps, float* out_latent, uint8_t* out_rgb,
-                        double* step_ms) {
+wl_status wl_model_denoise(wl_model* model, int batch, const float* noisy, const float* sigma,
+                           const float* context_latents, const float* context_actions,
+                           const wl_model_memory* memory, float* out) {
   return wl::guard([&] {
-    model_ref(model).step(batch, context_latents, context_actions, seeds, frames, steps,
-                          out_latent, out_rgb, step_ms);
-  });
-}
-
-wl_status wl_model_step_mem(wl_model* model, int batch, const float* context_latents,
-                            const float* context_actions, const wl_model_memory* memory,
-                            const uint64_t* seeds, const uint64_t* frames, int steps,
-                            float* out_latent, uint8_t* out_rgb, double* step_ms) {
-  return wl::guard([&] {
-    model_ref(model).step(batch, context_latents, context_actions, seeds, frames, steps,
-                          out_latent, out_rgb, step_ms, memory);
+    model_ref(model).denoise(batch, noisy, sigma, context_latents, context_actions, out, memory);
   });
 }
 
