@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -30,11 +31,33 @@ enum CaseUse : unsigned {
   kUseBench = 4u,  // bench_ops: timed
 };
 
-// Marks an optional tensor as present in a case's call (never dereferenced).
+// Marks an optional tensor as present in a case's call; bind() replaces every marker it visits.
+inline unsigned char g_present_marker[8];
 template <class T>
 T* present() {
-  static unsigned char marker[8];
-  return reinterpret_cast<T*>(marker);
+  return reinterpret_cast<T*>(g_present_marker);
+}
+
+// True when a pointer field of `args` (fields(), looking into the epilogue and norm parameters)
+// still holds the marker: a pointer its tensors() does not visit.
+inline bool is_marker(const void* p) { return p == g_present_marker; }
+inline bool has_marker(const wl::ConvEpilogue& e) {
+  return is_marker(e.bias) || is_marker(e.residual);
+}
+inline bool has_marker(const wl::GroupNormParams& p) {
+  return is_marker(p.gamma) || is_marker(p.beta) || is_marker(p.scale) || is_marker(p.shift);
+}
+template <class T>
+bool has_marker(T* p) {
+  return is_marker(p);
+}
+template <class T>
+bool has_marker(const T&) {
+  return false;  // shapes and scalars
+}
+template <class A>
+bool unvisited_pointer(const A& args) {
+  return std::apply([](const auto&... f) { return (has_marker(f) || ...); }, args.fields());
 }
 
 struct InputRange {
