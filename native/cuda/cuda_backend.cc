@@ -94,22 +94,24 @@ class CudaBackend final : public Backend {
     return (conv2d_packed_bytes(opts_.precision, cout, cin, k) + 3) / 4;
   }
   // Shapes arrive at max_batch, but a call may run fewer worlds, and fewer worlds mean fewer
-  // tiles and so more K splits: size for every batch up to the one given.
-  void reserve_conv(const ConvShape& s) override {
-    ConvShape t = s;
-    for (t.n = 1; t.n <= s.n; ++t.n)
-      scratch_bytes_ = std::max(scratch_bytes_, conv2d_scratch_bytes(ctx_, opts_.precision, t));
-  }
-  void reserve_gn_silu_conv(const GroupNormShape& gs, const ConvShape& cs) override {
-    GroupNormShape g = gs;
-    ConvShape t = cs;
-    for (t.n = 1; t.n <= cs.n; ++t.n) {
-      g.n = t.n;
-      scratch_bytes_ =
-          std::max(scratch_bytes_, gn_silu_conv2d_scratch_bytes(ctx_, opts_.precision, g, t));
+  // tiles and so more K splits: the convolutions are sized for every batch up to the one given.
+  void reserve(const OpCall& call) override {
+    OpCall t = call;
+    if (auto* c = std::get_if<Conv2dArgs>(&t)) {
+      for (c->s.n = 1; c->s.n <= std::get<Conv2dArgs>(call).s.n; ++c->s.n)
+        scratch_bytes_ = std::max(scratch_bytes_, cuda::scratch_bytes(ctx_, opts_.precision, *c));
+    } else if (auto* g = std::get_if<GnSiluConv2dArgs>(&t)) {
+      for (g->cs.n = 1; g->cs.n <= std::get<GnSiluConv2dArgs>(call).cs.n; ++g->cs.n) {
+        g->gs.n = g->cs.n;
+        scratch_bytes_ = std::max(scratch_bytes_, cuda::scratch_bytes(ctx_, opts_.precision, *g));
+      }
+    } else {
+      scratch_bytes_ = std::max(
+          scratch_bytes_,
+          std::visit([&](const auto& a) { return cuda::scratch_bytes(ctx_, opts_.precision, a); },
+                     call));
     }
   }
-  void reserve_attention(const AttentionShape&) override {}
 
   float* allocate(size_t arena_floats) override {
     if (arena_base_) throw Error(WL_ERR_INTERNAL, "cuda backend: allocate called twice");

@@ -33,11 +33,18 @@ class Backend {
   // ---- planning (before allocate) ----
   // Floats a conv weight [cout, cin, k, k] occupies once packed for this backend.
   virtual size_t conv_packed_floats(int cout, int cin, int k) const = 0;
-  // Tell the backend about every op shape the networks will run so it can size its private
-  // scratch (the CPU kernels' per-thread tiles). May be called many times; keeps the maximum.
-  virtual void reserve_conv(const ConvShape& s) = 0;
-  virtual void reserve_gn_silu_conv(const GroupNormShape& gs, const ConvShape& cs) = 0;
-  virtual void reserve_attention(const AttentionShape& s) = 0;
+  // Tell the backend about every op call the networks will make (shapes only: the pointers are
+  // not read) so it can size its private scratch (the CPU kernels' per-thread tiles, the CUDA
+  // convolutions' split-K partials). May be called many times; keeps the maximum.
+  virtual void reserve(const OpCall& call) = 0;
+  // Helpers for the ops that need scratch on some backend.
+  void reserve_conv(const ConvShape& s) {
+    reserve(Conv2dArgs{s, nullptr, nullptr, ConvEpilogue{}, nullptr});
+  }
+  void reserve_gn_silu_conv(const GroupNormShape& gs, const ConvShape& cs) {
+    reserve(GnSiluConv2dArgs{gs, GroupNormParams{}, cs, nullptr, nullptr, ConvEpilogue{}, nullptr});
+  }
+  void reserve_attention(const AttentionShape& s) { reserve(AttentionArgs{s, nullptr, nullptr}); }
 
   // Allocates the arena (floats, zero-filled) plus the backend's scratch; called once.
   // Returns the arena base. Throws wl::Error(WL_ERR_OUT_OF_MEMORY) on failure.

@@ -39,18 +39,11 @@ class CpuBackend final : public Backend {
       return fast::conv2d_packed_floats(cout, cin, k);
     }
   }
-  void reserve_conv(const ConvShape& s) override {
-    if (!ref_)
-      scratch_floats_ = std::max(scratch_floats_, fast::conv2d_scratch_floats(s, pool_.size()));
-  }
-  void reserve_gn_silu_conv(const GroupNormShape& gs, const ConvShape& cs) override {
-    if (!ref_)
-      scratch_floats_ =
-          std::max(scratch_floats_, fast::gn_silu_conv2d_scratch_floats(gs, cs, pool_.size()));
-  }
-  void reserve_attention(const AttentionShape& s) override {
-    if (!ref_)
-      scratch_floats_ = std::max(scratch_floats_, fast::attention_scratch_floats(s, pool_.size()));
+  void reserve(const OpCall& call) override {
+    if (ref_) return;  // the reference kernels need no scratch
+    const size_t need =
+        std::visit([&](const auto& a) { return fast::scratch_floats(a, pool_.size()); }, call);
+    scratch_floats_ = std::max(scratch_floats_, need);
   }
 
   float* allocate(size_t arena_floats) override {
