@@ -13,17 +13,25 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../src/model.js';
 import { projectRoot } from '../src/native.js';
-import { emit, machine } from './bench_json.js';
-import { BenchArgs } from './bench_args.js';
+import { emitTiming } from '../src/profiler/result_line.js';
+import { machineName } from '../src/profiler/machine.js';
+import { parseScriptArgs } from '../src/cli/args.js';
 import { summarize } from '../src/profiler/stats.js';
 
 const PY = '/usr/bin/python3';
 
-const args = BenchArgs.parse(
+const args = parseScriptArgs(
+  'engine',
   'Usage: node dist/bench/engine.js [--threads 2] [--steps 2] [--frames 40] [--rounds 3] [--model file.safetensors]\n' +
     'Engine vs onnxruntime-node vs PyTorch CPU on the same weights, same threads, same run, in alternating\n' +
     'rounds; the ratios are medians of the per-round ratios (JSON lines).',
-  { values: ['threads', 'steps', 'frames', 'rounds', 'model'] },
+  {
+    threads: { kind: 'int', min: 1 },
+    steps: { kind: 'int', min: 1 },
+    frames: { kind: 'int', min: 1 },
+    rounds: { kind: 'int', min: 1 },
+    model: { kind: 'string' },
+  },
 );
 
 function hasTorch(): boolean {
@@ -55,15 +63,15 @@ function karras(steps: number, smin: number, smax: number, rho: number): number[
 }
 
 async function main(): Promise<void> {
-  const threads = args.num('threads', 2, { min: 1 });
-  const steps = args.num('steps', 2, { min: 1 });
-  const frames = args.num('frames', 40, { min: 1 });
-  const rounds = args.num('rounds', 3, { min: 1 });
+  const threads = (args.flags.threads as number | undefined) ?? 2;
+  const steps = (args.flags.steps as number | undefined) ?? 2;
+  const frames = (args.flags.frames as number | undefined) ?? 40;
+  const rounds = (args.flags.rounds as number | undefined) ?? 3;
   const root = projectRoot();
   const dir = join(root, 'build', 'bench-models');
   mkdirSync(dir, { recursive: true });
   const torch = hasTorch();
-  let modelPath = args.str('model');
+  let modelPath = args.flags.model as string | undefined;
   if (!modelPath) {
     modelPath = join(dir, 'default-random.safetensors');
     if (!existsSync(modelPath)) {
@@ -113,8 +121,8 @@ async function main(): Promise<void> {
       stepMs.push(ms.get(oneCall)!);
       stepOverTwo.push(ms.get(oneCall)! / ms.get(twoCalls)!);
     }
-    emit('frame', 'worldloop-cpu', name, ours, { threads, steps, isa: model.info.isa, calls: 'sample+decode', round });
-    emit('frame', 'worldloop-cpu', name, stepMs, { threads, steps, isa: model.info.isa, calls: 'step', round,
+    emitTiming('frame', 'worldloop-cpu', name, ours, { threads, steps, isa: model.info.isa, calls: 'sample+decode', round });
+    emitTiming('frame', 'worldloop-cpu', name, stepMs, { threads, steps, isa: model.info.isa, calls: 'step', round,
       step_over_two_calls_median: +summarize(stepOverTwo).median.toFixed(3) });
     return { two: summarize(ours).median, step: summarize(stepMs).median };
   };
@@ -172,7 +180,7 @@ async function main(): Promise<void> {
             }
           }
         });
-        emit('frame', 'onnxruntime-node-cpu', name, onnx, { threads, steps, round });
+        emitTiming('frame', 'onnxruntime-node-cpu', name, onnx, { threads, steps, round });
         return summarize(onnx).median;
       };
     } catch (e) {
@@ -222,7 +230,7 @@ async function main(): Promise<void> {
 
   const med = (v: number[]) => (v.length ? +summarize(v).median.toFixed(2) : null);
   console.log(JSON.stringify({
-    bench: 'ratios', machine: machine(), model: name, threads, steps, rounds, isa,
+    bench: 'ratios', machine: machineName(), model: name, threads, steps, rounds, isa,
     ours_median_ms: med(oursMs),
     ours_step_median_ms: med(oursStepMs),
     onnx_over_ours: med(onnxOverOurs),

@@ -13,16 +13,18 @@ import { ScriptInput } from '../src/input/script_input.js';
 import { randomSteps } from '../src/loop/session.js';
 import { WindowOutput } from '../src/loop/window_output.js';
 import { FrameProfiler } from '../src/profiler/frame_profiler.js';
-import { machine } from './bench_json.js';
-import { BenchArgs } from './bench_args.js';
+import { machineName } from '../src/profiler/machine.js';
+import { parseScriptArgs } from '../src/cli/args.js';
 
-const args = BenchArgs.parse(
+const args = parseScriptArgs(
+  'frame',
   'Usage: xvfb-run -a node dist/bench/frame.js [frames=300] [fps=30]\n' +
     'Frame interval in a window through the real game loop, paced and unpaced (JSON lines).',
-  { positional: 2 },
+  {},
+  { maxPositionals: 2 },
 );
-const frames = args.num('frames', 300, { position: 0, min: 1 });
-const fps = args.num('fps', 30, { position: 1, min: 1 });
+const frames = args.positionalNumber(0, 'frames', 300, { kind: 'int', min: 1 });
+const fps = args.positionalNumber(1, 'fps', 30, { kind: 'int', min: 1 });
 if (!hasDisplay()) {
   console.error('frame bench needs a display: xvfb-run -a node dist/bench/frame.js');
   process.exit(2);
@@ -44,14 +46,14 @@ for (const realtime of [true, false]) {
     const common = { renderer: info.renderer, hud, window: '512x512', frame: `${world.width}x${world.height}`, present_median_ms: Math.round(r.stages.present!.median * 1000) / 1000, present_p99_ms: Math.round(r.stages.present!.p99 * 1000) / 1000, step_median_ms: Math.round(r.stages.step!.median * 1000) / 1000 };
     if (realtime) {
       console.log(JSON.stringify({
-        bench: 'frame_window_paced', machine: machine(), backend: 'truth', model: 'truth', median_ms: round(r.frame.median), p95_ms: round(r.frame.p95), p99_ms: round(r.frame.p99),
+        bench: 'frame_window_paced', machine: machineName(), backend: 'truth', model: 'truth', median_ms: round(r.frame.median), p95_ms: round(r.frame.p95), p99_ms: round(r.frame.p99),
         fps_target: fps, fps_achieved: round(r.fps), p99_over_median: round(r.frame.p99 / r.frame.median), dropped: r.droppedFrames,
         latency_frames_median: r.latencyFrames.median, latency_frames_max: r.latencyFrames.max, ...common,
       }));
     } else {
       const per = r.stages.step!.median + r.stages.present!.median + (r.stages.input?.median ?? 0);
       console.log(JSON.stringify({
-        bench: 'frame_window_unpaced', machine: machine(), backend: 'truth', model: 'truth', median_ms: round(r.frame.median), p95_ms: round(r.frame.p95), p99_ms: round(r.frame.p99),
+        bench: 'frame_window_unpaced', machine: machineName(), backend: 'truth', model: 'truth', median_ms: round(r.frame.median), p95_ms: round(r.frame.p95), p99_ms: round(r.frame.p99),
         stage_sum_median_ms: round(per), ...common,
       }));
     }

@@ -7,15 +7,17 @@
 import { performance } from 'node:perf_hooks';
 import { hasDisplay, Window } from '../src/window.js';
 import { HudOverlay } from '../src/hud/hud.js';
-import { emit } from './bench_json.js';
-import { BenchArgs } from './bench_args.js';
+import { emitTiming } from '../src/profiler/result_line.js';
+import { parseScriptArgs } from '../src/cli/args.js';
 import { summarize } from '../src/profiler/stats.js';
 
-const frames = BenchArgs.parse(
+const frames = parseScriptArgs(
+  'present',
   'Usage: xvfb-run -a node dist/bench/present.js [frames=600]\n' +
     'Cost of Window.present() per renderer and filter, with and without the HUD (JSON lines).',
-  { positional: 1 },
-).num('frames', 600, { position: 0, min: 1 });
+  {},
+  { maxPositionals: 1 },
+).positionalNumber(0, 'frames', 600, { kind: 'int', min: 1 });
 if (!hasDisplay()) {
   console.error('present bench needs a display: xvfb-run -a node dist/bench/present.js');
   process.exit(2);
@@ -53,7 +55,7 @@ for (const renderer of ['auto', 'software'] as const) {
         parts.flip.push(p.flipMs);
       }
       const med = (v: number[]) => Math.round(summarize(v).median * 1000) / 1000;
-      emit('present_512', `sdl-${name}`, 'none', t, {
+      emitTiming('present_512', `sdl-${name}`, 'none', t, {
         filter: linear ? 'linear' : 'nearest', hud, frame: `${W}x${H}`, window: '512x512', vsync: false,
         texture: win.info().textureFormat, upload_median_ms: med(parts.upload), draw_median_ms: med(parts.draw), flip_median_ms: med(parts.flip),
       });

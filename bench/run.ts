@@ -13,14 +13,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../src/native.js';
-import { BenchArgs } from './bench_args.js';
+import { parseScriptArgs } from '../src/cli/args.js';
 
 const root = projectRoot();
-const quick = BenchArgs.parse(
-  'Usage: npm run bench [-- --quick]\n' +
-    'Every benchmark in turn (JSON lines). WL_BENCH_ONLY=ops,model,world,engine picks; WL_BENCH_THREADS=1|2.',
-  { switches: ['quick'] },
-).has('quick');
+const quick =
+  parseScriptArgs(
+    'run',
+    'Usage: npm run bench [-- --quick]\n' +
+      'Every benchmark in turn (JSON lines). WL_BENCH_ONLY=ops,model,world,engine picks; WL_BENCH_THREADS=1|2.',
+    { quick: { kind: 'boolean' } },
+  ).flags.quick === true;
 const only = process.env.WL_BENCH_ONLY?.split(',');
 const threads = String(Math.min(2, Math.max(1, Number(process.env.WL_BENCH_THREADS ?? 2))));
 

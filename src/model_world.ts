@@ -47,7 +47,7 @@ export type MemoryProvider = (target: number) => MemoryInput | undefined;
  * becomes K copies of `latent` with still actions, and `actions` (the bridge from that view's pose
  * to the frame's, one action per step, 1..MAX_BRIDGE_STEPS) replace the player's action. Every
  * bridge step but the last makes a context frame that is never shown (one Euler step each: the
- * manifest's second step, at σ_min, changes a latent by 0.5 % RMS: bench/sampler_steps.ts); the last makes
+ * manifest's second step, at σ_min, changes a latent by 0.5 % RMS: `worldloop eval sampler-steps`); the last makes
  * the frame. Memory slots stay empty for all of them. Called with the player's action for the
  * step, before the memory provider.
  */
@@ -234,7 +234,7 @@ export class ModelWorld implements FrameSource {
    * Each context frame is decoded, the truth renderer draws the kind's sprite where the object
    * stands as seen from that frame (the pose worked back from the context actions), lit by the
    * tracked light, and the frame is encoded again; the frame on screen gets it too. No step is
-   * taken. Measured against the truth world's spawn by bench/place_object.ts (docs/persistence.md).
+   * taken. Measured against the truth world's spawn by `worldloop eval place-object` (docs/persistence.md).
    */
   async placeObject(kind: ObjectKind): Promise<{ frame: Frame; placed: boolean }> {
     checkObjectKind(kind, this.kinds, 'placeObject');

@@ -5,7 +5,7 @@
  * from is worked out backwards from the context actions, and the truth renderer draws the kind's
  * sprite where the object would stand in that frame (wl_world_draw_object). Each frame is then
  * encoded again. The model goes on from a world that has the object in it, as it goes on from a
- * relit one (src/lighting.ts). Measured against the truth world's spawn by bench/place_object.ts
+ * relit one (src/lighting.ts). Measured against the truth world's spawn by `worldloop eval place-object`
  * (docs/persistence.md, "Placing an object").
  */
 import { FormatError, InvalidArgumentError } from './errors.js';

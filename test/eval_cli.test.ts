@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evalArgs, repoRoot } from '../src/cli/commands/eval.js';
+import { evalArgs, repoRoot } from '../src/cli/commands/eval/fidelity.js';
 import { main } from '../src/cli/main.js';
 
-describe('worldloop eval', () => {
+describe('worldloop eval fidelity', () => {
   const root = repoRoot();
   const dir = mkdtempSync(join(tmpdir(), 'wl-eval-'));
   const model = join(dir, 'm.safetensors');
@@ -40,11 +40,11 @@ describe('worldloop eval', () => {
   });
 
   it('is registered in the CLI and exits with a usage code on bad input', async () => {
-    expect(await main(['eval', '--model', join(dir, 'nope.safetensors')])).toBe(2);
+    expect(await main(['eval', 'fidelity', '--model', join(dir, 'nope.safetensors')])).toBe(2);
   });
 
   it('passes the evaluator exit status through (a file that is not a model fails)', async () => {
-    const code = await main(['eval', '--model', model, '--quick']);
+    const code = await main(['eval', 'fidelity', '--model', model, '--quick']);
     expect(code).not.toBe(0);
   }, 60_000);
 });

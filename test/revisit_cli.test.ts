@@ -1,4 +1,4 @@
-// `worldloop revisit`: the revisit eval from the CLI on the tiny fixture model (random weights, so
+// `worldloop eval revisit`: the revisit eval from the CLI on the tiny fixture model (random weights, so
 // only the plumbing is checked: loops found, every mode reported, files written, bad flags named).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +10,10 @@ import { runCli as cli } from './helpers/cli.js';
 
 const TINY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
 
-describe('worldloop revisit', () => {
+describe('worldloop eval revisit', () => {
   it('runs the loops, reports plain and anchored returns, and writes the JSON and the sheet', async () => {
     const out = mkdtempSync(join(tmpdir(), 'wl-revisit-'));
-    const r = await cli(['revisit', '--model', TINY, '--seeds', '3', '--away', '12', '--threads', '1', '--out', out]);
+    const r = await cli(['eval', 'revisit', '--model', TINY, '--seeds', '3', '--away', '12', '--threads', '1', '--out', out]);
     expect(r.code).toBe(0);
     const line = r.text.split('\n').find((l) => l.startsWith('{"eval":"revisit"'));
     expect(line).toBeDefined();
@@ -42,17 +42,17 @@ describe('worldloop revisit', () => {
   });
 
   it('names bad flags and exits 2', async () => {
-    let r = await cli(['revisit', '--model', TINY, '--modes', 'plain,dreams']);
+    let r = await cli(['eval', 'revisit', '--model', TINY, '--modes', 'plain,dreams']);
     expect(r.code).toBe(2);
     expect(r.text).toMatch(/unknown mode 'dreams'; choose from plain, memory, anchor/);
-    r = await cli(['revisit', '--model', TINY, '--place', 'sofa']);
+    r = await cli(['eval', 'revisit', '--model', TINY, '--place', 'sofa']);
     expect(r.code).toBe(2);
     expect(r.text).toMatch(/--place takes pillar, barrel, plant, lamp, crate, orb or none; got 'sofa'/);
-    r = await cli(['revisit', '--model', TINY, '--away', '200,x']);
+    r = await cli(['eval', 'revisit', '--model', TINY, '--away', '200,x']);
     expect(r.code).toBe(2);
     expect(r.text).toMatch(/--away takes frame counts in 3..100000; got 'x'/);
-    r = await cli(['revisit', '--help']);
+    r = await cli(['eval', 'revisit', '--help']);
     expect(r.code).toBe(0);
-    expect(r.text).toMatch(/usage: worldloop revisit/);
+    expect(r.text).toMatch(/usage: worldloop eval revisit/);
   });
 });

@@ -177,7 +177,7 @@ describe('CLI', () => {
     // The list `worldloop --help` prints, so a new command cannot slip through.
     const list = await cli(['--help']);
     const cmds = [...list.text.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!);
-    expect(cmds).toEqual(expect.arrayContaining(['play', 'truth', 'replay', 'bench', 'info', 'keys', 'eval', 'save', 'load', 'revisit']));
+    expect(cmds).toEqual(expect.arrayContaining(['play', 'truth', 'replay', 'bench', 'info', 'keys', 'eval', 'save', 'load']));
     for (const cmd of cmds) {
       const r = await cli([cmd, '--help']);
       expect(r.code).toBe(0);

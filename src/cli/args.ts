@@ -1,6 +1,7 @@
 /**
- * Small flag parser shared by the subcommands: --name value, --name=value, boolean --flag,
- * positionals. Unknown flags are an error that names the flag and points to --help.
+ * The one flag parser: the `worldloop` commands and the speed benches in bench/ use it. --name
+ * value, --name=value, boolean --flag, positionals. Unknown flags are an error that names the
+ * flag and points to --help.
  */
 import { InvalidArgumentError } from '../errors.js';
 
@@ -22,6 +23,8 @@ export function parseArgs(
   command: string,
   argv: string[],
   spec: Record<string, FlagSpec>,
+  /** Where an unknown flag's message points (default: worldloop <command> --help). */
+  helpHint = `worldloop ${command} --help`,
 ): ParsedArgs {
   const flags: ParsedArgs['flags'] = {};
   const positionals: string[] = [];
@@ -41,7 +44,7 @@ export function parseArgs(
     const s = spec[name];
     if (!s) {
       throw new InvalidArgumentError(
-        `${command}: unknown flag --${name} (see: worldloop ${command} --help)`,
+        `${command}: unknown flag --${name} (see: ${helpHint})`,
       );
     }
     if (s.kind === 'boolean') {
@@ -74,18 +77,61 @@ export function parseArgs(
       flags[name] = raw;
       continue;
     }
-    const v = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(v) || (s.kind === 'int' && !Number.isInteger(v))) {
-      throw new InvalidArgumentError(
-        `${command}: --${name} must be ${s.kind === 'int' ? 'an integer' : 'a number'}; got '${raw}'`,
-      );
-    }
-    if ((s.min !== undefined && v < s.min) || (s.max !== undefined && v > s.max)) {
-      throw new InvalidArgumentError(
-        `${command}: --${name} must be in [${s.min ?? '-inf'}, ${s.max ?? 'inf'}]; got ${v}`,
-      );
-    }
-    flags[name] = v;
+    flags[name] = parseNumber(command, `--${name}`, raw, s);
   }
   return { flags, positionals, help };
+}
+
+/** A number or int flag's value (or a positional's), checked against its spec. */
+export function parseNumber(command: string, what: string, raw: string, s: FlagSpec): number {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || (s.kind === 'int' && !Number.isInteger(v))) {
+    throw new InvalidArgumentError(`${command}: ${what} must be ${s.kind === 'int' ? 'an integer' : 'a number'}; got '${raw}'`);
+  }
+  if ((s.min !== undefined && v < s.min) || (s.max !== undefined && v > s.max)) {
+    throw new InvalidArgumentError(`${command}: ${what} must be in [${s.min ?? '-inf'}, ${s.max ?? 'inf'}]; got ${v}`);
+  }
+  return v;
+}
+
+/**
+ * parseArgs for a script run with node (the speed benches in bench/), which runs for minutes, so
+ * a typo must not silently run the defaults: --help prints `usage` and exits 0; a usage error (an
+ * unknown flag, a missing or malformed value, more than `maxPositionals` positionals) prints what
+ * is wrong and the usage, and exits 2 — the CLI's usage status.
+ */
+export function parseScriptArgs(
+  script: string,
+  usage: string,
+  spec: Record<string, FlagSpec>,
+  opts: { maxPositionals?: number; argv?: string[] } = {},
+): ParsedArgs & { positionalNumber(index: number, name: string, def: number, s: FlagSpec): number } {
+  const fail = (msg: string): never => {
+    console.error(`${msg}\n\n${usage}`);
+    process.exit(2);
+  };
+  let a: ParsedArgs;
+  try {
+    a = parseArgs(script, opts.argv ?? process.argv.slice(2), spec, `node dist/bench/${script}.js --help`);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return fail(err.message);
+    throw err;
+  }
+  if (a.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  if (a.positionals.length > (opts.maxPositionals ?? 0)) fail(`${script}: unexpected argument '${a.positionals[opts.maxPositionals ?? 0]}'`);
+  return {
+    ...a,
+    positionalNumber(index, name, def, s) {
+      const raw = a.positionals[index];
+      if (raw === undefined) return def;
+      try {
+        return parseNumber(script, name, raw, s);
+      } catch (err) {
+        return fail((err as Error).message);
+      }
+    },
+  };
 }

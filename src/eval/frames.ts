@@ -1,9 +1,9 @@
 /**
- * What the revisit eval (`worldloop revisit`) and the runtime benches share: model frames made by
- * the world play builds (model world, pose tracker, memory store, memory slots, revisit anchoring —
- * openWorld, src/play/open_world.ts), driven by the game loop in lockstep under a fixed list of
- * truth-world actions; the truth world's frames for the same actions; and the image measures of
- * the training eval (PSNR, sharpness).
+ * What the quality evaluations (`worldloop eval revisit`, `anchor-play`, `near-return`, `relight`,
+ * `place-object`) share: model frames made by the world play builds (model world, pose tracker,
+ * memory store, memory slots, revisit anchoring — openWorld, src/play/open_world.ts), driven by
+ * the game loop in lockstep under a fixed list of truth-world actions; the truth world's frames
+ * for the same actions; and the image measures of the training eval (PSNR, sharpness).
  */
 import { World, worldLayout, type ObjectKind } from '../world.js';
 import type { Model } from '../model.js';

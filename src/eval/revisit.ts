@@ -19,7 +19,7 @@
  * along the loop (turnAgreement), so a model that blurs, freezes or ignores the player cannot
  * look good on self-consistency alone; and whether an object is still
  * recognisable on return: one spawned by the model's own spawn event, and one of a chosen kind
- * placed by the runtime (src/object_placement.ts), each at the first visit. `worldloop revisit` runs it (src/cli/commands/revisit.ts).
+ * placed by the runtime (src/object_placement.ts), each at the first visit. `worldloop eval revisit` runs it (src/cli/commands/eval/revisit.ts).
  */
 import { Explorer, World, worldLayout, type ObjectKind } from '../world.js';
 import type { Model } from '../model.js';
@@ -44,7 +44,7 @@ export interface RevisitOptions {
 }
 
 export interface RevisitResult {
-  /** One report per away length (the JSON `worldloop revisit` prints and writes). */
+  /** One report per away length (the JSON `worldloop eval revisit` prints and writes). */
   reports: Record<string, unknown>[];
   /** Per loop: truth and each mode at the first visit and on return, captioned. */
   tiles: Tile[];

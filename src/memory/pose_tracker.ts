@@ -5,7 +5,7 @@
  * pushes into a wall (the truth world stops, the estimate keeps going). Given the wall grid of the
  * seed the world started from, it also slides along walls the way the truth world does (same
  * axis-separated collision, in float32). The error of both is measured on held-out seeds by
- * bench/pose_tracking.ts and reported in docs/persistence.md.
+ * `worldloop eval pose-tracking` and reported in docs/persistence.md.
  *
  * Also keeps the player's path (one point per `pathSpacing` cells moved, bounded) for the
  * designer's map panel.

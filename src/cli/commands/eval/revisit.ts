@@ -1,21 +1,21 @@
-/** `worldloop revisit`: walk away and come back — does the world look as it was left? */
+/** `worldloop eval revisit`: walk away and come back — does the world look as it was left? */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from '../command.js';
-import { parseArgs } from '../args.js';
-import { MODEL_FLAGS } from '../model_flags.js';
-import { InvalidArgumentError, WorldloopError } from '../../errors.js';
-import { loadModel, type BackendName } from '../../model.js';
-import { DEFAULT_MODEL, resolveModelPath } from '../../play/model_path.js';
-import { modelSourceId } from '../../record/source_identity.js';
-import { REVISIT_MODES, runRevisit } from '../../eval/revisit.js';
-import type { Mode } from '../../eval/frames.js';
-import { OBJECT_KINDS, type ObjectKind } from '../../world.js';
-import { contactSheet } from '../../image/contact_sheet.js';
-import { encodePng } from '../../image/png.js';
-import { machineName } from '../../profiler/machine.js';
+import type { Command } from '../../command.js';
+import { parseArgs } from '../../args.js';
+import { MODEL_FLAGS } from '../../model_flags.js';
+import { InvalidArgumentError, WorldloopError } from '../../../errors.js';
+import { loadModel, type BackendName } from '../../../model.js';
+import { DEFAULT_MODEL, resolveModelPath } from '../../../play/model_path.js';
+import { modelSourceId } from '../../../record/source_identity.js';
+import { REVISIT_MODES, runRevisit } from '../../../eval/revisit.js';
+import type { Mode } from '../../../eval/frames.js';
+import { OBJECT_KINDS, type ObjectKind } from '../../../world.js';
+import { contactSheet } from '../../../image/contact_sheet.js';
+import { encodePng } from '../../../image/png.js';
+import { machineName } from '../../../profiler/machine.js';
 
-const help = `usage: worldloop revisit [--model PATH] [--seeds N] [--away N[,N...]] [--modes M[,M...]] [--place KIND] [--out DIR]
+const help = `usage: worldloop eval revisit [--model PATH] [--seeds N] [--away N[,N...]] [--modes M[,M...]] [--place KIND] [--out DIR]
 
 The revisit eval (docs/persistence.md): on held-out seeds a scripted loop settles, looks (the first
 visit), walks away with the exploration policy and retraces its steps to exactly the same pose.
@@ -45,7 +45,7 @@ the loops (does the picture turn the way truth's does), and spawned and placed o
 mode. On this project's 2-core CPU a loop of 200 frames takes ~50 s in all three modes;
 1,800 ~5 min.
 
-example: worldloop revisit --seeds 6 --away 200,1800 --out runs/revisit`;
+example: worldloop eval revisit --seeds 6 --away 200,1800 --out runs/revisit`;
 
 function list(flag: string, v: string): string[] {
   const out = v.split(',').map((x) => x.trim());
@@ -58,7 +58,7 @@ const command: Command = {
   summary: 'revisit eval: walk away, come back, compare with the first visit',
   help,
   async run(argv) {
-    const a = parseArgs('revisit', argv, {
+    const a = parseArgs('eval revisit', argv, {
       ...MODEL_FLAGS,
       seeds: { kind: 'int', min: 1, max: 1000 },
       away: { kind: 'string' },
@@ -66,7 +66,7 @@ const command: Command = {
       place: { kind: 'string' },
       out: { kind: 'string' },
     });
-    if (a.positionals.length) throw new InvalidArgumentError(`revisit: unexpected argument '${a.positionals[0]}' (see: worldloop revisit --help)`);
+    if (a.positionals.length) throw new InvalidArgumentError(`revisit: unexpected argument '${a.positionals[0]}' (see: worldloop eval revisit --help)`);
     const aways = list('away', (a.flags.away as string | undefined) ?? '200').map((x) => {
       const n = Number(x);
       if (!Number.isInteger(n) || n < 3 || n > 100_000) throw new InvalidArgumentError(`revisit: --away takes frame counts in 3..100000; got '${x}'`);

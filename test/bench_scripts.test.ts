@@ -1,13 +1,14 @@
-// Benchmarks are run by hand for minutes at a time: --help must answer at once, and a mistyped
-// flag must stop with the flag named instead of running the defaults.
+// The speed benches in bench/ are run by hand for minutes at a time, on the CLI's flag parser
+// (parseScriptArgs over parseArgs, src/cli/args.ts): --help must answer at once, and a mistyped
+// flag must stop with the flag named (exit 2) instead of running the defaults. bench/ holds
+// speed benches only; quality evaluations are `worldloop eval <name>` (test/eval_commands.test.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BenchArgs } from '../bench/bench_args.js';
+import { parseScriptArgs } from '../src/cli/args.js';
 
 const root = join(__dirname, '..');
-const HELPERS = new Set(['bench_args', 'bench_json', 'edit_cost']);
 
 class Exit extends Error {
   constructor(readonly code: number) {
@@ -22,64 +23,60 @@ function parse(argv: string[]) {
   vi.spyOn(process, 'exit').mockImplementation((code) => {
     throw new Exit(Number(code));
   });
+  const text = () => out.join('\n');
   try {
-    const a = BenchArgs.parse('Usage: bench [--seeds N] [--quick] [frames]', { values: ['seeds'], switches: ['quick'], positional: 1 }, argv);
-    return { a, code: undefined as number | undefined, get text() { return out.join('\n'); } };
+    const a = parseScriptArgs('bench', 'Usage: bench [--seeds N] [--quick] [frames]', { seeds: { kind: 'int', min: 1 }, quick: { kind: 'boolean' } }, { maxPositionals: 1, argv });
+    return { a, code: undefined as number | undefined, text };
   } catch (e) {
-    if (e instanceof Exit) return { a: undefined, code: e.code, get text() { return out.join('\n'); } };
+    if (e instanceof Exit) return { a: undefined, code: e.code, text };
     throw e;
   }
 }
 
-describe('bench flags', () => {
+describe('bench script flags', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('reads values, switches and positionals, with defaults', () => {
     const { a } = parse(['--seeds', '6', '--quick', '300']);
-    expect(a!.num('seeds', 4, { min: 1 })).toBe(6);
-    expect(a!.has('quick')).toBe(true);
-    expect(a!.num('frames', 10, { position: 0 })).toBe(300);
+    expect(a!.flags.seeds).toBe(6);
+    expect(a!.flags.quick).toBe(true);
+    expect(a!.positionalNumber(0, 'frames', 10, { kind: 'int', min: 1 })).toBe(300);
     const d = parse([]).a!;
-    expect(d.num('seeds', 4)).toBe(4);
-    expect(d.has('quick')).toBe(false);
+    expect(d.flags.seeds).toBeUndefined();
+    expect(d.positionalNumber(0, 'frames', 10, { kind: 'int', min: 1 })).toBe(10);
   });
 
   it('--help prints the usage and exits 0', () => {
     const r = parse(['--seeds', '2', '--help']);
     expect(r.code).toBe(0);
-    expect(r.text).toMatch(/^Usage: bench/);
+    expect(r.text()).toMatch(/^Usage: bench/);
   });
 
-  it('names what is wrong and exits 2', () => {
+  it('names what is wrong, prints the usage and exits 2', () => {
     const cases: [string[], RegExp][] = [
       [['--sedes', '6'], /unknown flag --sedes/],
       [['--seeds'], /--seeds needs a value/],
-      [['--seeds', '--quick'], /--seeds needs a value/],
+      [['--seeds', 'x'], /--seeds must be an integer; got 'x'/],
+      [['--seeds', '0'], /--seeds must be in \[1, inf\]; got 0/],
       [['1', '2'], /unexpected argument '2'/],
     ];
     for (const [argv, msg] of cases) {
       const r = parse(argv);
       expect(r.code, argv.join(' ')).toBe(2);
-      expect(r.text).toMatch(msg);
-      expect(r.text).toMatch(/Usage: bench/);
+      expect(r.text()).toMatch(msg);
+      expect(r.text()).toMatch(/Usage: bench/);
     }
-    const bad = parse(['--seeds', 'x']);
-    expect(() => bad.a!.num('seeds', 4)).toThrow(Exit);
-    expect(bad.text).toMatch(/--seeds must be an integer; got 'x'/);
-    const out = parse(['--seeds', '/no/such/dir/x.png']);
-    expect(() => out.a!.outPath('seeds')).toThrow(Exit);
-    expect(out.text).toMatch(/--seeds: directory '\/no\/such\/dir' does not exist/);
-    expect(parse(['--seeds', 'x.png']).a!.outPath('seeds')).toBe('x.png');
-    const low = parse(['--seeds', '0']);
-    expect(() => low.a!.num('seeds', 4, { min: 1 })).toThrow(Exit);
-    expect(low.text).toMatch(/--seeds must be >= 1; got 0/);
+    const bad = parse(['x']);
+    expect(() => bad.a!.positionalNumber(0, 'frames', 10, { kind: 'int', min: 1 })).toThrow(Exit);
+    expect(bad.text()).toMatch(/frames must be an integer; got 'x'/);
   });
 
-  it('every benchmark script answers --help and refuses an unknown flag (built scripts in dist/bench)', () => {
+  it('every bench script answers --help and refuses an unknown flag (built scripts in dist/bench)', () => {
     const scripts = readdirSync(join(root, 'bench'))
-      .filter((f) => f.endsWith('.ts') && !HELPERS.has(f.slice(0, -3)))
+      .filter((f) => f.endsWith('.ts'))
       .map((f) => f.slice(0, -3));
-    expect(scripts).toEqual(expect.arrayContaining(['run', 'engine', 'anchor_play']));
+    // Speed only: the quality measurements moved to `worldloop eval <name>`.
+    expect(scripts.sort()).toEqual(['engine', 'frame', 'present', 'run']);
     for (const s of scripts) {
       const js = join(root, 'dist', 'bench', `${s}.js`);
       expect(existsSync(js), `${js} missing: run npm run build`).toBe(true);

@@ -1,47 +1,51 @@
 /**
- * Revisit anchoring in free play: what it does to a model world outside scripted loops. On
- * held-out seeds (2^40 + i) the truth world's exploration policy plays N frames (light and spawn
- * events included, as in training data), and the model plays the same actions in the world play
- * builds: the bare model ('plain'), its memory slots fed with no anchoring ('memory', memory models
- * only) and everything play does ('anchor').
- *
- * Reported per mode:
- * - PSNR against truth, mean over frames 1–32, 33–128 and 129–N (drift);
- * - the sharpness ratio over the last window, and over the last tenth of the run (the training
- *   eval's collapse check calls a run whose last tenth is below 0.15 a featureless end);
- * - the share of frames anchored;
- * - pops: the mean absolute change from the previous frame, over truth's change at the same
- *   frames, separately for anchored and other frames (1 = moves as much as truth does; a re-grounded
- *   frame that jumps scores high).
- *
- * With --sheet, a PNG: the first seed's truth and each mode at six frames across the run (what
- * the numbers summarise: whether the world still shows a place or has faded to haze).
- *
- *   node dist/bench/anchor_play.js [--model PATH] [--seeds N] [--frames N] [--threads N] [--sheet F.png]
+ * `worldloop eval anchor-play`: revisit anchoring in free play — what it does to a model world
+ * outside scripted loops (the help text says what is measured).
  */
-import { Explorer, World } from '../src/world.js';
-import { loadModel } from '../src/model.js';
-import { modelSourceId } from '../src/record/source_identity.js';
-import { machine } from './bench_json.js';
-import { contactSheet, type Tile } from '../src/image/contact_sheet.js';
-import { encodePng } from '../src/image/png.js';
 import { writeFileSync } from 'node:fs';
-import { BenchArgs } from './bench_args.js';
-import { mean, modelFrames, psnr, round2, sharpness, truthFrames, type Act, type Mode } from '../src/eval/frames.js';
+import { Explorer, World } from '../../../world.js';
+import { loadModel } from '../../../model.js';
+import { modelSourceId } from '../../../record/source_identity.js';
+import { machineName } from '../../../profiler/machine.js';
+import { contactSheet, type Tile } from '../../../image/contact_sheet.js';
+import { encodePng } from '../../../image/png.js';
+import { mean, modelFrames, psnr, round2, sharpness, truthFrames, type Act, type Mode } from '../../../eval/frames.js';
+import type { Command } from '../../command.js';
+import { parseArgs, type ParsedArgs } from '../../args.js';
+import { EVAL_MODEL_FLAGS, EVAL_MODEL_HELP, evalModelPath, evalThreads, noPositionals, outFile } from '../../eval_flags.js';
 
-function args() {
-  const a = BenchArgs.parse(
-    'Usage: node dist/bench/anchor_play.js [--model PATH] [--seeds 4] [--frames 600] [--threads N] [--sheet F.png]\n' +
-      'Revisit anchoring in free play: PSNR vs truth, sharpness, anchored share and pops, anchoring off and on;\n' +
-      '--sheet writes the first seed\'s truth and model frames at six points of the run as a PNG.',
-    { values: ['model', 'seeds', 'frames', 'threads', 'sheet'] },
-  );
+const NAME = 'eval anchor-play';
+
+const help = `usage: worldloop eval anchor-play [--model PATH] [--seeds 4] [--frames 600] [--threads N] [--sheet F.png]
+
+Revisit anchoring in free play: what it does to a model world outside scripted loops. On
+held-out seeds (2^40 + i) the truth world's exploration policy plays N frames (light and spawn
+events included, as in training data), and the model plays the same actions in the world play
+builds: the bare model ('plain'), its memory slots fed with no anchoring ('memory', memory models
+only) and everything play does ('anchor').
+
+Reported per mode (one JSON line):
+- PSNR against truth, mean over frames 1-32, 33-128 and 129-N (drift);
+- the sharpness ratio over the last window, and over the last tenth of the run (the training
+  eval's collapse check calls a run whose last tenth is below 0.15 a featureless end);
+- the share of frames anchored;
+- pops: the mean absolute change from the previous frame, over truth's change at the same
+  frames, separately for anchored and other frames (1 = moves as much as truth does; a
+  re-grounded frame that jumps scores high).
+
+${EVAL_MODEL_HELP}
+  --seeds N           held-out seeds (default 4)
+  --frames N          frames per seed, at least 130 (default 600)
+  --sheet F.png       also write the first seed's truth and each mode at six frames across the
+                      run (whether the world still shows a place or has faded to haze)`;
+
+function options(a: ParsedArgs) {
   return {
-    model: a.modelPath(),
-    seeds: a.num('seeds', 4, { min: 1 }),
-    frames: a.num('frames', 600, { min: 130 }),
-    threads: a.num('threads', 0, { min: 0 }),
-    sheet: a.outPath('sheet'),
+    model: evalModelPath(a),
+    seeds: (a.flags.seeds as number | undefined) ?? 4,
+    frames: (a.flags.frames as number | undefined) ?? 600,
+    threads: evalThreads(a),
+    sheet: outFile(NAME, a, 'sheet'),
   };
 }
 
@@ -70,8 +74,7 @@ function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
 }
 
 
-async function main(): Promise<void> {
-  const o = args();
+async function run(o: ReturnType<typeof options>): Promise<void> {
   const model = await loadModel(o.model, { backend: 'cpu', threads: o.threads });
   const sourceId = await modelSourceId(o.model);
   const d = model.dims;
@@ -146,7 +149,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         bench: 'anchor_play',
-        machine: machine(),
+        machine: machineName(),
         backend: model.info.backend,
         model: o.model,
         seeds: o.seeds,
@@ -159,7 +162,20 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-});
+const command: Command = {
+  name: 'anchor-play',
+  summary: 'revisit anchoring in free play: drift vs truth, sharpness, anchored share, pops',
+  help,
+  async run(argv) {
+    const a = parseArgs(NAME, argv, {
+      ...EVAL_MODEL_FLAGS,
+      seeds: { kind: 'int', min: 1 },
+      frames: { kind: 'int', min: 130 },
+      sheet: { kind: 'string' },
+    });
+    noPositionals(NAME, a);
+    await run(options(a));
+    return 0;
+  },
+};
+export default command;
