@@ -107,12 +107,55 @@ export interface ExploreConfig {
   idleMax?: number;
 }
 
+/** A pinhole camera (wl_camera; docs/world.md, "Camera model"). Pixel (i, j) centre (i + 0.5,
+ * j + 0.5) shows world point P at u = cx + fx·Xc/Zc, v = cy + fy·Yc/Zc, [Xc Yc Zc] = R·P + t. */
+export interface CameraData {
+  width: number;
+  height: number;
+  fx: number;
+  fy: number;
+  cx: number;
+  cy: number;
+  /** Eye above the floor (cells). */
+  eyeHeight: number;
+  /** The pose (as pose()). */
+  x: number;
+  y: number;
+  yaw: number;
+  /** [R | t], row-major 3x4: world (map x, map y, height) → camera (right, down, forward). */
+  worldToCamera: Float32Array;
+}
+
+/** Point cache settings (wl_point_cache_config); omitted fields take the native defaults. */
+export interface PointCacheConfig {
+  maxPoints?: number;
+  voxel?: number;
+  policy?: 'newest' | 'closest';
+  maxDepth?: number;
+  nearZ?: number;
+  maxFootprint?: number;
+  threads?: number;
+}
+
+/** The point cache (wl_point_cache). */
+export interface NativePointCache {
+  insert(camera: CameraData, rgb: Uint8Array, depth: Float32Array): void;
+  render(camera: CameraData, rgb: Uint8Array, depth?: Float32Array, mask?: Uint8Array): void;
+  count(): number;
+  evicted(): number;
+  clear(): void;
+  close(): void;
+}
+
 /** One native world (wl_world). Seeds are integers in [0, 2^64). */
 export interface NativeWorld {
   readonly width: number;
   readonly height: number;
   /** The native RGB8 frame buffer (the same buffer every call; overwritten by step/reset). */
   frame(): ArrayBuffer;
+  /** The native depth buffer, float32 per pixel (same buffer every call; overwritten with the frame). */
+  depth(): ArrayBuffer;
+  camera(): CameraData;
   frameIndex(): number;
   step(action: Float32Array): void;
   reset(seed: number | bigint): void;
@@ -251,6 +294,7 @@ export interface Addon {
   readonly NativeModel: abstract new (...args: never[]) => NativeModel;
   readonly World: new (seed: number | bigint, config: WorldConfig) => NativeWorld;
   readonly Explorer: new (seed: number | bigint, config: ExploreConfig) => NativeExplorer;
+  readonly PointCache: new (config?: PointCacheConfig) => NativePointCache;
   /** wl_world_action_layout_json (JSON text). */
   worldActionLayout(): string;
   /** Present only when built with SDL2. */
@@ -261,21 +305,23 @@ export interface Addon {
 /** Method names per native class, for the test that checks this file against the built addon. */
 export const NATIVE_METHODS = {
   NativeModel: ['info', 'dims', 'sample', 'step', 'sampleWithNoise', 'denoise', 'decode', 'decodeF32', 'encode', 'close'],
-  World: ['frame', 'frameIndex', 'step', 'reset', 'pose', 'setPose', 'setLight', 'spawn', 'drawObject', 'snapshot',
+  World: ['frame', 'depth', 'camera', 'frameIndex', 'step', 'reset', 'pose', 'setPose', 'setLight', 'spawn', 'drawObject', 'snapshot',
     'restore', 'map', 'info', 'close'],
   Explorer: ['next', 'close'],
+  PointCache: ['insert', 'render', 'count', 'evicted', 'clear', 'close'],
   Window: ['present', 'setOverlay', 'presentTimings', 'pollEvents', 'gamepads', 'setDeadzones', 'addControllerMappings',
     'screenshot', 'setFullscreen', 'setVsync', 'setLinear', 'resize', 'setTitle', 'setRelativeMouse', 'info', 'close'],
 } as const satisfies {
   NativeModel: readonly (keyof NativeModel)[];
   World: readonly Exclude<keyof NativeWorld, 'width' | 'height'>[];
   Explorer: readonly (keyof NativeExplorer)[];
+  PointCache: readonly (keyof NativePointCache)[];
   Window: readonly (keyof NativeWindow)[];
 };
 
 /** Export names of the module and of windowTesting. */
 export const ADDON_EXPORTS = ['version', 'hasSdl', 'hasCuda', 'loadModel', 'NativeModel', 'World', 'Explorer',
-  'worldActionLayout', 'Window', 'windowTesting'] as const satisfies readonly (keyof Addon)[];
+  'PointCache', 'worldActionLayout', 'Window', 'windowTesting'] as const satisfies readonly (keyof Addon)[];
 export const WINDOW_TESTING_FUNCTIONS = ['pushKey', 'pushMouseMotion', 'pushQuit', 'attachVirtualGamepad',
   'setVirtualAxis', 'setVirtualButton', 'detachVirtualGamepad'] as const satisfies readonly (keyof NativeWindowTesting)[];
 
@@ -285,6 +331,7 @@ type AssertNone<T extends never> = T;
 export type _ModelComplete = AssertNone<Missing<NativeModel, typeof NATIVE_METHODS.NativeModel>>;
 export type _WorldComplete = AssertNone<Exclude<Missing<NativeWorld, typeof NATIVE_METHODS.World>, 'width' | 'height'>>;
 export type _ExplorerComplete = AssertNone<Missing<NativeExplorer, typeof NATIVE_METHODS.Explorer>>;
+export type _PointCacheComplete = AssertNone<Missing<NativePointCache, typeof NATIVE_METHODS.PointCache>>;
 export type _WindowComplete = AssertNone<Missing<NativeWindow, typeof NATIVE_METHODS.Window>>;
 export type _AddonComplete = AssertNone<Missing<Addon, typeof ADDON_EXPORTS>>;
 export type _TestingComplete = AssertNone<Missing<NativeWindowTesting, typeof WINDOW_TESTING_FUNCTIONS>>;

@@ -5,7 +5,8 @@
  * buffer: stepping allocates nothing; copy a frame if you need to keep it.
  */
 import { addon } from './native.js';
-import type { ExploreConfig, NativeExplorer, NativeWorld, WorldConfig } from './addon_types.js';
+import type { CameraData, ExploreConfig, NativeExplorer, NativeWorld, WorldConfig } from './addon_types.js';
+export type { CameraData } from './addon_types.js';
 import { fromNative, InvalidArgumentError, WorldloopError } from './errors.js';
 import type { ActionChannel, ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
 import { checkLightSetting, type LightPreset, type LightSetting, type LightState } from './lighting.js';
@@ -115,6 +116,7 @@ export class World {
   readonly height: number;
   private handle: NativeWorld | undefined;
   private rgbView: Uint8Array | undefined;
+  private depthView: Float32Array | undefined;
 
   constructor(seed: number | bigint, config: WorldConfig = {}) {
     const A = addon();
@@ -133,6 +135,19 @@ export class World {
   get rgb(): Uint8Array {
     if (!this.rgbView) this.rgbView = new Uint8Array(native(() => this.h.frame()));
     return this.rgbView;
+  }
+
+  /** Per-pixel z of the current frame in cells: the distance along the view direction to the
+   * surface shown (walls, floor, ceiling, sprites), Infinity where the sky shows. The same view
+   * every call, overwritten with the frame (docs/world.md, "Camera model"). */
+  get depth(): Float32Array {
+    if (!this.depthView) this.depthView = new Float32Array(native(() => this.h.depth()));
+    return this.depthView;
+  }
+
+  /** The current frame's camera: pinhole intrinsics, the pose and [R | t] (a fresh object). */
+  camera(): CameraData {
+    return native(() => this.h.camera());
   }
 
   get frameIndex(): number {
@@ -202,6 +217,7 @@ export class World {
     if (this.handle) this.handle.close();
     this.handle = undefined;
     this.rgbView = undefined;
+    this.depthView = undefined;
   }
 }
 

@@ -27,6 +27,7 @@ describe('addon surface', () => {
     expect(methodsOf(a.NativeModel)).toEqual([...NATIVE_METHODS.NativeModel].sort());
     expect(methodsOf(a.World)).toEqual([...NATIVE_METHODS.World].sort());
     expect(methodsOf(a.Explorer)).toEqual([...NATIVE_METHODS.Explorer].sort());
+    expect(methodsOf(a.PointCache)).toEqual([...NATIVE_METHODS.PointCache].sort());
     if (a.Window) expect(methodsOf(a.Window)).toEqual([...NATIVE_METHODS.Window].sort());
   });
 

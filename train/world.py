@@ -56,6 +56,14 @@ class ExploreConfig(ctypes.Structure):
                 ("idle_max", ctypes.c_int32)]
 
 
+class Camera(ctypes.Structure):
+    """wl_camera: an exact pinhole (docs/world.md, "Camera model")."""
+    _fields_ = [("width", ctypes.c_int32), ("height", ctypes.c_int32), ("fx", ctypes.c_float),
+                ("fy", ctypes.c_float), ("cx", ctypes.c_float), ("cy", ctypes.c_float),
+                ("eye_height", ctypes.c_float), ("x", ctypes.c_float), ("y", ctypes.c_float),
+                ("yaw", ctypes.c_float), ("world_to_camera", ctypes.c_float * 12)]
+
+
 _lib: Optional[ctypes.CDLL] = None
 
 
@@ -90,6 +98,8 @@ def library() -> ctypes.CDLL:
         "wl_world_reset": (ctypes.c_int, [P, ctypes.c_uint64]),
         "wl_world_step": (ctypes.c_int, [P, f32p, ctypes.c_size_t]),
         "wl_world_frame": (u8p, [P]),
+        "wl_world_depth": (f32p, [P]),
+        "wl_world_camera": (ctypes.c_int, [P, ctypes.POINTER(Camera)]),
         "wl_world_frame_index": (ctypes.c_uint64, [P]),
         "wl_world_pose": (ctypes.c_int, [P, f32p]),
         "wl_world_set_pose": (ctypes.c_int, [P, ctypes.c_float, ctypes.c_float, ctypes.c_float]),
@@ -109,6 +119,7 @@ def library() -> ctypes.CDLL:
                                                  ctypes.c_int32, ctypes.POINTER(P)]),
         "wl_world_batch_free": (None, [P]),
         "wl_world_batch_generate": (ctypes.c_int, [P, ctypes.c_int32, u8p, f32p, f32p]),
+        "wl_world_batch_generate_depth": (ctypes.c_int, [P, ctypes.c_int32, u8p, f32p, f32p, f32p]),
         "wl_world_batch_reset": (ctypes.c_int, [P, ctypes.c_int32, ctypes.c_uint64]),
         "wl_world_batch_threads": (ctypes.c_int32, [P]),
     }
@@ -116,7 +127,8 @@ def library() -> ctypes.CDLL:
         fn = getattr(lib, name)
         fn.restype = res
         fn.argtypes = args
-    check_struct_sizes(lib, {"wl_world_config": WorldConfig, "wl_explore_config": ExploreConfig}, path)
+    check_struct_sizes(lib, {"wl_world_config": WorldConfig, "wl_explore_config": ExploreConfig,
+                             "wl_camera": Camera}, path)
     _lib = lib
     return lib
 
@@ -219,8 +231,8 @@ class _NativeHandle:
 
 
 class World(_NativeHandle):
-    """One world. frame() is a read-only numpy view [H, W, 3] on the native frame buffer (step
-    overwrites it: copy to keep)."""
+    """One world. frame() is a read-only numpy view [H, W, 3] on the native frame buffer and
+    depth() one [H, W] float32 on its depth buffer (step overwrites both: copy to keep)."""
 
     _free = "wl_world_free"
 
@@ -235,6 +247,10 @@ class World(_NativeHandle):
             ctypes.addressof(lib.wl_world_frame(handle).contents))
         self._frame = np.frombuffer(buf, dtype=np.uint8).reshape(self.height, self.width, 3)
         self._frame.flags.writeable = False
+        dbuf = (ctypes.c_float * (self.width * self.height)).from_address(
+            ctypes.addressof(lib.wl_world_depth(handle).contents))
+        self._depth = np.frombuffer(dbuf, dtype=np.float32).reshape(self.height, self.width)
+        self._depth.flags.writeable = False
         self._action = np.zeros(ACTION_COUNT, np.float32)
 
     def _handle(self):
@@ -245,6 +261,22 @@ class World(_NativeHandle):
     def frame(self) -> np.ndarray:
         self._handle()
         return self._frame
+
+    def depth(self) -> np.ndarray:
+        """Per-pixel z of the current frame in cells (distance along the view direction to the
+        surface shown; inf where the sky shows)."""
+        self._handle()
+        return self._depth
+
+    def camera(self) -> dict:
+        """The current frame's camera: width, height, fx, fy, cx, cy, eye_height, x, y, yaw and
+        world_to_camera ([R | t], float32 [3, 4]); pixel (i, j) centre (i + .5, j + .5) shows P
+        with u = cx + fx * Xc / Zc, v = cy + fy * Yc / Zc, [Xc, Yc, Zc] = R P + t."""
+        c = Camera()
+        _check(library().wl_world_camera(self._handle(), ctypes.byref(c)))
+        out = {name: getattr(c, name) for name, _ in Camera._fields_ if name != "world_to_camera"}
+        out["world_to_camera"] = np.array(c.world_to_camera[:], np.float32).reshape(3, 4)
+        return out
 
     def step(self, action: Sequence[float]) -> None:
         a = np.ascontiguousarray(action, dtype=np.float32).reshape(-1)
@@ -344,25 +376,33 @@ class WorldBatch(_NativeHandle):
         self.width, self.height = width, height
         self.threads = int(lib.wl_world_batch_threads(handle))
 
-    def generate(self, steps: int, out: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
-                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def generate(self, steps: int, out: Optional[Tuple[np.ndarray, ...]] = None,
+                 depth: bool = False) -> Tuple[np.ndarray, ...]:
         """The next `steps` ticks of every world: frames uint8 [N,T,H,W,3], actions float32
-        [N,T,A], poses float32 [N,T,3]. Pass `out` (three arrays of those shapes) to reuse memory."""
+        [N,T,A], poses float32 [N,T,3], and with depth=True depths float32 [N,T,H,W] (each
+        frame's World.depth(); inf where the sky shows). Pass `out` (arrays of those shapes) to
+        reuse memory."""
         if self._h is None:
             raise WorldError(1, "batch is closed")
-        shapes = ((self.count, steps, self.height, self.width, 3), (self.count, steps, ACTION_COUNT),
-                  (self.count, steps, 3))
+        shapes = [(self.count, steps, self.height, self.width, 3), (self.count, steps, ACTION_COUNT),
+                  (self.count, steps, 3)]
+        dtypes = [np.uint8, np.float32, np.float32]
+        if depth:
+            shapes.append((self.count, steps, self.height, self.width))
+            dtypes.append(np.float32)
         if out is None:
-            out = (np.empty(shapes[0], np.uint8), np.empty(shapes[1], np.float32),
-                   np.empty(shapes[2], np.float32))
-        for arr, shape, dtype in zip(out, shapes, (np.uint8, np.float32, np.float32)):
+            out = tuple(np.empty(shape, dtype) for shape, dtype in zip(shapes, dtypes))
+        if len(out) != len(shapes):
+            raise ValueError(f"out must hold {len(shapes)} arrays (depth={depth}), got {len(out)}")
+        for arr, shape, dtype in zip(out, shapes, dtypes):
             if arr.shape != shape or arr.dtype != dtype or not arr.flags.c_contiguous:
                 raise ValueError(f"output array must be contiguous {np.dtype(dtype).name} {shape}, "
                                  f"got {arr.dtype} {arr.shape}")
-        frames, actions, poses = out
-        _check(library().wl_world_batch_generate(self._h, int(steps), _u8(frames), _f32(actions),
-                                                 _f32(poses)))
-        return frames, actions, poses
+        frames, actions, poses = out[:3]
+        depths = _f32(out[3]) if depth else None
+        _check(library().wl_world_batch_generate_depth(self._h, int(steps), _u8(frames), _f32(actions),
+                                                       _f32(poses), depths))
+        return tuple(out)
 
     def reset(self, index: int, seed: int) -> None:
         """Starts world `index` over as a fresh world from `seed` (a new episode)."""

@@ -33,6 +33,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   wl::addon::RegisterCommon(env, exports);
   wl::addon::RegisterModel(env, exports);
   wl::addon::RegisterWorld(env, exports);
+  wl::addon::RegisterCache(env, exports);
   wl::addon::RegisterWindow(env, exports);
   return exports;
 }

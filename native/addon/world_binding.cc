@@ -104,11 +104,66 @@ float ToFloat(const Napi::Env& env, const Napi::Value& v, const char* what) {
   return float(v.As<Napi::Number>().DoubleValue());
 }
 
+}  // namespace
+
+Napi::Object CameraToJs(Napi::Env env, const wl_camera& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("width", c.width);
+  o.Set("height", c.height);
+  o.Set("fx", c.fx);
+  o.Set("fy", c.fy);
+  o.Set("cx", c.cx);
+  o.Set("cy", c.cy);
+  o.Set("eyeHeight", c.eye_height);
+  o.Set("x", c.x);
+  o.Set("y", c.y);
+  o.Set("yaw", c.yaw);
+  auto m = Napi::Float32Array::New(env, 12);
+  for (int i = 0; i < 12; ++i) m[i] = c.world_to_camera[i];
+  o.Set("worldToCamera", m);
+  return o;
+}
+
+wl_camera CameraFromJs(Napi::Env env, const Napi::Value& v, const char* what) {
+  if (!v.IsObject()) throw Napi::TypeError::New(env, std::string(what) + ": camera must be an object");
+  const Napi::Object o = v.As<Napi::Object>();
+  wl_camera c{};
+  auto num = [&](const char* key) {
+    const Napi::Value x = o.Get(key);
+    if (!x.IsNumber()) throw Napi::TypeError::New(env, std::string(what) + ": camera." + key + " must be a number");
+    return x.As<Napi::Number>().DoubleValue();
+  };
+  auto int_field = [&](const char* key) {
+    const double d = num(key);
+    if (!(d >= 1 && d <= 16384) || std::floor(d) != d) {
+      throw Napi::RangeError::New(env, std::string(what) + ": camera." + key + " must be an integer in 1..16384");
+    }
+    return int32_t(d);
+  };
+  c.width = int_field("width");
+  c.height = int_field("height");
+  c.fx = float(num("fx"));
+  c.fy = float(num("fy"));
+  c.cx = float(num("cx"));
+  c.cy = float(num("cy"));
+  const Napi::Value m = o.Get("worldToCamera");
+  if (!m.IsTypedArray() || m.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      m.As<Napi::TypedArray>().ElementLength() != 12) {
+    throw Napi::TypeError::New(env, std::string(what) + ": camera.worldToCamera must be a Float32Array of 12 ([R | t] row-major)");
+  }
+  auto mf = m.As<Napi::Float32Array>();
+  for (int i = 0; i < 12; ++i) c.world_to_camera[i] = mf[i];
+  return c;
+}
+
+namespace {
+
 class WorldWrap : public Napi::ObjectWrap<WorldWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "World",
-                       {InstanceMethod<&WorldWrap::Frame>("frame"), InstanceMethod<&WorldWrap::Step>("step"),
+                       {InstanceMethod<&WorldWrap::Frame>("frame"), InstanceMethod<&WorldWrap::Depth>("depth"),
+                        InstanceMethod<&WorldWrap::Camera>("camera"), InstanceMethod<&WorldWrap::Step>("step"),
                         InstanceMethod<&WorldWrap::Reset>("reset"), InstanceMethod<&WorldWrap::Pose>("pose"),
                         InstanceMethod<&WorldWrap::SetPose>("setPose"), InstanceMethod<&WorldWrap::SetLight>("setLight"),
                         InstanceMethod<&WorldWrap::Spawn>("spawn"), InstanceMethod<&WorldWrap::DrawObject>("drawObject"),
@@ -147,6 +202,25 @@ class WorldWrap : public Napi::ObjectWrap<WorldWrap> {
       frame_ref_ = Napi::Persistent(ab);
     }
     return frame_ref_.Value();
+  }
+
+  // The same ArrayBuffer every call: a view on the world's depth buffer (float32 per pixel).
+  Napi::Value Depth(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    wl_world* w = handle(env);
+    if (depth_ref_.IsEmpty()) {
+      auto ab = Napi::ArrayBuffer::New(env, const_cast<float*>(wl_world_depth(w)), size_t(width_) * height_ * sizeof(float));
+      depth_ref_ = Napi::Persistent(ab);
+    }
+    return depth_ref_.Value();
+  }
+
+  Napi::Value Camera(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    wl_camera c;
+    const wl_status st = wl_world_camera(handle(env), &c);
+    if (st != WL_OK) ThrowLastError(env, st);
+    return CameraToJs(env, c);
   }
 
   Napi::Value Step(const Napi::CallbackInfo& info) {
@@ -288,10 +362,11 @@ class WorldWrap : public Napi::ObjectWrap<WorldWrap> {
   // Frees the world now; the frame ArrayBuffer is detached first so no view can read freed
   // memory.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (!frame_ref_.IsEmpty()) {
-      Napi::ArrayBuffer ab = frame_ref_.Value();
+    for (Napi::Reference<Napi::ArrayBuffer>* ref : {&frame_ref_, &depth_ref_}) {
+      if (ref->IsEmpty()) continue;
+      Napi::ArrayBuffer ab = ref->Value();
       if (!ab.IsDetached()) ab.Detach();
-      frame_ref_.Reset();
+      ref->Reset();
     }
     wl_world_free(world_);
     world_ = nullptr;
@@ -300,7 +375,7 @@ class WorldWrap : public Napi::ObjectWrap<WorldWrap> {
 
   wl_world* world_ = nullptr;
   int width_ = 0, height_ = 0;
-  Napi::Reference<Napi::ArrayBuffer> frame_ref_;
+  Napi::Reference<Napi::ArrayBuffer> frame_ref_, depth_ref_;
 };
 
 class ExplorerWrap : public Napi::ObjectWrap<ExplorerWrap> {

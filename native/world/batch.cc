@@ -42,7 +42,8 @@ WorldBatch::WorldBatch(const std::vector<uint64_t>& seeds, const wl_world_config
   });
 }
 
-void WorldBatch::generate(int steps, uint8_t* frames, float* actions, float* poses) {
+void WorldBatch::generate(int steps, uint8_t* frames, float* actions, float* poses,
+                          float* depths) {
   if (steps < 0) throw Error(WL_ERR_INVALID_ARGUMENT, "wl_world_batch_generate: steps = " + std::to_string(steps) + " must be >= 0");
   const World& first = *worlds_[0];
   const size_t frame_bytes = size_t(first.width()) * first.height() * 3;
@@ -53,6 +54,7 @@ void WorldBatch::generate(int steps, uint8_t* frames, float* actions, float* pos
     for (int t = 0; t < steps; ++t) {
       const size_t slot = size_t(i) * steps + t;
       if (frames) std::memcpy(frames + slot * frame_bytes, w.frame(), frame_bytes);
+      if (depths) std::memcpy(depths + slot * (frame_bytes / 3), w.depth(), frame_bytes / 3 * sizeof(float));
       if (poses) {
         poses[slot * 3 + 0] = w.pose().x;
         poses[slot * 3 + 1] = w.pose().y;

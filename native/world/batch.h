@@ -15,8 +15,8 @@ class WorldBatch {
  public:
   WorldBatch(const std::vector<uint64_t>& seeds, const wl_world_config& cfg,
              const wl_explore_config& ecfg, int threads);
-  // See wl_world_batch_generate for the layout of the outputs (each may be null).
-  void generate(int steps, uint8_t* frames, float* actions, float* poses);
+  // See wl_world_batch_generate(_depth) for the layout of the outputs (each may be null).
+  void generate(int steps, uint8_t* frames, float* actions, float* poses, float* depths);
   void reset(int index, uint64_t seed);
   int count() const { return int(worlds_.size()); }
   int threads() const { return pool_.size(); }

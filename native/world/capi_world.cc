@@ -107,6 +107,18 @@ const uint8_t* wl_world_frame(const wl_world* world) {
   return world && world->impl ? world->impl->frame() : nullptr;
 }
 
+const float* wl_world_depth(const wl_world* world) {
+  return world && world->impl ? world->impl->depth() : nullptr;
+}
+
+wl_status wl_world_camera(const wl_world* world, wl_camera* out) {
+  return wl::guard([&] {
+    const auto& w = get(world, "wl_world_camera");
+    if (!out) invalid("wl_world_camera: out is null");
+    *out = w.camera();
+  });
+}
+
 wl_status wl_world_size(const wl_world* world, int32_t* width, int32_t* height) {
   return wl::guard([&] {
     const auto& w = get(world, "wl_world_size");
@@ -276,7 +288,15 @@ wl_status wl_world_batch_generate(wl_world_batch* batch, int32_t steps, uint8_t*
                                   float* actions, float* poses) {
   return wl::guard([&] {
     if (!batch || !batch->impl) invalid("wl_world_batch_generate: batch is null");
-    batch->impl->generate(steps, frames, actions, poses);
+    batch->impl->generate(steps, frames, actions, poses, nullptr);
+  });
+}
+
+wl_status wl_world_batch_generate_depth(wl_world_batch* batch, int32_t steps, uint8_t* frames,
+                                        float* actions, float* poses, float* depths) {
+  return wl::guard([&] {
+    if (!batch || !batch->impl) invalid("wl_world_batch_generate_depth: batch is null");
+    batch->impl->generate(steps, frames, actions, poses, depths);
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "world/rng.h"
 #include "worldloop/wl_world.h"
@@ -16,7 +17,7 @@ const ObjectShape kObjectShapes[WL_OBJECT_KIND_COUNT] = {
 namespace {
 // Haze the fog fades to, before the global level and tint.
 constexpr float kHaze[3] = {0.56f, 0.6f, 0.68f};
-constexpr float kCameraHeight = 0.5f;  // eye height; walls are 1 cell tall
+constexpr float kCameraHeight = Renderer::kEyeHeight;  // walls are 1 cell tall
 
 inline void put(uint8_t* px, uint32_t texel, int light, const int32_t* mul, const int32_t* add) {
   const int32_t r = int32_t(texel & 255), g = int32_t((texel >> 8) & 255), b = int32_t((texel >> 16) & 255);
@@ -75,7 +76,8 @@ void Renderer::set_lighting(const Lighting& light) {
 }
 
 void Renderer::render(const Level& lv, const TextureBank& tex, const LightMap& lights,
-                      const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb) {
+                      const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb,
+                      float* depth) {
   const float dir_x = std::cos(cam.yaw), dir_y = std::sin(cam.yaw);
   const float pl_x = -dir_y * plane_, pl_y = dir_x * plane_;
   const float horizon = h_ * 0.5f;
@@ -135,6 +137,9 @@ void Renderer::render(const Level& lv, const TextureBank& tex, const LightMap& l
     uint8_t* out = rgb + size_t(ys) * stride + size_t(x) * 3;
     for (int y = ys; y <= ye; ++y, out += stride, v_fp += step_fp)
       put(out, col[(v_fp >> 16) & (kTex - 1)], wall_light, ws.mul, ws.add);
+    // Depth is the distance along the view direction (what a pinhole camera's z is): the whole
+    // slice lies in the wall face at `perp`, whatever the row.
+    for (int y = ys; y <= ye; ++y) depth[size_t(y) * w_ + x] = perp;
 
     // Floor below the slice and, mirrored, ceiling above it (same distance per row pair).
     auto floor_ceiling = [&](int y) {
@@ -149,16 +154,21 @@ void Renderer::render(const Level& lv, const TextureBank& tex, const LightMap& l
       const Shade& s = row_shade_[y];
       put(rgb + size_t(y) * stride + size_t(x) * 3, tex.floor(t.floor)[ty * kTex + tx], l, s.mul, s.add);
       const int yc = h_ - 1 - y;
+      // Floor and ceiling rows: the row's distance is already the z of the point it shows (the
+      // ray is scaled so its forward component is 1). The sky has no surface: +infinity.
+      depth[size_t(y) * w_ + x] = d;
+      depth[size_t(yc) * w_ + x] = t.sky ? std::numeric_limits<float>::infinity() : d;
       if (t.sky) put(rgb + size_t(yc) * stride + size_t(x) * 3, tex.sky[size_t(sky_row_[yc]) * TextureBank::kSkyW + sky_u], 128, sky_shade_.mul, sky_shade_.add);
       else put(rgb + size_t(yc) * stride + size_t(x) * 3, tex.ceiling(t.ceiling)[ty * kTex + tx], l, s.mul, s.add);
     };
     for (int y = std::max(ye + 1, (h_ + 1) / 2); y < h_; ++y) floor_ceiling(y);
   }
-  draw_sprites(tex, lights, objects, cam, rgb);
+  draw_sprites(tex, lights, objects, cam, rgb, depth);
 }
 
 void Renderer::draw_sprites(const TextureBank& tex, const LightMap& lights,
-                            const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb) {
+                            const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb,
+                            float* depth) {
   const float dir_x = std::cos(cam.yaw), dir_y = std::sin(cam.yaw);
   const float right_x = -dir_y, right_y = dir_x;
   const float max_depth = fog_distance_ * 6.f;  // beyond this fog hides everything
@@ -179,12 +189,13 @@ void Renderer::draw_sprites(const TextureBank& tex, const LightMap& lights,
   for (int i : order_) {
     const Object& o = objects[i];
     const float lateral = (o.x - cam.x) * right_x + (o.y - cam.y) * right_y;
-    draw_billboard(tex.sprite(o.kind), kObjectShapes[o.kind], depth_[i], lateral, lights.at(o.x, o.y), true, rgb, nullptr);
+    draw_billboard(tex.sprite(o.kind), kObjectShapes[o.kind], depth_[i], lateral, lights.at(o.x, o.y), true, rgb, nullptr, depth);
   }
 }
 
 void Renderer::draw_billboard(const uint32_t* sprite, const ObjectShape& shape, float depth, float lateral,
-                              int light, bool wall_test, uint8_t* rgb, uint8_t* mask) const {
+                              int light, bool wall_test, uint8_t* rgb, uint8_t* mask,
+                              float* zbuf_out) const {
   const float horizon = h_ * 0.5f;
   const size_t stride = size_t(w_) * 3;
   const float scale = focal_ / depth;
@@ -212,13 +223,17 @@ void Renderer::draw_billboard(const uint32_t* sprite, const ObjectShape& shape, 
       if (flags == 2) put(out, t, 128, s.emit, s.add);
       else put(out, t, light, s.mul, s.add);
       if (mask) mask[size_t(y) * w_ + x] = 255;
+      // A billboard is a plane facing the camera, so every texel of it is at z = depth. Sprites
+      // go far to near, so the last one drawn is the nearest, as the colour is.
+      if (zbuf_out) zbuf_out[size_t(y) * w_ + x] = depth;
     }
   }
 }
 
 void Renderer::draw_object(const TextureBank& tex, int kind, float depth, float lateral, int light,
                            uint8_t* rgb, uint8_t* mask) const {
-  draw_billboard(tex.sprite(kind), kObjectShapes[kind], depth, lateral, light, false, rgb, mask);
+  draw_billboard(tex.sprite(kind), kObjectShapes[kind], depth, lateral, light, false, rgb, mask,
+                 nullptr);
 }
 
 }  // namespace wl::world

@@ -27,8 +27,14 @@ class Renderer {
   void configure(int width, int height, float fov_deg, float fog_distance);
   // Recomputes the per-row shading tables; call when the lighting changes.
   void set_lighting(const Lighting& light);
+  // rgb: w*h*3 bytes; depth: w*h floats, each pixel's z (distance along the view direction,
+  // cells) of the surface it shows, +infinity for the sky (docs/world.md, "Camera model").
   void render(const Level& level, const TextureBank& tex, const LightMap& lights,
-              const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb);
+              const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb, float* depth);
+  // The pinhole equivalent of the column raycaster: fx = fy = focal(), principal point at the
+  // frame centre, eye height kEyeHeight (docs/world.md, "Camera model").
+  float focal() const { return focal_; }
+  static constexpr float kEyeHeight = 0.5f;
   // One object `depth` cells ahead of the camera and `lateral` to its right, over `rgb`, with
   // no wall test: for editing frames this renderer did not draw (a model world's context).
   // `light` is the local light (light-map units, 128 = 1); `mask` (may be null) gets 255 where
@@ -45,9 +51,11 @@ class Renderer {
   };
   Shade shade_at(float distance) const;
   void draw_sprites(const TextureBank& tex, const LightMap& lights,
-                    const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb);
+                    const std::vector<Object>& objects, const Camera& cam, uint8_t* rgb,
+                    float* depth);
   void draw_billboard(const uint32_t* sprite, const ObjectShape& shape, float depth, float lateral,
-                      int light, bool wall_test, uint8_t* rgb, uint8_t* mask) const;
+                      int light, bool wall_test, uint8_t* rgb, uint8_t* mask,
+                      float* zbuf_out) const;
 
   int w_ = 0, h_ = 0;
   float focal_ = 1, plane_ = 1, fog_distance_ = 7;

@@ -85,6 +85,7 @@ void validate_config(const wl_world_config& c) {
 World::World(uint64_t seed, const wl_world_config& cfg) : cfg_(cfg) {
   validate_config(cfg_);
   frame_.assign(size_t(cfg_.width) * cfg_.height * 3, 0);
+  depth_.assign(size_t(cfg_.width) * cfg_.height, 0.f);
   renderer_.configure(cfg_.width, cfg_.height, cfg_.fov_deg, cfg_.fog_distance);
   reset(seed);
 }
@@ -271,7 +272,37 @@ void World::rebuild_objects(bool lights_changed) {
   if (lights_changed) build_lightmap(level_, objects_, lightmap_);
 }
 
-void World::render() { renderer_.render(level_, textures_, lightmap_, objects_, pose_, frame_.data()); }
+void World::render() {
+  renderer_.render(level_, textures_, lightmap_, objects_, pose_, frame_.data(), depth_.data());
+}
+
+wl_camera World::camera() const {
+  wl_camera c{};
+  c.width = cfg_.width;
+  c.height = cfg_.height;
+  c.fx = c.fy = renderer_.focal();
+  c.cx = cfg_.width * 0.5f;
+  c.cy = cfg_.height * 0.5f;
+  c.eye_height = Renderer::kEyeHeight;
+  c.x = pose_.x;
+  c.y = pose_.y;
+  c.yaw = pose_.yaw;
+  camera_extrinsics(pose_.x, pose_.y, pose_.yaw, c.world_to_camera);
+  return c;
+}
+
+void camera_extrinsics(float x, float y, float yaw, float out[12]) {
+  // Rows: right, down, forward (the renderer's column rays are forward + plane * right, and
+  // its rows grow downward); translation -R * eye. In double so that composing two cameras of the
+  // same pose gives the identity to the last float bit.
+  const double c = std::cos(double(yaw)), s = std::sin(double(yaw));
+  const double r[9] = {-s, c, 0, 0, 0, -1, c, s, 0};
+  const double eye[3] = {x, y, Renderer::kEyeHeight};
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) out[i * 4 + j] = float(r[i * 3 + j]);
+    out[i * 4 + 3] = float(-(r[i * 3] * eye[0] + r[i * 3 + 1] * eye[1] + r[i * 3 + 2] * eye[2]));
+  }
+}
 
 std::vector<uint8_t> World::snapshot() const {
   Writer w;

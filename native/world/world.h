@@ -42,6 +42,10 @@ class World {
   bool position_free(float x, float y) const;
 
   const uint8_t* frame() const { return frame_.data(); }
+  // Per-pixel z of the current frame (cells; +infinity where the sky shows).
+  const float* depth() const { return depth_.data(); }
+  // Intrinsics and pose of the current frame's camera (wl_world_camera).
+  wl_camera camera() const;
   int width() const { return cfg_.width; }
   int height() const { return cfg_.height; }
   uint64_t seed() const { return seed_; }
@@ -76,6 +80,11 @@ class World {
   std::vector<Object> spawned_;  // oldest first
   std::vector<Object> objects_;  // placed + spawned: what the renderer draws
   std::vector<uint8_t> frame_;
+  std::vector<float> depth_;
 };
+
+// World -> camera transform [R | t] (3x4, row-major) of the world's camera at pose (x, y, yaw):
+// camera axes right, down, forward; the eye at height Renderer::kEyeHeight.
+void camera_extrinsics(float x, float y, float yaw, float out[12]);
 
 }  // namespace wl::world

@@ -37,8 +37,9 @@ WL_API const char* wl_last_error(void);
 WL_API const char* wl_version(void);
 
 /* sizeof() of a public struct of this ABI, by its C name ("wl_world_config", "wl_explore_config",
- * "wl_model_options", "wl_model_dims", "wl_model_memory"); 0 for any other name or NULL. Bindings
- * that mirror the structs by hand (Python ctypes in train/) compare their sizes at load. */
+ * "wl_camera", "wl_point_cache_config", "wl_model_options", "wl_model_dims", "wl_model_memory"); 0
+ * for any other name or NULL. Bindings that mirror the structs by hand (Python ctypes in train/)
+ * compare their sizes at load. */
 WL_API size_t wl_struct_size(const char* name);
 
 #ifdef __cplusplus

@@ -81,6 +81,27 @@ WL_API wl_status wl_world_step(wl_world* world, const float* action, size_t n);
  * for the life of the world (reset/step overwrite it in place). */
 WL_API const uint8_t* wl_world_frame(const wl_world* world);
 WL_API wl_status wl_world_size(const wl_world* world, int32_t* width, int32_t* height);
+
+/* The current frame's depth: width*height floats, row-major, each pixel's z in cells — the
+ * distance from the eye to the surface the pixel shows, measured along the view direction (not
+ * along the ray) — for walls, floor, ceiling and sprites; +INFINITY where the sky shows. Same
+ * lifetime rules as wl_world_frame (fixed pointer, overwritten in place by every render). */
+WL_API const float* wl_world_depth(const wl_world* world);
+
+/* The camera of the current frame: an exact pinhole (docs/world.md, "Camera model").
+ * Pixel (i, j) covers [i, i+1) x [j, j+1); its centre (i + 0.5, j + 0.5) shows the world point
+ * P with  u = cx + fx * Xc / Zc,  v = cy + fy * Yc / Zc,  [Xc Yc Zc] = R * P + t,
+ * where P = (map x, map y, height above the floor) in cells, and the camera axes are right,
+ * down, forward. world_to_camera is [R | t] row-major (3x4). */
+typedef struct wl_camera {
+  int32_t width, height;  /* pixels */
+  float fx, fy;           /* focal lengths in pixels (equal: square pixels) */
+  float cx, cy;           /* principal point in pixels (the frame centre: width/2, height/2) */
+  float eye_height;       /* eye above the floor, cells (0.5; walls are 1 cell tall) */
+  float x, y, yaw;        /* the pose (as wl_world_pose) */
+  float world_to_camera[12];
+} wl_camera;
+WL_API wl_status wl_world_camera(const wl_world* world, wl_camera* out);
 WL_API uint64_t wl_world_frame_index(const wl_world* world);
 WL_API uint64_t wl_world_seed(const wl_world* world);
 
@@ -183,6 +204,11 @@ WL_API void wl_world_batch_free(wl_world_batch* batch);
  * Any of the three may be NULL to skip it. Output is identical for every thread count. */
 WL_API wl_status wl_world_batch_generate(wl_world_batch* batch, int32_t steps, uint8_t* frames,
                                          float* actions, float* poses);
+/* As wl_world_batch_generate, plus depths [count, steps, H, W] float (wl_world_depth of each
+ * frame; may be NULL). */
+WL_API wl_status wl_world_batch_generate_depth(wl_world_batch* batch, int32_t steps,
+                                               uint8_t* frames, float* actions, float* poses,
+                                               float* depths);
 /* Re-seeds world i (and its explorer) — e.g. to start a fresh episode. */
 WL_API wl_status wl_world_batch_reset(wl_world_batch* batch, int32_t index, uint64_t seed);
 WL_API int32_t wl_world_batch_count(const wl_world_batch* batch);
