@@ -144,6 +144,9 @@ export interface NativePointCache {
   count(): number;
   evicted(): number;
   clear(): void;
+  /** wl_point_cache_snapshot: settings, clock and points, versioned and checksummed. */
+  snapshot(): Uint8Array;
+  restore(snapshot: Uint8Array): void;
   close(): void;
 }
 
@@ -308,7 +311,7 @@ export const NATIVE_METHODS = {
   World: ['frame', 'depth', 'camera', 'frameIndex', 'step', 'reset', 'pose', 'setPose', 'setLight', 'spawn', 'drawObject', 'snapshot',
     'restore', 'map', 'info', 'close'],
   Explorer: ['next', 'close'],
-  PointCache: ['insert', 'render', 'count', 'evicted', 'clear', 'close'],
+  PointCache: ['insert', 'render', 'count', 'evicted', 'clear', 'snapshot', 'restore', 'close'],
   Window: ['present', 'setOverlay', 'presentTimings', 'pollEvents', 'gamepads', 'setDeadzones', 'addControllerMappings',
     'screenshot', 'setFullscreen', 'setVsync', 'setLinear', 'resize', 'setTitle', 'setRelativeMouse', 'info', 'close'],
 } as const satisfies {

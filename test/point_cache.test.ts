@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { World, worldActionSpace } from '../src/world.js';
 import { PointCache } from '../src/cache/point_cache.js';
-import { InvalidArgumentError } from '../src/errors.js';
+import { FormatError, InvalidArgumentError } from '../src/errors.js';
 import { scoreView } from '../src/eval/cache_oracle.js';
 import { decodePng } from '../src/image/png.js';
 import { runCli as cli } from './helpers/cli.js';
@@ -67,6 +67,42 @@ describe('PointCache', () => {
       w.close();
       fine.close();
       capped.close();
+    }
+  });
+
+  it('snapshots and restores bit-identically; refuses corrupted bytes', () => {
+    const w = new World(7, { width: 48, height: 32 });
+    const a = new PointCache({ policy: 'closest' });
+    const b = new PointCache();
+    try {
+      const act = new Float32Array(worldActionSpace().channels.length);
+      act[0] = 1;
+      act[2] = 0.3;
+      const cams = [];
+      for (let t = 0; t < 20; t++) {
+        a.insert(w.camera(), w.rgb, w.depth);
+        cams.push(w.camera());
+        w.step(act);
+      }
+      const bytes = a.snapshot();
+      b.restore(bytes);
+      expect(b.size).toBe(a.size);
+      for (const cam of [cams[0]!, cams[12]!, w.camera()]) {
+        const va = a.render(cam);
+        const vb = b.render(cam);
+        expect(Buffer.from(vb.rgb).equals(Buffer.from(va.rgb))).toBe(true);
+        expect(Buffer.from(vb.depth.buffer).equals(Buffer.from(va.depth.buffer))).toBe(true);
+      }
+      expect(Buffer.from(b.snapshot()).equals(Buffer.from(bytes))).toBe(true);
+      const bad = bytes.slice();
+      bad[bad.length >> 1]! ^= 1;
+      expect(() => b.restore(bad)).toThrow(FormatError);
+      expect(() => b.restore(bad)).toThrow(/checksum/);
+      expect(b.size).toBe(a.size);
+    } finally {
+      w.close();
+      a.close();
+      b.close();
     }
   });
 

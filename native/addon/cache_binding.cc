@@ -29,6 +29,8 @@ class PointCacheWrap : public Napi::ObjectWrap<PointCacheWrap> {
                         InstanceMethod<&PointCacheWrap::Count>("count"),
                         InstanceMethod<&PointCacheWrap::Evicted>("evicted"),
                         InstanceMethod<&PointCacheWrap::Clear>("clear"),
+                        InstanceMethod<&PointCacheWrap::Snapshot>("snapshot"),
+                        InstanceMethod<&PointCacheWrap::Restore>("restore"),
                         InstanceMethod<&PointCacheWrap::Close>("close")});
   }
 
@@ -135,6 +137,23 @@ class PointCacheWrap : public Napi::ObjectWrap<PointCacheWrap> {
     const wl_status st = wl_point_cache_clear(handle(info.Env()));
     if (st != WL_OK) ThrowLastError(info.Env(), st);
     return info.Env().Undefined();
+  }
+  Napi::Value Snapshot(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    size_t n = 0;
+    wl_status st = wl_point_cache_snapshot(handle(env), nullptr, 0, &n);
+    if (st != WL_OK) ThrowLastError(env, st);
+    auto buf = Napi::Uint8Array::New(env, n);
+    st = wl_point_cache_snapshot(handle(env), buf.Data(), n, &n);
+    if (st != WL_OK) ThrowLastError(env, st);
+    return buf;
+  }
+  Napi::Value Restore(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto b = TypedArg<Napi::Uint8Array>(env, info[0], napi_uint8_array, "restore: snapshot");
+    const wl_status st = wl_point_cache_restore(handle(env), b.Data(), b.ByteLength());
+    if (st != WL_OK) ThrowLastError(env, st);
+    return env.Undefined();
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     wl_point_cache_free(cache_);

@@ -70,6 +70,18 @@ export class PointCache {
     native(() => this.h.clear());
   }
 
+  /** The whole cache as bytes (settings, clock, points; versioned, checksummed): restore() on any
+   * cache gives one that renders bit-identically (docs/memory-model.md, "Saving the cache"). */
+  snapshot(): Uint8Array {
+    return native(() => this.h.snapshot());
+  }
+
+  /** Replaces this cache by a snapshot (its settings too); a bad one throws FormatError naming the
+   * problem and changes nothing. */
+  restore(snapshot: Uint8Array): void {
+    native(() => this.h.restore(snapshot));
+  }
+
   close(): void {
     if (this.handle) this.handle.close();
     this.handle = undefined;

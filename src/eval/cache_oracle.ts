@@ -53,6 +53,9 @@ export interface ViewScore {
   maeValid: number | null;
   /** Share of valid pixels whose cache depth is within 2 % of truth's. */
   depthAgree: number | null;
+  /** The sums behind them, for pooling over frames: squared and absolute error over the valid
+   * pixels' channels, valid pixels, valid pixels whose depth agrees. */
+  sums: { se: number; ae: number; valid: number; agree: number };
 }
 
 export function scoreView(view: CacheView, truthRgb: Uint8Array, truthDepth: Float32Array): ViewScore {
@@ -82,8 +85,21 @@ export function scoreView(view: CacheView, truthRgb: Uint8Array, truthDepth: Flo
     psnrValid: valid ? 10 * Math.log10((255 * 255) / Math.max(se / (3 * valid), 1e-10)) : null,
     maeValid: valid ? ae / (3 * valid) : null,
     depthAgree: valid ? agree / valid : null,
+    sums: { se, ae, valid, agree },
   };
 }
+
+/** Squared error summed over every byte of two frames. */
+function sumSquaredError(a: Uint8Array, b: Uint8Array): number {
+  let se = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    se += d * d;
+  }
+  return se;
+}
+
+const psnrOf = (se: number, n: number): number | null => (n ? 10 * Math.log10((255 * 255) / Math.max(se / n, 1e-10)) : null);
 
 /** The mask as a grey RGB tile (white = valid). */
 function maskTile(mask: Uint8Array): Uint8Array {
@@ -103,8 +119,14 @@ const push = (agg: Agg, key: string, v: number | null) => {
   if (v === null) return;
   (agg[key] ??= []).push(v);
 };
-const summary = (agg: Agg, key: string) => (agg[key]?.length ? round2(mean(agg[key]!)) : null);
 const summary3 = (agg: Agg, key: string) => (agg[key]?.length ? Math.round(mean(agg[key]!) * 1000) / 1000 : null);
+const total = (agg: Agg, key: string) => (agg[key] ?? []).reduce((a, v) => a + v, 0);
+// PSNR over all the pixels of a set of frames (their pooled squared error), so a frame that
+// happens to be exact (a still step) does not enter the mean as the 148 dB cap.
+const pooledPsnr = (agg: Agg, se: string, n: string) => {
+  const v = psnrOf(total(agg, se), total(agg, n));
+  return v === null ? null : round2(v);
+};
 
 export async function runCacheOracle(
   o: CacheOracleOptions,
@@ -168,12 +190,20 @@ export async function runCacheOracle(
             renders++;
             views[k] = v;
             const sc = scoreView(v, cur.rgb, cur.depth);
+            // The baseline a generator has without any cache: its last true frame, h frames old.
+            const old = t >= h ? ring[ring.length - 1 - h] : undefined;
             for (const agg of t === last ? [all, seedAgg, ret] : [all, seedAgg]) {
+              if (old) {
+                push(agg, `h${h}_copy_se`, sumSquaredError(old.rgb, cur.rgb));
+                push(agg, `h${h}_copy_n`, cur.rgb.length);
+              }
               push(agg, `h${h}_valid`, sc.valid);
               push(agg, `h${h}_valid_surface`, sc.validSurface);
-              push(agg, `h${h}_psnr_valid`, sc.psnrValid);
-              push(agg, `h${h}_mae_valid`, sc.maeValid);
-              push(agg, `h${h}_depth_agree`, sc.depthAgree);
+              push(agg, `h${h}_se`, sc.sums.se);
+              push(agg, `h${h}_ae`, sc.sums.ae);
+              push(agg, `h${h}_n`, 3 * sc.sums.valid);
+              push(agg, `h${h}_valid_px`, sc.sums.valid);
+              push(agg, `h${h}_agree`, sc.sums.agree);
             }
             // Sheet: the middle of the walk away and the return, each horizon's render and mask.
             if (t === last || t === first + n) {
@@ -192,13 +222,15 @@ export async function runCacheOracle(
       for (const h of o.horizons) {
         row[`h${h}`] = {
           valid: summary3(seedAgg, `h${h}_valid`),
-          psnr_valid_db: summary(seedAgg, `h${h}_psnr_valid`),
+          psnr_valid_db: pooledPsnr(seedAgg, `h${h}_se`, `h${h}_n`),
         };
       }
       perSeed.push(row);
       log(
         `seed ${seed}, ${3 * n} frames away: ` +
-          o.horizons.map((h) => `h${h} valid ${summary3(seedAgg, `h${h}_valid`)} psnr ${summary(seedAgg, `h${h}_psnr_valid`)} dB`).join(', '),
+          o.horizons
+            .map((h) => `h${h} valid ${summary3(seedAgg, `h${h}_valid`)} psnr ${pooledPsnr(seedAgg, `h${h}_se`, `h${h}_n`)} dB`)
+            .join(', '),
       );
     }
     const horizonReport = (agg: Agg) =>
@@ -208,9 +240,12 @@ export async function runCacheOracle(
           {
             valid: summary3(agg, `h${h}_valid`),
             valid_surface: summary3(agg, `h${h}_valid_surface`),
-            psnr_valid_db: summary(agg, `h${h}_psnr_valid`),
-            mae_valid: summary(agg, `h${h}_mae_valid`),
-            depth_agree: summary3(agg, `h${h}_depth_agree`),
+            psnr_valid_db: pooledPsnr(agg, `h${h}_se`, `h${h}_n`),
+            mae_valid: total(agg, `h${h}_n`) ? round2(total(agg, `h${h}_ae`) / total(agg, `h${h}_n`)) : null,
+            depth_agree: total(agg, `h${h}_valid_px`) ? Math.round((total(agg, `h${h}_agree`) / total(agg, `h${h}_valid_px`)) * 1000) / 1000 : null,
+            // PSNR of the true frame h frames earlier against this one (every pixel): copying the
+            // last true frame, what the cache render is to beat where it is valid.
+            copy_last_psnr_db: pooledPsnr(agg, `h${h}_copy_se`, `h${h}_copy_n`),
           },
         ]),
       );

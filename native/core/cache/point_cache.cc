@@ -209,4 +209,145 @@ void PointCache::restore(int64_t n, const float* xyz, const float* sizes, const 
   clock_ = clock;
 }
 
+namespace {
+constexpr char kMagic[8] = {'W', 'L', 'P', 'C', 'A', 'C', 'H', 'E'};
+constexpr uint32_t kSnapshotVersion = 1;
+
+uint64_t fnv1a64(const uint8_t* p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+struct Writer {
+  std::vector<uint8_t>& out;
+  template <class T>
+  void put(const T& v) {
+    const auto* b = reinterpret_cast<const uint8_t*>(&v);
+    out.insert(out.end(), b, b + sizeof(T));
+  }
+  void bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    out.insert(out.end(), b, b + n);
+  }
+};
+
+struct Reader {
+  const uint8_t* p;
+  size_t n, at = 0;
+  void need(size_t k, const char* what) const {
+    if (k > n - at)
+      throw Error(WL_ERR_FORMAT, std::string("point cache snapshot: truncated at ") + what);
+  }
+  template <class T>
+  T get(const char* what) {
+    need(sizeof(T), what);
+    T v;
+    std::memcpy(&v, p + at, sizeof(T));
+    at += sizeof(T);
+    return v;
+  }
+  const uint8_t* take(size_t k, const char* what) {
+    need(k, what);
+    const uint8_t* r = p + at;
+    at += k;
+    return r;
+  }
+};
+}  // namespace
+
+std::vector<uint8_t> PointCache::snapshot() const {
+  std::vector<uint8_t> out;
+  const size_t n = size_.size();
+  out.reserve(80 + n * 31 + 8);
+  Writer w{out};
+  w.bytes(kMagic, 8);
+  w.put(kSnapshotVersion);
+  w.put(uint32_t(0));
+  w.put(int64_t(cfg_.max_points));
+  w.put(cfg_.voxel);
+  w.put(int32_t(cfg_.policy));
+  w.put(cfg_.max_depth);
+  w.put(cfg_.splat.near_z);
+  w.put(cfg_.splat.max_footprint);
+  w.put(uint32_t(0));
+  w.put(uint64_t(clock_));
+  w.put(int64_t(evicted_));
+  w.put(int64_t(n));
+  w.bytes(xyz_.data(), n * 12);
+  w.bytes(size_.data(), n * 4);
+  w.bytes(seen_depth_.data(), n * 4);
+  w.bytes(stamp_.data(), n * 8);
+  w.bytes(rgb_.data(), n * 3);
+  w.put(fnv1a64(out.data(), out.size()));
+  return out;
+}
+
+void PointCache::restore_snapshot(const uint8_t* data, size_t size) {
+  if (!data) throw Error(WL_ERR_INVALID_ARGUMENT, "point cache snapshot: data is null");
+  auto bad = [](const std::string& m) -> Error {
+    return Error(WL_ERR_FORMAT, "point cache snapshot: " + m);
+  };
+  if (size < 8 || std::memcmp(data, kMagic, 8) != 0)
+    throw bad("not a point cache snapshot (bad magic)");
+  if (size < 16) throw bad("truncated at the version");
+  uint64_t sum;
+  std::memcpy(&sum, data + size - 8, 8);
+  if (size < 16 + 8 || fnv1a64(data, size - 8) != sum)
+    throw bad("checksum mismatch (the bytes are corrupted or truncated)");
+  Reader r{data, size - 8};
+  r.take(8, "magic");
+  const uint32_t version = r.get<uint32_t>("version");
+  if (version != kSnapshotVersion) {
+    throw bad("version " + std::to_string(version) + " is not supported (this build reads " +
+              std::to_string(kSnapshotVersion) + ")");
+  }
+  r.get<uint32_t>("reserved");
+  PointCacheConfig c;
+  c.max_points = r.get<int64_t>("max_points");
+  c.voxel = r.get<float>("voxel");
+  const int32_t policy = r.get<int32_t>("policy");
+  if (policy != 0 && policy != 1)
+    throw bad("policy " + std::to_string(policy) + " is neither newest (0) nor closest (1)");
+  c.policy = CachePolicy(policy);
+  c.max_depth = r.get<float>("max_depth");
+  c.splat.near_z = r.get<float>("near_z");
+  c.splat.max_footprint = r.get<float>("max_footprint");
+  r.get<uint32_t>("reserved");
+  const uint64_t clock = r.get<uint64_t>("clock");
+  const int64_t evicted = r.get<int64_t>("evicted");
+  const int64_t n = r.get<int64_t>("point count");
+  if (n < 0 || n > c.max_points || evicted < 0)
+    throw bad("point count " + std::to_string(n) + " or evicted count is out of range");
+  const size_t un = size_t(n);
+  if (r.n - r.at != un * 31) {
+    throw bad("holds " + std::to_string(r.n - r.at) + " bytes of points, " + std::to_string(n) +
+              " points need " + std::to_string(un * 31));
+  }
+  std::vector<float> xyz(un * 3), sizes(un), seen(un);
+  std::vector<uint64_t> stamps(un);
+  std::vector<uint8_t> rgb(un * 3);
+  std::memcpy(xyz.data(), r.take(un * 12, "positions"), un * 12);
+  std::memcpy(sizes.data(), r.take(un * 4, "sizes"), un * 4);
+  std::memcpy(seen.data(), r.take(un * 4, "depths"), un * 4);
+  std::memcpy(stamps.data(), r.take(un * 8, "stamps"), un * 8);
+  std::memcpy(rgb.data(), r.take(un * 3, "colours"), un * 3);
+  try {
+    // Validates the settings and every point on a scratch cache; only then is this one replaced.
+    PointCache fresh(c, 1);
+    fresh.restore(n, xyz.data(), sizes.data(), rgb.data(), seen.data(), stamps.data(), clock);
+    cfg_ = fresh.cfg_;
+    xyz_ = std::move(fresh.xyz_);
+    size_ = std::move(fresh.size_);
+    rgb_ = std::move(fresh.rgb_);
+    seen_depth_ = std::move(fresh.seen_depth_);
+    stamp_ = std::move(fresh.stamp_);
+    index_ = std::move(fresh.index_);
+    clock_ = clock;
+    evicted_ = evicted;
+  } catch (const Error& e) {
+    throw bad(e.what());
+  }
+}
+
 }  // namespace wl

@@ -63,6 +63,14 @@ class PointCache {
   void restore(int64_t n, const float* xyz, const float* sizes, const uint8_t* rgb,
                const float* seen_depth, const uint64_t* stamps, uint64_t clock);
 
+  // The whole cache as bytes (docs/memory-model.md, "Saving the cache"): magic, version, the
+  // settings, the clock and every point, then an FNV-1a 64 checksum of all that. Little-endian.
+  std::vector<uint8_t> snapshot() const;
+  // Replaces this cache (settings included; the thread count stays) by a snapshot. The bytes are
+  // untrusted: magic, version, checksum, every setting and size, every point are checked, and a
+  // rejected snapshot (WL_ERR_FORMAT naming the problem) leaves the cache as it was.
+  void restore_snapshot(const uint8_t* data, size_t size);
+
  private:
   bool voxel_key(const float* p, uint64_t* key) const;
   void evict();

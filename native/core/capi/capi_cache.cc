@@ -1,6 +1,8 @@
 // C ABI of the point cache (worldloop/wl_cache.h): argument checks, then wl::PointCache.
+#include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cache/point_cache.h"
 #include "capi/error.h"
@@ -118,6 +120,30 @@ int64_t wl_point_cache_evicted(const wl_point_cache* cache) {
 
 wl_status wl_point_cache_clear(wl_point_cache* cache) {
   return wl::guard([&] { get(cache, "wl_point_cache_clear").clear(); });
+}
+
+wl_status wl_point_cache_snapshot(const wl_point_cache* cache, uint8_t* buf, size_t capacity,
+                                  size_t* size_out) {
+  return wl::guard([&] {
+    if (!cache || !cache->impl) invalid("wl_point_cache_snapshot: cache is null");
+    if (!size_out) invalid("wl_point_cache_snapshot: size_out is null");
+    const std::vector<uint8_t> bytes = cache->impl->snapshot();
+    *size_out = bytes.size();
+    if (!buf) return;
+    if (capacity < bytes.size()) {
+      invalid("wl_point_cache_snapshot: capacity " + std::to_string(capacity) + " is below the " +
+              std::to_string(bytes.size()) + " bytes needed");
+    }
+    std::memcpy(buf, bytes.data(), bytes.size());
+  });
+}
+
+wl_status wl_point_cache_restore(wl_point_cache* cache, const uint8_t* buf, size_t size) {
+  return wl::guard([&] {
+    auto& c = get(cache, "wl_point_cache_restore");
+    if (!buf) invalid("wl_point_cache_restore: buf is null");
+    c.restore_snapshot(buf, size);
+  });
 }
 
 }  // extern "C"

@@ -54,6 +54,16 @@ WL_API int64_t wl_point_cache_count(const wl_point_cache* cache);
 WL_API int64_t wl_point_cache_evicted(const wl_point_cache* cache);
 WL_API wl_status wl_point_cache_clear(wl_point_cache* cache);
 
+/* The whole cache (settings, clock, every point) as bytes: "WLPCACHE", version 1, then the
+ * fields, then an FNV-1a 64 checksum (docs/memory-model.md, "Saving the cache"). Two-call
+ * pattern: buf may be NULL to query the size. restore validates the bytes (untrusted: magic,
+ * version, checksum, settings, sizes, every point; WL_ERR_FORMAT names the problem), takes the
+ * snapshot's settings (the thread count stays) and renders bit-identically to the cache saved;
+ * a rejected snapshot leaves the cache untouched. */
+WL_API wl_status wl_point_cache_snapshot(const wl_point_cache* cache, uint8_t* buf, size_t capacity,
+                                         size_t* size_out);
+WL_API wl_status wl_point_cache_restore(wl_point_cache* cache, const uint8_t* buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

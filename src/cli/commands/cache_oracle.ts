@@ -27,6 +27,7 @@ best copy from its cache, and how much it would still have to make up (the inval
   --voxel V         cache voxel side in cells (default 1/64 = 0.015625)
   --max-points N    cache memory cap in points (default 2000000)
   --policy P        newest | closest: which observation of a voxel is kept (default newest)
+  --max-footprint N a point covers at most N pixels a side when splatted (default 8)
   --stride N        score every N-th frame of a loop (default 1; the return frame always)
   --threads N       threads for the cache's splat (default 1)
   --out DIR         also write DIR/cache_oracle.json and DIR/cache_oracle_sheet.png (per loop, at
@@ -36,8 +37,9 @@ best copy from its cache, and how much it would still have to make up (the inval
 Prints one progress line per loop (stderr) and one JSON line per distance (stdout): for every
 horizon, over all scored frames and for the return frame alone, the share of pixels the cache
 covers (valid; valid_surface counts only pixels that are not sky), PSNR and mean absolute error
-on the valid pixels, and the share of valid pixels whose cached depth is within 2 % of the truth
-(depth_agree). A 200-frame loop takes a few seconds on this project's 2-core CPU.
+on the valid pixels, the share of valid pixels whose cached depth is within 2 % of the truth
+(depth_agree), and beside them PSNR of the true frame h frames earlier over the whole frame
+(copy_last_psnr_db: what a generator has without a cache). A 200-frame loop takes a few seconds on this project's 2-core CPU.
 
 example: worldloop cache-oracle --seeds 6 --away 200,1800 --out runs/cache-oracle`;
 
@@ -63,6 +65,7 @@ const command: Command = {
       voxel: { kind: 'number', min: 1e-4, max: 16 },
       'max-points': { kind: 'int', min: 1, max: 2 ** 31 - 1 },
       policy: { kind: 'string', choices: ['newest', 'closest'] },
+      'max-footprint': { kind: 'number', min: 1, max: 64 },
       stride: { kind: 'int', min: 1, max: 100000 },
       threads: { kind: 'int', min: 1, max: 256 },
       out: { kind: 'string' },
@@ -95,6 +98,7 @@ const command: Command = {
           maxPoints: (a.flags['max-points'] as number | undefined) ?? 2_000_000,
           policy: ((a.flags.policy as string | undefined) ?? 'newest') as 'newest' | 'closest',
           threads: (a.flags.threads as number | undefined) ?? 1,
+          maxFootprint: (a.flags['max-footprint'] as number | undefined) ?? 8,
         },
       },
       (l) => console.error(`cache-oracle: ${l}`),
