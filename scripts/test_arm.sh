@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# AArch64 (NEON) check on an x86 machine: cross-compiles the core library and the op and golden
-# tests with Debian's aarch64 cross compiler, then runs them under qemu-user (user-mode
+# AArch64 (NEON) check on an x86 machine: cross-compiles the core library and the op, golden and
+# reprojection tests with Debian's aarch64 cross compiler, then runs them under qemu-user (user-mode
 # emulation: correctness only, its timings say nothing about ARM hardware). Skips, saying why,
 # when the cross tools are missing (scripts/setup.sh installs them). Run by scripts/test.sh.
 set -euo pipefail
@@ -33,10 +33,14 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
     -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY \
     -DWL_CUDA=OFF -DWL_SDL=OFF -DWL_BENCH=OFF >/dev/null
 fi
-cmake --build "$BUILD" -j 2 --target test_ops test_goldens
+cmake --build "$BUILD" -j 2 --target test_ops test_goldens test_reproject
 
 export QEMU_LD_PREFIX=$SYSROOT
 for t in test_ops test_goldens; do
   echo "arm: $t under $QEMU"
   "$QEMU" "$BUILD/tests/$t"
 done
+# The reprojection ops' fast and ref must stay bit-identical where the compiler may fuse
+# multiply-adds (AArch64 has FMA in its baseline; the files are built with -ffp-contract=off).
+echo "arm: test_reproject (fast vs ref) under $QEMU"
+"$QEMU" "$BUILD/tests/test_reproject" bit_identical

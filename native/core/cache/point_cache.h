@@ -2,8 +2,9 @@
 // cache"): every frame inserted is unprojected (ops/reproject.h) and its points merged into a
 // voxel grid, one point per voxel, so revisiting a place does not grow the cache; render() splats
 // every point kept into any camera with a z-buffer, giving an image, its depth and a validity
-// mask. Memory is bounded by max_points: when an insert goes above it, the points observed least
-// recently are evicted until 7/8 of the cap is left (in batches, so the index is rebuilt rarely).
+// mask. Memory is bounded by max_points (31 bytes of point data each, plus a hash-index entry):
+// when an insert goes above it, the points observed least recently are evicted until 7/8 of the cap
+// is left (in batches, so the index is rebuilt rarely).
 //
 // When a new observation falls in a voxel that already has a point, the policy decides:
 //   newest:  the new observation replaces the point (the world as last seen; follows changes);
@@ -26,7 +27,7 @@ namespace wl {
 enum class CachePolicy { Newest = 0, Closest = 1 };
 
 struct PointCacheConfig {
-  int64_t max_points = 2'000'000;  // the memory cap, in points (bytes_per_point() each)
+  int64_t max_points = 2'000'000;  // the memory cap, in points
   float voxel = 1.f / 64.f;        // voxel side, world units (cells for the truth world)
   CachePolicy policy = CachePolicy::Newest;
   float max_depth = 16.f;  // pixels further than this are not inserted (fog hides them anyway)
@@ -49,8 +50,6 @@ class PointCache {
   int64_t size() const { return int64_t(size_.size()); }
   int64_t evicted() const { return evicted_; }
   const PointCacheConfig& config() const { return cfg_; }
-  // Bytes held per point: position, size, colour, observation depth, stamp and the index entry.
-  static constexpr int64_t bytes_per_point() { return 12 + 4 + 3 + 4 + 8 + 24; }
 
   // The points, for saving (positions [n*3], sizes [n], colours [n*3], observation depths [n],
   // stamps [n]) and restoring them bit for bit (restore validates what it is given).
