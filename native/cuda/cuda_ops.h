@@ -97,6 +97,16 @@ void fourier(const Ctx& ctx, int batch, int half, const float* t, const float* f
 void normal_noise(const Ctx& ctx, int batch, size_t per, const uint64_t* seeds,
                   const uint64_t* frames, uint32_t step, float* y);
 
+// ---- reprojection (ops/reproject.h): bit-identical to ref (ops/reproject_math.h, --fmad=false)
+// ----
+void unproject(const Ctx& ctx, const PinholeCamera& cam, const float* depth, float* xyz,
+               float* size);
+// Scratch: one 64-bit z-buffer key per output pixel, after the split-K counters.
+size_t splat_scratch_bytes(int width, int height);
+void splat(const Ctx& ctx, const PinholeCamera& cam, const SplatParams& p, int64_t n,
+           const float* xyz, const float* size, const uint8_t* rgb, uint8_t* out_rgb,
+           float* out_depth, uint8_t* out_mask);
+
 // ---- the op table's dispatch (ops/op_table.h) ----
 // One overload per op the CUDA backend implements: it is what the table's cuda column means
 // (test_cuda_ops checks the two agree). Every pointer is a device pointer, per-world values
@@ -137,6 +147,12 @@ inline void run(const Ctx& c, Precision, const FourierArgs& a) {
 inline void run(const Ctx& c, Precision, const NormalNoiseArgs& a) {
   normal_noise(c, a.batch, a.per, a.seed, a.frame, a.step, a.y);
 }
+inline void run(const Ctx& c, Precision, const UnprojectArgs& a) {
+  unproject(c, a.cam, a.depth, a.xyz, a.size);
+}
+inline void run(const Ctx& c, Precision, const SplatArgs& a) {
+  splat(c, a.cam, a.p, a.n, a.xyz, a.size, a.rgb, a.out_rgb, a.out_depth, a.out_mask);
+}
 
 // Scratch bytes a call needs; ops without an overload need none.
 inline size_t scratch_bytes(const Ctx& c, Precision p, const Conv2dArgs& a) {
@@ -144,6 +160,9 @@ inline size_t scratch_bytes(const Ctx& c, Precision p, const Conv2dArgs& a) {
 }
 inline size_t scratch_bytes(const Ctx& c, Precision p, const GnSiluConv2dArgs& a) {
   return gn_silu_conv2d_scratch_bytes(c, p, a.gs, a.cs);
+}
+inline size_t scratch_bytes(const Ctx&, Precision, const SplatArgs& a) {
+  return splat_scratch_bytes(a.cam.width, a.cam.height);
 }
 template <class A>
 size_t scratch_bytes(const Ctx&, Precision, const A&) {

@@ -1,14 +1,14 @@
-// Reprojection ops on the GPU (cuda/reproject_cuda.h). splat resolves its z-buffer with a 64-bit
-// atomicMin on (z bits, point index + 1), as the fast CPU op does, so the winner of every pixel
-// is the reference's whatever order the threads run in; a second kernel copies the winners'
+// Reprojection ops on the GPU (declared in cuda/cuda_ops.h). splat resolves its z-buffer with a
+// 64-bit atomicMin on (z bits, point index + 1), as the fast CPU op does, so the winner of every
+// pixel is the reference's whatever order the threads run in; a second kernel copies the winners'
 // colours. This file is compiled with --fmad=false (native/CMakeLists.txt) so the arithmetic of
 // ops/reproject_math.h rounds exactly as on the CPU.
 #include <cstdint>
 #include <string>
 
 #include "capi/error.h"
+#include "cuda/cuda_ops.h"
 #include "cuda/launch.cuh"
-#include "cuda/reproject_cuda.h"
 #include "ops/reproject_math.h"
 
 namespace wl {
@@ -55,11 +55,10 @@ __global__ void unproject_kernel(CamArgs c, float inv_f, const float* __restrict
   }
 }
 
-__global__ void splat_init_kernel(size_t pixels, const float* __restrict__ depth,
-                                  unsigned long long* __restrict__ keys) {
+__global__ void splat_init_kernel(size_t pixels, unsigned long long* __restrict__ keys) {
   for (size_t p = blockIdx.x * size_t(blockDim.x) + threadIdx.x; p < pixels;
        p += size_t(gridDim.x) * blockDim.x)
-    keys[p] = reproject_math::splat_key(uint32_t(__float_as_uint(depth[p])), 0);
+    keys[p] = reproject_math::splat_key(0x7f800000u, 0);  // +infinity, no point
 }
 
 __global__ void splat_points_kernel(CamArgs c, float near_z, float max_fp, int64_t n,
@@ -85,8 +84,12 @@ __global__ void splat_resolve_kernel(size_t pixels, const unsigned long long* __
        p += size_t(gridDim.x) * blockDim.x) {
     const unsigned long long key = keys[p];
     const uint32_t payload = uint32_t(key & 0xFFFFFFFFull);
-    if (payload == 0) continue;
     out_depth[p] = __uint_as_float(uint32_t(key >> 32));
+    if (payload == 0) {
+      out_rgb[p * 3] = out_rgb[p * 3 + 1] = out_rgb[p * 3 + 2] = 0;
+      out_mask[p] = 0;
+      continue;
+    }
     const size_t s = size_t(payload - 1) * 3;
     out_rgb[p * 3] = rgb[s];
     out_rgb[p * 3 + 1] = rgb[s + 1];
@@ -129,7 +132,7 @@ void splat(const Ctx& ctx, const PinholeCamera& cam, const SplatParams& p, int64
       reinterpret_cast<unsigned long long*>(static_cast<char*>(ctx.scratch) + kSplitCounterBytes);
   const size_t pixels = size_t(cam.width) * cam.height;
   const cudaStream_t s = stream_of(ctx.stream);
-  splat_init_kernel<<<blocks_for(pixels, kThreads), kThreads, 0, s>>>(pixels, out_depth, keys);
+  splat_init_kernel<<<blocks_for(pixels, kThreads), kThreads, 0, s>>>(pixels, keys);
   check_launch("splat_init_kernel");
   if (n > 0) {
     splat_points_kernel<<<blocks_for(size_t(n), kThreads), kThreads, 0, s>>>(

@@ -430,6 +430,63 @@ inline OpCase normal_noise_case(int batch, size_t per, uint32_t step, unsigned u
   return c;
 }
 
+// A camera at the origin looking along +z (rotated a little about the vertical, so no matrix
+// entry is trivially 0 or 1), w x h pixels: the reprojection cases' random points in
+// [-3, 3]^3 are half in front of it.
+inline wl::PinholeCamera reproject_camera(int w, int h) {
+  wl::PinholeCamera c;
+  c.width = w;
+  c.height = h;
+  c.fx = 0.9f * w;
+  c.fy = 0.95f * w;
+  c.cx = 0.5f * w + 0.3f;
+  c.cy = 0.5f * h - 0.2f;
+  const double yaw = 0.3, cs = std::cos(yaw), sn = std::sin(yaw);
+  const float m[12] = {float(cs), 0,      float(-sn), 0.1f, 0,         1,
+                       0,         -0.05f, float(sn),  0,    float(cs), 0.2f};
+  std::memcpy(c.world_to_camera, m, sizeof(m));
+  return c;
+}
+
+inline OpCase unproject_case(int w, int h, unsigned use) {
+  OpCase c;
+  c.call = wl::UnprojectArgs{reproject_camera(w, h), present<const float>(), present<float>(),
+                             present<float>()};
+  c.use = use;
+  c.label = "unproject";
+  c.shape = std::to_string(w) + "x" + std::to_string(h);
+  c.exact = true;
+  c.ranges = {{"depth", 0.05f, 8.0f}};
+  // No surface (sky), NaN, 0 and a negative depth: NaN points of size 0.
+  c.head = {{"depth", {INFINITY, NAN, 0.0f, -1.0f}}};
+  return c;
+}
+
+inline OpCase splat_case(int64_t n, int w, int h, float max_footprint, unsigned use) {
+  OpCase c;
+  wl::SplatParams p;
+  p.max_footprint = max_footprint;
+  c.call = wl::SplatArgs{reproject_camera(w, h),
+                         p,
+                         n,
+                         present<const float>(),
+                         present<const float>(),
+                         present<const uint8_t>(),
+                         present<uint8_t>(),
+                         present<float>(),
+                         present<uint8_t>()};
+  c.use = use;
+  c.label = "splat";
+  c.shape = "n" + std::to_string(n) + " -> " + std::to_string(w) + "x" + std::to_string(h);
+  c.detail = " footprint<=" + std::to_string(int(max_footprint));
+  c.exact = true;
+  c.ranges = {{"xyz", -3.0f, 3.0f}, {"size", 0.001f, 0.3f}};
+  // A point behind the eye, one at NaN, one of size 0 and two identical ones (a tie).
+  c.head = {{"xyz", {0, 0, -1, NAN, 0, 1, 0.5f, 0.5f, 2, 0.2f, -0.1f, 1.5f, 0.2f, -0.1f, 1.5f}},
+            {"size", {0.1f, 0.1f, 0.0f, 0.05f, 0.05f}}};
+  return c;
+}
+
 // Which backends a case runs on: the cases that came from the CPU tests (odd tile edges of the
 // CPU kernels) are kCpu until a GPU run has passed them; the GPU tests' own cases, the bench
 // shapes (the shipped model's) and the sampler's cases run everywhere they can.
@@ -714,6 +771,15 @@ inline std::vector<OpCase> op_cases() {
   add(fourier_case(1, 3));
   add(normal_noise_case(5, 8 * 16 * 16 + 3, 3));
   add(normal_noise_case(2, 1, 0));
+
+  // ---- reprojection (exact: ref, fast and cuda share ops/reproject_math.h) ----
+  for (const auto& wh :
+       {std::array<int, 2>{1, 1}, std::array<int, 2>{7, 5}, std::array<int, 2>{64, 48}})
+    add(unproject_case(wh[0], wh[1], kGpu));
+  add(unproject_case(128, 128, kAll));
+  for (int64_t n : {int64_t(5), int64_t(1000), int64_t(20000)})
+    for (float fp : {1.0f, 8.0f}) add(splat_case(n, 33, 17, fp, kGpu));
+  add(splat_case(16384, 128, 128, 8.0f, kAll));
   return v;
 }
 

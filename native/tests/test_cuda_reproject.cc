@@ -1,9 +1,9 @@
-// The CUDA reprojection ops (cuda/reproject_cuda.h) against ref (ops/reproject.h): unproject and
-// splat must be bit-identical (both sides compute ops/reproject_math.h without FMA contraction;
-// the splat's atomicMin on (z bits, index + 1) picks ref's winner whatever the thread order).
-// Random cameras and points with duplicated points (ties), two accumulating calls, and truth
-// frames reprojected to nearby poses. Where no usable GPU exists it prints "skipped: ..." and
-// exits 0. Not yet in test_cuda_ops' case table (being restructured); register it there.
+// The CUDA reprojection ops (cuda/cuda_ops.h) against ref (ops/reproject.h) on what the op
+// table's random cases (test_cuda_ops op_unproject, op_splat) do not hold: truth frames with
+// their depth, reprojected to the same and to nearby poses, and duplicated points (ties). Both
+// must be bit-identical (ops/reproject_math.h without FMA contraction; the splat's atomicMin on
+// (z bits, index + 1) picks ref's winner whatever the thread order). Where no usable GPU exists
+// it prints "skipped: ..." and exits 0.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -14,8 +14,8 @@
 #include "check.h"
 
 #if WL_HAVE_CUDA
+#include "cuda/cuda_ops.h"
 #include "cuda/device.h"
-#include "cuda/reproject_cuda.h"
 #include "ops/reproject.h"
 #include "test_util.h"
 #include "worldloop/wl_world.h"
@@ -67,21 +67,26 @@ bool same_floats(const std::vector<float>& a, const std::vector<float>& b) {
   return true;
 }
 
-// ref and cuda on the same source (depth + colours) and destination camera; two splat calls.
+// ref and cuda on the same source (depth + colours) and destination camera; the points are the
+// source's pixels plus every third one again (equal z: ties).
 void compare(const PinholeCamera& src, const std::vector<float>& depth,
              const std::vector<uint8_t>& rgb, const PinholeCamera& dst, const SplatParams& sp,
              const char* what) {
   const size_t px = depth.size(), dpx = size_t(dst.width) * dst.height;
   std::vector<float> xyz(px * 3), size(px);
   ref::unproject(src, depth.data(), xyz.data(), size.data());
+  std::vector<float> pts = xyz, sizes = size;
+  std::vector<uint8_t> cols = rgb;
+  for (size_t i = 0; i < px; i += 3) {
+    pts.insert(pts.end(), &xyz[i * 3], &xyz[i * 3] + 3);
+    sizes.push_back(size[i] * 2.5f);
+    cols.insert(cols.end(), {uint8_t(i), 7, 9});
+  }
+  const int64_t n = int64_t(sizes.size());
   std::vector<uint8_t> want_rgb(dpx * 3), want_mask(dpx);
   std::vector<float> want_depth(dpx);
-  splat_clear(dst.width, dst.height, want_rgb.data(), want_depth.data(), want_mask.data());
-  const int64_t half = int64_t(px) / 2;
-  ref::splat(dst, sp, half, xyz.data(), size.data(), rgb.data(), want_rgb.data(), want_depth.data(),
+  ref::splat(dst, sp, n, pts.data(), sizes.data(), cols.data(), want_rgb.data(), want_depth.data(),
              want_mask.data());
-  ref::splat(dst, sp, int64_t(px) - half, xyz.data() + half * 3, size.data() + half,
-             rgb.data() + half * 3, want_rgb.data(), want_depth.data(), want_mask.data());
 
   cuda::Stream stream;
   DeviceBuffer scratch(cuda::splat_scratch_bytes(dst.width, dst.height));
@@ -89,17 +94,12 @@ void compare(const PinholeCamera& src, const std::vector<float>& depth,
   ctx.stream = stream.get();
   ctx.scratch = scratch.data();
   ctx.scratch_bytes = scratch.bytes();
-  DeviceBuffer d_depth = to_dev(depth), d_rgb = to_dev(rgb), d_xyz(px * 12), d_size(px * 4);
+  DeviceBuffer d_depth = to_dev(depth), d_xyz(px * 12), d_size(px * 4);
   cuda::unproject(ctx, src, d_depth.as<float>(), d_xyz.as<float>(), d_size.as<float>());
-  std::vector<uint8_t> init_rgb(dpx * 3), init_mask(dpx);
-  std::vector<float> init_depth(dpx);
-  splat_clear(dst.width, dst.height, init_rgb.data(), init_depth.data(), init_mask.data());
-  DeviceBuffer o_rgb = to_dev(init_rgb), o_mask = to_dev(init_mask), o_depth = to_dev(init_depth);
-  cuda::splat(ctx, dst, sp, half, d_xyz.as<float>(), d_size.as<float>(), d_rgb.as<uint8_t>(),
+  DeviceBuffer d_pts = to_dev(pts), d_sizes = to_dev(sizes), d_cols = to_dev(cols);
+  DeviceBuffer o_rgb(dpx * 3), o_mask(dpx), o_depth(dpx * 4);
+  cuda::splat(ctx, dst, sp, n, d_pts.as<float>(), d_sizes.as<float>(), d_cols.as<uint8_t>(),
               o_rgb.as<uint8_t>(), o_depth.as<float>(), o_mask.as<uint8_t>());
-  cuda::splat(ctx, dst, sp, int64_t(px) - half, d_xyz.as<float>() + half * 3,
-              d_size.as<float>() + half, d_rgb.as<uint8_t>() + half * 3, o_rgb.as<uint8_t>(),
-              o_depth.as<float>(), o_mask.as<uint8_t>());
   stream.synchronize();
   CHECK_MSG(same_floats(from_dev<float>(d_xyz, px * 3), xyz) &&
                 same_floats(from_dev<float>(d_size, px), size),

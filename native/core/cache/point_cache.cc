@@ -158,7 +158,6 @@ void PointCache::render(const PinholeCamera& cam, uint8_t* rgb, float* depth, ui
     render_mask_.resize(pixels);
     mask = render_mask_.data();
   }
-  splat_clear(cam.width, cam.height, rgb, depth, mask);
   fast::splat(ctx(fast::splat_scratch_floats(cam.width, cam.height)), cam, cfg_.splat, size(),
               xyz_.data(), size_.data(), rgb_.data(), rgb, depth, mask);
 }

@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "ops/ops.h"
+#include "ops/reproject.h"
 
 namespace wl {
 
@@ -34,6 +35,18 @@ inline bool operator==(const GroupNormParams& a, const GroupNormParams& b) {
 }
 inline bool operator==(const AttentionShape& a, const AttentionShape& b) {
   return std::tie(a.n, a.c, a.t, a.heads) == std::tie(b.n, b.c, b.t, b.heads);
+}
+
+inline bool operator==(const PinholeCamera& a, const PinholeCamera& b) {
+  if (std::tie(a.width, a.height, a.fx, a.fy, a.cx, a.cy) !=
+      std::tie(b.width, b.height, b.fx, b.fy, b.cx, b.cy))
+    return false;
+  for (int i = 0; i < 12; ++i)
+    if (a.world_to_camera[i] != b.world_to_camera[i]) return false;
+  return true;
+}
+inline bool operator==(const SplatParams& a, const SplatParams& b) {
+  return a.near_z == b.near_z && a.max_footprint == b.max_footprint;
 }
 
 enum class TensorRole {
@@ -272,6 +285,46 @@ struct NormalNoiseArgs {
     f(TensorDesc{"seed", size_t(batch), TensorRole::PerWorld}, seed);
     f(TensorDesc{"frame", size_t(batch), TensorRole::PerWorld}, frame);
     f(TensorDesc{"y", size_t(batch) * per, TensorRole::Out}, y);
+  }
+};
+
+// A frame's depth -> the world point and patch size of every pixel (ops/reproject.h).
+struct UnprojectArgs {
+  PinholeCamera cam;
+  const float* depth;
+  float* xyz;
+  float* size;
+  auto fields() const { return std::tie(cam, depth, xyz, size); }
+  size_t pixels() const { return size_t(cam.width) * cam.height; }
+  template <class F>
+  void tensors(F&& f) {
+    f(TensorDesc{"depth", pixels(), TensorRole::In}, depth);
+    f(TensorDesc{"xyz", pixels() * 3, TensorRole::Out}, xyz);
+    f(TensorDesc{"size", pixels(), TensorRole::Out}, size);
+  }
+};
+
+// n points -> image, depth and validity mask of a camera, z-buffered (ops/reproject.h).
+struct SplatArgs {
+  PinholeCamera cam;
+  SplatParams p;
+  int64_t n;
+  const float* xyz;
+  const float* size;
+  const uint8_t* rgb;
+  uint8_t* out_rgb;
+  float* out_depth;
+  uint8_t* out_mask;
+  auto fields() const { return std::tie(cam, p, n, xyz, size, rgb, out_rgb, out_depth, out_mask); }
+  size_t pixels() const { return size_t(cam.width) * cam.height; }
+  template <class F>
+  void tensors(F&& f) {
+    f(TensorDesc{"xyz", size_t(n) * 3, TensorRole::In}, xyz);
+    f(TensorDesc{"size", size_t(n), TensorRole::In}, size);
+    f(TensorDesc{"rgb", size_t(n) * 3, TensorRole::In}, rgb);
+    f(TensorDesc{"out_rgb", pixels() * 3, TensorRole::Out}, out_rgb);
+    f(TensorDesc{"out_depth", pixels(), TensorRole::Out}, out_depth);
+    f(TensorDesc{"out_mask", pixels(), TensorRole::Out}, out_mask);
   }
 };
 

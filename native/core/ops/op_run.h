@@ -36,6 +36,10 @@ inline void run(const FourierArgs& a) { fourier(a.batch, a.half, a.t, a.freqs, a
 inline void run(const NormalNoiseArgs& a) {
   normal_noise(a.batch, a.per, a.seed, a.frame, a.step, a.y);
 }
+inline void run(const UnprojectArgs& a) { unproject(a.cam, a.depth, a.xyz, a.size); }
+inline void run(const SplatArgs& a) {
+  splat(a.cam, a.p, a.n, a.xyz, a.size, a.rgb, a.out_rgb, a.out_depth, a.out_mask);
+}
 }  // namespace ref
 
 namespace fast {
@@ -62,6 +66,12 @@ inline void run(const OpCtx& c, const RgbF32ToU8Args& a) {
 inline void run(const OpCtx& c, const RgbU8ToF32Args& a) {
   rgb_u8_to_f32(c, a.n, a.h, a.w, a.x, a.y);
 }
+inline void run(const OpCtx& c, const UnprojectArgs& a) {
+  unproject(c, a.cam, a.depth, a.xyz, a.size);
+}
+inline void run(const OpCtx& c, const SplatArgs& a) {
+  splat(c, a.cam, a.p, a.n, a.xyz, a.size, a.rgb, a.out_rgb, a.out_depth, a.out_mask);
+}
 
 // Scratch floats an op needs for a pool of `threads`; ops without an overload need none.
 inline size_t scratch_floats(const Conv2dArgs& a, int threads) {
@@ -72,6 +82,9 @@ inline size_t scratch_floats(const GnSiluConv2dArgs& a, int threads) {
 }
 inline size_t scratch_floats(const AttentionArgs& a, int threads) {
   return attention_scratch_floats(a.s, threads);
+}
+inline size_t scratch_floats(const SplatArgs& a, int) {
+  return splat_scratch_floats(a.cam.width, a.cam.height);
 }
 template <class A>
 size_t scratch_floats(const A&, int) {

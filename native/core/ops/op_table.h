@@ -40,7 +40,10 @@ enum OpImpl : unsigned {
   /* The sampler's per-world arithmetic: a few thousand values per frame, so no fast:: */    \
   X(ScaleAdd, "scale_add", ScaleAddArgs, kImplRef | kImplCuda)                               \
   X(Fourier, "fourier", FourierArgs, kImplRef | kImplCuda)                                   \
-  X(NormalNoise, "normal_noise", NormalNoiseArgs, kImplRef | kImplCuda)
+  X(NormalNoise, "normal_noise", NormalNoiseArgs, kImplRef | kImplCuda)                      \
+  /* Reprojection (ops/reproject.h): the point cache's, not the networks' */                 \
+  X(Unproject, "unproject", UnprojectArgs, kImplRef | kImplFast | kImplCuda)                 \
+  X(Splat, "splat", SplatArgs, kImplRef | kImplFast | kImplCuda)
 
 enum class OpId : int {
 #define WL_OP_ID(id, name, args, impls) id,

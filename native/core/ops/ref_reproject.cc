@@ -38,14 +38,6 @@ void check_splat_params(const SplatParams& p, const char* what) {
     bad(what, "max_footprint must be in 1..64");
 }
 
-void splat_clear(int width, int height, uint8_t* rgb, float* depth, uint8_t* mask) {
-  const size_t n = size_t(width) * size_t(height);
-  if (rgb) std::memset(rgb, 0, n * 3);
-  if (mask) std::memset(mask, 0, n);
-  if (depth)
-    for (size_t i = 0; i < n; ++i) depth[i] = std::numeric_limits<float>::infinity();
-}
-
 namespace ref {
 
 void unproject(const PinholeCamera& cam, const float* depth, float* xyz, float* size) {
@@ -75,6 +67,10 @@ void splat(const PinholeCamera& cam, const SplatParams& sp, int64_t n, const flo
   if (n < 0 || n >= int64_t(0xFFFFFFFFu))
     bad("splat", "point count " + std::to_string(n) + " is outside 0..2^32-2");
   const int w = cam.width;
+  const size_t pixels = size_t(w) * cam.height;
+  std::memset(out_rgb, 0, pixels * 3);
+  std::memset(out_mask, 0, pixels);
+  for (size_t p = 0; p < pixels; ++p) out_depth[p] = std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < n; ++i) {
     reproject_math::Footprint f;
     if (!reproject_math::project_point(cam.world_to_camera, cam.fx, cam.fy, cam.cx, cam.cy, w,
@@ -85,7 +81,7 @@ void splat(const PinholeCamera& cam, const SplatParams& sp, int64_t n, const flo
     for (int y = f.y0; y <= f.y1; ++y) {
       for (int x = f.x0; x <= f.x1; ++x) {
         const size_t p = size_t(y) * w + x;
-        if (!(f.z < out_depth[p])) continue;  // strict: earlier points and earlier calls win ties
+        if (!(f.z < out_depth[p])) continue;  // strict: the lower index wins ties
         out_depth[p] = f.z;
         std::memcpy(out_rgb + p * 3, rgb + i * 3, 3);
         out_mask[p] = 255;

@@ -55,12 +55,9 @@ void splat(const OpCtx& ctx, const PinholeCamera& cam, const SplatParams& sp, in
   const uintptr_t base = (reinterpret_cast<uintptr_t>(ctx.scratch) + 7) & ~uintptr_t(7);
   uint64_t* keys = reinterpret_cast<uint64_t*>(base);
   const int64_t row_grain = std::max<int64_t>(1, 4096 / w);
+  const uint64_t empty = reproject_math::splat_key(0x7f800000u, 0);  // +infinity, no point
   ops_detail::parallel(ctx, h, row_grain, [&](int64_t b, int64_t e, int) {
-    for (size_t p = size_t(b) * w; p < size_t(e) * w; ++p) {
-      uint32_t bits;
-      std::memcpy(&bits, &out_depth[p], 4);
-      keys[p] = reproject_math::splat_key(bits, 0);
-    }
+    for (size_t p = size_t(b) * w; p < size_t(e) * w; ++p) keys[p] = empty;
   });
   const bool threaded = ops_detail::threads_of(ctx) > 1;
   ops_detail::parallel(ctx, n, 2048, [&](int64_t b, int64_t e, int) {
@@ -93,9 +90,13 @@ void splat(const OpCtx& ctx, const PinholeCamera& cam, const SplatParams& sp, in
     for (size_t p = size_t(b) * w; p < size_t(e) * w; ++p) {
       const uint64_t key = keys[p];
       const uint32_t payload = uint32_t(key & 0xFFFFFFFFu);
-      if (payload == 0) continue;
       const uint32_t bits = uint32_t(key >> 32);
       std::memcpy(&out_depth[p], &bits, 4);
+      if (payload == 0) {
+        out_rgb[p * 3] = out_rgb[p * 3 + 1] = out_rgb[p * 3 + 2] = 0;
+        out_mask[p] = 0;
+        continue;
+      }
       std::memcpy(out_rgb + p * 3, rgb + size_t(payload - 1) * 3, 3);
       out_mask[p] = 255;
     }

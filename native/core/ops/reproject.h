@@ -3,15 +3,14 @@
 //   unproject: every pixel of a frame -> the world point its centre shows, and the size of the
 //              surface patch it stands for;
 //   splat:     world points -> an image, a depth buffer and a validity mask of any camera, the
-//              nearest point winning each pixel.
+//              nearest point winning each pixel (every output pixel is written).
 // Reprojecting a frame is unproject then splat; the point cache (cache/point_cache.h) splats the
 // points it keeps. Like every op: ref:: (plain loops, the definition), fast:: (threaded, no
-// allocation) and the CUDA twin (native/cuda/reproject_cuda.h). All three run the per-point
-// arithmetic of reproject_math.h with contraction into FMA off (-ffp-contract=off,
-// nvcc --fmad=false) and so give bit-identical outputs (tested).
-//
-// Not yet in ops.h's op set: kept in its own files while that set is being restructured into one
-// op table; register it there (ref/fast/cuda + its cases) when that lands.
+// allocation) and the CUDA twin (native/cuda/reproject.cu, declared in cuda/cuda_ops.h). All three
+// run the per-point arithmetic of reproject_math.h with contraction into FMA off
+// (-ffp-contract=off, nvcc --fmad=false) and so give bit-identical outputs (tested). Both are rows
+// of the op table (ops/op_table.h: UnprojectArgs, SplatArgs in ops/op_args.h) with cases in
+// tests/op_cases.h.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -44,10 +43,6 @@ struct SplatParams {
 void check_camera(const PinholeCamera& cam, const char* what);
 void check_splat_params(const SplatParams& p, const char* what);
 
-// Sets an output image to "nothing drawn": rgb 0, depth +infinity, mask 0 (what splat expects
-// before the first call; splat then accumulates over calls).
-void splat_clear(int width, int height, uint8_t* rgb, float* depth, uint8_t* mask);
-
 namespace ref {
 // xyz [H*W*3]: the world point of each pixel centre at depth[p] (z along the camera's forward
 // axis); size [H*W]: depth / max(fx, fy), the side of the patch one pixel covers on a surface
@@ -56,8 +51,8 @@ namespace ref {
 void unproject(const PinholeCamera& cam, const float* depth, float* xyz, float* size);
 // n points (xyz [n*3], size [n], rgb [n*3]) into cam's image: a point covers the pixels whose
 // centres lie in its footprint; a pixel takes the point of smallest camera z, ties to the lower
-// point index, and only if that z is below the depth already there (so calls accumulate). mask
-// gets 255 where a point landed. n < 2^32 - 1.
+// point index. Every output pixel is written: where no point landed rgb 0, depth +infinity,
+// mask 0; elsewhere mask 255. n < 2^32 - 1.
 void splat(const PinholeCamera& cam, const SplatParams& p, int64_t n, const float* xyz,
            const float* size, const uint8_t* rgb, uint8_t* out_rgb, float* out_depth,
            uint8_t* out_mask);

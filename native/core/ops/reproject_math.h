@@ -68,8 +68,8 @@ WL_RP_FN bool project_point(const float* m, float fx, float fy, float cx, float 
 }
 
 // The z-buffer key of the fast and CUDA splats: positive floats order like their bit patterns, so
-// (z bits, point index + 1) as one unsigned 64-bit word orders by z, then by index; payload 0
-// marks what was in the buffer before the call and wins ties (the reference's strict test).
+// (z bits, point index + 1) as one unsigned 64-bit word orders by z, then by index, as the
+// reference's in-order strict test does; payload 0 (with z = +infinity) is "no point".
 WL_RP_FN uint64_t splat_key(uint32_t z_bits, uint32_t payload) {
   return (uint64_t(z_bits) << 32) | uint64_t(payload);
 }
