@@ -8,7 +8,7 @@ import { EVALUATIONS } from '../src/cli/commands/eval.js';
 import { runCli as cli } from './helpers/cli.js';
 
 const TINY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
-const NAMES = ['fidelity', 'revisit', 'anchor-play', 'near-return', 'relight', 'place-object', 'pose-tracking', 'sampler-steps'];
+const NAMES = ['fidelity', 'revisit', 'anchor-play', 'near-return', 'relight', 'place-object', 'pose-tracking', 'sampler-steps', 'cache-oracle'];
 
 const jsonLines = (text: string) => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 

@@ -1,5 +1,5 @@
 // Depth and camera of the truth world through the TypeScript API, the point cache (src/cache/),
-// and `worldloop cache-oracle` (issue 18): same-pose identity through the cache, the memory cap,
+// and `worldloop eval cache-oracle` (issue 18): same-pose identity through the cache, the memory cap,
 // named errors, and the CLI's JSON and sheet.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,10 +124,10 @@ describe('PointCache', () => {
   });
 });
 
-describe('worldloop cache-oracle', () => {
+describe('worldloop eval cache-oracle', () => {
   it('scores the loops at each horizon and writes the JSON and the sheet', async () => {
     const out = mkdtempSync(join(tmpdir(), 'wl-cache-oracle-'));
-    const r = await cli(['cache-oracle', '--seeds', '3', '--away', '12', '--horizons', '1,4', '--size', '48x32', '--out', out]);
+    const r = await cli(['eval', 'cache-oracle', '--seeds', '3', '--away', '12', '--horizons', '1,4', '--size', '48x32', '--out', out]);
     expect(r.code).toBe(0);
     const line = r.text.split('\n').find((l) => l.startsWith('{"eval":"cache-oracle"'));
     expect(line).toBeDefined();
@@ -148,13 +148,13 @@ describe('worldloop cache-oracle', () => {
   });
 
   it('explains itself and names bad flags', async () => {
-    const help = await cli(['cache-oracle', '--help']);
+    const help = await cli(['eval', 'cache-oracle', '--help']);
     expect(help.code).toBe(0);
     expect(help.text).toMatch(/--horizons LIST/);
-    const bad = await cli(['cache-oracle', '--horizons', '1,x']);
+    const bad = await cli(['eval', 'cache-oracle', '--horizons', '1,x']);
     expect(bad.code).not.toBe(0);
     expect(bad.text).toMatch(/--horizons must be a comma-separated list of integers/);
-    const pol = await cli(['cache-oracle', '--policy', 'oldest']);
+    const pol = await cli(['eval', 'cache-oracle', '--policy', 'oldest']);
     expect(pol.code).not.toBe(0);
     expect(pol.text).toMatch(/policy/);
   });

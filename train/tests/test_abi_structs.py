@@ -14,6 +14,7 @@ class AbiStructsTest(unittest.TestCase):
         world.check_struct_sizes(lib, {
             "wl_world_config": world.WorldConfig,
             "wl_explore_config": world.ExploreConfig,
+            "wl_camera": world.Camera,
             "wl_model_options": eval_mod._Opts,
         })
 

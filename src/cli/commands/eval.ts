@@ -16,6 +16,7 @@ export const EVALUATIONS: Record<string, CommandLoader> = {
   'place-object': () => import('./eval/place_object.js'),
   'pose-tracking': () => import('./eval/pose_tracking.js'),
   'sampler-steps': () => import('./eval/sampler_steps.js'),
+  'cache-oracle': () => import('./eval/cache_oracle.js'),
 };
 
 const help = `usage: worldloop eval <name> [flags]   (worldloop eval <name> --help for its flags)
@@ -28,7 +29,8 @@ and node dist/bench/<name>.js (engine, window frame, present).
 examples:
   worldloop eval fidelity --model models/default.safetensors --quick
   worldloop eval anchor-play --seeds 4 --frames 600
-  worldloop eval revisit --seeds 6 --away 200,1800 --out runs/revisit`;
+  worldloop eval revisit --seeds 6 --away 200,1800 --out runs/revisit
+  worldloop eval cache-oracle --seeds 6 --away 200,1800 --out runs/cache-oracle`;
 
 const command: Command = {
   name: 'eval',

@@ -1,16 +1,16 @@
-/** `worldloop cache-oracle`: the point cache's ceiling on the revisit loops, from true frames and depth. */
+/** `worldloop eval cache-oracle`: the point cache's ceiling on the revisit loops, from true frames and depth. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from '../command.js';
-import { parseArgs } from '../args.js';
-import { parseSize } from '../size.js';
-import { InvalidArgumentError, WorldloopError } from '../../errors.js';
-import { DEFAULT_HORIZONS, runCacheOracle } from '../../eval/cache_oracle.js';
-import { contactSheet } from '../../image/contact_sheet.js';
-import { encodePng } from '../../image/png.js';
-import { machineName } from '../../profiler/machine.js';
+import type { Command } from '../../command.js';
+import { parseArgs } from '../../args.js';
+import { parseSize } from '../../size.js';
+import { InvalidArgumentError, WorldloopError } from '../../../errors.js';
+import { DEFAULT_HORIZONS, runCacheOracle } from '../../../eval/cache_oracle.js';
+import { contactSheet } from '../../../image/contact_sheet.js';
+import { encodePng } from '../../../image/png.js';
+import { machineName } from '../../../profiler/machine.js';
 
-const help = `usage: worldloop cache-oracle [--seeds N] [--away N[,N...]] [--horizons H[,H...]] [--size WxH]
+const help = `usage: worldloop eval cache-oracle [--seeds N] [--away N[,N...]] [--horizons H[,H...]] [--size WxH]
                               [--voxel V] [--max-points N] [--policy newest|closest] [--stride N] [--out DIR]
 
 The oracle ceiling of a 3D cache (docs/memory-model.md, "The point cache"): on the revisit eval's
@@ -41,7 +41,7 @@ on the valid pixels, the share of valid pixels whose cached depth is within 2 % 
 (depth_agree), and beside them PSNR of the true frame h frames earlier over the whole frame
 (copy_last_psnr_db: what a generator has without a cache). A 200-frame loop takes a few seconds on this project's 2-core CPU.
 
-example: worldloop cache-oracle --seeds 6 --away 200,1800 --out runs/cache-oracle`;
+example: worldloop eval cache-oracle --seeds 6 --away 200,1800 --out runs/cache-oracle`;
 
 function list(flag: string, v: string): number[] {
   const parts = v.split(',').map((x) => x.trim());
@@ -57,7 +57,7 @@ const command: Command = {
   summary: 'the point cache fed true frames and depth: how much of the truth it renders on the revisit loops',
   help,
   async run(argv) {
-    const a = parseArgs('cache-oracle', argv, {
+    const a = parseArgs('eval cache-oracle', argv, {
       seeds: { kind: 'int', min: 1, max: 1000 },
       away: { kind: 'string' },
       horizons: { kind: 'string' },
@@ -70,7 +70,7 @@ const command: Command = {
       threads: { kind: 'int', min: 1, max: 256 },
       out: { kind: 'string' },
     });
-    if (a.positionals.length) throw new InvalidArgumentError(`cache-oracle: unexpected argument '${a.positionals[0]}' (see: worldloop cache-oracle --help)`);
+    if (a.positionals.length) throw new InvalidArgumentError(`cache-oracle: unexpected argument '${a.positionals[0]}' (see: worldloop eval cache-oracle --help)`);
     const aways = list('away', (a.flags.away as string | undefined) ?? '200');
     for (const n of aways) if (n < 3 || n > 100_000) throw new InvalidArgumentError(`cache-oracle: --away takes frame counts in 3..100000; got ${n}`);
     const horizons = list('horizons', (a.flags.horizons as string | undefined) ?? DEFAULT_HORIZONS.join(','));
