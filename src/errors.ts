@@ -52,6 +52,15 @@ export class UnsupportedError extends WorldloopError {
   }
 }
 
+/** Runs an addon call; whatever it throws comes out as the API's typed error (fromNative). */
+export function callNative<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
 /** Converts an error thrown by the addon (which carries `code`) into the typed class. */
 export function fromNative(err: unknown): WorldloopError {
   if (err instanceof WorldloopError) return err;

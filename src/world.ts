@@ -7,7 +7,7 @@
 import { addon } from './native.js';
 import type { CameraData, ExploreConfig, NativeExplorer, NativeWorld, WorldConfig } from './addon_types.js';
 export type { CameraData } from './addon_types.js';
-import { fromNative, InvalidArgumentError, WorldloopError } from './errors.js';
+import { callNative as native, InvalidArgumentError, WorldloopError } from './errors.js';
 import type { ActionChannel, ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
 import { checkLightSetting, type LightPreset, type LightSetting, type LightState } from './lighting.js';
 import { OBJECT_KINDS, type ObjectKind } from './object_kind.js';
@@ -49,17 +49,6 @@ export interface WorldInfo {
   [key: string]: unknown;
 }
 
-function native<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof WorldloopError) throw err;
-    if (err instanceof TypeError || err instanceof RangeError) {
-      throw new InvalidArgumentError((err as Error).message, { cause: err });
-    }
-    throw fromNative(err);
-  }
-}
 
 let layoutCache: WorldLayout | undefined;
 /** The world's action layout and related data (parsed once from the native library). */

@@ -17,11 +17,14 @@
 #include "cuda/cuda_ops.h"
 #include "cuda/device.h"
 #include "ops/reproject.h"
+#include "reproject_fixtures.h"
 #include "test_util.h"
 #include "worldloop/wl_world.h"
 
 using namespace wl;
 using cuda::DeviceBuffer;
+using wl_test::camera_of;
+using wl_test::random_camera;
 using wl_test::Rng;
 
 namespace {
@@ -37,25 +40,6 @@ std::vector<T> from_dev(const DeviceBuffer& b, size_t n) {
   std::vector<T> v(n);
   if (n) b.download(v.data(), n * sizeof(T));
   return v;
-}
-
-PinholeCamera random_camera(Rng& rng, int w, int h) {
-  PinholeCamera c;
-  c.width = w;
-  c.height = h;
-  c.fx = rng.uniform(0.5f, 1.5f) * w;
-  c.fy = c.fx * rng.uniform(0.8f, 1.25f);
-  c.cx = w * rng.uniform(0.4f, 0.6f);
-  c.cy = h * rng.uniform(0.4f, 0.6f);
-  const double yaw = rng.uniform(-3.1f, 3.1f), cs = std::cos(yaw), sn = std::sin(yaw);
-  const double r[9] = {-sn, cs, 0, 0, 0, -1, cs, sn, 0};
-  const double eye[3] = {rng.uniform(-2, 2), rng.uniform(-2, 2), 0.5};
-  for (int i = 0; i < 3; ++i) {
-    for (int j = 0; j < 3; ++j) c.world_to_camera[i * 4 + j] = float(r[i * 3 + j]);
-    c.world_to_camera[i * 4 + 3] =
-        float(-(r[i * 3] * eye[0] + r[i * 3 + 1] * eye[1] + r[i * 3 + 2] * eye[2]));
-  }
-  return c;
 }
 
 bool same_floats(const std::vector<float>& a, const std::vector<float>& b) {
@@ -137,15 +121,7 @@ TEST(cuda_reproject_is_bit_identical_to_ref_on_truth_frames) {
   auto camera = [&] {
     wl_camera c;
     wl_world_camera(w, &c);
-    PinholeCamera p;
-    p.width = c.width;
-    p.height = c.height;
-    p.fx = c.fx;
-    p.fy = c.fy;
-    p.cx = c.cx;
-    p.cy = c.cy;
-    std::memcpy(p.world_to_camera, c.world_to_camera, 48);
-    return p;
+    return camera_of(c);
   };
   const float act[WL_ACTION_COUNT] = {0.8f, 0, 0.4f, 0, 0};
   for (int k = 0; k < 4; ++k) {

@@ -18,27 +18,18 @@
 #include "capi/error.h"
 #include "check.h"
 #include "ops/reproject.h"
+#include "reproject_fixtures.h"
 #include "runtime/thread_pool.h"
 #include "test_util.h"
 #include "worldloop/wl_cache.h"
 #include "worldloop/wl_world.h"
 
 using namespace wl;
+using wl_test::camera_of;
+using wl_test::random_camera;
 using wl_test::Rng;
 
 namespace {
-
-PinholeCamera camera_of(const wl_camera& c) {
-  PinholeCamera p;
-  p.width = c.width;
-  p.height = c.height;
-  p.fx = c.fx;
-  p.fy = c.fy;
-  p.cx = c.cx;
-  p.cy = c.cy;
-  std::memcpy(p.world_to_camera, c.world_to_camera, sizeof(p.world_to_camera));
-  return p;
-}
 
 struct View {
   std::vector<uint8_t> rgb;
@@ -63,26 +54,6 @@ struct Out {
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
-}
-
-// A camera at a random yaw looking over random points, with a random intrinsics and size.
-PinholeCamera random_camera(Rng& rng, int w, int h) {
-  PinholeCamera c;
-  c.width = w;
-  c.height = h;
-  c.fx = rng.uniform(0.5f, 1.5f) * w;
-  c.fy = c.fx * rng.uniform(0.8f, 1.25f);
-  c.cx = w * rng.uniform(0.4f, 0.6f);
-  c.cy = h * rng.uniform(0.4f, 0.6f);
-  const double yaw = rng.uniform(-3.1f, 3.1f), cs = std::cos(yaw), sn = std::sin(yaw);
-  const double r[9] = {-sn, cs, 0, 0, 0, -1, cs, sn, 0};
-  const double eye[3] = {rng.uniform(-2, 2), rng.uniform(-2, 2), 0.5};
-  for (int i = 0; i < 3; ++i) {
-    for (int j = 0; j < 3; ++j) c.world_to_camera[i * 4 + j] = float(r[i * 3 + j]);
-    c.world_to_camera[i * 4 + 3] =
-        float(-(r[i * 3] * eye[0] + r[i * 3 + 1] * eye[1] + r[i * 3 + 2] * eye[2]));
-  }
-  return c;
 }
 
 }  // namespace

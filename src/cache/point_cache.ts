@@ -6,22 +6,10 @@
  */
 import { addon } from '../native.js';
 import type { CameraData, NativePointCache, PointCacheConfig } from '../addon_types.js';
-import { fromNative, InvalidArgumentError, WorldloopError } from '../errors.js';
+import { callNative as native, WorldloopError } from '../errors.js';
 
 export type { CameraData, PointCacheConfig } from '../addon_types.js';
 
-function native<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof WorldloopError) throw err;
-    // The addon throws TypeError/RangeError for wrongly typed arguments: the API's own class.
-    if (err instanceof TypeError || err instanceof RangeError) {
-      throw new InvalidArgumentError((err as Error).message, { cause: err });
-    }
-    throw fromNative(err);
-  }
-}
 
 /** What render() gives: RGB8, depth (Infinity where nothing landed) and mask (255 = valid). */
 export interface CacheView {
