@@ -1,5 +1,5 @@
-"""The proxy lab's subcommands of `python3 -m train` (docs/lab.md): lab-build, lab-train, lab-eval,
-lab-compare. Registered into train/__main__.py's dispatcher."""
+"""The proxy lab's subcommands of `python3 -m train` (docs/lab.md): lab-build, lab-cache-build,
+lab-train, lab-eval, lab-compare. Registered into train/__main__.py's dispatcher."""
 from __future__ import annotations
 
 import glob
@@ -15,6 +15,11 @@ def cmd_build(args):
     trainer.use_all_cpus()
     lab_set.build(args.out, args.model, args.train_worlds, args.ticks, args.held_worlds,
                   args.held_ticks)
+
+
+def cmd_cache_build(args):
+    from . import lab_cache
+    lab_cache.build(args.set_dir, args.policy)
 
 
 def cmd_train(args):
@@ -38,7 +43,8 @@ def cmd_eval(args):
     from . import lab_eval, trainer
     trainer.use_all_cpus()
     res = lab_eval.run(args.model, args.set_dir, args.out, args.steps, args.seed,
-                       decoder_model=args.decoder_model)
+                       decoder_model=args.decoder_model, cache_policy=args.cache_policy,
+                       cache_feed=args.cache_feed)
     if not args.out:
         print(json.dumps(res, indent=1))
 
@@ -51,7 +57,7 @@ COLUMNS = [("tf_psnr", ("teacher_forced", "psnr")), ("tf_sharp", ("teacher_force
            ("h32_detail", ("h32", "detail")), ("still1", ("still", "1", "psnr")),
            ("still8", ("still", "8", "psnr")), ("still32", ("still", "32", "psnr")),
            ("still32_sharp", ("still", "32", "sharpness_ratio")), ("flicker", ("still", "flicker")),
-           ("turn", ("turn", "agreement"))]
+           ("turn", ("turn", "agreement")), ("return", ("return", "psnr"))]
 
 
 def compare_rows(paths):
@@ -96,6 +102,12 @@ def _args_build(p):
     p.add_argument("--held-ticks", type=int, default=48)
 
 
+def _args_cache_build(p):
+    p.add_argument("--set-dir", default=DEFAULT_SET, help="an existing lab set (its files stay)")
+    p.add_argument("--policy", choices=["newest", "closest"], default="newest",
+                   help="the point cache's policy for the training renders (default newest)")
+
+
 def _args_train(p):
     from .lab_train import ARMS
     p.add_argument("--arm", required=True, choices=sorted(ARMS),
@@ -118,6 +130,11 @@ def _args_eval(p):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--decoder-model", default=None,
                    help="decode with this model file's decoder (default: the set's model)")
+    p.add_argument("--cache-policy", choices=["newest", "closest"], default="newest",
+                   help="point cache policy in the rollouts of a model with a cache slot")
+    p.add_argument("--cache-feed", choices=["model", "truth"], default="model",
+                   help="what those rollouts insert into the cache: the model's decoded frames "
+                        "(default) or, as a diagnostic, the truth's")
 
 
 def _args_critic(p):
@@ -144,6 +161,8 @@ def _args_compare(p):
 
 COMMANDS = {
     "lab-build": (cmd_build, "build the proxy lab's cached latent set (docs/lab.md)", _args_build),
+    "lab-cache-build": (cmd_cache_build, "add the oracle-depth point cache's renders to a lab set "
+                                         "(issue 18; docs/lab.md)", _args_cache_build),
     "lab-train": (cmd_train, "train one lab arm from scratch on the set, then micro-eval it",
                   _args_train),
     "lab-critic": (cmd_critic, "fine-tune the set's decoder against a patch critic, then "

@@ -10,6 +10,19 @@ over truth's; detail = the aligned-detail guard, metrics.detail_correlation):
                   change between consecutive frames, 0..255 levels; truth's is 0)
   turn            sign agreement of the horizontal image shift, model vs truth, turning right and
                   left from a held-out state
+  return          persistence: from the turn clips' start, RETURN_TURN frames turning right then
+                  as many turning left, back to the start view (the truth's return frame is its
+                  last context frame, exactly): the model's return frame against truth's, beside
+                  autoencoder_psnr (that frame encoded and decoded: perfect memory) and
+                  copy_far_psnr (the frame at the far end of the turn: no memory at all)
+
+A model with memory slots is run as the cache-conditioned arm (issue 18; train/lab_cache.py): slot
+0 holds the point cache's render of the target camera, encoded by the set's encoder, relative pose
+zero, age 0, present when the render has any valid pixel. Teacher-forced: the set's cache layer
+(renders of true frames). Rollouts, standing still and turns: a cache per world built during the
+rollout from the true context frames and then the model's OWN decoded frames, each inserted with
+the truth's depth and camera at that tick (oracle depth), rendered at the target camera before
+each step. Models without slots run exactly the old path (same seeds, same lines).
 """
 from __future__ import annotations
 
@@ -21,16 +34,19 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-from . import data, metrics, png
+from . import data, metrics, modules, png
 from .engine_ae import EngineAutoencoder
 from .eval import TorchWorldModel
 from .lab_set import LabSet
+from .lab_cache import CacheLayer
+from . import point_cache
 
 HORIZONS = (8, 32)
 STILL_FRAMES = 32
 STILL_AT = 20          # the held-out tick whose frame is held still
 ROLL_STARTS = (0, 12)  # held-out ticks where rollouts start (context = the K frames from there)
 TF_STRIDE = 4
+RETURN_TURN = 12       # frames turning right, then as many turning left (the return line)
 
 
 def _f(frames_u8: np.ndarray, device) -> torch.Tensor:
@@ -39,6 +55,99 @@ def _f(frames_u8: np.ndarray, device) -> torch.Tensor:
 
 def _r(x: float, n: int = 3) -> float:
     return round(float(x), n)
+
+
+def return_clips(meta: Dict, held_actions: np.ndarray, K: int, turn: int = RETURN_TURN):
+    """Per held-out world, as the turn clips start (lab_set._turn_clips: replay `turn_warm`
+    explored actions and K-1 more), then `turn` frames turning right and `turn` turning left.
+    Returns frames uint8 [V, K+2*turn, H, W, 3], depths [V, K+2*turn, H, W], poses [V, K+2*turn,
+    3] and actions [V, K-1+2*turn, A] (actions[:, j] follows frame j)."""
+    from . import world
+    size, warm = int(meta["frame_size"]), int(meta["held"]["turn_warm"])
+    A = held_actions.shape[-1]
+    ti = list(meta["actions"]).index("turn")
+    script = np.zeros((2 * turn, A), np.float32)
+    script[:turn, ti], script[turn:, ti] = 1.0, -1.0
+    fs, ds, ps, acs = [], [], [], []
+    for i in range(held_actions.shape[0]):
+        acts = np.concatenate([held_actions[i, :warm + K - 1], script])
+        w = world.World(int(meta["held"]["seed_base"]) + i, width=size, height=size)
+        try:
+            f, d, p = [w.frame().copy()], [w.depth().copy()], [w.pose()]
+            for a in acts:
+                w.step(a)
+                f.append(w.frame().copy())
+                d.append(w.depth().copy())
+                p.append(w.pose())
+        finally:
+            w.close()
+        fs.append(np.stack(f[warm:]))
+        ds.append(np.stack(d[warm:]))
+        ps.append(np.stack(p[warm:]))
+        acs.append(acts[warm:])
+    return np.stack(fs), np.stack(ds), np.stack(ps), np.stack(acs)
+
+
+class CacheSlot:
+    """Feeds a memory model's slot 0 with the point cache's render (module docstring)."""
+
+    def __init__(self, model, layer: CacheLayer, encoder, decoder, policy: str,
+                 feed: str = "model"):
+        dn = model.manifest["denoiser"]["memory"]
+        self.model, self.layer, self.encoder, self.decoder = model, layer, encoder, decoder
+        self.M, self.P, self.policy = int(dn["slots"]), int(dn["pose_dim"]), policy
+        if feed not in ("model", "truth"):
+            raise ValueError(f"cache feed '{feed}': model or truth")
+        self.feed = feed
+        self.valid_sum, self.valid_n = 0.0, 0
+
+    def memory(self, lat: torch.Tensor, valid: torch.Tensor):
+        n = lat.shape[0]
+        mem = lat.new_zeros((n, self.M) + tuple(lat.shape[1:]))
+        mem[:, 0] = lat
+        zero = torch.zeros(n, self.M, 3)
+        feats = torch.zeros(n, self.M, self.P)
+        feats[:, :1] = modules.memory_pose_features(
+            zero[:, :1], zero[:, :1], torch.zeros(n, 1), self.P)
+        mask = torch.zeros(n, self.M)
+        mask[:, 0] = (valid > 0).float()
+        return mem, feats, mask
+
+    def rollout(self, ctx, ctx_frames, ctx_depths, ctx_poses, actions, depths, poses, steps, gen,
+                frames=None):
+        """Like TorchWorldModel.rollout (same noise draws), with the cache: ctx latents [V,K,...],
+        the context's true frames uint8 [V,K,H,W,3], depths [V,K,H,W], poses [V,K,3]; actions
+        [V,K-1+T,A]; the targets' true depths [V,T,H,W] and poses [V,T,3]; frames: the targets'
+        true frames [V,T,H,W,3], inserted instead of the model's with feed "truth" (a diagnostic:
+        the cache the arm was trained with)."""
+        intr, K = self.layer.intrinsics, self.model.K
+        V, T = ctx.shape[0], actions.shape[1] - (K - 1)
+        caches = [point_cache.PointCache(self.policy) for _ in range(V)]
+        try:
+            for i, c in enumerate(caches):
+                for j in range(K):
+                    c.insert(point_cache.pose_camera(intr, *ctx_poses[i, j]), ctx_frames[i, j],
+                             ctx_depths[i, j])
+            outs = []
+            for t in range(T):
+                noise = torch.randn(ctx[:, 0].shape, generator=gen)
+                cams = [point_cache.pose_camera(intr, *poses[i, t]) for i in range(V)]
+                ren = [c.render(cam) for c, cam in zip(caches, cams)]
+                lat = torch.from_numpy(self.encoder.encode(np.stack([r[0] for r in ren])))
+                valid = torch.tensor([float((r[2] > 0).mean()) for r in ren])
+                self.valid_sum, self.valid_n = self.valid_sum + float(valid.sum()), self.valid_n + V
+                z = self.model.step(ctx, actions[:, t:t + K], noise, steps,
+                                    self.memory(lat, valid))
+                outs.append(z)
+                shown = (self.decoder.decode(z.numpy()) if self.feed == "model"
+                         else np.ascontiguousarray(frames[:, t]))
+                for i, c in enumerate(caches):
+                    c.insert(cams[i], shown[i], depths[i, t])
+                ctx = torch.cat([ctx[:, 1:], z[:, None]], dim=1)
+            return torch.stack(outs, dim=1)
+        finally:
+            for c in caches:
+                c.close()
 
 
 class _Acc:
@@ -61,9 +170,13 @@ class _Acc:
 
 @torch.no_grad()
 def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Optional[int] = None,
-        seed: int = 0, log=print, decoder_model: Optional[str] = None) -> Dict:
+        seed: int = 0, log=print, decoder_model: Optional[str] = None,
+        cache_policy: str = "newest", cache_feed: str = "model") -> Dict:
     """decoder_model: decode with this file's decoder instead of the set's (a critic-trained
-    decoder, train/critic.py); the latents still come from `model_path`'s denoiser."""
+    decoder, train/critic.py); the latents still come from `model_path`'s denoiser.
+    cache_policy: the point cache's policy for a model with memory slots (newest / closest);
+    cache_feed: what its rollouts insert, the model's decoded frames ("model") or, as a diagnostic,
+    the truth's ("truth")."""
     t0 = time.time()
     lab = LabSet(set_root)
     device = torch.device("cpu")
@@ -84,12 +197,34 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     res: Dict = {"model": model_path, "set": set_root, "steps": steps, "worlds": V,
                  "residual": model.residual, "decoder": decoder_model or lab.meta["model"]}
     sheet_cols = []
+    slot = None
+    encoder_engine = engine if decoder_model is None else EngineAutoencoder(lab.meta["model"], 16)
+    if model.memory_slots:
+        encoder = encoder_engine
+        layer = CacheLayer(set_root)
+        slot = CacheSlot(model, layer, encoder, engine, cache_policy, cache_feed)
+        res["cache"] = {"policy": cache_policy, "depth": "oracle (the truth's at each tick)",
+                        "feed": cache_feed}
+
+    def rolled(ctx, acts, ticks_ctx=None, ticks=None, turn=None):
+        """model.rollout, or with the cache: ticks_ctx / ticks index the held-out worlds' frames,
+        depths and poses of the context / the targets; turn = d: the turn clips instead."""
+        if slot is None:
+            return model.rollout(ctx, acts, steps, gen)
+        if turn is not None:
+            f, d, p = lab.turn_frames[:, turn], layer.turn_depths[:, turn], layer.turn_poses[:, turn]
+            return slot.rollout(ctx, f[:, :K], d[:, :K], p[:, :K], acts, d[:, K:], p[:, K:],
+                                steps, gen, f[:, K:])
+        return slot.rollout(ctx, fr[:, ticks_ctx], layer.held_depths[:, ticks_ctx],
+                            layer.held_poses[:, ticks_ctx], acts, layer.held_depths[:, ticks],
+                            layer.held_poses[:, ticks], steps, gen, fr[:, ticks])
 
     # Teacher-forced, with the autoencoder ceiling and copy-last beside it.
     tf, ae, copy = _Acc(), _Acc(), _Acc()
     for t in range(K, T, TF_STRIDE):
         noise = torch.randn(z[:, 0].shape, generator=gen)
-        pred = decode(model.step(z[:, t - K:t], ac[:, t - K:t], noise, steps))
+        mem = () if slot is None else slot.memory(layer.held_latents[:, t], layer.held_valid[:, t])
+        pred = decode(model.step(z[:, t - K:t], ac[:, t - K:t], noise, steps, mem))
         truth = _f(fr[:, t], device)
         tf.add(pred, truth)
         ae.add(decode(z[:, t]), truth)
@@ -106,7 +241,8 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     roll = {h: _Acc() for h in HORIZONS}
     copy_h = {h: _Acc() for h in HORIZONS}
     for s in ROLL_STARTS:
-        zr = model.rollout(z[:, s:s + K], ac[:, s:s + K - 1 + H], steps, gen)  # H frames
+        zr = rolled(z[:, s:s + K], ac[:, s:s + K - 1 + H],  # H frames
+                  list(range(s, s + K)), list(range(s + K, s + K + H)))
         for h in HORIZONS:
             truth = _f(fr[:, s + K + h - 1], device)
             x = decode(zr[:, h - 1])
@@ -122,7 +258,8 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
 
     # Standing still.
     ctx = z[:, STILL_AT][:, None].repeat(1, K, 1, 1, 1)
-    zs = model.rollout(ctx, torch.zeros(V, K - 1 + STILL_FRAMES, ac.shape[-1]), steps, gen)
+    zs = rolled(ctx, torch.zeros(V, K - 1 + STILL_FRAMES, ac.shape[-1]), [STILL_AT] * K,
+              [STILL_AT] * STILL_FRAMES)
     frames = decode(zs.flatten(0, 1)).reshape(V, STILL_FRAMES, 3, *fr.shape[2:4])
     truth = _f(fr[:, STILL_AT], device)
     still: Dict = {"autoencoder_psnr": _r(metrics.psnr(decode(z[:, STILL_AT]), truth).mean())}
@@ -140,7 +277,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     F_ = lab.turn_frames.shape[2] - K
     agree, total = 0, 0
     for d in range(2):
-        zr = model.rollout(lab.turn_latents[:, d], lab.turn_actions[:, d], steps, gen)
+        zr = rolled(lab.turn_latents[:, d], lab.turn_actions[:, d], turn=d)
         mf = torch.cat([decode(lab.turn_latents[:, d, -1])[:, None],
                         decode(zr.flatten(0, 1)).reshape(V, F_, 3, *fr.shape[2:4])], 1)
         tf_ = _f(lab.turn_frames[:, d, K - 1:], device)
@@ -152,6 +289,27 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
         if d == 0:
             sheet_cols.append((tf_[:, -1], mf[:, -1]))
     res["turn"] = {"pairs": total, "agreement": _r(agree / total, 4) if total else None}
+
+    # Return: away and back to the start view (after every older line: their draws are unchanged).
+    rf, rd, rp, ra = return_clips(lab.meta, ac.numpy(), K)
+    rz = torch.from_numpy(encoder_engine.encode(rf[:, :K]))
+    if slot is None:
+        zr = model.rollout(rz, torch.from_numpy(ra), steps, gen)
+    else:
+        zr = slot.rollout(rz, rf[:, :K], rd[:, :K], rp[:, :K], torch.from_numpy(ra), rd[:, K:],
+                          rp[:, K:], steps, gen, rf[:, K:])
+    truth = _f(rf[:, -1], device)
+    ret, ret_far = _Acc(), _Acc()
+    ret.add(decode(zr[:, -1]), truth)
+    ret_far.add(_f(rf[:, K - 1 + RETURN_TURN], device), truth)
+    res["return"] = ret.result()
+    res["return"]["autoencoder_psnr"] = _r(metrics.psnr(decode(rz[:, -1]), truth).mean())
+    res["return"]["copy_far_psnr"] = ret_far.result()["psnr"]
+    res["return"]["frames"] = 2 * RETURN_TURN
+    log(f"[lab eval] return {res['return']}")
+    if slot is not None:
+        res["cache"]["rollout_valid_mean"] = _r(slot.valid_sum / max(slot.valid_n, 1), 4)
+        res["cache"]["teacher_forced_valid_mean"] = _r(layer.held_valid[:, K::TF_STRIDE].mean(), 4)
     res["seconds"] = round(time.time() - t0, 1)
     log(f"[lab eval] turn {res['turn']}; {res['seconds']} s")
 

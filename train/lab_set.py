@@ -199,13 +199,15 @@ class LabSet:
         self.turn_latents = torch.from_numpy(load("turn_latents").astype(np.float32))
         self.turn_actions = torch.from_numpy(load("turn_actions"))
 
-    def sample_clips(self, gen: torch.Generator, batch: int, length: int):
-        """Random training clips: latents [B, length, C, h, w] and actions [B, length, A]."""
+    def sample_clips(self, gen: torch.Generator, batch: int, length: int, with_index=False):
+        """Random training clips: latents [B, length, C, h, w] and actions [B, length, A] (and
+        with_index: the worlds [B] and first ticks [B] they come from)."""
         W, T = self.train_latents.shape[:2]
         w = torch.randint(0, W, (batch,), generator=gen)
         t0 = torch.randint(0, T - length + 1, (batch,), generator=gen)
         idx = t0[:, None] + torch.arange(length)[None]
-        return (self.train_latents[w[:, None], idx], self.train_actions[w[:, None], idx])
+        clips = (self.train_latents[w[:, None], idx], self.train_actions[w[:, None], idx])
+        return clips + (w, t0) if with_index else clips
 
 
 def autoencoder_sha256(path: str) -> Optional[str]:

@@ -43,7 +43,32 @@ ARMS: Dict[str, tuple] = {
                           "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
                           "dyn.unroll_prob=0.25", "dyn.sampler_steps=1"],
                          "copy-then-correct and the sampled-levels recipe together"),
+    # Issue 18: one memory slot carrying the point cache's render of the target camera (true
+    # frames, true depth: the set's cache layer, train/lab_cache.py); relative pose zero, age 0.
+    "cache_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
+                                "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
+                                "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
+                                "dyn.memory_slots=1", "dyn.memory_drop=0.2"],
+                               "residual_sampled plus one memory slot holding the oracle-depth "
+                               "point cache's render of the target camera (needs lab-cache-build)"),
 }
+
+# Arms whose memory slot is the cache layer's render (train/lab_cache.py).
+CACHE_ARMS = ("cache_residual_sampled",)
+
+
+def cache_memory(layer, w: torch.Tensor, t: torch.Tensor, pose_dim: int, drop: float,
+                 gen: torch.Generator, held: bool = False):
+    """The cache slot for targets at ticks t [B] of worlds w [B]: (render latents [B, 1, C, h, w],
+    pose features [B, 1, P] (relative pose zero, age 0), mask [B, 1]: 1 where the render has any
+    valid pixel, dropped with probability `drop` so the model also works without it)."""
+    lat = (layer.held_latents if held else layer.train_latents)[w, t][:, None]
+    valid = (layer.held_valid if held else layer.train_valid)[w, t]
+    zero = torch.zeros(len(w), 1, 3)
+    feats = modules.memory_pose_features(zero, zero, torch.zeros(len(w), 1), pose_dim)
+    keep = torch.rand(len(w), generator=gen) >= drop if drop > 0 else torch.ones(len(w), dtype=torch.bool)
+    mask = ((valid > 0) & keep).float()[:, None]
+    return lat, feats, mask
 
 
 def lab_config(arm: str, sets: List[str], change_std: float) -> configs.Config:
@@ -80,6 +105,10 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
     """Trains the arm to `steps` total optimiser steps (resuming from `out`), exports
     <out>/model.safetensors and returns its path."""
     lab = LabSet(set_root)
+    layer = None
+    if arm in CACHE_ARMS:
+        from .lab_cache import CacheLayer
+        layer = CacheLayer(set_root)
     trainer.use_all_cpus()
     cfg = lab_config(arm, list(sets), lab.meta["change_std"])
     c = cfg.dyn
@@ -129,10 +158,19 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
         lr = sched.lr(step, 0.0, 0)
         for g in opt.param_groups:
             g["lr"] = lr
-        z, a = lab.sample_clips(gen, c.batch, K + 1 + U)
-        ctx, acts, tgt, _ = build_batch(c, z, a, model, manifest["edm"], n_unroll, device)
+        memory_for = None
+        if layer is None:
+            z, a = lab.sample_clips(gen, c.batch, K + 1 + U)
+        else:
+            z, a, wi, tick0 = lab.sample_clips(gen, c.batch, K + 1 + U, with_index=True)
+            # Teacher-forced and unrolled targets alike get the render of the target tick made
+            # from TRUE frames (a simplification: in play the cache holds the model's frames).
+            memory_for = lambda j: cache_memory(layer, wi, tick0 + j, c.memory_pose_dim,  # noqa: E731
+                                                c.memory_drop, gen)
+        ctx, acts, tgt, mem = build_batch(c, z, a, model, manifest["edm"], n_unroll, device,
+                                          memory_for)
         model.train()
-        loss = edm_loss(model, ctx, acts, tgt, c, sd, device, manifest["edm"]["sigma_max"])
+        loss = edm_loss(model, ctx, acts, tgt, c, sd, device, manifest["edm"]["sigma_max"], mem)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

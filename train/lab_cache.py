@@ -1,0 +1,219 @@
+"""The point-cache layer of a lab set (issue 18; docs/lab.md, "The cache-conditioned arm"): for
+every world of an existing set, what a point cache fed with TRUE frames and TRUE depth renders at
+each tick's camera, encoded by the set's encoder, so that a lab denoiser can be conditioned on it.
+
+`build(set_dir)` regenerates the set's worlds deterministically with depth (lab_set's seeds and
+EXPLORE), fails loudly unless the regenerated actions equal train_actions.npy / held_actions.npy
+and the held-out and turn frames equal the stored ones, then for each world runs a point cache
+(train/point_cache.py over the C ABI): for t = 0..T-1 it renders the cache at camera t BEFORE
+inserting frame t (render t shows what frames < t saw), then inserts frame t with its depth.
+The set's existing files are not touched; the layer adds, beside them:
+
+  cache_meta.json           what was built (policy, intrinsics, digests)
+  train_render_latents.npy  float16 [W, T, C, h, w]  encoded renders (invalid pixels black)
+  train_render_valid.npy    float32 [W, T]           each render's valid pixel fraction
+  train_render_mask.npy     float16 [W, T, h, w]     valid fraction per latent cell
+  held_render_latents.npy   float16 [V, Th, C, h, w] (and _valid, _mask), for teacher forcing
+  held_depths.npy           float32 [V, Th, H, W]    truth depth (inf = sky), for the eval's cache
+  held_poses.npy            float32 [V, Th, 3]       x, y, yaw of each held-out frame
+  turn_depths.npy           float32 [V, 2, K+F, H, W] the turn clips' depth
+  turn_poses.npy            float32 [V, 2, K+F, 3]
+Cameras are rebuilt from poses with point_cache.pose_camera and the intrinsics in cache_meta.json
+(exactly World::camera(); tested).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Dict
+
+import numpy as np
+
+from . import lab_set, point_cache
+from .engine_ae import EngineAutoencoder
+
+CACHE_VERSION = 1
+FILES = ("train_render_latents", "train_render_valid", "train_render_mask", "held_render_latents",
+         "held_render_valid", "held_render_mask", "held_depths", "held_poses", "turn_depths",
+         "turn_poses")
+CAMERA_FIELDS = ("width", "height", "fx", "fy", "cx", "cy", "eye_height")
+
+
+def intrinsics(frame_size: int) -> point_cache.world.Camera:
+    """A camera of the lab's world config (its intrinsics; the pose is seed 1's start)."""
+    w = point_cache.world.World(1, width=frame_size, height=frame_size)
+    try:
+        return point_cache.world_camera(w)
+    finally:
+        w.close()
+
+
+def intrinsics_from(meta: Dict) -> point_cache.world.Camera:
+    c = point_cache.world.Camera()
+    for k in CAMERA_FIELDS:
+        setattr(c, k, meta["camera"][k])
+    return c
+
+
+def cell_fraction(mask_u8: np.ndarray, lat_hw) -> np.ndarray:
+    """uint8 masks [..., H, W] (255 valid) -> valid fraction per latent cell [..., h, w]."""
+    H, W = mask_u8.shape[-2:]
+    h, w = lat_hw
+    m = (mask_u8 > 0).astype(np.float32).reshape(*mask_u8.shape[:-2], h, H // h, w, W // w)
+    return m.mean(axis=(-3, -1))
+
+
+def cache_renders(frames: np.ndarray, depths: np.ndarray, poses: np.ndarray, intr,
+                  policy: str = "newest", threads: int = 1):
+    """One world's sequence: frames uint8 [T,H,W,3], depths [T,H,W], poses [T,3] -> renders uint8
+    [T,H,W,3] and masks uint8 [T,H,W], render t made before frame t is inserted."""
+    T = frames.shape[0]
+    out = np.empty_like(frames)
+    masks = np.empty(frames.shape[:3], np.uint8)
+    with point_cache.PointCache(policy, threads=threads) as cache:
+        for t in range(T):
+            cam = point_cache.pose_camera(intr, *poses[t])
+            out[t], _, masks[t] = cache.render(cam)
+            cache.insert(cam, frames[t], depths[t])
+    return out, masks
+
+
+def _explore_depth(seeds, ticks: int, frame_size: int):
+    from . import world
+    b = world.WorldBatch(seeds, width=frame_size, height=frame_size, explore=lab_set.EXPLORE)
+    try:
+        return b.generate(ticks, depth=True)
+    finally:
+        b.close()
+
+
+def _turn_depths(seeds, held_actions, K, frames, warm, frame_size, turn_index):
+    """lab_set._turn_clips replayed with depth and poses kept."""
+    from . import world
+    A = held_actions.shape[-1]
+    out_f = np.empty((len(seeds), 2, K + frames, frame_size, frame_size, 3), np.uint8)
+    out_d = np.empty((len(seeds), 2, K + frames, frame_size, frame_size), np.float32)
+    out_p = np.empty((len(seeds), 2, K + frames, 3), np.float32)
+    for i, seed in enumerate(seeds):
+        for d, val in enumerate((1.0, -1.0)):
+            script = np.zeros((frames, A), np.float32)
+            script[:, turn_index] = val
+            acts = np.concatenate([held_actions[i, :warm + K - 1], script])
+            w = world.World(int(seed), width=frame_size, height=frame_size)
+            try:
+                f, dp, p = [w.frame().copy()], [w.depth().copy()], [w.pose()]
+                for a in acts:
+                    w.step(a)
+                    f.append(w.frame().copy())
+                    dp.append(w.depth().copy())
+                    p.append(w.pose())
+            finally:
+                w.close()
+            out_f[i, d], out_d[i, d], out_p[i, d] = (np.stack(x[warm:]) for x in (f, dp, p))
+    return out_f, out_d, out_p
+
+
+def _mismatch(what: str, a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape or not np.array_equal(a, b):
+        raise ValueError(f"lab cache: the regenerated {what} differ from the set's (the world, "
+                         "the explorer or lab_set.EXPLORE changed since the set was built); "
+                         "rebuild the set (python3 -m train lab-build) before its cache layer")
+
+
+def build(set_dir: str, policy: str = "newest", group: int = 32, log=print) -> Dict:
+    t_start = time.time()
+    with open(os.path.join(set_dir, "meta.json")) as f:
+        meta = json.load(f)
+    size = int(meta["frame_size"])
+    C, h, w = meta["latent"]
+    K = int(meta["context"])
+    ae = EngineAutoencoder(meta["model"], batch=lab_set.ENCODE_BATCH)
+    intr = intrinsics(size)
+    a_train = np.load(os.path.join(set_dir, "train_actions.npy"), mmap_mode="r")
+    W, T = int(meta["train"]["worlds"]), int(meta["train"]["ticks"])
+    base = int(meta["train"]["seed_base"])
+    path = lambda n: os.path.join(set_dir, n + ".npy")  # noqa: E731
+    z_r = np.lib.format.open_memmap(path("train_render_latents"), "w+", np.float16, (W, T, C, h, w))
+    valid = np.empty((W, T), np.float32)
+    cells = np.empty((W, T, h, w), np.float16)
+    for g0 in range(0, W, group):
+        seeds = [base + i for i in range(g0, min(W, g0 + group))]
+        fr, ac, po, dp = _explore_depth(seeds, T, size)
+        _mismatch(f"training actions of worlds {g0}..{g0 + len(seeds) - 1}", ac,
+                  np.asarray(a_train[g0:g0 + len(seeds)]))
+        for j in range(len(seeds)):
+            ren, m = cache_renders(fr[j], dp[j], po[j], intr, policy, threads=2)
+            z_r[g0 + j] = lab_set.encode_frames(ae, ren)
+            valid[g0 + j] = (m > 0).mean(axis=(1, 2))
+            cells[g0 + j] = cell_fraction(m, (h, w))
+        log(f"[lab cache] train worlds {g0 + len(seeds)}/{W} ({time.time() - t_start:.0f} s)")
+    z_r.flush()
+    del z_r
+    np.save(path("train_render_valid"), valid)
+    np.save(path("train_render_mask"), cells)
+
+    V, Th = int(meta["held"]["worlds"]), int(meta["held"]["ticks"])
+    held_seeds = [int(meta["held"]["seed_base"]) + i for i in range(V)]
+    fr, ac, po, dp = _explore_depth(held_seeds, Th, size)
+    _mismatch("held-out actions", ac, np.load(path("held_actions")))
+    _mismatch("held-out frames", fr, np.load(path("held_frames")))
+    zs, vs, cs = [], [], []
+    for j in range(V):
+        ren, m = cache_renders(fr[j], dp[j], po[j], intr, policy)
+        zs.append(lab_set.encode_frames(ae, ren))
+        vs.append((m > 0).mean(axis=(1, 2)))
+        cs.append(cell_fraction(m, (h, w)))
+    np.save(path("held_render_latents"), np.stack(zs))
+    np.save(path("held_render_valid"), np.stack(vs).astype(np.float32))
+    np.save(path("held_render_mask"), np.stack(cs).astype(np.float16))
+    np.save(path("held_depths"), dp)
+    np.save(path("held_poses"), po)
+    names = [c["name"] for c in point_cache.world.action_layout()["channels"]]
+    tf, td, tp = _turn_depths(held_seeds, ac, K, int(meta["held"]["turn_frames"]),
+                              int(meta["held"]["turn_warm"]), size, names.index("turn"))
+    _mismatch("turn-clip frames", tf, np.load(path("turn_frames")))
+    np.save(path("turn_depths"), td)
+    np.save(path("turn_poses"), tp)
+    cmeta = {
+        "version": CACHE_VERSION, "policy": policy, "set_sha256": meta["sha256"],
+        "camera": {k: getattr(intr, k) for k in CAMERA_FIELDS},
+        "render": "rendered at camera t before frame t is inserted (frames < t, true depth); "
+                  "invalid pixels black; encoded by the set's encoder",
+        "train_valid_mean": round(float(valid.mean()), 4),
+        "train_valid_zero_share": round(float((valid == 0).mean()), 4),
+        "build_s": round(time.time() - t_start, 1),
+        "sha256": {f: lab_set._sha256_file(path(f)) for f in FILES},
+    }
+    with open(os.path.join(set_dir, "cache_meta.json"), "w") as f:
+        json.dump(cmeta, f, indent=1)
+    log(f"[lab cache] done in {cmeta['build_s']} s: mean valid fraction "
+        f"{cmeta['train_valid_mean']} -> {set_dir}")
+    return cmeta
+
+
+class CacheLayer:
+    """A set's cache layer, loaded: render latents as float32 tensors, the rest numpy."""
+
+    def __init__(self, set_dir: str):
+        import torch
+        p = os.path.join(set_dir, "cache_meta.json")
+        if not os.path.isfile(p):
+            raise FileNotFoundError(f"{set_dir}: no cache layer (no cache_meta.json); build it with "
+                                    f"`python3 -m train lab-cache-build --set-dir {set_dir}`")
+        with open(p) as f:
+            self.meta = json.load(f)
+        with open(os.path.join(set_dir, "meta.json")) as f:
+            set_meta = json.load(f)
+        if self.meta.get("version") != CACHE_VERSION or self.meta["set_sha256"] != set_meta["sha256"]:
+            raise ValueError(f"{p}: built for another set or version; rebuild the cache layer")
+        load = lambda n: np.load(os.path.join(set_dir, n + ".npy"))  # noqa: E731
+        self.train_latents = torch.from_numpy(load("train_render_latents").astype(np.float32))
+        self.train_valid = torch.from_numpy(load("train_render_valid"))
+        self.held_latents = torch.from_numpy(load("held_render_latents").astype(np.float32))
+        self.held_valid = torch.from_numpy(load("held_render_valid"))
+        self.held_depths = load("held_depths")
+        self.held_poses = load("held_poses")
+        self.turn_depths = load("turn_depths")
+        self.turn_poses = load("turn_poses")
+        self.intrinsics = intrinsics_from(self.meta)
