@@ -130,7 +130,7 @@ export interface CameraData {
 export interface PointCacheConfig {
   maxPoints?: number;
   voxel?: number;
-  policy?: 'newest' | 'closest';
+  policy?: 'newest' | 'closest' | 'first';
   maxDepth?: number;
   nearZ?: number;
   maxFootprint?: number;

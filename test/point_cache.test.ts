@@ -70,6 +70,34 @@ describe('PointCache', () => {
     }
   });
 
+  it("policy 'first' keeps the first observation; 'newest' takes the second", () => {
+    const w = new World(5, { width: 48, height: 32 });
+    const first = new PointCache({ voxel: 1e-4, policy: 'first' });
+    const newest = new PointCache({ voxel: 1e-4, policy: 'newest' });
+    try {
+      const inverted = w.rgb.map((v) => 255 - v);
+      for (const c of [first, newest]) {
+        c.insert(w.camera(), w.rgb, w.depth);
+        c.insert(w.camera(), inverted, w.depth);
+      }
+      const f = first.render(w.camera());
+      const n = newest.render(w.camera());
+      let checked = 0;
+      for (let p = 0; p < 48 * 32; p++) {
+        if (f.mask[p] !== 255) continue;
+        expect([...f.rgb.subarray(p * 3, p * 3 + 3)]).toEqual([...w.rgb.subarray(p * 3, p * 3 + 3)]);
+        expect([...n.rgb.subarray(p * 3, p * 3 + 3)]).toEqual([...inverted.subarray(p * 3, p * 3 + 3)]);
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(100);
+      expect(() => new PointCache({ policy: 'oldest' as 'first' })).toThrow(InvalidArgumentError);
+    } finally {
+      w.close();
+      first.close();
+      newest.close();
+    }
+  });
+
   it('snapshots and restores bit-identically; refuses corrupted bytes', () => {
     const w = new World(7, { width: 48, height: 32 });
     const a = new PointCache({ policy: 'closest' });

@@ -130,7 +130,7 @@ def _args_eval(p):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--decoder-model", default=None,
                    help="decode with this model file's decoder (default: the set's model)")
-    p.add_argument("--cache-policy", choices=["newest", "closest"], default="newest",
+    p.add_argument("--cache-policy", choices=["newest", "closest", "first"], default="newest",
                    help="point cache policy in the rollouts of a model with a cache slot")
     p.add_argument("--cache-feed", choices=["model", "truth"], default="model",
                    help="what those rollouts insert into the cache: the model's decoded frames "

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import world
 
-POLICIES = {"newest": 0, "closest": 1}
+POLICIES = {"newest": 0, "closest": 1, "first": 2}
 
 
 class CacheConfig(ctypes.Structure):

@@ -34,8 +34,8 @@ class PointCacheWrap : public Napi::ObjectWrap<PointCacheWrap> {
                         InstanceMethod<&PointCacheWrap::Close>("close")});
   }
 
-  // new PointCache({maxPoints, voxel, policy: 'newest'|'closest', maxDepth, nearZ, maxFootprint,
-  // threads})
+  // new PointCache({maxPoints, voxel, policy: 'newest'|'closest'|'first', maxDepth, nearZ,
+  // maxFootprint, threads})
   PointCacheWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PointCacheWrap>(info) {
     Napi::Env env = info.Env();
     wl_point_cache_config c;
@@ -73,8 +73,11 @@ class PointCacheWrap : public Napi::ObjectWrap<PointCacheWrap> {
           c.policy = WL_CACHE_NEWEST;
         else if (p == "closest")
           c.policy = WL_CACHE_CLOSEST;
+        else if (p == "first")
+          c.policy = WL_CACHE_FIRST;
         else
-          throw Napi::TypeError::New(env, "PointCache: policy must be 'newest' or 'closest'");
+          throw Napi::TypeError::New(env,
+                                     "PointCache: policy must be 'newest', 'closest' or 'first'");
       }
     }
     const wl_status st = wl_point_cache_create(&c, &cache_);

@@ -465,7 +465,7 @@ TEST(cache_stays_under_its_cap_and_is_thread_independent) {
   CHECK(threw && r.size() == a.size());
 }
 
-TEST(cache_policies_newest_and_closest) {
+TEST(cache_policies_newest_closest_and_first) {
   // The same wall seen from far, then from near, then from far again with another colour.
   PinholeCamera c;
   c.width = c.height = 8;
@@ -491,6 +491,24 @@ TEST(cache_policies_newest_and_closest) {
     pc.render(c, o.rgb.data(), o.depth.data(), o.mask.data());
     const bool blue_won = o.rgb[(4 * 8 + 4) * 3 + 2] == 200;
     CHECK(blue_won == (pol == CachePolicy::Newest));
+  }
+  // first: a second observation of the same voxels from the same camera (a model's frame after
+  // the true one) does not replace the first; newest does.
+  std::vector<float> same_depth(64, 2.f);
+  for (CachePolicy pol : {CachePolicy::First, CachePolicy::Newest}) {
+    cfg.policy = pol;
+    PointCache pc(cfg, 1);
+    pc.insert(c, red.data(), same_depth.data());
+    pc.insert(c, blue.data(), same_depth.data());
+    Out o(64);
+    pc.render(c, o.rgb.data(), o.depth.data(), o.mask.data());
+    int shown = 0, red_shown = 0;
+    for (int p = 0; p < 64; ++p) {
+      shown += o.mask[p] != 0;
+      red_shown += o.mask[p] != 0 && o.rgb[p * 3] == 200 && o.rgb[p * 3 + 2] == 0;
+    }
+    CHECK(shown > 0);
+    CHECK((red_shown == shown) == (pol == CachePolicy::First));
   }
 }
 

@@ -26,8 +26,10 @@ PointCache::PointCache(const PointCacheConfig& cfg, int threads) : cfg_(cfg) {
   if (!(std::isfinite(cfg.voxel) && cfg.voxel >= 1e-4f && cfg.voxel <= 16.f)) {
     throw Error(WL_ERR_INVALID_ARGUMENT, "point cache: voxel must be in 1e-4..16");
   }
-  if (cfg.policy != CachePolicy::Newest && cfg.policy != CachePolicy::Closest) {
-    throw Error(WL_ERR_INVALID_ARGUMENT, "point cache: policy must be newest (0) or closest (1)");
+  if (cfg.policy != CachePolicy::Newest && cfg.policy != CachePolicy::Closest &&
+      cfg.policy != CachePolicy::First) {
+    throw Error(WL_ERR_INVALID_ARGUMENT,
+                "point cache: policy must be newest (0), closest (1) or first (2)");
   }
   if (!(cfg.max_depth > 0.f))
     throw Error(WL_ERR_INVALID_ARGUMENT, "point cache: max_depth must be > 0");
@@ -81,6 +83,7 @@ void PointCache::insert(const PinholeCamera& cam, const uint8_t* rgb, const floa
     if (it != index_.end()) {
       const uint32_t i = it->second;
       stamp_[i] = clock_;
+      if (cfg_.policy == CachePolicy::First) continue;
       if (cfg_.policy == CachePolicy::Closest && z > seen_depth_[i]) continue;
       std::memcpy(&xyz_[size_t(i) * 3], pt, 12);
       size_[i] = sz;
@@ -306,8 +309,9 @@ void PointCache::restore_snapshot(const uint8_t* data, size_t size) {
   c.max_points = r.get<int64_t>("max_points");
   c.voxel = r.get<float>("voxel");
   const int32_t policy = r.get<int32_t>("policy");
-  if (policy != 0 && policy != 1)
-    throw bad("policy " + std::to_string(policy) + " is neither newest (0) nor closest (1)");
+  if (policy < 0 || policy > 2)
+    throw bad("policy " + std::to_string(policy) +
+              " is none of newest (0), closest (1), first (2)");
   c.policy = CachePolicy(policy);
   c.max_depth = r.get<float>("max_depth");
   c.splat.near_z = r.get<float>("near_z");

@@ -9,7 +9,10 @@
 // When a new observation falls in a voxel that already has a point, the policy decides:
 //   newest:  the new observation replaces the point (the world as last seen; follows changes);
 //   closest: the observation made from nearer (smaller depth, more detail) is kept; a tie goes to
-//            the new one. Either way the voxel counts as seen now for eviction.
+//            the new one;
+//   first:   the first observation is kept (nothing seen later changes it: a model's own frames
+//            cannot overwrite the true ones they follow; placed objects and light changes do not
+//            show either). Every policy counts the voxel as seen now for eviction.
 //
 // Deterministic: the same inserts give the same points in the same order, whatever the thread
 // count (the fast ops are bit-identical to ref; the merge runs in pixel order on one thread).
@@ -24,7 +27,7 @@
 
 namespace wl {
 
-enum class CachePolicy { Newest = 0, Closest = 1 };
+enum class CachePolicy { Newest = 0, Closest = 1, First = 2 };
 
 struct PointCacheConfig {
   int64_t max_points = 2'000'000;  // the memory cap, in points

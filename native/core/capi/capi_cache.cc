@@ -67,9 +67,9 @@ wl_status wl_point_cache_create(const wl_point_cache_config* cfg, wl_point_cache
     wl::PointCacheConfig p;
     p.max_points = c.max_points;
     p.voxel = c.voxel;
-    if (c.policy != WL_CACHE_NEWEST && c.policy != WL_CACHE_CLOSEST) {
+    if (c.policy != WL_CACHE_NEWEST && c.policy != WL_CACHE_CLOSEST && c.policy != WL_CACHE_FIRST) {
       invalid("wl_point_cache_create: policy = " + std::to_string(c.policy) +
-              " is neither WL_CACHE_NEWEST (0) nor WL_CACHE_CLOSEST (1)");
+              " is none of WL_CACHE_NEWEST (0), WL_CACHE_CLOSEST (1), WL_CACHE_FIRST (2)");
     }
     p.policy = wl::CachePolicy(c.policy);
     p.max_depth = c.max_depth;

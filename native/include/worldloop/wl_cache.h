@@ -18,8 +18,10 @@ extern "C" {
 typedef struct wl_point_cache wl_point_cache;
 
 typedef enum wl_cache_policy {
-  WL_CACHE_NEWEST = 0, /* a new observation of a voxel replaces the point there */
-  WL_CACHE_CLOSEST = 1 /* the observation made from nearer (more detail) is kept */
+  WL_CACHE_NEWEST = 0,  /* a new observation of a voxel replaces the point there */
+  WL_CACHE_CLOSEST = 1, /* the observation made from nearer (more detail) is kept */
+  WL_CACHE_FIRST = 2    /* the first observation is kept (a world that never changes; a model's
+                           own frames cannot overwrite what was seen before them) */
 } wl_cache_policy;
 
 typedef struct wl_point_cache_config {

@@ -64,7 +64,7 @@ const command: Command = {
       size: { kind: 'string' },
       voxel: { kind: 'number', min: 1e-4, max: 16 },
       'max-points': { kind: 'int', min: 1, max: 2 ** 31 - 1 },
-      policy: { kind: 'string', choices: ['newest', 'closest'] },
+      policy: { kind: 'string', choices: ['newest', 'closest', 'first'] },
       'max-footprint': { kind: 'number', min: 1, max: 64 },
       stride: { kind: 'int', min: 1, max: 100000 },
       threads: { kind: 'int', min: 1, max: 256 },
@@ -96,7 +96,7 @@ const command: Command = {
         cache: {
           voxel: (a.flags.voxel as number | undefined) ?? 1 / 64,
           maxPoints: (a.flags['max-points'] as number | undefined) ?? 2_000_000,
-          policy: ((a.flags.policy as string | undefined) ?? 'newest') as 'newest' | 'closest',
+          policy: ((a.flags.policy as string | undefined) ?? 'newest') as 'newest' | 'closest' | 'first',
           threads: (a.flags.threads as number | undefined) ?? 1,
           maxFootprint: (a.flags['max-footprint'] as number | undefined) ?? 8,
         },
