@@ -90,27 +90,14 @@ def _explore_depth(seeds, ticks: int, frame_size: int):
 
 def _turn_depths(seeds, held_actions, K, frames, warm, frame_size, turn_index):
     """lab_set._turn_clips replayed with depth and poses kept."""
-    from . import world
-    A = held_actions.shape[-1]
+    acts = lab_set.turn_scripts(held_actions, K, frames, warm, turn_index)
     out_f = np.empty((len(seeds), 2, K + frames, frame_size, frame_size, 3), np.uint8)
     out_d = np.empty((len(seeds), 2, K + frames, frame_size, frame_size), np.float32)
     out_p = np.empty((len(seeds), 2, K + frames, 3), np.float32)
     for i, seed in enumerate(seeds):
-        for d, val in enumerate((1.0, -1.0)):
-            script = np.zeros((frames, A), np.float32)
-            script[:, turn_index] = val
-            acts = np.concatenate([held_actions[i, :warm + K - 1], script])
-            w = world.World(int(seed), width=frame_size, height=frame_size)
-            try:
-                f, dp, p = [w.frame().copy()], [w.depth().copy()], [w.pose()]
-                for a in acts:
-                    w.step(a)
-                    f.append(w.frame().copy())
-                    dp.append(w.depth().copy())
-                    p.append(w.pose())
-            finally:
-                w.close()
-            out_f[i, d], out_d[i, d], out_p[i, d] = (np.stack(x[warm:]) for x in (f, dp, p))
+        for d in range(2):
+            out_f[i, d], out_d[i, d], out_p[i, d] = lab_set.replay(seed, frame_size, acts[i, d],
+                                                                   warm)
     return out_f, out_d, out_p
 
 

@@ -37,6 +37,7 @@ import torch
 from . import data, metrics, modules, png
 from .engine_ae import EngineAutoencoder
 from .eval import TorchWorldModel
+from . import lab_set
 from .lab_set import LabSet
 from .lab_cache import CacheLayer
 from . import point_cache
@@ -62,7 +63,6 @@ def return_clips(meta: Dict, held_actions: np.ndarray, K: int, turn: int = RETUR
     explored actions and K-1 more), then `turn` frames turning right and `turn` turning left.
     Returns frames uint8 [V, K+2*turn, H, W, 3], depths [V, K+2*turn, H, W], poses [V, K+2*turn,
     3] and actions [V, K-1+2*turn, A] (actions[:, j] follows frame j)."""
-    from . import world
     size, warm = int(meta["frame_size"]), int(meta["held"]["turn_warm"])
     A = held_actions.shape[-1]
     ti = list(meta["actions"]).index("turn")
@@ -71,19 +71,10 @@ def return_clips(meta: Dict, held_actions: np.ndarray, K: int, turn: int = RETUR
     fs, ds, ps, acs = [], [], [], []
     for i in range(held_actions.shape[0]):
         acts = np.concatenate([held_actions[i, :warm + K - 1], script])
-        w = world.World(int(meta["held"]["seed_base"]) + i, width=size, height=size)
-        try:
-            f, d, p = [w.frame().copy()], [w.depth().copy()], [w.pose()]
-            for a in acts:
-                w.step(a)
-                f.append(w.frame().copy())
-                d.append(w.depth().copy())
-                p.append(w.pose())
-        finally:
-            w.close()
-        fs.append(np.stack(f[warm:]))
-        ds.append(np.stack(d[warm:]))
-        ps.append(np.stack(p[warm:]))
+        f, d, p = lab_set.replay(int(meta["held"]["seed_base"]) + i, size, acts, warm)
+        fs.append(f)
+        ds.append(d)
+        ps.append(p)
         acs.append(acts[warm:])
     return np.stack(fs), np.stack(ds), np.stack(ps), np.stack(acs)
 

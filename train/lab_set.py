@@ -66,30 +66,49 @@ def _explore(seeds, ticks: int, frame_size: int):
         b.close()
 
 
+def replay(seed: int, frame_size: int, actions: np.ndarray, keep_from: int = 0):
+    """A fresh world of `seed` stepped through `actions`: its frames uint8 [n, H, W, 3], depths
+    float32 [n, H, W] and poses float32 [n, 3] (x, y, yaw) from frame `keep_from` on (frame 0 is
+    the world before the first action, so n = len(actions) + 1 - keep_from). The one replay the
+    set's turn clips, the cache layer and the eval's return clips share."""
+    from . import world
+    w = world.World(int(seed), width=frame_size, height=frame_size)
+    try:
+        f, d, p = [w.frame().copy()], [w.depth().copy()], [w.pose()]
+        for a in actions:
+            w.step(a)
+            f.append(w.frame().copy())
+            d.append(w.depth().copy())
+            p.append(w.pose())
+    finally:
+        w.close()
+    return (np.stack(f[keep_from:]), np.stack(d[keep_from:]),
+            np.asarray(p[keep_from:], np.float32))
+
+
+def turn_scripts(held_actions: np.ndarray, K: int, frames: int, warm: int, turn_index: int):
+    """For each held-out world, per direction (right, left), the actions of its turn clip: its
+    first warm + K-1 explored actions, then `frames` of turning. [V, 2, warm+K-1+frames, A]."""
+    V, _, A = held_actions.shape
+    out = np.empty((V, 2, warm + K - 1 + frames, A), np.float32)
+    for d, val in enumerate((1.0, -1.0)):
+        script = np.zeros((frames, A), np.float32)
+        script[:, turn_index] = val
+        out[:, d] = np.concatenate([held_actions[:, :warm + K - 1],
+                                    np.broadcast_to(script, (V, frames, A))], axis=1)
+    return out
+
+
 def _turn_clips(seeds, held_actions: np.ndarray, K: int, frames: int, warm: int,
                 frame_size: int, turn_index: int):
     """For each held-out seed: replay its first `warm` explored actions, then K-1 more of its own
     and `frames` of turning right / left; keep the last K+frames frames."""
-    from . import world
-    A = held_actions.shape[-1]
+    acts = turn_scripts(held_actions, K, frames, warm, turn_index)
     out_f = np.empty((len(seeds), 2, K + frames, frame_size, frame_size, 3), np.uint8)
-    out_a = np.empty((len(seeds), 2, K - 1 + frames, A), np.float32)
     for i, seed in enumerate(seeds):
-        for d, val in enumerate((1.0, -1.0)):
-            script = np.zeros((frames, A), np.float32)
-            script[:, turn_index] = val
-            acts = np.concatenate([held_actions[i, :warm + K - 1], script])
-            w = world.World(int(seed), width=frame_size, height=frame_size)
-            try:
-                shown = [w.frame().copy()]
-                for a in acts:
-                    w.step(a)
-                    shown.append(w.frame().copy())
-            finally:
-                w.close()
-            out_f[i, d] = np.stack(shown[warm:])
-            out_a[i, d] = acts[warm:]
-    return out_f, out_a
+        for d in range(2):
+            out_f[i, d] = replay(seed, frame_size, acts[i, d], warm)[0]
+    return out_f, acts[:, :, warm:]
 
 
 def build(out: str, model_path: str, train_worlds: int = 384, ticks: int = 64,
