@@ -10,16 +10,6 @@
 namespace wl::addon {
 namespace {
 
-template <class T>
-T TypedArg(Napi::Env env, const Napi::Value& v, napi_typedarray_type type, const char* what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
-    throw Napi::TypeError::New(
-        env, std::string(what) +
-                 (type == napi_uint8_array ? " must be a Uint8Array" : " must be a Float32Array"));
-  }
-  return v.As<T>();
-}
-
 class PointCacheWrap : public Napi::ObjectWrap<PointCacheWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -142,14 +132,10 @@ class PointCacheWrap : public Napi::ObjectWrap<PointCacheWrap> {
     return info.Env().Undefined();
   }
   Napi::Value Snapshot(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    size_t n = 0;
-    wl_status st = wl_point_cache_snapshot(handle(env), nullptr, 0, &n);
-    if (st != WL_OK) ThrowLastError(env, st);
-    auto buf = Napi::Uint8Array::New(env, n);
-    st = wl_point_cache_snapshot(handle(env), buf.Data(), n, &n);
-    if (st != WL_OK) ThrowLastError(env, st);
-    return buf;
+    wl_point_cache* c = handle(info.Env());
+    return BytesOf(info.Env(), [c](uint8_t* b, size_t cap, size_t* n) {
+      return wl_point_cache_snapshot(c, b, cap, n);
+    });
   }
   Napi::Value Restore(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -319,36 +319,23 @@ class WorldWrap : public Napi::ObjectWrap<WorldWrap> {
   }
 
   Napi::Value Snapshot(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    size_t n = 0;
-    wl_status st = wl_world_snapshot(handle(env), nullptr, 0, &n);
-    if (st != WL_OK) ThrowLastError(env, st);
-    auto buf = Napi::Uint8Array::New(env, n);
-    st = wl_world_snapshot(handle(env), buf.Data(), n, &n);
-    if (st != WL_OK) ThrowLastError(env, st);
-    return buf;
+    wl_world* w = handle(info.Env());
+    return BytesOf(info.Env(),
+                   [w](uint8_t* b, size_t cap, size_t* n) { return wl_world_snapshot(w, b, cap, n); });
   }
 
   Napi::Value Restore(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      throw Napi::TypeError::New(env, "restore: snapshot must be a Uint8Array");
-    }
-    auto a = info[0].As<Napi::Uint8Array>();
+    auto a = TypedArg<Napi::Uint8Array>(env, info[0], napi_uint8_array, "restore: snapshot");
     const wl_status st = wl_world_restore(handle(env), a.Data(), a.ByteLength());
     if (st != WL_OK) ThrowLastError(env, st);
     return env.Undefined();
   }
 
   Napi::Value Map(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    size_t n = 0;
-    wl_status st = wl_world_map(handle(env), nullptr, 0, &n);
-    if (st != WL_OK) ThrowLastError(env, st);
-    auto buf = Napi::Uint8Array::New(env, n);
-    st = wl_world_map(handle(env), buf.Data(), n, &n);
-    if (st != WL_OK) ThrowLastError(env, st);
-    return buf;
+    wl_world* w = handle(info.Env());
+    return BytesOf(info.Env(),
+                   [w](uint8_t* b, size_t cap, size_t* n) { return wl_world_map(w, b, cap, n); });
   }
 
   Napi::Value Info(const Napi::CallbackInfo& info) {
