@@ -17,7 +17,7 @@
 import { World, type CameraData } from '../world.js';
 import { PointCache, type CacheView, type PointCacheConfig } from '../cache/point_cache.js';
 import type { Tile } from '../image/contact_sheet.js';
-import { DEFAULT_SETTLE, findLoop, LOOP_TRIES } from './revisit.js';
+import { DEFAULT_SETTLE, revisitLoop } from './revisit.js';
 import { mean, round2 } from './frames.js';
 
 export const DEFAULT_HORIZONS = [1, 8, 32];
@@ -151,16 +151,10 @@ export async function runCacheOracle(
     let renders = 0;
     let inserts = 0;
     for (let s = 0; s < o.seeds; s++) {
-      const seed = 2 ** 40 + s;
-      let acts = findLoop(seed, settle, n);
-      if (!acts) {
-        log(`seed ${seed}: no wall-free loop in ${LOOP_TRIES} tries; skipped`);
-        continue;
-      }
-      // As the revisit eval: one more still step at the first visit.
-      acts = [...acts.slice(0, settle), new Float32Array(acts[0]!.length), ...acts.slice(settle)];
-      const first = settle + 1;
-      const last = acts.length; // the return: back at the first visit's pose
+      const loop = revisitLoop(s, settle, n, log); // the revisit eval's loops
+      if (!loop) continue;
+      const { seed, acts, first } = loop;
+      const last = loop.ret; // the return: back at the first visit's pose
       const caches = o.horizons.map(() => new PointCache(o.cache));
       const world = new World(seed, { width: o.width, height: o.height });
       const seedAgg: Agg = {};

@@ -104,6 +104,26 @@ export function findLoop(seed: number, settle: number, n: number): Act[] | undef
   return undefined;
 }
 
+/** One revisit loop as the revisit eval and the cache oracle both walk it: seed 2^40 + offset,
+ * its loop of n steps away and back (findLoop) with one more still step at the first visit.
+ * `first` and `ret` are the frame indices of the first visit and of the return (the same pose);
+ * undefined (and a log line) when the seed has no wall-free loop. */
+export function revisitLoop(
+  offset: number,
+  settle: number,
+  n: number,
+  log: (line: string) => void,
+): { seed: number; acts: Act[]; first: number; ret: number } | undefined {
+  const seed = 2 ** 40 + offset;
+  const loop = findLoop(seed, settle, n);
+  if (!loop) {
+    log(`seed ${seed}: no wall-free loop in ${LOOP_TRIES} tries; skipped`);
+    return undefined;
+  }
+  const acts = [...loop.slice(0, settle), new Float32Array(loop[0]!.length), ...loop.slice(settle)];
+  return { seed, acts, first: settle + 1, ret: acts.length };
+}
+
 function turnShare(rows: Record<string, number>[], mode: Mode): { agreement: number | null; steps: number } {
   const sum = (k: string) => rows.reduce((t, r) => t + (r[k] ?? 0), 0);
   const steps = sum(`${mode}_turn_steps`);
@@ -139,21 +159,13 @@ export async function runRevisit(
     const n = Math.ceil(away / 3);
     const rows: Record<string, number>[] = [];
     for (let s = 0; s < o.seeds; s++) {
-      const seed = 2 ** 40 + s;
-      let acts = findLoop(seed, settle, n);
-      if (!acts) {
-        log(`seed ${seed}: no wall-free loop in ${LOOP_TRIES} tries; skipped`);
-        continue;
-      }
-      // One more still step at the first visit; the spawn variant fires the spawn event there.
-      const A = acts[0]!.length;
-      const spawnAt = worldLayout().channels.findIndex((c) => c.name === 'spawn');
-      const spawnStep = new Float32Array(A);
-      spawnStep[spawnAt] = 1;
-      acts = [...acts.slice(0, settle), new Float32Array(A), ...acts.slice(settle)];
+      const loop = revisitLoop(s, settle, n, log);
+      if (!loop) continue;
+      const { seed, acts, first, ret } = loop;
+      // The spawn variant fires the spawn event at the still step of the first visit.
+      const spawnStep = new Float32Array(acts[0]!.length);
+      spawnStep[worldLayout().channels.findIndex((c) => c.name === 'spawn')] = 1;
       const actsSpawn = [...acts.slice(0, settle), spawnStep, ...acts.slice(settle + 1)];
-      const first = settle + 1; // frame index of the first visit (after settling)
-      const ret = acts.length; // the last frame: back at the same pose
       const truth = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight);
       const truthS = hasSpawn ? truthFrames(seed, d.context, actsSpawn, d.frameWidth, d.frameHeight) : undefined;
       const place = placeKind ? { step: settle, kind: placeKind } : undefined;
