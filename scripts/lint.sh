@@ -14,6 +14,9 @@ fail=0
 echo "== lint: ESLint"
 npx eslint --max-warnings 0 . || fail=1
 
+echo "== lint: TypeScript of the page (tsconfig.web.json: DOM + @webgpu/types, src/web/)"
+npx tsc -p tsconfig.web.json || fail=1
+
 echo "== lint: import cycles (src/)"
 node scripts/import_cycles.js src || fail=1
 

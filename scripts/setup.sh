@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(cmake g++ make pkg-config libsdl2-dev xvfb xauth ffmpeg python3 python3-numpy python3-torch
-              clang-format python3-pyflakes g++-aarch64-linux-gnu qemu-user)
+              clang-format python3-pyflakes g++-aarch64-linux-gnu qemu-user chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
