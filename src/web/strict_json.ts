@@ -60,7 +60,8 @@ export function jsonTypeName(v: JsonValue): string {
   return typeof v === 'boolean' ? 'bool' : typeof v;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+// Only ever given bytes utf8Sequence() validated; ignoreBOM keeps a leading U+FEFF in a name.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 class Parser {
   private pos = 0;
@@ -209,17 +210,44 @@ class Parser {
     return v;
   }
 
+  // Validates one multi-byte UTF-8 sequence at pos (lead byte >= 0x80) and steps over it.
+  private utf8Sequence(): void {
+    const start = this.pos;
+    const c = this.peek();
+    let len: number;
+    let cp: number;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return this.fail('invalid UTF-8 in string');
+    }
+    for (let i = 1; i < len; i++) {
+      if (start + i >= this.s.length) this.failAt(start + i, 'truncated UTF-8 sequence in string');
+      const cc = this.s[start + i] as number;
+      if ((cc & 0xc0) !== 0x80) this.failAt(start + i, 'invalid UTF-8 continuation byte in string');
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not valid UTF-8.
+    if ((len === 3 && cp < 0x800) || (len === 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      this.failPlain(start, 'invalid UTF-8 sequence in string (overlong, surrogate or out of range)');
+    }
+    this.pos = start + len;
+  }
+
   private string(): string {
     this.pos++;
     let out = '';
     let runStart = this.pos;
+    // Runs of plain bytes are validated here (the engine's rules and byte offsets), then decoded.
     const flush = (end: number) => {
-      if (end <= runStart) return;
-      try {
-        out += utf8.decode(this.s.subarray(runStart, end));
-      } catch {
-        this.failPlain(runStart, 'invalid UTF-8 in string (overlong, surrogate, truncated or out of range)');
-      }
+      if (end > runStart) out += utf8.decode(this.s.subarray(runStart, end));
     };
     for (;;) {
       if (this.atEnd()) {
@@ -233,6 +261,10 @@ class Parser {
         return out;
       }
       if (c < 0x20) this.fail('control characters must be escaped in strings');
+      if (c >= 0x80) {
+        this.utf8Sequence();
+        continue;
+      }
       if (c !== 0x5c) {
         this.pos++;
         continue;
