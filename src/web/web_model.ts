@@ -63,7 +63,8 @@ export interface WebStepResult {
   latent: Float32Array;
   /** Its decode, RGB8 [H, W, 3]: what decode(latent) returns. */
   rgb: Uint8Array;
-  /** Wall time of each denoiser step, then of the decode with both downloads (ms). */
+  /** Wall time of each denoiser step, then of the decode with both downloads (ms); untimed, the
+   * whole frame's wall time alone. */
   stageMs: number[];
 }
 
@@ -230,17 +231,19 @@ export class WebModel {
 
   /**
    * One frame: sample() then the decode of its output, the latent staying in the arena in
-   * between. Each stage is flushed to time it (stageMs: the steps, then the decode).
+   * between. With `timed` (default) each stage is flushed to time it (stageMs: the steps, then
+   * the decode); without, the frame is submitted once and stageMs holds only the whole frame.
    */
-  step(context: Float32Array, actions: Float32Array, seed: bigint, frame: bigint, steps?: number): Promise<WebStepResult> {
+  step(context: Float32Array, actions: Float32Array, seed: bigint, frame: bigint, steps?: number, timed = true): Promise<WebStepResult> {
     const s = this.resolveSteps(steps);
     this.checkConditioning(context, actions);
     const noise = philoxNormals(seed, frame, 0, this.latentPer);
     return this.enqueue(async () => {
       this.uploadConditioning(context, actions);
       this.be.upload(this.e.at(this.slots.x), noise);
-      const stageMs = await this.runSampler(s, true);
-      const t0 = now();
+      const tFrame = now();
+      const stageMs = await this.runSampler(s, timed);
+      const t0 = timed ? now() : tFrame;
       this.decoder.run(this.e, this.e.at(this.slots.x));
       const rgb = await this.be.downloadRgbU8(1, this.dims.frameHeight, this.dims.frameWidth, this.e.act(this.decoder.output));
       const latent = await this.be.download(this.e.at(this.slots.x), this.latentPer);

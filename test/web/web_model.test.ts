@@ -2,7 +2,8 @@
 // same files: denoise, sample (same seed, frame and steps), decode and encode.
 // Tolerances: max abs error <= 1e-3 on latents (and on the decoder's f32 output), <= 1 on RGB bytes
 // (a value within 1e-3 of a rounding boundary may round the other way).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addon } from '../../src/native.js';
@@ -10,7 +11,7 @@ import type { NativeModel } from '../../src/addon_types.js';
 import { JsBackend } from '../../src/web/js_backend.js';
 import { ModelFileError } from '../../src/web/model_file.js';
 import { WebModel } from '../../src/web/web_model.js';
-import { dropTensor, reshapeTensor } from './model_file_edit.js';
+import { dropTensor, readRaw, reshapeTensor, writeRaw } from './model_file_edit.js';
 
 const ROOT = join(__dirname, '..', '..');
 const FIX = join(ROOT, 'native', 'tests', 'fixtures');
@@ -109,6 +110,9 @@ async function compareAll(path: string, steps: number[]): Promise<Record<string,
     errs['step latent'] = maxAbsDiff(st.latent, wantStepZ);
     errs['step rgb'] = maxAbsDiff(st.rgb, wantStepRgb);
     expect(st.stageMs).toHaveLength(d.defaultSteps + 1);
+    const untimed = await web.step(context, actions, 99n, 2n ** 40n + 3n, undefined, false);
+    expect(untimed.stageMs).toHaveLength(1);
+    expect(Array.from(untimed.latent)).toEqual(Array.from(st.latent));
   } finally {
     web.destroy();
     native.close();
@@ -183,6 +187,25 @@ describe('WebModel arguments and files', () => {
       web.destroy();
     }
     await expect(web.decode(new Float32Array(64))).rejects.toThrow(/after destroy/);
+  });
+
+  it('requests exactly the engine\'s tensors: same parameter counts, same unused (extra) tensors', async () => {
+    for (const file of ['tiny_model.safetensors', 'tiny_memory_model.safetensors']) {
+      const raw = readRaw(readFileSync(join(FIX, file)));
+      raw.tensors.push({ name: 'extra.weight', dtype: 'F32', shape: [2], data: new Uint8Array(8) });
+      const path = join(mkdtempSync(join(tmpdir(), 'wl-web-model-')), file);
+      writeFileSync(path, writeRaw(raw));
+      const { web, native } = await loadPair(path);
+      try {
+        const info = JSON.parse(native.info()) as { params: Record<string, number>; unused_tensors: string[] };
+        expect(web.info.params).toEqual(info.params);
+        expect(web.info.unusedTensors).toEqual(info.unused_tensors);
+        expect(web.info.unusedTensors).toEqual(['extra.weight']);
+      } finally {
+        web.destroy();
+        native.close();
+      }
+    }
   });
 
   it('a missing or mis-shaped tensor fails the load naming it', async () => {
