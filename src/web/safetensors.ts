@@ -170,7 +170,7 @@ export class SafetensorsFile {
 
     let header: JsonValue;
     try {
-      header = parseStrictJson(bytes.subarray(8, dataStart), `${name} header`);
+      header = parseStrictJson(bytes.subarray(8, dataStart), `${name} header`, MAX_HEADER_BYTES);
     } catch (err) {
       if (err instanceof JsonError) throw new ModelFileError(err.message);
       throw err;

@@ -343,7 +343,9 @@ class Parser {
 }
 
 /** Parses a complete document; `source` names the input in errors ("model.safetensors header"). */
-export function parseStrictJson(bytes: Uint8Array, source: string, maxValues = JSON_DEFAULT_MAX_VALUES): JsonValue {
+export function parseStrictJson(bytes: Uint8Array, source: string, maxBytes = 64 * 2 ** 20,
+  maxValues = JSON_DEFAULT_MAX_VALUES): JsonValue {
+  if (bytes.length > maxBytes) throw new JsonError(`${source}: document is ${bytes.length} bytes, more than the limit of ${maxBytes}`);
   return new Parser(bytes, source, maxValues).document();
 }
 

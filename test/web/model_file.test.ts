@@ -95,6 +95,21 @@ const CASES: Case[] = [
     message: /header: byte 3: high surrogate \\u escape not followed by a low surrogate/,
   },
   {
+    what: 'more JSON values than the cap',
+    bytes: () => writeImage(`{"x":[${'0,'.repeat(1 << 20)}0]}`, new Uint8Array(0)),
+    message: /header: byte 2097154: more than 1048576 values in one document/,
+  },
+  {
+    what: 'nesting past the depth limit',
+    bytes: () => writeImage(`{"x":${'['.repeat(70)}${']'.repeat(70)}}`, new Uint8Array(0)),
+    message: /header: byte 68: nesting deeper than 64 levels/,
+  },
+  {
+    what: 'a number with a leading zero',
+    bytes: () => writeImage('{"t":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}', new Uint8Array(4)),
+    message: /header: byte 29: numbers must not have leading zeros/,
+  },
+  {
     what: 'overlapping data_offsets',
     bytes: () => writeImage(JSON.stringify({
       a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
