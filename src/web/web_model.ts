@@ -84,6 +84,8 @@ export class WebModel {
   readonly manifest: WebManifest;
   readonly dims: WebModelDims;
   readonly info: WebModelInfo;
+  /** The file's name in messages. */
+  readonly fileName: string;
   private readonly be: WebBackend;
   private readonly e: Exec;
   private readonly denoiser: DenoiserNet;
@@ -97,10 +99,11 @@ export class WebModel {
   private destroyed = false;
 
   private constructor(args: {
-    manifest: WebManifest; info: WebModelInfo; be: WebBackend; e: Exec; denoiser: DenoiserNet; decoder: DecoderNet;
+    manifest: WebManifest; fileName: string; info: WebModelInfo; be: WebBackend; e: Exec; denoiser: DenoiserNet; decoder: DecoderNet;
     encoder: EncoderNet; slots: WebModel['slots'];
   }) {
     this.manifest = args.manifest;
+    this.fileName = args.fileName;
     this.info = args.info;
     this.be = args.be;
     this.e = args.e;
@@ -184,7 +187,7 @@ export class WebModel {
       nanWeights: weights.nonFinite,
       unusedTensors: weights.unused(),
     };
-    return new WebModel({ manifest: m, info, be: backend, e, denoiser, decoder, encoder, slots });
+    return new WebModel({ manifest: m, fileName: st.displayName, info, be: backend, e, denoiser, decoder, encoder, slots });
   }
 
   /** One denoiser evaluation D(noisy; sigma) -> denoised latent [C, h, w]. */
@@ -378,7 +381,7 @@ export class WebModel {
   private requireFiniteOutput(x: Float32Array, name: string): void {
     for (let i = 0; i < x.length; i++) {
       if (!Number.isFinite(x[i])) {
-        throw new ModelFileError(`${name}[${i}] is not finite: the model's weights give non-finite outputs`);
+        throw new ModelFileError(`${this.fileName}: ${name}[${i}] is not finite: the model's weights give non-finite outputs`);
       }
     }
   }

@@ -144,7 +144,7 @@ describe('WebModel on the JS backend matches the native engine', () => {
     expectWithin(errs);
   });
 
-  it('models/default.safetensors: one sample and its decode', async () => {
+  it('models/default.safetensors: one frame (sample + decode) and one denoise', async () => {
     const path = join(ROOT, 'models', 'default.safetensors');
     const { web, native } = await loadPair(path);
     try {
@@ -157,10 +157,15 @@ describe('WebModel on the JS backend matches the native engine', () => {
       const wantZ = new Float32Array(latent);
       const wantRgb = new Uint8Array(web.dims.frameHeight * web.dims.frameWidth * 3);
       await native.step(1, context, actions, BigUint64Array.of(5n), BigUint64Array.of(17n), 0, wantZ, wantRgb, undefined);
+      const noisy = randomFloats(latent, 5, 1);
+      const wantD = new Float32Array(latent);
+      await native.denoise(1, noisy, Float32Array.of(0.3), context, actions, wantD);
+      const errD = maxAbsDiff(await web.denoise(noisy, 0.3, context, actions), wantD);
+      expect(errD).toBeLessThanOrEqual(LATENT_TOL);
       const errZ = maxAbsDiff(got.latent, wantZ);
       const errRgb = maxAbsDiff(got.rgb, wantRgb);
       console.log(`default model on the JS backend: step ${ms.toFixed(0)} ms (stages ${got.stageMs.map((v) => v.toFixed(0)).join(', ')} ms); ` +
-        `max abs error latent ${errZ.toExponential(2)}, rgb ${errRgb}`);
+        `max abs error latent ${errZ.toExponential(2)}, rgb ${errRgb}, denoise ${errD.toExponential(2)}`);
       expect(errZ).toBeLessThanOrEqual(LATENT_TOL);
       expect(errRgb).toBeLessThanOrEqual(RGB_TOL);
     } finally {
@@ -205,6 +210,26 @@ describe('WebModel arguments and files', () => {
         web.destroy();
         native.close();
       }
+    }
+  });
+
+  it('refuses weights holding NaN/Inf unless allowed, and names a non-finite output', async () => {
+    const raw = readRaw(readFileSync(join(FIX, 'tiny_model.safetensors')));
+    const t = raw.tensors.find((x) => x.name === 'autoencoder.encoder.conv_out.bias')!;
+    expect(t.dtype).toBe('BF16');
+    t.data[0] = 0xc0; // BF16 0x7fc0: NaN
+    t.data[1] = 0x7f;
+    const bytes = writeRaw(raw);
+    const err = await WebModel.load(bytes, new JsBackend(), { name: 'nan.safetensors' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelFileError);
+    expect(String(err)).toMatch(/nan\.safetensors: 1 tensor holds non-finite weights \(autoencoder\.encoder\.conv_out\.bias: 1 NaN, 0 Inf\)/);
+    const web = await WebModel.load(bytes, new JsBackend(), { name: 'nan.safetensors', allowNonFiniteWeights: true });
+    try {
+      expect(web.info.nanWeights).toEqual(['autoencoder.encoder.conv_out.bias: 1 NaN, 0 Inf']);
+      await expect(web.encode(new Uint8Array(32 * 32 * 3))).rejects.toThrow(
+        /nan\.safetensors: latent \(encoded\)\[0\] is not finite: the model's weights give non-finite outputs/);
+    } finally {
+      web.destroy();
     }
   });
 
