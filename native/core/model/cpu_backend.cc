@@ -20,23 +20,28 @@ struct AlignedFree {
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(int threads, bool reference) : ref_(reference), pool_(threads) {
+  CpuBackend(int threads, bool reference, bool conv_bf16) : ref_(reference), pool_(threads) {
     ctx_.pool = pool_.size() > 1 ? &pool_ : nullptr;
     ctx_.isa = detect_isa();
+    // bf16 convs only where they run: fast kernels, AVX-512 (not capped below by WL_ISA) and
+    // the BF16 extension. Elsewhere the request is moot and describe_json says "f32".
+    if (conv_bf16 && !ref_ && ctx_.isa == Isa::Avx512 && has_avx512_bf16())
+      ctx_.conv = ConvPrecision::Bf16;
   }
 
   const char* name() const override { return "cpu"; }
   std::string describe_json() const override {
     return std::string("\"isa\":\"") + isa_name(ctx_.isa) +
            "\",\"threads\":" + std::to_string(pool_.size()) + ",\"kernels\":\"" +
-           (ref_ ? "ref" : "fast") + "\"";
+           (ref_ ? "ref" : "fast") + "\",\"conv\":\"" +
+           (ctx_.conv == ConvPrecision::Bf16 ? "bf16" : "f32") + "\"";
   }
 
   size_t conv_packed_floats(int cout, int cin, int k) const override {
     if (ref_) {
       return size_t(cout) * cin * k * k;
     } else {
-      return fast::conv2d_packed_floats(cout, cin, k);
+      return fast::conv2d_packed_floats(cout, cin, k, ctx_.conv);
     }
   }
   void reserve(const OpCall& call) override {
@@ -67,7 +72,7 @@ class CpuBackend final : public Backend {
     if (ref_) {
       upload(dst, w_host, size_t(cout) * cin * k * k);
     } else {
-      fast::conv2d_pack(cout, cin, k, w_host, dst);
+      fast::conv2d_pack(cout, cin, k, w_host, dst, ctx_.conv);
     }
   }
   void upload_rgb_u8(int n, int h, int w, const uint8_t* rgb_host, float* y) override {
@@ -112,7 +117,14 @@ class CpuBackend final : public Backend {
 
 std::unique_ptr<Backend> make_cpu_backend(int threads) {
   const char* k = std::getenv("WL_KERNELS");
-  return std::make_unique<CpuBackend>(threads, k && std::string(k) == "ref");
+  bool conv_bf16 = false;
+  if (const char* b = std::getenv("WL_CONV_BF16")) {
+    const std::string v = b;
+    if (v != "0" && v != "1" && !v.empty())
+      throw Error(WL_ERR_INVALID_ARGUMENT, "WL_CONV_BF16 must be 0 or 1, got \"" + v + "\"");
+    conv_bf16 = v == "1";
+  }
+  return std::make_unique<CpuBackend>(threads, k && std::string(k) == "ref", conv_bf16);
 }
 
 }  // namespace wl

@@ -8,6 +8,9 @@
 // the receptive field from a zero-padded copy of the input through a table of K row offsets
 // ("indirect" tiles), since there the gather would cost as much as the GEMM; on AVX-512 an
 // indirect tile can also span two 16-pixel rows, which covers the 16x16 level.
+// With OpCtx::conv = Bf16 on a CPU with AVX-512 BF16, the indirect path runs on bf16 pairs of
+// input channels instead (the padded copy holds one 32-bit pair per pixel, so the same offsets
+// and tiles apply with K halved): see conv2d_runs_bf16.
 #include <algorithm>
 #include <cstring>
 
@@ -74,6 +77,56 @@ bool flat_rows(const kernels::Table& kt, const ConvShape& s) {
 bool uses_rows(const kernels::Table& kt, const ConvShape& s) {
   return kt.conv_tile_indirect && may_use_rows(s) &&
          (s.out_w() >= kt.conv_nr || pairs_rows(kt, s) || flat_rows(kt, s));
+}
+
+// Channel pairs of the bf16 path: each padded "plane" of it holds two input channels.
+int pair_planes(int cin) { return (cin + 1) / 2; }
+
+bool runs_bf16(const OpCtx& ctx, const kernels::Table& kt, const ConvShape& s) {
+#if WL_HAVE_X86
+  return ctx.conv == ConvPrecision::Bf16 && cap_isa(ctx.isa) == Isa::Avx512 &&
+         has_avx512_bf16() && uses_rows(kt, s);
+#else
+  (void)ctx, (void)kt, (void)s;
+  return false;
+#endif
+}
+
+#if WL_HAVE_X86
+// The bf16 path's padded input: xp[n][p][hp][wp] of 32-bit pairs (channels 2p, 2p + 1 rounded to
+// bf16), zero borders. It is no larger than the f32 copy, so it lives in the same scratch.
+void pad_input_pairs(const OpCtx& ctx, const ConvShape& s, const float* x, float* xp) {
+  const int hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
+  const int planes = pair_planes(s.cin);
+  const size_t hw = size_t(s.h) * s.w;
+  ops_detail::parallel(ctx, int64_t(s.n) * planes, std::max(1, 4096 / (hp * wp)),
+                       [&](int64_t b, int64_t e, int) {
+                         for (int64_t plane = b; plane < e; ++plane) {
+                           const int n = int(plane / planes), p = int(plane % planes);
+                           const float* lo = x + (size_t(n) * s.cin + 2 * p) * hw;
+                           const float* hi = 2 * p + 1 < s.cin ? lo + hw : nullptr;
+                           float* dst = xp + size_t(plane) * hp * wp;
+                           std::memset(dst, 0, sizeof(float) * size_t(s.pad) * wp);
+                           for (int iy = 0; iy < s.h; ++iy) {
+                             float* row = dst + size_t(iy + s.pad) * wp;
+                             for (int q = 0; q < s.pad; ++q) row[q] = row[s.pad + s.w + q] = 0.0f;
+                             kernels::avx512_bf16::pair_row(
+                                 s.w, lo + size_t(iy) * s.w, hi ? hi + size_t(iy) * s.w : nullptr,
+                                 reinterpret_cast<uint32_t*>(row + s.pad));
+                           }
+                           std::memset(dst + size_t(s.h + s.pad) * wp, 0, sizeof(float) * size_t(s.pad) * wp);
+                         }
+                       });
+}
+#endif
+
+// bf16 to nearest even (the rounding vcvtneps2bf16 does); NaN stays NaN.
+uint16_t bf16_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return uint16_t(u >> 16);
 }
 
 void pad_input(const OpCtx& ctx, const ConvShape& s, const float* x, float* xp) {
@@ -194,18 +247,30 @@ float* padded_input_of(const OpCtx& ctx) { return ops_detail::slot(ctx, 0, 0); }
 
 // The indirect path: tiles run along output rows; B row k of the tile at (n, oy, ox0) is
 // xp[n][ci][oy + ky][ox0 + kx ...], i.e. base + koff[k]. xp (borders included) is filled.
+// bf16: xp holds channel pairs (pad_input_pairs), so ci runs over pairs, and the weights are
+// the bf16 pack that follows the f32 one.
 void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
-                 const ConvEpilogue& ep, float* y, const kernels::Table& kt, int threads) {
+                 const ConvEpilogue& ep, float* y, const kernels::Table& kt, int threads,
+                 bool bf16) {
   const int hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
   const int oh = s.out_h(), ow = s.out_w();
   const int64_t plane = int64_t(oh) * ow;
   const int nr = kt.conv_nr;
-  const int k_len = s.cin * s.k * s.k;
+  const int planes = bf16 ? pair_planes(s.cin) : s.cin;
+  const int k_len = planes * s.k * s.k;
+  void (*tile_fn)(const kernels::ConvTile&) = kt.conv_tile_indirect;
+  if (bf16) {
+#if WL_HAVE_X86
+    packed_w += conv2d_packed_floats(s.cout, s.cin, s.k);
+    tile_fn = kernels::avx512_bf16::conv_tile_indirect;
+#endif
+  }
   float* xp = padded_input_of(ctx);
   int32_t* koff =
       reinterpret_cast<int32_t*>(xp + padded_floats(s) + rows_slack(s) + ops_detail::kSlotSlack);
-  std::memset(xp + padded_floats(s), 0, sizeof(float) * rows_slack(s));
-  for (int ci = 0, e = 0; ci < s.cin; ++ci)
+  // (The pair copy is the f32 one's size or less: its slack starts where its planes end.)
+  std::memset(xp + size_t(s.n) * planes * hp * wp, 0, sizeof(float) * rows_slack(s));
+  for (int ci = 0, e = 0; ci < planes; ++ci)
     for (int ky = 0; ky < s.k; ++ky)
       for (int kx = 0; kx < s.k; ++kx) koff[e++] = int32_t((ci * hp + ky) * wp + kx);
   // A tile is `tile_rows` output rows of up to nr pixels: one row segment, or (pairs) two
@@ -237,7 +302,7 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
       if (flat) {
         n = int(tile / flat_tiles);
         p0 = size_t(tile % flat_tiles) * nr;
-        t.b = xp + size_t(n) * s.cin * hp * wp;
+        t.b = xp + size_t(n) * planes * hp * wp;
         t.cols = int(std::min<int64_t>(nr, plane - int64_t(p0)));
         // Vectors past the tile's end repeat its last one: readable, and never stored.
         const int valid = int(ceil_div(size_t(t.cols), size_t(vec)));
@@ -252,7 +317,7 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
         const int oy = int(group % row_groups) * tile_rows;
         const int ox0 = tx * nr;
         p0 = size_t(oy) * ow + ox0;
-        t.b = xp + (size_t(n) * s.cin * hp + oy) * wp + ox0;
+        t.b = xp + (size_t(n) * planes * hp + oy) * wp + ox0;
         t.vec_pitch = pairs ? size_t(wp) : 0;
         t.cols = pairs ? std::min(tile_rows, oh - oy) * ow : std::min(nr, ow - ox0);
         for (int v = 0; vec > 0 && v < nr / vec; ++v) t.vec_off[v] = v * vec;
@@ -270,7 +335,7 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
         t.ldc = size_t(plane);
         t.r = ep.residual ? ep.residual + off : nullptr;
         t.ldr = size_t(plane);
-        kt.conv_tile_indirect(t);
+        tile_fn(t);
       }
     }
   });
@@ -278,11 +343,13 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
 
 }  // namespace
 
-size_t conv2d_packed_floats(int cout, int cin, int k) {
-  return ceil_div(size_t(cout), kConvMR) * kConvMR * size_t(cin) * k * k;
+size_t conv2d_packed_floats(int cout, int cin, int k, ConvPrecision p) {
+  const size_t rows = ceil_div(size_t(cout), kConvMR) * kConvMR;
+  const size_t f32 = rows * size_t(cin) * k * k;
+  return p == ConvPrecision::Bf16 ? f32 + rows * size_t(pair_planes(cin)) * k * k : f32;
 }
 
-void conv2d_pack(int cout, int cin, int k, const float* w, float* packed) {
+void conv2d_pack(int cout, int cin, int k, const float* w, float* packed, ConvPrecision p) {
   const size_t kk = size_t(cin) * k * k;
   const size_t blocks = ceil_div(size_t(cout), kConvMR);
   for (size_t cb = 0; cb < blocks; ++cb) {
@@ -293,6 +360,29 @@ void conv2d_pack(int cout, int cin, int k, const float* w, float* packed) {
       }
     }
   }
+  if (p != ConvPrecision::Bf16) return;
+  // Then the bf16 pack: blocks of [pair, ky, kx][kConvMR] 32-bit pairs, channel 2p in the low
+  // half (as pad_input_pairs puts the input), zeros past cout and for a missing odd channel.
+  float* pairs = packed + conv2d_packed_floats(cout, cin, k);
+  const size_t taps = size_t(k) * k, pk = size_t(pair_planes(cin)) * taps;
+  for (size_t cb = 0; cb < blocks; ++cb) {
+    for (size_t e = 0; e < pk; ++e) {
+      const size_t ci = 2 * (e / taps), tap = e % taps;
+      for (int i = 0; i < kConvMR; ++i) {
+        const size_t co = cb * kConvMR + i;
+        uint32_t v = 0;
+        if (co < size_t(cout)) {
+          v = bf16_bits(w[co * kk + ci * taps + tap]);
+          if (ci + 1 < size_t(cin)) v |= uint32_t(bf16_bits(w[co * kk + (ci + 1) * taps + tap])) << 16;
+        }
+        std::memcpy(pairs + (cb * pk + e) * kConvMR + i, &v, sizeof v);
+      }
+    }
+  }
+}
+
+bool conv2d_runs_bf16(const OpCtx& ctx, const ConvShape& s) {
+  return runs_bf16(ctx, kernels::table(ctx.isa), s);
 }
 
 size_t conv2d_scratch_floats(const ConvShape& s, int threads) {
@@ -328,8 +418,12 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   const bool direct = s.k == 1 && s.stride == 1 && s.pad == 0;
   const size_t slot_floats = panel_floats(s);
   if (uses_rows(kt, s)) {
-    pad_input(ctx, s, x, padded_input_of(ctx));
-    conv2d_rows(ctx, s, packed_w, ep, y, kt, threads);
+    const bool bf16 = runs_bf16(ctx, kt, s);
+#if WL_HAVE_X86
+    if (bf16) pad_input_pairs(ctx, s, x, padded_input_of(ctx));
+#endif
+    if (!bf16) pad_input(ctx, s, x, padded_input_of(ctx));
+    conv2d_rows(ctx, s, packed_w, ep, y, kt, threads, bf16);
     return;
   }
   OpCtx panel_ctx = ctx;  // the panels live after the (unused here) padded-input region
@@ -398,14 +492,17 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
 }
 
 float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s) {
-  return uses_rows(kernels::table(ctx.isa), s) ? padded_input_of(ctx) : nullptr;
+  // The bf16 path pairs channels from an f32 activation (conv2d), so a producer cannot write
+  // its input in place.
+  const kernels::Table& kt = kernels::table(ctx.isa);
+  return uses_rows(kt, s) && !runs_bf16(ctx, kt, s) ? padded_input_of(ctx) : nullptr;
 }
 
 void conv2d_from_padded(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
                         const ConvEpilogue& ep, float* y) {
   const int threads = ops_detail::threads_of(ctx);
   ops_detail::require_scratch(ctx, conv2d_scratch_floats(s, threads), "conv2d");
-  conv2d_rows(ctx, s, packed_w, ep, y, kernels::table(ctx.isa), threads);
+  conv2d_rows(ctx, s, packed_w, ep, y, kernels::table(ctx.isa), threads, false);
 }
 
 }  // namespace fast

@@ -8,7 +8,8 @@ namespace wl {
 namespace fast {
 
 // Where conv2d(ctx, s, ...) would keep its zero-padded input copy ([N][Cin][H+2p][W+2p] inside
-// ctx.scratch), or null when that conv does not use one on ctx.isa.
+// ctx.scratch), or null when that conv does not use one on ctx.isa or multiplies in bf16 (its
+// copy then holds bf16 channel pairs, made by conv2d itself from an f32 input).
 float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s);
 
 // The conv, reading the padded copy that the caller filled (border zeros included).

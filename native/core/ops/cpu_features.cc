@@ -44,6 +44,14 @@ Isa detect_hardware_isa() {
   if (os_zmm && f && dq && bw && vl) return Isa::Avx512;
   return Isa::Avx2;
 }
+
+bool detect_avx512_bf16() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (hardware_isa() != Isa::Avx512) return false;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || a < 1) return false;  // a: max subleaf
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  return a & (1u << 5);
+}
 #elif defined(__aarch64__)
 // Advanced SIMD is mandatory in AArch64; Linux also reports it as a hwcap, which is checked so
 // that a system that turned it off still gets the portable kernels.
@@ -63,6 +71,15 @@ Isa detect_hardware_isa() { return Isa::Portable; }
 Isa hardware_isa() {
   static const Isa hw = detect_hardware_isa();
   return hw;
+}
+
+bool has_avx512_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool bf16 = detect_avx512_bf16();
+  return bf16;
+#else
+  return false;
+#endif
 }
 
 Isa detect_isa() {

@@ -22,5 +22,9 @@ Isa cap_isa(Isa want);
 // Every ISA this machine runs, weakest first (tests and benches enumerate them).
 std::vector<Isa> runnable_isas();
 const char* isa_name(Isa isa);
+// Whether this CPU and OS run AVX-512 BF16 (vdpbf16ps, vcvtneps2bf16): AVX-512 as above plus
+// CPUID leaf 7 subleaf 1 EAX bit 5. Not an Isa of its own: it only adds the bf16 conv path
+// (OpCtx::conv), which WL_ISA below avx512 turns off.
+bool has_avx512_bf16();
 
 }  // namespace wl

@@ -2,7 +2,7 @@
 // convs with wide rows), group norm writes straight into that copy: the normalised activation
 // is produced once, in the layout the conv wants, and never exists as a separate tensor.
 // Otherwise it goes to a scratch buffer (part of the model arena, so cache-resident and
-// allocation-free) that the conv then gathers from. The whole activation is normalised before
+// allocation-free) that the conv then gathers from, or, on the bf16 path, pairs into bf16. The whole activation is normalised before
 // the conv starts because every conv tile needs a k x k neighbourhood across all input
 // channels, whose groups need statistics over the full group first.
 #include "ops/conv2d_internal.h"

@@ -100,6 +100,18 @@ extern const Table kTable;
 namespace avx512 {
 extern const Table kTable;
 }
+// AVX-512 BF16 kernels (kernels_avx512bf16.cc, built with -mavx512bf16): call only where
+// has_avx512_bf16(). Their data are 32-bit "pairs": two bf16 of consecutive input channels
+// (channel 2p in the low half, 2p + 1 in the high half; a zero stands in for a missing odd
+// channel), so one vdpbf16ps lane adds both channels' products.
+namespace avx512_bf16 {
+// The indirect tile of avx512::kTable (8 rows x 32 columns; vec_pitch for two-row tiles) on
+// pairs: t.a is a packed block of [K/2][kConvMR] weight pairs and t.b + koff[k] a row of input
+// pairs (both reinterpreted as 32-bit elements), and t.k counts pairs x k x k.
+void conv_tile_indirect(const ConvTile& t);
+// dst[0, w) = pairs of lo[0, w) and hi[0, w) rounded to bf16 (to nearest even); hi null = zeros.
+void pair_row(int w, const float* lo, const float* hi, uint32_t* dst);
+}  // namespace avx512_bf16
 #endif
 #if WL_HAVE_NEON
 namespace neon {

@@ -18,11 +18,19 @@ namespace wl {
 
 // Execution context of the fast kernels. `scratch` is caller-owned memory (part of the model
 // arena) of at least the *_scratch_floats() the op asks for; kernels never allocate.
+// How the fast convolutions multiply. Bf16: where the CPU has AVX-512 BF16 and the ISA is
+// AVX-512, the convs of the padded-input ("indirect") path — stride-1 convs with output rows of
+// 16 or >= 32 pixels, alone or fed by gn_silu_conv2d — round input and weights to bf16 and
+// accumulate their products in f32 (vdpbf16ps); every other conv, ISA and CPU stays f32. Their
+// weights must then have been packed with ConvPrecision::Bf16. Off by default (docs/kernels.md).
+enum class ConvPrecision { F32 = 0, Bf16 = 1 };
+
 struct OpCtx {
   ThreadPool* pool = nullptr;  // null = single-threaded
   Isa isa = Isa::Portable;
   float* scratch = nullptr;
   size_t scratch_floats = 0;
+  ConvPrecision conv = ConvPrecision::F32;
 };
 
 // ---- conv2d: square kernel k in {1,3}, stride in {1,2}, zero padding `pad`. ----
@@ -44,9 +52,13 @@ namespace ref {
 void conv2d(const ConvShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
 }
 namespace fast {
-// Packed-weight layout is private to the fast kernel; size in floats.
-size_t conv2d_packed_floats(int cout, int cin, int k);
-void conv2d_pack(int cout, int cin, int k, const float* w, float* packed);
+// Packed-weight layout is private to the fast kernel; size in floats. Bf16 appends a second,
+// bf16 copy after the f32 one (the f32 copy serves the convs that stay f32).
+size_t conv2d_packed_floats(int cout, int cin, int k, ConvPrecision p = ConvPrecision::F32);
+void conv2d_pack(int cout, int cin, int k, const float* w, float* packed,
+                 ConvPrecision p = ConvPrecision::F32);
+// Whether conv2d / gn_silu_conv2d under ctx multiply in bf16 for shape s (tests, benches).
+bool conv2d_runs_bf16(const OpCtx& ctx, const ConvShape& s);
 size_t conv2d_scratch_floats(const ConvShape& s, int threads);
 void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* packed_w,
             const ConvEpilogue& ep, float* y);
