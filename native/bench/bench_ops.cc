@@ -7,6 +7,9 @@
 //
 // The peak is measured, not looked up: a loop of independent FMAs per ISA, run on every thread
 // of the pool at once; it is printed as its own JSON line ("bench":"fma_peak").
+// Where the CPU has AVX-512 BF16, the convs that take the bf16 path (OpCtx::conv) are timed
+// again in bf16: rows with "precision":"bf16" (the others say "f32"), whose frac_peak is still
+// against the FMA peak, and a "bf16_peak" line from a loop of independent vdpbf16ps.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -52,6 +55,19 @@ __attribute__((target("avx512f,fma"))) float fma_loop_avx512(long iters) {
   for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, a[i]);
   return _mm512_reduce_add_ps(s);
 }
+// 12 independent vdpbf16ps chains: 32 multiply-adds each (16 lanes x 2 products).
+__attribute__((target("avx512f,avx512bf16"))) float dpbf16_loop(long iters) {
+  __m512 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(float(i) * 1e-3f);
+  const __m512bh m = reinterpret_cast<__m512bh>(_mm512_set1_epi32(0x3f7f3f7f));  // (0.996, 0.996)
+  const __m512bh c = reinterpret_cast<__m512bh>(_mm512_set1_epi32(0x33d633d6));  // (1e-7, 1e-7)
+  for (long it = 0; it < iters; ++it)
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) a[i] = _mm512_dpbf16_ps(a[i], m, c);
+  __m512 s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, a[i]);
+  return _mm512_reduce_add_ps(s);
+}
 __attribute__((target("avx2,fma"))) float fma_loop_avx2(long iters) {
   __m256 a[12];
   for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(float(i) * 1e-3f);
@@ -81,13 +97,17 @@ float fma_loop_portable(long iters) {
   return s;
 }
 
-// Peak GFLOP/s of `threads` threads running the ISA's FMA loop together (best of 40).
-double measure_peak(Isa isa, ThreadPool& pool, int threads) {
+// Peak GFLOP/s of `threads` threads running the ISA's FMA loop together (best of 40); with
+// bf16, the vdpbf16ps loop (AVX-512 BF16 only).
+double measure_peak(Isa isa, ThreadPool& pool, int threads, bool bf16 = false) {
   const long iters = 500000;  // ~2 ms: short enough to fit one scheduler slice on a busy machine
   int lanes = 4;
   std::function<float(long)> loop = fma_loop_portable;
 #if defined(__x86_64__)
-  if (isa == Isa::Avx512) {
+  if (bf16) {
+    lanes = 32;
+    loop = dpbf16_loop;
+  } else if (isa == Isa::Avx512) {
     lanes = 16;
     loop = fma_loop_avx512;
   } else if (isa == Isa::Avx2) {
@@ -140,14 +160,16 @@ Stats time_it(const std::function<void()>& fn, int min_reps, double min_seconds)
 // A bench case bound to host buffers (seeded random inputs, conv weights packed for fast::),
 // returning the call to time.
 std::function<void()> prepare(const wl_test::OpCase& c, const OpCtx& ctx) {
+  const ConvPrecision prec = ctx.conv;
   wl_test::Rng rng(1);
   auto bound = std::make_shared<wl_test::BoundCase>(wl_test::bind(c, rng));
   auto packed = std::make_shared<std::vector<std::vector<float>>>();
   auto call = std::make_shared<OpCall>(bound->call);
   wl_test::each_tensor(*bound, *call, [&](wl_test::HostTensor& t, auto& field) {
     if (t.desc.role != TensorRole::ConvWeight) return;
-    packed->emplace_back(fast::conv2d_packed_floats(t.desc.cout, t.desc.cin, t.desc.k));
-    fast::conv2d_pack(t.desc.cout, t.desc.cin, t.desc.k, t.as<float>(), packed->back().data());
+    packed->emplace_back(fast::conv2d_packed_floats(t.desc.cout, t.desc.cin, t.desc.k, prec));
+    fast::conv2d_pack(t.desc.cout, t.desc.cin, t.desc.k, t.as<float>(), packed->back().data(),
+                      prec);
     field = reinterpret_cast<wl_test::Pointee<decltype(field)>*>(packed->back().data());
   });
   return [bound, packed, call, ctx]() { cpu_run(ctx, true, *call); };
@@ -209,6 +231,13 @@ int main(int argc, char** argv) {
           "{\"bench\":\"fma_peak\",\"machine\":\"%s\",\"backend\":\"cpu\",\"isa\":\"%s\","
           "\"threads\":%d,\"peak_gflops\":%.1f}\n",
           machine.c_str(), isa_name(isa), threads, peak);
+      const bool bf16 = isa == Isa::Avx512 && has_avx512_bf16();
+      const double peak_bf16 = bf16 ? measure_peak(isa, pool, threads, true) : 0;
+      if (bf16)
+        std::printf(
+            "{\"bench\":\"bf16_peak\",\"machine\":\"%s\",\"backend\":\"cpu\",\"isa\":\"%s\","
+            "\"threads\":%d,\"peak_gflops\":%.1f,\"vs_fma_peak\":%.2f}\n",
+            machine.c_str(), isa_name(isa), threads, peak_bf16, peak_bf16 / peak);
       std::fflush(stdout);
       // Fractions of the peak for the stride-1 3x3 convs (the frame's bulk), summarised below.
       std::vector<double> conv3;
@@ -223,22 +252,35 @@ int main(int argc, char** argv) {
         ctx.isa = isa;
         ctx.scratch = scratch.data();
         ctx.scratch_floats = scratch.size();
-        auto fn = prepare(c, ctx);
-        const Stats st = time_it(fn, quick ? 10 : 30, quick ? 0.05 : 0.3);
-        const double gflops = c.flops > 0 ? c.flops / (st.median * 1e-3) / 1e9 : 0;
-        std::printf(
-            "{\"bench\":\"op\",\"op\":\"%s\",\"shape\":\"%s\",\"machine\":\"%s\",\"backend\":"
-            "\"cpu\","
-            "\"model\":\"default-v1\",\"isa\":\"%s\",\"threads\":%d,\"reps\":%d,"
-            "\"min_ms\":%.4f,\"median_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,\"gflop\":%.4f,"
-            "\"gflops\":%.2f,\"peak_gflops\":%.1f,\"frac_peak\":%.3f}\n",
-            c.label.c_str(), c.shape.c_str(), machine.c_str(), isa_name(isa), threads, st.reps,
-            st.min, st.median, st.p95, st.p99, c.flops / 1e9, gflops, peak,
-            c.flops > 0 ? gflops / peak : 0.0);
-        std::fflush(stdout);
-        if (c.flops > 0 && c.shape.find(" k3 s1") != std::string::npos &&
-            c.shape.rfind("n1 ", 0) == 0)
-          conv3.push_back(gflops / peak);
+        // The f32 row, then (where this conv runs in bf16 here) the bf16 row.
+        std::vector<ConvPrecision> precisions = {ConvPrecision::F32};
+        OpCtx bf16_ctx = ctx;
+        bf16_ctx.conv = ConvPrecision::Bf16;
+        if (const auto* a = std::get_if<Conv2dArgs>(&c.call)) {
+          if (fast::conv2d_runs_bf16(bf16_ctx, a->s)) precisions.push_back(ConvPrecision::Bf16);
+        } else if (const auto* g = std::get_if<GnSiluConv2dArgs>(&c.call)) {
+          if (fast::conv2d_runs_bf16(bf16_ctx, g->cs)) precisions.push_back(ConvPrecision::Bf16);
+        }
+        for (ConvPrecision prec : precisions) {
+          ctx.conv = prec;
+          auto fn = prepare(c, ctx);
+          const Stats st = time_it(fn, quick ? 10 : 30, quick ? 0.05 : 0.3);
+          const double gflops = c.flops > 0 ? c.flops / (st.median * 1e-3) / 1e9 : 0;
+          std::printf(
+              "{\"bench\":\"op\",\"op\":\"%s\",\"shape\":\"%s\",\"machine\":\"%s\",\"backend\":"
+              "\"cpu\","
+              "\"model\":\"default-v1\",\"isa\":\"%s\",\"precision\":\"%s\",\"threads\":%d,"
+              "\"reps\":%d,"
+              "\"min_ms\":%.4f,\"median_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,\"gflop\":%.4f,"
+              "\"gflops\":%.2f,\"peak_gflops\":%.1f,\"frac_peak\":%.3f}\n",
+              c.label.c_str(), c.shape.c_str(), machine.c_str(), isa_name(isa),
+              prec == ConvPrecision::Bf16 ? "bf16" : "f32", threads, st.reps, st.min, st.median,
+              st.p95, st.p99, c.flops / 1e9, gflops, peak, c.flops > 0 ? gflops / peak : 0.0);
+          std::fflush(stdout);
+          if (prec == ConvPrecision::F32 && c.flops > 0 &&
+              c.shape.find(" k3 s1") != std::string::npos && c.shape.rfind("n1 ", 0) == 0)
+            conv3.push_back(gflops / peak);
+        }
       }
       if (conv3.empty()) continue;
       // The peak again after the ops: on a shared machine the two bracket what the ops could get.
