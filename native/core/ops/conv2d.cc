@@ -491,18 +491,18 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   });
 }
 
-float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s) {
-  // The bf16 path pairs channels from an f32 activation (conv2d), so a producer cannot write
-  // its input in place.
+float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s, bool* pairs) {
   const kernels::Table& kt = kernels::table(ctx.isa);
-  return uses_rows(kt, s) && !runs_bf16(ctx, kt, s) ? padded_input_of(ctx) : nullptr;
+  *pairs = runs_bf16(ctx, kt, s);
+  return uses_rows(kt, s) ? padded_input_of(ctx) : nullptr;
 }
 
 void conv2d_from_padded(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
                         const ConvEpilogue& ep, float* y) {
   const int threads = ops_detail::threads_of(ctx);
   ops_detail::require_scratch(ctx, conv2d_scratch_floats(s, threads), "conv2d");
-  conv2d_rows(ctx, s, packed_w, ep, y, kernels::table(ctx.isa), threads, false);
+  const kernels::Table& kt = kernels::table(ctx.isa);
+  conv2d_rows(ctx, s, packed_w, ep, y, kt, threads, runs_bf16(ctx, kt, s));
 }
 
 }  // namespace fast

@@ -8,9 +8,10 @@ namespace wl {
 namespace fast {
 
 // Where conv2d(ctx, s, ...) would keep its zero-padded input copy ([N][Cin][H+2p][W+2p] inside
-// ctx.scratch), or null when that conv does not use one on ctx.isa or multiplies in bf16 (its
-// copy then holds bf16 channel pairs, made by conv2d itself from an f32 input).
-float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s);
+// ctx.scratch), or null when that conv does not use one on ctx.isa. When it multiplies in bf16
+// (conv2d_runs_bf16) the copy holds channel pairs instead ([N][Cin/2][H+2p][W+2p] 32-bit pairs
+// of bf16, channel 2i in the low half; group_norm_padded's `pairs`): *pairs says which.
+float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s, bool* pairs);
 
 // The conv, reading the padded copy that the caller filled (border zeros included).
 void conv2d_from_padded(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
@@ -20,8 +21,10 @@ void conv2d_from_padded(const OpCtx& ctx, const ConvShape& s, const float* packe
 
 namespace ops_detail {
 // Group norm (+ affine, adaptive scale/shift, SiLU) writing each output plane into the interior
-// of an [h + 2 pad][w + 2 pad] plane and zeroing its border; pad 0 is the plain layout.
+// of an [h + 2 pad][w + 2 pad] plane and zeroing its border; pad 0 is the plain layout. With
+// `pairs` (AVX-512 BF16 only; channels per group even), plane i holds channels 2i and 2i + 1
+// as 32-bit pairs of bf16, the bf16 conv's input.
 void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, int pad,
-                       const float* x, const GroupNormParams& p, float* y);
+                       const float* x, const GroupNormParams& p, float* y, bool pairs = false);
 }  // namespace ops_detail
 }  // namespace wl

@@ -2,7 +2,9 @@
 // convs with wide rows), group norm writes straight into that copy: the normalised activation
 // is produced once, in the layout the conv wants, and never exists as a separate tensor.
 // Otherwise it goes to a scratch buffer (part of the model arena, so cache-resident and
-// allocation-free) that the conv then gathers from, or, on the bf16 path, pairs into bf16. The whole activation is normalised before
+// allocation-free) that the conv then gathers from. On the bf16 path group norm writes the
+// conv's bf16 channel pairs directly (two channels per pass), unless a pair would straddle two
+// groups (odd channels per group): then the f32 tensor, which conv2d pairs itself. The whole activation is normalised before
 // the conv starts because every conv tile needs a k x k neighbourhood across all input
 // channels, whose groups need statistics over the full group first.
 #include "ops/conv2d_internal.h"
@@ -35,8 +37,12 @@ void gn_silu_conv2d(const OpCtx& ctx, const GroupNormShape& gs, const GroupNormP
   OpCtx conv_ctx = ctx;
   conv_ctx.scratch = ctx.scratch + act_floats(gs);
   conv_ctx.scratch_floats = ctx.scratch_floats - act_floats(gs);
-  if (float* xp = conv2d_padded_input(conv_ctx, cs)) {
-    ops_detail::group_norm_padded(ctx, gs, cs.h, cs.w, cs.pad, x, p, xp);
+  bool pairs = false;
+  float* xp = conv2d_padded_input(conv_ctx, cs, &pairs);
+  // bf16 pairs straight from group norm when no pair straddles two groups; else (odd channels
+  // per group) through the f32 scratch tensor, which conv2d pairs itself.
+  if (xp && (!pairs || (gs.c / gs.groups) % 2 == 0)) {
+    ops_detail::group_norm_padded(ctx, gs, cs.h, cs.w, cs.pad, x, p, xp, pairs);
     conv2d_from_padded(conv_ctx, cs, packed_w, ep, y);
     return;
   }

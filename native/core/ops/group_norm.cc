@@ -23,13 +23,19 @@ void group_norm(const OpCtx& ctx, const GroupNormShape& s, const float* x,
 namespace ops_detail {
 
 void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, int pad,
-                       const float* x, const GroupNormParams& p, float* y) {
+                       const float* x, const GroupNormParams& p, float* y, bool pairs) {
   require(s.n > 0 && s.c > 0 && s.hw > 0 && s.groups > 0 && s.c % s.groups == 0 && s.eps >= 0.0f,
           "group_norm", "bad shape (groups must divide channels)");
   require(h > 0 && w > 0 && size_t(h) * w == size_t(s.hw) && pad >= 0, "group_norm",
           "plane layout does not match hw");
   const kernels::Table& kt = kernels::table(ctx.isa);
   const int cpg = s.c / s.groups;
+#if WL_HAVE_X86
+  require(!pairs || (cpg % 2 == 0 && has_avx512_bf16()), "group_norm",
+          "bf16 pairs need an even number of channels per group and AVX-512 BF16");
+#else
+  require(!pairs, "group_norm", "bf16 pairs need AVX-512 BF16");
+#endif
   const size_t count = size_t(cpg) * s.hw;
   const int hp = h + 2 * pad, wp = w + 2 * pad;
   const size_t out_plane = size_t(hp) * wp;
@@ -43,16 +49,50 @@ void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, 
       const float mean = float(kt.sum(count, x + base) / double(count));
       const double var = kt.sum_sq_dev(count, x + base, mean) / double(count);
       const float rstd = float(1.0 / std::sqrt(var + double(s.eps)));
-      for (int cc = 0; cc < cpg; ++cc) {
-        const int c = g * cpg + cc;
-        float a = rstd * (p.gamma ? p.gamma[c] : 1.0f);
-        float bb = p.beta ? p.beta[c] : 0.0f;
+      // y = (x - mean) * a + b for channel c, gamma/beta and the adaptive scale/shift folded in.
+      auto coeffs = [&](int c, float& a, float& bb) {
+        a = rstd * (p.gamma ? p.gamma[c] : 1.0f);
+        bb = p.beta ? p.beta[c] : 0.0f;
         if (p.scale) {
           const float s1 = 1.0f + p.scale[size_t(n) * s.c + c];
           a *= s1;
           bb *= s1;
         }
         if (p.shift) bb += p.shift[size_t(n) * s.c + c];
+      };
+#if WL_HAVE_X86
+      // Pairs: two channels at a time through a short f32 staging row (L1), then rounded to
+      // bf16 and interleaved into the pair plane, the layout the bf16 conv reads.
+      for (int cc = 0; pairs && cc < cpg; cc += 2) {
+        const int c = g * cpg + cc;
+        float a0, b0, a1, b1;
+        coeffs(c, a0, b0);
+        coeffs(c + 1, a1, b1);
+        const float* x0 = x + base + size_t(cc) * s.hw;
+        const float* x1 = x0 + s.hw;
+        uint32_t* yc = reinterpret_cast<uint32_t*>(y) + (size_t(n) * s.c + c) / 2 * out_plane;
+        std::memset(yc, 0, sizeof(uint32_t) * size_t(pad) * wp);
+        constexpr int kChunk = 128;
+        alignas(64) float lo[kChunk], hi[kChunk];
+        for (int iy = 0; iy < h; ++iy) {
+          uint32_t* row = yc + size_t(iy + pad) * wp;
+          for (int q = 0; q < pad; ++q) row[q] = row[pad + w + q] = 0;
+          for (int x0i = 0; x0i < w; x0i += kChunk) {
+            const int len = std::min(kChunk, w - x0i);
+            const size_t at = size_t(iy) * w + x0i;
+            kt.scale_shift(size_t(len), x0 + at, mean, a0, b0, p.silu, lo);
+            kt.scale_shift(size_t(len), x1 + at, mean, a1, b1, p.silu, hi);
+            kernels::avx512_bf16::pair_row(len, lo, hi, row + pad + x0i);
+          }
+        }
+        std::memset(yc + size_t(h + pad) * wp, 0, sizeof(uint32_t) * size_t(pad) * wp);
+      }
+      if (pairs) continue;
+#endif
+      for (int cc = 0; cc < cpg; ++cc) {
+        const int c = g * cpg + cc;
+        float a, bb;
+        coeffs(c, a, bb);
         const float* xc = x + base + size_t(cc) * s.hw;
         float* yc = y + (size_t(n) * s.c + c) * out_plane;
         if (pad == 0) {
