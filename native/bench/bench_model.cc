@@ -132,7 +132,11 @@ int main(int argc, char** argv) {
   if (steps == 0) steps = d.default_steps;
 
   const std::string be = json_field(info, "backend");
-  const std::string isa = json_field(info, "isa");
+  // "isa":"...", plus the CPU backend's conv precision ("conv":"f32" or "bf16" under
+  // WL_CONV_BF16=1) so that a bf16 run never reads as an f32 one.
+  const std::string conv = json_field(info, "conv");
+  const std::string isa_fields = "\"isa\":\"" + json_field(info, "isa") + "\"" +
+                          (conv.empty() ? "" : ",\"conv\":\"" + conv + "\"");
   const std::string device = json_field(info, "device");
   const std::string machine =
       wl_bench::json_escape(be == "cuda" && !device.empty() ? device : wl_bench::cpu_model());
@@ -170,10 +174,10 @@ int main(int argc, char** argv) {
     }
     const Stats s = stats(t);
     std::printf(
-        "{\"bench\":\"%s\",\"machine\":\"%s\",\"backend\":\"%s\",\"isa\":\"%s\","
+        "{\"bench\":\"%s\",\"machine\":\"%s\",\"backend\":\"%s\",%s,"
         "\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,\"iters\":%d,"
         "\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"mean_ms\":%.3f}\n",
-        bench, machine.c_str(), be.c_str(), isa.c_str(), json_number(info, "threads").c_str(),
+        bench, machine.c_str(), be.c_str(), isa_fields.c_str(), json_number(info, "threads").c_str(),
         name.c_str(), batch, steps, iters, s.median, s.p95, s.p99, s.mean);
     std::fflush(stdout);
   };
@@ -256,11 +260,11 @@ int main(int argc, char** argv) {
     const Stats s2 = stats(t2), s1 = stats(t1), sr = stats(ratio);
     std::printf(
         "{\"bench\":\"model.step_vs_two_calls\",\"machine\":\"%s\",\"backend\":\"%s\","
-        "\"isa\":\"%s\",\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
+        "%s,\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
         "\"iters\":%d,\"two_calls_median_ms\":%.3f,\"two_calls_p95_ms\":%.3f,"
         "\"step_median_ms\":%.3f,\"step_p95_ms\":%.3f,\"step_p99_ms\":%.3f,"
         "\"ratio_step_over_two_calls_median\":%.3f}\n",
-        machine.c_str(), be.c_str(), isa.c_str(), json_number(info, "threads").c_str(),
+        machine.c_str(), be.c_str(), isa_fields.c_str(), json_number(info, "threads").c_str(),
         name.c_str(), batch, steps, iters, s2.median, s2.p95, s1.median, s1.p95, s1.p99, sr.median);
     std::string per_step;
     for (int st = 0; st < steps; ++st) {
@@ -271,10 +275,10 @@ int main(int argc, char** argv) {
     const Stats dec = stats(stages[size_t(steps)]);
     std::printf(
         "{\"bench\":\"model.frame_stages\",\"machine\":\"%s\",\"backend\":\"%s\","
-        "\"isa\":\"%s\",\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
+        "%s,\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
         "\"iters\":%d,\"denoise_step_median_ms\":[%s],\"decode_median_ms\":%.3f,"
         "\"decode_p95_ms\":%.3f,\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f}\n",
-        machine.c_str(), be.c_str(), isa.c_str(), json_number(info, "threads").c_str(),
+        machine.c_str(), be.c_str(), isa_fields.c_str(), json_number(info, "threads").c_str(),
         name.c_str(), batch, steps, iters, per_step.c_str(), dec.median, dec.p95, s1.median, s1.p95,
         s1.p99);
     std::fflush(stdout);
