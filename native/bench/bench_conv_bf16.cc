@@ -94,9 +94,10 @@ int main(int argc, char** argv) {
   wl_model* bf16 = load(path, threads, "1");
   const std::string info = wl_model_info_json(bf16);
   if (info.find("\"conv\":\"bf16\"") == std::string::npos) {
-    std::printf("{\"bench\":\"note\",\"machine\":\"%s\",\"message\":\"bench_conv_bf16: this CPU "
-                "(or WL_ISA) gives no bf16 conv path; nothing to compare\"}\n",
-                machine.c_str());
+    std::printf(
+        "{\"bench\":\"note\",\"machine\":\"%s\",\"message\":\"bench_conv_bf16: this CPU "
+        "(or WL_ISA) gives no bf16 conv path; nothing to compare\"}\n",
+        machine.c_str());
     return 0;
   }
   wl_model_dims d;

@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
   // WL_CONV_BF16=1) so that a bf16 run never reads as an f32 one.
   const std::string conv = json_field(info, "conv");
   const std::string isa_fields = "\"isa\":\"" + json_field(info, "isa") + "\"" +
-                          (conv.empty() ? "" : ",\"conv\":\"" + conv + "\"");
+                                 (conv.empty() ? "" : ",\"conv\":\"" + conv + "\"");
   const std::string device = json_field(info, "device");
   const std::string machine =
       wl_bench::json_escape(be == "cuda" && !device.empty() ? device : wl_bench::cpu_model());
@@ -177,8 +177,9 @@ int main(int argc, char** argv) {
         "{\"bench\":\"%s\",\"machine\":\"%s\",\"backend\":\"%s\",%s,"
         "\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,\"iters\":%d,"
         "\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"mean_ms\":%.3f}\n",
-        bench, machine.c_str(), be.c_str(), isa_fields.c_str(), json_number(info, "threads").c_str(),
-        name.c_str(), batch, steps, iters, s.median, s.p95, s.p99, s.mean);
+        bench, machine.c_str(), be.c_str(), isa_fields.c_str(),
+        json_number(info, "threads").c_str(), name.c_str(), batch, steps, iters, s.median, s.p95,
+        s.p99, s.mean);
     std::fflush(stdout);
   };
 

@@ -110,8 +110,8 @@ void run_cases(OpId op, Tally& tally) {
     const size_t wn = size_t(cv.s.cout) * cv.s.cin * cv.s.k * cv.s.k;
     const std::vector<float> abs_sum =
         ref_conv(cv.s, map(cv.x.data(), cv.x.size(), absf), map(cv.w, wn, absf));
-    const std::vector<float> model = ref_conv(cv.s, map(cv.x.data(), cv.x.size(), round_bf16),
-                                              map(cv.w, wn, round_bf16));
+    const std::vector<float> model =
+        ref_conv(cv.s, map(cv.x.data(), cv.x.size(), round_bf16), map(cv.w, wn, round_bf16));
     const double k_terms = double(cv.s.cin) * cv.s.k * cv.s.k;
     const bool is_conv = op == OpId::Conv2d;
     // The model's outputs lack the epilogue: the gap between ref with and without it.
@@ -124,8 +124,8 @@ void run_cases(OpId op, Tally& tally) {
     wl_test::each_tensor(b, call, [&](HostTensor& t, auto& field) {
       using T = wl_test::Pointee<decltype(field)>;
       if (t.desc.role == TensorRole::ConvWeight) {
-        packed.emplace_back(fast::conv2d_packed_floats(t.desc.cout, t.desc.cin, t.desc.k,
-                                                       ConvPrecision::Bf16));
+        packed.emplace_back(
+            fast::conv2d_packed_floats(t.desc.cout, t.desc.cin, t.desc.k, ConvPrecision::Bf16));
         fast::conv2d_pack(t.desc.cout, t.desc.cin, t.desc.k, t.as<float>(), packed.back().data(),
                           ConvPrecision::Bf16);
         field = reinterpret_cast<T*>(packed.back().data());
@@ -137,8 +137,7 @@ void run_cases(OpId op, Tally& tally) {
     for (Isa isa : runnable_isas()) {
       for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2, &pool3}) {
         const int threads = pool ? pool->size() : 1;
-        const std::string where =
-            std::string(isa_name(isa)) + "/t" + std::to_string(threads);
+        const std::string where = std::string(isa_name(isa)) + "/t" + std::to_string(threads);
         wl_test::poison(got[0].as<float>(), got[0].desc.count);
         std::vector<float> scratch;
         OpCtx ctx;
@@ -198,8 +197,9 @@ TEST(conv2d_and_gn_silu_conv2d_in_bf16) {
   const int conv_runs = tally.bf16_runs;
   run_cases(OpId::GnSiluConv2d, tally);
   if (!has_avx512_bf16()) {
-    std::printf("  skipped: this CPU lacks avx512_bf16, so only the f32 fallback of bf16 "
-                "contexts was checked\n");
+    std::printf(
+        "  skipped: this CPU lacks avx512_bf16, so only the f32 fallback of bf16 "
+        "contexts was checked\n");
     CHECK(tally.bf16_runs == 0);
     return;
   }
@@ -219,8 +219,8 @@ TEST(bf16_path_choice) {
   CHECK(fast::conv2d_runs_bf16(ctx, {1, 32, 64, 64, 32, 3, 1, 1}) == hw);
   CHECK(fast::conv2d_runs_bf16(ctx, {1, 64, 16, 16, 64, 3, 1, 1}) == hw);
   CHECK(!fast::conv2d_runs_bf16(ctx, {1, 128, 8, 8, 128, 3, 1, 1}));   // panel path
-  CHECK(!fast::conv2d_runs_bf16(ctx, {1, 64, 16, 16, 64, 3, 2, 1}));    // stride 2
-  CHECK(!fast::conv2d_runs_bf16(ctx, {1, 128, 16, 16, 64, 1, 1, 0}));   // 1x1 in place
+  CHECK(!fast::conv2d_runs_bf16(ctx, {1, 64, 16, 16, 64, 3, 2, 1}));   // stride 2
+  CHECK(!fast::conv2d_runs_bf16(ctx, {1, 128, 16, 16, 64, 1, 1, 0}));  // 1x1 in place
   ctx.isa = Isa::Avx2;
   CHECK(!fast::conv2d_runs_bf16(ctx, {1, 16, 128, 128, 16, 3, 1, 1}));
   ctx.isa = Isa::Avx512;
@@ -246,9 +246,9 @@ TEST(bf16_pack_layout_and_rounding) {
   std::vector<uint32_t> pairs(32);
   std::memcpy(pairs.data(), packed.data() + f32, pairs.size() * 4);
   CHECK(pairs[0] == (0x3f80u | (0x3f81u << 16)));  // block 0, pair 0, row 0: w0 | w1 << 16
-  CHECK(pairs[8] == 0xc000u);                       // pair 1, row 0: w2, no channel 3
+  CHECK(pairs[8] == 0xc000u);                      // pair 1, row 0: w2, no channel 3
   CHECK(pairs[1] == 0);
-  CHECK(pairs[16 + 0] == (0x4040u << 16));          // block 1, pair 0, row 0 (co 8): ci 1 = 3
+  CHECK(pairs[16 + 0] == (0x4040u << 16));  // block 1, pair 0, row 0 (co 8): ci 1 = 3
   for (int i = 1; i < 8; ++i) CHECK(pairs[16 + i] == 0 && pairs[24 + i] == 0);  // past cout
 }
 

@@ -4,9 +4,9 @@
 // Otherwise it goes to a scratch buffer (part of the model arena, so cache-resident and
 // allocation-free) that the conv then gathers from. On the bf16 path group norm writes the
 // conv's bf16 channel pairs directly (two channels per pass), unless a pair would straddle two
-// groups (odd channels per group): then the f32 tensor, which conv2d pairs itself. The whole activation is normalised before
-// the conv starts because every conv tile needs a k x k neighbourhood across all input
-// channels, whose groups need statistics over the full group first.
+// groups (odd channels per group): then the f32 tensor, which conv2d pairs itself. The whole
+// activation is normalised before the conv starts because every conv tile needs a k x k
+// neighbourhood across all input channels, whose groups need statistics over the full group first.
 #include "ops/conv2d_internal.h"
 #include "ops/op_support.h"
 #include "ops/ops.h"

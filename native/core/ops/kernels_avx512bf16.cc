@@ -40,7 +40,8 @@ void conv_tile(const ConvTile& t) {
     const uint32_t* row = b + t.koff[k];
     __m512bh bv[kNV];
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) bv[v] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(row + vstep * v));
+    for (int v = 0; v < kNV; ++v)
+      bv[v] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(row + vstep * v));
 #pragma GCC unroll 8
     for (int i = 0; i < kConvMR; ++i) {
       const __m512bh ai = reinterpret_cast<__m512bh>(_mm512_set1_epi32(int(a[i])));
