@@ -121,8 +121,8 @@ async function main(): Promise<void> {
       stepMs.push(ms.get(oneCall)!);
       stepOverTwo.push(ms.get(oneCall)! / ms.get(twoCalls)!);
     }
-    emitTiming('frame', 'worldloop-cpu', name, ours, { threads, steps, isa: model.info.isa, calls: 'sample+decode', round });
-    emitTiming('frame', 'worldloop-cpu', name, stepMs, { threads, steps, isa: model.info.isa, calls: 'step', round,
+    emitTiming('frame', 'worldloop-cpu', name, ours, { threads, steps, isa: model.info.isa, conv: model.info.conv, calls: 'sample+decode', round });
+    emitTiming('frame', 'worldloop-cpu', name, stepMs, { threads, steps, isa: model.info.isa, conv: model.info.conv, calls: 'step', round,
       step_over_two_calls_median: +summarize(stepOverTwo).median.toFixed(3) });
     return { two: summarize(ours).median, step: summarize(stepMs).median };
   };
@@ -225,12 +225,12 @@ async function main(): Promise<void> {
       if (tm !== undefined) torchOverOurs.push(tm / ours.two);
     }
   }
-  const isa = model.info.isa;
+  const { isa, conv } = model.info;
   await model.close();
 
   const med = (v: number[]) => (v.length ? +summarize(v).median.toFixed(2) : null);
   console.log(JSON.stringify({
-    bench: 'ratios', machine: machineName(), model: name, threads, steps, rounds, isa,
+    bench: 'ratios', machine: machineName(), model: name, threads, steps, rounds, isa, conv,
     ours_median_ms: med(oursMs),
     ours_step_median_ms: med(oursStepMs),
     onnx_over_ours: med(onnxOverOurs),

@@ -53,6 +53,9 @@ export interface ModelInfo {
   loadMs: number;
   backend: string;
   isa?: string;
+  /** CPU backend: how the padded-input convs multiply, "f32" or "bf16" (WL_CONV_BF16=1 on an
+   * AVX-512 BF16 CPU; docs/kernels.md). */
+  conv?: string;
   threads?: number;
   nanWeights?: unknown[];
   /** Everything the engine reported, verbatim. */
@@ -119,6 +122,7 @@ export class Model {
       loadMs: Number(raw.load_ms ?? 0),
       backend: String(raw.backend ?? 'cpu'),
       isa: raw.isa as string | undefined,
+      conv: raw.conv as string | undefined,
       threads: raw.threads as number | undefined,
       nanWeights: raw.nan_weights as unknown[] | undefined,
       raw,

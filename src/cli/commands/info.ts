@@ -61,7 +61,7 @@ const command: Command = {
         `latent     ${dims.latentChannels}x${dims.latentHeight}x${dims.latentWidth}  context ${dims.context} frames`,
         `sampler    ${dims.defaultSteps} Euler steps by default${m.denoiser?.predicts === 'residual' ? '; predicts the change from the newest context latent (copy-then-correct)' : ''}`,
         `views      ${dims.memorySlots > 0 ? `${dims.memorySlots} spatial-memory slots (pose features ${dims.memoryPoseDim})` : 'no spatial-memory slots'}`,
-        `backend    ${info.backend}${info.isa ? ` (${info.isa})` : ''}${info.threads ? `, ${info.threads} threads` : ''}`,
+        `backend    ${info.backend}${info.isa ? ` (${info.isa}${info.conv === 'bf16' ? ', bf16 convs' : ''})` : ''}${info.threads ? `, ${info.threads} threads` : ''}`,
         `memory     ${(info.memoryBytes / 1e6).toFixed(1)} MB  loaded in ${info.loadMs.toFixed(0)} ms`,
         `params     ${Object.entries(info.params).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)}M`).join(', ')}`,
         'actions:',
