@@ -208,6 +208,25 @@ TEST(conv2d_and_gn_silu_conv2d_in_bf16) {
   CHECK(conv_runs > 0 && tally.bf16_runs > conv_runs);
 }
 
+// CPUID and the kernel agree: a detection that wrongly said "no" would turn the bf16 test above
+// into a skip on a machine that has the instructions (Linux x86: the avx512_bf16 cpuinfo flag;
+// elsewhere nothing to compare).
+TEST(bf16_detection_matches_cpuinfo) {
+  std::FILE* f = std::fopen("/proc/cpuinfo", "r");
+  if (!f) return;
+  std::string text;
+  char buf[4096];
+  for (size_t got; (got = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, got);
+  std::fclose(f);
+  const size_t flags = text.find("\nflags");
+  if (flags == std::string::npos) return;  // not an x86 cpuinfo
+  const std::string line = text.substr(flags, text.find('\n', flags + 1) - flags) + " ";
+  const bool listed = line.find(" avx512_bf16 ") != std::string::npos;
+  std::printf("  cpuinfo avx512_bf16: %s, has_avx512_bf16(): %s\n", listed ? "yes" : "no",
+              has_avx512_bf16() ? "yes" : "no");
+  CHECK(has_avx512_bf16() == (listed && hardware_isa() == Isa::Avx512));
+}
+
 // The shapes that matter take the bf16 path on AVX-512 (decoder full resolution, the 16-pixel
 // two-row tiles of the denoiser) and the others stay f32; below AVX-512 nothing is bf16.
 TEST(bf16_path_choice) {
