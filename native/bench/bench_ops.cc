@@ -7,9 +7,9 @@
 //
 // The peak is measured, not looked up: a loop of independent FMAs per ISA, run on every thread
 // of the pool at once; it is printed as its own JSON line ("bench":"fma_peak").
-// Where the CPU has AVX-512 BF16, the convs that take the bf16 path (OpCtx::conv) are timed
-// again in bf16: rows with "precision":"bf16" (the others say "f32"), whose frac_peak is still
-// against the FMA peak, and a "bf16_peak" line from a loop of independent vdpbf16ps.
+// Where the CPU has AVX-512 BF16, the AVX-512 convs are timed again in bf16 (OpCtx::conv):
+// rows with "precision":"bf16" (the others say "f32"), whose frac_peak is still against the
+// FMA peak, and a "bf16_peak" line from a loop of independent vdpbf16ps.
 #include <algorithm>
 #include <array>
 #include <chrono>

@@ -2,7 +2,8 @@
 // every conv2d and gn_silu_conv2d case of op_cases.h marked kUseCpu, on every ISA this machine
 // runs with 1, 2 and 3 threads; plus the weight pack, the bf16 rounding and the backend switch.
 //
-// Where conv2d_runs_bf16 says a call multiplies in bf16, every output o must satisfy
+// Where conv2d_runs_bf16 says a call multiplies in bf16 (every conv on AVX-512 with the BF16
+// extension: the indirect and the panel tiles), every output o must satisfy
 //   |fast_o - ref_o| <= (c * 2^-7 + K * 2^-24) * S_o + 1e-5 * max|ref|,   c = 1.01,
 // with S_o = sum of |x * w| over the K = cin * k * k products of output o (ref::conv2d of |x|
 // and |w|; for gn_silu_conv2d x is ref's normalised activation). Why: rounding x and w to bf16
@@ -227,24 +228,27 @@ TEST(bf16_detection_matches_cpuinfo) {
   CHECK(has_avx512_bf16() == (listed && hardware_isa() == Isa::Avx512));
 }
 
-// The shapes that matter take the bf16 path on AVX-512 (decoder full resolution, the 16-pixel
-// two-row tiles of the denoiser) and the others stay f32; below AVX-512 nothing is bf16.
+// On AVX-512 with the BF16 extension every conv of a bf16 context runs in bf16 (the indirect
+// path: decoder, 16x16 level; the panel path: 8x8 / 4x4 levels, stride 2; 1x1 convs); below
+// AVX-512 or in an f32 context none does.
 TEST(bf16_path_choice) {
   OpCtx ctx;
   ctx.isa = Isa::Avx512;
   ctx.conv = ConvPrecision::Bf16;
   const bool hw = has_avx512_bf16();
-  CHECK(fast::conv2d_runs_bf16(ctx, {1, 16, 128, 128, 16, 3, 1, 1}) == hw);
-  CHECK(fast::conv2d_runs_bf16(ctx, {1, 32, 64, 64, 32, 3, 1, 1}) == hw);
-  CHECK(fast::conv2d_runs_bf16(ctx, {1, 64, 16, 16, 64, 3, 1, 1}) == hw);
-  CHECK(!fast::conv2d_runs_bf16(ctx, {1, 128, 8, 8, 128, 3, 1, 1}));   // panel path
-  CHECK(!fast::conv2d_runs_bf16(ctx, {1, 64, 16, 16, 64, 3, 2, 1}));   // stride 2
-  CHECK(!fast::conv2d_runs_bf16(ctx, {1, 128, 16, 16, 64, 1, 1, 0}));  // 1x1 in place
-  ctx.isa = Isa::Avx2;
-  CHECK(!fast::conv2d_runs_bf16(ctx, {1, 16, 128, 128, 16, 3, 1, 1}));
-  ctx.isa = Isa::Avx512;
-  ctx.conv = ConvPrecision::F32;
-  CHECK(!fast::conv2d_runs_bf16(ctx, {1, 16, 128, 128, 16, 3, 1, 1}));
+  for (const ConvShape& s :
+       {ConvShape{1, 16, 128, 128, 16, 3, 1, 1}, ConvShape{1, 64, 16, 16, 64, 3, 1, 1},
+        ConvShape{1, 128, 8, 8, 128, 3, 1, 1}, ConvShape{1, 64, 16, 16, 64, 3, 2, 1},
+        ConvShape{1, 128, 16, 16, 64, 1, 1, 0}}) {
+    ctx.isa = Isa::Avx512;
+    ctx.conv = ConvPrecision::Bf16;
+    CHECK(fast::conv2d_runs_bf16(ctx, s) == hw);
+    ctx.isa = Isa::Avx2;
+    CHECK(!fast::conv2d_runs_bf16(ctx, s));
+    ctx.isa = Isa::Avx512;
+    ctx.conv = ConvPrecision::F32;
+    CHECK(!fast::conv2d_runs_bf16(ctx, s));
+  }
 }
 
 // The bf16 pack follows the f32 one: [block][pair, ky, kx][8] pairs, channel 2p in the low half,

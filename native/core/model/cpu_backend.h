@@ -9,7 +9,7 @@ namespace wl {
 
 // threads <= 0: hardware concurrency. WL_KERNELS=ref in the environment selects the plain-loop
 // reference ops instead of wl::fast (slow; isolates kernel bugs from network bugs).
-// WL_CONV_BF16=1 multiplies the padded-input convs in bf16 where the CPU has AVX-512 BF16
+// WL_CONV_BF16=1 multiplies the convolutions in bf16 where the CPU has AVX-512 BF16
 // (OpCtx::conv; off by default, docs/kernels.md); describe_json reports "conv":"bf16"|"f32".
 std::unique_ptr<Backend> make_cpu_backend(int threads);
 

@@ -8,9 +8,9 @@
 // the receptive field from a zero-padded copy of the input through a table of K row offsets
 // ("indirect" tiles), since there the gather would cost as much as the GEMM; on AVX-512 an
 // indirect tile can also span two 16-pixel rows, which covers the 16x16 level.
-// With OpCtx::conv = Bf16 on a CPU with AVX-512 BF16, the indirect path runs on bf16 pairs of
-// input channels instead (the padded copy holds one 32-bit pair per pixel, so the same offsets
-// and tiles apply with K halved): see conv2d_runs_bf16.
+// With OpCtx::conv = Bf16 on a CPU with AVX-512 BF16, both paths run on bf16 pairs of input
+// channels instead (the padded copy, or the panel, holds one 32-bit pair per pixel, so the same
+// offsets and tiles apply with K halved): see conv2d_runs_bf16.
 #include <algorithm>
 #include <cstring>
 
@@ -82,12 +82,13 @@ bool uses_rows(const kernels::Table& kt, const ConvShape& s) {
 // Channel pairs of the bf16 path: each padded "plane" of it holds two input channels.
 int pair_planes(int cin) { return (cin + 1) / 2; }
 
-bool runs_bf16(const OpCtx& ctx, const kernels::Table& kt, const ConvShape& s) {
+// Every conv of a bf16 context runs in bf16 where the AVX-512 kernels and the BF16 extension
+// do (both the indirect path and the panel path have bf16 tiles).
+bool runs_bf16(const OpCtx& ctx) {
 #if WL_HAVE_X86
-  return ctx.conv == ConvPrecision::Bf16 && cap_isa(ctx.isa) == Isa::Avx512 &&
-         has_avx512_bf16() && uses_rows(kt, s);
+  return ctx.conv == ConvPrecision::Bf16 && cap_isa(ctx.isa) == Isa::Avx512 && has_avx512_bf16();
 #else
-  (void)ctx, (void)kt, (void)s;
+  (void)ctx;
   return false;
 #endif
 }
@@ -381,9 +382,7 @@ void conv2d_pack(int cout, int cin, int k, const float* w, float* packed, ConvPr
   }
 }
 
-bool conv2d_runs_bf16(const OpCtx& ctx, const ConvShape& s) {
-  return runs_bf16(ctx, kernels::table(ctx.isa), s);
-}
+bool conv2d_runs_bf16(const OpCtx& ctx, const ConvShape&) { return runs_bf16(ctx); }
 
 size_t conv2d_scratch_floats(const ConvShape& s, int threads) {
   return rows_floats(s) + size_t(std::max(threads, 1)) * (panel_floats(s) + ops_detail::kSlotSlack);
@@ -398,8 +397,19 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   const int64_t plane = int64_t(s.out_h()) * s.out_w();
   const bool narrow = plane <= kt.conv_nr_narrow;
   const int nr_max = narrow ? kt.conv_nr_narrow : kt.conv_nr;
-  const auto tile_fn = narrow ? kt.conv_tile_narrow : kt.conv_tile;
+  auto tile_fn = narrow ? kt.conv_tile_narrow : kt.conv_tile;
   const int k_len = s.cin * s.k * s.k;
+  // bf16: panels of channel pairs (pair_panel after each build) against the bf16 weight pack.
+  const bool bf16 = runs_bf16(ctx);
+  const int a_len = bf16 ? pair_planes(s.cin) * s.k * s.k : k_len;
+  const float* a_base = packed_w;
+#if WL_HAVE_X86
+  if (bf16) {
+    tile_fn = narrow ? kernels::avx512_bf16::conv_tile_panel_narrow
+                     : kernels::avx512_bf16::conv_tile_panel;
+    a_base = packed_w + conv2d_packed_floats(s.cout, s.cin, s.k);
+  }
+#endif
   const int64_t cols = int64_t(s.n) * plane;
   const int64_t tiles = int64_t(ceil_div(size_t(cols), size_t(nr_max)));
   const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
@@ -418,7 +428,6 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   const bool direct = s.k == 1 && s.stride == 1 && s.pad == 0;
   const size_t slot_floats = panel_floats(s);
   if (uses_rows(kt, s)) {
-    const bool bf16 = runs_bf16(ctx, kt, s);
 #if WL_HAVE_X86
     if (bf16) pad_input_pairs(ctx, s, x, padded_input_of(ctx));
 #endif
@@ -442,27 +451,30 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
       const int64_t p0 = j0 % plane;
       const bool one_image = p0 + nr <= plane;
       kernels::ConvTile t{};
-      if (direct && one_image && nr == nr_max) {
+      if (direct && one_image && nr == nr_max && !bf16) {
         t.b = x + size_t(n0) * s.cin * plane + p0;
         t.ldb = size_t(plane);
       } else {
         if (built != tile) {
           build_panel(s, x, j0, nr, nr_max, panel,
                       reinterpret_cast<int64_t*>(panel + size_t(k_len) * kConvMaxNR));
+#if WL_HAVE_X86
+          if (bf16) kernels::avx512_bf16::pair_panel(s.cin, s.k * s.k, nr_max, panel);
+#endif
           built = tile;
         }
         t.b = panel;
         t.ldb = size_t(nr_max);
       }
-      t.k = k_len;
+      t.k = a_len;
       t.cols = nr;
       const int cb_end = std::min(blocks, (split + 1) * blocks_per_split);
       // Narrow kernels may take several blocks per call (AVX2: 6-row passes across blocks);
       // a tile that straddles images goes through the one-block stack tile below.
-      const int group = narrow && one_image ? std::max(1, kt.conv_narrow_blocks) : 1;
+      const int group = narrow && one_image && !bf16 ? std::max(1, kt.conv_narrow_blocks) : 1;
       for (int cb = split * blocks_per_split; cb < cb_end; cb += group) {
         const int co0 = cb * kConvMR;
-        t.a = packed_w + size_t(cb) * k_len * kConvMR;
+        t.a = a_base + size_t(cb) * a_len * kConvMR;
         t.rows = std::min(std::min(group, cb_end - cb) * kConvMR, s.cout - co0);
         t.bias = ep.bias ? ep.bias + co0 : nullptr;
         if (one_image) {
@@ -493,7 +505,7 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
 
 float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s, bool* pairs) {
   const kernels::Table& kt = kernels::table(ctx.isa);
-  *pairs = runs_bf16(ctx, kt, s);
+  *pairs = runs_bf16(ctx);
   return uses_rows(kt, s) ? padded_input_of(ctx) : nullptr;
 }
 
@@ -502,7 +514,7 @@ void conv2d_from_padded(const OpCtx& ctx, const ConvShape& s, const float* packe
   const int threads = ops_detail::threads_of(ctx);
   ops_detail::require_scratch(ctx, conv2d_scratch_floats(s, threads), "conv2d");
   const kernels::Table& kt = kernels::table(ctx.isa);
-  conv2d_rows(ctx, s, packed_w, ep, y, kt, threads, runs_bf16(ctx, kt, s));
+  conv2d_rows(ctx, s, packed_w, ep, y, kt, threads, runs_bf16(ctx));
 }
 
 }  // namespace fast

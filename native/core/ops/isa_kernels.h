@@ -109,6 +109,13 @@ namespace avx512_bf16 {
 // pairs: t.a is a packed block of [K/2][kConvMR] weight pairs and t.b + koff[k] a row of input
 // pairs (both reinterpreted as 32-bit elements), and t.k counts pairs x k x k.
 void conv_tile_indirect(const ConvTile& t);
+// The panel tiles of avx512::kTable (8 x 32, and 8 x 16 for 16-pixel planes) on pairs: B row k
+// at t.b + k * t.ldb (32-bit elements), as pair_panel leaves a panel.
+void conv_tile_panel(const ConvTile& t);
+void conv_tile_panel_narrow(const ConvTile& t);
+// Turns an f32 panel [cin * taps][width] (rows in (ci, tap) order; width a multiple of 16) into
+// pairs [ceil(cin / 2) * taps][width] in place: row (p, tap) from channels 2p and 2p + 1.
+void pair_panel(int cin, int taps, int width, float* panel);
 // dst[0, w) = pairs of lo[0, w) and hi[0, w) rounded to bf16 (to nearest even); hi null = zeros.
 void pair_row(int w, const float* lo, const float* hi, uint32_t* dst);
 }  // namespace avx512_bf16

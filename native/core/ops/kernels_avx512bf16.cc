@@ -22,10 +22,11 @@ __m512i pairs(__m512 lo, __m512 hi) {
   return _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
 }
 
-// The f32 tile of kernels_avx512.cc with its K loop on pairs: per pair step, two 16-pixel loads
+// The f32 tiles of kernels_avx512.cc (indirect: B rows at b + koff[k]; panel: at b + k * ldb)
+// with their K loop on pairs: per pair step, two 16-pixel loads
 // of B and 8 broadcast weight pairs feed 16 vdpbf16ps, each adding 2 products per lane: twice
 // the multiply-adds of an FMA step for the same loads and broadcasts.
-template <int kNV>
+template <int kNV, bool kIndirect>
 void conv_tile(const ConvTile& t) {
   __m512 acc[kConvMR][kNV];
 #pragma GCC unroll 8
@@ -37,7 +38,7 @@ void conv_tile(const ConvTile& t) {
   const size_t vstep = t.vec_pitch ? t.vec_pitch : 16;
 #pragma GCC unroll 2
   for (int k = 0; k < t.k; ++k, a += kConvMR) {
-    const uint32_t* row = b + t.koff[k];
+    const uint32_t* row = kIndirect ? b + t.koff[k] : b + size_t(k) * t.ldb;
     __m512bh bv[kNV];
 #pragma GCC unroll 4
     for (int v = 0; v < kNV; ++v)
@@ -67,7 +68,29 @@ void conv_tile(const ConvTile& t) {
 
 }  // namespace
 
-void conv_tile_indirect(const ConvTile& t) { conv_tile<2>(t); }
+void conv_tile_indirect(const ConvTile& t) { conv_tile<2, true>(t); }
+void conv_tile_panel(const ConvTile& t) { conv_tile<2, false>(t); }
+void conv_tile_panel_narrow(const ConvTile& t) { conv_tile<1, false>(t); }
+
+void pair_panel(int cin, int taps, int width, float* panel) {
+  uint32_t* out = reinterpret_cast<uint32_t*>(panel);
+  const int n_pairs = (cin + 1) / 2;
+  // Row p * taps + t <- rows (2p) * taps + t and (2p + 1) * taps + t: every row written lies at
+  // or before the rows it is made from and after every row read so far, and each vector is read
+  // before it is overwritten, so the pairs can replace the f32 rows in place.
+  for (int p = 0; p < n_pairs; ++p) {
+    for (int tap = 0; tap < taps; ++tap) {
+      const float* lo = panel + (size_t(2 * p) * taps + tap) * width;
+      const float* hi = 2 * p + 1 < cin ? lo + size_t(taps) * width : nullptr;
+      uint32_t* dst = out + (size_t(p) * taps + tap) * width;
+      for (int x = 0; x < width; x += 16) {
+        const __m512 l = _mm512_loadu_ps(lo + x);
+        const __m512 h = hi ? _mm512_loadu_ps(hi + x) : _mm512_setzero_ps();
+        _mm512_storeu_si512(dst + x, pairs(l, h));
+      }
+    }
+  }
+}
 
 void pair_row(int w, const float* lo, const float* hi, uint32_t* dst) {
   int x = 0;

@@ -19,10 +19,10 @@ namespace wl {
 // Execution context of the fast kernels. `scratch` is caller-owned memory (part of the model
 // arena) of at least the *_scratch_floats() the op asks for; kernels never allocate.
 // How the fast convolutions multiply. Bf16: where the CPU has AVX-512 BF16 and the ISA is
-// AVX-512, the convs of the padded-input ("indirect") path — stride-1 convs with output rows of
-// 16 or >= 32 pixels, alone or fed by gn_silu_conv2d — round input and weights to bf16 and
-// accumulate their products in f32 (vdpbf16ps); every other conv, ISA and CPU stays f32. Their
-// weights must then have been packed with ConvPrecision::Bf16. Off by default (docs/kernels.md).
+// AVX-512, conv2d and gn_silu_conv2d round the conv's input and weights to bf16 and accumulate
+// their products in f32 (vdpbf16ps); elsewhere (other ISAs and CPUs, and every other op) f32.
+// Conv weights must then have been packed with ConvPrecision::Bf16. Off by default
+// (docs/kernels.md).
 enum class ConvPrecision { F32 = 0, Bf16 = 1 };
 
 struct OpCtx {
