@@ -53,7 +53,7 @@ export interface ModelInfo {
   loadMs: number;
   backend: string;
   isa?: string;
-  /** CPU backend: how the padded-input convs multiply, "f32" or "bf16" (WL_CONV_BF16=1 on an
+  /** CPU backend: how the convolutions multiply, "f32" or "bf16" (WL_CONV_BF16=1 on an
    * AVX-512 BF16 CPU; docs/kernels.md). */
   conv?: string;
   threads?: number;
