@@ -17,7 +17,7 @@
 // A worst-case bound of 2^-7 S_o would let a kernel drop one term of a long dot product
 // (|x w| ~ S_o / K), so conv2d is also held to the exact bf16 model: ref::conv2d on x and w
 // rounded to bf16, within the f32 accumulation term only (K * 2^-23 * S_o + 1e-5 * max|ref|).
-// Elsewhere (other ISAs, shapes off the padded-input path) a bf16 context must give the f32
+// Elsewhere (ISAs below AVX-512, CPUs without the BF16 extension) a bf16 context must give the f32
 // result (test_ops' 1e-5). Only on a CPU without avx512_bf16 does the bf16 part print a skip.
 #include <algorithm>
 #include <cmath>
