@@ -3,23 +3,31 @@
 // (so batched worlds fill the tiles too), col being the input patch gathered on the fly with
 // zero padding.
 //
-// A workgroup of 16 x 16 invocations computes a tile of TM output channels x TN pixels; the
-// reduction runs in slices of TK: each slice's weights [TK, TM] and input patch [TK, TN] are
-// loaded once into workgroup memory by the whole workgroup, then every invocation accumulates
-// its TM/16 x TN/16 outputs (channels ty + 16 i, pixels tx + 16 j: neighbouring invocations write
-// neighbouring pixels). The backend picks TN = 64 for large planes and 16 for the 4x4 levels.
+// A workgroup of 256 invocations, TY along output channels x TX = 256 / TY along pixels,
+// computes a tile of TM = TY RM output channels x TN = TX RN pixels: invocation (tx, ty) owns
+// channels ty + TY i (i < RM) and pixels tx + TX j (j < RN), so neighbouring invocations write
+// neighbouring pixels. The reduction runs in slices of TK: each slice's weights [TK, TM] and input
+// patch [TK, TN] are loaded once into workgroup memory by the whole workgroup, then every
+// invocation accumulates its RM x RN outputs in vec4s (four channels per vector when RM = 4, four
+// pixels when RM = 1): no private arrays, which software adapters keep in memory. The backend
+// picks the tile by shape (webgpu_backend.ts convTile): 64 x 64 for wide layers, 64 x 16 for the
+// 4x4 levels, 32 x 128, 16 x 256 and 4 x 256 for the decoder's few-channel, large-plane layers.
 //
-// Weights are packed by the backend as [Kp, COp] (Kp = cin k k rounded up to TK, COp = cout
+// Weights are packed by the backend as [Kp, COp] (Kp = cin k k rounded up to 16, COp = cout
 // rounded up to 64, zero-filled) so weight loads need no bounds checks and read contiguous rows.
 //
-// Input values pass through conv_input(v, world, ci) as they are loaded: conv2d_input.wgsl
-// (identity) makes this conv2d, gn_silu_conv2d.wgsl (group norm + SiLU) the fused op. Padding
-// positions stay 0: they are the padding of the normalised tensor.
-override TN: u32 = 64u; // pixels per tile: 64 or 16
-override KS: u32 = 3u; // kernel size (divisions by it become constants)
-const TM: u32 = 64u; // output channels per tile
-const TK: u32 = 16u; // reduction slice
-const RM: u32 = TM / 16u;
+// gn_silu_conv2d is this kernel with flag 4: gn_silu_conv2d.wgsl (appended to this file) applies
+// group norm + SiLU to every input value as it is loaded, from the coefficients group_norm.wgsl's
+// stats pass left; the normalised tensor is never written. Padding positions stay 0: they are the
+// padding of the normalised tensor. (One pipeline per tile serves both ops: on software adapters
+// each conv pipeline takes seconds to compile, and the flag is a uniform branch.)
+override TY: u32 = 16u; // invocations along output channels: 4, 8 or 16
+override RM: u32 = 4u; // channels per invocation: 1 or 4
+override RN: u32 = 4u; // pixels per invocation: 1 or 4 (4 when RM = 1)
+override TK: u32 = 16u; // reduction slice: 8 or 16 (TK TN <= 2048, TK TM <= 1024)
+override TX: u32 = 256u / TY;
+override TM: u32 = TY * RM;
+override TN: u32 = TX * RN;
 
 struct Params {
   n: u32,
@@ -36,14 +44,14 @@ struct Params {
   bias: u32,
   residual: u32,
   y: u32,
-  flags: u32, // 1 bias, 2 residual
+  flags: u32, // 1 bias, 2 residual, 4 group norm + SiLU on load; the kernel size k from bit 8
   cout_padded: u32,
 }
 @group(0) @binding(0) var<storage, read_write> arena: array<f32>;
 @group(0) @binding(1) var<uniform> p: Params;
 
 var<workgroup> ws: array<f32, 1024>; // [TK][TM]
-var<workgroup> xs: array<f32, 1024>; // [TK][TN]
+var<workgroup> xs: array<f32, 2048>; // [TK][TN]
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
@@ -58,7 +66,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   }
   let p0 = pt * TN;
   let m0 = wid.y * TM;
-  let kk2 = KS * KS;
+  let ks = p.flags >> 8u;
+  let gn_silu = (p.flags & 4u) != 0u;
+  let kk2 = ks * ks;
   let kdim = p.cin * kk2;
   let hw = p.h * p.w;
 
@@ -75,10 +85,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let ix0 = i32(ox * p.stride) - i32(p.pad);
   let xbase = p.x + world * p.cin * hw;
 
-  let tx = lid % 16u;
-  let ty = lid / 16u;
-  let rn = TN / 16u;
-  var acc: array<f32, 16>; // [RM][rn], rn <= 4
+  let tx = lid % TX;
+  let ty = lid / TX;
+  // RM = 4: acc_j holds channels ty + TY i (lanes i) at pixel tx + TX j.
+  // RM = 1: acc0 holds channel ty at pixels tx + TX j (lanes j).
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
 
   for (var k0 = 0u; k0 < kdim; k0 += TK) {
     for (var e = lid; e < TK * TM; e += 256u) {
@@ -91,44 +105,51 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       if (valid && kg < kdim) {
         let ci = kg / kk2;
         let r = kg - ci * kk2;
-        let ky = r / KS;
-        let kx = r - ky * KS;
+        let ky = r / ks;
+        let kx = r - ky * ks;
         let iy = iy0 + i32(ky);
         let ix = ix0 + i32(kx);
         if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
-          v = conv_input(arena[xbase + ci * hw + u32(iy) * p.w + u32(ix)], world, ci);
+          v = arena[xbase + ci * hw + u32(iy) * p.w + u32(ix)];
+          if (gn_silu) {
+            v = gn_silu_input(v, world, ci);
+          }
         }
       }
       xs[kk * TN + lpx] = v;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TK; kk++) {
-      var a: array<f32, RM>;
-      for (var i = 0u; i < RM; i++) {
-        a[i] = ws[kk * TM + ty + 16u * i];
-      }
-      for (var j = 0u; j < rn; j++) {
-        let b = xs[kk * TN + tx + 16u * j];
-        for (var i = 0u; i < RM; i++) {
-          acc[i * 4u + j] += a[i] * b;
+      let wr = kk * TM + ty;
+      let xr = kk * TN + tx;
+      if (RM == 4u) {
+        let a = vec4f(ws[wr], ws[wr + TY], ws[wr + 2u * TY], ws[wr + 3u * TY]);
+        acc0 += a * xs[xr];
+        if (RN == 4u) {
+          acc1 += a * xs[xr + TX];
+          acc2 += a * xs[xr + 2u * TX];
+          acc3 += a * xs[xr + 3u * TX];
         }
+      } else {
+        acc0 += ws[wr] * vec4f(xs[xr], xs[xr + TX], xs[xr + 2u * TX], xs[xr + 3u * TX]);
       }
     }
     workgroupBarrier();
   }
 
-  for (var j = 0u; j < rn; j++) {
-    let px = p0 + tx + 16u * j;
+  var acc = array<vec4f, 4>(acc0, acc1, acc2, acc3);
+  for (var j = 0u; j < RN; j++) {
+    let px = p0 + tx + TX * j;
     if (px >= np) {
       continue;
     }
     let pw = px / ohw;
     let pr = px - pw * ohw;
     for (var i = 0u; i < RM; i++) {
-      let co = m0 + ty + 16u * i;
+      let co = m0 + ty + TY * i;
       if (co < p.cout) {
         let o = (pw * p.cout + co) * ohw + pr;
-        var v = acc[i * 4u + j];
+        var v = select(acc[0][j], acc[j][i], RM == 4u);
         if ((p.flags & 1u) != 0u) {
           v += arena[p.bias + co];
         }

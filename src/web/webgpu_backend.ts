@@ -17,7 +17,6 @@ import addWgsl from '../../shaders/add.wgsl';
 import attentionWgsl from '../../shaders/attention.wgsl';
 import concatWgsl from '../../shaders/concat_channels.wgsl';
 import conv2dWgsl from '../../shaders/conv2d.wgsl';
-import conv2dInputWgsl from '../../shaders/conv2d_input.wgsl';
 import fourierWgsl from '../../shaders/fourier.wgsl';
 import gnSiluConv2dWgsl from '../../shaders/gn_silu_conv2d.wgsl';
 import groupNormWgsl from '../../shaders/group_norm.wgsl';
@@ -208,12 +207,8 @@ export class WebGpuBackend implements WebBackend {
       const { source, entry } = KERNELS[k];
       jobs.push(this.createPipeline(k, source, entry, {}));
     }
-    for (const fused of [false, true])
-      for (const k of [1, 3])
-        for (const tn of [16, 64]) {
-          const key = convKey(fused, k, tn);
-          jobs.push(this.createPipeline(key, convSource(fused), 'main', { KS: k, TN: tn }));
-        }
+    for (const tile of Object.values(CONV_TILES))
+      jobs.push(this.createPipeline(convKey(tile), conv2dWgsl + '\n' + gnSiluConv2dWgsl, 'main', convConstants(tile)));
     await Promise.all(jobs);
   }
 
@@ -446,29 +441,16 @@ export class WebGpuBackend implements WebBackend {
     if (oh < 1 || ow < 1 || s.k < 1 || s.stride < 1) {
       throw new Error(`conv2d: no output for n${s.n} ${s.cin}x${s.h}x${s.w} -> ${s.cout} k${s.k} s${s.stride} p${s.pad}`);
     }
-    const np = s.n * oh * ow;
-    const tn = np <= 32 ? 16 : 64;
-    const key = convKey(fused, s.k, tn);
-    if (!this.pipelines.has(key)) {
-      // Kernel sizes other than 1 and 3 (none in the networks) compile on first use.
-      this.pipelines.set(
-        key,
-        this.device.createComputePipeline({
-          label: key,
-          layout: this.pipelineLayout,
-          compute: { module: this.module(key, convSource(fused)), entryPoint: 'main', constants: { KS: s.k, TN: tn } },
-        }),
-      );
-    }
+    const tile = convTile(s.cout, s.n * oh * ow);
     const u = this.slot();
-    const flags = (bias !== undefined ? 1 : 0) | (residual !== undefined ? 2 : 0);
+    const flags = (bias !== undefined ? 1 : 0) | (residual !== undefined ? 2 : 0) | (fused ? 4 : 0) | (s.k << 8);
     this.paramU32.set(
       [s.n, s.cin, s.h, s.w, s.cout, s.stride, s.pad, oh, ow, x, w, bias ?? 0, residual ?? 0, y, flags, roundUp(s.cout, CONV_TM)],
       u,
     );
-    const tiles = Math.ceil(np / tn);
+    const tiles = Math.ceil((s.n * oh * ow) / tile.tn);
     const gx = Math.min(tiles, 32768);
-    this.dispatch(key, gx, Math.ceil(s.cout / CONV_TM), Math.ceil(tiles / gx));
+    this.dispatch(convKey(tile), gx, Math.ceil(s.cout / tile.tm), Math.ceil(tiles / gx));
   }
 
   private gnStats(s: GroupNormShape, x: Slot, p: GroupNormParams): void {
@@ -628,30 +610,62 @@ export class WebGpuBackend implements WebBackend {
   }
 
   private async createPipeline(key: string, source: string, entry: string, constants: Record<string, number>): Promise<void> {
-    const module = this.module(key, source);
-    const info = await module.getCompilationInfo();
-    const errors = info.messages.filter((m) => m.type === 'error');
-    if (errors.length > 0) {
-      throw new Error(
-        `WGSL shader ${key} does not compile: ` + errors.map((m) => `line ${m.lineNum}:${m.linePos} ${m.message}`).join('; '),
-      );
+    // A WGSL error rejects the promise with the compiler's message (GPUPipelineError); no
+    // getCompilationInfo(): in Chromium 156 a second call on one module never resolved.
+    try {
+      const pipeline = await this.device.createComputePipelineAsync({
+        label: key,
+        layout: this.pipelineLayout,
+        compute: { module: this.module(key, source), entryPoint: entry, constants },
+      });
+      this.pipelines.set(key, pipeline);
+    } catch (e) {
+      throw new Error(`WebGPU could not build the ${key} kernel: ${(e as Error).message}`, { cause: e });
     }
-    const pipeline = await this.device.createComputePipelineAsync({
-      label: key,
-      layout: this.pipelineLayout,
-      compute: { module, entryPoint: entry, constants },
-    });
-    this.pipelines.set(key, pipeline);
   }
 }
 
-function convKey(fused: boolean, k: number, tn: number): string {
-  return `${fused ? 'gn_silu_conv2d' : 'conv2d'} k${k} tn${tn}`;
+/**
+ * A conv2d.wgsl tile: ty invocations along output channels (256 / ty along pixels), rm channels
+ * and rn pixels each, tk reduction rows per slice; tm x tn outputs per workgroup.
+ */
+interface ConvTile {
+  ty: number;
+  rm: number;
+  rn: number;
+  tk: number;
+  tm: number;
+  tn: number;
 }
 
-function convSource(fused: boolean): string {
-  return conv2dWgsl + '\n' + (fused ? gnSiluConv2dWgsl : conv2dInputWgsl);
+function tile(ty: number, rm: number, rn: number, tk: number): ConvTile {
+  return { ty, rm, rn, tk, tm: ty * rm, tn: (256 / ty) * rn };
 }
+
+const CONV_TILES = {
+  wide: tile(16, 4, 4, 16), // 64 channels x 64 pixels
+  smallPlane: tile(16, 4, 1, 16), // 64 x 16: the 4x4 levels
+  c32: tile(8, 4, 4, 16), // 32 x 128
+  c16: tile(4, 4, 4, 8), // 16 x 256
+  c4: tile(4, 1, 4, 8), // 4 x 256: the RGB head
+};
+
+/** The tile wasting least on the shape: few output channels take narrow, long tiles. */
+function convTile(cout: number, pixels: number): ConvTile {
+  if (cout <= 4) return CONV_TILES.c4;
+  if (cout <= 16) return CONV_TILES.c16;
+  if (cout <= 32 && pixels > 64) return CONV_TILES.c32;
+  return pixels <= 32 ? CONV_TILES.smallPlane : CONV_TILES.wide;
+}
+
+function convConstants(t: ConvTile): Record<string, number> {
+  return { TY: t.ty, RM: t.rm, RN: t.rn, TK: t.tk };
+}
+
+function convKey(t: ConvTile): string {
+  return `conv2d ${t.tm}x${t.tn}`;
+}
+
 
 function gnFlags(p: GroupNormParams): number {
   return (

@@ -185,7 +185,9 @@ async function main(): Promise<void> {
     fetch('/cases.json').then((r) => r.json() as Promise<{ cases: FixtureCase[] }>),
     fetch('/cases.bin').then((r) => r.arrayBuffer()),
   ]);
+  const t0 = performance.now();
   const be = await requestWebGpuBackend();
+  console.log(`backend ready (shaders compiled) in ${(performance.now() - t0).toFixed(0)} ms`);
   let arena = 0;
   for (const c of cases.cases) {
     let floats = 0;

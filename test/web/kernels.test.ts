@@ -77,7 +77,10 @@ describe('WebGPU kernels against the C++ reference (headless Chromium, SwiftShad
   it('every op and variant matches ref:: within 1e-3 (bytes exactly)', async () => {
     const page = await browser!.newPage();
     const logs: string[] = [];
-    page.on('console', (m) => logs.push(m.text()));
+    page.on('console', (m) => {
+      logs.push(m.text());
+      if (process.env.WL_WEB_KERNELS_VERBOSE) console.log(m.text());
+    });
     page.on('pageerror', (e) => logs.push(e.message));
     await page.goto(`${server!.url}/`);
     await page.waitForFunction(() => window.kernelResults !== undefined || window.kernelError !== undefined, null, {
