@@ -97,9 +97,7 @@ export async function requestWebGpuBackend(opts: WebGpuRequestOptions = {}): Pro
         `${maxBuffer}): try a smaller model or another GPU`,
     );
   }
-  const features: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
   const device = await adapter.requestDevice({
-    requiredFeatures: features,
     requiredLimits: { maxStorageBufferBindingSize: maxBinding, maxBufferSize: maxBuffer },
   });
   return createWebGpuBackend(device);
