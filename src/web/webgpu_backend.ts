@@ -13,6 +13,7 @@
 // first submit what is recorded, so they land in call order, as the interface promises.
 import type { OpCall, Slot, WebBackend, ConvShape, GroupNormShape, GroupNormParams } from './backend.js';
 import { convOutH, convOutW } from './backend.js';
+import { PassTimer } from './gpu/pass_timer.js';
 import addWgsl from '../../shaders/add.wgsl';
 import attentionWgsl from '../../shaders/attention.wgsl';
 import concatWgsl from '../../shaders/concat_channels.wgsl';
@@ -97,7 +98,10 @@ export async function requestWebGpuBackend(opts: WebGpuRequestOptions = {}): Pro
         `${maxBuffer}): try a smaller model or another GPU`,
     );
   }
+  // Timestamp queries give the per-label GPU times (gpuTimes()) where the adapter has them.
+  const features: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
   const device = await adapter.requestDevice({
+    requiredFeatures: features,
     requiredLimits: { maxStorageBufferBindingSize: maxBinding, maxBufferSize: maxBuffer },
   });
   return createWebGpuBackend(device);
@@ -159,6 +163,10 @@ export class WebGpuBackend implements WebBackend {
   private bindGroup: GPUBindGroup | null = null;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  private readonly timer: PassTimer | null;
+  private label = '';
+  /** timestamps are written once setLabel() was called: until then nobody reads them */
+  private timing = false;
   private readonly readbacks: GPUBuffer[] = [];
   private rgbStaging = new Uint8Array(0);
   private firstError: string | null = null;
@@ -196,6 +204,34 @@ export class WebGpuBackend implements WebBackend {
     this.paramF32 = new Float32Array(this.paramHost);
     this.coef = this.storageBuffer('group norm coefficients', 4096);
     this.bytes = this.storageBuffer('rgb bytes', 4096);
+    this.timer = device.features.has('timestamp-query') ? new PassTimer(device) : null;
+  }
+
+  /** True when GPU times per label are measured (the device has `timestamp-query`). */
+  get timesGpu(): boolean {
+    return this.timer !== null;
+  }
+
+  /**
+   * Names the ops recorded from now on ("denoise", "decode", ...): with timestamp queries, each
+   * label's GPU time is measured from the first call on (a label change starts a new compute
+   * pass).
+   */
+  setLabel(label: string): void {
+    this.timing = this.timer !== null;
+    if (label === this.label) return;
+    this.label = label;
+    this.endPass();
+  }
+
+  /**
+   * Submits what is recorded and resolves with the GPU milliseconds per label of all work
+   * submitted since the last call; null without `timestamp-query`.
+   */
+  async gpuTimes(): Promise<Map<string, number> | null> {
+    if (!this.timer) return null;
+    this.submit();
+    return this.timer.take();
   }
 
   /** Compiles every shader and pipeline the ops use (the convolutions' common variants too). */
@@ -420,6 +456,7 @@ export class WebGpuBackend implements WebBackend {
     this.coef.destroy();
     this.bytes.destroy();
     for (const b of this.readbacks) b.destroy();
+    this.timer?.destroy();
     this.readbacks.length = 0;
   }
 
@@ -493,7 +530,11 @@ export class WebGpuBackend implements WebBackend {
   }
 
   private computePass(): GPUComputePassEncoder {
-    if (!this.pass) this.pass = this.commandEncoder().beginComputePass();
+    if (!this.pass) {
+      const encoder = this.commandEncoder();
+      const timestampWrites = this.timing ? this.timer?.passWrites(this.label) : undefined;
+      this.pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
+    }
     return this.pass;
   }
 
@@ -506,8 +547,10 @@ export class WebGpuBackend implements WebBackend {
   private submit(): void {
     if (!this.encoder && !this.pass) return;
     this.endPass();
+    this.timer?.resolve(this.encoder!);
     if (this.paramUsed > 0) this.device.queue.writeBuffer(this.params, 0, this.paramHost, 0, this.paramUsed);
     this.device.queue.submit([this.encoder!.finish()]);
+    this.timer?.afterSubmit();
     this.encoder = null;
     this.paramUsed = 0;
   }

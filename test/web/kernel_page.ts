@@ -34,9 +34,17 @@ export interface CaseResult {
   ms: number;
 }
 
+export interface KernelTimes {
+  /** whether the adapter has timestamp queries */
+  timed: boolean;
+  /** GPU ms per label */
+  labels: Record<string, number>;
+}
+
 declare global {
   interface Window {
     kernelResults?: CaseResult[];
+    kernelTimes?: KernelTimes;
     kernelError?: string;
   }
 }
@@ -180,6 +188,27 @@ async function runCase(be: WebGpuBackend, c: FixtureCase, bin: ArrayBuffer): Pro
   return { name: c.name, err, worst, ms: performance.now() - t0 };
 }
 
+/**
+ * GPU times per label (timestamp queries): a conv labelled "conv" and an attention labelled
+ * "attention", each run twice with a download between (two submissions), then gpuTimes().
+ */
+async function labelledTimes(be: WebGpuBackend): Promise<KernelTimes> {
+  if (!be.timesGpu) return { timed: false, labels: {} };
+  const s = { n: 1, cin: 64, h: 16, w: 16, cout: 64, k: 3, stride: 1, pad: 1 };
+  const w = 64 * 16 * 16;
+  const y = w + be.convPackedFloats(64, 64, 3);
+  await be.gpuTimes(); // drop what the cases left
+  for (let i = 0; i < 2; i++) {
+    be.setLabel('conv');
+    be.run({ op: 'conv2d', s, x: 0, w, y });
+    be.setLabel('attention');
+    be.run({ op: 'attention', s: { n: 1, c: 128, t: 64, heads: 4 }, qkv: 0, y });
+    await be.download(y, 1);
+  }
+  const times = await be.gpuTimes();
+  return { timed: true, labels: Object.fromEntries(times ?? []) };
+}
+
 async function main(): Promise<void> {
   const [cases, bin] = await Promise.all([
     fetch('/cases.json').then((r) => r.json() as Promise<{ cases: FixtureCase[] }>),
@@ -206,6 +235,7 @@ async function main(): Promise<void> {
       results.push({ name: c.name, err: Infinity, worst: `threw: ${(e as Error).message}`, ms: 0 });
     }
   }
+  window.kernelTimes = await labelledTimes(be);
   be.destroy();
   window.kernelResults = results;
 }

@@ -20,7 +20,7 @@ import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, serveRoutes, type Route } from './chromium.js';
-import type { CaseResult } from './kernel_page.js';
+import type { CaseResult, KernelTimes } from './kernel_page.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_TOOL = join(ROOT, 'build', 'tests', 'web_op_fixtures');
@@ -89,6 +89,7 @@ describe('WebGPU kernels against the C++ reference (headless Chromium, SwiftShad
     const error = await page.evaluate(() => window.kernelError);
     expect(error, `the page failed: ${error}\n${logs.join('\n')}`).toBeUndefined();
     const results = (await page.evaluate(() => window.kernelResults)) as CaseResult[];
+    const times = (await page.evaluate(() => window.kernelTimes)) as KernelTimes;
     await page.close();
 
     // Every case ran, and every op of the web op set has cases.
@@ -103,10 +104,17 @@ describe('WebGPU kernels against the C++ reference (headless Chromium, SwiftShad
     const failed = results.filter((r) => !(r.err <= TOLERANCE));
     const report = failed.map((r) => `${r.name}: error ${r.err.toExponential(2)} (${r.worst})`).join('\n');
     expect(failed, `cases over ${TOLERANCE}:\n${report}`).toEqual([]);
+    // GPU times per label where the adapter has timestamp queries (SwiftShader has them).
+    if (times.timed) {
+      expect(Object.keys(times.labels).sort()).toEqual(['attention', 'conv']);
+      for (const [label, ms] of Object.entries(times.labels))
+        expect(ms > 0 && ms < 60_000, `GPU time of ${label}: ${ms} ms`).toBe(true);
+    }
     const worst = results.reduce((a, b) => (b.err > a.err ? b : a));
     console.log(
       `web kernels: ${results.length} cases, worst error ${worst.err.toExponential(2)} (${worst.name}), ` +
-        `${results.reduce((s, r) => s + r.ms, 0).toFixed(0)} ms on the page`,
+        `${results.reduce((s, r) => s + r.ms, 0).toFixed(0)} ms on the page; GPU times ` +
+        (times.timed ? JSON.stringify(times.labels) : 'not available (no timestamp-query)'),
     );
   });
 });
