@@ -104,12 +104,21 @@ export async function requestWebGpuBackend(opts: WebGpuRequestOptions = {}): Pro
     requiredFeatures: features,
     requiredLimits: { maxStorageBufferBindingSize: maxBinding, maxBufferSize: maxBuffer },
   });
-  return createWebGpuBackend(device);
+  return createWebGpuBackend(device, describeAdapter(adapter.info));
 }
 
-/** Builds the backend on a device (compiles every shader; throws on a compile error). */
-export async function createWebGpuBackend(device: GPUDevice): Promise<WebGpuBackend> {
-  const be = new WebGpuBackend(device);
+/** "vendor architecture device description" of an adapter, for logs and benches. */
+export function describeAdapter(info: GPUAdapterInfo): string {
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter((p) => p !== '');
+  return parts.length > 0 ? parts.join(' ') : 'unnamed adapter';
+}
+
+/**
+ * Builds the backend on a device (compiles every shader; throws on a compile error). `adapter`
+ * names the adapter in logs and benches.
+ */
+export async function createWebGpuBackend(device: GPUDevice, adapter = 'unnamed adapter'): Promise<WebGpuBackend> {
+  const be = new WebGpuBackend(device, adapter);
   await be.compile();
   return be;
 }
@@ -172,8 +181,12 @@ export class WebGpuBackend implements WebBackend {
   private firstError: string | null = null;
   private destroyed = false;
 
-  constructor(device: GPUDevice) {
+  /** The adapter the device came from (describeAdapter), e.g. "google swiftshader ...". */
+  readonly adapter: string;
+
+  constructor(device: GPUDevice, adapter = 'unnamed adapter') {
     this.device = device;
+    this.adapter = adapter;
     device.addEventListener('uncapturederror', (e) => {
       this.firstError ??= (e as GPUUncapturedErrorEvent).error.message;
     });

@@ -1,12 +1,14 @@
 // Kernel timing page: the default model's heaviest op calls on the WebGPU backend, each recorded
 // `reps` times and flushed once, best of three rounds; wall-clock ms per call (the adapter's, e.g. SwiftShader's).
-// Bundled and driven by tmp scripts or by hand: open it with ?reps=N; results in window.benchResults.
+// Driven by test/web/kernel_bench.test.ts (WL_WEB_KERNEL_BENCH=1): ?reps=N&only=<label part>;
+// results in window.benchResults.
 import type { ConvShape, OpCall } from '../../src/web/backend.js';
 import { requestWebGpuBackend } from '../../src/web/webgpu_backend.js';
 
 declare global {
   interface Window {
     benchResults?: { label: string; ms: number }[];
+    benchAdapter?: string;
     benchError?: string;
   }
 }
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
     results.push({ label: k.label, ms: best });
   }
   be.destroy();
+  window.benchAdapter = be.adapter;
   window.benchResults = results;
 }
 
