@@ -367,7 +367,7 @@ export class WebGpuBackend implements WebBackend {
       case 'linear': {
         const u = this.slot();
         this.paramU32.set([call.n, call.in, call.out, call.x, call.w, call.b ?? 0, call.y, call.b === undefined ? 0 : 1], u);
-        this.dispatch('linear', ...grid(call.n * call.out));
+        this.dispatch('linear', strideGroups(call.n * call.out, 64));
         return;
       }
       case 'concat_channels': {
