@@ -247,7 +247,7 @@ export class WebGpuBackend implements WebBackend {
     return this.timer.take();
   }
 
-  /** Compiles every shader and pipeline the ops use (the convolutions' common variants too). */
+  /** Compiles every kernel the ops use, each conv tile included, in parallel. */
   async compile(): Promise<void> {
     const jobs: Promise<void>[] = [];
     for (const k of Object.keys(KERNELS) as Kernel[]) {
