@@ -37,8 +37,8 @@ const PARAM_SLOTS = 1024;
 /** Conv weights are packed [K rounded up to CONV_TK, cout rounded up to CONV_TM] (conv2d.wgsl). */
 const CONV_TM = 64;
 const CONV_TK = 16;
-/** attention.wgsl keeps one query's scores in workgroup memory. */
-const ATTENTION_MAX_T = 1024;
+/** attention.wgsl keeps four queries' scores in workgroup memory. */
+const ATTENTION_MAX_T = 512;
 /** Workgroups per dispatch dimension that every adapter allows (WebGPU's default limit). */
 const MAX_GROUPS = 65535;
 
@@ -390,7 +390,7 @@ export class WebGpuBackend implements WebBackend {
         if (s.c % s.heads !== 0) throw new Error(`attention: ${s.heads} heads do not divide ${s.c} channels`);
         const u = this.slot();
         this.paramU32.set([s.n, s.c, s.t, s.heads, call.qkv, call.y], u);
-        this.dispatch('attention', ...grid(s.n * s.heads * s.t));
+        this.dispatch('attention', ...grid(s.n * s.heads * Math.ceil(s.t / 4)));
         return;
       }
       case 'scale_add': {
