@@ -7,7 +7,8 @@ EXPLORE), fails loudly unless the regenerated actions equal train_actions.npy / 
 and the held-out and turn frames equal the stored ones, then for each world runs a point cache
 (train/point_cache.py over the C ABI): for t = 0..T-1 it renders the cache at camera t BEFORE
 inserting frame t (render t shows what frames < t saw), then inserts frame t with its depth.
-The set's existing files are not touched; the layer adds, beside them:
+The set's existing files are not touched; the layer adds, beside them (or in `layer_dir`, so that
+layers of several cache policies can stand beside one set):
 
   cache_meta.json           what was built (policy, intrinsics, digests)
   train_render_latents.npy  float16 [W, T, C, h, w]  encoded renders (invalid pixels black)
@@ -26,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -108,7 +109,16 @@ def _mismatch(what: str, a: np.ndarray, b: np.ndarray) -> None:
                          "rebuild the set (python3 -m train lab-build) before its cache layer")
 
 
-def build(set_dir: str, policy: str = "newest", group: int = 32, log=print) -> Dict:
+def build(set_dir: str, policy: str = "newest", group: int = 32, log=print,
+          layer_dir: Optional[str] = None) -> Dict:
+    """Builds the layer of `set_dir` into `layer_dir` (default: the set's own directory)."""
+    if policy not in point_cache.POLICIES:
+        raise ValueError(f"lab cache: policy '{policy}': choose from "
+                         f"{', '.join(point_cache.POLICIES)}")
+    layer_dir = layer_dir or set_dir
+    os.makedirs(layer_dir, exist_ok=True)
+    if os.path.exists(os.path.join(layer_dir, "cache_meta.json")) and layer_dir != set_dir:
+        raise FileExistsError(f"{layer_dir}: already holds a cache layer; pick a new --layer-dir")
     t_start = time.time()
     with open(os.path.join(set_dir, "meta.json")) as f:
         meta = json.load(f)
@@ -120,7 +130,8 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print) -> D
     a_train = np.load(os.path.join(set_dir, "train_actions.npy"), mmap_mode="r")
     W, T = int(meta["train"]["worlds"]), int(meta["train"]["ticks"])
     base = int(meta["train"]["seed_base"])
-    path = lambda n: os.path.join(set_dir, n + ".npy")  # noqa: E731
+    path = lambda n: os.path.join(layer_dir, n + ".npy")  # noqa: E731
+    set_path = lambda n: os.path.join(set_dir, n + ".npy")  # noqa: E731
     z_r = np.lib.format.open_memmap(path("train_render_latents"), "w+", np.float16, (W, T, C, h, w))
     valid = np.empty((W, T), np.float32)
     cells = np.empty((W, T, h, w), np.float16)
@@ -143,8 +154,8 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print) -> D
     V, Th = int(meta["held"]["worlds"]), int(meta["held"]["ticks"])
     held_seeds = [int(meta["held"]["seed_base"]) + i for i in range(V)]
     fr, ac, po, dp = _explore_depth(held_seeds, Th, size)
-    _mismatch("held-out actions", ac, np.load(path("held_actions")))
-    _mismatch("held-out frames", fr, np.load(path("held_frames")))
+    _mismatch("held-out actions", ac, np.load(set_path("held_actions")))
+    _mismatch("held-out frames", fr, np.load(set_path("held_frames")))
     zs, vs, cs = [], [], []
     for j in range(V):
         ren, m = cache_renders(fr[j], dp[j], po[j], intr, policy)
@@ -159,7 +170,7 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print) -> D
     names = [c["name"] for c in point_cache.world.action_layout()["channels"]]
     tf, td, tp = _turn_depths(held_seeds, ac, K, int(meta["held"]["turn_frames"]),
                               int(meta["held"]["turn_warm"]), size, names.index("turn"))
-    _mismatch("turn-clip frames", tf, np.load(path("turn_frames")))
+    _mismatch("turn-clip frames", tf, np.load(set_path("turn_frames")))
     np.save(path("turn_depths"), td)
     np.save(path("turn_poses"), tp)
     cmeta = {
@@ -172,33 +183,77 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print) -> D
         "build_s": round(time.time() - t_start, 1),
         "sha256": {f: lab_set._sha256_file(path(f)) for f in FILES},
     }
-    with open(os.path.join(set_dir, "cache_meta.json"), "w") as f:
+    with open(os.path.join(layer_dir, "cache_meta.json"), "w") as f:
         json.dump(cmeta, f, indent=1)
     log(f"[lab cache] done in {cmeta['build_s']} s: mean valid fraction "
-        f"{cmeta['train_valid_mean']} -> {set_dir}")
+        f"{cmeta['train_valid_mean']} -> {layer_dir}")
     return cmeta
 
 
-class CacheLayer:
-    """A set's cache layer, loaded: render latents as float32 tensors, the rest numpy."""
+# What a cache arm's memory slots hold, slot by slot: "render" is the render's latent; "mask" is
+# the render's valid fraction per latent cell, repeated over the latent's channels, so that the
+# network can tell a hole (black in the render, encoded to some latent) from a dark surface.
+SLOT_KINDS = ("render", "mask")
 
-    def __init__(self, set_dir: str):
+
+def slot_inputs(kinds, lat, valid, cells, pose_dim: int, keep=None):
+    """Memory inputs of a cache arm for B targets: lat [B, C, h, w] the render latents, valid [B]
+    the render's valid pixel fraction, cells [B, h, w] its valid fraction per latent cell (only
+    read for a "mask" slot), keep [B] bool (None = all kept: False drops the cache for that
+    target, every slot together). Returns memory [B, M, C, h, w], pose features [B, M, P]
+    (relative pose zero, age 0) and slot masks [B, M]: 1 where the render has a valid pixel and
+    the target keeps its cache."""
+    import torch
+    from . import modules
+    if not kinds or any(k not in SLOT_KINDS for k in kinds):
+        raise ValueError(f"cache slots {list(kinds)}: each one of {', '.join(SLOT_KINDS)}")
+    B, C = lat.shape[:2]
+    parts = []
+    for k in kinds:
+        if k == "render":
+            parts.append(lat)
+        else:
+            if cells is None or tuple(cells.shape) != (B,) + tuple(lat.shape[2:]):
+                raise ValueError(f"a mask slot needs the cell mask [B, h, w] = "
+                                 f"{[B] + list(lat.shape[2:])}, got "
+                                 f"{None if cells is None else list(cells.shape)}")
+            parts.append(cells.to(lat.dtype)[:, None].expand(B, C, *lat.shape[2:]))
+    M = len(kinds)
+    zero = torch.zeros(B, M, 3)
+    feats = modules.memory_pose_features(zero, zero, torch.zeros(B, M), pose_dim)
+    present = valid > 0
+    if keep is not None:
+        present = present & keep
+    mask = present.float()[:, None].expand(B, M).contiguous()
+    return torch.stack(parts, dim=1), feats, mask
+
+
+class CacheLayer:
+    """A set's cache layer, loaded: render latents and cell masks as float32 tensors, the rest
+    numpy. layer_dir: where the layer was built (default: beside the set's files)."""
+
+    def __init__(self, set_dir: str, layer_dir: Optional[str] = None):
         import torch
-        p = os.path.join(set_dir, "cache_meta.json")
+        layer_dir = layer_dir or set_dir
+        p = os.path.join(layer_dir, "cache_meta.json")
         if not os.path.isfile(p):
-            raise FileNotFoundError(f"{set_dir}: no cache layer (no cache_meta.json); build it with "
-                                    f"`python3 -m train lab-cache-build --set-dir {set_dir}`")
+            raise FileNotFoundError(f"{layer_dir}: no cache layer (no cache_meta.json); build it "
+                                    f"with `python3 -m train lab-cache-build --set-dir {set_dir}`")
         with open(p) as f:
             self.meta = json.load(f)
         with open(os.path.join(set_dir, "meta.json")) as f:
             set_meta = json.load(f)
         if self.meta.get("version") != CACHE_VERSION or self.meta["set_sha256"] != set_meta["sha256"]:
             raise ValueError(f"{p}: built for another set or version; rebuild the cache layer")
-        load = lambda n: np.load(os.path.join(set_dir, n + ".npy"))  # noqa: E731
+        load = lambda n: np.load(os.path.join(layer_dir, n + ".npy"))  # noqa: E731
+        self.dir = layer_dir
+        self.policy = self.meta.get("policy", "newest")
         self.train_latents = torch.from_numpy(load("train_render_latents").astype(np.float32))
         self.train_valid = torch.from_numpy(load("train_render_valid"))
+        self.train_cells = torch.from_numpy(load("train_render_mask").astype(np.float32))
         self.held_latents = torch.from_numpy(load("held_render_latents").astype(np.float32))
         self.held_valid = torch.from_numpy(load("held_render_valid"))
+        self.held_cells = torch.from_numpy(load("held_render_mask").astype(np.float32))
         self.held_depths = load("held_depths")
         self.held_poses = load("held_poses")
         self.turn_depths = load("turn_depths")

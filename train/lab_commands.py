@@ -19,15 +19,17 @@ def cmd_build(args):
 
 def cmd_cache_build(args):
     from . import lab_cache
-    lab_cache.build(args.set_dir, args.policy)
+    lab_cache.build(args.set_dir, args.policy, layer_dir=args.layer_dir)
 
 
 def cmd_train(args):
     from . import lab_eval, lab_train
     out = args.out or os.path.join("runs", "lab", "arms", args.arm)
-    path = lab_train.run(args.set_dir, out, args.arm, args.steps, args.set, args.seed)
+    path = lab_train.run(args.set_dir, out, args.arm, args.steps, args.set, args.seed,
+                         cache_dir=args.cache_dir)
     if not args.no_eval:
-        lab_eval.run(path, args.set_dir, out)
+        lab_eval.run(path, args.set_dir, out, cache_policy=args.cache_policy,
+                     cache_dir=args.cache_dir)
 
 
 def cmd_critic(args):
@@ -44,7 +46,7 @@ def cmd_eval(args):
     trainer.use_all_cpus()
     res = lab_eval.run(args.model, args.set_dir, args.out, args.steps, args.seed,
                        decoder_model=args.decoder_model, cache_policy=args.cache_policy,
-                       cache_feed=args.cache_feed)
+                       cache_feed=args.cache_feed, cache_dir=args.cache_dir)
     if not args.out:
         print(json.dumps(res, indent=1))
 
@@ -104,8 +106,12 @@ def _args_build(p):
 
 def _args_cache_build(p):
     p.add_argument("--set-dir", default=DEFAULT_SET, help="an existing lab set (its files stay)")
-    p.add_argument("--policy", choices=["newest", "closest"], default="newest",
-                   help="the point cache's policy for the training renders (default newest)")
+    p.add_argument("--policy", choices=["newest", "closest", "first"], default="newest",
+                   help="the point cache's policy for the training renders (default newest; "
+                        "first: a voxel keeps its first observation)")
+    p.add_argument("--layer-dir", default=None,
+                   help="write the layer here instead of beside the set's files (a second "
+                        "layer, e.g. of another policy, beside the first)")
 
 
 def _args_train(p):
@@ -120,6 +126,11 @@ def _args_train(p):
                    help="extra config overrides on top of the arm's")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-eval", action="store_true", help="skip the micro-eval at the end")
+    p.add_argument("--cache-dir", default=None,
+                   help="a cache arm's cache layer (lab-cache-build --layer-dir; default: the "
+                        "one beside the set's files)")
+    p.add_argument("--cache-policy", choices=["newest", "closest", "first"], default="newest",
+                   help="point cache policy of the micro-eval's rollouts (a cache arm)")
 
 
 def _args_eval(p):
@@ -135,6 +146,9 @@ def _args_eval(p):
     p.add_argument("--cache-feed", choices=["model", "truth"], default="model",
                    help="what those rollouts insert into the cache: the model's decoded frames "
                         "(default) or, as a diagnostic, the truth's")
+    p.add_argument("--cache-dir", default=None,
+                   help="the cache layer for teacher forcing, depths and poses (lab-cache-build "
+                        "--layer-dir; default: the one beside the set's files)")
 
 
 def _args_critic(p):

@@ -22,7 +22,9 @@ zero, age 0, present when the render has any valid pixel. Teacher-forced: the se
 (renders of true frames). Rollouts, standing still and turns: a cache per world built during the
 rollout from the true context frames and then the model's OWN decoded frames, each inserted with
 the truth's depth and camera at that tick (oracle depth), rendered at the target camera before
-each step. Models without slots run exactly the old path (same seeds, same lines).
+each step. A model trained with a mask slot (manifest training.cache_slots ["render", "mask"],
+lab_train.CACHE_ARMS) gets slot 1 = the render's valid fraction per latent cell. Models without
+slots run exactly the old path (same seeds, same lines).
 """
 from __future__ import annotations
 
@@ -34,12 +36,12 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-from . import data, metrics, modules, png
+from . import data, metrics, png
 from .engine_ae import EngineAutoencoder
 from .eval import TorchWorldModel
 from . import lab_set
 from .lab_set import LabSet
-from .lab_cache import CacheLayer
+from .lab_cache import CacheLayer, cell_fraction, slot_inputs
 from . import point_cache
 
 HORIZONS = (8, 32)
@@ -80,28 +82,33 @@ def return_clips(meta: Dict, held_actions: np.ndarray, K: int, turn: int = RETUR
 
 
 class CacheSlot:
-    """Feeds a memory model's slot 0 with the point cache's render (module docstring)."""
+    """Feeds a memory model's slots with the point cache's render (module docstring): slot 0 the
+    render's latent, and for a model trained with a mask slot, slot 1 its latent-cell valid mask;
+    any further slot stays absent."""
 
     def __init__(self, model, layer: CacheLayer, encoder, decoder, policy: str,
                  feed: str = "model"):
         dn = model.manifest["denoiser"]["memory"]
         self.model, self.layer, self.encoder, self.decoder = model, layer, encoder, decoder
         self.M, self.P, self.policy = int(dn["slots"]), int(dn["pose_dim"]), policy
+        self.kinds = tuple(model.manifest.get("training", {}).get("cache_slots", ["render"]))
+        if len(self.kinds) > self.M:
+            raise ValueError(f"{model.manifest.get('name')}: cache slots {list(self.kinds)} but "
+                             f"the denoiser has {self.M} memory slot(s)")
         if feed not in ("model", "truth"):
             raise ValueError(f"cache feed '{feed}': model or truth")
         self.feed = feed
         self.valid_sum, self.valid_n = 0.0, 0
 
-    def memory(self, lat: torch.Tensor, valid: torch.Tensor):
+    def memory(self, lat: torch.Tensor, valid: torch.Tensor, cells: Optional[torch.Tensor] = None):
+        """lat [n, C, h, w] render latents, valid [n] valid pixel fractions, cells [n, h, w] valid
+        fraction per latent cell (needed by a mask slot) -> (memory, pose features, mask)."""
         n = lat.shape[0]
+        m, f, k = slot_inputs(self.kinds, lat, valid, cells, self.P)
         mem = lat.new_zeros((n, self.M) + tuple(lat.shape[1:]))
-        mem[:, 0] = lat
-        zero = torch.zeros(n, self.M, 3)
-        feats = torch.zeros(n, self.M, self.P)
-        feats[:, :1] = modules.memory_pose_features(
-            zero[:, :1], zero[:, :1], torch.zeros(n, 1), self.P)
-        mask = torch.zeros(n, self.M)
-        mask[:, 0] = (valid > 0).float()
+        feats, mask = torch.zeros(n, self.M, self.P), torch.zeros(n, self.M)
+        S = len(self.kinds)
+        mem[:, :S], feats[:, :S], mask[:, :S] = m, f, k
         return mem, feats, mask
 
     def rollout(self, ctx, ctx_frames, ctx_depths, ctx_poses, actions, depths, poses, steps, gen,
@@ -126,9 +133,11 @@ class CacheSlot:
                 ren = [c.render(cam) for c, cam in zip(caches, cams)]
                 lat = torch.from_numpy(self.encoder.encode(np.stack([r[0] for r in ren])))
                 valid = torch.tensor([float((r[2] > 0).mean()) for r in ren])
+                cells = torch.from_numpy(cell_fraction(np.stack([r[2] for r in ren]),
+                                                       lat.shape[-2:]))
                 self.valid_sum, self.valid_n = self.valid_sum + float(valid.sum()), self.valid_n + V
                 z = self.model.step(ctx, actions[:, t:t + K], noise, steps,
-                                    self.memory(lat, valid))
+                                    self.memory(lat, valid, cells))
                 outs.append(z)
                 shown = (self.decoder.decode(z.numpy()) if self.feed == "model"
                          else np.ascontiguousarray(frames[:, t]))
@@ -162,12 +171,14 @@ class _Acc:
 @torch.no_grad()
 def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Optional[int] = None,
         seed: int = 0, log=print, decoder_model: Optional[str] = None,
-        cache_policy: str = "newest", cache_feed: str = "model") -> Dict:
+        cache_policy: str = "newest", cache_feed: str = "model",
+        cache_dir: Optional[str] = None) -> Dict:
     """decoder_model: decode with this file's decoder instead of the set's (a critic-trained
     decoder, train/critic.py); the latents still come from `model_path`'s denoiser.
-    cache_policy: the point cache's policy for a model with memory slots (newest / closest);
+    cache_policy: the point cache's policy for a model with memory slots (newest / closest / first);
     cache_feed: what its rollouts insert, the model's decoded frames ("model") or, as a diagnostic,
-    the truth's ("truth")."""
+    the truth's ("truth"); cache_dir: the cache layer for teacher forcing and the depths and
+    poses (default: beside the set's files)."""
     t0 = time.time()
     lab = LabSet(set_root)
     device = torch.device("cpu")
@@ -192,10 +203,11 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     encoder_engine = engine if decoder_model is None else EngineAutoencoder(lab.meta["model"], 16)
     if model.memory_slots:
         encoder = encoder_engine
-        layer = CacheLayer(set_root)
+        layer = CacheLayer(set_root, cache_dir)
         slot = CacheSlot(model, layer, encoder, engine, cache_policy, cache_feed)
         res["cache"] = {"policy": cache_policy, "depth": "oracle (the truth's at each tick)",
-                        "feed": cache_feed}
+                        "feed": cache_feed, "slots": list(slot.kinds), "layer": layer.dir,
+                        "layer_policy": layer.policy}
 
     def rolled(ctx, acts, ticks_ctx=None, ticks=None, turn=None):
         """model.rollout, or with the cache: ticks_ctx / ticks index the held-out worlds' frames,
@@ -214,7 +226,8 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     tf, ae, copy = _Acc(), _Acc(), _Acc()
     for t in range(K, T, TF_STRIDE):
         noise = torch.randn(z[:, 0].shape, generator=gen)
-        mem = () if slot is None else slot.memory(layer.held_latents[:, t], layer.held_valid[:, t])
+        mem = () if slot is None else slot.memory(layer.held_latents[:, t], layer.held_valid[:, t],
+                                                  layer.held_cells[:, t])
         pred = decode(model.step(z[:, t - K:t], ac[:, t - K:t], noise, steps, mem))
         truth = _f(fr[:, t], device)
         tf.add(pred, truth)

@@ -15,11 +15,12 @@ import copy
 import json
 import os
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 
 from . import checkpoint, configs, export, modules, trainer
+from .lab_cache import slot_inputs
 from .lab_set import LabSet
 from .train_dyn import build_batch, edm_loss
 
@@ -51,24 +52,35 @@ ARMS: Dict[str, tuple] = {
                                 "dyn.memory_slots=1", "dyn.memory_drop=0.2"],
                                "residual_sampled plus one memory slot holding the oracle-depth "
                                "point cache's render of the target camera (needs lab-cache-build)"),
+    # The same with a second slot carrying the render's valid fraction per latent cell, so that
+    # the network knows which render cells are holes (black, never seen) and which are surfaces.
+    "cache_mask_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
+                                     "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
+                                     "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
+                                     "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
+                                    "cache_residual_sampled plus a second memory slot holding "
+                                    "the render's latent-cell valid mask (needs lab-cache-build)"),
 }
 
-# Arms whose memory slot is the cache layer's render (train/lab_cache.py).
-CACHE_ARMS = ("cache_residual_sampled",)
+# Arms fed by the cache layer (train/lab_cache.py): what each memory slot holds, in slot order.
+# The list goes into the exported manifest's "training" entry, where the micro-eval reads it.
+CACHE_ARMS: Dict[str, tuple] = {
+    "cache_residual_sampled": ("render",),
+    "cache_mask_residual_sampled": ("render", "mask"),
+}
 
 
 def cache_memory(layer, w: torch.Tensor, t: torch.Tensor, pose_dim: int, drop: float,
-                 gen: torch.Generator, held: bool = False):
-    """The cache slot for targets at ticks t [B] of worlds w [B]: (render latents [B, 1, C, h, w],
-    pose features [B, 1, P] (relative pose zero, age 0), mask [B, 1]: 1 where the render has any
-    valid pixel, dropped with probability `drop` so the model also works without it)."""
-    lat = (layer.held_latents if held else layer.train_latents)[w, t][:, None]
+                 gen: torch.Generator, held: bool = False, kinds=("render",)):
+    """The cache slots for targets at ticks t [B] of worlds w [B] (lab_cache.slot_inputs):
+    memory [B, M, C, h, w], pose features [B, M, P] (relative pose zero, age 0), mask [B, M]: 1
+    where the render has any valid pixel, all slots dropped together with probability `drop` so
+    the model also works without the cache."""
+    lat = (layer.held_latents if held else layer.train_latents)[w, t]
     valid = (layer.held_valid if held else layer.train_valid)[w, t]
-    zero = torch.zeros(len(w), 1, 3)
-    feats = modules.memory_pose_features(zero, zero, torch.zeros(len(w), 1), pose_dim)
-    keep = torch.rand(len(w), generator=gen) >= drop if drop > 0 else torch.ones(len(w), dtype=torch.bool)
-    mask = ((valid > 0) & keep).float()[:, None]
-    return lat, feats, mask
+    cells = (layer.held_cells if held else layer.train_cells)[w, t] if "mask" in kinds else None
+    keep = torch.rand(len(w), generator=gen) >= drop if drop > 0 else None
+    return slot_inputs(kinds, lat, valid, cells, pose_dim, keep)
 
 
 def lab_config(arm: str, sets: List[str], change_std: float) -> configs.Config:
@@ -101,19 +113,28 @@ def manifest_for(cfg: configs.Config, base_manifest: dict, arm: str) -> dict:
 
 
 def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
-        seed: int = 0, log=print) -> str:
+        seed: int = 0, log=print, cache_dir: Optional[str] = None) -> str:
     """Trains the arm to `steps` total optimiser steps (resuming from `out`), exports
-    <out>/model.safetensors and returns its path."""
+    <out>/model.safetensors and returns its path. cache_dir: a cache arm's layer (default: the
+    one beside the set's files)."""
     lab = LabSet(set_root)
-    layer = None
-    if arm in CACHE_ARMS:
+    layer, kinds = None, CACHE_ARMS.get(arm)
+    if kinds:
         from .lab_cache import CacheLayer
-        layer = CacheLayer(set_root)
+        layer = CacheLayer(set_root, cache_dir)
+    elif cache_dir:
+        raise ValueError(f"--cache-dir is for the cache arms ({', '.join(CACHE_ARMS)}), not '{arm}'")
     trainer.use_all_cpus()
     cfg = lab_config(arm, list(sets), lab.meta["change_std"])
     c = cfg.dyn
+    if kinds and c.memory_slots != len(kinds):
+        raise ValueError(f"arm '{arm}' fills {len(kinds)} memory slot(s) ({', '.join(kinds)}); "
+                         f"dyn.memory_slots is {c.memory_slots}")
     base_manifest, ae, _ = export.load_model(lab.meta["model"])
     manifest = manifest_for(cfg, base_manifest, arm)
+    if kinds:
+        manifest["training"]["cache_slots"] = list(kinds)
+        manifest["training"]["cache_policy"] = layer.policy
     device = torch.device("cpu")
     torch.manual_seed(seed)
     model = modules.Denoiser(manifest)
@@ -137,7 +158,9 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
         log(f"[lab {arm}] resumed at step {step}")
     with open(os.path.join(out, "arm.json"), "w") as f:
         json.dump({"arm": arm, "what": ARMS[arm][1], "overrides": ARMS[arm][0] + list(sets),
-                   "steps": steps, "set": os.path.abspath(set_root), "config": cfg.to_dict(),
+                   "steps": steps, "set": os.path.abspath(set_root),
+                   "cache_layer": os.path.abspath(layer.dir) if layer else None,
+                   "config": cfg.to_dict(),
                    "params": modules.count_params(model)}, f, indent=1)
     sched = trainer.Schedule(c.lr, c.warmup_steps, None, steps)
     K, U = c.context, c.unroll
@@ -166,7 +189,7 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
             # Teacher-forced and unrolled targets alike get the render of the target tick made
             # from TRUE frames (a simplification: in play the cache holds the model's frames).
             memory_for = lambda j: cache_memory(layer, wi, tick0 + j, c.memory_pose_dim,  # noqa: E731
-                                                c.memory_drop, gen)
+                                                c.memory_drop, gen, kinds=kinds)
         ctx, acts, tgt, mem = build_batch(c, z, a, model, manifest["edm"], n_unroll, device,
                                           memory_for)
         model.train()

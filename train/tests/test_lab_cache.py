@@ -1,6 +1,7 @@
 """The oracle-depth point-cache arm of the proxy lab (issue 18; docs/lab.md): the point cache's
-ctypes wrapper against the C ABI, cameras rebuilt from poses, the cache layer of a tiny set, and
-the arm's slot plumbing through training and the micro-eval."""
+ctypes wrapper against the C ABI, cameras rebuilt from poses, the cache layer of a tiny set (and a
+second, `first`-policy layer in its own directory), and the arms' slot plumbing (render, and
+render + latent-cell valid mask) through training and the micro-eval."""
 import json
 import os
 import shutil
@@ -52,6 +53,29 @@ class PointCacheWrapper(unittest.TestCase):
             self.assertEqual(cache.count(), 0)
         with self.assertRaisesRegex(ValueError, "policy"):
             point_cache.PointCache("oldest")
+
+    def test_first_policy_renders_keep_the_first_observation(self):
+        # Three frames from one camera with the same depth but different colours (as standing
+        # still with the model's own frames): render 2 is made after frames 0 and 1 went in.
+        # `first` must show frame 0 there, `newest` frame 1.
+        from train import lab_cache, point_cache, world
+        intr = lab_cache.intrinsics(64)
+        with world.World(7, width=64, height=64) as w:
+            for _ in range(5):
+                w.step([1.0, 0, 0.3, 0, 0])
+            f0, d = w.frame().copy(), w.depth().copy()
+            pose = np.asarray(w.pose(), np.float32)
+        frames = np.stack([f0, 255 - f0, f0 // 2])
+        depths, poses = np.stack([d] * 3), np.stack([pose] * 3)
+        ren_first, m_first = lab_cache.cache_renders(frames, depths, poses, intr, "first")
+        ren_new, m_new = lab_cache.cache_renders(frames, depths, poses, intr, "newest")
+        self.assertEqual(int(m_first[0].max()), 0)   # nothing inserted before render 0
+        v = m_first[2] > 0
+        self.assertGreater(float(v.mean()), 0.5)
+        self.assertTrue(np.array_equal(v, m_new[2] > 0))
+        self.assertTrue(np.array_equal(ren_first[2][v], f0[v]))
+        self.assertTrue(np.array_equal(ren_new[2][v], (255 - f0)[v]))
+        self.assertIn("first", point_cache.POLICIES)
 
     def test_pose_camera_is_the_worlds_camera(self):
         from train import lab_cache, point_cache, world
@@ -153,6 +177,99 @@ class CacheLayerAndArm(unittest.TestCase):
         res_c = lab_eval.run(path, self.set_dir, None, cache_policy="closest", log=lambda *a: None)
         self.assertEqual(res_c["cache"]["policy"], "closest")
         self.assertEqual(res_c["teacher_forced"], res["teacher_forced"])
+
+    def test_first_layer_in_its_own_directory(self):
+        from train import lab_cache
+        with open(os.path.join(self.set_dir, "cache_meta.json")) as f:
+            before = f.read()
+        layer_dir = os.path.join(self.tmp, "layer_first")
+        cmeta = lab_cache.build(self.set_dir, "first", log=lambda *a: None, layer_dir=layer_dir)
+        self.assertEqual(cmeta["policy"], "first")
+        with open(os.path.join(self.set_dir, "cache_meta.json")) as f:
+            self.assertEqual(f.read(), before)   # the set's own layer is untouched
+        lab_set.LabSet(self.set_dir, verify=True)
+        first, newest = lab_cache.CacheLayer(self.set_dir, layer_dir), lab_cache.CacheLayer(self.set_dir)
+        self.assertEqual((first.policy, newest.policy), ("first", "newest"))
+        self.assertEqual(first.train_latents.shape, newest.train_latents.shape)
+        self.assertEqual(tuple(first.train_cells.shape), (2, 12, 16, 16))
+        self.assertEqual(tuple(first.held_cells.shape), (2, 48, 16, 16))
+        # The cell mask is the valid pixel fraction per latent cell: its mean is the render's.
+        self.assertTrue(torch.allclose(first.held_cells.mean(dim=(2, 3)), first.held_valid,
+                                       atol=2e-3))
+        # Same cameras, same coverage (the policy decides which colour a voxel keeps, not which
+        # voxels exist); the colours differ once a voxel has been seen twice.
+        self.assertTrue(torch.equal(first.held_valid, newest.held_valid))
+        self.assertFalse(torch.equal(first.held_latents, newest.held_latents))
+        with self.assertRaisesRegex(FileExistsError, "already holds a cache layer"):
+            lab_cache.build(self.set_dir, "first", log=lambda *a: None, layer_dir=layer_dir)
+        with self.assertRaisesRegex(ValueError, "policy 'oldest'"):
+            lab_cache.build(self.set_dir, "oldest", log=lambda *a: None,
+                            layer_dir=os.path.join(self.tmp, "never"))
+
+    def test_slot_inputs_carry_the_mask_and_drop_together(self):
+        from train import lab_cache
+        layer = lab_cache.CacheLayer(self.set_dir)
+        g = torch.Generator().manual_seed(0)
+        w, t = torch.tensor([0, 1, 1]), torch.tensor([0, 5, 7])
+        mem, feats, mask = lab_train.cache_memory(layer, w, t, 5, 0.0, g,
+                                                  kinds=("render", "mask"))
+        self.assertEqual(tuple(mem.shape), (3, 2, 8, 16, 16))
+        self.assertEqual(tuple(feats.shape), (3, 2, 5))
+        self.assertTrue(torch.equal(mem[:, 0], layer.train_latents[w, t]))
+        for c in range(8):   # the cell mask on every channel of slot 1
+            self.assertTrue(torch.equal(mem[:, 1, c], layer.train_cells[w, t]))
+        self.assertEqual(mask.tolist(), [[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+        # These renders have holes (sky, never seen): some cells are not fully valid.
+        self.assertTrue(bool((mem[1:, 1] < 1).any()))
+        self.assertTrue(bool(((mem[:, 1] >= 0) & (mem[:, 1] <= 1)).all()))
+        # Dropping the cache drops both slots of a target together.
+        keep = torch.tensor([True, False, True])
+        _, _, mk = lab_cache.slot_inputs(("render", "mask"), mem[:, 0], layer.train_valid[w, t],
+                                         layer.train_cells[w, t], 5, keep)
+        self.assertEqual(mk.tolist(), [[0.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+        with self.assertRaisesRegex(ValueError, "needs the cell mask"):
+            lab_cache.slot_inputs(("render", "mask"), mem[:, 0], layer.train_valid[w, t], None, 5)
+        with self.assertRaisesRegex(ValueError, "each one of"):
+            lab_cache.slot_inputs(("depth",), mem[:, 0], layer.train_valid[w, t], None, 5)
+
+    def test_mask_arm_train_export_eval(self):
+        from train import lab_cache
+        from train.eval import TorchWorldModel
+        out = os.path.join(self.tmp, "mask_arm")
+        with self.assertRaisesRegex(ValueError, "fills 2 memory slot"):
+            lab_train.run(self.set_dir, out + "_bad", "cache_mask_residual_sampled", 1,
+                          TINY_NET + ["dyn.memory_slots=1"], log=lambda *a: None)
+        with self.assertRaisesRegex(ValueError, "--cache-dir is for the cache arms"):
+            lab_train.run(self.set_dir, out + "_bad2", "residual_sampled", 1, TINY_NET,
+                          log=lambda *a: None, cache_dir=self.set_dir)
+        path = lab_train.run(self.set_dir, out, "cache_mask_residual_sampled", 3, TINY_NET,
+                             log=lambda *a: None)
+        m, _, dn = export.load_model(path)
+        self.assertEqual(m["denoiser"]["memory"]["slots"], 2)
+        self.assertEqual(m["training"]["cache_slots"], ["render", "mask"])
+        self.assertEqual(m["training"]["cache_policy"], "newest")
+        layer = lab_cache.CacheLayer(self.set_dir)
+        w, t = torch.tensor([1]), torch.tensor([5])
+        mem, feats, mask = lab_train.cache_memory(layer, w, t, 5, 0.0, torch.Generator(),
+                                                  kinds=("render", "mask"))
+        # The mask reaches the network: its output moves with slot 1 alone.
+        x, ctx = torch.randn(1, 8, 16, 16), torch.randn(1, 4, 8, 16, 16)
+        args = (x, torch.zeros(1), ctx, torch.zeros(1, 4, 5), torch.zeros(1))
+        holes = mem.clone()
+        holes[:, 1] = 0.0
+        self.assertGreater(float((dn(*args, mem, feats, mask) - dn(*args, holes, feats, mask))
+                                 .abs().max()), 0)
+        # The eval's slot feeds the same tensors as training (slot 1 = the cell mask).
+        slot = lab_eval.CacheSlot(TorchWorldModel(path, torch.device("cpu")), layer, None, None,
+                                  "first")
+        self.assertEqual(slot.kinds, ("render", "mask"))
+        em, ef, ek = slot.memory(layer.train_latents[w, t], layer.train_valid[w, t],
+                                 layer.train_cells[w, t])
+        self.assertTrue(torch.equal(em, mem) and torch.equal(ef, feats) and torch.equal(ek, mask))
+        res = lab_eval.run(path, self.set_dir, None, cache_policy="first", log=lambda *a: None)
+        self.assertEqual(res["cache"]["slots"], ["render", "mask"])
+        self.assertEqual(res["cache"]["policy"], "first")
+        self.assertGreater(res["cache"]["rollout_valid_mean"], 0.3)
 
 
 if __name__ == "__main__":
