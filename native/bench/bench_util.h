@@ -5,10 +5,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "ops/cpu_features.h"
 
 namespace wl_bench {
 
@@ -41,31 +42,8 @@ inline std::string json_escape(const std::string& s) {
   return o;
 }
 
-// The CPU's "model name" from /proc/cpuinfo ("unknown-cpu" where there is none), plus its
-// family and model numbers where listed: VMs often report a generic name ("AMD EPYC") for hosts
-// of different generations (family 25 = Zen 3/4, 26 = Zen 5, whose AVX-512 peak is twice its
-// AVX2 peak), and the numbers tell them apart.
-inline std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line, name, family, model;
-  auto value = [&line]() {
-    const size_t c = line.find(':');
-    const size_t b = c == std::string::npos ? c : line.find_first_not_of(" \t", c + 1);
-    return b == std::string::npos ? std::string() : line.substr(b);
-  };
-  while (std::getline(f, line) && !line.empty()) {
-    if (line.rfind("model name", 0) == 0)
-      name = value();
-    else if (line.rfind("cpu family", 0) == 0)
-      family = value();
-    else if (line.rfind("model", 0) == 0 && line.find(':') != std::string::npos &&
-             line.find_first_not_of(" \t", 5) == line.find(':'))
-      model = value();
-  }
-  if (name.empty()) return "unknown-cpu";
-  if (!family.empty() && !model.empty()) name += " (family " + family + " model " + model + ")";
-  return name;
-}
+// The CPU's model name with family and model numbers (ops/cpu_features.h).
+inline std::string cpu_model() { return wl::cpu_model_name(); }
 
 // $WL_MACHINE, else the CPU model and its hardware thread count.
 inline std::string machine() {

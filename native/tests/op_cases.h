@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/op_describe.h"
 #include "ops/op_run.h"
 #include "ops/op_table.h"
 #include "test_util.h"
@@ -202,13 +203,6 @@ inline double output_error(const OpCase& c, const HostTensor& want, const void* 
 
 // ---- the cases ----
 
-inline std::string conv_shape(const wl::ConvShape& s) {
-  char b[128];
-  std::snprintf(b, sizeof b, "n%d %dx%dx%d->%d k%d s%d", s.n, s.cin, s.h, s.w, s.cout, s.k,
-                s.stride);
-  return b;
-}
-
 inline unsigned cuda_conv_ok(const wl::ConvShape& s, unsigned use) {
   // The CUDA convolution takes k 1 or 3 (host_bad_shapes_are_errors).
   return (s.k == 1 || s.k == 3) ? use : use & ~unsigned(kUseCuda);
@@ -223,9 +217,9 @@ inline OpCase conv_case(const wl::ConvShape& s, bool bias, bool residual,
                           present<float>()};
   c.use = cuda_conv_ok(s, use);
   c.label = "conv2d";
-  c.shape = conv_shape(s);
+  c.shape = wl::op_shape_text(c.call);
   c.detail = " p" + std::to_string(s.pad) + (bias ? " bias" : "") + (residual ? " res" : "");
-  c.flops = 2.0 * s.n * s.cout * s.out_h() * s.out_w() * double(s.cin) * s.k * s.k;
+  c.flops = wl::op_flops(c.call);
   return c;
 }
 
@@ -257,10 +251,10 @@ inline OpCase gn_silu_conv_case(const wl::ConvShape& s, bool affine, bool bias, 
                                 present<float>()};
   c.use = cuda_conv_ok(s, use);
   c.label = "gn_silu_conv2d";
-  c.shape = conv_shape(s);
+  c.shape = wl::op_shape_text(c.call);
   c.detail = " p" + std::to_string(s.pad) + " g" + std::to_string(gs.groups) +
              (affine ? " affine" : "") + (bias ? " bias" : "") + (residual ? " res" : "");
-  c.flops = 2.0 * s.n * s.cout * s.out_h() * s.out_w() * double(s.cin) * s.k * s.k;
+  c.flops = wl::op_flops(c.call);
   c.ranges = {{"beta", -0.5f, 0.5f}, {"scale", -0.5f, 0.5f}, {"shift", -0.5f, 0.5f}};
   return c;
 }
@@ -281,7 +275,7 @@ inline OpCase group_norm_case(const wl::GroupNormShape& s, bool affine, bool ada
   c.call = wl::GroupNormArgs{s, present<const float>(), p, present<float>()};
   c.use = use;
   c.label = "group_norm";
-  c.shape = "n" + std::to_string(s.n) + " c" + std::to_string(s.c) + " hw" + std::to_string(s.hw);
+  c.shape = wl::op_shape_text(c.call);
   c.detail = " g" + std::to_string(s.groups) + (affine ? " affine" : "") +
              (adaptive ? " adaptive" : "") + (silu ? " silu" : "") +
              (offset != 0.0f ? " offset" + std::to_string(int(offset)) : "");
@@ -295,7 +289,7 @@ inline OpCase silu_case(size_t n, unsigned use = kUseCpu | kUseCuda) {
   c.call = wl::SiluArgs{n, present<const float>(), present<float>()};
   c.use = use;
   c.label = "silu";
-  c.shape = "n" + std::to_string(n);
+  c.shape = wl::op_shape_text(c.call);
   c.lo = -20.0f;
   c.hi = 20.0f;
   // The far tails of exp: clamped ranges must still give finite, right values.
@@ -308,7 +302,7 @@ inline OpCase add_case(size_t n, unsigned use = kUseCpu | kUseCuda) {
   c.call = wl::AddArgs{n, present<const float>(), present<const float>(), present<float>()};
   c.use = use;
   c.label = "add";
-  c.shape = "n" + std::to_string(n);
+  c.shape = wl::op_shape_text(c.call);
   c.exact = true;
   return c;
 }
@@ -324,9 +318,9 @@ inline OpCase linear_case(int n, int in, int out, bool bias, unsigned use = kUse
                           present<float>()};
   c.use = use;
   c.label = "linear";
-  c.shape = "n" + std::to_string(n) + " " + std::to_string(in) + "->" + std::to_string(out);
+  c.shape = wl::op_shape_text(c.call);
   c.detail = bias ? " bias" : "";
-  c.flops = 2.0 * n * in * double(out);
+  c.flops = wl::op_flops(c.call);
   return c;
 }
 
@@ -336,8 +330,7 @@ inline OpCase concat_case(int n, int ca, int cb, int hw, unsigned use = kUseCpu 
       n, ca, cb, hw, present<const float>(), present<const float>(), present<float>()};
   c.use = use;
   c.label = "concat_channels";
-  c.shape = "n" + std::to_string(n) + " c" + std::to_string(ca) + "+" + std::to_string(cb) + " hw" +
-            std::to_string(hw);
+  c.shape = wl::op_shape_text(c.call);
   c.exact = true;
   return c;
 }
@@ -347,8 +340,7 @@ inline OpCase upsample_case(int n, int ch, int h, int w, unsigned use = kUseCpu 
   c.call = wl::UpsampleNearest2xArgs{n, ch, h, w, present<const float>(), present<float>()};
   c.use = use;
   c.label = "upsample_nearest2x";
-  c.shape = "n" + std::to_string(n) + " c" + std::to_string(ch) + " " + std::to_string(h) + "x" +
-            std::to_string(w);
+  c.shape = wl::op_shape_text(c.call);
   c.exact = true;
   return c;
 }
@@ -359,9 +351,8 @@ inline OpCase attention_case(const wl::AttentionShape& s, unsigned use = kUseCpu
   // The CUDA kernel takes head dims up to 128 (host_bad_shapes_are_errors).
   c.use = s.c / s.heads <= 128 ? use : use & ~unsigned(kUseCuda);
   c.label = "attention";
-  c.shape = "n" + std::to_string(s.n) + " c" + std::to_string(s.c) + " t" + std::to_string(s.t) +
-            " h" + std::to_string(s.heads);
-  c.flops = 4.0 * s.n * s.t * s.t * double(s.c);
+  c.shape = wl::op_shape_text(c.call);
+  c.flops = wl::op_flops(c.call);
   // Scaled up so the softmax is peaked, not nearly uniform.
   c.lo = -3.0f;
   c.hi = 3.0f;
@@ -373,7 +364,7 @@ inline OpCase rgb_to_u8_case(int n, int h, int w, unsigned use = kUseCpu | kUseC
   c.call = wl::RgbF32ToU8Args{n, h, w, present<const float>(), present<uint8_t>()};
   c.use = use;
   c.label = "rgb_f32_to_u8";
-  c.shape = "n" + std::to_string(n) + " " + std::to_string(h) + "x" + std::to_string(w);
+  c.shape = wl::op_shape_text(c.call);
   c.exact = true;
   c.lo = -1.3f;
   c.hi = 1.3f;
@@ -387,7 +378,7 @@ inline OpCase rgb_to_f32_case(int n, int h, int w, unsigned use = kUseCpu | kUse
   c.call = wl::RgbU8ToF32Args{n, h, w, present<const uint8_t>(), present<float>()};
   c.use = use;
   c.label = "rgb_u8_to_f32";
-  c.shape = "n" + std::to_string(n) + " " + std::to_string(h) + "x" + std::to_string(w);
+  c.shape = wl::op_shape_text(c.call);
   c.exact = true;
   return c;
 }
@@ -403,7 +394,7 @@ inline OpCase scale_add_case(int batch, size_t per, bool with_z, unsigned use = 
                             present<float>()};
   c.use = use;
   c.label = "scale_add";
-  c.shape = "b" + std::to_string(batch) + " per" + std::to_string(per);
+  c.shape = wl::op_shape_text(c.call);
   c.detail = with_z ? " z" : "";
   c.ranges = {{"a", -2.0f, 2.0f}, {"c", -3.0f, 3.0f}};
   return c;
@@ -415,7 +406,7 @@ inline OpCase fourier_case(int batch, int half, unsigned use = kUseCuda) {
                            present<float>()};
   c.use = use;
   c.label = "fourier";
-  c.shape = "b" + std::to_string(batch) + " half" + std::to_string(half);
+  c.shape = wl::op_shape_text(c.call);
   c.ranges = {{"t", -2.0f, 2.0f}, {"freqs", -3.0f, 3.0f}};
   return c;
 }
@@ -426,7 +417,7 @@ inline OpCase normal_noise_case(int batch, size_t per, uint32_t step, unsigned u
       batch, per, present<const uint64_t>(), present<const uint64_t>(), step, present<float>()};
   c.use = use;
   c.label = "normal_noise";
-  c.shape = "b" + std::to_string(batch) + " per" + std::to_string(per);
+  c.shape = wl::op_shape_text(c.call);
   return c;
 }
 
@@ -454,7 +445,7 @@ inline OpCase unproject_case(int w, int h, unsigned use) {
                              present<float>()};
   c.use = use;
   c.label = "unproject";
-  c.shape = std::to_string(w) + "x" + std::to_string(h);
+  c.shape = wl::op_shape_text(c.call);
   c.exact = true;
   c.ranges = {{"depth", 0.05f, 8.0f}};
   // No surface (sky), NaN, 0 and a negative depth: NaN points of size 0.
@@ -477,7 +468,7 @@ inline OpCase splat_case(int64_t n, int w, int h, float max_footprint, unsigned 
                          present<uint8_t>()};
   c.use = use;
   c.label = "splat";
-  c.shape = "n" + std::to_string(n) + " -> " + std::to_string(w) + "x" + std::to_string(h);
+  c.shape = wl::op_shape_text(c.call);
   c.detail = " footprint<=" + std::to_string(int(max_footprint));
   c.exact = true;
   c.ranges = {{"xyz", -3.0f, 3.0f}, {"size", 0.001f, 0.3f}};

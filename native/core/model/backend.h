@@ -29,6 +29,10 @@ class Backend {
   // Human-readable detail for wl_model_info_json (ISA and threads, device name, ...), as a
   // JSON object body without braces, e.g. "\"isa\":\"avx512\",\"threads\":2".
   virtual std::string describe_json() const = 0;
+  // The op profile gathered so far (WL_CPU_PROFILE=1 on the CPU backend) as one JSON line, or
+  // "" where the backend is not profiling. A profiling backend also prints it to stderr when it
+  // is destroyed.
+  virtual std::string profile_json() const { return {}; }
 
   // ---- planning (before allocate) ----
   // Floats a conv weight [cout, cin, k, k] occupies once packed for this backend.

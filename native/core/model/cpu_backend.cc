@@ -1,13 +1,16 @@
 #include "model/cpu_backend.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
 
 #include "capi/error.h"
+#include "model/op_profile.h"
 #include "ops/op_run.h"
 #include "runtime/thread_pool.h"
 
@@ -20,13 +23,18 @@ struct AlignedFree {
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(int threads, bool reference, bool conv_bf16) : ref_(reference), pool_(threads) {
+  CpuBackend(int threads, bool reference, bool conv_bf16, bool profile)
+      : ref_(reference), profile_(profile), pool_(threads) {
     ctx_.pool = pool_.size() > 1 ? &pool_ : nullptr;
     ctx_.isa = detect_isa();
     // bf16 convs only where they run: fast kernels, AVX-512 (not capped below by WL_ISA) and
     // the BF16 extension. Elsewhere the request is moot and describe_json says "f32".
     if (conv_bf16 && !ref_ && ctx_.isa == Isa::Avx512 && has_avx512_bf16())
       ctx_.conv = ConvPrecision::Bf16;
+  }
+
+  ~CpuBackend() override {
+    if (profile_ && !ops_.empty()) std::fprintf(stderr, "%s\n", profile_json().c_str());
   }
 
   const char* name() const override { return "cpu"; }
@@ -93,7 +101,21 @@ class CpuBackend final : public Backend {
 
   // The table's dispatch (ops/op_run.h): fast unless WL_KERNELS=ref or the op has no fast
   // version (the sampler's three).
-  void run(const OpCall& call) override { cpu_run(ctx_, !ref_, call); }
+  // With WL_CPU_PROFILE=1 each call is timed: the pool joins before run returns, so a call's
+  // wall time is its whole cost.
+  void run(const OpCall& call) override {
+    if (!profile_) {
+      cpu_run(ctx_, !ref_, call);
+      return;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    cpu_run(ctx_, !ref_, call);
+    const auto t1 = std::chrono::steady_clock::now();
+    ops_.add(call, std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::string profile_json() const override {
+    return profile_ ? ops_.json(cpu_model_name(), describe_json()) : std::string();
+  }
 
  private:
   static float* alloc_floats(size_t n) {
@@ -106,7 +128,9 @@ class CpuBackend final : public Backend {
     return static_cast<float*>(p);
   }
 
-  const bool ref_;  // plain-loop reference kernels (WL_KERNELS=ref), for debugging parity
+  const bool ref_;      // plain-loop reference kernels (WL_KERNELS=ref), for debugging parity
+  const bool profile_;  // WL_CPU_PROFILE=1
+  OpProfile ops_;
   ThreadPool pool_;
   OpCtx ctx_;
   std::unique_ptr<float, AlignedFree> arena_, scratch_;
@@ -124,7 +148,14 @@ std::unique_ptr<Backend> make_cpu_backend(int threads) {
       throw Error(WL_ERR_INVALID_ARGUMENT, "WL_CONV_BF16 must be 0 or 1, got \"" + v + "\"");
     conv_bf16 = v == "1";
   }
-  return std::make_unique<CpuBackend>(threads, k && std::string(k) == "ref", conv_bf16);
+  bool profile = false;
+  if (const char* p = std::getenv("WL_CPU_PROFILE")) {
+    const std::string v = p;
+    if (v != "0" && v != "1" && !v.empty())
+      throw Error(WL_ERR_INVALID_ARGUMENT, "WL_CPU_PROFILE must be 0 or 1, got \"" + v + "\"");
+    profile = v == "1";
+  }
+  return std::make_unique<CpuBackend>(threads, k && std::string(k) == "ref", conv_bf16, profile);
 }
 
 }  // namespace wl

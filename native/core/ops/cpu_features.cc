@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "capi/error.h"
@@ -96,9 +97,8 @@ Isa detect_isa() {
   } else if (std::strcmp(env, "neon") == 0) {
     cap = Isa::Neon;
   } else {
-    throw Error(WL_ERR_INVALID_ARGUMENT,
-                std::string("environment variable WL_ISA='") + env +
-                    "' is not one of portable, avx2, avx512, neon");
+    throw Error(WL_ERR_INVALID_ARGUMENT, std::string("environment variable WL_ISA='") + env +
+                                             "' is not one of portable, avx2, avx512, neon");
   }
   // A cap, never a promotion: asking for avx512 on an AVX2 machine gives AVX2.
   return cap_isa(cap);
@@ -139,6 +139,28 @@ const char* isa_name(Isa isa) {
     case Isa::Neon: return "neon";
   }
   return "unknown";
+}
+
+std::string cpu_model_name() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line, name, family, model;
+  auto value = [&line]() {
+    const size_t c = line.find(':');
+    const size_t b = c == std::string::npos ? c : line.find_first_not_of(" \t", c + 1);
+    return b == std::string::npos ? std::string() : line.substr(b);
+  };
+  while (std::getline(f, line) && !line.empty()) {
+    if (line.rfind("model name", 0) == 0)
+      name = value();
+    else if (line.rfind("cpu family", 0) == 0)
+      family = value();
+    else if (line.rfind("model", 0) == 0 && line.find(':') != std::string::npos &&
+             line.find_first_not_of(" \t", 5) == line.find(':'))
+      model = value();
+  }
+  if (name.empty()) return "unknown-cpu";
+  if (!family.empty() && !model.empty()) name += " (family " + family + " model " + model + ")";
+  return name;
 }
 
 }  // namespace wl

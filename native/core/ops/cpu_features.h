@@ -1,5 +1,6 @@
 // Run-time CPU feature detection: the fast kernels are compiled per ISA and chosen here.
 #pragma once
+#include <string>
 #include <vector>
 
 namespace wl {
@@ -26,5 +27,10 @@ const char* isa_name(Isa isa);
 // CPUID leaf 7 subleaf 1 EAX bit 5. Not an Isa of its own: it only adds the bf16 conv path
 // (OpCtx::conv), which WL_ISA below avx512 turns off.
 bool has_avx512_bf16();
+// The CPU's "model name" from /proc/cpuinfo ("unknown-cpu" where there is none), plus its
+// family and model numbers where listed: VMs often report a generic name ("AMD EPYC") for hosts
+// of different generations (family 25 = Zen 3/4, 26 = Zen 5, whose AVX-512 peak is twice its
+// AVX2 peak), and the numbers tell them apart. For the machine field of result lines.
+std::string cpu_model_name();
 
 }  // namespace wl

@@ -248,35 +248,47 @@ inline float hsum_ps(__m256 v) {
 }
 
 // Two x rows at a time against up to four weight rows: 8 accumulators + 6 loads fit in 16 ymm.
-void linear_block(int rows, int outs, int in, const float* x, size_t ldx, const float* w,
-                  const float* b, float* y, size_t ldy) {
-  for (int r0 = 0; r0 < rows; r0 += 2) {
-    __m256 acc[2][4];
+// R rows (1 or 2) x 4 outputs; per output the same FMA chain and reduction whatever R. The
+// prefetch two blocks ahead is the AVX-512 kernel's (see there): the weights stream from memory.
+template <int R>
+void linear_rows(int outs, int in, const float* x, size_t ldx, const float* w, const float* b,
+                 float* y, size_t ldy) {
+  __m256 acc[R][4];
 #pragma GCC unroll 2
-    for (int r = 0; r < 2; ++r)
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-      for (int o = 0; o < 4; ++o) acc[r][o] = _mm256_setzero_ps();
-    for (int i = 0; i < in; i += 8) {
-      const __m256i m = tail_mask(in - i);
-      __m256 wv[4], xv[2];
+    for (int o = 0; o < 4; ++o) acc[r][o] = _mm256_setzero_ps();
+  const float* ahead = w + size_t(8) * in;
+  for (int i = 0; i < in; i += 8) {
+    const __m256i m = tail_mask(in - i);
+    __m256 wv[4], xv[R];
 #pragma GCC unroll 4
-      for (int o = 0; o < 4; ++o)
-        wv[o] = o < outs ? _mm256_maskload_ps(w + size_t(o) * in + i, m) : _mm256_setzero_ps();
-#pragma GCC unroll 2
-      for (int r = 0; r < 2; ++r)
-        xv[r] = r0 + r < rows ? _mm256_maskload_ps(x + (r0 + r) * ldx + i, m) : _mm256_setzero_ps();
-#pragma GCC unroll 2
-      for (int r = 0; r < 2; ++r)
-#pragma GCC unroll 4
-        for (int o = 0; o < 4; ++o) acc[r][o] = _mm256_fmadd_ps(xv[r], wv[o], acc[r][o]);
+    for (int o = 0; o < 4; ++o) {
+      // One line of 16 floats per two iterations.
+      if ((i & 15) == 0)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + size_t(o) * in + i), _MM_HINT_T0);
+      wv[o] = o < outs ? _mm256_maskload_ps(w + size_t(o) * in + i, m) : _mm256_setzero_ps();
     }
 #pragma GCC unroll 2
-    for (int r = 0; r < 2; ++r)
+    for (int r = 0; r < R; ++r) xv[r] = _mm256_maskload_ps(x + r * ldx + i, m);
+#pragma GCC unroll 2
+    for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-      for (int o = 0; o < 4; ++o)
-        if (r0 + r < rows && o < outs)
-          y[(r0 + r) * ldy + o] = hsum_ps(acc[r][o]) + (b ? b[o] : 0.0f);
+      for (int o = 0; o < 4; ++o) acc[r][o] = _mm256_fmadd_ps(xv[r], wv[o], acc[r][o]);
   }
+#pragma GCC unroll 2
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int o = 0; o < 4; ++o)
+      if (o < outs) y[r * ldy + o] = hsum_ps(acc[r][o]) + (b ? b[o] : 0.0f);
+}
+
+void linear_block(int rows, int outs, int in, const float* x, size_t ldx, const float* w,
+                  const float* b, float* y, size_t ldy) {
+  int r0 = 0;
+  for (; r0 + 2 <= rows; r0 += 2)
+    linear_rows<2>(outs, in, x + size_t(r0) * ldx, ldx, w, b, y + size_t(r0) * ldy, ldy);
+  if (r0 < rows) linear_rows<1>(outs, in, x + size_t(r0) * ldx, ldx, w, b, y + size_t(r0) * ldy, ldy);
 }
 
 void add(size_t n, const float* a, const float* b, float* y) {

@@ -145,32 +145,50 @@ double sum_sq_dev(size_t n, const float* x, float mean) {
   return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
 }
 
-void linear_block(int rows, int outs, int in, const float* x, size_t ldx, const float* w,
-                  const float* b, float* y, size_t ldy) {
-  __m512 acc[4][4];
+// R rows (1..4) x 4 outputs. Per output the same chain of FMAs and one reduction, whatever R,
+// so results do not depend on how many rows a call has. The weights stream from memory in
+// play (the denoiser's projections are megabytes, read once per evaluation): each iteration
+// prefetches the same lines two blocks ahead, which the short blocks and their reductions
+// would otherwise leave the hardware prefetcher too little time to fetch.
+template <int R>
+void linear_rows(int outs, int in, const float* x, size_t ldx, const float* w, const float* b,
+                 float* y, size_t ldy) {
+  __m512 acc[R][4];
 #pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r)
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int o = 0; o < 4; ++o) acc[r][o] = _mm512_setzero_ps();
+  const float* ahead = w + size_t(8) * in;
   for (int i = 0; i < in; i += 16) {
     const __mmask16 m = tail_mask(in - i);
-    __m512 wv[4], xv[4];
+    __m512 wv[4], xv[R];
 #pragma GCC unroll 4
-    for (int o = 0; o < 4; ++o)
+    for (int o = 0; o < 4; ++o) {
+      _mm_prefetch(reinterpret_cast<const char*>(ahead + size_t(o) * in + i), _MM_HINT_T0);
       wv[o] = o < outs ? _mm512_maskz_loadu_ps(m, w + size_t(o) * in + i) : _mm512_setzero_ps();
+    }
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r)
-      xv[r] = r < rows ? _mm512_maskz_loadu_ps(m, x + r * ldx + i) : _mm512_setzero_ps();
+    for (int r = 0; r < R; ++r) xv[r] = _mm512_maskz_loadu_ps(m, x + r * ldx + i);
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r)
+    for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
       for (int o = 0; o < 4; ++o) acc[r][o] = _mm512_fmadd_ps(xv[r], wv[o], acc[r][o]);
   }
 #pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r)
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int o = 0; o < 4; ++o)
-      if (r < rows && o < outs) y[r * ldy + o] = _mm512_reduce_add_ps(acc[r][o]) + (b ? b[o] : 0.0f);
+      if (o < outs) y[r * ldy + o] = _mm512_reduce_add_ps(acc[r][o]) + (b ? b[o] : 0.0f);
+}
+
+void linear_block(int rows, int outs, int in, const float* x, size_t ldx, const float* w,
+                  const float* b, float* y, size_t ldy) {
+  switch (rows) {
+    case 1: return linear_rows<1>(outs, in, x, ldx, w, b, y, ldy);
+    case 2: return linear_rows<2>(outs, in, x, ldx, w, b, y, ldy);
+    case 3: return linear_rows<3>(outs, in, x, ldx, w, b, y, ldy);
+    default: return linear_rows<4>(outs, in, x, ldx, w, b, y, ldy);
+  }
 }
 
 void add(size_t n, const float* a, const float* b, float* y) {

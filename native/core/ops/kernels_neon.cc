@@ -192,37 +192,54 @@ double sum_sq_dev(size_t n, const float* x, float mean) {
   return vaddvq_f64(vaddq_f64(lo, hi)) + tail;
 }
 
-// Up to 4 x rows against up to 4 weight rows: 16 accumulators + 8 loads per step.
-void linear_block(int rows, int outs, int in, const float* x, size_t ldx, const float* w,
-                  const float* b, float* y, size_t ldy) {
-  float32x4_t acc[4][4];
+// R (1..4) x rows against up to 4 weight rows: per output the same FMA chain whatever R. The
+// weights stream from memory in play, so each step prefetches the same bytes two blocks ahead
+// (the x86 kernels' reason, kernels_avx512.cc).
+template <int R>
+void linear_rows(int outs, int in, const float* x, size_t ldx, const float* w, const float* b,
+                 float* y, size_t ldy) {
+  float32x4_t acc[R][4];
 #pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r)
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int o = 0; o < 4; ++o) acc[r][o] = vdupq_n_f32(0.0f);
-  // Missing rows / outputs read row 0 again (always present) and are never stored.
-  const float* xr[4];
+  // Missing outputs read weight row 0 again (always present) and are never stored.
+  const float* xr[R];
   const float* wr[4];
-  for (int r = 0; r < 4; ++r) xr[r] = x + size_t(r < rows ? r : 0) * ldx;
+  for (int r = 0; r < R; ++r) xr[r] = x + size_t(r) * ldx;
   for (int o = 0; o < 4; ++o) wr[o] = w + size_t(o < outs ? o : 0) * in;
+  const float* ahead = w + size_t(8) * in;
   int i = 0;
   for (; i + 4 <= in; i += 4) {
-    float32x4_t xv[4], wv[4];
+    float32x4_t xv[R], wv[4];
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) xv[r] = vld1q_f32(xr[r] + i);
+    for (int r = 0; r < R; ++r) xv[r] = vld1q_f32(xr[r] + i);
 #pragma GCC unroll 4
-    for (int o = 0; o < 4; ++o) wv[o] = vld1q_f32(wr[o] + i);
+    for (int o = 0; o < 4; ++o) {
+      if ((i & 15) == 0) __builtin_prefetch(ahead + size_t(o) * in + i);
+      wv[o] = vld1q_f32(wr[o] + i);
+    }
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r)
+    for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
       for (int o = 0; o < 4; ++o) acc[r][o] = vfmaq_f32(acc[r][o], xv[r], wv[o]);
   }
-  for (int r = 0; r < rows; ++r) {
+  for (int r = 0; r < R; ++r) {
     for (int o = 0; o < outs; ++o) {
       float s = vaddvq_f32(acc[r][o]);
       for (int j = i; j < in; ++j) s += xr[r][j] * wr[o][j];
       y[size_t(r) * ldy + o] = s + (b ? b[o] : 0.0f);
     }
+  }
+}
+
+void linear_block(int rows, int outs, int in, const float* x, size_t ldx, const float* w,
+                  const float* b, float* y, size_t ldy) {
+  switch (rows) {
+    case 1: return linear_rows<1>(outs, in, x, ldx, w, b, y, ldy);
+    case 2: return linear_rows<2>(outs, in, x, ldx, w, b, y, ldy);
+    case 3: return linear_rows<3>(outs, in, x, ldx, w, b, y, ldy);
+    default: return linear_rows<4>(outs, in, x, ldx, w, b, y, ldy);
   }
 }
 
