@@ -21,8 +21,9 @@ namespace {
 // FMAs) for most convs, NV = 1 for 16-pixel planes.
 static_assert(32 <= kConvMaxNR, "conv scratch is sized for kConvMaxNR");
 
-// How far ahead of the weight row in use a narrow conv_tile prefetches: 1 KiB (32 k of 8 rows).
-constexpr size_t kConvPrefetchFloats = 256;
+// How far ahead of the weight row in use conv_tile prefetches: 4 KiB (128 k of 8 rows). 1 KiB
+// measured less at the 4x4 level and nothing at 8x8 (kernels.md, "Where a frame's time goes").
+constexpr size_t kConvPrefetchFloats = 1024;
 
 inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 
@@ -63,13 +64,12 @@ void conv_tile(const ConvTile& t) {
   const size_t vstep = kIndirect && t.vec_pitch ? t.vec_pitch : 16;
 #pragma GCC unroll 2
   for (int k = 0; k < t.k; ++k, a += kConvMR, b += t.ldb) {
-    // Narrow tiles serve the 4x4 level, whose packed weights (megabytes per conv, 16 pixels to
-    // reuse them on) stream from memory: fetch a line well ahead, one per two k (8 floats
-    // each). Wide tiles reuse their weights across column tiles, and there it measured no gain.
-    if constexpr (kNV == 1) {
-      if ((k & 1) == 0)
-        _mm_prefetch(reinterpret_cast<const char*>(a + kConvPrefetchFloats), _MM_HINT_T0);
-    }
+    // At the 8x8 and 4x4 levels the packed weights (megabytes per conv, 16-64 pixels to reuse
+    // them on) stream from memory: fetch a line well ahead, one per two k (8 floats each).
+    // Where the weights stay in cache (the decoder's full-resolution layers) it costs one
+    // instruction per 16-32 FMAs.
+    if ((k & 1) == 0)
+      _mm_prefetch(reinterpret_cast<const char*>(a + kConvPrefetchFloats), _MM_HINT_T0);
     const float* row = kIndirect ? t.b + t.koff[k] : b;
     __m512 bv[kNV];
 #pragma GCC unroll 4
