@@ -53,6 +53,9 @@ inline __m256 silu_ps(__m256 x) {
 // Rows [row0, row0 + kR) of the packed block against the whole B tile (kR = 4; 3 for the
 // 3-channel RGB head, whose fourth row would be padding: 9 accumulators still cover the FMA
 // latency, and no FMA is spent on it).
+// How far ahead of the weights in use the conv tiles prefetch (the AVX-512 kernel's distance).
+constexpr size_t kConvPrefetchFloats = 1024;
+
 template <int kNV, bool kIndirect, int kR = kRows>
 inline void conv_half(const ConvTile& t, int row0) {
   constexpr int kNR = 8 * kNV;
@@ -70,6 +73,10 @@ inline void conv_half(const ConvTile& t, int row0) {
   for (int v = 0; v < kNV; ++v) voff[v] = kIndirect ? t.vec_off[v] : 8 * v;
 #pragma GCC unroll 2
   for (int k = 0; k < t.k; ++k, a += kConvMR, b += t.ldb) {
+    // The packed weights stream from memory at the 8x8 and 4x4 levels: the AVX-512 kernel's
+    // prefetch (kernels_avx512.cc), a line per two k, 4 KiB ahead.
+    if ((k & 1) == 0)
+      _mm_prefetch(reinterpret_cast<const char*>(a + kConvPrefetchFloats), _MM_HINT_T0);
     const float* row = kIndirect ? t.b + t.koff[k] : b;
     __m256 bv[kNV];
 #pragma GCC unroll 4
@@ -134,6 +141,12 @@ inline void narrow_pass(const ConvTile& t, int row0) {
   const float* b = t.b;
 #pragma GCC unroll 2
   for (size_t kk = 0; kk < size_t(t.k) * kConvMR; kk += kConvMR, b += t.ldb) {
+    // A pass's rows span one or two packed blocks: prefetch both streams (see conv_half).
+    if ((kk & kConvMR) == 0) {
+      _mm_prefetch(reinterpret_cast<const char*>(ap[0] + kk + kConvPrefetchFloats), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(ap[kR - 1] + kk + kConvPrefetchFloats),
+                   _MM_HINT_T0);
+    }
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
     for (int i = 0; i < kR; ++i) {
