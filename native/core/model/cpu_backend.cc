@@ -137,24 +137,23 @@ class CpuBackend final : public Backend {
   size_t arena_floats_ = 0, scratch_floats_ = 0;
 };
 
+// A 0/1 switch from the environment: unset or empty is off; any other value is an error that
+// names the variable.
+bool env_switch(const char* name) {
+  const char* raw = std::getenv(name);
+  if (!raw) return false;
+  const std::string v = raw;
+  if (v != "0" && v != "1" && !v.empty())
+    throw Error(WL_ERR_INVALID_ARGUMENT, std::string(name) + " must be 0 or 1, got \"" + v + "\"");
+  return v == "1";
+}
+
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(int threads) {
   const char* k = std::getenv("WL_KERNELS");
-  bool conv_bf16 = false;
-  if (const char* b = std::getenv("WL_CONV_BF16")) {
-    const std::string v = b;
-    if (v != "0" && v != "1" && !v.empty())
-      throw Error(WL_ERR_INVALID_ARGUMENT, "WL_CONV_BF16 must be 0 or 1, got \"" + v + "\"");
-    conv_bf16 = v == "1";
-  }
-  bool profile = false;
-  if (const char* p = std::getenv("WL_CPU_PROFILE")) {
-    const std::string v = p;
-    if (v != "0" && v != "1" && !v.empty())
-      throw Error(WL_ERR_INVALID_ARGUMENT, "WL_CPU_PROFILE must be 0 or 1, got \"" + v + "\"");
-    profile = v == "1";
-  }
+  const bool conv_bf16 = env_switch("WL_CONV_BF16");
+  const bool profile = env_switch("WL_CPU_PROFILE");
   return std::make_unique<CpuBackend>(threads, k && std::string(k) == "ref", conv_bf16, profile);
 }
 
