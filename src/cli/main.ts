@@ -16,6 +16,7 @@ const loaders: Record<string, CommandLoader> = {
   sheet: () => import('./commands/sheet.js'),
   save: () => import('./commands/save.js'),
   load: () => import('./commands/load.js'),
+  serve: () => import('./commands/serve.js'),
 };
 
 const USAGE = 'usage: worldloop <command> [flags]   (worldloop <command> --help for details)\n';

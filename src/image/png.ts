@@ -7,6 +7,7 @@
  */
 import { deflateSync, inflateSync } from 'node:zlib';
 import { FormatError, InvalidArgumentError } from '../errors.js';
+import { crc32 } from '../crc32.js';
 
 const SIGNATURE = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]);
 /** Decoded images larger than this many pixels are refused (a PNG header can claim anything). */
@@ -19,20 +20,6 @@ export interface RgbImage {
   rgb: Uint8Array;
 }
 
-let crcTable: Uint32Array | undefined;
-function crc32(bytes: Uint8Array, start: number, end: number): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = crcTable[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);

@@ -9,8 +9,8 @@
  * after any bound input goes down (keys, buttons, or an axis crossing 0.5), else 0.
  */
 import type { ActionSpace } from '../source.js';
-import type { GamepadState, WindowEvent } from '../window.js';
-import type { Bindings, ChannelBinding, CommandName } from './bindings.js';
+import type { GamepadState, WindowEvent } from '../addon_types.js';
+import type { Bindings, ChannelBinding, CommandName } from './binding_types.js';
 
 interface CompiledChannel {
   index: number;

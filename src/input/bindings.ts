@@ -8,24 +8,13 @@
 import { FormatError } from '../errors.js';
 import { readJsonFile } from '../input_file.js';
 import { KEY_NAMES } from './key_names.js';
-import { GAMEPAD_AXES, GAMEPAD_BUTTONS, type GamepadAxis } from '../window.js';
+import { GAMEPAD_AXES, GAMEPAD_BUTTONS } from '../window.js';
 import { worldLayout, type ObjectKind } from '../world.js';
+import { COMMANDS, type Bindings, type ChannelBinding, type CommandName } from './binding_types.js';
 
-/** Inputs that drive one action channel. Weights multiply the input (key/button = 1 when held). */
-export interface ChannelBinding {
-  /** SDL scancode name → weight, e.g. {"W": 1, "S": -1}. */
-  keys?: Record<string, number>;
-  /** Gamepad axis → weight, e.g. {"lefty": -1} (stick up = forward). */
-  gamepadAxes?: Partial<Record<GamepadAxis, number>>;
-  /** Gamepad button → weight. */
-  gamepadButtons?: Record<string, number>;
-  /** Relative mouse motion (only while the mouse is captured): weight per pixel. */
-  mouseX?: number;
-  mouseY?: number;
-}
-
-export const COMMANDS = ['quit', 'pause', 'reset', 'screenshot', 'hud', 'captureMouse', 'fullscreen', 'quicksave', 'quickload', 'lightUp', 'lightDown', 'tintNext', 'placeNext', 'placePillar', 'placeBarrel', 'placePlant', 'placeLamp', 'placeCrate', 'placeOrb'] as const;
-export type CommandName = (typeof COMMANDS)[number];
+// The types and command list are in binding_types.ts (no Node imports: the browser page maps its
+// input with the same ActionMapper and default bindings).
+export { COMMANDS, type Bindings, type ChannelBinding, type CommandName } from './binding_types.js';
 
 /** The command that places each object kind (keys 1–6 by default; placeNext places the next). */
 export const PLACE_COMMAND: Readonly<Record<ObjectKind, CommandName>> = {
@@ -37,15 +26,6 @@ export const PLACE_COMMAND: Readonly<Record<ObjectKind, CommandName>> = {
   orb: 'placeOrb',
 };
 
-export interface Bindings {
-  version: 1;
-  actions: Record<string, ChannelBinding>;
-  /** Keys (SDL scancode names) per runtime command. */
-  commands: Partial<Record<CommandName, string[]>>;
-  /** Gamepad buttons per runtime command. */
-  gamepadCommands: Partial<Record<CommandName, string[]>>;
-  deadzones: { stick: number; trigger: number };
-}
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -6,7 +6,7 @@
  * a pillar, barrel, plant, lamp, crate or orb in front of the player; gamepad B places the next
  * kind (src/object_placement.ts).
  */
-import type { Bindings } from './bindings.js';
+import type { Bindings } from './binding_types.js';
 
 export function defaultBindings(): Bindings {
   return {

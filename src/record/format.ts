@@ -23,87 +23,20 @@
  */
 import { crc32 } from 'node:zlib';
 import { FormatError } from '../errors.js';
-import type { ActionSpace } from '../source.js';
 import { checkLightSetting, type LightSetting } from '../lighting.js';
-import { OBJECT_KINDS, type ObjectKind } from '../world.js';
+import { OBJECT_KINDS } from '../world.js';
 import { MAX_BRIDGE_STEPS } from '../model_world.js';
+import {
+  FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, MAX_CHANNELS, MAX_HEADER_BYTES, MAX_RECORDED_FRAMES, RECORDING_MAGIC, RECORDING_VERSION,
+  pad4, type Recording, type RecordingHeader,
+} from './recording_file.js';
 
-export const RECORDING_MAGIC = 'WLRECORD';
-export const RECORDING_VERSION = 1;
-export const MAX_HEADER_BYTES = 1 << 20;
-export const MAX_RECORDED_FRAMES = 50_000_000;
-export const MAX_CHANNELS = 1024;
-export const FLAG_RESET = 1;
-export const FLAG_LIGHT = 2;
-export const FLAG_PLACE = 4;
-
-export interface RecordingHeader {
-  format: 'worldloop-recording';
-  /** What produced the frames: "sha256:<hex>" of the model file, or "truth:<seed>". */
-  sourceId: string;
-  sourceKind: 'truth' | 'model';
-  label: string;
-  backend: string;
-  seed: number;
-  settings: { fps: number; steps?: number; width: number; height: number; [k: string]: unknown };
-  actionSpace: ActionSpace;
-  firstFrameCrc: number;
-  createdAt: string;
-  /**
-   * WL_WORLD_VERSION of the build that recorded it (absent in older recordings). A truth world
-   * renders every frame with it, and a model world opens from it and draws placed objects with it.
-   */
-  worldVersion?: number;
-  /** The light settings of the steps flagged FLAG_LIGHT, in order (absent when none). */
-  lightSettings?: LightSetting[];
-  /** The object kinds placed by the steps flagged FLAG_PLACE, in order (absent when none). */
-  placedObjects?: ObjectKind[];
-}
-
-export interface Recording {
-  header: RecordingHeader;
-  frames: number;
-  channels: number;
-  flags: Uint8Array;
-  actions: Float32Array;
-  frameCrcs: Uint32Array;
-}
-
-export function frameCrc(rgb: Uint8Array): number {
-  return crc32(rgb) >>> 0;
-}
-
-function pad4(n: number): number {
-  return (4 - (n % 4)) % 4;
-}
-
-export function encodeRecording(r: Recording): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify(r.header));
-  if (header.length > MAX_HEADER_BYTES) throw new FormatError('recording header is larger than 1 MiB');
-  const n = r.frames;
-  const a = r.channels;
-  if (r.flags.length !== n || r.actions.length !== n * a || r.frameCrcs.length !== n) {
-    throw new FormatError(`recording arrays disagree with frames=${n}, channels=${a}`);
-  }
-  const flagsEnd = 16 + header.length + 8 + n;
-  const actionsAt = flagsEnd + pad4(flagsEnd);
-  const crcsAt = actionsAt + n * a * 4;
-  const total = crcsAt + n * 4 + 4;
-  const out = new Uint8Array(total);
-  const dv = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) out[i] = RECORDING_MAGIC.charCodeAt(i);
-  dv.setUint32(8, RECORDING_VERSION, true);
-  dv.setUint32(12, header.length, true);
-  out.set(header, 16);
-  const o = 16 + header.length;
-  dv.setUint32(o, n, true);
-  dv.setUint32(o + 4, a, true);
-  out.set(r.flags, o + 8);
-  for (let i = 0; i < n * a; i++) dv.setFloat32(actionsAt + i * 4, r.actions[i]!, true);
-  for (let i = 0; i < n; i++) dv.setUint32(crcsAt + i * 4, r.frameCrcs[i]!, true);
-  dv.setUint32(total - 4, crc32(out.subarray(0, total - 4)) >>> 0, true);
-  return out;
-}
+// The writer and the layout's constants live in recording_file.ts (no Node imports: the browser
+// page writes recordings with it); this file adds the reader, which validates untrusted files.
+export {
+  encodeRecording, frameCrc, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, MAX_CHANNELS, MAX_HEADER_BYTES, MAX_RECORDED_FRAMES,
+  RECORDING_MAGIC, RECORDING_VERSION, type Recording, type RecordingHeader,
+} from './recording_file.js';
 
 function need(cond: boolean, name: string, what: string): asserts cond {
   if (!cond) throw new FormatError(`${name}: ${what}`);
@@ -154,8 +87,9 @@ function validateHeader(h: unknown, name: string): RecordingHeader {
   need(o.sourceKind === 'truth' || o.sourceKind === 'model', name, `header.sourceKind is ${JSON.stringify(o.sourceKind)}; must be "truth" or "model"`);
   need(typeof o.label === 'string' && o.label.length <= 4096, name, 'header.label must be a string of at most 4096 characters');
   // A model world is replayed on the backend it names; a truth world runs on none (play writes
-  // "truth"; a recording made through the API may name the engine backend of its session).
-  const backends = o.sourceKind === 'truth' ? ['truth', 'cpu', 'cuda'] : ['cpu', 'cuda'];
+  // "truth"; a recording made through the API may name the engine backend of its session). The
+  // browser page (worldloop serve) records on "webgpu" or "js"; replay runs those on the engine.
+  const backends = o.sourceKind === 'truth' ? ['truth', 'cpu', 'cuda'] : ['cpu', 'cuda', 'webgpu', 'js'];
   need(typeof o.backend === 'string' && backends.includes(o.backend), name,
     `header.backend is ${JSON.stringify(o.backend)}; a ${o.sourceKind as string} recording's backend is ${backends.map((b) => `"${b}"`).join(' or ')}`);
   need(isNum(o.seed) && Number.isSafeInteger(o.seed) && o.seed >= 0 && o.seed <= 0xffffffff, name, `header.seed must be an integer in 0..2^32-1; got ${JSON.stringify(o.seed)}`);

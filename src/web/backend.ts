@@ -111,4 +111,7 @@ export interface WebBackend {
   flush(): Promise<void>;
   /** Releases GPU memory; the backend is unusable afterwards. */
   destroy(): void;
+  /** Names the ops recorded after it for GPU timing (backends with GPU timers; WebModel calls it
+   * per stage when its `labelStages` is set). */
+  setLabel?(label: string): void;
 }

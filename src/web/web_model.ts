@@ -97,6 +97,12 @@ export class WebModel {
   private readonly actionsPer: number;
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
+  /**
+   * Label each stage's ops for the backend's GPU timer (setLabel: "denoise0".., "decode"): the
+   * page sets it to show per-stage GPU times and then drains the timer (WebGpuBackend.gpuTimes)
+   * every frame. Off by default, so nothing is timed unless asked.
+   */
+  labelStages = false;
 
   private constructor(args: {
     manifest: WebManifest; fileName: string; info: WebModelInfo; be: WebBackend; e: Exec; denoiser: DenoiserNet; decoder: DecoderNet;
@@ -247,6 +253,7 @@ export class WebModel {
       const tFrame = now();
       const stageMs = await this.runSampler(s, timed);
       const t0 = timed ? now() : tFrame;
+      if (this.labelStages) this.be.setLabel?.('decode');
       this.decoder.run(this.e, this.e.at(this.slots.x));
       const rgb = await this.be.downloadRgbU8(1, this.dims.frameHeight, this.dims.frameWidth, this.e.act(this.decoder.output));
       const latent = await this.be.download(this.e.at(this.slots.x), this.latentPer);
@@ -354,10 +361,12 @@ export class WebModel {
     const e = this.e;
     const x = e.at(this.slots.x);
     const sig = karrasSigmas(steps, m.edm.sigmaMin, m.edm.sigmaMax, m.edm.rho);
+    if (this.labelStages) this.be.setLabel?.('denoise0');
     this.be.run({ op: 'scale_add', batch: 1, per: this.latentPer, a: Float32Array.of(sig[0] as number), x, y: x });
     const ms: number[] = [];
     for (let i = 0; i < steps; i++) {
       const t0 = now();
+      if (this.labelStages) this.be.setLabel?.(`denoise${i}`);
       this.runDenoiser(sig[i] as number);
       const st = eulerStep(sig[i] as number, sig[i + 1] as number);
       this.be.run({

@@ -1,0 +1,114 @@
+/**
+ * The page's world: src/model_world.ts's ModelWorld for a WebModel, without the runtime around it
+ * (memory, anchoring, relighting, placing). It keeps the context ring (K latents and K actions,
+ * oldest first), opens from K RGB frames (the truth world's first frames for the seed, which the
+ * server renders: /opening), and each step shifts the ring, puts the new action last and samples
+ * with the engine's noise keys (Philox(seed, frame index, step)), so the same seed and actions
+ * give the engine's frames up to the backend's rounding. No DOM: Node tests run it on the JS
+ * backend against ModelWorld.
+ */
+import type { ActionSpace } from '../../source.js';
+import type { WebModel } from '../web_model.js';
+
+export interface PageFrame {
+  width: number;
+  height: number;
+  /** RGB8 [H, W, 3]; a fresh array per frame. */
+  rgb: Uint8Array;
+  /** 0 = the opening's last frame. */
+  index: number;
+}
+
+/** The action space a model declares in its manifest, as src/model.ts's actionSpaceOf reads it. */
+export function manifestActionSpace(model: WebModel): ActionSpace {
+  const a = model.manifest.actions;
+  return {
+    channels: a.names.map((name, i) => ({ name, min: a.min[i] ?? -1, max: a.max[i] ?? 1, kind: a.kinds[i] ?? 'axis' })),
+  };
+}
+
+export class PageWorld {
+  readonly actionSpace: ActionSpace;
+  readonly steps: number;
+  readonly width: number;
+  readonly height: number;
+  private readonly ctxLatents: Float32Array;
+  private readonly ctxActions: Float32Array;
+  private readonly latentSize: number;
+  private seedValue = 1;
+  private index = 0;
+  private opened = false;
+  /** Wall ms of each stage of the last step: denoise0..N-1 and decode. */
+  lastStageMs: number[] = [];
+
+  constructor(
+    private readonly model: WebModel,
+    opts: { steps?: number } = {},
+  ) {
+    const d = model.dims;
+    this.steps = opts.steps ?? d.defaultSteps;
+    if (!Number.isInteger(this.steps) || this.steps < 1 || this.steps > 8) throw new RangeError(`steps must be an integer in 1..8, got ${this.steps}`);
+    this.actionSpace = manifestActionSpace(model);
+    this.width = d.frameWidth;
+    this.height = d.frameHeight;
+    this.latentSize = d.latentChannels * d.latentHeight * d.latentWidth;
+    this.ctxLatents = new Float32Array(d.context * this.latentSize);
+    this.ctxActions = new Float32Array(d.context * d.actionDim);
+  }
+
+  get seed(): number {
+    return this.seedValue;
+  }
+
+  get frameIndex(): number {
+    return this.index;
+  }
+
+  /** Bytes of the K opening frames the model needs (what /opening serves). */
+  openingBytes(): number {
+    return this.model.dims.context * this.width * this.height * 3;
+  }
+
+  /** Starts the world for `seed` from K RGB frames, oldest first, packed one after another. */
+  async open(seed: number, opening: Uint8Array): Promise<PageFrame> {
+    if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in 0..2^32-1, got ${seed}`);
+    const k = this.model.dims.context;
+    const per = this.width * this.height * 3;
+    if (opening.length !== k * per) {
+      throw new RangeError(`the opening has ${opening.length} bytes; the model needs ${k} frames of ${this.width}x${this.height}x3 = ${k * per}`);
+    }
+    const latents = new Float32Array(this.ctxLatents.length);
+    for (let i = 0; i < k; i++) latents.set(await this.model.encode(opening.subarray(i * per, (i + 1) * per)), i * this.latentSize);
+    this.ctxLatents.set(latents);
+    this.ctxActions.fill(0);
+    this.seedValue = seed;
+    this.index = 0;
+    this.opened = true;
+    return { width: this.width, height: this.height, rgb: opening.slice((k - 1) * per), index: 0 };
+  }
+
+  /** One tick: the action leads from the newest context frame to the frame made now. */
+  async step(action: Float32Array, timed = true): Promise<PageFrame> {
+    if (!this.opened) throw new Error('PageWorld.step: open() the world first');
+    const A = this.model.dims.actionDim;
+    if (action.length !== A) throw new RangeError(`action has ${action.length} channels; the model takes ${A}`);
+    this.actionSpace.channels.forEach((c, i) => {
+      const v = action[i]!;
+      if (!(v >= c.min && v <= c.max)) throw new RangeError(`action[${i}] (${c.name}) = ${v} is outside [${c.min}, ${c.max}]`);
+    });
+    const k = this.model.dims.context;
+    const L = this.latentSize;
+    const actions = this.ctxActions.slice();
+    actions.copyWithin(0, A);
+    actions.set(action, (k - 1) * A);
+    // The engine's noise key: (seed, index of the frame being made, step).
+    const out = await this.model.step(this.ctxLatents, actions, BigInt(this.seedValue), BigInt(this.index + 1), this.steps, timed);
+    // Only after the step succeeded: a failed step leaves the world as it was.
+    this.ctxActions.set(actions);
+    this.ctxLatents.copyWithin(0, L);
+    this.ctxLatents.set(out.latent, (k - 1) * L);
+    this.index++;
+    this.lastStageMs = out.stageMs;
+    return { width: this.width, height: this.height, rgb: out.rgb, index: this.index };
+  }
+}

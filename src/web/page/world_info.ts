@@ -1,0 +1,30 @@
+/**
+ * What `worldloop serve` tells the page at /world.json (src/serve/web_server.ts writes it): the
+ * model file's identity for recordings, the ground-truth world version the opening frames are
+ * rendered with, and the routes of the model and the opening frames.
+ */
+export interface WorldInfo {
+  /** The model file's name as the page shows it and names it in errors. */
+  modelName: string;
+  /** Its size in bytes (for the download progress when the response has no length). */
+  modelBytes: number;
+  /** "sha256:<hex>" of the model file: the recording's sourceId. */
+  sourceId: string;
+  /** WL_WORLD_VERSION of the server's engine. */
+  worldVersion: number;
+  /** The seed the page opens unless ?seed= says otherwise. */
+  seed: number;
+}
+
+/** The routes the server answers (GET / HEAD only). */
+export const ROUTES = {
+  page: '/',
+  script: '/page.js',
+  info: '/world.json',
+  model: '/model.safetensors',
+  /** ?seed=S&k=K&width=W&height=H: K RGB8 frames of the truth world standing still. */
+  opening: '/opening',
+} as const;
+
+/** Bounds of /opening's parameters (a model's context and frame size are far smaller). */
+export const OPENING_LIMITS = { maxContext: 64, maxSide: 1024 } as const;
