@@ -22,9 +22,11 @@ Replays a recording made with --record: restarts the same world (the recorded se
 the model file whose SHA-256 the recording names), feeds back the recorded action of every frame
 and checks each produced frame against the recorded CRC. On the backend that recorded it the
 replay is bit-exact; another backend may differ in the last bits and is reported as such.
+Recordings downloaded from the browser page (worldloop serve; backend webgpu or js) replay on the
+engine's backend (--backend, default auto): expect low-bit differences there too.
 
   --model PATH    model file for recordings made with 'play' (default ${DEFAULT_MODEL})
-  --backend B     cpu, cuda or auto (default: the recorded backend)
+  --backend B     cpu, cuda or auto (default: the recorded backend; auto for the page's)
   --threads N     CPU threads for the model
   --export OUT    write the frames: OUT.mp4 (H.264 via ffmpeg, 4x nearest upscale) or a
                   directory of PNG frames (frame_000000.png, ..., as render names them)
@@ -52,7 +54,9 @@ const command: Command = {
     }
     const rec = loadRecording(file);
     const h = rec.header;
-    const backend = (a.flags.backend as BackendName | undefined) ?? (h.backend as BackendName);
+    // A recording from the browser page (webgpu, js) replays on the engine's own backend.
+    const engineBackend = h.backend === 'cpu' || h.backend === 'cuda' ? (h.backend as BackendName) : 'auto';
+    const backend = (a.flags.backend as BackendName | undefined) ?? engineBackend;
     let opened: OpenedWorld;
     const runtime = h.settings.runtime as RecordedRuntime | undefined;
     if (h.sourceKind === 'truth') {
@@ -89,6 +93,12 @@ const command: Command = {
       checkRecordingMatches(rec, opened.sourceId, opened.source.actionSpace, worldLayout().worldVersion, file, opened.source);
       if (opened.backend !== h.backend) {
         console.error(`replay: recorded on backend '${h.backend}', replaying on '${opened.backend}': frames may differ in low bits`);
+        if (h.backend === 'webgpu' || h.backend === 'js') {
+          console.error(
+            `replay: '${h.backend}' is the browser page's backend (worldloop serve): its kernels round differently from the engine's, ` +
+              'so frame CRCs may differ while the pictures agree (measured >= 40 dB PSNR, docs/browser.md); --export writes the frames to compare',
+          );
+        }
       }
       const fps = (a.flags.fps as number | undefined) ?? h.settings.fps;
       const verifier = new ReplayVerifier(rec);
