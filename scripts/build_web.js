@@ -26,7 +26,8 @@ await build({
 const style = [
   'body { font: 14px system-ui, sans-serif; margin: 1.5em; background: #111; color: #ddd; }',
   '#view { width: 512px; height: 512px; image-rendering: pixelated; background: #000; display: block; margin: 0.5em 0; }',
-  '#hud { position: absolute; margin: 0; padding: 4px 6px; background: rgba(0,0,0,.6); color: #fff; font: 12px monospace; }',
+  '#stage { position: relative; width: 512px; }',
+  '#hud { position: absolute; top: 0; left: 0; margin: 0; padding: 4px 6px; background: rgba(0,0,0,.6); color: #fff; font: 12px monospace; pointer-events: none; }',
   '#failure { border: 1px solid #c44; padding: 0.5em 1em; background: #2a1111; max-width: 48em; }',
   '#failure .detail { font-family: monospace; }',
   '#keys, #note { max-width: 48em; color: #aaa; }',

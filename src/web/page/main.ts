@@ -41,6 +41,7 @@ const ui = {
   title: el('h1', {}, 'worldloop'),
   progress: el('p', { id: 'progress' }, 'starting'),
   bar: el('progress', { id: 'bar', max: '1', value: '0' }),
+  stage: el('div', { id: 'stage' }),
   canvas: el('canvas', { id: 'view', tabindex: '0' }),
   hud: el('pre', { id: 'hud', hidden: '' }),
   note: el('p', { id: 'note' }),
@@ -170,7 +171,8 @@ async function runBench(world: PageWorld, model: WebModel, backend: WebBackend, 
 async function main(): Promise<void> {
   const q = new URLSearchParams(location.search);
   const backendKind = q.get('backend') ?? 'webgpu';
-  document.body.append(ui.title, ui.progress, ui.bar, ui.failure, ui.canvas, ui.hud, ui.download, ui.note, ui.help, ui.bench);
+  ui.stage.append(ui.canvas, ui.hud);
+  document.body.append(ui.title, ui.progress, ui.bar, ui.failure, ui.stage, ui.download, ui.note, ui.help, ui.bench);
 
   const info = (await (await fetchOk(ROUTES.info)).json()) as WorldInfo;
   const seed = q.has('seed') ? Number(q.get('seed')) : info.seed;
