@@ -76,7 +76,7 @@ describe('bench script flags', () => {
       .filter((f) => f.endsWith('.ts'))
       .map((f) => f.slice(0, -3));
     // Speed only: the quality measurements moved to `worldloop eval <name>`.
-    expect(scripts.sort()).toEqual(['engine', 'frame', 'present', 'run']);
+    expect(scripts.sort()).toEqual(['engine', 'frame', 'present', 'run', 'web']);
     for (const s of scripts) {
       const js = join(root, 'dist', 'bench', `${s}.js`);
       expect(existsSync(js), `${js} missing: run npm run build`).toBe(true);

@@ -2,34 +2,11 @@
 // Debian's chromium is used as installed by scripts/setup.sh: playwright-core drives it and never
 // downloads a browser. Pages must come from http://127.0.0.1 (a secure context): WebGPU is not
 // exposed to data: or file: URLs.
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
 
-export const CHROMIUM_PATH = process.env.WL_CHROMIUM ?? '/usr/bin/chromium';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox', // tests run as root
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  // This machine has no network: without these Chromium keeps trying to reach Google's hosts.
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM_PATH}: run scripts/setup.sh (it installs Debian's chromium) ` +
-        'or point WL_CHROMIUM at a Chromium binary',
-    );
-  }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
-}
+// The launcher is shared with bench/web.ts.
+export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from '../../src/serve/headless_chromium.js';
 
 export interface Route {
   type: string;

@@ -11,8 +11,10 @@ export interface PageBenchResult {
   model: string;
   steps: number;
   frames: number;
-  /** Wall ms of each benched frame (one step: sample + decode + readback). */
+  /** Wall ms of each benched frame (one step: sample + decode + readback), nothing labelled. */
   frameMs: number[];
+  /** The same with each stage labelled for the GPU timer (empty without timestamp queries). */
+  labelledFrameMs: number[];
   /** GPU ms per stage label per frame; null without timestamp queries. */
   gpuMs: Record<string, number[]> | null;
   loadMs: number;
