@@ -240,7 +240,6 @@ async function main(): Promise<void> {
   const fps = new FpsCounter();
   let paused = false;
   let hud = false;
-  let stepMs = 0;
   let gpuMs: Map<string, number> | null | undefined = gpu ? (gpu.timesGpu ? new Map() : null) : undefined;
   let restart = false;
   /** Once a stage was labelled the timer keeps timing: drain it every frame from then on. */
@@ -325,7 +324,7 @@ async function main(): Promise<void> {
     const action = mapper.read();
     const t = performance.now();
     frame = await world.step(action, false);
-    stepMs = performance.now() - t;
+    const stepMs = performance.now() - t;
     recorder.add(action, frame.rgb);
     present(ctx, image, frame);
     status.frameIndex = world.frameIndex;
