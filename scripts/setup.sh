@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything worldloop needs on Debian/Ubuntu and builds it:
 #   Debian packages (only those missing), npm packages, the native build (core, C++ tests,
-#   benchmarks, addon) and the TypeScript build. Safe to re-run.
+#   benchmarks, addon) and the TypeScript build (with the browser page, dist/web). Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
