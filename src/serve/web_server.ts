@@ -96,6 +96,7 @@ export async function startWebServer(o: WebServerOptions): Promise<RunningWebSer
     sourceId: await modelSourceId(o.modelPath),
     worldVersion: worldLayout().worldVersion,
     seed: o.seed ?? 1,
+    lightPresets: [...worldLayout().lightPresets],
   };
   const infoBody = Buffer.from(JSON.stringify(info));
   const loopback = isLoopbackHost(host);

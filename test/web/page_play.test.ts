@@ -1,5 +1,5 @@
 // The page's world against the engine, frame for frame (issue 22, must-have 3): a 32-frame scripted
-// run of src/web/page/page_world.ts in headless Chromium (test/web/page_play_page.ts) on the WebGPU
+// run (with two light-key relights, as ] [ T make them) of src/web/page/page_world.ts in headless Chromium (test/web/page_play_page.ts) on the WebGPU
 // backend (SwiftShader) and on the JS backend, against the CPU engine's ModelWorld with the same
 // seed, opening and actions; every frame >= 40 dB PSNR. The WebGPU run's recording, written by the
 // page's recorder, then replays in `worldloop replay` (in process), which must say that the
@@ -15,6 +15,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { decodePng } from '../../src/image/png.js';
+import { keyLightSetting, type LightKey } from '../../src/lighting.js';
 import { loadModel, type Model } from '../../src/model.js';
 import { ModelWorld } from '../../src/model_world.js';
 import { truthOpening } from '../../src/play/truth_start.js';
@@ -28,6 +29,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MODEL = join(ROOT, 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
 const FRAMES = 32;
 const SEED = 5;
+/** Light keys pressed before these steps. */
+const LIGHT_KEYS: Record<number, LightKey> = { 10: 'lightDown', 20: 'tintNext' };
 
 function psnr(a: Uint8Array, b: Uint8Array): number {
   expect(a.length).toBe(b.length);
@@ -57,7 +60,11 @@ describe('the page world in headless Chromium against the CPU engine (tiny model
     const h = model.dims.frameHeight;
     const world = new ModelWorld(model, { seed: SEED, opening: (s) => truthOpening(s, k, w, h) });
     await world.reset();
-    for (const a of actions) engineFrames.push((await world.step(Float32Array.from(a))).frame.rgb.slice());
+    for (const [i, a] of actions.entries()) {
+      const key = LIGHT_KEYS[i];
+      if (key) await world.setLight(keyLightSetting(world.light(), key));
+      engineFrames.push((await world.step(Float32Array.from(a))).frame.rgb.slice());
+    }
     world.close();
 
     const bundle = await build({
@@ -69,7 +76,10 @@ describe('the page world in headless Chromium against the CPU engine (tiny model
       loader: { '.wgsl': 'text' },
       logLevel: 'silent',
     });
-    const inputs: PagePlayInputs = { seed: SEED, actions, sourceId: await modelSourceId(MODEL), worldVersion: worldLayout().worldVersion };
+    const inputs: PagePlayInputs = {
+      seed: SEED, actions, sourceId: await modelSourceId(MODEL), worldVersion: worldLayout().worldVersion,
+      lightPresets: [...worldLayout().lightPresets], lightKeys: LIGHT_KEYS,
+    };
     const routes = new Map<string, Route>([
       ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>page play</title><script type="module" src="/page.js"></script>' }],
       ['/page.js', { type: 'text/javascript', body: Buffer.from(bundle.outputFiles[0]!.contents) }],
@@ -117,6 +127,7 @@ describe('the page world in headless Chromium against the CPU engine (tiny model
     const rec = decodeRecording(recBytes, 'page.wlrec');
     expect(rec.header.backend).toBe('webgpu');
     expect(rec.frames).toBe(FRAMES);
+    expect(rec.header.lightSettings).toHaveLength(2);
     const path = join(dir, 'page.wlrec');
     writeFileSync(path, recBytes);
     const out = join(dir, 'frames');

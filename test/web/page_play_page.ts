@@ -1,8 +1,10 @@
 // The page of test/web/page_play.test.ts (bundled with esbuild): the page's world
-// (src/web/page/page_world.ts) plays a scripted run on the WebGPU backend and on the JS backend,
+// (src/web/page/page_world.ts) plays a scripted run (with light-key relights) on the WebGPU
+// backend and on the JS backend,
 // from the opening frames and with the seed and actions the test serves, and the WebGPU run is
 // recorded with the page's recorder. Frames and the recording go to window.pagePlayResult, a
 // failure to window.pagePlayError.
+import { keyLightSetting, type LightKey, type LightPreset } from '../../src/lighting.js';
 import type { WebBackend } from '../../src/web/backend.js';
 import { JsBackend } from '../../src/web/js_backend.js';
 import { PageRecorder } from '../../src/web/page/page_recorder.js';
@@ -16,6 +18,9 @@ export interface PagePlayInputs {
   actions: number[][];
   sourceId: string;
   worldVersion: number;
+  lightPresets: LightPreset[];
+  /** Light keys pressed before the step of that index (applied as the page applies them). */
+  lightKeys: Record<number, LightKey>;
 }
 
 export interface PagePlayRun {
@@ -59,7 +64,7 @@ async function main(): Promise<void> {
   for (const kind of ['webgpu', 'js']) {
     const backend: WebBackend = kind === 'webgpu' ? await requestWebGpuBackend() : new JsBackend();
     const model = await WebModel.load(modelBytes, backend, { name: 'tiny_model.safetensors' });
-    const world = new PageWorld(model);
+    const world = new PageWorld(model, { lightPresets: inputs.lightPresets });
     const first = await world.open(inputs.seed, opening);
     const rec = new PageRecorder(
       {
@@ -69,10 +74,13 @@ async function main(): Promise<void> {
       first.rgb,
     );
     const frames: string[] = [];
-    for (const a of inputs.actions) {
+    for (const [i, a] of inputs.actions.entries()) {
       const action = Float32Array.from(a);
+      const key = inputs.lightKeys[i];
+      const light = key ? keyLightSetting(world.light()!, key) : undefined;
+      if (light) await world.setLight(light);
       const f = await world.step(action, false);
-      rec.add(action, f.rgb);
+      rec.add(action, f.rgb, light);
       frames.push(base64(f.rgb));
     }
     runs.push({ backend: backend.name, adapter: 'adapter' in backend ? String(backend.adapter) : '', frames });

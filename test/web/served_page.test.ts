@@ -1,9 +1,9 @@
 // The play page as `worldloop serve` serves it (dist/web, rebuilt here by scripts/build_web.js),
 // in headless Chromium: end to end (the command on a free port, the page loads the tiny model on
-// WebGPU, plays frames onto a non-blank canvas, the HUD shows GPU times, the recording downloads
-// and decodes), and its failure messages: a Chromium without the WebGPU flags, and an adapter
-// whose buffer limits are too small for the model (simulated by shrinking GPUAdapter.limits
-// before the page runs).
+// WebGPU, plays frames onto a non-blank canvas, the HUD shows GPU times, [ relights, the
+// recording downloads and decodes with the light setting in it), and its failure messages: a
+// Chromium without the WebGPU flags, and an adapter whose buffer limits are too small for the
+// model (simulated by shrinking GPUAdapter.limits before the page runs).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -108,6 +108,12 @@ describe('the served play page in headless Chromium', () => {
       await page.keyboard.down('KeyW');
       await page.keyboard.press('F1');
       await page.waitForFunction(() => /GPU .* MS: denoise0/.test(document.querySelector('#hud')?.textContent ?? ''), null, { timeout: 60_000 });
+      // [ lowers the light: the page relights the context before the next step, as play does.
+      await page.keyboard.press('BracketLeft');
+      await page.waitForFunction(() => /^light: level/.test(document.querySelector('#note')?.textContent ?? ''), null, { timeout: 60_000 });
+      // The note shows as the relight is applied; the step it precedes is recorded when it ends.
+      const relitAt = await page.evaluate(() => window.wlPage!.frameIndex);
+      await page.waitForFunction((n) => window.wlPage!.frameIndex >= n + 2, relitAt, { timeout: 60_000 });
       await page.keyboard.up('KeyW');
       const canvas = await page.evaluate(() => {
         const c = document.querySelector('#view') as HTMLCanvasElement;
@@ -138,6 +144,8 @@ describe('the served play page in headless Chromium', () => {
       // Some step consumed move = 1 (W held).
       const moves = Array.from({ length: rec.frames }, (_, i) => rec.actions[i * rec.channels]!);
       expect(moves).toContain(1);
+      expect(rec.header.lightSettings?.length).toBe(1);
+      expect(rec.flags.filter((f) => f === 2)).toHaveLength(1);
       console.log(`served page: ${rec.frames} frames recorded, HUD: ${hud.replace(/\n/g, ' | ')}`);
       await page.close();
     } finally {

@@ -35,13 +35,14 @@ export function hudLines(h: HudInput): string[] {
   return lines;
 }
 
-/** Frames per second over a sliding window of present times (ms). */
+/** Frames per second over a sliding window of present times (ms); frames slower than the window
+ * (a software adapter) still give a rate, from the last two. */
 export class FpsCounter {
   private times: number[] = [];
   constructor(private readonly windowMs = 1000) {}
   tick(now: number): number {
     this.times.push(now);
-    while (this.times.length > 1 && now - this.times[0]! > this.windowMs) this.times.shift();
+    while (this.times.length > 2 && now - this.times[0]! > this.windowMs) this.times.shift();
     if (this.times.length < 2) return 0;
     return ((this.times.length - 1) * 1000) / (now - this.times[0]!);
   }

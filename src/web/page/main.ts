@@ -12,6 +12,7 @@
 import { ActionMapper } from '../../input/action_mapper.js';
 import type { CommandName } from '../../input/binding_types.js';
 import { defaultBindings } from '../../input/default_bindings.js';
+import { keyLightSetting, type LightKey, type LightSetting } from '../../lighting.js';
 import { modelTickHz } from '../../tick_rate.js';
 import type { WebBackend } from '../backend.js';
 import { JsBackend } from '../js_backend.js';
@@ -52,8 +53,8 @@ const ui = {
     'p',
     { id: 'keys' },
     'W/S or Up/Down move, A/D strafe, Q/E or Left/Right turn, click the picture (or M) to turn with the mouse, ' +
-      'Escape releases it; L light event, Space spawn; P pause, R restart, F1 HUD, F12 screenshot. Gamepads: left stick ' +
-      'moves, right stick turns, Y light, A spawn.',
+      'Escape releases it; L light event, ] [ light level, T tint, Space spawn; P pause, R restart, F1 HUD, F12 screenshot. ' +
+      'Gamepads: left stick moves, right stick turns, Y light, d-pad up/down level, X tint, A spawn.',
   ),
 };
 
@@ -200,7 +201,7 @@ async function main(): Promise<void> {
   setProgress('uploading the weights');
   const model = await WebModel.load(bytes, backend, { name: info.modelName });
   const steps = q.has('steps') ? Number(q.get('steps')) : undefined;
-  const world = new PageWorld(model, steps !== undefined ? { steps } : {});
+  const world = new PageWorld(model, { ...(steps !== undefined ? { steps } : {}), lightPresets: info.lightPresets });
   const k = model.dims.context;
   if (k > OPENING_LIMITS.maxContext) throw new Error(`the model's context of ${k} frames is more than the server opens (${OPENING_LIMITS.maxContext})`);
   const openingOf = async (s: number): Promise<Uint8Array> => {
@@ -242,6 +243,8 @@ async function main(): Promise<void> {
   let hud = false;
   let gpuMs: Map<string, number> | null | undefined = gpu ? (gpu.timesGpu ? new Map() : null) : undefined;
   let restart = false;
+  /** A light key pressed since the last step: applied just before the next one, as play does. */
+  let lightKey: LightKey | undefined;
   /** Once a stage was labelled the timer keeps timing: drain it every frame from then on. */
   let timerUsed = false;
   const note = (text: string) => {
@@ -270,11 +273,16 @@ async function main(): Promise<void> {
       case 'quit':
         if (document.pointerLockElement) document.exitPointerLock();
         break;
+      case 'lightUp':
+      case 'lightDown':
+      case 'tintNext':
+        lightKey = c;
+        break;
       case 'screenshot':
         ui.canvas.toBlob((b) => b && saveBlob(b, `worldloop-${seed}-${world.frameIndex}.png`, 'image/png'));
         break;
       default:
-        // Saves, relighting and placing objects need the engine (docs/browser.md).
+        // Saves and placing objects need the engine (docs/browser.md).
         note(`${c}: not available in the browser page (play it with worldloop play)`);
     }
   };
@@ -323,9 +331,16 @@ async function main(): Promise<void> {
     if (paused) continue;
     const action = mapper.read();
     const t = performance.now();
+    let light: LightSetting | undefined;
+    if (lightKey && world.canSetLight) {
+      light = keyLightSetting(world.light()!, lightKey);
+      await world.setLight(light);
+      note(`light: level ${light.level.toFixed(1)}, tint ${light.tint.map((v) => v.toFixed(2)).join(' ')}`);
+    }
+    lightKey = undefined;
     frame = await world.step(action, false);
     const stepMs = performance.now() - t;
-    recorder.add(action, frame.rgb);
+    recorder.add(action, frame.rgb, light);
     present(ctx, image, frame);
     status.frameIndex = world.frameIndex;
     const rate = fps.tick(performance.now());

@@ -3,10 +3,12 @@
  * recording_file.ts): the seed, every step's action and the CRC of every frame. `worldloop
  * replay` runs it on the engine; frames from another backend than the one that recorded may
  * differ in low bits (the replay says so). The page has no runtime around the model (memory,
- * anchoring) and makes no light or place edits, so the header names no runtime and no edits, and
- * replay opens the model world alone, as the page runs it.
+ * anchoring) and places no objects, so the header names no runtime and no placed objects, and
+ * replay opens the model world alone, as the page runs it. Light settings (the ] [ T keys) are
+ * recorded as play records them: a flag on the step they precede and the setting in the header.
  */
-import { encodeRecording, frameCrc, type RecordingHeader } from '../../record/recording_file.js';
+import type { LightSetting } from '../../lighting.js';
+import { encodeRecording, FLAG_LIGHT, frameCrc, type RecordingHeader } from '../../record/recording_file.js';
 import type { ActionSpace } from '../../source.js';
 
 export interface PageRecordingInfo {
@@ -29,6 +31,8 @@ export interface PageRecordingInfo {
 export class PageRecorder {
   private readonly actions: number[] = [];
   private readonly crcs: number[] = [];
+  private readonly flags: number[] = [];
+  private readonly lights: LightSetting[] = [];
   private readonly channels: number;
   private readonly firstCrc: number;
 
@@ -44,9 +48,11 @@ export class PageRecorder {
     return this.crcs.length;
   }
 
-  /** One step: the action it consumed and the frame it made. */
-  add(action: Float32Array, frame: Uint8Array): void {
+  /** One step: the action it consumed, the frame it made, and the light set just before it. */
+  add(action: Float32Array, frame: Uint8Array, light?: LightSetting): void {
     if (action.length !== this.channels) throw new RangeError(`recorder: action has ${action.length} channels, expected ${this.channels}`);
+    this.flags.push(light ? FLAG_LIGHT : 0);
+    if (light) this.lights.push({ level: light.level, tint: [...light.tint] });
     for (const v of action) this.actions.push(v);
     this.crcs.push(frameCrc(frame));
   }
@@ -65,13 +71,14 @@ export class PageRecorder {
       firstFrameCrc: this.firstCrc,
       createdAt,
       worldVersion: i.worldVersion,
+      ...(this.lights.length ? { lightSettings: this.lights } : {}),
     };
     const n = this.crcs.length;
     return encodeRecording({
       header,
       frames: n,
       channels: this.channels,
-      flags: new Uint8Array(n),
+      flags: Uint8Array.from(this.flags),
       actions: Float32Array.from(this.actions),
       frameCrcs: Uint32Array.from(this.crcs),
     });

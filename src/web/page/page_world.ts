@@ -1,12 +1,14 @@
 /**
  * The page's world: src/model_world.ts's ModelWorld for a WebModel, without the runtime around it
- * (memory, anchoring, relighting, placing). It keeps the context ring (K latents and K actions,
+ * (memory, anchoring) and without placing objects (that needs the truth renderer). It keeps the context ring (K latents and K actions,
  * oldest first), opens from K RGB frames (the truth world's first frames for the seed, which the
  * server renders: /opening), and each step shifts the ring, puts the new action last and samples
  * with the engine's noise keys (Philox(seed, frame index, step)), so the same seed and actions
- * give the engine's frames up to the backend's rounding. No DOM: Node tests run it on the JS
+ * give the engine's frames up to the backend's rounding. It tracks the light as ModelWorld does and
+ * relights the same way (setLight: decode the context, multiply, encode again). No DOM: Node tests run it on the JS
  * backend against ModelWorld.
  */
+import { checkLightSetting, LightTracker, relightFrame, relightGain, type LightPreset, type LightSetting, type LightState } from '../../lighting.js';
 import type { ActionSpace } from '../../source.js';
 import type { WebModel } from '../web_model.js';
 
@@ -38,12 +40,16 @@ export class PageWorld {
   private seedValue = 1;
   private index = 0;
   private opened = false;
+  private lastRgb: Uint8Array | undefined;
+  private readonly lights: LightTracker | undefined;
+  private readonly lightChannel: number;
   /** Wall ms of each stage of the last step: denoise0..N-1 and decode. */
   lastStageMs: number[] = [];
 
   constructor(
     private readonly model: WebModel,
-    opts: { steps?: number } = {},
+    /** lightPresets: the truth world's (what /world.json sends); without them no setLight. */
+    opts: { steps?: number; lightPresets?: readonly LightPreset[] } = {},
   ) {
     const d = model.dims;
     this.steps = opts.steps ?? d.defaultSteps;
@@ -54,6 +60,42 @@ export class PageWorld {
     this.latentSize = d.latentChannels * d.latentHeight * d.latentWidth;
     this.ctxLatents = new Float32Array(d.context * this.latentSize);
     this.ctxActions = new Float32Array(d.context * d.actionDim);
+    this.lights = opts.lightPresets && opts.lightPresets.length > 0 ? new LightTracker(opts.lightPresets) : undefined;
+    this.lightChannel = this.actionSpace.channels.findIndex((c) => c.name === 'light' && c.kind === 'event');
+  }
+
+  /** Whether setLight works (the light presets were given). */
+  get canSetLight(): boolean {
+    return this.lights !== undefined;
+  }
+
+  /** The lighting the world is meant to show (ModelWorld.light()); undefined without presets. */
+  light(): LightState | undefined {
+    return this.lights?.state;
+  }
+
+  /**
+   * Relights the world as ModelWorld.setLight does: each context frame is decoded, multiplied per
+   * channel by new / current light, and encoded again; the shown frame is relit the same way and
+   * returned. No step is taken.
+   */
+  async setLight(setting: LightSetting): Promise<PageFrame> {
+    if (!this.lights) throw new Error('PageWorld.setLight: no light presets were given');
+    if (!this.opened || !this.lastRgb) throw new Error('PageWorld.setLight: open() the world first');
+    const to = checkLightSetting(setting.level, setting.tint, 'setLight');
+    const gain = relightGain(this.lights.state, to);
+    const k = this.model.dims.context;
+    const L = this.latentSize;
+    const next = new Float32Array(k * L);
+    for (let i = 0; i < k; i++) {
+      const rgb = await this.model.decode(this.ctxLatents.subarray(i * L, (i + 1) * L));
+      relightFrame(rgb, gain);
+      next.set(await this.model.encode(rgb), i * L);
+    }
+    this.ctxLatents.set(next);
+    relightFrame(this.lastRgb, gain);
+    this.lights.set(to);
+    return { width: this.width, height: this.height, rgb: this.lastRgb.slice(), index: this.index };
   }
 
   get seed(): number {
@@ -84,7 +126,9 @@ export class PageWorld {
     this.seedValue = seed;
     this.index = 0;
     this.opened = true;
-    return { width: this.width, height: this.height, rgb: opening.slice((k - 1) * per), index: 0 };
+    this.lights?.reset();
+    this.lastRgb = opening.slice((k - 1) * per);
+    return { width: this.width, height: this.height, rgb: this.lastRgb.slice(), index: 0 };
   }
 
   /** One tick: the action leads from the newest context frame to the frame made now. */
@@ -109,6 +153,8 @@ export class PageWorld {
     this.ctxLatents.set(out.latent, (k - 1) * L);
     this.index++;
     this.lastStageMs = out.stageMs;
+    this.lastRgb = out.rgb.slice();
+    if (this.lights && this.lightChannel >= 0 && action[this.lightChannel]! >= 0.5) this.lights.cycle();
     return { width: this.width, height: this.height, rgb: out.rgb, index: this.index };
   }
 }

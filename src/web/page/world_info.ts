@@ -3,6 +3,8 @@
  * model file's identity for recordings, the ground-truth world version the opening frames are
  * rendered with, and the routes of the model and the opening frames.
  */
+import type { LightPreset } from '../../lighting.js';
+
 export interface WorldInfo {
   /** The model file's name as the page shows it and names it in errors. */
   modelName: string;
@@ -14,6 +16,9 @@ export interface WorldInfo {
   worldVersion: number;
   /** The seed the page opens unless ?seed= says otherwise. */
   seed: number;
+  /** The truth world's light presets (the light event cycles them; the light keys start from
+   * them): what a model world tracks its light with. */
+  lightPresets: LightPreset[];
 }
 
 /** The routes the server answers (GET / HEAD only). */
