@@ -9,9 +9,10 @@ import type { MemoryInput } from './model_memory.js';
 import type { ActionSpace, Frame, FrameSource, StageTimes } from './source.js';
 import { InvalidArgumentError } from './errors.js';
 import { checkLightSetting, LightTracker, relightFrame, relightGain, type LightSetting, type LightState } from './lighting.js';
-import { World, worldLayout, type LightPreset, type ObjectKind } from './world.js';
+import { worldLayout, type LightPreset, type ObjectKind } from './world.js';
+import { ObjectPainter } from './object_painter.js';
 import { modelTickHz } from './tick_rate.js';
-import { checkObjectKind, contextObjectViews, objectKindsOf, PLACE_DEPTH, PLACE_LOCAL_LIGHT } from './object_placement.js';
+import { checkObjectKind, contextObjectViews, objectKindsOf, PLACE_DEPTH } from './object_placement.js';
 
 /** Where a world starts: K RGB8 frames (oldest first) that are encoded into the context. */
 export type OpeningProvider = (seed: number) => Promise<Uint8Array[]>;
@@ -113,9 +114,8 @@ export class ModelWorld implements FrameSource {
    * from before the change (the memory store learns of it only when the step finishes). */
   private edited = false;
   private readonly kinds: readonly ObjectKind[];
-  /** A truth world of this world's seed that draws placed objects (made on first use). */
-  private painter: World | undefined;
-  private painterSeed = 0;
+  /** Draws placed objects with a truth world of this world's seed (made on first use). */
+  private painter: ObjectPainter | undefined;
   private placement: PlacementDepthProvider | undefined;
 
   constructor(model: Model, opts: ModelWorldOptions) {
@@ -242,14 +242,13 @@ export class ModelWorld implements FrameSource {
     const shown = { width: this.width, height: this.height, rgb: this.rgb, index: this.index };
     if (depth === undefined) return { frame: shown, placed: false };
     if (!(depth > 0 && depth <= 16)) throw new InvalidArgumentError(`placeObject: depth ${depth} must be in (0, 16] cells`);
-    const painter = this.painterFor(this.seed);
-    const l = this.lights.state;
-    painter.setLight(l.level, l.tint);
+    this.painter ??= new ObjectPainter(this.width, this.height);
+    const draw = this.painter.begin(this.seed, this.lights.state);
     const k = this.model.dims.context;
     const views = contextObjectViews(this.ctxActions, k, this.actionSpace, worldLayout().defaults, depth);
     let i = 0;
-    await this.editContext((rgb) => painter.drawObject(kind, { ...views[i++]!, localLight: PLACE_LOCAL_LIGHT }, rgb));
-    painter.drawObject(kind, { depth, lateral: 0, localLight: PLACE_LOCAL_LIGHT }, this.rgb);
+    await this.editContext((rgb) => draw(kind, views[i++]!, rgb));
+    draw(kind, { depth, lateral: 0 }, this.rgb);
     this.edited = true;
     return { frame: shown, placed: true };
   }
@@ -266,13 +265,6 @@ export class ModelWorld implements FrameSource {
       next.set(await this.model.encode(rgb), i * L);
     }
     this.ctxLatents.set(next);
-  }
-
-  private painterFor(seed: number): World {
-    if (!this.painter) this.painter = new World(seed, { width: this.width, height: this.height });
-    else if (this.painterSeed !== seed) this.painter.reset(seed);
-    this.painterSeed = seed;
-    return this.painter;
   }
 
   async step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }> {

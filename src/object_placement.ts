@@ -6,12 +6,12 @@
  * sprite where the object would stand in that frame (wl_world_draw_object). Each frame is then
  * encoded again. The model goes on from a world that has the object in it, as it goes on from a
  * relit one (src/lighting.ts). Measured against the truth world's spawn by `worldloop eval place-object`
- * (docs/persistence.md, "Placing an object").
+ * (docs/persistence.md, "Placing an object"). No Node imports: the browser page works out the
+ * views with the same code (src/web/page/page_world.ts).
  */
 import { FormatError, InvalidArgumentError } from './errors.js';
-import type { Manifest } from './model.js';
 import type { ActionSpace } from './source.js';
-import { OBJECT_KINDS, type ObjectKind } from './world.js';
+import { OBJECT_KINDS, type ObjectKind } from './object_kind.js';
 import { PoseTracker, type MotionSpeeds } from './memory/pose_tracker.js';
 
 /** Cells ahead of the player where an object is placed: the truth world's first choice. */
@@ -38,8 +38,17 @@ export interface ObjectView {
  * Models exported before the manifest listed kinds, whose action space has the truth world's
  * spawn event, were trained on the truth world and get its kinds; any other model gets none.
  */
-export function objectKindsOf(m: Manifest, space: ActionSpace): ObjectKind[] {
-  const listed = listedObjectKinds(m);
+/** What of a manifest (src/model.ts's Manifest, or one parsed from its text) the kinds come from. */
+export interface ManifestObjects {
+  objects?: unknown;
+}
+
+export function objectKindsOf(m: ManifestObjects, space: ActionSpace): ObjectKind[] {
+  return objectKindsFrom(listedObjectKinds(m), space);
+}
+
+/** objectKindsOf for a manifest's `objects.kinds` as read (undefined: the manifest has none). */
+export function objectKindsFrom(listed: readonly string[] | undefined, space: ActionSpace): ObjectKind[] {
   if (listed === undefined) {
     return space.channels.some((c) => c.name === 'spawn' && c.kind === 'event') ? [...OBJECT_KINDS] : [];
   }
@@ -48,7 +57,7 @@ export function objectKindsOf(m: Manifest, space: ActionSpace): ObjectKind[] {
 
 /** The manifest's `objects.kinds` as written (undefined when it has none). The engine validated
  * its shape; a hand-made manifest object is checked here too. */
-export function listedObjectKinds(m: Manifest): string[] | undefined {
+export function listedObjectKinds(m: ManifestObjects): string[] | undefined {
   const listed = (m.objects as { kinds?: unknown } | undefined)?.kinds;
   if (listed === undefined) return undefined;
   if (!Array.isArray(listed) || listed.some((k) => typeof k !== 'string')) {
@@ -64,6 +73,23 @@ export function checkObjectKind(kind: unknown, kinds: readonly ObjectKind[], whe
     throw new InvalidArgumentError(`${where}: unknown object kind ${JSON.stringify(kind)} (this world has ${kinds.join(', ')})`);
   }
   return kind as ObjectKind;
+}
+
+/**
+ * The kind a place key asks for among a world's `kinds`: the key's own kind if the world has it,
+ * or for 'next' (gamepad B) the kind after the one placed last (`lastPlaced`: its index in
+ * OBJECT_KINDS, -1 before the first) in the runtime's order; undefined when the world has none
+ * (the key then does nothing, as a light key does in a world without light). Play's loop and the
+ * browser page both choose with it.
+ */
+export function placeKeyKind(key: ObjectKind | 'next', kinds: readonly ObjectKind[], lastPlaced: number): ObjectKind | undefined {
+  if (kinds.length === 0) return undefined;
+  if (key !== 'next') return kinds.includes(key) ? key : undefined;
+  for (let i = 1; i <= OBJECT_KINDS.length; i++) {
+    const k = OBJECT_KINDS[(lastPlaced + i) % OBJECT_KINDS.length]!;
+    if (kinds.includes(k)) return k;
+  }
+  return undefined;
 }
 
 /**

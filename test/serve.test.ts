@@ -1,7 +1,8 @@
 // `worldloop serve` (src/serve/web_server.ts, src/cli/commands/serve.ts): the fixed routes and what
 // each answers, 404 for anything else (traversal included), 405 for methods other than GET/HEAD,
-// the Host check on loopback, the opening frames against the truth world's, and the command's
-// flag errors, loopback default and port-in-use failure.
+// the Host check on loopback, the opening frames against the truth world's, POST /place (the
+// object painting the browser page asks for) and its refusals, and the command's flag errors,
+// loopback default and port-in-use failure.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
@@ -14,13 +15,15 @@ import { projectRoot } from '../src/native.js';
 import { truthOpening } from '../src/play/truth_start.js';
 import { modelSourceId } from '../src/record/source_identity.js';
 import { isLoopbackHost, startWebServer, type RunningWebServer } from '../src/serve/web_server.js';
+import { ObjectPainter } from '../src/object_painter.js';
+import { encodePlaceRequest, PLACE_LIMITS, type PlaceRequest } from '../src/web/page/place_request.js';
 
 const ROOT = projectRoot();
 const MODEL = join(ROOT, 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
 const BIN = join(ROOT, 'bin', 'worldloop.js');
 
 /** A raw request (no URL normalisation by a client), for traversal and odd methods. */
-function request(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
+function request(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: Uint8Array): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -28,7 +31,7 @@ function request(port: number, method: string, path: string, headers: Record<str
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -103,6 +106,54 @@ describe('worldloop serve: the server', () => {
     const foreign = await request(server.port, 'GET', '/', { host: 'attacker.example:80' });
     expect(foreign.status).toBe(403);
     expect((await request(server.port, 'GET', '/', { host: `localhost:${server.port}` })).status).toBe(200);
+  });
+
+  it('POST /place paints the object as ModelWorld does; bad requests are 400/413, other methods 405, other origins 403', async () => {
+    const opening = await truthOpening(4, 2, 32, 32);
+    const req: PlaceRequest = {
+      kind: 'lamp', seed: 4, width: 32, height: 32, light: { level: 0.6, tint: [1, 0.8, 0.55] },
+      views: [{ depth: 1.3, lateral: 0.2 }, { depth: 1, lateral: 0 }], frames: Buffer.concat(opening),
+    };
+    const r = await request(server.port, 'POST', '/place', { 'content-type': 'application/octet-stream' }, encodePlaceRequest(req));
+    expect(r.status, r.body.toString()).toBe(200);
+    const want = Buffer.concat(opening);
+    const painter = new ObjectPainter(32, 32);
+    const draw = painter.begin(4, req.light);
+    req.views.forEach((v, i) => draw('lamp', v, want.subarray(i * 3072, (i + 1) * 3072)));
+    painter.close();
+    expect(r.body.equals(want)).toBe(true);
+    expect(r.body.equals(Buffer.concat(opening))).toBe(false); // the lamp is in the frames
+    // Our own page's origin is fine; another site's is refused.
+    expect((await request(server.port, 'POST', '/place', { origin: `http://127.0.0.1:${server.port}` }, encodePlaceRequest(req))).status).toBe(200);
+    const foreign = await request(server.port, 'POST', '/place', { origin: 'https://attacker.example' }, encodePlaceRequest(req));
+    expect(foreign.status).toBe(403);
+    expect((await request(server.port, 'POST', '/place', { host: 'attacker.example' }, encodePlaceRequest(req))).status).toBe(403);
+
+    const head = (h: object) => new TextEncoder().encode(`${JSON.stringify(h)}\n`);
+    const frames = req.frames;
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['unknown kind', encodePlaceRequest({ ...req, kind: 'dragon' as never }), /unknown object kind "dragon" \(the kinds are pillar, barrel, plant, lamp, crate, orb\)/],
+      ['no JSON line', frames, /must start with a line of JSON/],
+      ['not JSON', Buffer.concat([Buffer.from('{kind: lamp}\n'), frames]), /the first line is not a JSON object/],
+      ['too few frame bytes', encodePlaceRequest(req).subarray(0, 100 + frames.length / 2), /after the JSON line come 2 frames of 32x32x3 = 6144 bytes; got/],
+      ['bad light', encodePlaceRequest({ ...req, light: { level: 3, tint: [1, 1, 1] } }), /light level must be a number in \[0, 1\], got 3/],
+      ['bad view', encodePlaceRequest({ ...req, views: [{ depth: Infinity, lateral: 0 }, { depth: 1, lateral: 0 }] }), /views\[0\] must be/],
+      ['bad seed', Buffer.concat([head({ ...req, frames: undefined, seed: -1 }), frames]), /seed must be an integer in 0..4294967295, got -1/],
+      ['unknown field', Buffer.concat([head({ ...req, frames: undefined, extra: 1 }), frames]), /unknown field "extra"/],
+    ];
+    for (const [what, body, msg] of cases) {
+      const bad = await request(server.port, 'POST', '/place', {}, body);
+      expect(bad.status, what).toBe(400);
+      expect(bad.body.toString(), what).toMatch(msg);
+    }
+    const big = await request(server.port, 'POST', '/place', { 'content-length': String(PLACE_LIMITS.maxBodyBytes + 1) }, new Uint8Array(10));
+    expect(big.status).toBe(413);
+    expect(big.body.toString()).toMatch(/\/place: the body has \d+ bytes; at most \d+/);
+    for (const m of ['GET', 'HEAD', 'PUT']) {
+      const wrong = await request(server.port, m, '/place');
+      expect(wrong.status, m).toBe(405);
+      expect(wrong.headers.allow).toBe('POST');
+    }
   });
 
   it('isLoopbackHost', () => {

@@ -4,6 +4,7 @@
  * the default bindings unchanged.
  */
 import type { GamepadAxis } from '../addon_types.js';
+import { OBJECT_KINDS, type ObjectKind } from '../object_kind.js';
 
 /** Inputs that drive one action channel. Weights multiply the input (key/button = 1 when held). */
 export interface ChannelBinding {
@@ -20,6 +21,19 @@ export interface ChannelBinding {
 
 export const COMMANDS = ['quit', 'pause', 'reset', 'screenshot', 'hud', 'captureMouse', 'fullscreen', 'quicksave', 'quickload', 'lightUp', 'lightDown', 'tintNext', 'placeNext', 'placePillar', 'placeBarrel', 'placePlant', 'placeLamp', 'placeCrate', 'placeOrb'] as const;
 export type CommandName = (typeof COMMANDS)[number];
+
+/** The command that places each object kind (keys 1–6 by default; placeNext places the next). */
+export const PLACE_COMMAND: Readonly<Record<ObjectKind, CommandName>> = {
+  pillar: 'placePillar',
+  barrel: 'placeBarrel',
+  plant: 'placePlant',
+  lamp: 'placeLamp',
+  crate: 'placeCrate',
+  orb: 'placeOrb',
+};
+
+/** Key command → the kind it places (the inverse of PLACE_COMMAND). */
+export const KIND_OF_PLACE_COMMAND: ReadonlyMap<CommandName, ObjectKind> = new Map(OBJECT_KINDS.map((k) => [PLACE_COMMAND[k], k]));
 
 export interface Bindings {
   version: 1;

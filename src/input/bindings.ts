@@ -9,23 +9,12 @@ import { FormatError } from '../errors.js';
 import { readJsonFile } from '../input_file.js';
 import { KEY_NAMES } from './key_names.js';
 import { GAMEPAD_AXES, GAMEPAD_BUTTONS } from '../window.js';
-import { worldLayout, type ObjectKind } from '../world.js';
+import { worldLayout } from '../world.js';
 import { COMMANDS, type Bindings, type ChannelBinding, type CommandName } from './binding_types.js';
 
 // The types and command list are in binding_types.ts (no Node imports: the browser page maps its
 // input with the same ActionMapper and default bindings).
-export { COMMANDS, type Bindings, type ChannelBinding, type CommandName } from './binding_types.js';
-
-/** The command that places each object kind (keys 1–6 by default; placeNext places the next). */
-export const PLACE_COMMAND: Readonly<Record<ObjectKind, CommandName>> = {
-  pillar: 'placePillar',
-  barrel: 'placeBarrel',
-  plant: 'placePlant',
-  lamp: 'placeLamp',
-  crate: 'placeCrate',
-  orb: 'placeOrb',
-};
-
+export { COMMANDS, PLACE_COMMAND, type Bindings, type ChannelBinding, type CommandName } from './binding_types.js';
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

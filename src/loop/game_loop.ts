@@ -12,7 +12,8 @@
  * always gets action i and the output sees every frame; nothing sleeps.
  */
 import type { Frame, FrameSource, StageTimes, WorldEdits } from '../source.js';
-import { PLACE_COMMAND, type CommandName } from '../input/bindings.js';
+import { KIND_OF_PLACE_COMMAND, type CommandName } from '../input/binding_types.js';
+import { placeKeyKind } from '../object_placement.js';
 import { InvalidArgumentError } from '../errors.js';
 import { keyLightSetting, type LightKey } from '../lighting.js';
 import { OBJECT_KINDS, type ObjectKind } from '../world.js';
@@ -84,8 +85,6 @@ export interface LoopResult {
 
 const NO_EDITS: WorldEdits = Object.freeze({});
 
-/** Key command → the kind it places (the inverse of PLACE_COMMAND). */
-const KIND_OF_COMMAND = new Map<CommandName, ObjectKind>(OBJECT_KINDS.map((k) => [PLACE_COMMAND[k], k]));
 
 interface PendingInput {
   tick: number;
@@ -170,23 +169,15 @@ export class GameLoop {
       else if (c === 'reset') this.resetRequested = true;
       else if (c === 'lightUp' || c === 'lightDown' || c === 'tintNext') this.lightKey = c;
       else if (c === 'placeNext') this.placeKey = 'next';
-      else if (KIND_OF_COMMAND.has(c)) this.placeKey = KIND_OF_COMMAND.get(c)!;
+      else if (KIND_OF_PLACE_COMMAND.has(c)) this.placeKey = KIND_OF_PLACE_COMMAND.get(c)!;
       else await this.opts.onCommand?.(c, this);
     }
   }
 
-  /** The kind a place key asks for, if this world can place it (else the key does nothing, as a
-   * light key does in a world without light). */
+  /** The kind a place key asks for, if this world can place it (placeKeyKind). */
   private keyPlacement(key: ObjectKind | 'next'): ObjectKind | undefined {
     const kinds = this.source.placeObject ? (this.source.objectKinds?.() ?? []) : [];
-    if (kinds.length === 0) return undefined;
-    if (key !== 'next') return kinds.includes(key) ? key : undefined;
-    // The kind after the last one placed, in the runtime's order, among those this world has.
-    for (let i = 1; i <= OBJECT_KINDS.length; i++) {
-      const k = OBJECT_KINDS[(this.lastPlaced + i) % OBJECT_KINDS.length]!;
-      if (kinds.includes(k)) return k;
-    }
-    return undefined;
+    return placeKeyKind(key, kinds, this.lastPlaced);
   }
 
   private async pollInput(): Promise<void> {

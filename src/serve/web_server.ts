@@ -1,10 +1,12 @@
 /**
  * The HTTP server of `worldloop serve`: the play page (dist/web, built by scripts/build_web.js),
  * the model file, what the page needs to know (/world.json) and the truth world's opening frames
- * (/opening). Fixed routes only: a path that is not one of them is 404 (so no path reaches the
- * file system, and `..` means nothing), a method other than GET or HEAD is 405. On a loopback
- * address it also refuses requests whose Host header names another host (a web page elsewhere
- * cannot reach it through DNS rebinding).
+ * (/opening), and it paints objects the page places (POST /place: the page has no truth renderer;
+ * src/serve/place_route.ts). Fixed routes only: a path that is not one of them is 404 (so no path
+ * reaches the file system, and `..` means nothing), a method other than GET or HEAD is 405 (POST
+ * only at /place, which takes nothing else). On a loopback address it also refuses requests whose
+ * Host header names another host (a web page elsewhere cannot reach it through DNS rebinding), and
+ * a POST whose Origin is another site's.
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
@@ -15,6 +17,8 @@ import { projectRoot } from '../native.js';
 import { truthOpening } from '../play/truth_start.js';
 import { modelSourceId } from '../record/source_identity.js';
 import { worldLayout } from '../world.js';
+import { PlaceRequestError } from '../web/page/place_request.js';
+import { PlacePainters, readPlaceBody } from './place_route.js';
 import { OPENING_LIMITS, ROUTES, type WorldInfo } from '../web/page/world_info.js';
 
 export interface WebServerOptions {
@@ -97,11 +101,13 @@ export async function startWebServer(o: WebServerOptions): Promise<RunningWebSer
     worldVersion: worldLayout().worldVersion,
     seed: o.seed ?? 1,
     lightPresets: [...worldLayout().lightPresets],
+    motionSpeeds: { moveSpeed: worldLayout().defaults.moveSpeed, strafeSpeed: worldLayout().defaults.strafeSpeed, turnSpeedDeg: worldLayout().defaults.turnSpeedDeg },
   };
   const infoBody = Buffer.from(JSON.stringify(info));
   const loopback = isLoopbackHost(host);
   // The last few openings: a restart (R) asks for the same seed again.
   const openings = new Map<string, Buffer>();
+  const painters = new PlacePainters();
 
   const server = http.createServer((req, res) => {
     const send = (code: number, type: string, body: Buffer | string, extra: Record<string, string> = {}) => {
@@ -110,8 +116,13 @@ export async function startWebServer(o: WebServerOptions): Promise<RunningWebSer
       res.end(req.method === 'HEAD' ? undefined : b);
     };
     const text = (code: number, msg: string, extra: Record<string, string> = {}) => send(code, 'text/plain; charset=utf-8', `${msg}\n`, extra);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      text(405, `${req.method} is not allowed: this server answers GET and HEAD`, { allow: 'GET, HEAD' });
+    const isPlace = (req.url ?? '').split('?')[0] === ROUTES.place;
+    if (isPlace && req.method !== 'POST') {
+      text(405, `${req.method} is not allowed: ${ROUTES.place} answers POST only`, { allow: 'POST' });
+      return;
+    }
+    if (!isPlace && req.method !== 'GET' && req.method !== 'HEAD') {
+      text(405, `${req.method} is not allowed: this server answers GET and HEAD (and POST at ${ROUTES.place})`, { allow: 'GET, HEAD' });
       return;
     }
     if (loopback) {
@@ -129,6 +140,25 @@ export async function startWebServer(o: WebServerOptions): Promise<RunningWebSer
       return;
     }
     const path = url.pathname;
+    if (isPlace) {
+      // A page from another site may send a POST without asking first: only our own page paints.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}` && origin !== `https://${req.headers.host ?? ''}`) {
+        text(403, `origin ${JSON.stringify(origin)} refused: ${ROUTES.place} answers the page this server serves`);
+        return;
+      }
+      readPlaceBody(req).then(
+        (body) => {
+          const a = painters.answer(body);
+          send(a.status, a.type, a.body);
+        },
+        (err: unknown) => {
+          if (err instanceof PlaceRequestError) text(err.status, err.message, { connection: 'close' });
+          else text(500, `/place: ${(err as Error).message}`);
+        },
+      );
+      return;
+    }
     const file = page.get(path);
     if (file) {
       // The page reads its own query (?backend=js, ?seed=N, ?bench=N).
@@ -195,7 +225,10 @@ export async function startWebServer(o: WebServerOptions): Promise<RunningWebSer
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          painters.close();
+          resolve();
+        });
       }),
   };
 }

@@ -4,15 +4,18 @@
  * backend with ?backend=js), opens the world from the truth world's first frames for the seed,
  * and steps it at the model's tick, presenting each frame on a canvas. Input goes through the
  * engine's ActionMapper with the default bindings (keyboard, mouse with pointer lock, gamepads);
+ * light keys relight the world and place keys place objects (the server paints them: POST /place);
  * F1 shows the HUD; the play is recorded and can be downloaded as a .wlrec.
  *
  * Query: ?backend=webgpu|js, ?seed=N, ?steps=N, ?bench=N (time N frames, no input; results on
  * window.wlPage.bench and on the page as JSON).
  */
 import { ActionMapper } from '../../input/action_mapper.js';
-import type { CommandName } from '../../input/binding_types.js';
+import { KIND_OF_PLACE_COMMAND, type CommandName } from '../../input/binding_types.js';
 import { defaultBindings } from '../../input/default_bindings.js';
 import { keyLightSetting, type LightKey, type LightSetting } from '../../lighting.js';
+import { OBJECT_KINDS, type ObjectKind } from '../../object_kind.js';
+import { placeKeyKind } from '../../object_placement.js';
 import { modelTickHz } from '../../tick_rate.js';
 import type { WebBackend } from '../backend.js';
 import { JsBackend } from '../js_backend.js';
@@ -26,6 +29,7 @@ import { sdlKeyName } from './key_codes.js';
 import { PageRecorder } from './page_recorder.js';
 import type { PageBenchResult, PageStatus } from './page_status.js';
 import { PageWorld, type PageFrame } from './page_world.js';
+import { requestPlacement } from './place_request.js';
 import { OPENING_LIMITS, ROUTES, type WorldInfo } from './world_info.js';
 
 const status: PageStatus = { phase: 'loading', detail: 'starting', frameIndex: 0 };
@@ -53,8 +57,9 @@ const ui = {
     'p',
     { id: 'keys' },
     'W/S or Up/Down move, A/D strafe, Q/E or Left/Right turn, click the picture (or M) to turn with the mouse, ' +
-      'Escape releases it; L light event, ] [ light level, T tint, Space spawn; P pause, R restart, F1 HUD, F12 screenshot. ' +
-      'Gamepads: left stick moves, right stick turns, Y light, d-pad up/down level, X tint, A spawn.',
+      'Escape releases it; L light event, ] [ light level, T tint, Space spawn, 1-6 place a pillar / barrel / plant / lamp / crate / orb; ' +
+      'P pause, R restart, F1 HUD, F12 screenshot. ' +
+      'Gamepads: left stick moves, right stick turns, Y light, d-pad up/down level, X tint, A spawn, B places the next kind.',
   ),
 };
 
@@ -201,7 +206,7 @@ async function main(): Promise<void> {
   setProgress('uploading the weights');
   const model = await WebModel.load(bytes, backend, { name: info.modelName });
   const steps = q.has('steps') ? Number(q.get('steps')) : undefined;
-  const world = new PageWorld(model, { ...(steps !== undefined ? { steps } : {}), lightPresets: info.lightPresets });
+  const world = new PageWorld(model, { ...(steps !== undefined ? { steps } : {}), lightPresets: info.lightPresets, motionSpeeds: info.motionSpeeds });
   const k = model.dims.context;
   if (k > OPENING_LIMITS.maxContext) throw new Error(`the model's context of ${k} frames is more than the server opens (${OPENING_LIMITS.maxContext})`);
   const openingOf = async (s: number): Promise<Uint8Array> => {
@@ -245,6 +250,10 @@ async function main(): Promise<void> {
   let restart = false;
   /** A light key pressed since the last step: applied just before the next one, as play does. */
   let lightKey: LightKey | undefined;
+  /** A place key pressed since the last step (a kind, or 'next'): placed after any light, as play does. */
+  let placeKey: ObjectKind | 'next' | undefined;
+  /** Index in OBJECT_KINDS of the kind placed last (gamepad B places the one after it). */
+  let lastPlaced = -1;
   /** Once a stage was labelled the timer keeps timing: drain it every frame from then on. */
   let timerUsed = false;
   const note = (text: string) => {
@@ -281,9 +290,13 @@ async function main(): Promise<void> {
       case 'screenshot':
         ui.canvas.toBlob((b) => b && saveBlob(b, `worldloop-${seed}-${world.frameIndex}.png`, 'image/png'));
         break;
+      case 'placeNext':
+        placeKey = 'next';
+        break;
       default:
-        // Saves and placing objects need the engine (docs/browser.md).
-        note(`${c}: not available in the browser page (play it with worldloop play)`);
+        if (KIND_OF_PLACE_COMMAND.has(c)) placeKey = KIND_OF_PLACE_COMMAND.get(c)!;
+        // Saves need the engine (docs/browser.md).
+        else note(`${c}: not available in the browser page (play it with worldloop play)`);
     }
   };
   const handleKey = (e: KeyboardEvent, type: 'keydown' | 'keyup') => {
@@ -338,9 +351,28 @@ async function main(): Promise<void> {
       note(`light: level ${light.level.toFixed(1)}, tint ${light.tint.map((v) => v.toFixed(2)).join(' ')}`);
     }
     lightKey = undefined;
+    let place: ObjectKind | undefined;
+    if (placeKey) {
+      const kinds = world.objectKinds();
+      const kind = placeKeyKind(placeKey, kinds, lastPlaced);
+      if (!kind) {
+        note(kinds.length ? `this model has no ${String(placeKey)} to place (it has ${kinds.join(', ')})` : 'this model has no object kinds to place (its manifest lists none)');
+      } else {
+        try {
+          // The server's truth renderer paints; a failure leaves the world as it was.
+          await world.placeObject(kind, (r) => requestPlacement(ROUTES.place, r));
+          place = kind;
+          lastPlaced = OBJECT_KINDS.indexOf(kind);
+          note(`placed a ${kind}`);
+        } catch (err) {
+          note(`could not place a ${kind}: ${(err as Error).message}`);
+        }
+      }
+    }
+    placeKey = undefined;
     frame = await world.step(action, false);
     const stepMs = performance.now() - t;
-    recorder.add(action, frame.rgb, light);
+    recorder.add(action, frame.rgb, light, place);
     present(ctx, image, frame);
     status.frameIndex = world.frameIndex;
     const rate = fps.tick(performance.now());

@@ -3,12 +3,15 @@
  * recording_file.ts): the seed, every step's action and the CRC of every frame. `worldloop
  * replay` runs it on the engine; frames from another backend than the one that recorded may
  * differ in low bits (the replay says so). The page has no runtime around the model (memory,
- * anchoring) and places no objects, so the header names no runtime and no placed objects, and
- * replay opens the model world alone, as the page runs it. Light settings (the ] [ T keys) are
- * recorded as play records them: a flag on the step they precede and the setting in the header.
+ * anchoring), so the header names no runtime and replay opens the model world alone, as the page
+ * runs it (and places objects 1 cell ahead, as the page does). Light settings (the ] [ T keys) and
+ * placed objects (1-6, gamepad B) are recorded as play records them (src/record/recorder.ts): a
+ * flag on the step they precede (light first, then the object) and the setting or kind in the
+ * header.
  */
 import type { LightSetting } from '../../lighting.js';
-import { encodeRecording, FLAG_LIGHT, frameCrc, type RecordingHeader } from '../../record/recording_file.js';
+import type { ObjectKind } from '../../object_kind.js';
+import { encodeRecording, FLAG_LIGHT, FLAG_PLACE, frameCrc, type RecordingHeader } from '../../record/recording_file.js';
 import type { ActionSpace } from '../../source.js';
 
 export interface PageRecordingInfo {
@@ -33,6 +36,7 @@ export class PageRecorder {
   private readonly crcs: number[] = [];
   private readonly flags: number[] = [];
   private readonly lights: LightSetting[] = [];
+  private readonly places: ObjectKind[] = [];
   private readonly channels: number;
   private readonly firstCrc: number;
 
@@ -48,11 +52,13 @@ export class PageRecorder {
     return this.crcs.length;
   }
 
-  /** One step: the action it consumed, the frame it made, and the light set just before it. */
-  add(action: Float32Array, frame: Uint8Array, light?: LightSetting): void {
+  /** One step: the action it consumed, the frame it made, and the light set and the object
+   * placed just before it. */
+  add(action: Float32Array, frame: Uint8Array, light?: LightSetting, place?: ObjectKind): void {
     if (action.length !== this.channels) throw new RangeError(`recorder: action has ${action.length} channels, expected ${this.channels}`);
-    this.flags.push(light ? FLAG_LIGHT : 0);
+    this.flags.push((light ? FLAG_LIGHT : 0) | (place ? FLAG_PLACE : 0));
     if (light) this.lights.push({ level: light.level, tint: [...light.tint] });
+    if (place) this.places.push(place);
     for (const v of action) this.actions.push(v);
     this.crcs.push(frameCrc(frame));
   }
@@ -72,6 +78,7 @@ export class PageRecorder {
       createdAt,
       worldVersion: i.worldVersion,
       ...(this.lights.length ? { lightSettings: this.lights } : {}),
+      ...(this.places.length ? { placedObjects: this.places } : {}),
     };
     const n = this.crcs.length;
     return encodeRecording({

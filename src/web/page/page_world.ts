@@ -1,16 +1,25 @@
 /**
  * The page's world: src/model_world.ts's ModelWorld for a WebModel, without the runtime around it
- * (memory, anchoring) and without placing objects (that needs the truth renderer). It keeps the context ring (K latents and K actions,
+ * (memory, anchoring). It keeps the context ring (K latents and K actions,
  * oldest first), opens from K RGB frames (the truth world's first frames for the seed, which the
  * server renders: /opening), and each step shifts the ring, puts the new action last and samples
  * with the engine's noise keys (Philox(seed, frame index, step)), so the same seed and actions
  * give the engine's frames up to the backend's rounding. It tracks the light as ModelWorld does and
- * relights the same way (setLight: decode the context, multiply, encode again). No DOM: Node tests run it on the JS
- * backend against ModelWorld.
+ * relights the same way (setLight: decode the context, multiply, encode again). It places objects
+ * as ModelWorld does (placeObject), with the truth renderer on the server painting the decoded
+ * frames (POST /place). No DOM: Node tests run it on the JS backend against ModelWorld.
  */
 import { checkLightSetting, LightTracker, relightFrame, relightGain, type LightPreset, type LightSetting, type LightState } from '../../lighting.js';
+import type { MotionSpeeds } from '../../memory/pose_tracker.js';
+import type { ObjectKind } from '../../object_kind.js';
+import { checkObjectKind, contextObjectViews, listedObjectKinds, type ManifestObjects, objectKindsFrom, PLACE_DEPTH } from '../../object_placement.js';
 import type { ActionSpace } from '../../source.js';
 import type { WebModel } from '../web_model.js';
+import type { PlaceRequest } from './place_request.js';
+
+/** Paints a placed object into the request's frames (the server's POST /place: requestPlacement);
+ * resolves to the painted frames in the same layout. */
+export type ObjectPaint = (r: PlaceRequest) => Promise<Uint8Array>;
 
 export interface PageFrame {
   width: number;
@@ -43,13 +52,16 @@ export class PageWorld {
   private lastRgb: Uint8Array | undefined;
   private readonly lights: LightTracker | undefined;
   private readonly lightChannel: number;
+  private readonly speeds: MotionSpeeds | undefined;
+  private readonly kinds: readonly ObjectKind[];
   /** Wall ms of each stage of the last step: denoise0..N-1 and decode. */
   lastStageMs: number[] = [];
 
   constructor(
     private readonly model: WebModel,
-    /** lightPresets: the truth world's (what /world.json sends); without them no setLight. */
-    opts: { steps?: number; lightPresets?: readonly LightPreset[] } = {},
+    /** lightPresets: the truth world's (what /world.json sends); without them no setLight.
+     * motionSpeeds: the truth world's (also /world.json); placeObject needs them and the presets. */
+    opts: { steps?: number; lightPresets?: readonly LightPreset[]; motionSpeeds?: MotionSpeeds } = {},
   ) {
     const d = model.dims;
     this.steps = opts.steps ?? d.defaultSteps;
@@ -62,6 +74,46 @@ export class PageWorld {
     this.ctxActions = new Float32Array(d.context * d.actionDim);
     this.lights = opts.lightPresets && opts.lightPresets.length > 0 ? new LightTracker(opts.lightPresets) : undefined;
     this.lightChannel = this.actionSpace.channels.findIndex((c) => c.name === 'light' && c.kind === 'event');
+    this.speeds = opts.motionSpeeds;
+    // As ModelWorld's objectKindsOf: whether the manifest lists kinds is in its text.
+    this.kinds = objectKindsFrom(listedObjectKinds(JSON.parse(model.manifest.sourceJson) as ManifestObjects), this.actionSpace);
+  }
+
+  /** The object kinds placeObject takes (ModelWorld.objectKinds); none without presets and speeds. */
+  objectKinds(): readonly ObjectKind[] {
+    return this.lights && this.speeds ? this.kinds : [];
+  }
+
+  /**
+   * Places an object of `kind` PLACE_DEPTH (1 cell) ahead, as ModelWorld.placeObject does in a
+   * world without a placement-depth provider (the page knows no walls): the K context frames are
+   * decoded, `paint` (the server's truth renderer) draws the kind's sprite into each where the
+   * object stands as seen from it (contextObjectViews, from the context actions) and into the
+   * shown frame, lit by the tracked light; the context frames are encoded again. The context
+   * changes only once all is done, so a failure leaves the world as it was. No step is taken.
+   */
+  async placeObject(kind: ObjectKind, paint: ObjectPaint): Promise<PageFrame> {
+    if (!this.opened || !this.lastRgb) throw new Error('PageWorld.placeObject: open() the world first');
+    if (!this.lights || !this.speeds) throw new Error('PageWorld.placeObject: no light presets or motion speeds were given');
+    checkObjectKind(kind, this.kinds, 'placeObject');
+    const k = this.model.dims.context;
+    const L = this.latentSize;
+    const per = this.width * this.height * 3;
+    const views = contextObjectViews(this.ctxActions, k, this.actionSpace, this.speeds, PLACE_DEPTH);
+    const frames = new Uint8Array((k + 1) * per);
+    for (let i = 0; i < k; i++) frames.set(await this.model.decode(this.ctxLatents.subarray(i * L, (i + 1) * L)), i * per);
+    frames.set(this.lastRgb, k * per);
+    const l = this.lights.state;
+    const painted = await paint({
+      kind, seed: this.seedValue, width: this.width, height: this.height, light: { level: l.level, tint: [...l.tint] },
+      views: [...views, { depth: PLACE_DEPTH, lateral: 0 }], frames,
+    });
+    if (painted.length !== frames.length) throw new Error(`placeObject: the painter gave ${painted.length} bytes; expected ${frames.length}`);
+    const next = new Float32Array(k * L);
+    for (let i = 0; i < k; i++) next.set(await this.model.encode(painted.subarray(i * per, (i + 1) * per)), i * L);
+    this.ctxLatents.set(next);
+    this.lastRgb = painted.slice(k * per);
+    return { width: this.width, height: this.height, rgb: this.lastRgb.slice(), index: this.index };
   }
 
   /** Whether setLight works (the light presets were given). */

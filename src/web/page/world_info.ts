@@ -4,6 +4,7 @@
  * rendered with, and the routes of the model and the opening frames.
  */
 import type { LightPreset } from '../../lighting.js';
+import type { MotionSpeeds } from '../../memory/pose_tracker.js';
 
 export interface WorldInfo {
   /** The model file's name as the page shows it and names it in errors. */
@@ -19,9 +20,12 @@ export interface WorldInfo {
   /** The truth world's light presets (the light event cycles them; the light keys start from
    * them): what a model world tracks its light with. */
   lightPresets: LightPreset[];
+  /** The truth world's motion per tick: where a placed object stands in each context frame is
+   * worked back from the context actions with it (contextObjectViews). */
+  motionSpeeds: MotionSpeeds;
 }
 
-/** The routes the server answers (GET / HEAD only). */
+/** The routes the server answers (GET / HEAD; POST at /place only). */
 export const ROUTES = {
   page: '/',
   script: '/page.js',
@@ -29,6 +33,8 @@ export const ROUTES = {
   model: '/model.safetensors',
   /** ?seed=S&k=K&width=W&height=H: K RGB8 frames of the truth world standing still. */
   opening: '/opening',
+  /** POST: paints a placed object into the frames sent (src/web/page/place_request.ts). */
+  place: '/place',
 } as const;
 
 /** Bounds of /opening's parameters (a model's context and frame size are far smaller). */
