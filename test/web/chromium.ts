@@ -13,12 +13,26 @@ export interface Route {
   body: Buffer | string;
 }
 
-/** A loopback HTTP server for fixed routes ("/" -> Route); unknown paths are 404. */
+/** Answers a POST's body (e.g. the server's /place: src/serve/place_route.ts). */
+export type PostRoute = (body: Buffer) => { status: number; type: string; body: Buffer };
+
+/** A loopback HTTP server for fixed routes ("/" -> Route, and POST routes); unknown paths are 404. */
 export async function serveRoutes(
   routes: Map<string, Route>,
+  posts: Map<string, PostRoute> = new Map(),
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const post = req.method === 'POST' ? posts.get(path) : undefined;
+    if (post) {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        const a = post(Buffer.concat(parts));
+        res.writeHead(a.status, { 'content-type': a.type }).end(a.body);
+      });
+      return;
+    }
     const r = routes.get(path);
     if (!r) {
       res.writeHead(404).end();
