@@ -1,11 +1,13 @@
 // The play page as `worldloop serve` serves it (dist/web, rebuilt here by scripts/build_web.js),
 // in headless Chromium: end to end (the command on a free port, the page loads the tiny model on
-// WebGPU, plays frames onto a non-blank canvas, the HUD shows GPU times, [ relights, the
-// recording downloads and decodes with the light setting in it), and its failure messages: a
+// WebGPU, plays frames onto a non-blank canvas, the HUD shows GPU times, [ relights, 4 places a
+// lamp through the server's POST /place, the recording downloads and decodes with the light
+// setting and the placed lamp in it), and its failure messages: a
 // Chromium without the WebGPU flags, and an adapter whose buffer limits are too small for the
 // model (simulated by shrinking GPUAdapter.limits before the page runs).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -14,6 +16,7 @@ import { decodeRecording } from '../../src/record/format.js';
 import { startWebServer, type RunningWebServer } from '../../src/serve/web_server.js';
 import type { PageStatus } from '../../src/web/page/page_status.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from './chromium.js';
+import { editManifest } from './model_file_edit.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MODEL = join(ROOT, 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
@@ -82,7 +85,11 @@ describe('the served play page in headless Chromium', () => {
   });
 
   it('worldloop serve end to end: the page loads the tiny model on WebGPU and plays', async () => {
-    const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'worldloop.js'), 'serve', '--model', MODEL, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The tiny model lists no object kinds: a copy that lists the lamp, so 4 places one.
+    const dir = mkdtempSync(join(tmpdir(), 'wl-served-'));
+    const placing = join(dir, 'tiny_lamp.safetensors');
+    writeFileSync(placing, editManifest(readFileSync(MODEL), (m) => (m.objects = { kinds: ['lamp'] })));
+    const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'worldloop.js'), 'serve', '--model', placing, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
       const url = await new Promise<string>((resolve, reject) => {
@@ -114,6 +121,12 @@ describe('the served play page in headless Chromium', () => {
       // The note shows as the relight is applied; the step it precedes is recorded when it ends.
       const relitAt = await page.evaluate(() => window.wlPage!.frameIndex);
       await page.waitForFunction((n) => window.wlPage!.frameIndex >= n + 2, relitAt, { timeout: 60_000 });
+      // 4 places a lamp: the server paints it into the decoded context (POST /place).
+      await page.keyboard.press('Digit4');
+      await page.waitForFunction(() => /^(placed|could not place)/.test(document.querySelector('#note')?.textContent ?? ''), null, { timeout: 60_000 });
+      expect(await page.locator('#note').innerText()).toBe('placed a lamp');
+      const placedAt = await page.evaluate(() => window.wlPage!.frameIndex);
+      await page.waitForFunction((n) => window.wlPage!.frameIndex >= n + 2, placedAt, { timeout: 60_000 });
       await page.keyboard.up('KeyW');
       const canvas = await page.evaluate(() => {
         const c = document.querySelector('#view') as HTMLCanvasElement;
@@ -146,10 +159,13 @@ describe('the served play page in headless Chromium', () => {
       expect(moves).toContain(1);
       expect(rec.header.lightSettings?.length).toBe(1);
       expect(rec.flags.filter((f) => f === 2)).toHaveLength(1);
+      expect(rec.header.placedObjects).toEqual(['lamp']);
+      expect(rec.flags.filter((f) => f === 4)).toHaveLength(1);
       console.log(`served page: ${rec.frames} frames recorded, HUD: ${hud.replace(/\n/g, ' | ')}`);
       await page.close();
     } finally {
       child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);
 });
