@@ -14,7 +14,7 @@ import { decodeRecording, encodeRecording, FLAG_PLACE } from '../src/record/form
 import { RecordingInput, ReplayVerifier } from '../src/record/replay.js';
 import { defaultBindings } from '../src/input/default_bindings.js';
 import { ActionMapper } from '../src/input/action_mapper.js';
-import { contextObjectViews, objectKindsOf, placeDepth, PLACE_DEPTH, PLACE_DEPTHS, PLACE_LOCAL_LIGHT } from '../src/object_placement.js';
+import { contextObjectViews, objectKindsOf, placeDepth, placeKeyKind, PLACE_DEPTH, PLACE_DEPTHS, PLACE_LOCAL_LIGHT } from '../src/object_placement.js';
 import { objectKept, objectPsnr, truthFrames } from '../src/eval/frames.js';
 import type { FrameSource } from '../src/source.js';
 import { startTruthWindowSession } from './helpers/window_session.js';
@@ -125,6 +125,15 @@ describe('placement rules', () => {
     expect(objectKindsOf(m({ kinds: ['lamp', 'sofa'] }), space)).toEqual(['lamp']);
     expect(() => objectKindsOf(m({ kinds: 'lamp' }), space)).toThrow(/objects\.kinds must be an array/);
     expect(() => objectKindsOf(m({ kinds: ['lamp', 3] }), space)).toThrow(/objects\.kinds must be an array of object kind names/);
+  });
+
+  it('placeKeyKind: a key places its kind if the world has it; B the next kind the world has after the last placed', () => {
+    expect(placeKeyKind('lamp', ['pillar', 'lamp'], -1)).toBe('lamp');
+    expect(placeKeyKind('orb', ['pillar', 'lamp'], -1)).toBeUndefined();
+    expect(placeKeyKind('next', ['pillar', 'lamp'], -1)).toBe('pillar');
+    expect(placeKeyKind('next', ['pillar', 'lamp'], OBJECT_KINDS.indexOf('pillar'))).toBe('lamp');
+    expect(placeKeyKind('next', ['pillar', 'lamp'], OBJECT_KINDS.indexOf('lamp'))).toBe('pillar');
+    expect(placeKeyKind('next', [], -1)).toBeUndefined();
   });
 
   it('keys 1-6 and pad B reach the loop as place commands; scripts take place and name a bad kind', () => {
