@@ -192,36 +192,49 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print,
 
 # What a cache arm's memory slots hold, slot by slot: "render" is the render's latent; "mask" is
 # the render's valid fraction per latent cell, repeated over the latent's channels, so that the
-# network can tell a hole (black in the render, encoded to some latent) from a dark surface.
-SLOT_KINDS = ("render", "mask")
+# network can tell a hole (black in the render, encoded to some latent) from a dark surface;
+# "filled" is the render's latent with its holes filled by the newest context latent, cell by
+# cell in proportion to the cell's invalid fraction (a fully valid cell is the render's, a full
+# hole the newest latent's), so that a hole reads as "as before" instead of black.
+SLOT_KINDS = ("render", "mask", "filled")
 
 
-def slot_inputs(kinds, lat, valid, cells, pose_dim: int, keep=None):
+def slot_inputs(kinds, lat, valid, cells, pose_dim: int, keep=None, newest=None,
+                min_valid: float = 0.0):
     """Memory inputs of a cache arm for B targets: lat [B, C, h, w] the render latents, valid [B]
-    the render's valid pixel fraction, cells [B, h, w] its valid fraction per latent cell (only
-    read for a "mask" slot), keep [B] bool (None = all kept: False drops the cache for that
-    target, every slot together). Returns memory [B, M, C, h, w], pose features [B, M, P]
-    (relative pose zero, age 0) and slot masks [B, M]: 1 where the render has a valid pixel and
-    the target keeps its cache."""
+    the render's valid pixel fraction, cells [B, h, w] its valid fraction per latent cell (read
+    for a "mask" or "filled" slot), newest [B, C, h, w] the newest context latent (read for a
+    "filled" slot), keep [B] bool (None = all kept: False drops the cache for that target, every
+    slot together), min_valid: the cache is withheld (every slot) from a target whose render's
+    valid fraction is below it. Returns memory [B, M, C, h, w], pose features [B, M, P] (relative
+    pose zero, age 0) and slot masks [B, M]: 1 where the render has a valid pixel (at least
+    min_valid of them) and the target keeps its cache."""
     import torch
     from . import modules
     if not kinds or any(k not in SLOT_KINDS for k in kinds):
         raise ValueError(f"cache slots {list(kinds)}: each one of {', '.join(SLOT_KINDS)}")
     B, C = lat.shape[:2]
+    if any(k in ("mask", "filled") for k in kinds) and (
+            cells is None or tuple(cells.shape) != (B,) + tuple(lat.shape[2:])):
+        raise ValueError(f"a mask or filled slot needs the cell mask [B, h, w] = "
+                         f"{[B] + list(lat.shape[2:])}, got "
+                         f"{None if cells is None else list(cells.shape)}")
+    if "filled" in kinds and (newest is None or tuple(newest.shape) != tuple(lat.shape)):
+        raise ValueError(f"a filled slot needs the newest context latent {list(lat.shape)}, got "
+                         f"{None if newest is None else list(newest.shape)}")
     parts = []
     for k in kinds:
         if k == "render":
             parts.append(lat)
-        else:
-            if cells is None or tuple(cells.shape) != (B,) + tuple(lat.shape[2:]):
-                raise ValueError(f"a mask slot needs the cell mask [B, h, w] = "
-                                 f"{[B] + list(lat.shape[2:])}, got "
-                                 f"{None if cells is None else list(cells.shape)}")
+        elif k == "mask":
             parts.append(cells.to(lat.dtype)[:, None].expand(B, C, *lat.shape[2:]))
+        else:
+            c = cells.to(lat.dtype)[:, None]
+            parts.append(c * lat + (1 - c) * newest.to(lat.dtype))
     M = len(kinds)
     zero = torch.zeros(B, M, 3)
     feats = modules.memory_pose_features(zero, zero, torch.zeros(B, M), pose_dim)
-    present = valid > 0
+    present = (valid > 0) & (valid >= min_valid)
     if keep is not None:
         present = present & keep
     mask = present.float()[:, None].expand(B, M).contiguous()

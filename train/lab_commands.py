@@ -46,7 +46,8 @@ def cmd_eval(args):
     trainer.use_all_cpus()
     res = lab_eval.run(args.model, args.set_dir, args.out, args.steps, args.seed,
                        decoder_model=args.decoder_model, cache_policy=args.cache_policy,
-                       cache_feed=args.cache_feed, cache_dir=args.cache_dir)
+                       cache_feed=args.cache_feed, cache_dir=args.cache_dir,
+                       cache_min_valid=args.cache_min_valid)
     if not args.out:
         print(json.dumps(res, indent=1))
 
@@ -149,6 +150,9 @@ def _args_eval(p):
     p.add_argument("--cache-dir", default=None,
                    help="the cache layer for teacher forcing, depths and poses (lab-cache-build "
                         "--layer-dir; default: the one beside the set's files)")
+    p.add_argument("--cache-min-valid", type=float, default=None,
+                   help="withhold the render (every cache slot) at steps whose render's valid "
+                        "fraction is below this (default: the arm's, else 0)")
 
 
 def _args_critic(p):

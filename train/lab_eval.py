@@ -87,11 +87,15 @@ class CacheSlot:
     any further slot stays absent."""
 
     def __init__(self, model, layer: CacheLayer, encoder, decoder, policy: str,
-                 feed: str = "model"):
+                 feed: str = "model", min_valid: Optional[float] = None):
         dn = model.manifest["denoiser"]["memory"]
         self.model, self.layer, self.encoder, self.decoder = model, layer, encoder, decoder
         self.M, self.P, self.policy = int(dn["slots"]), int(dn["pose_dim"]), policy
-        self.kinds = tuple(model.manifest.get("training", {}).get("cache_slots", ["render"]))
+        training = model.manifest.get("training", {})
+        self.kinds = tuple(training.get("cache_slots", ["render"]))
+        # The arm's threshold (renders less valid than this are withheld), unless overridden.
+        self.min_valid = float(training.get("cache_min_valid", 0.0) if min_valid is None
+                               else min_valid)
         if len(self.kinds) > self.M:
             raise ValueError(f"{model.manifest.get('name')}: cache slots {list(self.kinds)} but "
                              f"the denoiser has {self.M} memory slot(s)")
@@ -99,12 +103,19 @@ class CacheSlot:
             raise ValueError(f"cache feed '{feed}': model or truth")
         self.feed = feed
         self.valid_sum, self.valid_n = 0.0, 0
+        # What the last rollout's renders were (the turn line's per-frame diagnostic): valid
+        # pixel fraction per world and step [V, T] and the renders uint8 [V, T, H, W, 3].
+        self.last_valid: Optional[np.ndarray] = None
+        self.last_renders: Optional[np.ndarray] = None
 
-    def memory(self, lat: torch.Tensor, valid: torch.Tensor, cells: Optional[torch.Tensor] = None):
+    def memory(self, lat: torch.Tensor, valid: torch.Tensor, cells: Optional[torch.Tensor] = None,
+               newest: Optional[torch.Tensor] = None):
         """lat [n, C, h, w] render latents, valid [n] valid pixel fractions, cells [n, h, w] valid
-        fraction per latent cell (needed by a mask slot) -> (memory, pose features, mask)."""
+        fraction per latent cell (needed by a mask or filled slot), newest [n, C, h, w] the newest
+        context latent (needed by a filled slot) -> (memory, pose features, mask)."""
         n = lat.shape[0]
-        m, f, k = slot_inputs(self.kinds, lat, valid, cells, self.P)
+        m, f, k = slot_inputs(self.kinds, lat, valid, cells, self.P, newest=newest,
+                              min_valid=self.min_valid)
         mem = lat.new_zeros((n, self.M) + tuple(lat.shape[1:]))
         feats, mask = torch.zeros(n, self.M, self.P), torch.zeros(n, self.M)
         S = len(self.kinds)
@@ -127,6 +138,8 @@ class CacheSlot:
                     c.insert(point_cache.pose_camera(intr, *ctx_poses[i, j]), ctx_frames[i, j],
                              ctx_depths[i, j])
             outs = []
+            self.last_valid = np.zeros((V, T), np.float32)
+            self.last_renders = None
             for t in range(T):
                 noise = torch.randn(ctx[:, 0].shape, generator=gen)
                 cams = [point_cache.pose_camera(intr, *poses[i, t]) for i in range(V)]
@@ -136,8 +149,12 @@ class CacheSlot:
                 cells = torch.from_numpy(cell_fraction(np.stack([r[2] for r in ren]),
                                                        lat.shape[-2:]))
                 self.valid_sum, self.valid_n = self.valid_sum + float(valid.sum()), self.valid_n + V
+                self.last_valid[:, t] = valid.numpy()
+                if self.last_renders is None:
+                    self.last_renders = np.empty((V, T) + ren[0][0].shape, np.uint8)
+                self.last_renders[:, t] = np.stack([r[0] for r in ren])
                 z = self.model.step(ctx, actions[:, t:t + K], noise, steps,
-                                    self.memory(lat, valid, cells))
+                                    self.memory(lat, valid, cells, ctx[:, -1]))
                 outs.append(z)
                 shown = (self.decoder.decode(z.numpy()) if self.feed == "model"
                          else np.ascontiguousarray(frames[:, t]))
@@ -172,13 +189,14 @@ class _Acc:
 def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Optional[int] = None,
         seed: int = 0, log=print, decoder_model: Optional[str] = None,
         cache_policy: str = "newest", cache_feed: str = "model",
-        cache_dir: Optional[str] = None) -> Dict:
+        cache_dir: Optional[str] = None, cache_min_valid: Optional[float] = None) -> Dict:
     """decoder_model: decode with this file's decoder instead of the set's (a critic-trained
     decoder, train/critic.py); the latents still come from `model_path`'s denoiser.
     cache_policy: the point cache's policy for a model with memory slots (newest / closest / first);
     cache_feed: what its rollouts insert, the model's decoded frames ("model") or, as a diagnostic,
     the truth's ("truth"); cache_dir: the cache layer for teacher forcing and the depths and
-    poses (default: beside the set's files)."""
+    poses (default: beside the set's files); cache_min_valid: withhold renders whose valid
+    fraction is below it (default: the arm's manifest training.cache_min_valid, else 0)."""
     t0 = time.time()
     lab = LabSet(set_root)
     device = torch.device("cpu")
@@ -204,10 +222,11 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     if model.memory_slots:
         encoder = encoder_engine
         layer = CacheLayer(set_root, cache_dir)
-        slot = CacheSlot(model, layer, encoder, engine, cache_policy, cache_feed)
+        slot = CacheSlot(model, layer, encoder, engine, cache_policy, cache_feed,
+                         cache_min_valid)
         res["cache"] = {"policy": cache_policy, "depth": "oracle (the truth's at each tick)",
                         "feed": cache_feed, "slots": list(slot.kinds), "layer": layer.dir,
-                        "layer_policy": layer.policy}
+                        "layer_policy": layer.policy, "min_valid": slot.min_valid}
 
     def rolled(ctx, acts, ticks_ctx=None, ticks=None, turn=None):
         """model.rollout, or with the cache: ticks_ctx / ticks index the held-out worlds' frames,
@@ -227,7 +246,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     for t in range(K, T, TF_STRIDE):
         noise = torch.randn(z[:, 0].shape, generator=gen)
         mem = () if slot is None else slot.memory(layer.held_latents[:, t], layer.held_valid[:, t],
-                                                  layer.held_cells[:, t])
+                                                  layer.held_cells[:, t], z[:, t - 1])
         pred = decode(model.step(z[:, t - K:t], ac[:, t - K:t], noise, steps, mem))
         truth = _f(fr[:, t], device)
         tf.add(pred, truth)
@@ -280,6 +299,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     # Turn agreement.
     F_ = lab.turn_frames.shape[2] - K
     agree, total = 0, 0
+    per_frame, strip = {}, None
     for d in range(2):
         zr = rolled(lab.turn_latents[:, d], lab.turn_actions[:, d], turn=d)
         mf = torch.cat([decode(lab.turn_latents[:, d, -1])[:, None],
@@ -290,9 +310,15 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
         valid = st.abs() > 0.5
         agree += int(((torch.sign(st) == torch.sign(sm)) & valid).sum())
         total += int(valid.sum())
+        renders = None if slot is None else _f(slot.last_renders, device)
+        per_frame["right" if d == 0 else "left"] = turn_per_frame(
+            st.reshape(V, F_), sm.reshape(V, F_), mf, tf_, renders,
+            None if slot is None else slot.last_valid)
         if d == 0:
             sheet_cols.append((tf_[:, -1], mf[:, -1]))
-    res["turn"] = {"pairs": total, "agreement": _r(agree / total, 4) if total else None}
+            strip = turn_strip(tf_[0], mf[0], None if renders is None else renders[0])
+    res["turn"] = {"pairs": total, "agreement": _r(agree / total, 4) if total else None,
+                   "per_frame": per_frame}
 
     # Return: away and back to the start view (after every older line: their draws are unchanged).
     rf, rd, rp, ra = return_clips(lab.meta, ac.numpy(), K)
@@ -322,6 +348,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
         with open(os.path.join(out, "lab_eval.json"), "w") as f:
             json.dump(res, f, indent=1)
         png.write_png(os.path.join(out, "lab_sheet.png"), sheet(sheet_cols))
+        png.write_png(os.path.join(out, "turn_strip.png"), strip)
     return res
 
 
@@ -339,4 +366,60 @@ def sheet(cols, rows: int = 4) -> np.ndarray:
             x0 = j * (W + gap)
             img[y0:y0 + H, x0:x0 + W] = u8(truth[i])
             img[y0 + H + gap:y0 + 2 * H + gap, x0:x0 + W] = u8(model[i])
+    return img
+
+
+def turn_per_frame(st: torch.Tensor, sm: torch.Tensor, mf: torch.Tensor, tf_: torch.Tensor,
+                   renders: Optional[torch.Tensor], render_valid: Optional[np.ndarray]) -> Dict:
+    """The turn line frame by frame (a diagnostic: where a turn's agreement is lost). st, sm
+    [V, F]: the truth's and the model's horizontal shift from frame f to f+1 (f = 0 is the last
+    context frame); mf, tf_ [V, F+1, 3, H, W] the model's and the truth's frames; renders
+    [V, F, 3, H, W] the cache's render before each step and render_valid [V, F] its valid
+    fraction (None without a cache). Per frame index f, over the pairs the agreement counts
+    (|truth shift| > 0.5 px): pairs, agreement, truth_shift (mean |st|), model_shift (mean of sm
+    in the truth's direction: the truth's value when the model turns as far), stalled (share with
+    |sm| <= 0.5: the model hardly moved), reversed (share moving the other way by more than
+    0.5), psnr of model frame f+1 against truth's; with a cache, render_valid (mean over all
+    worlds) and render_shift (the shift from the model's frame f to the render of f+1, in the
+    truth's direction: what copying the render would give)."""
+    V, F = st.shape
+    ok = st.abs() > 0.5
+    along = sm * torch.sign(st)
+    out: Dict = {k: [] for k in ("pairs", "agreement", "truth_shift", "model_shift", "stalled",
+                                 "reversed", "psnr")}
+    rs = None
+    if renders is not None:
+        out["render_valid"], out["render_shift"] = [], []
+        rs = metrics.phase_shift(mf[:, :-1].flatten(0, 1), renders.flatten(0, 1))[0] \
+            .reshape(V, F) * torch.sign(st)
+    for f in range(F):
+        m = ok[:, f]
+        n = int(m.sum())
+        mean = lambda x: _r(x[m].mean(), 3) if n else None  # noqa: E731
+        out["pairs"].append(n)
+        out["agreement"].append(_r((along[:, f][m] > 0).float().mean(), 3) if n else None)
+        out["truth_shift"].append(mean(st[:, f].abs()))
+        out["model_shift"].append(mean(along[:, f]))
+        out["stalled"].append(mean((sm[:, f].abs() <= 0.5).float()))
+        out["reversed"].append(mean(((along[:, f] < 0) & (sm[:, f].abs() > 0.5)).float()))
+        out["psnr"].append(_r(metrics.psnr(mf[:, f + 1], tf_[:, f + 1]).mean(), 2))
+        if rs is not None:
+            out["render_valid"].append(_r(render_valid[:, f].mean(), 3))
+            out["render_shift"].append(mean(rs[:, f]))
+    return out
+
+
+def turn_strip(truth: torch.Tensor, model: torch.Tensor, renders: Optional[torch.Tensor]):
+    """One world's turn as an image: a row of the truth's frames (the last context frame, then
+    each turn frame), the cache's render before each step (when there is a cache; the context
+    column blank) and the model's frames. truth, model [F+1, 3, H, W]; renders [F, 3, H, W]."""
+    rows = [truth, model] if renders is None else \
+        [truth, torch.cat([torch.full_like(renders[:1], -1.0), renders]), model]
+    n, H, W = truth.shape[0], truth.shape[-2], truth.shape[-1]
+    gap = 2
+    img = np.full((len(rows) * (H + gap) - gap, n * (W + gap) - gap, 3), 32, np.uint8)
+    for i, r in enumerate(rows):
+        u8 = data.to_uint8_frames(r.cpu()).numpy()   # [n, H, W, 3]
+        for j in range(n):
+            img[i * (H + gap):i * (H + gap) + H, j * (W + gap):j * (W + gap) + W] = u8[j]
     return img

@@ -60,6 +60,21 @@ ARMS: Dict[str, tuple] = {
                                      "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
                                     "cache_residual_sampled plus a second memory slot holding "
                                     "the render's latent-cell valid mask (needs lab-cache-build)"),
+    # The mask arm with the render's holes filled by the newest context latent (slot 0; the
+    # mask slot still says where the holes were).
+    "cache_fill_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
+                                     "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
+                                     "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
+                                     "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
+                                    "cache_mask_residual_sampled with the render's holes filled "
+                                    "by the newest context latent (needs lab-cache-build)"),
+    # The mask arm with the render withheld where it covers too little of the view.
+    "cache_withhold_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
+                                         "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
+                                         "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
+                                         "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
+                                        "cache_mask_residual_sampled with the render withheld "
+                                        "from targets whose render is under 90 % valid"),
 }
 
 # Arms fed by the cache layer (train/lab_cache.py): what each memory slot holds, in slot order.
@@ -67,20 +82,28 @@ ARMS: Dict[str, tuple] = {
 CACHE_ARMS: Dict[str, tuple] = {
     "cache_residual_sampled": ("render",),
     "cache_mask_residual_sampled": ("render", "mask"),
+    "cache_fill_residual_sampled": ("filled", "mask"),
+    "cache_withhold_residual_sampled": ("render", "mask"),
 }
+# Cache arms that withhold the render (every slot) from targets whose render's valid fraction is
+# below a threshold, in training and (through the manifest's training.cache_min_valid) the eval.
+CACHE_MIN_VALID: Dict[str, float] = {"cache_withhold_residual_sampled": 0.9}
 
 
 def cache_memory(layer, w: torch.Tensor, t: torch.Tensor, pose_dim: int, drop: float,
-                 gen: torch.Generator, held: bool = False, kinds=("render",)):
+                 gen: torch.Generator, held: bool = False, kinds=("render",), newest=None,
+                 min_valid: float = 0.0):
     """The cache slots for targets at ticks t [B] of worlds w [B] (lab_cache.slot_inputs):
     memory [B, M, C, h, w], pose features [B, M, P] (relative pose zero, age 0), mask [B, M]: 1
-    where the render has any valid pixel, all slots dropped together with probability `drop` so
-    the model also works without the cache."""
+    where the render has any valid pixel (and at least min_valid), all slots dropped together
+    with probability `drop` so the model also works without the cache. newest [B, C, h, w]: the
+    newest context latent, for a "filled" slot."""
     lat = (layer.held_latents if held else layer.train_latents)[w, t]
     valid = (layer.held_valid if held else layer.train_valid)[w, t]
-    cells = (layer.held_cells if held else layer.train_cells)[w, t] if "mask" in kinds else None
+    need_cells = "mask" in kinds or "filled" in kinds
+    cells = (layer.held_cells if held else layer.train_cells)[w, t] if need_cells else None
     keep = torch.rand(len(w), generator=gen) >= drop if drop > 0 else None
-    return slot_inputs(kinds, lat, valid, cells, pose_dim, keep)
+    return slot_inputs(kinds, lat, valid, cells, pose_dim, keep, newest, min_valid)
 
 
 def lab_config(arm: str, sets: List[str], change_std: float) -> configs.Config:
@@ -135,6 +158,7 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
     if kinds:
         manifest["training"]["cache_slots"] = list(kinds)
         manifest["training"]["cache_policy"] = layer.policy
+        manifest["training"]["cache_min_valid"] = CACHE_MIN_VALID.get(arm, 0.0)
     device = torch.device("cpu")
     torch.manual_seed(seed)
     model = modules.Denoiser(manifest)
@@ -188,8 +212,12 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
             z, a, wi, tick0 = lab.sample_clips(gen, c.batch, K + 1 + U, with_index=True)
             # Teacher-forced and unrolled targets alike get the render of the target tick made
             # from TRUE frames (a simplification: in play the cache holds the model's frames).
+            # A filled slot's holes take the newest context latent of the clip (true, as the
+            # render is: unrolled targets' contexts end in the model's own latent instead).
             memory_for = lambda j: cache_memory(layer, wi, tick0 + j, c.memory_pose_dim,  # noqa: E731
-                                                c.memory_drop, gen, kinds=kinds)
+                                                c.memory_drop, gen, kinds=kinds,
+                                                newest=z[:, j - 1],
+                                                min_valid=CACHE_MIN_VALID.get(arm, 0.0))
         ctx, acts, tgt, mem = build_batch(c, z, a, model, manifest["edm"], n_unroll, device,
                                           memory_for)
         model.train()

@@ -233,6 +233,36 @@ class CacheLayerAndArm(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "each one of"):
             lab_cache.slot_inputs(("depth",), mem[:, 0], layer.train_valid[w, t], None, 5)
 
+    def test_filled_slot_and_withholding(self):
+        from train import lab_cache
+        layer = lab_cache.CacheLayer(self.set_dir)
+        w, t = torch.tensor([0, 1, 1]), torch.tensor([0, 5, 7])
+        lat, valid, cells = layer.train_latents[w, t], layer.train_valid[w, t], layer.train_cells[w, t]
+        newest = layer.train_latents[w, t - 1].clone() + 3.0   # far from any render latent
+        mem, _, mask = lab_cache.slot_inputs(("filled", "mask"), lat, valid, cells, 5,
+                                             newest=newest)
+        full, hole = cells[1] == 1, cells[1] == 0
+        self.assertTrue(bool(full.any()) and bool(hole.any()))
+        # A fully valid cell is the render's, a full hole the newest context latent's, and a
+        # partly valid cell lies between them.
+        self.assertTrue(torch.equal(mem[1, 0][:, full], lat[1][:, full]))
+        self.assertTrue(torch.equal(mem[1, 0][:, hole], newest[1][:, hole]))
+        part = (cells[1] > 0) & (cells[1] < 1)
+        if bool(part.any()):
+            c = cells[1][part]
+            self.assertTrue(torch.allclose(mem[1, 0][:, part], c * lat[1][:, part]
+                                           + (1 - c) * newest[1][:, part], atol=1e-6))
+        self.assertTrue(torch.equal(mem[:, 1, 0], cells))   # the mask slot still says where
+        with self.assertRaisesRegex(ValueError, "needs the newest context latent"):
+            lab_cache.slot_inputs(("filled", "mask"), lat, valid, cells, 5)
+        # Withholding: a render under min_valid is absent from every slot.
+        thr = float(valid[1:].mean())
+        _, _, mk = lab_cache.slot_inputs(("render", "mask"), lat, valid, cells, 5,
+                                         min_valid=thr)
+        expect = ((valid > 0) & (valid >= thr)).float()[:, None].expand(3, 2)
+        self.assertTrue(torch.equal(mk, expect))
+        self.assertTrue(torch.equal(mask[:, 0], (valid > 0).float()))
+
     def test_mask_arm_train_export_eval(self):
         from train import lab_cache
         from train.eval import TorchWorldModel
@@ -267,10 +297,26 @@ class CacheLayerAndArm(unittest.TestCase):
         em, ef, ek = slot.memory(layer.train_latents[w, t], layer.train_valid[w, t],
                                  layer.train_cells[w, t])
         self.assertTrue(torch.equal(em, mem) and torch.equal(ef, feats) and torch.equal(ek, mask))
-        res = lab_eval.run(path, self.set_dir, None, cache_policy="first", log=lambda *a: None)
+        ev = os.path.join(self.tmp, "mask_arm_eval")
+        res = lab_eval.run(path, self.set_dir, ev, cache_policy="first", log=lambda *a: None)
         self.assertEqual(res["cache"]["slots"], ["render", "mask"])
         self.assertEqual(res["cache"]["policy"], "first")
         self.assertGreater(res["cache"]["rollout_valid_mean"], 0.3)
+        # The turn line frame by frame: one entry per turn frame and direction; its pairs add up
+        # to the line's; with a cache, the render's valid fraction and shift per frame.
+        pf = res["turn"]["per_frame"]
+        F = lab_set.LabSet(self.set_dir).turn_frames.shape[2] - 4
+        self.assertEqual(sorted(pf), ["left", "right"])
+        for d in pf.values():
+            for k in ("pairs", "agreement", "truth_shift", "model_shift", "stalled", "reversed",
+                      "psnr", "render_valid", "render_shift"):
+                self.assertEqual(len(d[k]), F, k)
+            self.assertTrue(all(0 < v <= 1 for v in d["render_valid"]))
+        self.assertEqual(sum(sum(d["pairs"]) for d in pf.values()), res["turn"]["pairs"])
+        # The strip: truth, render and model rows of F+1 frames of 128 px with 2 px gaps.
+        from train import png
+        strip = png.read_png_rgb(os.path.join(ev, "turn_strip.png"))
+        self.assertEqual(strip.shape, (3 * 130 - 2, (F + 1) * 130 - 2, 3))
 
 
 if __name__ == "__main__":
