@@ -65,6 +65,37 @@ def cell_fraction(mask_u8: np.ndarray, lat_hw) -> np.ndarray:
     return m.mean(axis=(-3, -1))
 
 
+CRACK_REACH = 2   # fill_cracks: a hole pixel with render on both sides within this many pixels
+
+
+def fill_cracks(rgb: np.ndarray, mask: np.ndarray, reach: int = CRACK_REACH):
+    """Closes the render's cracks: the thin holes (a few pixels wide) between a surface's points
+    where a surface is seen closer or more obliquely than when it was cached. A hole pixel with
+    valid pixels on both sides within `reach` pixels, left and right or above and below, takes
+    the mean of the valid pixels in its (2 reach + 1)² window and becomes valid; wide holes (sky,
+    the newly revealed side of a turn) stay holes. rgb uint8 [H, W, 3], mask uint8 [H, W] (255
+    valid) -> new (rgb, mask)."""
+    v = mask > 0
+    H, W = v.shape
+    pv = np.pad(v, reach)
+    side = lambda dy, dx: pv[reach + dy:reach + dy + H, reach + dx:reach + dx + W]  # noqa: E731
+    near = lambda sign, axis: np.logical_or.reduce(  # noqa: E731
+        [side(sign * k, 0) if axis == 0 else side(0, sign * k) for k in range(1, reach + 1)])
+    crack = ~v & ((near(-1, 1) & near(1, 1)) | (near(-1, 0) & near(1, 0)))
+    if not crack.any():
+        return rgb, mask
+    pr = np.pad(rgb.astype(np.float32) * v[..., None], ((reach, reach), (reach, reach), (0, 0)))
+    acc, cnt = np.zeros((H, W, 3), np.float32), np.zeros((H, W), np.float32)
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            acc += pr[reach + dy:reach + dy + H, reach + dx:reach + dx + W]
+            cnt += side(dy, dx)
+    out, m = rgb.copy(), mask.copy()
+    out[crack] = np.round(acc[crack] / cnt[crack, None]).clip(0, 255).astype(np.uint8)
+    m[crack] = 255
+    return out, m
+
+
 def cache_renders(frames: np.ndarray, depths: np.ndarray, poses: np.ndarray, intr,
                   policy: str = "newest", threads: int = 1):
     """One world's sequence: frames uint8 [T,H,W,3], depths [T,H,W], poses [T,3] -> renders uint8

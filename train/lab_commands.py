@@ -47,7 +47,8 @@ def cmd_eval(args):
     res = lab_eval.run(args.model, args.set_dir, args.out, args.steps, args.seed,
                        decoder_model=args.decoder_model, cache_policy=args.cache_policy,
                        cache_feed=args.cache_feed, cache_dir=args.cache_dir,
-                       cache_min_valid=args.cache_min_valid)
+                       cache_min_valid=args.cache_min_valid,
+                       cache_fill_cracks=args.cache_fill_cracks)
     if not args.out:
         print(json.dumps(res, indent=1))
 
@@ -153,6 +154,9 @@ def _args_eval(p):
     p.add_argument("--cache-min-valid", type=float, default=None,
                    help="withhold the render (every cache slot) at steps whose render's valid "
                         "fraction is below this (default: the arm's, else 0)")
+    p.add_argument("--cache-fill-cracks", action="store_true",
+                   help="a diagnostic: close the cracks of the rollouts' renders (thin holes "
+                        "between a surface's points) before they are encoded")
 
 
 def _args_critic(p):

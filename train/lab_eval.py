@@ -42,7 +42,7 @@ from .eval import TorchWorldModel
 from . import lab_set
 from .lab_set import LabSet
 from .lab_cache import CacheLayer, cell_fraction, slot_inputs
-from . import point_cache
+from . import lab_cache, point_cache
 
 HORIZONS = (8, 32)
 STILL_FRAMES = 32
@@ -87,7 +87,8 @@ class CacheSlot:
     any further slot stays absent."""
 
     def __init__(self, model, layer: CacheLayer, encoder, decoder, policy: str,
-                 feed: str = "model", min_valid: Optional[float] = None):
+                 feed: str = "model", min_valid: Optional[float] = None,
+                 fill_cracks: bool = False):
         dn = model.manifest["denoiser"]["memory"]
         self.model, self.layer, self.encoder, self.decoder = model, layer, encoder, decoder
         self.M, self.P, self.policy = int(dn["slots"]), int(dn["pose_dim"]), policy
@@ -96,6 +97,8 @@ class CacheSlot:
         # The arm's threshold (renders less valid than this are withheld), unless overridden.
         self.min_valid = float(training.get("cache_min_valid", 0.0) if min_valid is None
                                else min_valid)
+        # A diagnostic: the rollouts' renders get their cracks closed (lab_cache.fill_cracks).
+        self.fill_cracks = fill_cracks
         if len(self.kinds) > self.M:
             raise ValueError(f"{model.manifest.get('name')}: cache slots {list(self.kinds)} but "
                              f"the denoiser has {self.M} memory slot(s)")
@@ -144,6 +147,9 @@ class CacheSlot:
                 noise = torch.randn(ctx[:, 0].shape, generator=gen)
                 cams = [point_cache.pose_camera(intr, *poses[i, t]) for i in range(V)]
                 ren = [c.render(cam) for c, cam in zip(caches, cams)]
+                if self.fill_cracks:
+                    ren = [(rgb_m[0], None, rgb_m[1]) for rgb_m in
+                           (lab_cache.fill_cracks(r[0], r[2]) for r in ren)]
                 lat = torch.from_numpy(self.encoder.encode(np.stack([r[0] for r in ren])))
                 valid = torch.tensor([float((r[2] > 0).mean()) for r in ren])
                 cells = torch.from_numpy(cell_fraction(np.stack([r[2] for r in ren]),
@@ -189,14 +195,17 @@ class _Acc:
 def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Optional[int] = None,
         seed: int = 0, log=print, decoder_model: Optional[str] = None,
         cache_policy: str = "newest", cache_feed: str = "model",
-        cache_dir: Optional[str] = None, cache_min_valid: Optional[float] = None) -> Dict:
+        cache_dir: Optional[str] = None, cache_min_valid: Optional[float] = None,
+        cache_fill_cracks: bool = False) -> Dict:
     """decoder_model: decode with this file's decoder instead of the set's (a critic-trained
     decoder, train/critic.py); the latents still come from `model_path`'s denoiser.
     cache_policy: the point cache's policy for a model with memory slots (newest / closest / first);
     cache_feed: what its rollouts insert, the model's decoded frames ("model") or, as a diagnostic,
     the truth's ("truth"); cache_dir: the cache layer for teacher forcing and the depths and
     poses (default: beside the set's files); cache_min_valid: withhold renders whose valid
-    fraction is below it (default: the arm's manifest training.cache_min_valid, else 0)."""
+    fraction is below it (default: the arm's manifest training.cache_min_valid, else 0);
+    cache_fill_cracks: close the cracks of the rollouts' renders (lab_cache.fill_cracks; a
+    diagnostic: no arm is trained on such renders, and teacher forcing reads the layer as built)."""
     t0 = time.time()
     lab = LabSet(set_root)
     device = torch.device("cpu")
@@ -223,10 +232,11 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
         encoder = encoder_engine
         layer = CacheLayer(set_root, cache_dir)
         slot = CacheSlot(model, layer, encoder, engine, cache_policy, cache_feed,
-                         cache_min_valid)
+                         cache_min_valid, cache_fill_cracks)
         res["cache"] = {"policy": cache_policy, "depth": "oracle (the truth's at each tick)",
                         "feed": cache_feed, "slots": list(slot.kinds), "layer": layer.dir,
-                        "layer_policy": layer.policy, "min_valid": slot.min_valid}
+                        "layer_policy": layer.policy, "min_valid": slot.min_valid,
+                        "fill_cracks": slot.fill_cracks}
 
     def rolled(ctx, acts, ticks_ctx=None, ticks=None, turn=None):
         """model.rollout, or with the cache: ticks_ctx / ticks index the held-out worlds' frames,

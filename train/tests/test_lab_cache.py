@@ -30,6 +30,28 @@ def _have_cache() -> bool:
         return False
 
 
+class FillCracks(unittest.TestCase):
+    def test_thin_holes_close_and_wide_holes_stay(self):
+        from train import lab_cache
+        rgb = np.full((32, 32, 3), 100, np.uint8)
+        rgb[:, 16:] = 200
+        mask = np.full((32, 32), 255, np.uint8)
+        mask[:8] = 0             # sky: a wide hole with render on one side only
+        mask[12:28, 10] = 0      # a vertical crack 1 px wide
+        mask[20, 3:5] = 0        # a horizontal crack 2 px wide
+        mask[14:24, 20:26] = 0   # a 6 px wide hole
+        rgb[mask == 0] = 0       # holes are black, as the cache renders them
+        out, m = lab_cache.fill_cracks(rgb, mask)
+        self.assertTrue((m[:8] == 0).all() and (out[:8] == 0).all())
+        self.assertTrue((m[12:28, 10] == 255).all() and (m[20, 3:5] == 255).all())
+        self.assertTrue((out[12:28, 10] == 100).all())   # the surface's colour, not black
+        self.assertTrue((m[16:22, 22:24] == 0).all())    # the wide hole's middle stays a hole
+        keep = mask > 0
+        self.assertTrue(np.array_equal(out[keep], rgb[keep]) and (m[keep] == 255).all())
+        same, same_m = lab_cache.fill_cracks(rgb[8:12], mask[8:12])   # nothing to close
+        self.assertTrue(np.array_equal(same, rgb[8:12]) and np.array_equal(same_m, mask[8:12]))
+
+
 @unittest.skipUnless(_have_cache(), "needs libworldloop.so with the point cache and the model")
 class PointCacheWrapper(unittest.TestCase):
     def test_render_after_insert_reproduces_the_frame_where_valid(self):
@@ -262,6 +284,30 @@ class CacheLayerAndArm(unittest.TestCase):
         expect = ((valid > 0) & (valid >= thr)).float()[:, None].expand(3, 2)
         self.assertTrue(torch.equal(mk, expect))
         self.assertTrue(torch.equal(mask[:, 0], (valid > 0).float()))
+
+    def test_fill_arm_train_export_eval(self):
+        from train import lab_cache
+        from train.eval import TorchWorldModel
+        out = os.path.join(self.tmp, "fill_arm")
+        path = lab_train.run(self.set_dir, out, "cache_fill_residual_sampled", 3, TINY_NET,
+                             log=lambda *a: None)
+        m, _, _ = export.load_model(path)
+        self.assertEqual(m["denoiser"]["memory"]["slots"], 2)
+        self.assertEqual(m["training"]["cache_slots"], ["filled", "mask"])
+        layer = lab_cache.CacheLayer(self.set_dir)
+        w, t = torch.tensor([1]), torch.tensor([5])
+        newest = layer.train_latents[w, t - 1]
+        mem, feats, mask = lab_train.cache_memory(layer, w, t, 5, 0.0, torch.Generator(),
+                                                  kinds=("filled", "mask"), newest=newest)
+        # The eval's slot fills the holes the same way from the newest context latent it is given.
+        slot = lab_eval.CacheSlot(TorchWorldModel(path, torch.device("cpu")), layer, None, None,
+                                  "first")
+        em, ef, ek = slot.memory(layer.train_latents[w, t], layer.train_valid[w, t],
+                                 layer.train_cells[w, t], newest)
+        self.assertTrue(torch.equal(em, mem) and torch.equal(ef, feats) and torch.equal(ek, mask))
+        res = lab_eval.run(path, self.set_dir, None, cache_policy="first", log=lambda *a: None)
+        self.assertEqual(res["cache"]["slots"], ["filled", "mask"])
+        self.assertIn("per_frame", res["turn"])
 
     def test_mask_arm_train_export_eval(self):
         from train import lab_cache
