@@ -151,9 +151,9 @@ def _args_eval(p):
     p.add_argument("--cache-dir", default=None,
                    help="the cache layer for teacher forcing, depths and poses (lab-cache-build "
                         "--layer-dir; default: the one beside the set's files)")
-    p.add_argument("--cache-min-valid", type=float, default=None,
-                   help="withhold the render (every cache slot) at steps whose render's valid "
-                        "fraction is below this (default: the arm's, else 0)")
+    p.add_argument("--cache-min-valid", type=float, default=0.0,
+                   help="a diagnostic: withhold the render (every cache slot) at steps whose "
+                        "render's valid fraction is below this (above 1: always)")
     p.add_argument("--cache-fill-cracks", action="store_true",
                    help="a diagnostic: close the cracks of the rollouts' renders (thin holes "
                         "between a surface's points) before they are encoded")

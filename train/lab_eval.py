@@ -87,16 +87,14 @@ class CacheSlot:
     any further slot stays absent."""
 
     def __init__(self, model, layer: CacheLayer, encoder, decoder, policy: str,
-                 feed: str = "model", min_valid: Optional[float] = None,
+                 feed: str = "model", min_valid: float = 0.0,
                  fill_cracks: bool = False):
         dn = model.manifest["denoiser"]["memory"]
         self.model, self.layer, self.encoder, self.decoder = model, layer, encoder, decoder
         self.M, self.P, self.policy = int(dn["slots"]), int(dn["pose_dim"]), policy
-        training = model.manifest.get("training", {})
-        self.kinds = tuple(training.get("cache_slots", ["render"]))
-        # The arm's threshold (renders less valid than this are withheld), unless overridden.
-        self.min_valid = float(training.get("cache_min_valid", 0.0) if min_valid is None
-                               else min_valid)
+        self.kinds = tuple(model.manifest.get("training", {}).get("cache_slots", ["render"]))
+        # A diagnostic: renders less valid than this are withheld (every slot); above 1, all are.
+        self.min_valid = min_valid
         # A diagnostic: the rollouts' renders get their cracks closed (lab_cache.fill_cracks).
         self.fill_cracks = fill_cracks
         if len(self.kinds) > self.M:
@@ -195,15 +193,15 @@ class _Acc:
 def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Optional[int] = None,
         seed: int = 0, log=print, decoder_model: Optional[str] = None,
         cache_policy: str = "newest", cache_feed: str = "model",
-        cache_dir: Optional[str] = None, cache_min_valid: Optional[float] = None,
+        cache_dir: Optional[str] = None, cache_min_valid: float = 0.0,
         cache_fill_cracks: bool = False) -> Dict:
     """decoder_model: decode with this file's decoder instead of the set's (a critic-trained
     decoder, train/critic.py); the latents still come from `model_path`'s denoiser.
     cache_policy: the point cache's policy for a model with memory slots (newest / closest / first);
     cache_feed: what its rollouts insert, the model's decoded frames ("model") or, as a diagnostic,
     the truth's ("truth"); cache_dir: the cache layer for teacher forcing and the depths and
-    poses (default: beside the set's files); cache_min_valid: withhold renders whose valid
-    fraction is below it (default: the arm's manifest training.cache_min_valid, else 0);
+    poses (default: beside the set's files); cache_min_valid: a diagnostic, withhold the
+    rollouts' renders whose valid fraction is below it (above 1: every render);
     cache_fill_cracks: close the cracks of the rollouts' renders (lab_cache.fill_cracks; a
     diagnostic: no arm is trained on such renders, and teacher forcing reads the layer as built)."""
     t0 = time.time()

@@ -68,21 +68,6 @@ ARMS: Dict[str, tuple] = {
                                      "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
                                     "cache_mask_residual_sampled with the render's holes filled "
                                     "by the newest context latent (needs lab-cache-build)"),
-    # The mask arm with the cache dropped more often from targets reached by turning, so that
-    # turning is learnt from the action as well as from the render.
-    "cache_turndrop_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
-                                         "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
-                                         "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
-                                         "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
-                                        "cache_mask_residual_sampled with the cache dropped from "
-                                        "60 % of the targets reached by a turn (20 % elsewhere)"),
-    # The mask arm with the render withheld where it covers too little of the view.
-    "cache_withhold_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
-                                         "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
-                                         "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
-                                         "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
-                                        "cache_mask_residual_sampled with the render withheld "
-                                        "from targets whose render is under 90 % valid"),
 }
 
 # Arms fed by the cache layer (train/lab_cache.py): what each memory slot holds, in slot order.
@@ -91,35 +76,22 @@ CACHE_ARMS: Dict[str, tuple] = {
     "cache_residual_sampled": ("render",),
     "cache_mask_residual_sampled": ("render", "mask"),
     "cache_fill_residual_sampled": ("filled", "mask"),
-    "cache_withhold_residual_sampled": ("render", "mask"),
-    "cache_turndrop_residual_sampled": ("render", "mask"),
 }
-# Cache arms whose memory dropout is higher on targets reached by turning (the action before the
-# target has a non-zero turn): arm -> that dropout.
-CACHE_TURN_DROP: Dict[str, float] = {"cache_turndrop_residual_sampled": 0.6}
-# Cache arms that withhold the render (every slot) from targets whose render's valid fraction is
-# below a threshold, in training and (through the manifest's training.cache_min_valid) the eval.
-CACHE_MIN_VALID: Dict[str, float] = {"cache_withhold_residual_sampled": 0.9}
 
 
-def cache_memory(layer, w: torch.Tensor, t: torch.Tensor, pose_dim: int, drop,
-                 gen: torch.Generator, held: bool = False, kinds=("render",), newest=None,
-                 min_valid: float = 0.0):
+def cache_memory(layer, w: torch.Tensor, t: torch.Tensor, pose_dim: int, drop: float,
+                 gen: torch.Generator, held: bool = False, kinds=("render",), newest=None):
     """The cache slots for targets at ticks t [B] of worlds w [B] (lab_cache.slot_inputs):
     memory [B, M, C, h, w], pose features [B, M, P] (relative pose zero, age 0), mask [B, M]: 1
-    where the render has any valid pixel (and at least min_valid), all slots dropped together
-    with probability `drop` (a float, or [B] per target) so the model also works without the
-    cache. newest [B, C, h, w]: the
-    newest context latent, for a "filled" slot."""
+    where the render has any valid pixel, all slots dropped together with probability `drop` so
+    the model also works without the cache. newest [B, C, h, w]: the newest context latent, for a
+    "filled" slot."""
     lat = (layer.held_latents if held else layer.train_latents)[w, t]
     valid = (layer.held_valid if held else layer.train_valid)[w, t]
     need_cells = "mask" in kinds or "filled" in kinds
     cells = (layer.held_cells if held else layer.train_cells)[w, t] if need_cells else None
-    if torch.is_tensor(drop):   # a dropout per target
-        keep = torch.rand(len(w), generator=gen) >= drop
-    else:
-        keep = torch.rand(len(w), generator=gen) >= drop if drop > 0 else None
-    return slot_inputs(kinds, lat, valid, cells, pose_dim, keep, newest, min_valid)
+    keep = torch.rand(len(w), generator=gen) >= drop if drop > 0 else None
+    return slot_inputs(kinds, lat, valid, cells, pose_dim, keep, newest)
 
 
 def lab_config(arm: str, sets: List[str], change_std: float) -> configs.Config:
@@ -174,7 +146,6 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
     if kinds:
         manifest["training"]["cache_slots"] = list(kinds)
         manifest["training"]["cache_policy"] = layer.policy
-        manifest["training"]["cache_min_valid"] = CACHE_MIN_VALID.get(arm, 0.0)
     device = torch.device("cpu")
     torch.manual_seed(seed)
     model = modules.Denoiser(manifest)
@@ -216,17 +187,6 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
             "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
             "elapsed_s": t_prev + time.time() - t0})
 
-    turn_index = list(lab.meta["actions"]).index("turn")
-
-    def drop_for(a: torch.Tensor, j: int):
-        """The memory dropout of the targets at clip step j (float, or [B] for a turn-drop arm):
-        the action before the target is a[:, j - 1]."""
-        if arm not in CACHE_TURN_DROP:
-            return c.memory_drop
-        turning = a[:, j - 1, turn_index] != 0
-        return torch.where(turning, torch.tensor(CACHE_TURN_DROP[arm]),
-                           torch.tensor(c.memory_drop))
-
     loss_sum, loss_n = 0.0, 0
     while step < steps:
         lr = sched.lr(step, 0.0, 0)
@@ -242,9 +202,8 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
             # A filled slot's holes take the newest context latent of the clip (true, as the
             # render is: unrolled targets' contexts end in the model's own latent instead).
             memory_for = lambda j: cache_memory(layer, wi, tick0 + j, c.memory_pose_dim,  # noqa: E731
-                                                drop_for(a, j), gen, kinds=kinds,
-                                                newest=z[:, j - 1],
-                                                min_valid=CACHE_MIN_VALID.get(arm, 0.0))
+                                                c.memory_drop, gen, kinds=kinds,
+                                                newest=z[:, j - 1])
         ctx, acts, tgt, mem = build_batch(c, z, a, model, manifest["edm"], n_unroll, device,
                                           memory_for)
         model.train()
