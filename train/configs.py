@@ -111,6 +111,10 @@ class DynConfig:
     memory_min_gap: int = 4
     memory_drop: float = 0.25     # each chosen slot is dropped with this probability
     memory_drop_all: float = 0.2  # a whole sample gets no memory with this probability
+    # The proxy lab's cache arms only (train/lab_train.py): the cache slots' drop probability on
+    # targets where a motion starts (the newest action differs from the one before by more than
+    # lab_train.TURN_START_DELTA on some channel), memory_drop on the others; below 0: off.
+    memory_drop_turn_start: float = -1.0
     memory_fov_deg: float = 66.0  # view-overlap parameters of candidate selection
     memory_range: float = 7.0
     # Memory-reliant samples. Measured on the training data (16k clips, gpu data config): the

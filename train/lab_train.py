@@ -68,6 +68,17 @@ ARMS: Dict[str, tuple] = {
                                      "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
                                     "cache_mask_residual_sampled with the render's holes filled "
                                     "by the newest context latent (needs lab-cache-build)"),
+    # The mask arm with the cache dropped far more often where a motion starts (turn_starts), so
+    # that the first step of a turn is learnt from the action more than from the render, which
+    # stalls it in the mask arm (docs/notes/2026-12-07-cache-turn-agreement.md).
+    "cache_mask_turndrop_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
+                                              "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
+                                              "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
+                                              "dyn.memory_slots=2", "dyn.memory_drop=0.2",
+                                              "dyn.memory_drop_turn_start=0.7"],
+                                             "cache_mask_residual_sampled with the cache dropped "
+                                             "on 70 % of the targets where a motion starts "
+                                             "(20 % elsewhere; needs lab-cache-build)"),
 }
 
 # Arms fed by the cache layer (train/lab_cache.py): what each memory slot holds, in slot order.
@@ -76,21 +87,53 @@ CACHE_ARMS: Dict[str, tuple] = {
     "cache_residual_sampled": ("render",),
     "cache_mask_residual_sampled": ("render", "mask"),
     "cache_fill_residual_sampled": ("filled", "mask"),
+    "cache_mask_turndrop_residual_sampled": ("render", "mask"),
 }
 
+# turn_starts: a target starts a motion when its action (the newest context action, the one that
+# leads to it) differs from the action before by more than this on some channel. Channels span
+# [-1, 1] (turn, move, strafe). The threshold leaves out the explorer's strafe jitter (a few
+# hundredths from tick to tick, on 61 % of the lab set's ticks) and keeps every switch between
+# its modes (turning, walking, standing, a random action): 13.6 % of the set's ticks.
+TURN_START_DELTA = 0.25
 
-def cache_memory(layer, w: torch.Tensor, t: torch.Tensor, pose_dim: int, drop: float,
+
+def turn_starts(newest: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+    """[B] bool: the targets whose action newest [B, A] differs from the action before it,
+    previous [B, A], by more than TURN_START_DELTA on at least one channel."""
+    return (newest - previous).abs().amax(dim=-1) > TURN_START_DELTA
+
+
+def target_drop(c: configs.DynConfig, a: torch.Tensor, j: int):
+    """The cache's drop probability for the targets at clip step j of clips with actions
+    a [B, L, A]: memory_drop, or with memory_drop_turn_start >= 0 a [B] tensor holding that
+    probability where the target starts a motion (turn_starts of actions j-1 and j-2)."""
+    if c.memory_drop_turn_start < 0:
+        return c.memory_drop
+    if j < 2:
+        raise ValueError(f"turn-start dropout needs two actions before the target (clip step {j})")
+    start = turn_starts(a[:, j - 1], a[:, j - 2])
+    return torch.where(start, torch.tensor(c.memory_drop_turn_start),
+                       torch.tensor(c.memory_drop))
+
+
+def cache_memory(layer, w: torch.Tensor, t: torch.Tensor, pose_dim: int, drop,
                  gen: torch.Generator, held: bool = False, kinds=("render",), newest=None):
     """The cache slots for targets at ticks t [B] of worlds w [B] (lab_cache.slot_inputs):
     memory [B, M, C, h, w], pose features [B, M, P] (relative pose zero, age 0), mask [B, M]: 1
-    where the render has any valid pixel, all slots dropped together with probability `drop` so
-    the model also works without the cache. newest [B, C, h, w]: the newest context latent, for a
-    "filled" slot."""
+    where the render has any valid pixel, all slots dropped together with probability `drop` (a
+    float, or a [B] tensor: one per target, target_drop) so the model also works without the
+    cache. newest [B, C, h, w]: the newest context latent, for a "filled" slot."""
     lat = (layer.held_latents if held else layer.train_latents)[w, t]
     valid = (layer.held_valid if held else layer.train_valid)[w, t]
     need_cells = "mask" in kinds or "filled" in kinds
     cells = (layer.held_cells if held else layer.train_cells)[w, t] if need_cells else None
-    keep = torch.rand(len(w), generator=gen) >= drop if drop > 0 else None
+    if isinstance(drop, torch.Tensor):
+        if drop.shape != w.shape:
+            raise ValueError(f"per-target drop probabilities {list(drop.shape)} for {len(w)} targets")
+        keep = torch.rand(len(w), generator=gen) >= drop if bool((drop > 0).any()) else None
+    else:
+        keep = torch.rand(len(w), generator=gen) >= drop if drop > 0 else None
     return slot_inputs(kinds, lat, valid, cells, pose_dim, keep, newest)
 
 
@@ -138,6 +181,12 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
     trainer.use_all_cpus()
     cfg = lab_config(arm, list(sets), lab.meta["change_std"])
     c = cfg.dyn
+    if c.memory_drop_turn_start > 1:
+        raise ValueError(f"dyn.memory_drop_turn_start {c.memory_drop_turn_start}: a probability "
+                         "(0..1), or below 0 for off")
+    if c.memory_drop_turn_start >= 0 and not kinds:
+        raise ValueError(f"dyn.memory_drop_turn_start is for the cache arms "
+                         f"({', '.join(CACHE_ARMS)}), not '{arm}'")
     if kinds and c.memory_slots != len(kinds):
         raise ValueError(f"arm '{arm}' fills {len(kinds)} memory slot(s) ({', '.join(kinds)}); "
                          f"dyn.memory_slots is {c.memory_slots}")
@@ -201,8 +250,9 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
             # from TRUE frames (a simplification: in play the cache holds the model's frames).
             # A filled slot's holes take the newest context latent of the clip (true, as the
             # render is: unrolled targets' contexts end in the model's own latent instead).
+            # The drop probability may depend on whether the target starts a motion.
             memory_for = lambda j: cache_memory(layer, wi, tick0 + j, c.memory_pose_dim,  # noqa: E731
-                                                c.memory_drop, gen, kinds=kinds,
+                                                target_drop(c, a, j), gen, kinds=kinds,
                                                 newest=z[:, j - 1])
         ctx, acts, tgt, mem = build_batch(c, z, a, model, manifest["edm"], n_unroll, device,
                                           memory_for)

@@ -364,6 +364,81 @@ class CacheLayerAndArm(unittest.TestCase):
         strip = png.read_png_rgb(os.path.join(ev, "turn_strip.png"))
         self.assertEqual(strip.shape, (3 * 130 - 2, (F + 1) * 130 - 2, 3))
 
+    def test_turn_start_dropout_rates(self):
+        from train import configs
+        # "A motion starts": some channel of the newest action differs from the action before
+        # by more than TURN_START_DELTA; the explorer's strafe jitter does not count.
+        prev = torch.tensor([[0.05, 0.03, -1, 0, 0], [0.05, 0.03, -1, 0, 0],
+                             [0.05, 0.03, -1, 0, 0], [0, 0, 1, 0, 0]])
+        new = torch.tensor([[0.05, 0.09, -1, 0, 0], [-1, 0, 1, 0, 0],
+                            [0.05, 0.03, -0.5, 0, 0], [0, 0, 1, 0, 0]])
+        self.assertEqual(lab_train.turn_starts(new, prev).tolist(), [False, True, True, False])
+        c = configs.DynConfig(memory_drop=0.2, memory_drop_turn_start=0.7)
+        a = torch.stack([prev, new], dim=1)   # clips of two actions: the target is clip step 2
+        self.assertTrue(torch.allclose(lab_train.target_drop(c, a, 2),
+                                       torch.tensor([0.2, 0.7, 0.7, 0.2])))
+        with self.assertRaisesRegex(ValueError, "two actions before"):
+            lab_train.target_drop(c, a, 1)
+        self.assertEqual(lab_train.target_drop(configs.DynConfig(memory_drop=0.2), a, 2), 0.2)
+        # Per-target probabilities: the drop rate on each group is what it was given (seeded,
+        # 6,000 targets per group; the bound is more than 5 standard deviations).
+        from train import lab_cache
+        layer = lab_cache.CacheLayer(self.set_dir)
+        n = 6000
+        w, t = torch.ones(2 * n, dtype=torch.long), torch.full((2 * n,), 5)
+        drop = torch.cat([torch.full((n,), 0.7), torch.full((n,), 0.2)])
+        _, _, mask = lab_train.cache_memory(layer, w, t, 5, drop, torch.Generator().manual_seed(3),
+                                            kinds=("render", "mask"))
+        self.assertTrue(torch.equal(mask[:, 0], mask[:, 1]))   # both slots together
+        self.assertLess(abs(float(1 - mask[:n, 0].mean()) - 0.7), 0.03)
+        self.assertLess(abs(float(1 - mask[n:, 0].mean()) - 0.2), 0.03)
+        with self.assertRaisesRegex(ValueError, "per-target drop"):
+            lab_train.cache_memory(layer, w, t, 5, drop[:3], torch.Generator())
+
+    def test_turndrop_arm_trains_with_per_target_drop_and_exports(self):
+        from train import lab_cache
+        from train.eval import TorchWorldModel
+        arm = "cache_mask_turndrop_residual_sampled"
+        with self.assertRaisesRegex(ValueError, "a probability"):
+            lab_train.run(self.set_dir, os.path.join(self.tmp, "td_bad"), arm, 1,
+                          TINY_NET + ["dyn.memory_drop_turn_start=1.5"], log=lambda *a: None)
+        with self.assertRaisesRegex(ValueError, "for the cache arms"):
+            lab_train.run(self.set_dir, os.path.join(self.tmp, "td_bad2"), "residual_sampled", 1,
+                          TINY_NET + ["dyn.memory_drop_turn_start=0.7"], log=lambda *a: None)
+        # Training hands each target the probability that its own actions call for.
+        seen = []
+        real = lab_train.cache_memory
+
+        def spy(layer, w, t, pose_dim, drop, gen, **kw):
+            seen.append((w.clone(), t.clone(), drop))
+            return real(layer, w, t, pose_dim, drop, gen, **kw)
+
+        lab_train.cache_memory = spy
+        try:
+            path = lab_train.run(self.set_dir, os.path.join(self.tmp, "turndrop_arm"), arm, 4,
+                                 TINY_NET + ["dyn.batch=8"], log=lambda *a: None)
+        finally:
+            lab_train.cache_memory = real
+        acts = lab_set.LabSet(self.set_dir).train_actions
+        starts = 0
+        for w, t, drop in seen:
+            self.assertIsInstance(drop, torch.Tensor)
+            s = lab_train.turn_starts(acts[w, t - 1], acts[w, t - 2])
+            self.assertTrue(torch.equal(drop, torch.where(s, torch.tensor(0.7),
+                                                          torch.tensor(0.2))))
+            starts += int(s.sum())
+        self.assertTrue(0 < starts < sum(len(w) for w, _, _ in seen))   # both kinds occurred
+        m, _, _ = export.load_model(path)
+        self.assertEqual(m["denoiser"]["memory"]["slots"], 2)
+        self.assertEqual(m["training"]["cache_slots"], ["render", "mask"])
+        with open(os.path.join(self.tmp, "turndrop_arm", "arm.json")) as f:
+            self.assertEqual(json.load(f)["config"]["dyn"]["memory_drop_turn_start"], 0.7)
+        # The eval feeds it as the mask arm: render and mask, never dropped.
+        layer = lab_cache.CacheLayer(self.set_dir)
+        slot = lab_eval.CacheSlot(TorchWorldModel(path, torch.device("cpu")), layer, None, None,
+                                  "first")
+        self.assertEqual(slot.kinds, ("render", "mask"))
+
 
 if __name__ == "__main__":
     unittest.main()
