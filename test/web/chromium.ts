@@ -4,9 +4,26 @@
 // exposed to data: or file: URLs.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 // The launcher is shared with bench/web.ts.
 export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from '../../src/serve/headless_chromium.js';
+
+/** A test page (test/web/<file>) bundled by esbuild as the page script, WGSL imports as text. */
+export async function bundleTestPage(file: string): Promise<Buffer> {
+  const out = await build({
+    entryPoints: [join(dirname(fileURLToPath(import.meta.url)), file)],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    target: 'es2022',
+    loader: { '.wgsl': 'text' },
+    logLevel: 'silent',
+  });
+  return Buffer.from(out.outputFiles[0]!.contents);
+}
 
 export interface Route {
   type: string;

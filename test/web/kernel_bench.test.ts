@@ -2,29 +2,16 @@
 // op calls (test/web/kernel_bench_page.ts), one JSON line per call like the other benches. Not a
 // check, so it runs only when asked:
 //   WL_WEB_KERNEL_BENCH=1 [WL_BENCH_REPS=3] [WL_BENCH_ONLY=conv] npx vitest run test/web/kernel_bench.test.ts
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { launchChromium, serveRoutes, type Route } from './chromium.js';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { launchChromium, serveRoutes, type Route, bundleTestPage } from './chromium.js';
 
 describe.runIf(process.env.WL_WEB_KERNEL_BENCH === '1')('WebGPU kernel timings', () => {
   it('times the default model\'s heaviest calls', async () => {
-    const bundle = await build({
-      entryPoints: [join(ROOT, 'test', 'web', 'kernel_bench_page.ts')],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      target: 'es2022',
-      loader: { '.wgsl': 'text' },
-      logLevel: 'silent',
-    });
+    const bundle = await bundleTestPage('kernel_bench_page.ts');
     const server = await serveRoutes(
       new Map<string, Route>([
         ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>' }],
-        ['/page.js', { type: 'text/javascript', body: Buffer.from(bundle.outputFiles[0]!.contents) }],
+        ['/page.js', { type: 'text/javascript', body: bundle }],
       ]),
     );
     const browser = await launchChromium();

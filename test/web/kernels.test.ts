@@ -16,10 +16,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, serveRoutes, type Route } from './chromium.js';
+import { launchChromium, serveRoutes, type Route, bundleTestPage } from './chromium.js';
 import type { CaseResult, KernelTimes } from './kernel_page.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,15 +42,7 @@ describe('WebGPU kernels against the C++ reference (headless Chromium, SwiftShad
     dir = mkdtempSync(join(tmpdir(), 'wl-web-kernels-'));
     execFileSync(FIXTURE_TOOL, [dir]);
     fixture = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as Fixture;
-    const bundle = await build({
-      entryPoints: [join(ROOT, 'test', 'web', 'kernel_page.ts')],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      target: 'es2022',
-      loader: { '.wgsl': 'text' },
-      logLevel: 'silent',
-    });
+    const bundle = await bundleTestPage('kernel_page.ts');
     const routes = new Map<string, Route>([
       [
         '/',
@@ -60,7 +51,7 @@ describe('WebGPU kernels against the C++ reference (headless Chromium, SwiftShad
           body: '<!doctype html><meta charset="utf-8"><title>kernels</title><script type="module" src="/page.js"></script>',
         },
       ],
-      ['/page.js', { type: 'text/javascript', body: Buffer.from(bundle.outputFiles[0]!.contents) }],
+      ['/page.js', { type: 'text/javascript', body: bundle }],
       ['/cases.json', { type: 'application/json', body: readFileSync(join(dir, 'cases.json')) }],
       ['/cases.bin', { type: 'application/octet-stream', body: readFileSync(join(dir, 'cases.bin')) }],
     ]);

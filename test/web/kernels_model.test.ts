@@ -12,10 +12,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, serveRoutes, type Route } from './chromium.js';
+import { launchChromium, serveRoutes, type Route, bundleTestPage } from './chromium.js';
 import type { ModelKernelResult } from './kernel_model_page.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,18 +25,10 @@ describe('the default model on the WebGPU backend (headless Chromium, SwiftShade
   let server: { url: string; close: () => Promise<void> } | null = null;
 
   beforeAll(async () => {
-    const bundle = await build({
-      entryPoints: [join(ROOT, 'test', 'web', 'kernel_model_page.ts')],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      target: 'es2022',
-      loader: { '.wgsl': 'text' },
-      logLevel: 'silent',
-    });
+    const bundle = await bundleTestPage('kernel_model_page.ts');
     const routes = new Map<string, Route>([
       ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>model</title><script type="module" src="/page.js"></script>' }],
-      ['/page.js', { type: 'text/javascript', body: Buffer.from(bundle.outputFiles[0]!.contents) }],
+      ['/page.js', { type: 'text/javascript', body: bundle }],
       ['/model.safetensors', { type: 'application/octet-stream', body: readFileSync(MODEL) }],
     ]);
     server = await serveRoutes(routes);

@@ -12,7 +12,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -26,7 +25,7 @@ import { truthOpening } from '../../src/play/truth_start.js';
 import { decodeRecording } from '../../src/record/format.js';
 import { modelSourceId } from '../../src/record/source_identity.js';
 import { worldLayout } from '../../src/world.js';
-import { launchChromium, serveRoutes, type Route } from './chromium.js';
+import { launchChromium, serveRoutes, type Route, bundleTestPage } from './chromium.js';
 import { editManifest } from './model_file_edit.js';
 import type { PagePlayInputs, PagePlayResult } from './page_play_page.js';
 
@@ -89,22 +88,14 @@ describe('the page world in headless Chromium against the CPU engine (tiny model
     // (else matching the engine would not show the page placed anything).
     engineUnplaced = await run({});
 
-    const bundle = await build({
-      entryPoints: [join(ROOT, 'test', 'web', 'page_play_page.ts')],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      target: 'es2022',
-      loader: { '.wgsl': 'text' },
-      logLevel: 'silent',
-    });
+    const bundle = await bundleTestPage('page_play_page.ts');
     const inputs: PagePlayInputs = {
       seed: SEED, actions, sourceId: await modelSourceId(MODEL), worldVersion: worldLayout().worldVersion,
       lightPresets: [...worldLayout().lightPresets], lightKeys: LIGHT_KEYS, motionSpeeds: worldLayout().defaults, places: PLACES,
     };
     const routes = new Map<string, Route>([
       ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>page play</title><script type="module" src="/page.js"></script>' }],
-      ['/page.js', { type: 'text/javascript', body: Buffer.from(bundle.outputFiles[0]!.contents) }],
+      ['/page.js', { type: 'text/javascript', body: bundle }],
       ['/model.safetensors', { type: 'application/octet-stream', body: readFileSync(MODEL) }],
       ['/opening.bin', { type: 'application/octet-stream', body: Buffer.concat(await truthOpening(SEED, k, w, h)) }],
       ['/inputs.json', { type: 'application/json', body: JSON.stringify(inputs) }],

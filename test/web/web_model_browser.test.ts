@@ -6,13 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addon } from '../../src/native.js';
 import { JsBackend } from '../../src/web/js_backend.js';
 import { WebModel } from '../../src/web/web_model.js';
-import { launchChromium, serveRoutes, type Route } from './chromium.js';
+import { launchChromium, serveRoutes, type Route, bundleTestPage } from './chromium.js';
 import { dropTensor } from './model_file_edit.js';
 import type { PageInputs } from './web_model_page.js';
 
@@ -39,17 +38,10 @@ describe('WebModel in headless Chromium', () => {
   };
 
   beforeAll(async () => {
-    const bundle = await build({
-      entryPoints: [join(ROOT, 'test', 'web', 'web_model_page.ts')],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      target: 'es2022',
-      logLevel: 'silent',
-    });
+    const bundle = await bundleTestPage('web_model_page.ts');
     const routes = new Map<string, Route>([
       ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>model</title><script type="module" src="/page.js"></script>' }],
-      ['/page.js', { type: 'text/javascript', body: Buffer.from(bundle.outputFiles[0]!.contents) }],
+      ['/page.js', { type: 'text/javascript', body: bundle }],
       ['/model.safetensors', { type: 'application/octet-stream', body: bytes }],
       ['/hostile.safetensors', { type: 'application/octet-stream', body: Buffer.from(dropTensor(bytes, 'denoiser.conv_out.bias')) }],
       ['/inputs.json', { type: 'application/json', body: JSON.stringify(inputs) }],
