@@ -11,16 +11,10 @@ import { KEY_NAMES } from '../src/input/key_names.js';
 import type { ActionSpace } from '../src/source.js';
 import { GamepadTracker, stickDeadzone, triggerDeadzone, type PadSnapshot } from '../src/web/page/gamepad_state.js';
 import { sdlKeyName } from '../src/web/page/key_codes.js';
+import { FAKE_SPACE } from './fake_source.js';
 
-const SPACE: ActionSpace = {
-  channels: [
-    { name: 'move', min: -1, max: 1, kind: 'axis' },
-    { name: 'strafe', min: -1, max: 1, kind: 'axis' },
-    { name: 'turn', min: -1, max: 1, kind: 'axis' },
-    { name: 'light', min: 0, max: 1, kind: 'event' },
-    { name: 'spawn', min: 0, max: 1, kind: 'event' },
-  ],
-};
+// The five-channel space the loop tests use (move, strafe, turn, light, spawn).
+const SPACE: ActionSpace = FAKE_SPACE;
 
 /** Browser codes of the keys on a US keyboard the page may see. */
 const CODES = [
