@@ -57,16 +57,16 @@ def euler_coefficients(sigma, sigma_next):
 
 @torch.no_grad()
 def sample(net, context, actions, noise, steps, edm, ctx_sigma=0.0, memory=None,
-           residual=False):
+           predicts="latent"):
     """Few-step Euler sampling of the next latent.
 
     context [N,K,C,h,w], actions [N,K,A], noise [N,C,h,w] standard normal (the engine draws it
     from Philox(seed, frame, step 0)); edm: manifest["edm"]. The context is used as given (clean
     at inference); ctx_sigma is only the conditioning value (manifest
     sampler.context_noise_sigma), exactly as in the engine. memory: as in denoise().
-    residual (manifest denoiser.predicts == "residual", copy-then-correct): the sampler runs on
-    the change from the newest context latent, which is added back at the end, so keeping that
-    latent costs the network nothing."""
+    predicts (manifest denoiser.predicts): "latent", or a copy-then-correct kind ("residual",
+    "residual_cache"): the sampler runs on the change from residual_base(), which is added back at
+    the end, so keeping that latent costs the network nothing."""
     sig = karras_sigmas(steps, edm["sigma_min"], edm["sigma_max"], edm["rho"])
     n = context.shape[0]
     x = noise * float(torch.tensor(sig[0], dtype=torch.float32))
@@ -76,10 +76,38 @@ def sample(net, context, actions, noise, steps, edm, ctx_sigma=0.0, memory=None,
                     edm["sigma_data"], memory)
         a, b = euler_coefficients(sig[i], sig[i + 1])
         x = a * x + b * d
-    return x + context[:, -1] if residual else x
+    base = residual_base(predicts, context, memory)
+    return x if base is None else x + base
 
 
-def predicts_residual(manifest) -> bool:
-    """True when the denoiser predicts the change from the newest context latent
-    (denoiser.predicts == "residual"); absent means "latent", the original parameterisation."""
-    return manifest["denoiser"].get("predicts", "latent") == "residual"
+def predicts_kind(manifest) -> str:
+    """What the denoiser's output means (manifest denoiser.predicts; absent: "latent", the
+    original parameterisation)."""
+    return manifest["denoiser"].get("predicts", "latent")
+
+
+def residual_base(predicts, context, memory=None):
+    """The latent a copy-then-correct denoiser's output is a change from, [N, C, h, w], or None
+    for predicts "latent" (the output is the latent itself).
+
+    "residual": the newest context latent (context [N, K, C, h, w]).
+    "residual_cache" (issue 18's lab, not run by the engine): the point cache's render where its
+    latent cells saw a surface, the newest context latent elsewhere. memory = (latents
+    [N, M, C, h, w], poses, mask [N, M]) with slot 0 the render and slot 1 its per-cell valid
+    fraction (lab_cache.slot_inputs kinds ("render", "mask")); a target whose cache is absent
+    (mask 0) keeps the newest latent. Keeping the render is then what costs the network nothing,
+    so on a turn the rotated view is the default and not the frame before it."""
+    if predicts == "latent":
+        return None
+    newest = context[:, -1]
+    if predicts == "residual":
+        return newest
+    if predicts != "residual_cache":
+        raise ValueError(f"denoiser.predicts '{predicts}': expected latent, residual or "
+                         "residual_cache")
+    if not memory or memory[0].shape[1] < 2:
+        raise ValueError("predicts 'residual_cache' needs the cache's render and mask in memory "
+                         "slots 0 and 1")
+    lat, _, present = memory
+    weight = lat[:, 1].to(newest.dtype) * present[:, 0].to(newest.dtype).view(-1, 1, 1, 1)
+    return newest + weight * (lat[:, 0].to(newest.dtype) - newest)

@@ -55,7 +55,7 @@ class TorchWorldModel:
         self.edm = m["edm"]
         self.ctx_sigma = float(m["sampler"].get("context_noise_sigma", 0.0))
         self.default_steps = int(m["sampler"]["steps"])
-        self.residual = edm.predicts_residual(m)
+        self.predicts = edm.predicts_kind(m)
         # Sampler experiments (eval --sigmas / --warm-start; the engine runs neither): explicit
         # noise levels instead of the Karras ramp, and starting from the newest context latent
         # plus noise instead of from noise alone.
@@ -106,7 +106,8 @@ class TorchWorldModel:
                 d = _denoise_dev(self.dn, x, s, ctx, acts, cs, self.edm["sigma_data"], memory)
             a, b = edm.euler_coefficients(sig[i], sig[i + 1])
             x = a * x + b * d.float()
-        return x + ctx[:, -1] if self.residual else x
+        base = edm.residual_base(self.predicts, ctx, memory)
+        return x if base is None else x + base
 
     @torch.no_grad()
     def rollout(self, ctx: torch.Tensor, actions: torch.Tensor, steps: int,

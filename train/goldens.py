@@ -257,14 +257,14 @@ def write_residual_golden(out_dir, seed=SEED):
         noisy = noise * sigma[:, None, None, None]
         den = edm.denoise(dn, noisy, sigma.double(), context, actions, torch.full((B,), cs),
                           m["edm"]["sigma_data"])
-        s1 = edm.sample(dn, context, actions, noise, 1, m["edm"], cs, residual=True)
-        s2 = edm.sample(dn, context, actions, noise, 2, m["edm"], cs, residual=True)
+        s1 = edm.sample(dn, context, actions, noise, 1, m["edm"], cs, predicts="residual")
+        s2 = edm.sample(dn, context, actions, noise, 2, m["edm"], cs, predicts="residual")
         seeds = np.array([99, 0xABCDEF0123456789], np.uint64)
         frames = np.array([3, (1 << 35) + 5], np.uint64)
         pn = np.stack([philox.normals(int(sd), int(fr), 0, C * h * w)
                        for sd, fr in zip(seeds, frames)]).reshape(B, C, h, w)
         sp = edm.sample(dn, context, actions, torch.from_numpy(pn), m["sampler"]["steps"],
-                        m["edm"], cs, residual=True)
+                        m["edm"], cs, predicts="residual")
     export.write_safetensors(os.path.join(out_dir, "golden_residual.safetensors"), [
         ("input_context", context, "F32"), ("input_actions", actions, "F32"),
         ("input_noise", noise, "F32"), ("input_sigma", sigma, "F32"),

@@ -222,7 +222,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     z, fr, ac = lab.held_latents, lab.held_frames, lab.held_actions
     V, T = z.shape[:2]
     res: Dict = {"model": model_path, "set": set_root, "steps": steps, "worlds": V,
-                 "residual": model.residual, "decoder": decoder_model or lab.meta["model"]}
+                 "predicts": model.predicts, "decoder": decoder_model or lab.meta["model"]}
     sheet_cols = []
     slot = None
     encoder_engine = engine if decoder_model is None else EngineAutoencoder(lab.meta["model"], 16)

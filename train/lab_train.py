@@ -79,6 +79,18 @@ ARMS: Dict[str, tuple] = {
                                              "cache_mask_residual_sampled with the cache dropped "
                                              "on 70 % of the targets where a motion starts "
                                              "(20 % elsewhere; needs lab-cache-build)"),
+    # The mask arm with the copy taken from the render: the network predicts the change from the
+    # render where its cells saw a surface (the newest latent in the holes and without the cache;
+    # edm.residual_base), so that on a turn the rotated view costs nothing and the frame before
+    # it does; the mask arm stalls at a turn's first frames, hedging between the two
+    # (docs/notes/2026-12-07-cache-turn-agreement.md).
+    "cache_base_residual_sampled": (["dyn.predicts=residual_cache", "dyn.sigma_max_prob=0.8",
+                                     "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
+                                     "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
+                                     "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
+                                    "cache_mask_residual_sampled predicting the change from the "
+                                    "render where valid instead of from the newest latent "
+                                    "(needs lab-cache-build)"),
 }
 
 # Arms fed by the cache layer (train/lab_cache.py): what each memory slot holds, in slot order.
@@ -88,6 +100,7 @@ CACHE_ARMS: Dict[str, tuple] = {
     "cache_mask_residual_sampled": ("render", "mask"),
     "cache_fill_residual_sampled": ("filled", "mask"),
     "cache_mask_turndrop_residual_sampled": ("render", "mask"),
+    "cache_base_residual_sampled": ("render", "mask"),
 }
 
 # turn_starts: a target starts a motion when its action (the newest context action, the one that

@@ -61,8 +61,10 @@ MAX_MEMORY_POSE_DIM = 64
 MAX_SAMPLER_STEPS = 8
 # What the denoiser's output means: "latent" = the next latent itself (the original models);
 # "residual" = its change from the newest context latent (copy-then-correct: the sampler runs on
-# the change and adds the newest context latent back, so a still scene costs the network nothing).
-PREDICTS = ("latent", "residual")
+# the change and adds the newest context latent back, so a still scene costs the network nothing);
+# "residual_cache" = its change from the point cache's render where valid (issue 18's proxy lab,
+# edm.residual_base; the engine refuses it until an arm earns carrying it through).
+PREDICTS = ("latent", "residual", "residual_cache")
 MAX_CONTEXT_NOISE = 1e3
 
 
@@ -130,6 +132,9 @@ def check(m):
     check_context_noise(m["sampler"]["context_noise_sigma"])
     if dn.get("predicts", "latent") not in PREDICTS:
         fail("denoiser.predicts must be one of %s, got %r" % ("/".join(PREDICTS), dn["predicts"]))
+    if dn.get("predicts") == "residual_cache" and dn.get("memory", {}).get("slots", 0) < 2:
+        fail("denoiser.predicts 'residual_cache' needs 2 memory slots (the cache's render and "
+             "its mask)")
     if "memory" in dn:
         mem = dn["memory"]
         if not isinstance(mem, dict):

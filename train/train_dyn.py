@@ -47,9 +47,9 @@ def denoise(net, x, sigma, ctx, acts, ctx_sigma, sd, memory=()):
 
 
 @torch.no_grad()
-def sample(net, ctx, acts, steps, edm_cfg, ctx_sigma, noise, memory=(), residual=False):
-    """Euler on the Karras schedule (the engine's sampler) on the training device; residual: the
-    net predicts the change from the newest context latent (edm.sample says more)."""
+def sample(net, ctx, acts, steps, edm_cfg, ctx_sigma, noise, memory=(), predicts="latent"):
+    """Euler on the Karras schedule (the engine's sampler) on the training device; predicts: what
+    the net's output means (edm.sample and edm.residual_base say more)."""
     sig = edm.karras_sigmas(steps, edm_cfg["sigma_min"], edm_cfg["sigma_max"], edm_cfg["rho"])
     n = ctx.shape[0]
     x = noise * sig[0]
@@ -59,7 +59,8 @@ def sample(net, ctx, acts, steps, edm_cfg, ctx_sigma, noise, memory=(), residual
         d = denoise(net, x, s, ctx, acts, cs, edm_cfg["sigma_data"], memory)
         a, b = edm.euler_coefficients(sig[i], sig[i + 1])
         x = a * x + b * d
-    return x + ctx[:, -1] if residual else x
+    base = edm.residual_base(predicts, ctx, memory)
+    return x if base is None else x + base
 
 
 @torch.no_grad()
@@ -101,7 +102,7 @@ def build_batch(cfg: configs.DynConfig, z: torch.Tensor, a: torch.Tensor, model,
                 # The frame being sampled is clip step K+u: memory relative to it.
                 mem = tuple(t[:n_unroll] for t in memory_for(K + u)) if memory_for else ()
                 pred = sample(model, ctx, act, cfg.unroll_steps, edm_cfg, cfg.ctx_noise_infer,
-                              noise, mem, cfg.predicts == "residual").float()
+                              noise, mem, cfg.predicts).float()
                 ctx = torch.cat([ctx[:, 1:], pred[:, None]], dim=1)
                 ctxs.append(ctx)
                 acts.append(a[:n_unroll, u + 1:u + 1 + K])
@@ -130,10 +131,12 @@ def memory_reliant_levels(s_ctx: torch.Tensor, memory, cfg: configs.DynConfig, d
 def edm_loss(net, ctx, acts, target, cfg: configs.DynConfig, sd: float, device,
              sigma_max: float = 5.0, memory=()):
     m = target.shape[0]
-    if cfg.predicts == "residual":
-        # Copy-then-correct: the target is the change from the newest context latent as the
-        # sampler will see it (clean: the engine does not noise its context).
-        target = target - ctx[:, -1]
+    base = edm.residual_base(cfg.predicts, ctx, memory)
+    if base is not None:
+        # Copy-then-correct: the target is the change from the newest context latent (or the
+        # cache's render) as the sampler will see it (clean: the engine does not noise its
+        # context).
+        target = target - base
     # Context-noise augmentation.
     aug = (torch.rand(m, device=device) < cfg.ctx_noise_prob).float()
     s_ctx = aug * torch.rand(m, device=device) * cfg.ctx_noise_max

@@ -36,13 +36,13 @@ class ResidualParameterisation(unittest.TestCase):
         acts = torch.zeros(3, 4, 5)
         noise = torch.randn(3, 8, 16, 16, generator=g)
         e = {"sigma_data": 0.25, "sigma_min": 0.002, "sigma_max": 5.0, "rho": 7.0}
-        res = edm.sample(ZeroNet(), ctx, acts, noise, 1, e, residual=True)
-        lat = edm.sample(ZeroNet(), ctx, acts, noise, 1, e, residual=False)
+        res = edm.sample(ZeroNet(), ctx, acts, noise, 1, e, predicts="residual")
+        lat = edm.sample(ZeroNet(), ctx, acts, noise, 1, e, predicts="latent")
         # D = c_skip * x at sigma_max: c_skip = sd^2 / (25 + sd^2) ~ 0.0025, times 5 * noise.
         self.assertLess(float((res - ctx[:, -1]).abs().max()), 0.1)
         self.assertGreater(float((lat - ctx[:, -1]).abs().mean()), 0.3)
         # The training-side sampler agrees with the reference one.
-        dev = train_dyn.sample(ZeroNet(), ctx, acts, 1, e, 0.0, noise, (), True)
+        dev = train_dyn.sample(ZeroNet(), ctx, acts, 1, e, 0.0, noise, (), "residual")
         self.assertLess(float((dev - res).abs().max()), 1e-5)
 
     def test_residual_loss_targets_the_change(self):
@@ -66,10 +66,70 @@ class ResidualParameterisation(unittest.TestCase):
         m = mf.tiny_manifest()
         m["denoiser"]["predicts"] = "residual"
         mf.check(m)
-        self.assertTrue(edm.predicts_residual(m))
+        self.assertEqual(edm.predicts_kind(m), "residual")
+        m["denoiser"]["predicts"] = "residual_cache"
+        with self.assertRaisesRegex(ValueError, "2 memory slots"):
+            mf.check(m)
         m["denoiser"]["predicts"] = "delta"
         with self.assertRaisesRegex(ValueError, "denoiser.predicts"):
             mf.check(m)
+
+
+class CacheResidualBase(unittest.TestCase):
+    """predicts "residual_cache": the change is measured from the render where its cells are
+    valid and from the newest context latent elsewhere or without the cache."""
+
+    def _memory(self, ctx, present):
+        g = torch.Generator().manual_seed(3)
+        n, _, c, h, w = ctx.shape
+        render = torch.randn(n, c, h, w, generator=g)
+        cells = torch.zeros(n, h, w)
+        cells[:, :, : w // 2] = 1.0   # left half saw a surface
+        cells[:, :, w // 2] = 0.25    # a partly covered column
+        from train.lab_cache import slot_inputs
+        lat, feats, mask = slot_inputs(("render", "mask"), render, torch.ones(n), cells, 5,
+                                       keep=present)
+        return render, (lat, feats, mask)
+
+    def test_base_is_the_render_where_valid(self):
+        ctx = torch.randn(2, 4, 8, 6, 8)
+        render, mem = self._memory(ctx, torch.tensor([True, False]))
+        base = edm.residual_base("residual_cache", ctx, mem)
+        self.assertLess(float((base[0, :, :, :4] - render[0, :, :, :4]).abs().max()), 1e-6)
+        self.assertTrue(torch.equal(base[0, :, :, 5:], ctx[0, -1, :, :, 5:]))
+        mix = ctx[0, -1, :, :, 4] + 0.25 * (render[0, :, :, 4] - ctx[0, -1, :, :, 4])
+        self.assertLess(float((base[0, :, :, 4] - mix).abs().max()), 1e-6)
+        # The second target's cache was dropped: the newest latent, as "residual" would.
+        self.assertTrue(torch.equal(base[1], ctx[1, -1]))
+        with self.assertRaisesRegex(ValueError, "render and mask"):
+            edm.residual_base("residual_cache", ctx, ())
+
+    def test_zero_network_keeps_the_render(self):
+        ctx = torch.randn(2, 4, 8, 6, 8)
+        render, mem = self._memory(ctx, torch.tensor([True, True]))
+        e = {"sigma_data": 0.25, "sigma_min": 0.002, "sigma_max": 5.0, "rho": 7.0}
+        noise = torch.zeros(2, 8, 6, 8)
+        out = edm.sample(ZeroNet(), ctx, torch.zeros(2, 4, 5), noise, 1, e, 0.0, mem,
+                         predicts="residual_cache")
+        self.assertLess(float((out[:, :, :, :4] - render[:, :, :, :4]).abs().max()), 1e-6)
+        dev = train_dyn.sample(ZeroNet(), ctx, torch.zeros(2, 4, 5), 1, e, 0.0, noise, mem,
+                               "residual_cache")
+        self.assertLess(float((dev - out).abs().max()), 1e-5)
+
+    def test_loss_of_copying_the_render_is_small(self):
+        cfg = lab_train.lab_config("cache_base_residual_sampled", [], 0.3).dyn
+        cfg.ctx_noise_prob = 0.0
+        ctx = torch.randn(4, 4, 8, 6, 8) * 0.5
+        render, mem = self._memory(ctx, torch.ones(4, dtype=torch.bool))
+        target = edm.residual_base("residual_cache", ctx, mem)
+        torch.manual_seed(1)
+        l_cache = float(train_dyn.edm_loss(ZeroNet(), ctx, torch.zeros(4, 4, 5), target, cfg,
+                                           0.3, torch.device("cpu"), memory=mem))
+        cfg.predicts = "residual"
+        torch.manual_seed(1)
+        l_newest = float(train_dyn.edm_loss(ZeroNet(), ctx, torch.zeros(4, 4, 5), target, cfg,
+                                            0.3, torch.device("cpu"), memory=mem))
+        self.assertLess(l_cache * 5, l_newest)
 
 
 class DetailGuard(unittest.TestCase):
