@@ -22,6 +22,7 @@
 
 #include "capi/error.h"
 #include "cuda/device.h"
+#include "model/env_switch.h"
 
 namespace wl {
 namespace cuda {
@@ -459,32 +460,12 @@ class CudaBackend final : public Backend {
 
 CudaBackendOptions CudaBackendOptions::from_env() {
   CudaBackendOptions o;
-  if (const char* p = std::getenv("WL_CUDA_PRECISION")) {
-    const std::string v = p;
-    if (v == "bf16") {
-      o.precision = Precision::BF16;
-    } else if (v == "f32") {
-      o.precision = Precision::F32;
-    } else {
-      throw Error(WL_ERR_INVALID_ARGUMENT,
-                  "WL_CUDA_PRECISION must be f32 or bf16, got \"" + v + "\"");
-    }
-  }
-  if (const char* g = std::getenv("WL_CUDA_GRAPHS")) {
-    const std::string v = g;
-    if (v == "0" || v == "1") {
-      o.graphs = v == "1";
-    } else {
-      throw Error(WL_ERR_INVALID_ARGUMENT, "WL_CUDA_GRAPHS must be 0 or 1, got \"" + v + "\"");
-    }
-  }
-  if (const char* p = std::getenv("WL_CUDA_PROFILE")) {
-    const std::string v = p;
-    if (v != "0" && v != "1") {
-      throw Error(WL_ERR_INVALID_ARGUMENT, "WL_CUDA_PROFILE must be 0 or 1, got \"" + v + "\"");
-    }
-    o.profile = v == "1";
-  }
+  const bool bf16 = o.precision == Precision::BF16;
+  o.precision = env_choice("WL_CUDA_PRECISION", {"f32", "bf16"}, bf16 ? "bf16" : "f32") == "bf16"
+                    ? Precision::BF16
+                    : Precision::F32;
+  o.graphs = env_switch("WL_CUDA_GRAPHS", o.graphs);
+  o.profile = env_switch("WL_CUDA_PROFILE", o.profile);
   if (const char* d = std::getenv("WL_CUDA_DEVICE")) {
     char* end = nullptr;
     long v = std::strtol(d, &end, 10);

@@ -513,10 +513,15 @@ TEST(host_backend_options_from_env) {
   with("WL_CUDA_PROFILE", "1");
   cuda::CudaBackendOptions o = cuda::CudaBackendOptions::from_env();
   CHECK(o.precision == Precision::F32 && !o.graphs && o.device == 1 && o.profile);
-  for (const char* bad : {"fp8", ""}) {
-    with("WL_CUDA_PRECISION", bad);
-    CHECK(status_of([] { cuda::CudaBackendOptions::from_env(); }) == WL_ERR_INVALID_ARGUMENT);
-  }
+  with("WL_CUDA_PRECISION", "fp8");
+  CHECK(status_of([] { cuda::CudaBackendOptions::from_env(); }) == WL_ERR_INVALID_ARGUMENT);
+  with("WL_CUDA_GRAPHS", "yes");
+  CHECK(status_of([] { cuda::CudaBackendOptions::from_env(); }) == WL_ERR_INVALID_ARGUMENT);
+  // Empty is unset, as for every switch (model/env_switch.h): the defaults.
+  with("WL_CUDA_PRECISION", "");
+  with("WL_CUDA_GRAPHS", "");
+  CHECK(cuda::CudaBackendOptions::from_env().precision == Precision::BF16);
+  CHECK(cuda::CudaBackendOptions::from_env().graphs);
   with("WL_CUDA_PRECISION", nullptr);
   with("WL_CUDA_DEVICE", "-1");
   CHECK(status_of([] { cuda::CudaBackendOptions::from_env(); }) == WL_ERR_INVALID_ARGUMENT);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "capi/error.h"
+#include "model/env_switch.h"
 #include "model/op_profile.h"
 #include "ops/op_run.h"
 #include "runtime/thread_pool.h"
@@ -137,24 +138,13 @@ class CpuBackend final : public Backend {
   size_t arena_floats_ = 0, scratch_floats_ = 0;
 };
 
-// A 0/1 switch from the environment: unset or empty is off; any other value is an error that
-// names the variable.
-bool env_switch(const char* name) {
-  const char* raw = std::getenv(name);
-  if (!raw) return false;
-  const std::string v = raw;
-  if (v != "0" && v != "1" && !v.empty())
-    throw Error(WL_ERR_INVALID_ARGUMENT, std::string(name) + " must be 0 or 1, got \"" + v + "\"");
-  return v == "1";
-}
-
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(int threads) {
-  const char* k = std::getenv("WL_KERNELS");
+  const bool ref = env_choice("WL_KERNELS", {"ref", "fast"}, "fast") == "ref";
   const bool conv_bf16 = env_switch("WL_CONV_BF16");
   const bool profile = env_switch("WL_CPU_PROFILE");
-  return std::make_unique<CpuBackend>(threads, k && std::string(k) == "ref", conv_bf16, profile);
+  return std::make_unique<CpuBackend>(threads, ref, conv_bf16, profile);
 }
 
 }  // namespace wl
