@@ -365,6 +365,72 @@ TEST(fast_ops_do_not_allocate) {
   }
 }
 
+// A BF16 model's large convs keep bf16 bits in their pack (ConvStore::Bf16WhereExact) and widen
+// them per tile: the outputs must be bit-identical to the f32 pack's on every path (panel,
+// narrow multi-block, flat / indirect rows, direct 1x1, tiles straddling images, stride 2, the
+// fused GN-SiLU conv), ISA and thread count. Weights that are not all bf16 values, and small
+// convs, stay f32.
+TEST(conv_bf16_bits_store_is_bit_identical) {
+  Rng rng(31);
+  const ConvShape shapes[] = {
+      {1, 128, 8, 8, 128, 3, 1, 1},  {1, 256, 8, 8, 128, 3, 1, 1}, {1, 192, 4, 4, 192, 3, 1, 1},
+      {2, 192, 4, 4, 200, 3, 1, 1},  {1, 128, 8, 8, 192, 3, 2, 1}, {1, 384, 4, 4, 192, 1, 1, 0},
+      {3, 96, 12, 12, 96, 3, 1, 1}};
+  for (const ConvShape& s : shapes) {
+    const size_t nw = size_t(s.cout) * s.cin * s.k * s.k;
+    std::vector<float> w = random_vec(rng, nw);
+    for (float& v : w) {  // bf16 values: the upper 16 bits only
+      uint32_t u;
+      std::memcpy(&u, &v, 4);
+      u &= 0xffff0000u;
+      std::memcpy(&v, &u, 4);
+    }
+    std::vector<float> p16(fast::conv2d_packed_floats(s.cout, s.cin, s.k), NAN),
+        p32(p16.size(), NAN);
+    fast::conv2d_pack(s.cout, s.cin, s.k, w.data(), p16.data());
+    fast::conv2d_pack(s.cout, s.cin, s.k, w.data(), p32.data(), ConvPrecision::F32,
+                      fast::ConvStore::F32);
+    CHECK(fast::conv2d_stores_bf16_bits(p16.data()) && !fast::conv2d_stores_bf16_bits(p32.data()));
+    const size_t nx = size_t(s.n) * s.cin * s.h * s.w;
+    const size_t ny = size_t(s.n) * s.cout * s.out_h() * s.out_w();
+    const auto x = random_vec(rng, nx), bias = random_vec(rng, size_t(s.cout)),
+               res = random_vec(rng, ny);
+    const GroupNormShape gs{s.n, s.cin, s.h * s.w, 8, 1e-5f};
+    const bool fused = s.cin % 8 == 0;
+    for (const Ctx& c : contexts()) {
+      std::vector<float> scratch;
+      OpCtx ctx = make_ctx(c, scratch,
+                           std::max(fast::conv2d_scratch_floats(s, 3),
+                                    fast::gn_silu_conv2d_scratch_floats(gs, s, 3)));
+      ConvEpilogue ep;
+      ep.bias = bias.data();
+      ep.residual = res.data();
+      std::vector<float> y16(ny, NAN), y32(ny, NAN);
+      fast::conv2d(ctx, s, x.data(), p16.data(), ep, y16.data());
+      fast::conv2d(ctx, s, x.data(), p32.data(), ep, y32.data());
+      CHECK_MSG(std::memcmp(y16.data(), y32.data(), ny * 4) == 0,
+                "conv n%d %dx%dx%d->%d k%d s%d [%s]: bf16-bits pack differs from f32", s.n, s.cin,
+                s.h, s.w, s.cout, s.k, s.stride, c.name().c_str());
+      if (!fused) continue;
+      GroupNormParams gp;
+      gp.silu = true;
+      fast::gn_silu_conv2d(ctx, gs, gp, s, x.data(), p16.data(), ep, y16.data());
+      fast::gn_silu_conv2d(ctx, gs, gp, s, x.data(), p32.data(), ep, y32.data());
+      CHECK_MSG(std::memcmp(y16.data(), y32.data(), ny * 4) == 0,
+                "gn_silu_conv2d %dx%dx%d->%d [%s]: bf16-bits pack differs from f32", s.cin, s.h,
+                s.w, s.cout, c.name().c_str());
+    }
+    // One weight that is not a bf16 value keeps the whole conv f32.
+    w[nw / 2] = 1.0f + 0x1p-20f;
+    fast::conv2d_pack(s.cout, s.cin, s.k, w.data(), p16.data());
+    CHECK(!fast::conv2d_stores_bf16_bits(p16.data()));
+  }
+  // Small convs (the decoder's, the 16x16 level's) stay f32: their weights stay in cache.
+  std::vector<float> small(64 * 64 * 9, 0.5f), ps(fast::conv2d_packed_floats(64, 64, 3));
+  fast::conv2d_pack(64, 64, 3, small.data(), ps.data());
+  CHECK(!fast::conv2d_stores_bf16_bits(ps.data()));
+}
+
 TEST(half_and_bfloat_conversion) {
   std::vector<uint16_t> all(65536);
   for (int i = 0; i < 65536; ++i) all[size_t(i)] = uint16_t(i);
