@@ -24,8 +24,8 @@ struct AlignedFree {
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(int threads, bool reference, bool conv_bf16, bool profile, fast::ConvStore store)
-      : ref_(reference), profile_(profile), store_(store), pool_(threads) {
+  CpuBackend(int threads, bool reference, bool conv_bf16, bool profile)
+      : ref_(reference), profile_(profile), pool_(threads) {
     ctx_.pool = pool_.size() > 1 ? &pool_ : nullptr;
     ctx_.isa = detect_isa();
     // bf16 convs only where they run: fast kernels, AVX-512 (not capped below by WL_ISA) and
@@ -81,7 +81,7 @@ class CpuBackend final : public Backend {
     if (ref_) {
       upload(dst, w_host, size_t(cout) * cin * k * k);
     } else {
-      fast::conv2d_pack(cout, cin, k, w_host, dst, ctx_.conv, store_);
+      fast::conv2d_pack(cout, cin, k, w_host, dst, ctx_.conv);
     }
   }
   void upload_rgb_u8(int n, int h, int w, const uint8_t* rgb_host, float* y) override {
@@ -131,8 +131,6 @@ class CpuBackend final : public Backend {
 
   const bool ref_;      // plain-loop reference kernels (WL_KERNELS=ref), for debugging parity
   const bool profile_;  // WL_CPU_PROFILE=1
-  // WL_CONV_BF16_BITS (default 1): large convs of a BF16 model keep bf16 bits (conv2d_pack)
-  const fast::ConvStore store_;
   OpProfile ops_;
   ThreadPool pool_;
   OpCtx ctx_;
@@ -146,10 +144,7 @@ std::unique_ptr<Backend> make_cpu_backend(int threads) {
   const bool ref = env_choice("WL_KERNELS", {"ref", "fast"}, "fast") == "ref";
   const bool conv_bf16 = env_switch("WL_CONV_BF16");
   const bool profile = env_switch("WL_CPU_PROFILE");
-  const fast::ConvStore store = env_switch("WL_CONV_BF16_BITS", true)
-                                    ? fast::ConvStore::Bf16WhereExact
-                                    : fast::ConvStore::F32;
-  return std::make_unique<CpuBackend>(threads, ref, conv_bf16, profile, store);
+  return std::make_unique<CpuBackend>(threads, ref, conv_bf16, profile);
 }
 
 }  // namespace wl

@@ -28,63 +28,9 @@ using ops_detail::ceil_div;
 
 namespace {
 
-// The packed weights start with a header of kPackHeaderFloats (the payload stays 64-byte
-// aligned) whose first word says how the f32 layout's values are stored: as f32, or as their
-// upper 16 bits (bf16) where every weight of a large conv is exactly a bf16 value, as in the
-// shipped BF16 model files. The 8x8 and 4x4 levels use each weight on 16-64 pixels only and
-// stream megabytes of them per call, so halving the bytes read is what pays there; a tile
-// widens its block back to f32 (exactly) before the unchanged f32 kernel runs, so the sums and
-// their order, and hence the outputs, are bit-identical to the f32 store.
-constexpr size_t kPackHeaderFloats = 16;
-enum PackStore : uint32_t { kStoreF32 = 0, kStoreBf16Bits = 1 };
-// Convs with at least this many weights (256 KB as f32) may store bf16 bits: the denoiser's 8x8
-// and 4x4 levels; the decoder's and the 16x16 level's weights stay in cache as f32.
-constexpr size_t kStore16MinWeights = 65536;
-// The most blocks one tile call widens (conv_narrow_blocks of every ISA is at most this).
-constexpr int kMaxWidenBlocks = 4;
-
-bool may_store16(const ConvShape& s) {
-  return size_t(s.cout) * s.cin * s.k * s.k >= kStore16MinWeights;
-}
-
-// A worker's widened weights: up to kMaxWidenBlocks blocks of [K][kConvMR] f32.
-size_t widen_floats(const ConvShape& s) {
-  return may_store16(s) ? size_t(kMaxWidenBlocks) * s.cin * s.k * s.k * kConvMR : 0;
-}
-
-// A worker's slot: the [K][NR] panel, the tile's gather table (k*k*NR int64 offsets), then its
-// widened weights (widen_floats).
-size_t panel_only_floats(const ConvShape& s) {
+// A worker's slot: the [K][NR] panel, then the tile's gather table (k*k*NR int64 offsets).
+size_t panel_floats(const ConvShape& s) {
   return size_t(s.cin) * s.k * s.k * kConvMaxNR + 2 * size_t(s.k) * s.k * kConvMaxNR;
-}
-size_t panel_floats(const ConvShape& s) { return panel_only_floats(s) + widen_floats(s); }
-
-// The packed weights of a conv as the tiles read them: f32 blocks, or bf16 bits to widen.
-struct PackedWeights {
-  const float* f32 = nullptr;
-  const uint16_t* bits = nullptr;
-};
-
-PackedWeights packed_weights(const float* packed) {
-  uint32_t store;
-  std::memcpy(&store, packed, sizeof store);
-  PackedWeights w;
-  if (store == kStoreBf16Bits)
-    w.bits = reinterpret_cast<const uint16_t*>(packed + kPackHeaderFloats);
-  else
-    w.f32 = packed + kPackHeaderFloats;
-  return w;
-}
-
-// Block run [cb, cb + blocks) of K = k_len as f32: in place, or widened into dst.
-const float* weight_blocks(const PackedWeights& w, int cb, int blocks, int k_len, float* dst) {
-  const size_t at = size_t(cb) * k_len * kConvMR;
-  if (w.f32) return w.f32 + at;
-  const size_t n = size_t(blocks) * k_len * kConvMR;
-  const uint16_t* src = w.bits + at;
-  uint32_t* out = reinterpret_cast<uint32_t*>(dst);
-  for (size_t i = 0; i < n; ++i) out[i] = uint32_t(src[i]) << 16;
-  return dst;
 }
 
 // Narrowest wide tile of the ISAs that have indirect kernels (AVX2: 24): convs with output
@@ -314,16 +260,12 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
   const int planes = bf16 ? pair_planes(s.cin) : s.cin;
   const int k_len = planes * s.k * s.k;
   void (*tile_fn)(const kernels::ConvTile&) = kt.conv_tile_indirect;
-  PackedWeights weights = packed_weights(packed_w);
   if (bf16) {
 #if WL_HAVE_X86
-    weights.f32 = packed_w + conv2d_packed_floats(s.cout, s.cin, s.k);
+    packed_w += conv2d_packed_floats(s.cout, s.cin, s.k);
     tile_fn = kernels::avx512_bf16::conv_tile_indirect;
 #endif
   }
-  OpCtx slot_ctx = ctx;  // the workers' slots (widened weights) follow the padded input
-  slot_ctx.scratch = ctx.scratch + rows_floats(s);
-  const size_t slot_floats = panel_floats(s);
   float* xp = padded_input_of(ctx);
   int32_t* koff =
       reinterpret_cast<int32_t*>(xp + padded_floats(s) + rows_slack(s) + ops_detail::kSlotSlack);
@@ -351,8 +293,7 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
   // items are the blocks of one tile, so a chunk still reuses its B rows from cache.
   const int splits = threads > 1 ? blocks : 1;
   const int blocks_per_split = threads > 1 ? 1 : blocks;
-  ops_detail::parallel(ctx, tiles * splits, 1, [&](int64_t begin, int64_t end, int worker) {
-    float* widened = ops_detail::slot(slot_ctx, slot_floats, worker) + panel_only_floats(s);
+  ops_detail::parallel(ctx, tiles * splits, 1, [&](int64_t begin, int64_t end, int) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t tile = item / splits;
       const int split = int(item % splits);
@@ -388,7 +329,7 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
       for (int cb = split * blocks_per_split; cb < cb_end; ++cb) {
         const int co0 = cb * kConvMR;
         const size_t off = (size_t(n) * s.cout + co0) * plane + p0;
-        t.a = weight_blocks(weights, cb, 1, k_len, widened);
+        t.a = packed_w + size_t(cb) * k_len * kConvMR;
         t.rows = std::min(kConvMR, s.cout - co0);
         t.bias = ep.bias ? ep.bias + co0 : nullptr;
         t.c = y + off;
@@ -405,52 +346,25 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
 
 size_t conv2d_packed_floats(int cout, int cin, int k, ConvPrecision p) {
   const size_t rows = ceil_div(size_t(cout), kConvMR) * kConvMR;
-  const size_t f32 = kPackHeaderFloats + rows * size_t(cin) * k * k;
+  const size_t f32 = rows * size_t(cin) * k * k;
   return p == ConvPrecision::Bf16 ? f32 + rows * size_t(pair_planes(cin)) * k * k : f32;
 }
 
-bool conv2d_stores_bf16_bits(const float* packed) {
-  return packed_weights(packed).bits != nullptr;
-}
-
-void conv2d_pack(int cout, int cin, int k, const float* w, float* packed, ConvPrecision p,
-                 ConvStore store) {
+void conv2d_pack(int cout, int cin, int k, const float* w, float* packed, ConvPrecision p) {
   const size_t kk = size_t(cin) * k * k;
   const size_t blocks = ceil_div(size_t(cout), kConvMR);
-  const size_t n = size_t(cout) * kk;
-  // bf16 bits only where that loses nothing (and not beside the bf16 pack, which has its own).
-  bool bits = store == ConvStore::Bf16WhereExact && p == ConvPrecision::F32 &&
-              n >= kStore16MinWeights;
-  for (size_t i = 0; bits && i < n; ++i) {
-    uint32_t u;
-    std::memcpy(&u, &w[i], sizeof u);
-    bits = (u & 0xffffu) == 0;
-  }
-  std::memset(packed, 0, sizeof(float) * kPackHeaderFloats);
-  const uint32_t tag = bits ? kStoreBf16Bits : kStoreF32;
-  std::memcpy(packed, &tag, sizeof tag);
-  packed += kPackHeaderFloats;
-  uint16_t* packed16 = reinterpret_cast<uint16_t*>(packed);
   for (size_t cb = 0; cb < blocks; ++cb) {
     for (size_t e = 0; e < kk; ++e) {
       for (int i = 0; i < kConvMR; ++i) {
         const size_t co = cb * kConvMR + i;
-        const float v = co < size_t(cout) ? w[co * kk + e] : 0.0f;
-        const size_t at = (cb * kk + e) * kConvMR + i;
-        if (bits) {
-          uint32_t u;
-          std::memcpy(&u, &v, sizeof u);
-          packed16[at] = uint16_t(u >> 16);
-        } else {
-          packed[at] = v;
-        }
+        packed[(cb * kk + e) * kConvMR + i] = co < size_t(cout) ? w[co * kk + e] : 0.0f;
       }
     }
   }
   if (p != ConvPrecision::Bf16) return;
   // Then the bf16 pack: blocks of [pair, ky, kx][kConvMR] 32-bit pairs, channel 2p in the low
   // half (as pad_input_pairs puts the input), zeros past cout and for a missing odd channel.
-  float* pairs = packed - kPackHeaderFloats + conv2d_packed_floats(cout, cin, k);
+  float* pairs = packed + conv2d_packed_floats(cout, cin, k);
   const size_t taps = size_t(k) * k, pk = size_t(pair_planes(cin)) * taps;
   for (size_t cb = 0; cb < blocks; ++cb) {
     for (size_t e = 0; e < pk; ++e) {
@@ -488,12 +402,12 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   // bf16: panels of channel pairs (pair_panel after each build) against the bf16 weight pack.
   const bool bf16 = runs_bf16(ctx);
   const int a_len = bf16 ? pair_planes(s.cin) * s.k * s.k : k_len;
-  PackedWeights weights = packed_weights(packed_w);
+  const float* a_base = packed_w;
 #if WL_HAVE_X86
   if (bf16) {
     tile_fn = narrow ? kernels::avx512_bf16::conv_tile_panel_narrow
                      : kernels::avx512_bf16::conv_tile_panel;
-    weights.f32 = packed_w + conv2d_packed_floats(s.cout, s.cin, s.k);
+    a_base = packed_w + conv2d_packed_floats(s.cout, s.cin, s.k);
   }
 #endif
   const int64_t cols = int64_t(s.n) * plane;
@@ -526,7 +440,6 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
 
   ops_detail::parallel(ctx, tiles * splits, grain, [&](int64_t begin, int64_t end, int worker) {
     float* panel = ops_detail::slot(panel_ctx, slot_floats, worker);
-    float* widened = panel + panel_only_floats(s);
     alignas(64) float tmp[kConvMR * kConvMaxNR];
     int64_t built = -1;
     for (int64_t item = begin; item < end; ++item) {
@@ -558,11 +471,10 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
       const int cb_end = std::min(blocks, (split + 1) * blocks_per_split);
       // Narrow kernels may take several blocks per call (AVX2: 6-row passes across blocks);
       // a tile that straddles images goes through the one-block stack tile below.
-      const int group =
-          narrow && one_image && !bf16 ? std::clamp(kt.conv_narrow_blocks, 1, kMaxWidenBlocks) : 1;
+      const int group = narrow && one_image && !bf16 ? std::max(1, kt.conv_narrow_blocks) : 1;
       for (int cb = split * blocks_per_split; cb < cb_end; cb += group) {
         const int co0 = cb * kConvMR;
-        t.a = weight_blocks(weights, cb, std::min(group, cb_end - cb), a_len, widened);
+        t.a = a_base + size_t(cb) * a_len * kConvMR;
         t.rows = std::min(std::min(group, cb_end - cb) * kConvMR, s.cout - co0);
         t.bias = ep.bias ? ep.bias + co0 : nullptr;
         if (one_image) {

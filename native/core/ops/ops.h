@@ -55,14 +55,8 @@ namespace fast {
 // Packed-weight layout is private to the fast kernel; size in floats. Bf16 appends a second,
 // bf16 copy after the f32 one (the f32 copy serves the convs that stay f32).
 size_t conv2d_packed_floats(int cout, int cin, int k, ConvPrecision p = ConvPrecision::F32);
-// How an F32 pack stores its values. Bf16WhereExact: a large conv (the 8x8 and 4x4 levels)
-// whose weights are all exactly bf16 values (a BF16 model file) keeps their 16 upper bits only
-// and widens them back per tile: half the bytes read, bit-identical outputs. F32: always f32.
-enum class ConvStore { F32 = 0, Bf16WhereExact = 1 };
 void conv2d_pack(int cout, int cin, int k, const float* w, float* packed,
-                 ConvPrecision p = ConvPrecision::F32, ConvStore store = ConvStore::Bf16WhereExact);
-// Whether conv2d_pack kept bf16 bits in this pack (tests, benches).
-bool conv2d_stores_bf16_bits(const float* packed);
+                 ConvPrecision p = ConvPrecision::F32);
 // Whether conv2d / gn_silu_conv2d under ctx multiply in bf16 for shape s (tests, benches).
 bool conv2d_runs_bf16(const OpCtx& ctx, const ConvShape& s);
 size_t conv2d_scratch_floats(const ConvShape& s, int threads);
