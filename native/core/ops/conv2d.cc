@@ -79,6 +79,39 @@ bool uses_rows(const kernels::Table& kt, const ConvShape& s) {
          (s.out_w() >= kt.conv_nr || pairs_rows(kt, s) || flat_rows(kt, s));
 }
 
+// Banded rows: a large stride-1 conv at full resolution (the decoder's 64x64 and 128x128
+// levels, megabytes of padded input) runs as bands of output rows, each worker padding the
+// input rows its band reads into its own buffer and convolving them there. Padding the whole
+// input first splits it by channel across the workers and convolves it by rows, so each
+// worker read half its input from the other core, through L3, and two threads were no faster
+// than one. A band's buffer (kBandFloats) stays in the worker's L2. Same tiles, same sums.
+constexpr size_t kBandMinFloats = size_t(1) << 17;  // padded input above this (512 KB): bands
+constexpr size_t kBandFloats = size_t(1) << 16;     // aim for 256 KB of padded rows per band
+
+bool banded_rows(const kernels::Table& kt, const ConvShape& s, int threads) {
+  const size_t padded = size_t(s.cin) * (s.h + 2 * s.pad) * (s.w + 2 * s.pad);
+  return threads > 1 && uses_rows(kt, s) && s.out_w() >= kt.conv_nr && padded > kBandMinFloats;
+}
+
+// Output rows per band: within kBandFloats of padded rows where possible, and a multiple of 4
+// bands per image so that 2 or 4 workers share them evenly.
+int band_rows(const ConvShape& s) {
+  const size_t row = size_t(s.cin) * (s.w + 2 * s.pad);
+  const int fit = std::max(1, int(kBandFloats / row) - (s.k - 1));
+  const int oh = s.out_h();
+  int bands = int(ceil_div(size_t(oh), size_t(fit)));
+  bands = int(ceil_div(size_t(bands), 4)) * 4;
+  return int(ceil_div(size_t(oh), size_t(bands)));
+}
+
+// A worker's band buffer: [Cin][band + k - 1][W + 2p], the tiles' over-read, then the K row
+// offsets (int32).
+size_t band_floats(const ConvShape& s) {
+  const size_t bh = size_t(band_rows(s)) + s.k - 1;
+  return size_t(s.cin) * bh * (s.w + 2 * s.pad) + kConvMaxNR + size_t(s.k) + 16 +
+         size_t(s.cin) * s.k * s.k;
+}
+
 // Channel pairs of the bf16 path: each padded "plane" of it holds two input channels.
 int pair_planes(int cin) { return (cin + 1) / 2; }
 
@@ -342,6 +375,101 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
   });
 }
 
+// The banded rows path (banded_rows): items are (image, band); a worker pads the input rows of
+// its band into its slot and runs the indirect tiles of the band's output rows on them.
+// coeffs (optional): normalise each row on the way in (conv2d_banded_normed).
+void conv2d_bands(const OpCtx& ctx, const ConvShape& s, const float* x, const float* packed_w,
+                  const ConvEpilogue& ep, float* y, const kernels::Table& kt,
+                  const float* coeffs = nullptr, bool silu = false) {
+  const int wp = s.w + 2 * s.pad, oh = s.out_h(), ow = s.out_w();
+  const int band = band_rows(s), bh = band + s.k - 1;
+  const int bands = int(ceil_div(size_t(oh), size_t(band)));
+  const int nr = kt.conv_nr, vec = kt.conv_flat_vec;
+  const bool flat = flat_rows(kt, s);
+  const int tiles_per_row = int(ceil_div(size_t(ow), size_t(nr)));
+  const int k_len = s.cin * s.k * s.k;
+  const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
+  const int64_t plane = int64_t(oh) * ow;
+  const size_t buf_floats = size_t(s.cin) * bh * wp;
+  const size_t slot_floats = band_floats(s);
+  OpCtx slot_ctx = ctx;  // the bands live after the (unused here) padded-input region
+  slot_ctx.scratch = ctx.scratch + rows_floats(s);
+  ops_detail::parallel(ctx, int64_t(s.n) * bands, 1, [&](int64_t begin, int64_t end, int worker) {
+    float* buf = ops_detail::slot(slot_ctx, slot_floats, worker);
+    const size_t slack = kConvMaxNR + size_t(s.k) + 16;
+    std::memset(buf + buf_floats, 0, sizeof(float) * slack);
+    int32_t* koff = reinterpret_cast<int32_t*>(buf + buf_floats + slack);
+    for (int ci = 0, e = 0; ci < s.cin; ++ci)
+      for (int ky = 0; ky < s.k; ++ky)
+        for (int kx = 0; kx < s.k; ++kx) koff[e++] = int32_t((ci * bh + ky) * wp + kx);
+    for (int64_t item = begin; item < end; ++item) {
+      const int n = int(item / bands);
+      const int oy0 = int(item % bands) * band;
+      const int rows = std::min(band, oh - oy0);
+      // Padded rows oy0 .. oy0 + rows + k - 2 of every channel (input row = padded row - pad).
+      for (int ci = 0; ci < s.cin; ++ci) {
+        const float* src = x + (size_t(n) * s.cin + ci) * s.h * s.w;
+        const float* mab = coeffs ? coeffs + 3 * (size_t(n) * s.cin + ci) : nullptr;
+        for (int r = 0; r < rows + s.k - 1; ++r) {
+          float* row = buf + (size_t(ci) * bh + r) * wp;
+          const int iy = oy0 + r - s.pad;
+          if (iy < 0 || iy >= s.h) {
+            std::memset(row, 0, sizeof(float) * wp);
+            continue;
+          }
+          for (int p = 0; p < s.pad; ++p) row[p] = row[s.pad + s.w + p] = 0.0f;
+          if (mab)
+            kt.scale_shift(size_t(s.w), src + size_t(iy) * s.w, mab[0], mab[1], mab[2], silu,
+                           row + s.pad);
+          else
+            std::memcpy(row + s.pad, src + size_t(iy) * s.w, sizeof(float) * s.w);
+        }
+      }
+      kernels::ConvTile t{};
+      t.koff = koff;
+      t.k = k_len;
+      auto run_tile = [&](size_t p0) {  // p0: the tile's first output pixel in the plane
+        for (int cb = 0; cb < blocks; ++cb) {
+          const int co0 = cb * kConvMR;
+          const size_t off = (size_t(n) * s.cout + co0) * plane + p0;
+          t.a = packed_w + size_t(cb) * k_len * kConvMR;
+          t.rows = std::min(kConvMR, s.cout - co0);
+          t.bias = ep.bias ? ep.bias + co0 : nullptr;
+          t.c = y + off;
+          t.ldc = size_t(plane);
+          t.r = ep.residual ? ep.residual + off : nullptr;
+          t.ldr = size_t(plane);
+          kt.conv_tile_indirect(t);
+        }
+      };
+      if (flat) {
+        // Flat tiles over the band's pixels, as conv2d_rows runs them (vectors within a row).
+        const int pixels = rows * ow;
+        t.b = buf;
+        for (int q0 = 0; q0 < pixels; q0 += nr) {
+          t.cols = std::min(nr, pixels - q0);
+          const int valid = int(ceil_div(size_t(t.cols), size_t(vec)));
+          for (int v = 0; v < nr / vec; ++v) {
+            const int q = q0 + std::min(v, valid - 1) * vec;
+            t.vec_off[v] = int32_t((q / ow) * wp + q % ow);
+          }
+          run_tile(size_t(oy0) * ow + q0);
+        }
+        continue;
+      }
+      for (int v = 0; vec > 0 && v < nr / vec; ++v) t.vec_off[v] = v * vec;
+      for (int r = 0; r < rows; ++r) {
+        for (int tx = 0; tx < tiles_per_row; ++tx) {
+          const int ox0 = tx * nr;
+          t.b = buf + size_t(r) * wp + ox0;
+          t.cols = std::min(nr, ow - ox0);
+          run_tile(size_t(oy0 + r) * ow + ox0);
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 size_t conv2d_packed_floats(int cout, int cin, int k, ConvPrecision p) {
@@ -385,7 +513,10 @@ void conv2d_pack(int cout, int cin, int k, const float* w, float* packed, ConvPr
 bool conv2d_runs_bf16(const OpCtx& ctx, const ConvShape&) { return runs_bf16(ctx); }
 
 size_t conv2d_scratch_floats(const ConvShape& s, int threads) {
-  return rows_floats(s) + size_t(std::max(threads, 1)) * (panel_floats(s) + ops_detail::kSlotSlack);
+  // (band_floats is counted for every shape that may take the banded path on some ISA.)
+  const size_t slot = may_use_rows(s) && s.stride == 1 ? std::max(panel_floats(s), band_floats(s))
+                                                        : panel_floats(s);
+  return rows_floats(s) + size_t(std::max(threads, 1)) * (slot + ops_detail::kSlotSlack);
 }
 
 void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* packed_w,
@@ -427,6 +558,10 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   const int blocks_per_split = int(ceil_div(size_t(blocks), size_t(splits)));
   const bool direct = s.k == 1 && s.stride == 1 && s.pad == 0;
   const size_t slot_floats = panel_floats(s);
+  if (!bf16 && banded_rows(kt, s, threads)) {
+    conv2d_bands(ctx, s, x, packed_w, ep, y, kt);
+    return;
+  }
   if (uses_rows(kt, s)) {
 #if WL_HAVE_X86
     if (bf16) pad_input_pairs(ctx, s, x, padded_input_of(ctx));
@@ -503,9 +638,25 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   });
 }
 
+bool conv2d_runs_banded(const OpCtx& ctx, const ConvShape& s) {
+  return !runs_bf16(ctx) && banded_rows(kernels::table(ctx.isa), s, ops_detail::threads_of(ctx));
+}
+
+void conv2d_banded_normed(const OpCtx& ctx, const ConvShape& s, const float* x,
+                          const float* coeffs, bool silu, const float* packed_w,
+                          const ConvEpilogue& ep, float* y) {
+  check_shape(s);
+  const int threads = ops_detail::threads_of(ctx);
+  ops_detail::require_scratch(ctx, conv2d_scratch_floats(s, threads), "conv2d");
+  ops_detail::require(conv2d_runs_banded(ctx, s), "conv2d", "this conv does not run in bands");
+  conv2d_bands(ctx, s, x, packed_w, ep, y, kernels::table(ctx.isa), coeffs, silu);
+}
+
 float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s, bool* pairs) {
   const kernels::Table& kt = kernels::table(ctx.isa);
   *pairs = runs_bf16(ctx);
+  // A banded conv pads its own bands (conv2d_banded_normed).
+  if (conv2d_runs_banded(ctx, s)) return nullptr;
   return uses_rows(kt, s) ? padded_input_of(ctx) : nullptr;
 }
 

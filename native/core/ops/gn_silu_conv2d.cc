@@ -37,6 +37,13 @@ void gn_silu_conv2d(const OpCtx& ctx, const GroupNormShape& gs, const GroupNormP
   OpCtx conv_ctx = ctx;
   conv_ctx.scratch = ctx.scratch + act_floats(gs);
   conv_ctx.scratch_floats = ctx.scratch_floats - act_floats(gs);
+  if (conv2d_runs_banded(conv_ctx, cs)) {
+    // Bands normalise their own input rows: only the statistics are computed up front.
+    float* coeffs = ops_detail::slot(ctx, act_floats(gs) - ops_detail::kSlotSlack, 0);
+    ops_detail::group_norm_coeffs(ctx, gs, x, p, coeffs);
+    conv2d_banded_normed(conv_ctx, cs, x, coeffs, true, packed_w, ep, y);
+    return;
+  }
   bool pairs = false;
   float* xp = conv2d_padded_input(conv_ctx, cs, &pairs);
   // bf16 pairs straight from group norm when no pair straddles two groups; else (odd channels

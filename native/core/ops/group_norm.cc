@@ -22,10 +22,60 @@ void group_norm(const OpCtx& ctx, const GroupNormShape& s, const float* x,
 
 namespace ops_detail {
 
-void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, int pad,
-                       const float* x, const GroupNormParams& p, float* y, bool pairs) {
+namespace {
+// y = (x - mean) * a + b for channel c of image n: gamma/beta and the adaptive scale/shift folded
+// into a and b.
+void channel_coeffs(const GroupNormShape& s, const GroupNormParams& p, int n, int c, float rstd,
+                    float& a, float& b) {
+  a = rstd * (p.gamma ? p.gamma[c] : 1.0f);
+  b = p.beta ? p.beta[c] : 0.0f;
+  if (p.scale) {
+    const float s1 = 1.0f + p.scale[size_t(n) * s.c + c];
+    a *= s1;
+    b *= s1;
+  }
+  if (p.shift) b += p.shift[size_t(n) * s.c + c];
+}
+
+void check_group_norm(const GroupNormShape& s) {
   require(s.n > 0 && s.c > 0 && s.hw > 0 && s.groups > 0 && s.c % s.groups == 0 && s.eps >= 0.0f,
           "group_norm", "bad shape (groups must divide channels)");
+}
+
+// The grain that hands each worker >= ~2k values: handing a chunk to a spinning worker costs
+// well under a microsecond (measured), so even the 16x16 levels' small group norms are worth
+// splitting.
+int64_t group_grain(const GroupNormShape& s) {
+  return std::max<int64_t>(1, int64_t(2048 / (size_t(s.c / s.groups) * s.hw)));
+}
+}  // namespace
+
+void group_norm_coeffs(const OpCtx& ctx, const GroupNormShape& s, const float* x,
+                       const GroupNormParams& p, float* coeffs) {
+  check_group_norm(s);
+  const kernels::Table& kt = kernels::table(ctx.isa);
+  const int cpg = s.c / s.groups;
+  const size_t count = size_t(cpg) * s.hw;
+  parallel(ctx, int64_t(s.n) * s.groups, group_grain(s), [&](int64_t b, int64_t e, int) {
+    for (int64_t item = b; item < e; ++item) {
+      const int n = int(item / s.groups), g = int(item % s.groups);
+      const size_t base = (size_t(n) * s.c + size_t(g) * cpg) * s.hw;
+      const float mean = float(kt.sum(count, x + base) / double(count));
+      const double var = kt.sum_sq_dev(count, x + base, mean) / double(count);
+      const float rstd = float(1.0 / std::sqrt(var + double(s.eps)));
+      for (int cc = 0; cc < cpg; ++cc) {
+        const int c = g * cpg + cc;
+        float* out = coeffs + 3 * (size_t(n) * s.c + c);
+        out[0] = mean;
+        channel_coeffs(s, p, n, c, rstd, out[1], out[2]);
+      }
+    }
+  });
+}
+
+void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, int pad,
+                       const float* x, const GroupNormParams& p, float* y, bool pairs) {
+  check_group_norm(s);
   require(h > 0 && w > 0 && size_t(h) * w == size_t(s.hw) && pad >= 0, "group_norm",
           "plane layout does not match hw");
   const kernels::Table& kt = kernels::table(ctx.isa);
@@ -39,27 +89,14 @@ void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, 
   const size_t count = size_t(cpg) * s.hw;
   const int hp = h + 2 * pad, wp = w + 2 * pad;
   const size_t out_plane = size_t(hp) * wp;
-  // >= ~2k values per chunk: handing a chunk to a spinning worker costs well under a
-  // microsecond (measured), so even the 16x16 levels' small group norms are worth splitting.
-  const int64_t grain = std::max<int64_t>(1, int64_t(2048 / count));
-  parallel(ctx, int64_t(s.n) * s.groups, grain, [&](int64_t b, int64_t e, int) {
+  parallel(ctx, int64_t(s.n) * s.groups, group_grain(s), [&](int64_t b, int64_t e, int) {
     for (int64_t item = b; item < e; ++item) {
       const int n = int(item / s.groups), g = int(item % s.groups);
       const size_t base = (size_t(n) * s.c + size_t(g) * cpg) * s.hw;
       const float mean = float(kt.sum(count, x + base) / double(count));
       const double var = kt.sum_sq_dev(count, x + base, mean) / double(count);
       const float rstd = float(1.0 / std::sqrt(var + double(s.eps)));
-      // y = (x - mean) * a + b for channel c, gamma/beta and the adaptive scale/shift folded in.
-      auto coeffs = [&](int c, float& a, float& bb) {
-        a = rstd * (p.gamma ? p.gamma[c] : 1.0f);
-        bb = p.beta ? p.beta[c] : 0.0f;
-        if (p.scale) {
-          const float s1 = 1.0f + p.scale[size_t(n) * s.c + c];
-          a *= s1;
-          bb *= s1;
-        }
-        if (p.shift) bb += p.shift[size_t(n) * s.c + c];
-      };
+      auto coeffs = [&](int c, float& a, float& bb) { channel_coeffs(s, p, n, c, rstd, a, bb); };
 #if WL_HAVE_X86
       // Pairs: two channels at a time through a short f32 staging row (L1), then rounded to
       // bf16 and interleaved into the pair plane, the layout the bf16 conv reads.
