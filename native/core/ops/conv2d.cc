@@ -85,7 +85,7 @@ bool uses_rows(const kernels::Table& kt, const ConvShape& s) {
 // input first splits it by channel across the workers and convolves it by rows, so each
 // worker read half its input from the other core, through L3, and two threads were no faster
 // than one. A band's buffer (kBandFloats) stays in the worker's L2. Same tiles, same sums.
-constexpr size_t kBandMinFloats = size_t(1) << 17;  // padded input above this (512 KB): bands
+constexpr size_t kBandMinFloats = size_t(1) << 16;  // padded input above this (256 KB): bands
 constexpr size_t kBandFloats = size_t(1) << 16;     // aim for 256 KB of padded rows per band
 
 bool banded_rows(const kernels::Table& kt, const ConvShape& s, int threads) {
