@@ -373,7 +373,9 @@ TEST(fast_ops_do_not_allocate) {
 TEST(banded_convs_match_one_thread_bit_for_bit) {
   Rng rng(41);
   const ConvShape shapes[] = {{1, 16, 128, 128, 16, 3, 1, 1}, {2, 32, 64, 64, 21, 3, 1, 1},
-                              {1, 24, 100, 120, 8, 3, 1, 1}, {1, 16, 128, 128, 3, 3, 1, 1}};
+                              {1, 24, 100, 120, 8, 3, 1, 1},  {1, 16, 128, 128, 3, 3, 1, 1},
+                              {1, 64, 16, 16, 64, 3, 1, 1},   {2, 72, 16, 16, 8, 3, 1, 1},
+                              {1, 64, 32, 32, 64, 3, 1, 1}};
   int banded = 0;
   for (const ConvShape& s : shapes) {
     const size_t nx = size_t(s.n) * s.cin * s.h * s.w;

@@ -90,7 +90,10 @@ constexpr size_t kBandFloats = size_t(1) << 16;     // aim for 256 KB of padded 
 
 bool banded_rows(const kernels::Table& kt, const ConvShape& s, int threads) {
   const size_t padded = size_t(s.cin) * (s.h + 2 * s.pad) * (s.w + 2 * s.pad);
-  return threads > 1 && uses_rows(kt, s) && s.out_w() >= kt.conv_nr && padded > kBandMinFloats;
+  if (threads <= 1 || !uses_rows(kt, s)) return false;
+  // Two-row tiles (the 16x16 level on AVX-512): small inputs, but the same cross-core reads.
+  if (pairs_rows(kt, s)) return s.out_h() >= 8;
+  return s.out_w() >= kt.conv_nr && padded > kBandMinFloats;
 }
 
 // Output rows per band: within kBandFloats of padded rows where possible, and a multiple of 4
@@ -101,7 +104,8 @@ int band_rows(const ConvShape& s) {
   const int oh = s.out_h();
   int bands = int(ceil_div(size_t(oh), size_t(fit)));
   bands = int(ceil_div(size_t(bands), 4)) * 4;
-  return int(ceil_div(size_t(oh), size_t(bands)));
+  const int rows = int(ceil_div(size_t(oh), size_t(bands)));
+  return rows + (rows & 1);  // even, for two-row tiles
 }
 
 // A worker's band buffer: [Cin][band + k - 1][W + 2p], the tiles' over-read, then the K row
@@ -385,7 +389,7 @@ void conv2d_bands(const OpCtx& ctx, const ConvShape& s, const float* x, const fl
   const int band = band_rows(s), bh = band + s.k - 1;
   const int bands = int(ceil_div(size_t(oh), size_t(band)));
   const int nr = kt.conv_nr, vec = kt.conv_flat_vec;
-  const bool flat = flat_rows(kt, s);
+  const bool flat = flat_rows(kt, s), pairs = pairs_rows(kt, s);
   const int tiles_per_row = int(ceil_div(size_t(ow), size_t(nr)));
   const int k_len = s.cin * s.k * s.k;
   const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
@@ -458,6 +462,16 @@ void conv2d_bands(const OpCtx& ctx, const ConvShape& s, const float* x, const fl
         continue;
       }
       for (int v = 0; vec > 0 && v < nr / vec; ++v) t.vec_off[v] = v * vec;
+      if (pairs) {
+        // Two whole rows per tile, their vectors one padded row apart (as conv2d_rows).
+        t.vec_pitch = size_t(wp);
+        for (int r = 0; r < rows; r += 2) {
+          t.b = buf + size_t(r) * wp;
+          t.cols = std::min(2, rows - r) * ow;
+          run_tile(size_t(oy0 + r) * ow);
+        }
+        continue;
+      }
       for (int r = 0; r < rows; ++r) {
         for (int tx = 0; tx < tiles_per_row; ++tx) {
           const int ox0 = tx * nr;
