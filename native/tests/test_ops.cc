@@ -366,16 +366,18 @@ TEST(fast_ops_do_not_allocate) {
   }
 }
 
-// Large full-resolution convs run as bands of output rows on more than one thread, each worker
-// padding (or group-normalising) its own input rows. The sums are the same, so the outputs must
-// be bit-identical to one thread's (the unbanded path), for the plain conv and the fused
-// GN-SiLU conv with every affine term, on every ISA with indirect tiles.
+// On more than one thread, large full-resolution convs run as bands of output rows, each worker
+// padding (or group-normalising) its own input rows, and the 8x8 / 4x4 levels split their
+// output channels across the threads. The sums are the same, so the outputs must be
+// bit-identical to one thread's, for the plain conv and the fused GN-SiLU conv with every
+// affine term, on every ISA with indirect tiles.
 TEST(banded_convs_match_one_thread_bit_for_bit) {
   Rng rng(41);
   const ConvShape shapes[] = {{1, 16, 128, 128, 16, 3, 1, 1}, {2, 32, 64, 64, 21, 3, 1, 1},
                               {1, 24, 100, 120, 8, 3, 1, 1},  {1, 16, 128, 128, 3, 3, 1, 1},
                               {1, 64, 16, 16, 64, 3, 1, 1},   {2, 72, 16, 16, 8, 3, 1, 1},
-                              {1, 64, 32, 32, 64, 3, 1, 1}};
+                              {1, 64, 32, 32, 64, 3, 1, 1},   {1, 128, 8, 8, 128, 3, 1, 1},
+                              {1, 192, 4, 4, 192, 3, 1, 1},   {2, 96, 8, 8, 72, 3, 1, 1}};
   int banded = 0;
   for (const ConvShape& s : shapes) {
     const size_t nx = size_t(s.n) * s.cin * s.h * s.w;
