@@ -96,15 +96,25 @@ def residual_base(predicts, context, memory=None):
     [N, M, C, h, w], poses, mask [N, M]) with slot 0 the render and slot 1 its per-cell valid
     fraction (lab_cache.slot_inputs kinds ("render", "mask")); a target whose cache is absent
     (mask 0) keeps the newest latent. Keeping the render is then what costs the network nothing,
-    so on a turn the rotated view is the default and not the frame before it."""
+    so on a turn the rotated view is the default and not the frame before it.
+    "residual_render" (the same lab): the render (slot 0) wherever the cache is present, for
+    renders whose holes were filled with the newest frame in pixel space before encoding."""
     if predicts == "latent":
         return None
     newest = context[:, -1]
     if predicts == "residual":
         return newest
+    if predicts == "residual_render":
+        # The render itself where the cache is present: a layer whose holes hold the newest frame
+        # already (lab_cache.fill_holes), so no per-cell blend is needed.
+        if not memory:
+            raise ValueError("predicts 'residual_render' needs the cache's render in memory slot 0")
+        lat, _, present = memory
+        keep = present[:, 0].to(newest.dtype).view(-1, 1, 1, 1)
+        return newest + keep * (lat[:, 0].to(newest.dtype) - newest)
     if predicts != "residual_cache":
-        raise ValueError(f"denoiser.predicts '{predicts}': expected latent, residual or "
-                         "residual_cache")
+        raise ValueError(f"denoiser.predicts '{predicts}': expected latent, residual, "
+                         "residual_cache or residual_render")
     if not memory or memory[0].shape[1] < 2:
         raise ValueError("predicts 'residual_cache' needs the cache's render and mask in memory "
                          "slots 0 and 1")

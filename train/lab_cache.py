@@ -96,10 +96,25 @@ def fill_cracks(rgb: np.ndarray, mask: np.ndarray, reach: int = CRACK_REACH):
     return out, m
 
 
+FILLS = ("none", "newest")
+
+
+def fill_holes(rgb: np.ndarray, mask: np.ndarray, newest: np.ndarray) -> np.ndarray:
+    """The render with every hole pixel (mask 0) taken from the newest frame at the same screen
+    position (a layer built with fill "newest"): standing still the render is then the newest
+    frame wherever the cache has nothing, and on a turn only the revealed strip is a guess.
+    rgb, newest uint8 [..., H, W, 3], mask uint8 [..., H, W] -> uint8 [..., H, W, 3]."""
+    return np.where(mask[..., None] > 0, rgb, newest)
+
+
 def cache_renders(frames: np.ndarray, depths: np.ndarray, poses: np.ndarray, intr,
-                  policy: str = "newest", threads: int = 1):
+                  policy: str = "newest", threads: int = 1, fill: str = "none"):
     """One world's sequence: frames uint8 [T,H,W,3], depths [T,H,W], poses [T,3] -> renders uint8
-    [T,H,W,3] and masks uint8 [T,H,W], render t made before frame t is inserted."""
+    [T,H,W,3] and masks uint8 [T,H,W], render t made before frame t is inserted. fill "newest":
+    render t's holes take frame t - 1 (fill_holes; render 0 keeps them black); the masks are
+    the renders' own either way."""
+    if fill not in FILLS:
+        raise ValueError(f"lab cache: fill '{fill}': choose from {', '.join(FILLS)}")
     T = frames.shape[0]
     out = np.empty_like(frames)
     masks = np.empty(frames.shape[:3], np.uint8)
@@ -107,6 +122,8 @@ def cache_renders(frames: np.ndarray, depths: np.ndarray, poses: np.ndarray, int
         for t in range(T):
             cam = point_cache.pose_camera(intr, *poses[t])
             out[t], _, masks[t] = cache.render(cam)
+            if fill == "newest" and t > 0:
+                out[t] = fill_holes(out[t], masks[t], frames[t - 1])
             cache.insert(cam, frames[t], depths[t])
     return out, masks
 
@@ -141,8 +158,11 @@ def _mismatch(what: str, a: np.ndarray, b: np.ndarray) -> None:
 
 
 def build(set_dir: str, policy: str = "newest", group: int = 32, log=print,
-          layer_dir: Optional[str] = None) -> Dict:
-    """Builds the layer of `set_dir` into `layer_dir` (default: the set's own directory)."""
+          layer_dir: Optional[str] = None, fill: str = "none") -> Dict:
+    """Builds the layer of `set_dir` into `layer_dir` (default: the set's own directory); fill:
+    what the renders' holes hold before encoding (cache_renders)."""
+    if fill not in FILLS:
+        raise ValueError(f"lab cache: fill '{fill}': choose from {', '.join(FILLS)}")
     if policy not in point_cache.POLICIES:
         raise ValueError(f"lab cache: policy '{policy}': choose from "
                          f"{', '.join(point_cache.POLICIES)}")
@@ -172,7 +192,7 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print,
         _mismatch(f"training actions of worlds {g0}..{g0 + len(seeds) - 1}", ac,
                   np.asarray(a_train[g0:g0 + len(seeds)]))
         for j in range(len(seeds)):
-            ren, m = cache_renders(fr[j], dp[j], po[j], intr, policy, threads=2)
+            ren, m = cache_renders(fr[j], dp[j], po[j], intr, policy, threads=2, fill=fill)
             z_r[g0 + j] = lab_set.encode_frames(ae, ren)
             valid[g0 + j] = (m > 0).mean(axis=(1, 2))
             cells[g0 + j] = cell_fraction(m, (h, w))
@@ -189,7 +209,7 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print,
     _mismatch("held-out frames", fr, np.load(set_path("held_frames")))
     zs, vs, cs = [], [], []
     for j in range(V):
-        ren, m = cache_renders(fr[j], dp[j], po[j], intr, policy)
+        ren, m = cache_renders(fr[j], dp[j], po[j], intr, policy, fill=fill)
         zs.append(lab_set.encode_frames(ae, ren))
         vs.append((m > 0).mean(axis=(1, 2)))
         cs.append(cell_fraction(m, (h, w)))
@@ -205,10 +225,12 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print,
     np.save(path("turn_depths"), td)
     np.save(path("turn_poses"), tp)
     cmeta = {
-        "version": CACHE_VERSION, "policy": policy, "set_sha256": meta["sha256"],
+        "version": CACHE_VERSION, "policy": policy, "fill": fill, "set_sha256": meta["sha256"],
         "camera": {k: getattr(intr, k) for k in CAMERA_FIELDS},
         "render": "rendered at camera t before frame t is inserted (frames < t, true depth); "
-                  "invalid pixels black; encoded by the set's encoder",
+                  + ("invalid pixels black" if fill == "none" else
+                     "invalid pixels from frame t - 1 (black at t = 0)")
+                  + "; encoded by the set's encoder",
         "train_valid_mean": round(float(valid.mean()), 4),
         "train_valid_zero_share": round(float((valid == 0).mean()), 4),
         "build_s": round(time.time() - t_start, 1),
@@ -292,6 +314,7 @@ class CacheLayer:
         load = lambda n: np.load(os.path.join(layer_dir, n + ".npy"))  # noqa: E731
         self.dir = layer_dir
         self.policy = self.meta.get("policy", "newest")
+        self.fill = self.meta.get("fill", "none")
         self.train_latents = torch.from_numpy(load("train_render_latents").astype(np.float32))
         self.train_valid = torch.from_numpy(load("train_render_valid"))
         self.train_cells = torch.from_numpy(load("train_render_mask").astype(np.float32))

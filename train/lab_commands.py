@@ -19,7 +19,7 @@ def cmd_build(args):
 
 def cmd_cache_build(args):
     from . import lab_cache
-    lab_cache.build(args.set_dir, args.policy, layer_dir=args.layer_dir)
+    lab_cache.build(args.set_dir, args.policy, layer_dir=args.layer_dir, fill=args.fill)
 
 
 def cmd_train(args):
@@ -114,6 +114,9 @@ def _args_cache_build(p):
     p.add_argument("--layer-dir", default=None,
                    help="write the layer here instead of beside the set's files (a second "
                         "layer, e.g. of another policy, beside the first)")
+    p.add_argument("--fill", choices=["none", "newest"], default="none",
+                   help="what the renders' holes hold before encoding: black (none) or the "
+                        "previous frame's pixels (newest; for predicts residual_render arms)")
 
 
 def _args_train(p):

@@ -102,6 +102,10 @@ class CacheSlot:
                              f"the denoiser has {self.M} memory slot(s)")
         if feed not in ("model", "truth"):
             raise ValueError(f"cache feed '{feed}': model or truth")
+        if model.predicts == "residual_render" and layer.fill != "newest":
+            raise ValueError(f"{model.manifest.get('name')} predicts residual_render: it needs a "
+                             f"cache layer built with --fill newest ({layer.dir} has fill "
+                             f"'{layer.fill}')")
         self.feed = feed
         self.valid_sum, self.valid_n = 0.0, 0
         # What the last rollout's renders were (the turn line's per-frame diagnostic): valid
@@ -141,6 +145,8 @@ class CacheSlot:
             outs = []
             self.last_valid = np.zeros((V, T), np.float32)
             self.last_renders = None
+            # A layer built with fill "newest": holes take the newest frame the model was given.
+            newest = np.ascontiguousarray(ctx_frames[:, -1])
             for t in range(T):
                 noise = torch.randn(ctx[:, 0].shape, generator=gen)
                 cams = [point_cache.pose_camera(intr, *poses[i, t]) for i in range(V)]
@@ -148,6 +154,9 @@ class CacheSlot:
                 if self.fill_cracks:
                     ren = [(rgb_m[0], None, rgb_m[1]) for rgb_m in
                            (lab_cache.fill_cracks(r[0], r[2]) for r in ren)]
+                if self.layer.fill == "newest":
+                    ren = [(lab_cache.fill_holes(r[0], r[2], newest[i]), None, r[2])
+                           for i, r in enumerate(ren)]
                 lat = torch.from_numpy(self.encoder.encode(np.stack([r[0] for r in ren])))
                 valid = torch.tensor([float((r[2] > 0).mean()) for r in ren])
                 cells = torch.from_numpy(cell_fraction(np.stack([r[2] for r in ren]),
@@ -164,6 +173,7 @@ class CacheSlot:
                          else np.ascontiguousarray(frames[:, t]))
                 for i, c in enumerate(caches):
                     c.insert(cams[i], shown[i], depths[i, t])
+                newest = shown
                 ctx = torch.cat([ctx[:, 1:], z[:, None]], dim=1)
             return torch.stack(outs, dim=1)
         finally:

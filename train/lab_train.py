@@ -91,6 +91,18 @@ ARMS: Dict[str, tuple] = {
                                     "cache_mask_residual_sampled predicting the change from the "
                                     "render where valid instead of from the newest latent "
                                     "(needs lab-cache-build)"),
+    # The render-as-base arm on renders whose holes hold the previous frame's pixels (a layer
+    # built with --fill newest): standing still the base is then about the newest frame itself,
+    # where cache_base_residual_sampled's black-holed renders cost 1.3-2.2 dB
+    # (docs/notes/2026-12-07-cache-base-arm.md).
+    "cache_filled_base_residual_sampled": (["dyn.predicts=residual_render",
+                                            "dyn.sigma_max_prob=0.8", "dyn.ctx_noise_prob=0.2",
+                                            "dyn.ctx_noise_max=0.3", "dyn.unroll_prob=0.25",
+                                            "dyn.sampler_steps=1", "dyn.memory_slots=2",
+                                            "dyn.memory_drop=0.2"],
+                                           "predicts the change from the render itself, on "
+                                           "renders hole-filled with the previous frame (needs "
+                                           "lab-cache-build --fill newest)"),
 }
 
 # Arms fed by the cache layer (train/lab_cache.py): what each memory slot holds, in slot order.
@@ -101,6 +113,7 @@ CACHE_ARMS: Dict[str, tuple] = {
     "cache_fill_residual_sampled": ("filled", "mask"),
     "cache_mask_turndrop_residual_sampled": ("render", "mask"),
     "cache_base_residual_sampled": ("render", "mask"),
+    "cache_filled_base_residual_sampled": ("render", "mask"),
 }
 
 # turn_starts: a target starts a motion when its action (the newest context action, the one that
@@ -200,6 +213,9 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
     if c.memory_drop_turn_start >= 0 and not kinds:
         raise ValueError(f"dyn.memory_drop_turn_start is for the cache arms "
                          f"({', '.join(CACHE_ARMS)}), not '{arm}'")
+    if c.predicts == "residual_render" and (layer is None or layer.fill != "newest"):
+        raise ValueError(f"arm '{arm}' predicts the change from the render itself: it needs a "
+                         "cache layer built with `lab-cache-build --fill newest` (--cache-dir)")
     if kinds and c.memory_slots != len(kinds):
         raise ValueError(f"arm '{arm}' fills {len(kinds)} memory slot(s) ({', '.join(kinds)}); "
                          f"dyn.memory_slots is {c.memory_slots}")
@@ -208,6 +224,7 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
     if kinds:
         manifest["training"]["cache_slots"] = list(kinds)
         manifest["training"]["cache_policy"] = layer.policy
+        manifest["training"]["cache_fill"] = layer.fill
     device = torch.device("cpu")
     torch.manual_seed(seed)
     model = modules.Denoiser(manifest)

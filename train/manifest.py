@@ -63,8 +63,9 @@ MAX_SAMPLER_STEPS = 8
 # "residual" = its change from the newest context latent (copy-then-correct: the sampler runs on
 # the change and adds the newest context latent back, so a still scene costs the network nothing);
 # "residual_cache" = its change from the point cache's render where valid (issue 18's proxy lab,
-# edm.residual_base; the engine refuses it until an arm earns carrying it through).
-PREDICTS = ("latent", "residual", "residual_cache")
+# edm.residual_base; the engine refuses it until an arm earns carrying it through);
+# "residual_render" = its change from the render itself (renders hole-filled in pixel space).
+PREDICTS = ("latent", "residual", "residual_cache", "residual_render")
 MAX_CONTEXT_NOISE = 1e3
 
 
@@ -132,6 +133,8 @@ def check(m):
     check_context_noise(m["sampler"]["context_noise_sigma"])
     if dn.get("predicts", "latent") not in PREDICTS:
         fail("denoiser.predicts must be one of %s, got %r" % ("/".join(PREDICTS), dn["predicts"]))
+    if dn.get("predicts") == "residual_render" and dn.get("memory", {}).get("slots", 0) < 1:
+        fail("denoiser.predicts 'residual_render' needs a memory slot (the cache's render)")
     if dn.get("predicts") == "residual_cache" and dn.get("memory", {}).get("slots", 0) < 2:
         fail("denoiser.predicts 'residual_cache' needs 2 memory slots (the cache's render and "
              "its mask)")

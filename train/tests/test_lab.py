@@ -104,6 +104,19 @@ class CacheResidualBase(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "render and mask"):
             edm.residual_base("residual_cache", ctx, ())
 
+    def test_render_base_is_the_render_where_present(self):
+        ctx = torch.randn(2, 4, 8, 6, 8)
+        render, mem = self._memory(ctx, torch.tensor([True, False]))
+        base = edm.residual_base("residual_render", ctx, mem)
+        self.assertLess(float((base[0] - render[0]).abs().max()), 1e-6)  # holes too: pre-filled
+        self.assertTrue(torch.equal(base[1], ctx[1, -1]))
+        with self.assertRaisesRegex(ValueError, "memory slot 0"):
+            edm.residual_base("residual_render", ctx, ())
+        m = mf.tiny_manifest()
+        m["denoiser"]["predicts"] = "residual_render"
+        with self.assertRaisesRegex(ValueError, "needs a memory slot"):
+            mf.check(m)
+
     def test_zero_network_keeps_the_render(self):
         ctx = torch.randn(2, 4, 8, 6, 8)
         render, mem = self._memory(ctx, torch.tensor([True, True]))

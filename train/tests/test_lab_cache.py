@@ -52,6 +52,46 @@ class FillCracks(unittest.TestCase):
         self.assertTrue(np.array_equal(same, rgb[8:12]) and np.array_equal(same_m, mask[8:12]))
 
 
+class FillHoles(unittest.TestCase):
+    def test_holes_take_the_newest_frame_and_surfaces_stay(self):
+        from train import lab_cache
+        g = np.random.default_rng(0)
+        rgb = g.integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+        newest = g.integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+        mask = np.full((2, 16, 16), 255, np.uint8)
+        mask[:, :4] = 0
+        mask[1, 9, 9] = 0
+        out = lab_cache.fill_holes(rgb, mask, newest)
+        hole = mask == 0
+        self.assertTrue(np.array_equal(out[hole], newest[hole]))
+        self.assertTrue(np.array_equal(out[~hole], rgb[~hole]))
+        with self.assertRaisesRegex(ValueError, "fill 'left'"):
+            lab_cache.cache_renders(rgb, np.ones((2, 16, 16), np.float32),
+                                    np.zeros((2, 3), np.float32), None, fill="left")
+
+
+@unittest.skipUnless(_have_cache(), "needs libworldloop.so with the point cache and the model")
+class FilledRenders(unittest.TestCase):
+    def test_render_holes_hold_the_previous_frame(self):
+        from train import lab_cache, world
+        seeds = [5]
+        b = world.WorldBatch(seeds, width=64, height=64, explore=lab_set.EXPLORE)
+        try:
+            fr, _, po, dp = b.generate(6, depth=True)
+        finally:
+            b.close()
+        intr = lab_cache.intrinsics(64)
+        plain, m = lab_cache.cache_renders(fr[0], dp[0], po[0], intr, "first")
+        filled, m2 = lab_cache.cache_renders(fr[0], dp[0], po[0], intr, "first", fill="newest")
+        self.assertTrue(np.array_equal(m, m2))
+        self.assertTrue(np.array_equal(filled[0], plain[0]))   # nothing before frame 0
+        for t in range(1, 6):
+            hole = m[t] == 0
+            self.assertTrue(hole.any())   # the sky at least
+            self.assertTrue(np.array_equal(filled[t][hole], fr[0, t - 1][hole]))
+            self.assertTrue(np.array_equal(filled[t][~hole], plain[t][~hole]))
+
+
 @unittest.skipUnless(_have_cache(), "needs libworldloop.so with the point cache and the model")
 class PointCacheWrapper(unittest.TestCase):
     def test_render_after_insert_reproduces_the_frame_where_valid(self):
