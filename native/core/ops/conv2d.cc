@@ -283,6 +283,26 @@ void build_panel(const ConvShape& s, const float* x, int64_t j0, int nr, int nr_
 
 float* padded_input_of(const OpCtx& ctx) { return ops_detail::slot(ctx, 0, 0); }
 
+// Runs output-channel blocks [cb0, cb1) of tile t (its B side set) whose first output pixel is
+// p0 of image n's plane: weights, bias, output and residual per block.
+void run_blocks(kernels::ConvTile& t, void (*tile_fn)(const kernels::ConvTile&),
+                const ConvShape& s, const float* packed_w, int k_len, const ConvEpilogue& ep,
+                float* y, int n, size_t p0, int cb0, int cb1) {
+  const size_t plane = size_t(s.out_h()) * s.out_w();
+  for (int cb = cb0; cb < cb1; ++cb) {
+    const int co0 = cb * kConvMR;
+    const size_t off = (size_t(n) * s.cout + co0) * plane + p0;
+    t.a = packed_w + size_t(cb) * k_len * kConvMR;
+    t.rows = std::min(kConvMR, s.cout - co0);
+    t.bias = ep.bias ? ep.bias + co0 : nullptr;
+    t.c = y + off;
+    t.ldc = plane;
+    t.r = ep.residual ? ep.residual + off : nullptr;
+    t.ldr = plane;
+    tile_fn(t);
+  }
+}
+
 // The indirect path: tiles run along output rows; B row k of the tile at (n, oy, ox0) is
 // xp[n][ci][oy + ky][ox0 + kx ...], i.e. base + koff[k]. xp (borders included) is filled.
 // bf16: xp holds channel pairs (pad_input_pairs), so ci runs over pairs, and the weights are
@@ -363,18 +383,7 @@ void conv2d_rows(const OpCtx& ctx, const ConvShape& s, const float* packed_w,
       t.koff = koff;
       t.k = k_len;
       const int cb_end = std::min(blocks, (split + 1) * blocks_per_split);
-      for (int cb = split * blocks_per_split; cb < cb_end; ++cb) {
-        const int co0 = cb * kConvMR;
-        const size_t off = (size_t(n) * s.cout + co0) * plane + p0;
-        t.a = packed_w + size_t(cb) * k_len * kConvMR;
-        t.rows = std::min(kConvMR, s.cout - co0);
-        t.bias = ep.bias ? ep.bias + co0 : nullptr;
-        t.c = y + off;
-        t.ldc = size_t(plane);
-        t.r = ep.residual ? ep.residual + off : nullptr;
-        t.ldr = size_t(plane);
-        tile_fn(t);
-      }
+      run_blocks(t, tile_fn, s, packed_w, k_len, ep, y, n, p0, split * blocks_per_split, cb_end);
     }
   });
 }
@@ -393,7 +402,6 @@ void conv2d_bands(const OpCtx& ctx, const ConvShape& s, const float* x, const fl
   const int tiles_per_row = int(ceil_div(size_t(ow), size_t(nr)));
   const int k_len = s.cin * s.k * s.k;
   const int blocks = int(ceil_div(size_t(s.cout), kConvMR));
-  const int64_t plane = int64_t(oh) * ow;
   const size_t buf_floats = size_t(s.cin) * bh * wp;
   const size_t slot_floats = band_floats(s);
   OpCtx slot_ctx = ctx;  // the bands live after the (unused here) padded-input region
@@ -433,18 +441,7 @@ void conv2d_bands(const OpCtx& ctx, const ConvShape& s, const float* x, const fl
       t.koff = koff;
       t.k = k_len;
       auto run_tile = [&](size_t p0) {  // p0: the tile's first output pixel in the plane
-        for (int cb = 0; cb < blocks; ++cb) {
-          const int co0 = cb * kConvMR;
-          const size_t off = (size_t(n) * s.cout + co0) * plane + p0;
-          t.a = packed_w + size_t(cb) * k_len * kConvMR;
-          t.rows = std::min(kConvMR, s.cout - co0);
-          t.bias = ep.bias ? ep.bias + co0 : nullptr;
-          t.c = y + off;
-          t.ldc = size_t(plane);
-          t.r = ep.residual ? ep.residual + off : nullptr;
-          t.ldr = size_t(plane);
-          kt.conv_tile_indirect(t);
-        }
+        run_blocks(t, kt.conv_tile_indirect, s, packed_w, k_len, ep, y, n, p0, 0, blocks);
       };
       if (flat) {
         // Flat tiles over the band's pixels, as conv2d_rows runs them (vectors within a row).

@@ -22,9 +22,8 @@ void conv2d_from_padded(const OpCtx& ctx, const ConvShape& s, const float* packe
 // (mean, a, b) per (image, channel) (ops_detail::group_norm_coeffs) and each input row becomes
 // scale_shift(row, mean, a, b, silu), exactly what group_norm_padded writes.
 bool conv2d_runs_banded(const OpCtx& ctx, const ConvShape& s);
-void conv2d_banded_normed(const OpCtx& ctx, const ConvShape& s, const float* x,
-                          const float* coeffs, bool silu, const float* packed_w,
-                          const ConvEpilogue& ep, float* y);
+void conv2d_banded_normed(const OpCtx& ctx, const ConvShape& s, const float* x, const float* coeffs,
+                          bool silu, const float* packed_w, const ConvEpilogue& ep, float* y);
 
 }  // namespace fast
 

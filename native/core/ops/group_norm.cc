@@ -48,6 +48,20 @@ void check_group_norm(const GroupNormShape& s) {
 int64_t group_grain(const GroupNormShape& s) {
   return std::max<int64_t>(1, int64_t(2048 / (size_t(s.c / s.groups) * s.hw)));
 }
+
+// Exact two-pass statistics of group g of image n (both sums in double): mean and 1/std.
+struct GroupStats {
+  float mean, rstd;
+};
+GroupStats group_stats(const kernels::Table& kt, const GroupNormShape& s, const float* x, int n,
+                       int g) {
+  const int cpg = s.c / s.groups;
+  const size_t count = size_t(cpg) * s.hw;
+  const size_t base = (size_t(n) * s.c + size_t(g) * cpg) * s.hw;
+  const float mean = float(kt.sum(count, x + base) / double(count));
+  const double var = kt.sum_sq_dev(count, x + base, mean) / double(count);
+  return {mean, float(1.0 / std::sqrt(var + double(s.eps)))};
+}
 }  // namespace
 
 void group_norm_coeffs(const OpCtx& ctx, const GroupNormShape& s, const float* x,
@@ -55,19 +69,15 @@ void group_norm_coeffs(const OpCtx& ctx, const GroupNormShape& s, const float* x
   check_group_norm(s);
   const kernels::Table& kt = kernels::table(ctx.isa);
   const int cpg = s.c / s.groups;
-  const size_t count = size_t(cpg) * s.hw;
   parallel(ctx, int64_t(s.n) * s.groups, group_grain(s), [&](int64_t b, int64_t e, int) {
     for (int64_t item = b; item < e; ++item) {
       const int n = int(item / s.groups), g = int(item % s.groups);
-      const size_t base = (size_t(n) * s.c + size_t(g) * cpg) * s.hw;
-      const float mean = float(kt.sum(count, x + base) / double(count));
-      const double var = kt.sum_sq_dev(count, x + base, mean) / double(count);
-      const float rstd = float(1.0 / std::sqrt(var + double(s.eps)));
+      const GroupStats st = group_stats(kt, s, x, n, g);
       for (int cc = 0; cc < cpg; ++cc) {
         const int c = g * cpg + cc;
         float* out = coeffs + 3 * (size_t(n) * s.c + c);
-        out[0] = mean;
-        channel_coeffs(s, p, n, c, rstd, out[1], out[2]);
+        out[0] = st.mean;
+        channel_coeffs(s, p, n, c, st.rstd, out[1], out[2]);
       }
     }
   });
@@ -86,17 +96,15 @@ void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, 
 #else
   require(!pairs, "group_norm", "bf16 pairs need AVX-512 BF16");
 #endif
-  const size_t count = size_t(cpg) * s.hw;
   const int hp = h + 2 * pad, wp = w + 2 * pad;
   const size_t out_plane = size_t(hp) * wp;
   parallel(ctx, int64_t(s.n) * s.groups, group_grain(s), [&](int64_t b, int64_t e, int) {
     for (int64_t item = b; item < e; ++item) {
       const int n = int(item / s.groups), g = int(item % s.groups);
       const size_t base = (size_t(n) * s.c + size_t(g) * cpg) * s.hw;
-      const float mean = float(kt.sum(count, x + base) / double(count));
-      const double var = kt.sum_sq_dev(count, x + base, mean) / double(count);
-      const float rstd = float(1.0 / std::sqrt(var + double(s.eps)));
-      auto coeffs = [&](int c, float& a, float& bb) { channel_coeffs(s, p, n, c, rstd, a, bb); };
+      const GroupStats st = group_stats(kt, s, x, n, g);
+      const float mean = st.mean;
+      auto coeffs = [&](int c, float& a, float& bb) { channel_coeffs(s, p, n, c, st.rstd, a, bb); };
 #if WL_HAVE_X86
       // Pairs: two channels at a time through a short f32 staging row (L1), then rounded to
       // bf16 and interleaved into the pair plane, the layout the bf16 conv reads.
