@@ -243,7 +243,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
                          cache_min_valid, cache_fill_cracks)
         res["cache"] = {"policy": cache_policy, "depth": "oracle (the truth's at each tick)",
                         "feed": cache_feed, "slots": list(slot.kinds), "layer": layer.dir,
-                        "layer_policy": layer.policy, "min_valid": slot.min_valid,
+                        "layer_policy": layer.policy, "layer_fill": layer.fill, "min_valid": slot.min_valid,
                         "fill_cracks": slot.fill_cracks}
 
     def rolled(ctx, acts, ticks_ctx=None, ticks=None, turn=None):
