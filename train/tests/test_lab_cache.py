@@ -404,6 +404,14 @@ class CacheLayerAndArm(unittest.TestCase):
         strip = png.read_png_rgb(os.path.join(ev, "turn_strip.png"))
         self.assertEqual(strip.shape, (3 * 130 - 2, (F + 1) * 130 - 2, 3))
 
+    def test_render_base_arm_refuses_an_unfilled_layer(self):
+        # The tiny set's layer was built with fill "none": a residual_render arm must not train
+        # on black-holed renders.
+        out = os.path.join(self.tmp, "filled_base_refused")
+        with self.assertRaisesRegex(ValueError, "--fill newest"):
+            lab_train.run(self.set_dir, out, "cache_filled_base_residual_sampled", 1,
+                          log=lambda *a: None)
+
     def test_turn_start_dropout_rates(self):
         from train import configs
         # "A motion starts": some channel of the newest action differs from the action before
