@@ -14,7 +14,7 @@ import { parseScriptArgs } from '../src/cli/args.js';
 import { DEFAULT_MODEL, resolveModelPath } from '../src/play/model_path.js';
 import { emitTiming } from '../src/profiler/result_line.js';
 import { summarize } from '../src/profiler/stats.js';
-import { launchChromium } from './headless_chromium.js';
+import { launchChromium } from './support/headless_chromium.js';
 import { startWebServer } from '../src/serve/web_server.js';
 import type { PageStatus } from '../src/web/page/page_status.js';
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 // The launcher is shared with bench/web.ts.
-export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from '../../bench/headless_chromium.js';
+export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from '../../bench/support/headless_chromium.js';
 
 /** A test page (test/web/<file>) bundled by esbuild as the page script, WGSL imports as text. */
 export async function bundleTestPage(file: string): Promise<Buffer> {
