@@ -115,22 +115,34 @@ double measure_peak(Isa isa, ThreadPool& pool, int threads, bool bf16 = false) {
     loop = fma_loop_avx2;
   }
 #endif
-  double best = 0;
+  // A repetition counts only if every loop ran on its own worker: when the other core is busy
+  // (or a worker is still asleep) the caller runs both chunks itself, and the "peak" of such a
+  // repetition is one core's, which once halved a 2-thread peak and doubled every frac_peak.
+  double best = 0, best_any = 0;
   float sink = 0;
   for (int rep = 0; rep < 40; ++rep) {
     std::vector<float> out(size_t(threads), 0.0f);
+    std::vector<int> who(size_t(threads), -1);
     const auto t0 = Clock::now();
     if (threads == 1) {
       out[0] = loop(iters);
     } else {
-      pool.parallel_for(threads, 1, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b; i < e; ++i) out[size_t(i)] = loop(iters);
+      pool.parallel_for(threads, 1, [&](int64_t b, int64_t e, int worker) {
+        for (int64_t i = b; i < e; ++i) {
+          out[size_t(i)] = loop(iters);
+          who[size_t(i)] = worker;
+        }
       });
     }
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     for (float v : out) sink += v;
-    best = std::max(best, double(threads) * iters * 12 * lanes * 2 / s / 1e9);
+    const double rate = double(threads) * iters * 12 * lanes * 2 / s / 1e9;
+    std::sort(who.begin(), who.end());
+    const bool all_workers = std::unique(who.begin(), who.end()) == who.end();
+    best_any = std::max(best_any, rate);
+    if (threads == 1 || all_workers) best = std::max(best, rate);
   }
+  if (best == 0) best = best_any;  // no repetition got every worker: the best there was
   if (sink == 12345.0f) std::printf("#\n");
   return best;
 }
