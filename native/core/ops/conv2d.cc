@@ -569,7 +569,7 @@ void conv2d(const OpCtx& ctx, const ConvShape& s, const float* x, const float* p
   const int blocks_per_split = int(ceil_div(size_t(blocks), size_t(splits)));
   const bool direct = s.k == 1 && s.stride == 1 && s.pad == 0;
   const size_t slot_floats = panel_floats(s);
-  if (!bf16 && banded_rows(kt, s, threads)) {
+  if (conv2d_runs_banded(ctx, s)) {
     conv2d_bands(ctx, s, x, packed_w, ep, y, kt);
     return;
   }
@@ -666,8 +666,6 @@ void conv2d_banded_normed(const OpCtx& ctx, const ConvShape& s, const float* x,
 float* conv2d_padded_input(const OpCtx& ctx, const ConvShape& s, bool* pairs) {
   const kernels::Table& kt = kernels::table(ctx.isa);
   *pairs = runs_bf16(ctx);
-  // A banded conv pads its own bands (conv2d_banded_normed).
-  if (conv2d_runs_banded(ctx, s)) return nullptr;
   return uses_rows(kt, s) ? padded_input_of(ctx) : nullptr;
 }
 
