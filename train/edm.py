@@ -104,20 +104,19 @@ def residual_base(predicts, context, memory=None):
     newest = context[:, -1]
     if predicts == "residual":
         return newest
-    if predicts == "residual_render":
-        # The render itself where the cache is present: a layer whose holes hold the newest frame
-        # already (lab_cache.fill_holes), so no per-cell blend is needed.
-        if not memory:
-            raise ValueError("predicts 'residual_render' needs the cache's render in memory slot 0")
-        lat, _, present = memory
-        keep = present[:, 0].to(newest.dtype).view(-1, 1, 1, 1)
-        return newest + keep * (lat[:, 0].to(newest.dtype) - newest)
-    if predicts != "residual_cache":
+    if predicts not in ("residual_cache", "residual_render"):
         raise ValueError(f"denoiser.predicts '{predicts}': expected latent, residual, "
                          "residual_cache or residual_render")
-    if not memory or memory[0].shape[1] < 2:
-        raise ValueError("predicts 'residual_cache' needs the cache's render and mask in memory "
-                         "slots 0 and 1")
+    # residual_render: the render wherever the cache is present (its holes already hold the
+    # newest frame, lab_cache.fill_holes); residual_cache: weighted by the mask slot's per-cell
+    # valid fraction.
+    slots = 1 if predicts == "residual_render" else 2
+    if not memory or memory[0].shape[1] < slots:
+        raise ValueError(f"predicts '{predicts}' needs the cache's render"
+                         + (" in memory slot 0" if slots == 1 else
+                            " and mask in memory slots 0 and 1"))
     lat, _, present = memory
-    weight = lat[:, 1].to(newest.dtype) * present[:, 0].to(newest.dtype).view(-1, 1, 1, 1)
+    weight = present[:, 0].to(newest.dtype).view(-1, 1, 1, 1)
+    if predicts == "residual_cache":
+        weight = lat[:, 1].to(newest.dtype) * weight
     return newest + weight * (lat[:, 0].to(newest.dtype) - newest)

@@ -30,52 +30,43 @@ LAB_DYN = dict(channels=[32, 64, 96], blocks=1, attention_levels=[2], heads=4, g
                cond_dim=96, fourier_dim=32, context=4, batch=32, lr=5e-4, warmup_steps=100,
                unroll=1, unroll_prob=0.5, ema=0.995, sampler_steps=2, memory_slots=0)
 
+# The sampled-levels recipe (train where a 1-step sampler samples, mostly on clean contexts), and
+# the cache arms' two memory slots (render and mask, dropped together on 20 % of the targets).
+SAMPLED = ["dyn.sigma_max_prob=0.8", "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
+           "dyn.unroll_prob=0.25", "dyn.sampler_steps=1"]
+RESIDUAL_SAMPLED = ["dyn.predicts=residual"] + SAMPLED
+TWO_SLOTS = ["dyn.memory_slots=2", "dyn.memory_drop=0.2"]
+
 # Arms: name -> (overrides, what it tests). "residual" needs the set's change std as its
 # sigma_data; lab-train fills it in from meta.json unless given.
 ARMS: Dict[str, tuple] = {
     "base": ([], "the current recipe, latent parameterisation"),
     "residual": (["dyn.predicts=residual"],
                  "copy-then-correct: predict the change from the newest context latent"),
-    "sampled": (["dyn.sigma_max_prob=0.8", "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
-                 "dyn.unroll_prob=0.25", "dyn.sampler_steps=1"],
-                "train where a 1-step sampler samples (80 % at sigma_max) and mostly on clean "
-                "contexts"),
-    "residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
-                          "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
-                          "dyn.unroll_prob=0.25", "dyn.sampler_steps=1"],
+    "sampled": (SAMPLED, "train where a 1-step sampler samples (80 % at sigma_max) and mostly on "
+                "clean contexts"),
+    "residual_sampled": (RESIDUAL_SAMPLED,
                          "copy-then-correct and the sampled-levels recipe together"),
     # Issue 18: one memory slot carrying the point cache's render of the target camera (true
     # frames, true depth: the set's cache layer, train/lab_cache.py); relative pose zero, age 0.
-    "cache_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
-                                "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
-                                "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
-                                "dyn.memory_slots=1", "dyn.memory_drop=0.2"],
+    "cache_residual_sampled": (RESIDUAL_SAMPLED + ["dyn.memory_slots=1", "dyn.memory_drop=0.2"],
                                "residual_sampled plus one memory slot holding the oracle-depth "
                                "point cache's render of the target camera (needs lab-cache-build)"),
     # The same with a second slot carrying the render's valid fraction per latent cell, so that
     # the network knows which render cells are holes (black, never seen) and which are surfaces.
-    "cache_mask_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
-                                     "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
-                                     "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
-                                     "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
+    "cache_mask_residual_sampled": (RESIDUAL_SAMPLED + TWO_SLOTS,
                                     "cache_residual_sampled plus a second memory slot holding "
                                     "the render's latent-cell valid mask (needs lab-cache-build)"),
     # The mask arm with the render's holes filled by the newest context latent (slot 0; the
     # mask slot still says where the holes were).
-    "cache_fill_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
-                                     "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
-                                     "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
-                                     "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
+    "cache_fill_residual_sampled": (RESIDUAL_SAMPLED + TWO_SLOTS,
                                     "cache_mask_residual_sampled with the render's holes filled "
                                     "by the newest context latent (needs lab-cache-build)"),
     # The mask arm with the cache dropped far more often where a motion starts (turn_starts), so
     # that the first step of a turn is learnt from the action more than from the render, which
     # stalls it in the mask arm (docs/notes/2026-12-07-cache-turn-agreement.md).
-    "cache_mask_turndrop_residual_sampled": (["dyn.predicts=residual", "dyn.sigma_max_prob=0.8",
-                                              "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
-                                              "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
-                                              "dyn.memory_slots=2", "dyn.memory_drop=0.2",
-                                              "dyn.memory_drop_turn_start=0.7"],
+    "cache_mask_turndrop_residual_sampled": (RESIDUAL_SAMPLED + TWO_SLOTS
+                                             + ["dyn.memory_drop_turn_start=0.7"],
                                              "cache_mask_residual_sampled with the cache dropped "
                                              "on 70 % of the targets where a motion starts "
                                              "(20 % elsewhere; needs lab-cache-build)"),
@@ -84,10 +75,7 @@ ARMS: Dict[str, tuple] = {
     # edm.residual_base), so that on a turn the rotated view costs nothing and the frame before
     # it does; the mask arm stalls at a turn's first frames, hedging between the two
     # (docs/notes/2026-12-07-cache-turn-agreement.md).
-    "cache_base_residual_sampled": (["dyn.predicts=residual_cache", "dyn.sigma_max_prob=0.8",
-                                     "dyn.ctx_noise_prob=0.2", "dyn.ctx_noise_max=0.3",
-                                     "dyn.unroll_prob=0.25", "dyn.sampler_steps=1",
-                                     "dyn.memory_slots=2", "dyn.memory_drop=0.2"],
+    "cache_base_residual_sampled": (["dyn.predicts=residual_cache"] + SAMPLED + TWO_SLOTS,
                                     "cache_mask_residual_sampled predicting the change from the "
                                     "render where valid instead of from the newest latent "
                                     "(needs lab-cache-build)"),
@@ -95,11 +83,7 @@ ARMS: Dict[str, tuple] = {
     # built with --fill newest): standing still the base is then about the newest frame itself,
     # where cache_base_residual_sampled's black-holed renders cost 1.3-2.2 dB
     # (docs/notes/2026-12-07-cache-base-arm.md).
-    "cache_filled_base_residual_sampled": (["dyn.predicts=residual_render",
-                                            "dyn.sigma_max_prob=0.8", "dyn.ctx_noise_prob=0.2",
-                                            "dyn.ctx_noise_max=0.3", "dyn.unroll_prob=0.25",
-                                            "dyn.sampler_steps=1", "dyn.memory_slots=2",
-                                            "dyn.memory_drop=0.2"],
+    "cache_filled_base_residual_sampled": (["dyn.predicts=residual_render"] + SAMPLED + TWO_SLOTS,
                                            "predicts the change from the render itself, on "
                                            "renders hole-filled with the previous frame (needs "
                                            "lab-cache-build --fill newest)"),
@@ -154,12 +138,10 @@ def cache_memory(layer, w: torch.Tensor, t: torch.Tensor, pose_dim: int, drop,
     valid = (layer.held_valid if held else layer.train_valid)[w, t]
     need_cells = "mask" in kinds or "filled" in kinds
     cells = (layer.held_cells if held else layer.train_cells)[w, t] if need_cells else None
-    if isinstance(drop, torch.Tensor):
-        if drop.shape != w.shape:
-            raise ValueError(f"per-target drop probabilities {list(drop.shape)} for {len(w)} targets")
-        keep = torch.rand(len(w), generator=gen) >= drop if bool((drop > 0).any()) else None
-    else:
-        keep = torch.rand(len(w), generator=gen) >= drop if drop > 0 else None
+    if isinstance(drop, torch.Tensor) and drop.shape != w.shape:
+        raise ValueError(f"per-target drop probabilities {list(drop.shape)} for {len(w)} targets")
+    drops = bool((torch.as_tensor(drop) > 0).any())
+    keep = torch.rand(len(w), generator=gen) >= drop if drops else None
     return slot_inputs(kinds, lat, valid, cells, pose_dim, keep, newest)
 
 
