@@ -15,7 +15,8 @@ from typing import Any, Dict, Optional
 
 import torch
 
-STAGES = ("ae", "dyn", "lab")  # lab: a proxy-lab arm (train/lab_train.py)
+STAGES = ("ae", "dyn", "lab", "depth")  # lab: a proxy-lab arm (train/lab_train.py); depth:
+# the lab's depth head (train/lab_depth.py)
 
 
 def ckpt_dir(out: str) -> str:

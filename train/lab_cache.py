@@ -158,14 +158,21 @@ def _mismatch(what: str, a: np.ndarray, b: np.ndarray) -> None:
 
 
 def build(set_dir: str, policy: str = "newest", group: int = 32, log=print,
-          layer_dir: Optional[str] = None, fill: str = "none") -> Dict:
+          layer_dir: Optional[str] = None, fill: str = "none",
+          depth_head: Optional[str] = None) -> Dict:
     """Builds the layer of `set_dir` into `layer_dir` (default: the set's own directory); fill:
-    what the renders' holes hold before encoding (cache_renders)."""
+    what the renders' holes hold before encoding (cache_renders); depth_head: a lab depth head's
+    file (train/lab_depth.py) whose predicted depth the renders are made with instead of the
+    truth's (held_depths, turn_depths stay the truth's: the eval predicts its own)."""
     if fill not in FILLS:
         raise ValueError(f"lab cache: fill '{fill}': choose from {', '.join(FILLS)}")
     if policy not in point_cache.POLICIES:
         raise ValueError(f"lab cache: policy '{policy}': choose from "
                          f"{', '.join(point_cache.POLICIES)}")
+    head = None
+    if depth_head is not None:
+        from .lab_depth import DepthHead
+        head = DepthHead(depth_head)
     layer_dir = layer_dir or set_dir
     os.makedirs(layer_dir, exist_ok=True)
     if os.path.exists(os.path.join(layer_dir, "cache_meta.json")) and layer_dir != set_dir:
@@ -192,7 +199,8 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print,
         _mismatch(f"training actions of worlds {g0}..{g0 + len(seeds) - 1}", ac,
                   np.asarray(a_train[g0:g0 + len(seeds)]))
         for j in range(len(seeds)):
-            ren, m = cache_renders(fr[j], dp[j], po[j], intr, policy, threads=2, fill=fill)
+            dj = dp[j] if head is None else head.predict(fr[j])
+            ren, m = cache_renders(fr[j], dj, po[j], intr, policy, threads=2, fill=fill)
             z_r[g0 + j] = lab_set.encode_frames(ae, ren)
             valid[g0 + j] = (m > 0).mean(axis=(1, 2))
             cells[g0 + j] = cell_fraction(m, (h, w))
@@ -209,7 +217,8 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print,
     _mismatch("held-out frames", fr, np.load(set_path("held_frames")))
     zs, vs, cs = [], [], []
     for j in range(V):
-        ren, m = cache_renders(fr[j], dp[j], po[j], intr, policy, fill=fill)
+        ren, m = cache_renders(fr[j], dp[j] if head is None else head.predict(fr[j]), po[j],
+                               intr, policy, fill=fill)
         zs.append(lab_set.encode_frames(ae, ren))
         vs.append((m > 0).mean(axis=(1, 2)))
         cs.append(cell_fraction(m, (h, w)))
@@ -226,8 +235,11 @@ def build(set_dir: str, policy: str = "newest", group: int = 32, log=print,
     np.save(path("turn_poses"), tp)
     cmeta = {
         "version": CACHE_VERSION, "policy": policy, "fill": fill, "set_sha256": meta["sha256"],
+        "depth": "oracle" if head is None else {"head": depth_head,
+                                                "sha256": lab_set._sha256_file(depth_head)},
         "camera": {k: getattr(intr, k) for k in CAMERA_FIELDS},
-        "render": "rendered at camera t before frame t is inserted (frames < t, true depth); "
+        "render": "rendered at camera t before frame t is inserted (frames < t, "
+                  + ("true depth" if head is None else "the depth head's depth") + "); "
                   + ("invalid pixels black" if fill == "none" else
                      "invalid pixels from frame t - 1 (black at t = 0)")
                   + "; encoded by the set's encoder",
@@ -315,6 +327,8 @@ class CacheLayer:
         self.dir = layer_dir
         self.policy = self.meta.get("policy", "newest")
         self.fill = self.meta.get("fill", "none")
+        # "oracle", or {"head": path, "sha256": ...} for renders made with predicted depth.
+        self.depth = self.meta.get("depth", "oracle")
         self.train_latents = torch.from_numpy(load("train_render_latents").astype(np.float32))
         self.train_valid = torch.from_numpy(load("train_render_valid"))
         self.train_cells = torch.from_numpy(load("train_render_mask").astype(np.float32))

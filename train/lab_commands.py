@@ -1,5 +1,5 @@
 """The proxy lab's subcommands of `python3 -m train` (docs/lab.md): lab-build, lab-cache-build,
-lab-train, lab-eval, lab-compare. Registered into train/__main__.py's dispatcher."""
+lab-depth, lab-train, lab-eval, lab-compare. Registered into train/__main__.py's dispatcher."""
 from __future__ import annotations
 
 import glob
@@ -19,7 +19,14 @@ def cmd_build(args):
 
 def cmd_cache_build(args):
     from . import lab_cache
-    lab_cache.build(args.set_dir, args.policy, layer_dir=args.layer_dir, fill=args.fill)
+    lab_cache.build(args.set_dir, args.policy, layer_dir=args.layer_dir, fill=args.fill,
+                    depth_head=args.depth_head)
+
+
+def cmd_depth(args):
+    from . import lab_depth
+    lab_depth.run(args.set_dir, args.out, args.minutes, args.worlds, args.width, args.batch,
+                  args.lr, args.seed)
 
 
 def cmd_train(args):
@@ -29,7 +36,7 @@ def cmd_train(args):
                          cache_dir=args.cache_dir)
     if not args.no_eval:
         lab_eval.run(path, args.set_dir, out, cache_policy=args.cache_policy,
-                     cache_dir=args.cache_dir)
+                     cache_dir=args.cache_dir, depth_head=args.depth_head)
 
 
 def cmd_critic(args):
@@ -48,7 +55,7 @@ def cmd_eval(args):
                        decoder_model=args.decoder_model, cache_policy=args.cache_policy,
                        cache_feed=args.cache_feed, cache_dir=args.cache_dir,
                        cache_min_valid=args.cache_min_valid,
-                       cache_fill_cracks=args.cache_fill_cracks)
+                       cache_fill_cracks=args.cache_fill_cracks, depth_head=args.depth_head)
     if not args.out:
         print(json.dumps(res, indent=1))
 
@@ -117,6 +124,23 @@ def _args_cache_build(p):
     p.add_argument("--fill", choices=["none", "newest"], default="none",
                    help="what the renders' holes hold before encoding: black (none) or the "
                         "previous frame's pixels (newest; for predicts residual_render arms)")
+    p.add_argument("--depth-head", default=None,
+                   help="make the renders with this depth head's predicted depth (lab-depth's "
+                        "depth_head.safetensors) instead of the truth's")
+
+
+def _args_depth(p):
+    p.add_argument("--set-dir", default=DEFAULT_SET)
+    p.add_argument("--out", default=os.path.join("runs", "lab", "depth"),
+                   help="run directory (default runs/lab/depth; resumes from its ckpt/)")
+    p.add_argument("--minutes", type=float, default=12.0,
+                   help="training wall time in all, resumes included (default 12)")
+    p.add_argument("--worlds", type=int, default=192,
+                   help="training worlds of the set to re-render with depth (default 192)")
+    p.add_argument("--width", type=int, default=16, help="the U-Net's base width (default 16)")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
 
 
 def _args_train(p):
@@ -136,6 +160,9 @@ def _args_train(p):
                         "one beside the set's files)")
     p.add_argument("--cache-policy", choices=["newest", "closest", "first"], default="newest",
                    help="point cache policy of the micro-eval's rollouts (a cache arm)")
+    p.add_argument("--depth-head", default=None,
+                   help="the micro-eval's rollouts insert frames with this depth head's "
+                        "predicted depth (lab-depth) instead of the truth's")
 
 
 def _args_eval(p):
@@ -160,6 +187,9 @@ def _args_eval(p):
     p.add_argument("--cache-fill-cracks", action="store_true",
                    help="a diagnostic: close the cracks of the rollouts' renders (thin holes "
                         "between a surface's points) before they are encoded")
+    p.add_argument("--depth-head", default=None,
+                   help="insert the rollouts' frames with this depth head's predicted depth "
+                        "(lab-depth) instead of the truth's")
 
 
 def _args_critic(p):
@@ -188,6 +218,8 @@ COMMANDS = {
     "lab-build": (cmd_build, "build the proxy lab's cached latent set (docs/lab.md)", _args_build),
     "lab-cache-build": (cmd_cache_build, "add the oracle-depth point cache's renders to a lab set "
                                          "(issue 18; docs/lab.md)", _args_cache_build),
+    "lab-depth": (cmd_depth, "train the point cache's depth head on the set's worlds, then "
+                             "evaluate it on the held-out ones", _args_depth),
     "lab-train": (cmd_train, "train one lab arm from scratch on the set, then micro-eval it",
                   _args_train),
     "lab-critic": (cmd_critic, "fine-tune the set's decoder against a patch critic, then "

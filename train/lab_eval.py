@@ -88,7 +88,7 @@ class CacheSlot:
 
     def __init__(self, model, layer: CacheLayer, encoder, decoder, policy: str,
                  feed: str = "model", min_valid: float = 0.0,
-                 fill_cracks: bool = False):
+                 fill_cracks: bool = False, depth_head=None):
         dn = model.manifest["denoiser"]["memory"]
         self.model, self.layer, self.encoder, self.decoder = model, layer, encoder, decoder
         self.M, self.P, self.policy = int(dn["slots"]), int(dn["pose_dim"]), policy
@@ -107,6 +107,9 @@ class CacheSlot:
                              f"cache layer built with --fill newest ({layer.dir} has fill "
                              f"'{layer.fill}')")
         self.feed = feed
+        # A lab_depth.DepthHead: every frame goes into the cache with its predicted depth instead
+        # of the truth's (issue 18's inference path: no depth buffer from the world).
+        self.depth_head = depth_head
         self.valid_sum, self.valid_n = 0.0, 0
         # What the last rollout's renders were (the turn line's per-frame diagnostic): valid
         # pixel fraction per world and step [V, T] and the renders uint8 [V, T, H, W, 3].
@@ -137,6 +140,8 @@ class CacheSlot:
         intr, K = self.layer.intrinsics, self.model.K
         V, T = ctx.shape[0], actions.shape[1] - (K - 1)
         caches = [point_cache.PointCache(self.policy) for _ in range(V)]
+        if self.depth_head is not None:
+            ctx_depths = self.depth_head.predict(np.ascontiguousarray(ctx_frames))
         try:
             for i, c in enumerate(caches):
                 for j in range(K):
@@ -171,8 +176,10 @@ class CacheSlot:
                 outs.append(z)
                 shown = (self.decoder.decode(z.numpy()) if self.feed == "model"
                          else np.ascontiguousarray(frames[:, t]))
+                dep = (depths[:, t] if self.depth_head is None
+                       else self.depth_head.predict(np.ascontiguousarray(shown)))
                 for i, c in enumerate(caches):
-                    c.insert(cams[i], shown[i], depths[i, t])
+                    c.insert(cams[i], shown[i], dep[i])
                 newest = shown
                 ctx = torch.cat([ctx[:, 1:], z[:, None]], dim=1)
             return torch.stack(outs, dim=1)
@@ -204,7 +211,7 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
         seed: int = 0, log=print, decoder_model: Optional[str] = None,
         cache_policy: str = "newest", cache_feed: str = "model",
         cache_dir: Optional[str] = None, cache_min_valid: float = 0.0,
-        cache_fill_cracks: bool = False) -> Dict:
+        cache_fill_cracks: bool = False, depth_head: Optional[str] = None) -> Dict:
     """decoder_model: decode with this file's decoder instead of the set's (a critic-trained
     decoder, train/critic.py); the latents still come from `model_path`'s denoiser.
     cache_policy: the point cache's policy for a model with memory slots (newest / closest / first);
@@ -213,7 +220,10 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     poses (default: beside the set's files); cache_min_valid: a diagnostic, withhold the
     rollouts' renders whose valid fraction is below it (above 1: every render);
     cache_fill_cracks: close the cracks of the rollouts' renders (lab_cache.fill_cracks; a
-    diagnostic: no arm is trained on such renders, and teacher forcing reads the layer as built)."""
+    diagnostic: no arm is trained on such renders, and teacher forcing reads the layer as built);
+    depth_head: a lab depth head's file (train/lab_depth.py): the rollouts insert every frame
+    with its predicted depth instead of the truth's (teacher forcing reads the layer as built:
+    build it with the same head, lab-cache-build --depth-head)."""
     t0 = time.time()
     lab = LabSet(set_root)
     device = torch.device("cpu")
@@ -239,9 +249,16 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     if model.memory_slots:
         encoder = encoder_engine
         layer = CacheLayer(set_root, cache_dir)
+        head = None
+        if depth_head is not None:
+            from .lab_depth import DepthHead
+            head = DepthHead(depth_head)
         slot = CacheSlot(model, layer, encoder, engine, cache_policy, cache_feed,
-                         cache_min_valid, cache_fill_cracks)
-        res["cache"] = {"policy": cache_policy, "depth": "oracle (the truth's at each tick)",
+                         cache_min_valid, cache_fill_cracks, head)
+        res["cache"] = {"policy": cache_policy,
+                        "depth": ("oracle (the truth's at each tick)" if head is None
+                                  else f"predicted ({depth_head})"),
+                        "layer_depth": layer.depth,
                         "feed": cache_feed, "slots": list(slot.kinds), "layer": layer.dir,
                         "layer_policy": layer.policy, "layer_fill": layer.fill, "min_valid": slot.min_valid,
                         "fill_cracks": slot.fill_cracks}

@@ -207,6 +207,7 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
         manifest["training"]["cache_slots"] = list(kinds)
         manifest["training"]["cache_policy"] = layer.policy
         manifest["training"]["cache_fill"] = layer.fill
+        manifest["training"]["cache_depth"] = layer.depth
     device = torch.device("cpu")
     torch.manual_seed(seed)
     model = modules.Denoiser(manifest)

@@ -412,6 +412,19 @@ class CacheLayerAndArm(unittest.TestCase):
             lab_train.run(self.set_dir, out, "cache_filled_base_residual_sampled", 1,
                           log=lambda *a: None)
 
+    def test_render_base_arm_trains_on_a_filled_layer_and_eval_refuses_an_unfilled_one(self):
+        from train import lab_cache
+        filled = os.path.join(self.tmp, "layer_filled")
+        lab_cache.build(self.set_dir, log=lambda *a: None, layer_dir=filled, fill="newest")
+        self.assertEqual(lab_cache.CacheLayer(self.set_dir, filled).fill, "newest")
+        path = lab_train.run(self.set_dir, os.path.join(self.tmp, "filled_base"),
+                             "cache_filled_base_residual_sampled", 2, TINY_NET,
+                             log=lambda *a: None, cache_dir=filled)
+        self.assertEqual(export.load_model(path)[0]["denoiser"]["predicts"], "residual_render")
+        # Its base would be a black-holed render on the set's own (unfilled) layer.
+        with self.assertRaisesRegex(ValueError, "--fill newest"):
+            lab_eval.run(path, self.set_dir, None, log=lambda *a: None)
+
     def test_turn_start_dropout_rates(self):
         from train import configs
         # "A motion starts": some channel of the newest action differs from the action before
