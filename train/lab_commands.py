@@ -18,7 +18,8 @@ def cmd_build(args):
 
 
 def cmd_cache_build(args):
-    from . import lab_cache
+    from . import lab_cache, trainer
+    trainer.use_all_cpus()   # a depth head runs in PyTorch, which starts with one thread here
     lab_cache.build(args.set_dir, args.policy, layer_dir=args.layer_dir, fill=args.fill,
                     depth_head=args.depth_head)
 
