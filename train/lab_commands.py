@@ -69,6 +69,7 @@ COLUMNS = [("tf_psnr", ("teacher_forced", "psnr")), ("tf_sharp", ("teacher_force
            ("h32_detail", ("h32", "detail")), ("still1", ("still", "1", "psnr")),
            ("still8", ("still", "8", "psnr")), ("still32", ("still", "32", "psnr")),
            ("still32_sharp", ("still", "32", "sharpness_ratio")), ("flicker", ("still", "flicker")),
+           ("still32_self", ("still", "self", "32")),
            ("turn", ("turn", "agreement")), ("return", ("return", "psnr"))]
 
 

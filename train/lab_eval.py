@@ -7,7 +7,8 @@ over truth's; detail = the aligned-detail guard, metrics.detail_correlation):
   h8, h32         self-rolled under the true actions, beside copy-last at the same horizon
   still           K copies of one frame and zero actions (what play feeds when no key is held):
                   PSNR / sharpness / detail after 1, 8, 32 frames and flicker (mean absolute
-                  change between consecutive frames, 0..255 levels; truth's is 0)
+                  change between consecutive frames, 0..255 levels; truth's is 0); self: PSNR of
+                  the model's frame 8 and 32 against its own first frame (MSE pooled)
   turn            sign agreement of the horizontal image shift, model vs truth, turning right and
                   left from a held-out state
   return          persistence: from the turn clips' start, RETURN_TURN frames turning right then
@@ -327,6 +328,13 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
         still[str(h)] = a.result()
     lv = lambda x: ((x.clamp(-1, 1) + 1) * 127.5).round()  # noqa: E731
     still["flicker"] = _r((lv(frames[:, 1:]) - lv(frames[:, :-1])).abs().mean())
+    # Self-consistency (issue 18's "a world that does not change must not change"): the model's
+    # frame h against its own first frame, not against the truth, so the autoencoder's ceiling
+    # does not bound it. MSE pooled over the worlds (a world that holds exactly has MSE 0).
+    still["self"] = {}
+    for h in (8, STILL_FRAMES):
+        mse = float((lv(frames[:, h - 1]) - lv(frames[:, 0])).pow(2).mean())
+        still["self"][str(h)] = _r(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
     res["still"] = still
     sheet_cols.append((truth, frames[:, -1]))
     log(f"[lab eval] still {still} ({time.time() - t0:.0f} s)")

@@ -215,6 +215,10 @@ class LabPipeline(unittest.TestCase):
         for line in ("teacher_forced", "autoencoder", "h8", "h32", "still", "turn"):
             self.assertIn(line, res)
         self.assertIn("flicker", res["still"])
+        # Self-consistency against the model's own first frame: two horizons, finite dB, and an
+        # untrained net drifts (a frame identical to the first would score 100 dB).
+        self.assertEqual(sorted(res["still"]["self"]), ["32", "8"])
+        self.assertTrue(all(0 < v < 100 for v in res["still"]["self"].values()))
         self.assertIn("detail", res["h32"])
         self.assertGreater(res["turn"]["pairs"], 0)
         self.assertTrue(os.path.isfile(os.path.join(out, "lab_sheet.png")))
