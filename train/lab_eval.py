@@ -22,8 +22,8 @@ A model with memory slots is run as the cache-conditioned arm (issue 18; train/l
 zero, age 0, present when the render has any valid pixel. Teacher-forced: the set's cache layer
 (renders of true frames). Rollouts, standing still and turns: a cache per world built during the
 rollout from the true context frames and then the model's OWN decoded frames, each inserted with
-the truth's depth and camera at that tick (oracle depth), rendered at the target camera before
-each step. A model trained with a mask slot (manifest training.cache_slots ["render", "mask"],
+the truth's depth and camera at that tick (oracle depth; with depth_head, the depth a lab depth
+head predicts from the frame, train/lab_depth.py), rendered at the target camera before each step. A model trained with a mask slot (manifest training.cache_slots ["render", "mask"],
 lab_train.CACHE_ARMS) gets slot 1 = the render's valid fraction per latent cell. Models without
 slots run exactly the old path (same seeds, same lines).
 """
