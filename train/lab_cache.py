@@ -107,6 +107,17 @@ def fill_holes(rgb: np.ndarray, mask: np.ndarray, newest: np.ndarray) -> np.ndar
     return np.where(mask[..., None] > 0, rgb, newest)
 
 
+def require_filled_layer(predicts: str, layer, who: str) -> None:
+    """A denoiser that predicts the change from the render itself ("residual_render") must read
+    renders whose holes hold the previous frame (a layer built with --fill newest): a black hole
+    copied as its base would be a black frame. `who` names the arm or model in the error."""
+    if predicts == "residual_render" and (layer is None or layer.fill != "newest"):
+        have = "no cache layer" if layer is None else f"{layer.dir} has fill '{layer.fill}'"
+        raise ValueError(f"{who} predicts residual_render (the change from the render itself): it "
+                         f"needs a cache layer built with `lab-cache-build --fill newest` "
+                         f"(--cache-dir; {have})")
+
+
 def cache_renders(frames: np.ndarray, depths: np.ndarray, poses: np.ndarray, intr,
                   policy: str = "newest", threads: int = 1, fill: str = "none"):
     """One world's sequence: frames uint8 [T,H,W,3], depths [T,H,W], poses [T,3] -> renders uint8

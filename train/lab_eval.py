@@ -103,10 +103,7 @@ class CacheSlot:
                              f"the denoiser has {self.M} memory slot(s)")
         if feed not in ("model", "truth"):
             raise ValueError(f"cache feed '{feed}': model or truth")
-        if model.predicts == "residual_render" and layer.fill != "newest":
-            raise ValueError(f"{model.manifest.get('name')} predicts residual_render: it needs a "
-                             f"cache layer built with --fill newest ({layer.dir} has fill "
-                             f"'{layer.fill}')")
+        lab_cache.require_filled_layer(model.predicts, layer, str(model.manifest.get("name")))
         self.feed = feed
         # A lab_depth.DepthHead: every frame goes into the cache with its predicted depth instead
         # of the truth's (issue 18's inference path: no depth buffer from the world).

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional
 import torch
 
 from . import checkpoint, configs, export, modules, trainer
-from .lab_cache import slot_inputs
+from .lab_cache import require_filled_layer, slot_inputs
 from .lab_set import LabSet
 from .train_dyn import build_batch, edm_loss
 
@@ -195,9 +195,7 @@ def run(set_root: str, out: str, arm: str, steps: int, sets: List[str] = (),
     if c.memory_drop_turn_start >= 0 and not kinds:
         raise ValueError(f"dyn.memory_drop_turn_start is for the cache arms "
                          f"({', '.join(CACHE_ARMS)}), not '{arm}'")
-    if c.predicts == "residual_render" and (layer is None or layer.fill != "newest"):
-        raise ValueError(f"arm '{arm}' predicts the change from the render itself: it needs a "
-                         "cache layer built with `lab-cache-build --fill newest` (--cache-dir)")
+    require_filled_layer(c.predicts, layer, f"arm '{arm}'")
     if kinds and c.memory_slots != len(kinds):
         raise ValueError(f"arm '{arm}' fills {len(kinds)} memory slot(s) ({', '.join(kinds)}); "
                          f"dyn.memory_slots is {c.memory_slots}")
