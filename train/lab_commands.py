@@ -6,6 +6,8 @@ import glob
 import json
 import os
 
+from .point_cache import POLICIES
+
 DEFAULT_SET = os.path.join("runs", "lab", "set")
 DEFAULT_MODEL = os.path.join("models", "default.safetensors")
 
@@ -117,7 +119,7 @@ def _args_build(p):
 
 def _args_cache_build(p):
     p.add_argument("--set-dir", default=DEFAULT_SET, help="an existing lab set (its files stay)")
-    p.add_argument("--policy", choices=["newest", "closest", "first"], default="newest",
+    p.add_argument("--policy", choices=list(POLICIES), default="newest",
                    help="the point cache's policy for the training renders (default newest; "
                         "first: a voxel keeps its first observation)")
     p.add_argument("--layer-dir", default=None,
@@ -145,6 +147,18 @@ def _args_depth(p):
     p.add_argument("--seed", type=int, default=0)
 
 
+def _args_cache_eval(p):
+    """The cache arguments of a micro-eval, whether lab-train's at the end or lab-eval's."""
+    p.add_argument("--cache-dir", default=None,
+                   help="a cache arm's cache layer, read by training and by teacher forcing "
+                        "(lab-cache-build --layer-dir; default: the one beside the set's files)")
+    p.add_argument("--cache-policy", choices=list(POLICIES), default="newest",
+                   help="the point cache's policy in the micro-eval's rollouts of a cache arm")
+    p.add_argument("--depth-head", default=None,
+                   help="the micro-eval's rollouts insert frames with this depth head's "
+                        "predicted depth (lab-depth) instead of the truth's")
+
+
 def _args_train(p):
     from .lab_train import ARMS
     p.add_argument("--arm", required=True, choices=sorted(ARMS),
@@ -157,14 +171,7 @@ def _args_train(p):
                    help="extra config overrides on top of the arm's")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-eval", action="store_true", help="skip the micro-eval at the end")
-    p.add_argument("--cache-dir", default=None,
-                   help="a cache arm's cache layer (lab-cache-build --layer-dir; default: the "
-                        "one beside the set's files)")
-    p.add_argument("--cache-policy", choices=["newest", "closest", "first"], default="newest",
-                   help="point cache policy of the micro-eval's rollouts (a cache arm)")
-    p.add_argument("--depth-head", default=None,
-                   help="the micro-eval's rollouts insert frames with this depth head's "
-                        "predicted depth (lab-depth) instead of the truth's")
+    _args_cache_eval(p)
 
 
 def _args_eval(p):
@@ -175,23 +182,16 @@ def _args_eval(p):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--decoder-model", default=None,
                    help="decode with this model file's decoder (default: the set's model)")
-    p.add_argument("--cache-policy", choices=["newest", "closest", "first"], default="newest",
-                   help="point cache policy in the rollouts of a model with a cache slot")
+    _args_cache_eval(p)
     p.add_argument("--cache-feed", choices=["model", "truth"], default="model",
                    help="what those rollouts insert into the cache: the model's decoded frames "
                         "(default) or, as a diagnostic, the truth's")
-    p.add_argument("--cache-dir", default=None,
-                   help="the cache layer for teacher forcing, depths and poses (lab-cache-build "
-                        "--layer-dir; default: the one beside the set's files)")
     p.add_argument("--cache-min-valid", type=float, default=0.0,
                    help="a diagnostic: withhold the render (every cache slot) at steps whose "
                         "render's valid fraction is below this (above 1: always)")
     p.add_argument("--cache-fill-cracks", action="store_true",
                    help="a diagnostic: close the cracks of the rollouts' renders (thin holes "
                         "between a surface's points) before they are encoded")
-    p.add_argument("--depth-head", default=None,
-                   help="insert the rollouts' frames with this depth head's predicted depth "
-                        "(lab-depth) instead of the truth's")
 
 
 def _args_critic(p):
