@@ -203,26 +203,21 @@ def evaluate(head: "DepthHead", frames: np.ndarray, recon: np.ndarray, depths: n
 
 
 def render_check(frames: np.ndarray, depths: np.ndarray, predicted: np.ndarray, poses: np.ndarray,
-                 intr, worlds: int, ticks: int) -> Dict:
+                 intr) -> Dict:
     """The cache with predicted vs true depth: per held-out world, a newest-policy cache fed
-    frames 0..t-1 renders camera t; PSNR over the valid pixels against the true frame t, and the
-    valid fraction. frames [V, T, H, W, 3], depths / predicted [V, T, H, W], poses [V, T, 3]."""
-    from . import point_cache
+    frames 0..t-1 renders camera t (lab_cache.cache_renders); PSNR over the valid pixels of
+    ticks 1.. against the true frame t, and their valid fraction. frames [V, T, H, W, 3],
+    depths / predicted [V, T, H, W], poses [V, T, 3]."""
+    from . import lab_cache
     out = {}
     for name, dep in (("oracle_depth", depths), ("predicted_depth", predicted)):
         se, n, valid = 0.0, 0, []
-        for v in range(worlds):
-            with point_cache.PointCache("newest") as c:
-                for t in range(ticks):
-                    cam = point_cache.pose_camera(intr, *poses[v, t])
-                    if t > 0:
-                        rgb, _, m = c.render(cam)
-                        ok = m > 0
-                        valid.append(float(ok.mean()))
-                        if ok.any():
-                            diff = rgb[ok].astype(np.float64) - frames[v, t][ok]
-                            se, n = se + float((diff ** 2).sum()), n + int(diff.size)
-                    c.insert(cam, frames[v, t], dep[v, t])
+        for v in range(frames.shape[0]):
+            ren, masks = lab_cache.cache_renders(frames[v], dep[v], poses[v], intr, "newest")
+            ok = masks[1:] > 0   # render 0 saw nothing
+            valid.extend(ok.mean(axis=(1, 2)).tolist())
+            diff = ren[1:][ok].astype(np.float64) - frames[v, 1:][ok]
+            se, n = se + float((diff ** 2).sum()), n + int(diff.size)
         mse = se / max(n, 1)
         out[name] = {"valid_psnr": round(float(10 * np.log10(255.0 ** 2 / max(mse, 1e-9))), 3),
                      "valid_fraction": round(float(np.mean(valid)), 4)}
@@ -310,8 +305,8 @@ def run(set_dir: str, out: str, minutes: float = 10.0, worlds: int = 96, width: 
     V, T = int(meta["held"]["worlds"]), int(meta["held"]["ticks"])
     hf4, hd4 = hf.reshape(V, T, *hf.shape[1:]), hd.reshape(V, T, *hd.shape[1:])
     pred = head.predict(hf4)
-    res["cache_render"] = render_check(hf4, hd4, pred, poses, lab_cache.intrinsics(int(meta["frame_size"])),
-                                       V, T)
+    res["cache_render"] = render_check(hf4, hd4, pred, poses,
+                                       lab_cache.intrinsics(int(meta["frame_size"])))
     res["seconds"] = round(time.time() - t0, 1)
     with open(os.path.join(out, "depth_eval.json"), "w") as f:
         json.dump(res, f, indent=1)
