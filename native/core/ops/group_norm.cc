@@ -103,7 +103,6 @@ void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, 
       const int n = int(item / s.groups), g = int(item % s.groups);
       const size_t base = (size_t(n) * s.c + size_t(g) * cpg) * s.hw;
       const GroupStats st = group_stats(kt, s, x, n, g);
-      const float mean = st.mean;
       auto coeffs = [&](int c, float& a, float& bb) { channel_coeffs(s, p, n, c, st.rstd, a, bb); };
 #if WL_HAVE_X86
       // Pairs: two channels at a time through a short f32 staging row (L1), then rounded to
@@ -125,8 +124,8 @@ void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, 
           for (int x0i = 0; x0i < w; x0i += kChunk) {
             const int len = std::min(kChunk, w - x0i);
             const size_t at = size_t(iy) * w + x0i;
-            kt.scale_shift(size_t(len), x0 + at, mean, a0, b0, p.silu, lo);
-            kt.scale_shift(size_t(len), x1 + at, mean, a1, b1, p.silu, hi);
+            kt.scale_shift(size_t(len), x0 + at, st.mean, a0, b0, p.silu, lo);
+            kt.scale_shift(size_t(len), x1 + at, st.mean, a1, b1, p.silu, hi);
             kernels::avx512_bf16::pair_row(len, lo, hi, row + pad + x0i);
           }
         }
@@ -141,14 +140,14 @@ void group_norm_padded(const OpCtx& ctx, const GroupNormShape& s, int h, int w, 
         const float* xc = x + base + size_t(cc) * s.hw;
         float* yc = y + (size_t(n) * s.c + c) * out_plane;
         if (pad == 0) {
-          kt.scale_shift(size_t(s.hw), xc, mean, a, bb, p.silu, yc);
+          kt.scale_shift(size_t(s.hw), xc, st.mean, a, bb, p.silu, yc);
           continue;
         }
         std::memset(yc, 0, sizeof(float) * size_t(pad) * wp);
         for (int iy = 0; iy < h; ++iy) {
           float* row = yc + size_t(iy + pad) * wp;
           for (int q = 0; q < pad; ++q) row[q] = row[pad + w + q] = 0.0f;
-          kt.scale_shift(size_t(w), xc + size_t(iy) * w, mean, a, bb, p.silu, row + pad);
+          kt.scale_shift(size_t(w), xc + size_t(iy) * w, st.mean, a, bb, p.silu, row + pad);
         }
         std::memset(yc + size_t(h + pad) * wp, 0, sizeof(float) * size_t(pad) * wp);
       }
