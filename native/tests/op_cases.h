@@ -710,7 +710,9 @@ inline std::vector<OpCase> op_cases() {
     Rng rng(8);
     for (const AttentionShape& s : {AttentionShape{1, 128, 64, 4}, AttentionShape{1, 192, 16, 4},
                                     AttentionShape{2, 128, 64, 4}, AttentionShape{3, 12, 5, 3},
-                                    AttentionShape{1, 8, 1, 2}, AttentionShape{2, 16, 17, 1}})
+                                    AttentionShape{1, 8, 1, 2}, AttentionShape{2, 16, 17, 1},
+                                    // AVX2's register head (t % 16 == 0, d % 4 == 0): d 4, t 32
+                                    AttentionShape{2, 8, 32, 2}})
       add(attention_case(s, kCpu));
     for (const AttentionShape& s : {AttentionShape{1, 128, 64, 4}, AttentionShape{2, 192, 16, 4},
                                     AttentionShape{1, 64, 256, 1}, AttentionShape{3, 96, 70, 2},

@@ -25,17 +25,28 @@ static inline void attention_head_impl(const float* q, const float* k, const flo
       for (int j = 0; j < t; ++j) row[j] += qi * kc[j];
     }
   }
+  // Softmax per row. The max and the sum run in 8 lanes and the exponentials in a loop of their
+  // own: one float accumulator would hold all three to scalar code (its additions may not be
+  // reordered), and the scalar exp was most of the head's time (2026-12-07, Zen 3).
   for (int i = 0; i < t; ++i) {
     float* row = sc + size_t(i) * t;
-    float mx = row[0];
-    for (int j = 1; j < t; ++j) mx = row[j] > mx ? row[j] : mx;
+    float lane[8];
+    for (int l = 0; l < 8; ++l) lane[l] = row[0];
+    int j = 0;
+    for (; j + 8 <= t; j += 8)
+      for (int l = 0; l < 8; ++l) lane[l] = row[j + l] > lane[l] ? row[j + l] : lane[l];
+    float mx = lane[0];
+    for (int l = 1; l < 8; ++l) mx = lane[l] > mx ? lane[l] : mx;
+    for (; j < t; ++j) mx = row[j] > mx ? row[j] : mx;
+    for (j = 0; j < t; ++j) row[j] = exp_approx(row[j] - mx);
+    for (int l = 0; l < 8; ++l) lane[l] = 0.0f;
+    for (j = 0; j + 8 <= t; j += 8)
+      for (int l = 0; l < 8; ++l) lane[l] += row[j + l];
     float sum = 0;
-    for (int j = 0; j < t; ++j) {
-      row[j] = exp_approx(row[j] - mx);
-      sum += row[j];
-    }
+    for (int l = 0; l < 8; ++l) sum += lane[l];
+    for (; j < t; ++j) sum += row[j];
     const float inv = 1.0f / sum;
-    for (int j = 0; j < t; ++j) pt[size_t(j) * t + i] = row[j] * inv;
+    for (j = 0; j < t; ++j) pt[size_t(j) * t + i] = row[j] * inv;
   }
   // out[c][i] = sum_j v[c][j] p[i][j], accumulated over j into a contiguous row of i.
   for (int c = 0; c < d; ++c) {
