@@ -304,10 +304,27 @@ void linear_block(int rows, int outs, int in, const float* x, size_t ldx, const 
   if (r0 < rows) linear_rows<1>(outs, in, x + size_t(r0) * ldx, ldx, w, b, y + size_t(r0) * ldy, ldy);
 }
 
+// acc[r][0..1] = sum over s < n of a[r * a_row + s * a_step] * b[s * b_step + (0..15)]: the
+// 4 x 16 register block (8 accumulators) both of the head's products run in.
+inline void block_4x16(const float* a, ptrdiff_t a_row, ptrdiff_t a_step, const float* b,
+                       ptrdiff_t b_step, int n, __m256 acc[4][2]) {
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int s = 0; s < n; ++s, a += a_step, b += b_step) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      const __m256 ar = _mm256_broadcast_ss(a + r * a_row);
+      acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
+    }
+  }
+}
+
 // The head of attention_head.h in registers, where t is a multiple of 16 and d of 4 (every
 // head of the shipped model): scores in blocks of 4 query rows x 16 keys and the output in
-// blocks of 4 channels x 16 tokens (8 accumulators each, where the plain head adds into rows
-// in memory), and the softmax 8 lanes at a time. 0.38-0.54x the plain head's time on a Zen 3
+// blocks of 4 channels x 16 tokens (where the plain head adds into rows in memory), and the
+// softmax 8 lanes at a time. 0.17-0.25x the plain head's op time on a Zen 3
 // (docs/notes/2026-12-07-zen3-avx2.md). Other shapes take the plain head.
 void attention_head(const float* q, const float* k, const float* v, float* out, int d, int t,
                     float scale, float* sc) {
@@ -317,22 +334,11 @@ void attention_head(const float* q, const float* k, const float* v, float* out, 
   }
   float* pt = sc + size_t(t) * t;  // probabilities, transposed: pt[j][i]
   const __m256 vscale = _mm256_set1_ps(scale);
+  __m256 acc[4][2];
+  // Scores: sc[i][j] = scale * sum_c q[c][i] k[c][j].
   for (int i0 = 0; i0 < t; i0 += 4) {
     for (int j0 = 0; j0 < t; j0 += 16) {
-      __m256 acc[4][2];
-#pragma GCC unroll 4
-      for (int r = 0; r < 4; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-      for (int c = 0; c < d; ++c) {
-        const float* kc = k + size_t(c) * t + j0;
-        const __m256 k0 = _mm256_loadu_ps(kc), k1 = _mm256_loadu_ps(kc + 8);
-        const float* qc = q + size_t(c) * t + i0;
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; ++r) {
-          const __m256 qr = _mm256_broadcast_ss(qc + r);
-          acc[r][0] = _mm256_fmadd_ps(qr, k0, acc[r][0]);
-          acc[r][1] = _mm256_fmadd_ps(qr, k1, acc[r][1]);
-        }
-      }
+      block_4x16(q + i0, 1, t, k + j0, t, d, acc);
 #pragma GCC unroll 4
       for (int r = 0; r < 4; ++r) {
         float* row = sc + size_t(i0 + r) * t + j0;
@@ -358,21 +364,10 @@ void attention_head(const float* q, const float* k, const float* v, float* out, 
     const float inv = 1.0f / hsum_ps(sum);
     for (int j = 0; j < t; ++j) pt[size_t(j) * t + i] = row[j] * inv;
   }
+  // Output: out[c][i] = sum_j v[c][j] pt[j][i].
   for (int c0 = 0; c0 < d; c0 += 4) {
     for (int i0 = 0; i0 < t; i0 += 16) {
-      __m256 acc[4][2];
-#pragma GCC unroll 4
-      for (int r = 0; r < 4; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-      for (int j = 0; j < t; ++j) {
-        const float* pj = pt + size_t(j) * t + i0;
-        const __m256 p0 = _mm256_loadu_ps(pj), p1 = _mm256_loadu_ps(pj + 8);
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; ++r) {
-          const __m256 vr = _mm256_broadcast_ss(v + size_t(c0 + r) * t + j);
-          acc[r][0] = _mm256_fmadd_ps(vr, p0, acc[r][0]);
-          acc[r][1] = _mm256_fmadd_ps(vr, p1, acc[r][1]);
-        }
-      }
+      block_4x16(v + size_t(c0) * t, t, 1, pt + i0, t, t, acc);
 #pragma GCC unroll 4
       for (int r = 0; r < 4; ++r) {
         float* o = out + size_t(c0 + r) * t + i0;
