@@ -15,6 +15,7 @@ import { defaultBindings } from '../input/default_bindings.js';
 import { WindowInput } from '../input/window_input.js';
 import { ScriptInput } from '../input/script_input.js';
 import { FrameProfiler, formatReport, type ProfileReport } from '../profiler/frame_profiler.js';
+import { paceAdvice } from '../profiler/pace_advice.js';
 import { TraceRecorder } from '../profiler/trace.js';
 import { Recorder } from '../record/recorder.js';
 import { worldLayout } from '../world.js';
@@ -62,6 +63,8 @@ export interface SessionOptions {
   /** Commands the session itself does not handle (e.g. quicksave/quickload of a persistent world). */
   onCommand?: (cmd: CommandName, loop: GameLoop) => void | Promise<void>;
   log?: (line: string) => void;
+  /** What else the end-of-session pace advice may suggest when ticks were dropped (paceAdvice). */
+  paceTries?: readonly string[];
 }
 
 export interface SessionResult {
@@ -203,6 +206,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   }
   const report = profiler.report();
   log(formatReport(report));
+  const advice = paceAdvice(report, rates.fps, o.steps, o.paceTries);
+  if (advice) log(advice);
   return {
     loop: result,
     report,

@@ -75,6 +75,8 @@ export async function runPlay(pw: PlayWorld, f: PlaySessionSettings, out: PlayOu
     observers: pw.observers,
     ...(pw.runtime ? { recordSettings: { runtime: pw.runtime } } : {}),
     log,
+    // Re-grounding a revisited place runs a bridge of extra denoiser steps.
+    ...(pw.anchor ? { paceTries: ['--no-anchor (re-grounding on remembered views runs extra denoiser steps)'] } : {}),
     hudPanel: (c) => drawMemoryMap(c, mapInput(pw, 4)),
     onCommand: async (cmd, loop) => {
       try {
