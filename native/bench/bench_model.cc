@@ -50,15 +50,18 @@ std::string json_number(const std::string& json, const std::string& key,
   return e > b ? json.substr(b, e - b) : "null";
 }
 
+// min: the fastest iteration; on a host shared with other tenants the median says what a frame
+// got and the minimum what it costs when the cores are free.
 struct Stats {
-  double median, p95, p99, mean;
+  double median, p95, p99, mean, min;
 };
 
 Stats stats(const std::vector<double>& v) {
   const wl_bench::Stats s = wl_bench::stats(v);
   double sum = 0;
   for (double x : v) sum += x;
-  return Stats{s.median, s.p95, s.p99, sum / double(v.size())};
+  return Stats{s.median, s.p95, s.p99, sum / double(v.size()),
+               *std::min_element(v.begin(), v.end())};
 }
 
 void die(const char* what) {
@@ -176,10 +179,10 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"bench\":\"%s\",\"machine\":\"%s\",\"backend\":\"%s\",%s,"
         "\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,\"iters\":%d,"
-        "\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"mean_ms\":%.3f}\n",
+        "\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"mean_ms\":%.3f,\"min_ms\":%.3f}\n",
         bench, machine.c_str(), be.c_str(), isa_fields.c_str(),
         json_number(info, "threads").c_str(), name.c_str(), batch, steps, iters, s.median, s.p95,
-        s.p99, s.mean);
+        s.p99, s.mean, s.min);
     std::fflush(stdout);
   };
 
@@ -278,10 +281,11 @@ int main(int argc, char** argv) {
         "{\"bench\":\"model.frame_stages\",\"machine\":\"%s\",\"backend\":\"%s\","
         "%s,\"threads\":%s,\"model\":\"%s\",\"batch\":%d,\"steps\":%d,"
         "\"iters\":%d,\"denoise_step_median_ms\":[%s],\"decode_median_ms\":%.3f,"
-        "\"decode_p95_ms\":%.3f,\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f}\n",
+        "\"decode_p95_ms\":%.3f,\"median_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f,"
+        "\"min_ms\":%.3f}\n",
         machine.c_str(), be.c_str(), isa_fields.c_str(), json_number(info, "threads").c_str(),
         name.c_str(), batch, steps, iters, per_step.c_str(), dec.median, dec.p95, s1.median, s1.p95,
-        s1.p99);
+        s1.p99, s1.min);
     std::fflush(stdout);
   }
   if (d.memory_slots > 0) {
