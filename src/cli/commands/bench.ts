@@ -13,12 +13,13 @@ import { randomSteps } from '../../loop/session.js';
 import { SoakMonitor } from '../../loop/soak.js';
 import { DEFAULT_MODEL, resolveModelPath } from '../../play/model_path.js';
 import { openWorld } from '../../play/open_world.js';
-import type { OpenedWorld } from '../../play/play_world.js';
+import type { OpenedWorld, PlayWorld } from '../../play/play_world.js';
+import type { OpenWorldOptions } from '../../play/open_world.js';
 import { worldOptions } from '../play_flags.js';
 import type { ProfileReport } from '../../profiler/frame_profiler.js';
 
 const help = `usage: worldloop bench [--frames N] [--fps N] [--model PATH] [--backend B] [--steps N]
-                       [--truth-only] [--soak [--minutes M] [--paced]]
+                       [--truth-only] [--runtime] [--soak [--minutes M] [--paced]]
 
 End-to-end frame times without a window, printed as JSON lines
   {"bench", "machine", "backend", "model", "median_ms", "p95_ms", "p99_ms", ...}:
@@ -34,6 +35,9 @@ for the ground-truth world and, when the model file exists, for the model.
   --steps N       denoising steps per frame (default: the model's)
   --threads N     CPU threads for the model
   --truth-only    measure the ground-truth world only
+  --runtime       measure each world inside the runtime play runs around it (memory store,
+                  revisit anchoring, memory slots: what a player gets) instead of alone; the
+                  lines then say "runtime": true and count the anchored frames
   --soak          instead: run random actions headless for --frames (or --minutes) and report
                   resident-memory growth, blank frames and non-finite timings
   --minutes M     soak duration (overrides --frames)
@@ -46,30 +50,74 @@ function line(bench: string, backend: string, model: string, s: { median: number
   console.log(JSON.stringify({ bench, machine: machineName(), backend, model, median_ms: r(s.median), p95_ms: r(s.p95), p99_ms: r(s.p99), ...extra }));
 }
 
-async function measure(opened: OpenedWorld, name: string, frames: number, fps: number, seed: number): Promise<void> {
-  const source = opened.source;
+/** "runtime" and, inside play's runtime, the frames anchoring re-grounded (its bridges cost steps). */
+function runtimeFields(opened: OpenedWorld, runtime: boolean): Record<string, unknown> {
+  if (!runtime) return { runtime: false };
+  const anchor = (opened as Partial<PlayWorld>).anchor;
+  return { runtime: true, anchored_frames: anchor ? anchor.anchored : null };
+}
+
+/** Each loop gets a freshly opened world, so a runtime's memory store does not carry over. */
+async function withWorld(open: () => Promise<OpenedWorld>, fn: (w: OpenedWorld) => Promise<void>): Promise<void> {
+  const opened = await open();
+  try {
+    await fn(opened);
+  } finally {
+    await opened.close();
+  }
+}
+
+async function measure(open: () => Promise<OpenedWorld>, name: string, frames: number, fps: number, seed: number, runtime: boolean): Promise<void> {
   // Lockstep: per-frame cost (stages as the source reports them).
-  const lock = new GameLoop({ source, input: new ScriptInput(randomSteps(source.actionSpace, seed)), realtime: false, maxFrames: frames, seed });
-  await lock.run();
-  const rl = lock.profiler.report();
-  const stageMedians = Object.fromEntries(Object.entries(rl.stages).map(([k, v]) => [`${k}_median_ms`, Math.round(v.median * 1000) / 1000]));
-  line('e2e_step', opened.backend, name, rl.stages.step!, { frames: rl.frames - 1, width: source.width, height: source.height, ...stageMedians });
+  await withWorld(open, async (opened) => {
+    const source = opened.source;
+    const lock = new GameLoop({
+      source,
+      input: new ScriptInput(randomSteps(source.actionSpace, seed)),
+      realtime: false,
+      maxFrames: frames,
+      seed,
+      observers: opened.observers,
+    });
+    await lock.run();
+    const rl = lock.profiler.report();
+    const stageMedians = Object.fromEntries(Object.entries(rl.stages).map(([k, v]) => [`${k}_median_ms`, Math.round(v.median * 1000) / 1000]));
+    line('e2e_step', opened.backend, name, rl.stages.step!, {
+      frames: rl.frames - 1,
+      width: source.width,
+      height: source.height,
+      ...stageMedians,
+      ...runtimeFields(opened, runtime),
+    });
+  });
   // Paced: the interactive loop at fps (no window), frame interval and latency.
-  const paced = new GameLoop({ source, input: new ScriptInput(randomSteps(source.actionSpace, seed + 1)), realtime: true, fps, maxFrames: frames, seed });
-  await paced.run();
-  const rp: ProfileReport = paced.profiler.report();
-  line('e2e_paced', opened.backend, name, rp.frame, {
+  await withWorld(open, async (opened) => {
+    const source = opened.source;
+    const paced = new GameLoop({
+      source,
+      input: new ScriptInput(randomSteps(source.actionSpace, seed + 1)),
+      realtime: true,
+      fps,
+      maxFrames: frames,
+      seed,
+      observers: opened.observers,
+    });
+    await paced.run();
+    const rp: ProfileReport = paced.profiler.report();
+    line('e2e_paced', opened.backend, name, rp.frame, {
     fps_target: fps,
     fps_achieved: Math.round(rp.fps * 10) / 10,
     p99_over_median: Math.round((rp.frame.p99 / rp.frame.median) * 1000) / 1000,
     dropped: rp.droppedFrames,
-    latency_frames_median: rp.latencyFrames.median,
-    latency_frames_max: rp.latencyFrames.max,
-    frames: rp.frames,
+      latency_frames_median: rp.latencyFrames.median,
+      latency_frames_max: rp.latencyFrames.max,
+      frames: rp.frames,
+      ...runtimeFields(opened, runtime),
+    });
   });
 }
 
-async function soak(opened: OpenedWorld, name: string, frames: number, minutes: number | undefined, seed: number, pacedFps?: number): Promise<void> {
+async function soak(opened: OpenedWorld, name: string, frames: number, minutes: number | undefined, seed: number, runtime: boolean, pacedFps?: number): Promise<void> {
   const source = opened.source;
   const started = performance.now();
   const deadline = minutes !== undefined ? started + minutes * 60_000 : Infinity;
@@ -85,7 +133,7 @@ async function soak(opened: OpenedWorld, name: string, frames: number, minutes: 
     ...(pacedFps !== undefined ? { fps: pacedFps } : {}),
     maxFrames: total,
     seed,
-    observers: [monitor],
+    observers: [monitor, ...opened.observers],
   });
   const stopper = setInterval(() => {
     if (performance.now() >= deadline) loop.stop();
@@ -116,6 +164,7 @@ async function soak(opened: OpenedWorld, name: string, frames: number, minutes: 
     heap_total_end_mb: r.heapTotalEndMb,
     external_start_mb: r.externalStartMb,
     external_end_mb: r.externalEndMb,
+    ...runtimeFields(opened, runtime),
   });
 }
 
@@ -130,6 +179,7 @@ const command: Command = {
       fps: { kind: 'number', min: 1, max: 1000 },
       steps: { kind: 'int', min: 1, max: 8 },
       'truth-only': { kind: 'boolean' },
+      runtime: { kind: 'boolean' },
       soak: { kind: 'boolean' },
       paced: { kind: 'boolean' },
       minutes: { kind: 'number', min: 0.01, max: 24 * 60 },
@@ -139,27 +189,25 @@ const command: Command = {
     const fps = (a.flags.fps as number | undefined) ?? 30;
     const seed = (a.flags.seed as number | undefined) ?? 1;
     const minutes = a.flags.minutes as number | undefined;
-    // The worlds alone (bare): the loop's cost without the runtime play runs around a model.
-    const sources: { name: string; open: () => Promise<OpenedWorld> }[] = [{ name: 'truth', open: () => openWorld({ kind: 'truth', seed, bare: true }) }];
+    // The worlds alone (bare): the loop's cost without the runtime play runs around a model;
+    // --runtime: inside it, as play opens them.
+    const runtime = a.flags.runtime === true;
+    const openAs = (o: Omit<OpenWorldOptions, 'bare'>): Promise<OpenedWorld> => (runtime ? openWorld({ ...o, bare: false }) : openWorld({ ...o, bare: true }));
+    const sources: { name: string; open: () => Promise<OpenedWorld> }[] = [{ name: 'truth', open: () => openAs({ kind: 'truth', seed }) }];
     const path = resolveModelPath((a.flags.model as string | undefined) ?? DEFAULT_MODEL);
     if (!a.flags['truth-only']) {
       if (existsSync(path)) {
         sources.push({
           name: path,
-          open: () => openWorld({ ...worldOptions(a), kind: 'model', modelPath: path, seed, bare: true }),
+          open: () => openAs({ ...worldOptions(a), kind: 'model', modelPath: path, seed }),
         });
       } else {
         console.error(`bench: no model at '${path}': measuring the ground-truth world only`);
       }
     }
     for (const s of sources) {
-      const opened = await s.open();
-      try {
-        if (a.flags.soak) await soak(opened, s.name, frames, minutes, seed, a.flags.paced ? fps : undefined);
-        else await measure(opened, s.name, frames, fps, seed);
-      } finally {
-        await opened.close();
-      }
+      if (a.flags.soak) await withWorld(s.open, (opened) => soak(opened, s.name, frames, minutes, seed, runtime, a.flags.paced ? fps : undefined));
+      else await measure(s.open, s.name, frames, fps, seed, runtime);
     }
     return 0;
   },

@@ -1,0 +1,49 @@
+// `worldloop bench` end to end on the truth world and the tiny fixture model: the bare worlds by
+// default, and with --runtime inside the runtime play builds around them (memory store, revisit
+// anchoring), which the lines say and whose anchored frames they count.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../src/native.js';
+import { runCli as cli } from './helpers/cli.js';
+
+const TINY = join(projectRoot(), 'native', 'tests', 'fixtures', 'tiny_model.safetensors');
+const jsonLines = (text: string) => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('worldloop bench', () => {
+  it('measures the bare worlds by default: lockstep and paced lines for truth and the model', async () => {
+    const r = await cli(['bench', '--model', TINY, '--frames', '12', '--fps', '60']);
+    expect(r.code, r.text).toBe(0);
+    const lines = jsonLines(r.text);
+    expect(lines.map((l) => `${l.bench} ${l.model === 'truth' ? 'truth' : 'model'}`)).toEqual([
+      'e2e_step truth',
+      'e2e_paced truth',
+      'e2e_step model',
+      'e2e_paced model',
+    ]);
+    for (const l of lines) {
+      expect(l.runtime).toBe(false);
+      expect(l).not.toHaveProperty('anchored_frames');
+    }
+  });
+
+  it('--runtime measures them inside play runtime and counts the anchored frames', async () => {
+    const r = await cli(['bench', '--model', TINY, '--frames', '12', '--fps', '60', '--runtime']);
+    expect(r.code, r.text).toBe(0);
+    const lines = jsonLines(r.text);
+    expect(lines).toHaveLength(4);
+    for (const l of lines) expect(l.runtime).toBe(true);
+    // The truth world has no anchoring; the model world does (it may or may not re-ground in 12 frames).
+    expect(lines.filter((l) => l.model === 'truth').map((l) => l.anchored_frames)).toEqual([null, null]);
+    for (const l of lines.filter((l) => l.model !== 'truth')) {
+      expect(typeof l.anchored_frames).toBe('number');
+      expect(l.anchored_frames as number).toBeGreaterThanOrEqual(0);
+      expect(l.frames as number).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses a value on --runtime and names the flag', async () => {
+    const r = await cli(['bench', '--runtime=yes']);
+    expect(r.code).toBe(2);
+    expect(r.text).toMatch(/--runtime/);
+  });
+});
