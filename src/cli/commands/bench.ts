@@ -67,48 +67,50 @@ async function withWorld(open: () => Promise<OpenedWorld>, fn: (w: OpenedWorld) 
   }
 }
 
-async function measure(open: () => Promise<OpenedWorld>, name: string, frames: number, fps: number, seed: number, runtime: boolean): Promise<void> {
-  // Lockstep: per-frame cost (stages as the source reports them).
+/** One loop of random actions over a freshly opened world: lockstep, or paced at `paceFps`. */
+async function runLoop(
+  open: () => Promise<OpenedWorld>,
+  frames: number,
+  seed: number,
+  inputSeed: number,
+  paceFps: number | undefined,
+  report: (opened: OpenedWorld, r: ProfileReport) => void,
+): Promise<void> {
   await withWorld(open, async (opened) => {
     const source = opened.source;
-    const lock = new GameLoop({
+    const loop = new GameLoop({
       source,
-      input: new ScriptInput(randomSteps(source.actionSpace, seed)),
-      realtime: false,
+      input: new ScriptInput(randomSteps(source.actionSpace, inputSeed)),
+      realtime: paceFps !== undefined,
+      ...(paceFps !== undefined ? { fps: paceFps } : {}),
       maxFrames: frames,
       seed,
       observers: opened.observers,
     });
-    await lock.run();
-    const rl = lock.profiler.report();
+    await loop.run();
+    report(opened, loop.profiler.report());
+  });
+}
+
+async function measure(open: () => Promise<OpenedWorld>, name: string, frames: number, fps: number, seed: number, runtime: boolean): Promise<void> {
+  // Lockstep: per-frame cost (stages as the source reports them).
+  await runLoop(open, frames, seed, seed, undefined, (opened, rl) => {
     const stageMedians = Object.fromEntries(Object.entries(rl.stages).map(([k, v]) => [`${k}_median_ms`, Math.round(v.median * 1000) / 1000]));
     line('e2e_step', opened.backend, name, rl.stages.step!, {
       frames: rl.frames - 1,
-      width: source.width,
-      height: source.height,
+      width: opened.source.width,
+      height: opened.source.height,
       ...stageMedians,
       ...runtimeFields(opened, runtime),
     });
   });
   // Paced: the interactive loop at fps (no window), frame interval and latency.
-  await withWorld(open, async (opened) => {
-    const source = opened.source;
-    const paced = new GameLoop({
-      source,
-      input: new ScriptInput(randomSteps(source.actionSpace, seed + 1)),
-      realtime: true,
-      fps,
-      maxFrames: frames,
-      seed,
-      observers: opened.observers,
-    });
-    await paced.run();
-    const rp: ProfileReport = paced.profiler.report();
+  await runLoop(open, frames, seed, seed + 1, fps, (opened, rp) => {
     line('e2e_paced', opened.backend, name, rp.frame, {
-    fps_target: fps,
-    fps_achieved: Math.round(rp.fps * 10) / 10,
-    p99_over_median: Math.round((rp.frame.p99 / rp.frame.median) * 1000) / 1000,
-    dropped: rp.droppedFrames,
+      fps_target: fps,
+      fps_achieved: Math.round(rp.fps * 10) / 10,
+      p99_over_median: Math.round((rp.frame.p99 / rp.frame.median) * 1000) / 1000,
+      dropped: rp.droppedFrames,
       latency_frames_median: rp.latencyFrames.median,
       latency_frames_max: rp.latencyFrames.max,
       frames: rp.frames,
