@@ -55,6 +55,8 @@ export type MemoryProvider = (target: number) => MemoryInput | undefined;
 export type AnchorProvider = (
   target: number,
   action: Float32Array,
+  /** Most bridge steps this frame may take (the frame budget's share; MAX_BRIDGE_STEPS when unlimited). */
+  maxSteps: number,
 ) => { latent: Float32Array; actions: readonly Float32Array[]; /** Frame index the view was stored at. */ viewTime: number } | undefined;
 
 /** Most steps a bridge may take (src/memory/revisit_anchor.ts keeps to it). */
@@ -117,6 +119,11 @@ export class ModelWorld implements FrameSource {
   /** Draws placed objects with a truth world of this world's seed (made on first use). */
   private painter: ObjectPainter | undefined;
   private placement: PlacementDepthProvider | undefined;
+  /** Denoiser evaluations a frame may spend (setEvalBudget); 0 = no limit. */
+  private evalBudget = 0;
+  /** Longest bridge the anchor provider may return (setAnchorProvider). */
+  private anchorMaxSteps = 1;
+  private lastEvals = 0;
 
   constructor(model: Model, opts: ModelWorldOptions) {
     this.model = model;
@@ -168,8 +175,41 @@ export class ModelWorld implements FrameSource {
   }
 
   /** Lets a remembered view re-ground the context on revisits (any model; see AnchorProvider). */
-  setAnchorProvider(provider: AnchorProvider | undefined): void {
+  /** `maxSteps`: the longest bridge the provider returns (what a frame can cost: fullEvals). */
+  setAnchorProvider(provider: AnchorProvider | undefined, maxSteps = MAX_BRIDGE_STEPS): void {
+    if (!Number.isInteger(maxSteps) || maxSteps < 1 || maxSteps > MAX_BRIDGE_STEPS) {
+      throw new InvalidArgumentError(`anchor: maxSteps must be an integer in 1..${MAX_BRIDGE_STEPS}; got ${maxSteps}`);
+    }
     this.anchor = provider;
+    this.anchorMaxSteps = provider ? maxSteps : 1;
+  }
+
+  /**
+   * Denoiser evaluations each following frame may spend (src/loop/frame_budget.ts), 0 = no limit.
+   * A frame spends its sampler steps plus one per bridge step beyond the first: under a budget an
+   * anchored frame keeps a bridge of at most `budget` steps and samples with what is left (at
+   * least one step, at most `steps`). Bridges come first because they hold a revisited place,
+   * while a second sampler step moves the shipped model's frames by 0.01 dB (docs/status.md).
+   */
+  setEvalBudget(evals: number): void {
+    if (!Number.isInteger(evals) || evals < 0 || evals > 64) {
+      throw new InvalidArgumentError(`eval budget must be an integer in 0..64 (0 = no limit); got ${evals}`);
+    }
+    this.evalBudget = evals;
+  }
+
+  get currentEvalBudget(): number {
+    return this.evalBudget;
+  }
+
+  /** What a frame spends when nothing limits it: sampler steps plus the longest bridge's extra steps. */
+  get fullEvals(): number {
+    return this.steps + this.anchorMaxSteps - 1;
+  }
+
+  /** Denoiser evaluations the last step spent (bridge steps included). */
+  lastStepEvals(): number {
+    return this.lastEvals;
   }
 
   async reset(seed?: number): Promise<Frame> {
@@ -284,13 +324,15 @@ export class ModelWorld implements FrameSource {
     }
     const k = this.model.dims.context;
     const L = this.model.latentSize;
-    const anchor = this.edited ? undefined : this.anchor?.(this.index + 1, action);
+    const budget = this.evalBudget;
+    const anchor = this.edited ? undefined : this.anchor?.(this.index + 1, action, budget > 0 ? Math.min(budget, MAX_BRIDGE_STEPS) : MAX_BRIDGE_STEPS);
     this.edited = false;
     const t0 = performance.now();
     this.seeds[0] = BigInt(this.seed);
     if (anchor) {
       const n = anchor.actions.length;
       if (n < 1 || n > MAX_BRIDGE_STEPS) throw new InvalidArgumentError(`anchor: a bridge takes 1..${MAX_BRIDGE_STEPS} steps; got ${n}`);
+      if (budget > 0 && n > budget) throw new InvalidArgumentError(`anchor: a bridge of ${n} steps is over the frame's budget of ${budget} evaluations`);
       if (anchor.latent.length !== L || anchor.actions.some((a) => a.length !== A)) {
         throw new InvalidArgumentError(`anchor: latent/actions have ${anchor.latent.length}/${anchor.actions.map((a) => a.length).join(',')} values; the model takes ${L}/${A}`);
       }
@@ -326,11 +368,13 @@ export class ModelWorld implements FrameSource {
     // views (nor did training's first frames); views stored after a long walk are drifted haze
     // that pulls the frame away from the anchor (measured: docs/persistence.md).
     const memory = anchor ? undefined : this.memory?.(this.index + 1);
+    const bridgeExtra = anchor ? anchor.actions.length - 1 : 0;
+    const steps = budget > 0 ? Math.max(1, Math.min(this.steps, budget - bridgeExtra)) : this.steps;
     // One native call per frame: the sampler and the decode of its latent.
     const { latent, rgb } = await this.model.step({
       contextLatents: this.ctxLatents,
       contextActions: this.ctxActions,
-      steps: this.steps,
+      steps,
       seeds: this.seeds,
       frames: this.frames,
       ...(memory ? { memory } : {}),
@@ -341,14 +385,15 @@ export class ModelWorld implements FrameSource {
     this.ctxLatents.set(latent, (k - 1) * L);
     this.rgb.set(rgb);
     this.index++;
+    this.lastEvals = bridgeExtra + steps;
     // After the step succeeded: a failed step leaves the tracked light as it was.
     if (this.lightChannel >= 0 && action[this.lightChannel]! >= 0.5) this.lights.cycle();
     const stages: StageTimes = {};
     if (this.stepTimings) {
-      const stepMs = this.model.lastStepMs(this.steps);
+      const stepMs = this.model.lastStepMs(steps);
       stepMs.forEach((ms, i) => (stages[`denoise${i}`] = ms));
       // The engine times the decode inside the call; the rest of the call is the sampling.
-      const decodeMs = this.model.lastDecodeMs(this.steps);
+      const decodeMs = this.model.lastDecodeMs(steps);
       stages.sample = Math.max(0, total - decodeMs);
       stages.decode = decodeMs;
     } else {

@@ -12,6 +12,9 @@ import type { ObjectKind } from './object_kind.js';
 export interface WorldEdits {
   light?: LightSetting;
   place?: ObjectKind;
+  /** The denoiser evaluations each frame may spend from this step on (src/loop/frame_budget.ts;
+   * 0 = no limit): not an edit of the world's content, but what a replay must set to match. */
+  evalBudget?: number;
 }
 
 /** One continuous action axis or discrete event channel of an action vector. */
@@ -59,6 +62,12 @@ export interface FrameSource {
   reset(seed?: number): Promise<Frame>;
   /** Advance one tick with this action vector (length = actionSpace.channels.length). */
   step(action: Float32Array): Promise<{ frame: Frame; stages: StageTimes }>;
+  /** Model worlds: denoiser evaluations each frame may spend from now on, 0 = no limit
+   * (ModelWorld.setEvalBudget). */
+  setEvalBudget?(evals: number): void;
+  /** Model worlds: evaluations the last step spent, and what a frame spends with no limit. */
+  lastStepEvals?(): number;
+  readonly fullEvals?: number;
   /** Current pose when the source knows it (truth world), else undefined. */
   pose(): { x: number; y: number; yaw: number } | undefined;
   /** The global light the world shows (truth: its renderer's; model: tracked, src/lighting.ts). */

@@ -91,4 +91,25 @@ describe('play with a model (headless)', () => {
     expect(r.code).toBe(2);
     expect(r.text).toMatch(/--anchor-steps .* does nothing with --no-anchor/);
   });
+
+  it('in real time the frame budget lowers what frames spend to keep the tick, and the recording replays bit-exactly', async () => {
+    // The shipped model cannot keep a 240 Hz tick anywhere, so the budget must act.
+    const dir = mkdtempSync(join(tmpdir(), 'wl-budget-'));
+    const rec = join(dir, 'b.wlrec');
+    const common = ['--headless', '--realtime', '--fps', '240', '--frames', '24', '--threads', '1'];
+    let r = await cli(['play', ...common, '--record', rec]);
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/frame budget: \d+ of 24 frames \(\d+ %\) spent fewer denoiser evaluations than the world's 4/);
+    const budgets = loadRecording(rec).header.evalBudgets ?? [];
+    expect(budgets.length).toBeGreaterThan(0);
+    expect(budgets.every((b) => b >= 1 && b < 4)).toBe(true);
+    r = await cli(['replay', rec, '--threads', '1']);
+    expect(r.text).toMatch(/24 frames bit-exact/);
+    expect(r.code).toBe(0);
+    const off = join(dir, 'off.wlrec');
+    r = await cli(['play', ...common, '--no-frame-budget', '--record', off]);
+    expect(r.code).toBe(0);
+    expect(r.text).not.toMatch(/frame budget:/);
+    expect(loadRecording(off).header.evalBudgets).toBeUndefined();
+  });
 });

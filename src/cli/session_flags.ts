@@ -26,6 +26,7 @@ export const SESSION_FLAGS: Record<string, FlagSpec> = {
   hud: { kind: 'boolean' },
   shots: { kind: 'string' },
   realtime: { kind: 'boolean' },
+  'no-frame-budget': { kind: 'boolean' },
 };
 
 export const SESSION_HELP = `
@@ -54,6 +55,10 @@ headless:
   --script FILE       action script JSON (segments of {frames, action | channel values, events,
                       setLight: {level, tint}, place: KIND})
   --realtime          headless but paced in real time (default: as fast as possible)
+  --no-frame-budget   model worlds in real time: always spend the full denoiser steps, even
+                      when a frame then misses the tick (default: frames that would miss it
+                      spend fewer: one sampler step, shorter anchoring bridges; recorded, so
+                      replays match)
 output:
   --record FILE       save seed, source hash, settings and the per-frame action log
   --trace FILE        write Chrome trace-event JSON (open in https://ui.perfetto.dev)
@@ -82,6 +87,8 @@ export interface SessionFlags {
   hud: boolean;
   shotsDir: string;
   realtime: boolean;
+  /** false: --no-frame-budget. */
+  frameBudget: boolean;
 }
 
 export function parseSize(command: string, s: string): { width: number; height: number } {
@@ -131,5 +138,6 @@ export function sessionFlags(command: string, a: ParsedArgs): SessionFlags {
     hud: f.hud === true,
     shotsDir: (f.shots as string | undefined) ?? '.',
     realtime: f.realtime === true,
+    frameBudget: f['no-frame-budget'] !== true,
   };
 }

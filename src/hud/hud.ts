@@ -18,6 +18,8 @@ export interface HudState {
   light?: LightState;
   /** The keys that place objects, with their kinds (placeKeysLines), when the world can place. */
   placeKeys?: string[];
+  /** Model worlds under a frame budget: evaluations a frame may spend now (0 = all) of the full. */
+  evalBudget?: { evals: number; full: number };
 }
 
 /** Characters per HUD line that fit the 512-pixel overlay at its text scale. */
@@ -60,6 +62,10 @@ export function hudLines(p: FrameProfiler, s: HudState): string[] {
     const l = s.light;
     const preset = l.preset >= 0 ? ` (${worldLayout().lightPresets[l.preset]?.name ?? l.preset})` : '';
     lines.push(`LIGHT ${l.level.toFixed(2)} TINT ${l.tint.map((v) => v.toFixed(2)).join(' ')}${preset.toUpperCase()}`);
+  }
+  if (s.evalBudget) {
+    const b = s.evalBudget;
+    lines.push(`FRAME BUDGET ${b.evals === 0 ? 'FULL' : b.evals} OF ${b.full} EVALS`);
   }
   if (s.placeKeys) lines.push(...s.placeKeys);
   const flags = [s.paused ? 'PAUSED' : '', s.recording ? 'REC' : '', s.mouseCaptured ? 'MOUSE CAPTURED (ESC)' : ''].filter(Boolean);

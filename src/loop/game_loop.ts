@@ -21,6 +21,7 @@ import { FrameProfiler } from '../profiler/frame_profiler.js';
 import { TraceRecorder, TRACK } from '../profiler/trace.js';
 import { RealClock, type Clock } from './clock.js';
 import { Pacer } from './pacer.js';
+import type { FrameBudget } from './frame_budget.js';
 
 export interface InputPoll {
   commands: CommandName[];
@@ -73,6 +74,9 @@ export interface LoopOptions {
   profiler?: FrameProfiler;
   trace?: TraceRecorder;
   observers?: StepObserver[];
+  /** Real-time model worlds: lowers the denoiser evaluations of frames that would miss the tick
+   * (src/loop/frame_budget.ts). A replay sets the recorded budgets instead (LoopInput.next). */
+  frameBudget?: FrameBudget;
   /** Commands the loop itself does not act on (screenshot, hud, fullscreen, captureMouse). */
   onCommand?: (cmd: CommandName, loop: GameLoop) => void | Promise<void>;
 }
@@ -113,6 +117,8 @@ export class GameLoop {
   /** A place key pressed since the last step: a kind, or 'next' (the kind after the last placed). */
   private placeKey: ObjectKind | 'next' | undefined;
   private lastPlaced = -1;
+  /** The frame budget the source runs under now (0 = no limit; what a recording starts from). */
+  private evalBudget = 0;
   private latest: { frame: Frame; presented: boolean; inputs: PendingInput[] } | undefined;
   private pending: PendingInput[] = [];
   private tickIndex = 0;
@@ -238,12 +244,25 @@ export class GameLoop {
         if ((await source.placeObject(place)).placed) this.lastPlaced = OBJECT_KINDS.indexOf(place);
         else place = undefined;
       }
+      // A replay's recorded budget, else the controller's (realtime only); applied only on change.
+      const want = next.evalBudget ?? (this.opts.realtime !== false ? this.opts.frameBudget?.evalBudget() : undefined);
+      let evalBudget: number | undefined;
+      if (want !== undefined && want !== this.evalBudget) {
+        if (!source.setEvalBudget) throw new InvalidArgumentError(`this ${source.kind} world has no frame budget`);
+        source.setEvalBudget(want);
+        this.evalBudget = evalBudget = want;
+      }
       // Most steps edit nothing: no object per step for them.
-      const edits: WorldEdits = light || place ? { ...(light ? { light } : {}), ...(place ? { place } : {}) } : NO_EDITS;
+      const edits: WorldEdits =
+        light || place || evalBudget !== undefined
+          ? { ...(light ? { light } : {}), ...(place ? { place } : {}), ...(evalBudget !== undefined ? { evalBudget } : {}) }
+          : NO_EDITS;
       for (const o of observers) o.stepStarted?.(next.action, next.reset, edits);
+      const stepStart = this.clock.now();
       const { frame, stages } = await source.step(next.action);
       const end = this.clock.now();
       const dur = end - start;
+      this.opts.frameBudget?.record(source.lastStepEvals?.() ?? 1, stages, end - stepStart);
       this.profiler.stageTimes(stages);
       this.profiler.stage('step', dur);
       this.trace?.span(`step ${stepNo}`, 'step', this.rel(start), dur, TRACK.source, { frame: frame.index, ...stages });

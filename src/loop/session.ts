@@ -16,6 +16,7 @@ import { WindowInput } from '../input/window_input.js';
 import { ScriptInput } from '../input/script_input.js';
 import { FrameProfiler, formatReport, type ProfileReport } from '../profiler/frame_profiler.js';
 import { paceAdvice } from '../profiler/pace_advice.js';
+import { frameBudgetFor } from './frame_budget.js';
 import { TraceRecorder } from '../profiler/trace.js';
 import { Recorder } from '../record/recorder.js';
 import { worldLayout } from '../world.js';
@@ -65,6 +66,9 @@ export interface SessionOptions {
   log?: (line: string) => void;
   /** What else the end-of-session pace advice may suggest when ticks were dropped (paceAdvice). */
   paceTries?: readonly string[];
+  /** Real-time model worlds: lower a frame's denoiser evaluations when it would miss the tick
+   * (src/loop/frame_budget.ts; default true). */
+  frameBudget?: boolean;
 }
 
 export interface SessionResult {
@@ -121,6 +125,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   let windowOut: WindowOutput | undefined;
   let windowInput: WindowInput | undefined;
   let paused = () => false;
+  const realtime = o.headless ? (o.realtime ?? false) : true;
+  const budget = realtime && o.frameBudget !== false ? frameBudgetFor(source, rates.fps) : undefined;
   if (!o.headless) {
     const w = o.window ?? { width: 512, height: 512, linear: false, vsync: true, fullscreen: false, renderer: 'auto' as const };
     window = Window.open({ title: `worldloop — ${source.label}`, ...w });
@@ -144,6 +150,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       mouseCaptured: wi.mouseCaptured,
       ...(source.light ? { light: source.light() } : {}),
       ...(placeKeys.length ? { placeKeys } : {}),
+      ...(budget ? { evalBudget: { evals: budget.evalBudget(), full: budget.fullEvals } } : {}),
     }));
     windowOut.hudVisible = o.hud;
     windowOut.hudPanel = o.hudPanel;
@@ -157,9 +164,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     source,
     input,
     output,
+    ...(budget ? { frameBudget: budget } : {}),
     fps: rates.fps,
     displayFps: rates.displayFps,
-    realtime: o.headless ? (o.realtime ?? false) : true,
+    realtime,
     maxFrames: o.frames,
     seed: o.seed,
     profiler,
@@ -206,7 +214,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   }
   const report = profiler.report();
   log(formatReport(report));
-  const advice = paceAdvice(report, rates.fps, o.steps, o.paceTries);
+  const spent = budget?.summary();
+  if (spent) log(spent);
+  // Under a budget that already went down to one step, --steps 1 is nothing new to try.
+  const advice = paceAdvice(report, rates.fps, budget && budget.limitedFrames > 0 ? undefined : o.steps, o.paceTries);
   if (advice) log(advice);
   return {
     loop: result,

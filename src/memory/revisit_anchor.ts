@@ -93,8 +93,7 @@ export class RevisitAnchor {
    * The fewest steps (into this.scratch) that lead from `from` to `to` with every step within
    * maxBridge, and the largest step; undefined when maxSteps are not enough.
    */
-  private plan(from: ViewPose, to: ViewPose): { steps: number; size: number } | undefined {
-    const { maxSteps } = this.config;
+  private plan(from: ViewPose, to: ViewPose, maxSteps: number): { steps: number; size: number } | undefined {
     // Splitting a whole number of steps leaves rounding in each part (20° of turn in four parts
     // of 5.000000000000001°): a hair over the limit still counts as within it.
     const maxBridge = this.config.maxBridge + 1e-9;
@@ -124,13 +123,15 @@ export class RevisitAnchor {
   /**
    * The remembered view to generate frame `target` (at `pose`, after `action`) from, or
    * undefined. The returned actions are reused on the next call; copy them to keep them.
+   * `maxSteps` lowers the configured bridge length for this frame (the frame budget's share).
    */
-  find(store: MemoryStore, pose: ViewPose, target: number, action: Float32Array): Anchor | undefined {
+  find(store: MemoryStore, pose: ViewPose, target: number, action: Float32Array, maxSteps = this.config.maxSteps): Anchor | undefined {
     const channels = this.bridge[0]!.length;
     if (action.length !== channels) {
       throw new InvalidArgumentError(`anchor: action has ${action.length} channels; the world takes ${channels}`);
     }
     if (this.events.some((i) => action[i] !== 0)) return undefined;
+    const steps = Math.min(this.config.maxSteps, Math.max(1, Math.floor(maxSteps)));
     let best: MemoryEntry | undefined;
     let bestSize = Infinity;
     let bestSteps = Infinity;
@@ -139,7 +140,7 @@ export class RevisitAnchor {
       // Most views are far away: rule them out before any trigonometry.
       if (Math.abs(angleDiff(pose.yaw, e.pose.yaw)) > this.turnReach) continue;
       if (Math.abs(pose.x - e.pose.x) > this.reach || Math.abs(pose.y - e.pose.y) > this.reach) continue;
-      const plan = this.plan(e.pose, pose);
+      const plan = this.plan(e.pose, pose, steps);
       if (!plan) continue;
       const better =
         plan.steps < bestSteps ||

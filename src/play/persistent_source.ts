@@ -104,6 +104,19 @@ export class PersistentSource implements FrameSource {
     return this.inner.pose();
   }
 
+  setEvalBudget(evals: number): void {
+    if (!this.inner.setEvalBudget) throw new WorldloopError('WL_UNSUPPORTED', `this ${this.inner.kind} world has no frame budget (no denoiser evaluations to spend)`);
+    this.inner.setEvalBudget(evals);
+  }
+
+  lastStepEvals(): number {
+    return this.inner.lastStepEvals?.() ?? 1;
+  }
+
+  get fullEvals(): number | undefined {
+    return this.inner.fullEvals;
+  }
+
   light(): LightState {
     if (!this.inner.light) throw new WorldloopError('WL_UNSUPPORTED', `this ${this.inner.kind} world does not track its light`);
     return this.inner.light();

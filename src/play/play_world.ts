@@ -122,10 +122,10 @@ export function assemblePlayWorld(p: AssembleParts): PlayWorld {
       const a = new RevisitAnchor(world.actionSpace, tracker, typeof p.anchor === 'object' ? p.anchor : {});
       anchor = a;
       // The tracker has already taken this step's action: its pose is the frame's.
-      world.setAnchorProvider((target, action) => {
-        const found = a.find(memory, tracker.pose(), target, action);
+      world.setAnchorProvider((target, action, maxSteps) => {
+        const found = a.find(memory, tracker.pose(), target, action, maxSteps);
         return found ? { latent: found.entry.latent, actions: found.actions, viewTime: found.entry.time } : undefined;
-      });
+      }, a.config.maxSteps);
     }
     if (model.dims.memorySlots > 0 && p.memorySlots !== false) {
       // The tracker has already taken this step's action (observers run before the step), so its

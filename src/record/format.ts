@@ -12,7 +12,9 @@
  *                         bit 1: the light was set before this step (after any reset), to the
  *                         next entry of header.lightSettings (in step order);
  *                         bit 2: an object was placed before this step (after any light), of
- *                         the next kind in header.placedObjects
+ *                         the next kind in header.placedObjects;
+ *                         bit 3: the frame budget changed before this step, to the next entry
+ *                         of header.evalBudgets (0 = no limit)
  *   zero padding to a multiple of 4
  *   f32 actions[N][A]     the action vector each step consumed
  *   u32 frameCrc[N]       CRC-32 of each resulting RGB frame (replay checks every frame)
@@ -27,14 +29,14 @@ import { checkLightSetting, type LightSetting } from '../lighting.js';
 import { OBJECT_KINDS } from '../world.js';
 import { MAX_BRIDGE_STEPS } from '../model_world.js';
 import {
-  FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, MAX_CHANNELS, MAX_HEADER_BYTES, MAX_RECORDED_FRAMES, RECORDING_MAGIC, RECORDING_VERSION,
+  FLAG_BUDGET, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, MAX_CHANNELS, MAX_EVAL_BUDGET, MAX_HEADER_BYTES, MAX_RECORDED_FRAMES, RECORDING_MAGIC, RECORDING_VERSION,
   pad4, type Recording, type RecordingHeader,
 } from './recording_file.js';
 
 // The writer and the layout's constants live in recording_file.ts (no Node imports: the browser
 // page writes recordings with it); this file adds the reader, which validates untrusted files.
 export {
-  encodeRecording, frameCrc, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, MAX_CHANNELS, MAX_HEADER_BYTES, MAX_RECORDED_FRAMES,
+  encodeRecording, frameCrc, FLAG_BUDGET, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, MAX_CHANNELS, MAX_HEADER_BYTES, MAX_RECORDED_FRAMES,
   RECORDING_MAGIC, RECORDING_VERSION, type Recording, type RecordingHeader,
 } from './recording_file.js';
 
@@ -150,11 +152,20 @@ export function decodeRecording(bytes: Uint8Array, name = 'recording'): Recordin
   const flags = bytes.slice(o + 8, o + 8 + n);
   let lights = 0;
   let places = 0;
+  let budgets = 0;
   for (let i = 0; i < n; i++) {
-    need((flags[i]! & ~(FLAG_RESET | FLAG_LIGHT | FLAG_PLACE)) === 0, name, `frame ${i}: unknown flag bits ${flags[i]}`);
+    need((flags[i]! & ~(FLAG_RESET | FLAG_LIGHT | FLAG_PLACE | FLAG_BUDGET)) === 0, name, `frame ${i}: unknown flag bits ${flags[i]}`);
     if (flags[i]! & FLAG_LIGHT) lights++;
     if (flags[i]! & FLAG_PLACE) places++;
+    if (flags[i]! & FLAG_BUDGET) budgets++;
   }
+  const eb = header.evalBudgets;
+  need(eb === undefined || Array.isArray(eb), name, 'header.evalBudgets must be an array');
+  need((eb?.length ?? 0) === budgets, name, `${budgets} steps changed the frame budget but header.evalBudgets has ${eb?.length ?? 0} entries`);
+  need(budgets === 0 || header.sourceKind === 'model', name, 'only a model world has a frame budget, but this truth recording sets one');
+  eb?.forEach((v, i) =>
+    need(Number.isInteger(v) && v >= 0 && v <= MAX_EVAL_BUDGET, name, `header.evalBudgets[${i}] = ${JSON.stringify(v)} is not an integer in 0..${MAX_EVAL_BUDGET} (0 = no limit)`),
+  );
   const po = header.placedObjects;
   need(po === undefined || Array.isArray(po), name, 'header.placedObjects must be an array');
   need((po?.length ?? 0) === places, name, `${places} steps placed an object but header.placedObjects has ${po?.length ?? 0} entries`);

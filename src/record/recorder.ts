@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { WorldloopError } from '../errors.js';
 import type { Frame, StageTimes, WorldEdits } from '../source.js';
 import type { StepObserver } from '../loop/game_loop.js';
-import { encodeRecording, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, frameCrc, type RecordingHeader } from './format.js';
+import { encodeRecording, FLAG_BUDGET, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, frameCrc, type RecordingHeader } from './format.js';
 import type { LightSetting } from '../lighting.js';
 import type { ObjectKind } from '../world.js';
 
@@ -16,6 +16,7 @@ export class Recorder implements StepObserver {
   private crcs: number[] = [];
   private lights: LightSetting[] = [];
   private places: ObjectKind[] = [];
+  private budgets: number[] = [];
   private resetPending = false;
   private firstCrc: number | undefined;
   private open = false;
@@ -38,13 +39,16 @@ export class Recorder implements StepObserver {
   }
 
   stepStarted(action: Float32Array, reset: boolean, edits: WorldEdits = {}): void {
-    const { light, place } = edits;
+    const { light, place, evalBudget } = edits;
     if (action.length !== this.channels) {
       throw new WorldloopError('WL_INTERNAL', `recorder: action has ${action.length} channels, expected ${this.channels}`);
     }
-    this.flags.push((reset || this.resetPending ? FLAG_RESET : 0) | (light ? FLAG_LIGHT : 0) | (place ? FLAG_PLACE : 0));
+    this.flags.push(
+      (reset || this.resetPending ? FLAG_RESET : 0) | (light ? FLAG_LIGHT : 0) | (place ? FLAG_PLACE : 0) | (evalBudget !== undefined ? FLAG_BUDGET : 0),
+    );
     if (light) this.lights.push({ level: light.level, tint: [...light.tint] });
     if (place) this.places.push(place);
+    if (evalBudget !== undefined) this.budgets.push(evalBudget);
     this.resetPending = false;
     for (const v of action) this.actions.push(v);
     this.open = true;
@@ -62,6 +66,7 @@ export class Recorder implements StepObserver {
     const flags = this.flags.slice(0, n);
     const lights = this.lights.slice(0, flags.filter((f) => f & FLAG_LIGHT).length);
     const places = this.places.slice(0, flags.filter((f) => f & FLAG_PLACE).length);
+    const budgets = this.budgets.slice(0, flags.filter((f) => f & FLAG_BUDGET).length);
     return encodeRecording({
       header: {
         ...this.header,
@@ -69,6 +74,7 @@ export class Recorder implements StepObserver {
         createdAt: new Date().toISOString(),
         ...(lights.length ? { lightSettings: lights } : {}),
         ...(places.length ? { placedObjects: places } : {}),
+        ...(budgets.length ? { evalBudgets: budgets } : {}),
       },
       frames: n,
       channels: this.channels,

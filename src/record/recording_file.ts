@@ -12,7 +12,10 @@
  *                         bit 1: the light was set before this step (after any reset), to the
  *                         next entry of header.lightSettings (in step order);
  *                         bit 2: an object was placed before this step (after any light), of
- *                         the next kind in header.placedObjects
+ *                         the next kind in header.placedObjects;
+ *                         bit 3: the frame budget changed before this step, to the next entry
+ *                         of header.evalBudgets (denoiser evaluations a frame may spend; 0 = no
+ *                         limit; recordings start with no limit)
  *   zero padding to a multiple of 4
  *   f32 actions[N][A]     the action vector each step consumed
  *   u32 frameCrc[N]       CRC-32 of each resulting RGB frame (replay checks every frame)
@@ -37,6 +40,9 @@ export const MAX_CHANNELS = 1024;
 export const FLAG_RESET = 1;
 export const FLAG_LIGHT = 2;
 export const FLAG_PLACE = 4;
+export const FLAG_BUDGET = 8;
+/** Largest frame budget a recording may name (ModelWorld.setEvalBudget's bound). */
+export const MAX_EVAL_BUDGET = 64;
 
 export interface RecordingHeader {
   format: 'worldloop-recording';
@@ -59,6 +65,8 @@ export interface RecordingHeader {
   lightSettings?: LightSetting[];
   /** The object kinds placed by the steps flagged FLAG_PLACE, in order (absent when none). */
   placedObjects?: ObjectKind[];
+  /** The frame budgets of the steps flagged FLAG_BUDGET, in order (absent when none). */
+  evalBudgets?: number[];
 }
 
 export interface Recording {

@@ -7,7 +7,7 @@ import { FormatError } from '../errors.js';
 import { readInputFile } from '../input_file.js';
 import type { ActionSpace, Frame, WorldEdits } from '../source.js';
 import type { InputPoll, LoopInput, StepObserver } from '../loop/game_loop.js';
-import { decodeRecording, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, frameCrc, type Recording } from './format.js';
+import { decodeRecording, FLAG_BUDGET, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, frameCrc, type Recording } from './format.js';
 
 /** Largest recording file read (50 M frames of 5 actions is ~1.2 GB; real ones are far smaller). */
 export const MAX_RECORDING_FILE_BYTES = 2 ** 31 - 1;
@@ -62,6 +62,7 @@ export class RecordingInput implements LoopInput {
   private i = 0;
   private light = 0;
   private place = 0;
+  private budget = 0;
   constructor(private readonly rec: Recording) {}
   poll(): InputPoll {
     return { commands: [], changed: this.i < this.rec.frames };
@@ -75,6 +76,7 @@ export class RecordingInput implements LoopInput {
     const step: { action: Float32Array; reset: boolean } & WorldEdits = { action, reset: (flags & FLAG_RESET) !== 0 };
     if (flags & FLAG_LIGHT) step.light = this.rec.header.lightSettings![this.light++]!;
     if (flags & FLAG_PLACE) step.place = this.rec.header.placedObjects![this.place++]!;
+    if (flags & FLAG_BUDGET) step.evalBudget = this.rec.header.evalBudgets![this.budget++]!;
     return step;
   }
 }

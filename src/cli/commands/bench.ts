@@ -17,9 +17,10 @@ import type { OpenedWorld, PlayWorld } from '../../play/play_world.js';
 import type { OpenWorldOptions } from '../../play/open_world.js';
 import { worldOptions } from '../play_flags.js';
 import type { ProfileReport } from '../../profiler/frame_profiler.js';
+import { frameBudgetFor, type FrameBudget } from '../../loop/frame_budget.js';
 
 const help = `usage: worldloop bench [--frames N] [--fps N] [--model PATH] [--backend B] [--steps N]
-                       [--truth-only] [--runtime] [--soak [--minutes M] [--paced]]
+                       [--truth-only] [--runtime] [--no-frame-budget] [--soak [--minutes M] [--paced]]
 
 End-to-end frame times without a window, printed as JSON lines
   {"bench", "machine", "backend", "model", "median_ms", "p95_ms", "p99_ms", ...}:
@@ -38,6 +39,9 @@ for the ground-truth world and, when the model file exists, for the model.
   --runtime       measure each world inside the runtime play runs around it (memory store,
                   revisit anchoring, memory slots: what a player gets) instead of alone; the
                   lines then say "runtime": true and count the anchored frames
+  --no-frame-budget  paced model runs spend every frame's full denoiser evaluations, as
+                  play --no-frame-budget does (default: the frame budget lowers them on frames
+                  that would miss the tick; lines count "budget_limited_frames")
   --soak          instead: run random actions headless for --frames (or --minutes) and report
                   resident-memory growth, blank frames and non-finite timings
   --minutes M     soak duration (overrides --frames)
@@ -57,6 +61,17 @@ function runtimeFields(opened: OpenedWorld, runtime: boolean): Record<string, un
   return { runtime: true, anchored_frames: anchor ? anchor.anchored : null };
 }
 
+/** What the frame budget did in a paced model run (null where none ran). */
+function budgetFields(budget: FrameBudget | undefined): Record<string, unknown> {
+  if (!budget) return { frame_budget: false };
+  return {
+    frame_budget: true,
+    budget_limited_frames: budget.limitedFrames,
+    evals_per_frame_mean: Math.round((budget.evals / Math.max(1, budget.frames)) * 1000) / 1000,
+    evals_full: budget.fullEvals,
+  };
+}
+
 /** Each loop gets a freshly opened world, so a runtime's memory store does not carry over. */
 async function withWorld(open: () => Promise<OpenedWorld>, fn: (w: OpenedWorld) => Promise<void>): Promise<void> {
   const opened = await open();
@@ -74,11 +89,14 @@ async function runLoop(
   seed: number,
   inputSeed: number,
   paceFps: number | undefined,
-  report: (opened: OpenedWorld, r: ProfileReport) => void,
+  useBudget: boolean,
+  report: (opened: OpenedWorld, r: ProfileReport, budget: FrameBudget | undefined) => void,
 ): Promise<void> {
   await withWorld(open, async (opened) => {
     const source = opened.source;
+    const budget = paceFps !== undefined && useBudget ? frameBudgetFor(source, paceFps) : undefined;
     const loop = new GameLoop({
+      ...(budget ? { frameBudget: budget } : {}),
       source,
       input: new ScriptInput(randomSteps(source.actionSpace, inputSeed)),
       realtime: paceFps !== undefined,
@@ -88,13 +106,13 @@ async function runLoop(
       observers: opened.observers,
     });
     await loop.run();
-    report(opened, loop.profiler.report());
+    report(opened, loop.profiler.report(), budget);
   });
 }
 
-async function measure(open: () => Promise<OpenedWorld>, name: string, frames: number, fps: number, seed: number, runtime: boolean): Promise<void> {
+async function measure(open: () => Promise<OpenedWorld>, name: string, frames: number, fps: number, seed: number, runtime: boolean, useBudget: boolean): Promise<void> {
   // Lockstep: per-frame cost (stages as the source reports them).
-  await runLoop(open, frames, seed, seed, undefined, (opened, rl) => {
+  await runLoop(open, frames, seed, seed, undefined, false, (opened, rl) => {
     const stageMedians = Object.fromEntries(Object.entries(rl.stages).map(([k, v]) => [`${k}_median_ms`, Math.round(v.median * 1000) / 1000]));
     line('e2e_step', opened.backend, name, rl.stages.step!, {
       frames: rl.frames - 1,
@@ -105,7 +123,7 @@ async function measure(open: () => Promise<OpenedWorld>, name: string, frames: n
     });
   });
   // Paced: the interactive loop at fps (no window), frame interval and latency.
-  await runLoop(open, frames, seed, seed + 1, fps, (opened, rp) => {
+  await runLoop(open, frames, seed, seed + 1, fps, useBudget, (opened, rp, budget) => {
     line('e2e_paced', opened.backend, name, rp.frame, {
       fps_target: fps,
       fps_achieved: Math.round(rp.fps * 10) / 10,
@@ -115,11 +133,21 @@ async function measure(open: () => Promise<OpenedWorld>, name: string, frames: n
       latency_frames_max: rp.latencyFrames.max,
       frames: rp.frames,
       ...runtimeFields(opened, runtime),
+      ...(opened.source.kind === 'model' ? budgetFields(budget) : {}),
     });
   });
 }
 
-async function soak(opened: OpenedWorld, name: string, frames: number, minutes: number | undefined, seed: number, runtime: boolean, pacedFps?: number): Promise<void> {
+async function soak(
+  opened: OpenedWorld,
+  name: string,
+  frames: number,
+  minutes: number | undefined,
+  seed: number,
+  runtime: boolean,
+  useBudget: boolean,
+  pacedFps?: number,
+): Promise<void> {
   const source = opened.source;
   const started = performance.now();
   const deadline = minutes !== undefined ? started + minutes * 60_000 : Infinity;
@@ -128,7 +156,9 @@ async function soak(opened: OpenedWorld, name: string, frames: number, minutes: 
   const warmup =
     minutes !== undefined ? (pacedFps !== undefined ? Math.max(100, Math.round(minutes * 6 * pacedFps)) : 2000) : Math.max(50, Math.floor(frames / 10));
   const monitor = new SoakMonitor(warmup);
+  const budget = pacedFps !== undefined && useBudget ? frameBudgetFor(source, pacedFps) : undefined;
   const loop = new GameLoop({
+    ...(budget ? { frameBudget: budget } : {}),
     source,
     input: new ScriptInput(randomSteps(source.actionSpace, seed)),
     realtime: pacedFps !== undefined,
@@ -167,6 +197,7 @@ async function soak(opened: OpenedWorld, name: string, frames: number, minutes: 
     external_start_mb: r.externalStartMb,
     external_end_mb: r.externalEndMb,
     ...runtimeFields(opened, runtime),
+    ...(opened.source.kind === 'model' && pacedFps !== undefined ? budgetFields(budget) : {}),
   });
 }
 
@@ -182,6 +213,7 @@ const command: Command = {
       steps: { kind: 'int', min: 1, max: 8 },
       'truth-only': { kind: 'boolean' },
       runtime: { kind: 'boolean' },
+      'no-frame-budget': { kind: 'boolean' },
       soak: { kind: 'boolean' },
       paced: { kind: 'boolean' },
       minutes: { kind: 'number', min: 0.01, max: 24 * 60 },
@@ -208,8 +240,8 @@ const command: Command = {
       }
     }
     for (const s of sources) {
-      if (a.flags.soak) await withWorld(s.open, (opened) => soak(opened, s.name, frames, minutes, seed, runtime, a.flags.paced ? fps : undefined));
-      else await measure(s.open, s.name, frames, fps, seed, runtime);
+      if (a.flags.soak) await withWorld(s.open, (opened) => soak(opened, s.name, frames, minutes, seed, runtime, a.flags['no-frame-budget'] !== true, a.flags.paced ? fps : undefined));
+      else await measure(s.open, s.name, frames, fps, seed, runtime, a.flags['no-frame-budget'] !== true);
     }
     return 0;
   },
