@@ -24,6 +24,20 @@ describe('worldloop bench', () => {
       expect(l.runtime).toBe(false);
       expect(l).not.toHaveProperty('anchored_frames');
     }
+    // The paced model run runs under the frame budget, as play does; the others have none.
+    const paced = lines[3]!;
+    expect(paced).toMatchObject({ frame_budget: true, evals_full: 2 });
+    expect(typeof paced.budget_limited_frames).toBe('number');
+    expect(paced.evals_per_frame_mean as number).toBeGreaterThanOrEqual(1);
+    for (const l of lines.slice(0, 3)) expect(l).not.toHaveProperty('frame_budget', true);
+  });
+
+  it('--no-frame-budget runs the paced model loop at full evaluations', async () => {
+    const r = await cli(['bench', '--model', TINY, '--frames', '12', '--fps', '60', '--no-frame-budget']);
+    expect(r.code, r.text).toBe(0);
+    const paced = jsonLines(r.text).find((l) => l.bench === 'e2e_paced' && l.model !== 'truth')!;
+    expect(paced.frame_budget).toBe(false);
+    expect(paced).not.toHaveProperty('budget_limited_frames');
   });
 
   it('--runtime measures them inside play runtime and counts the anchored frames', async () => {
