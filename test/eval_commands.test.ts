@@ -76,6 +76,18 @@ describe('worldloop eval <name>', () => {
     expect(Object.keys(rep!.horizons as object)).toEqual(['1', '4']);
     const play = await cli(['eval', 'anchor-play', '--model', TINY, '--seeds', '1', '--frames', '130', '--threads', '1']);
     expect(play.code).toBe(0);
-    expect(jsonLines(play.text)[0]).toMatchObject({ bench: 'anchor_play', frames: 130, plain: expect.any(Object), anchor: expect.any(Object) });
+    const full = jsonLines(play.text)[0]!;
+    expect(full).toMatchObject({ bench: 'anchor_play', frames: 130, eval_budget: null, plain: expect.any(Object), anchor: expect.any(Object) });
+    // Under a budget of one evaluation the tiny model (2 sampler steps) samples once a frame and
+    // anchors only one step away: other frames, and no more anchoring than without it.
+    const one = await cli(['eval', 'anchor-play', '--model', TINY, '--seeds', '1', '--frames', '130', '--threads', '1', '--eval-budget', '1']);
+    expect(one.code).toBe(0);
+    const lim = jsonLines(one.text)[0]!;
+    expect(lim.eval_budget).toBe(1);
+    const psnrOf = (r: Record<string, unknown>, m: string) => (r[m] as { psnr_vs_truth_db: unknown }).psnr_vs_truth_db;
+    expect(psnrOf(lim, 'plain')).not.toEqual(psnrOf(full, 'plain'));
+    const share = (r: Record<string, unknown>) => (r.anchor as { anchored_share: number }).anchored_share;
+    expect(share(lim)).toBeLessThanOrEqual(share(full));
+    expect((await cli(['eval', 'anchor-play', '--model', TINY, '--eval-budget', '0'])).code).toBe(2);
   }, 60_000);
 });

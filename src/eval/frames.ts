@@ -195,6 +195,9 @@ export async function modelFrames(
     light?: { step: number; setting: LightSetting };
     /** Place an object of `kind` before action `step` (after any light), as a script's place does. */
     place?: { step: number; kind: ObjectKind };
+    /** Every frame spends at most this many denoiser evaluations, as under play's frame budget
+     * on a machine too slow for the full frame (src/loop/frame_budget.ts; 0 / absent = no limit). */
+    evalBudget?: number;
   } = {},
 ): Promise<{ frames: Uint8Array[]; anchored: number; anchoredAt: boolean[] }> {
   const d = model.dims;
@@ -226,6 +229,7 @@ export async function modelFrames(
       reset: false,
       ...(opts.light?.step === i ? { light: opts.light.setting } : {}),
       ...(opts.place?.step === i ? { place: opts.place.kind } : {}),
+      ...(i === 0 && opts.evalBudget ? { evalBudget: opts.evalBudget } : {}),
     };
   });
   try {

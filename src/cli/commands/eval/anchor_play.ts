@@ -17,6 +17,7 @@ import { EVAL_MODEL_FLAGS, EVAL_MODEL_HELP, evalModelPath, evalThreads, noPositi
 const NAME = 'eval anchor-play';
 
 const help = `usage: worldloop eval anchor-play [--model PATH] [--seeds 4] [--frames 600] [--threads N] [--sheet F.png]
+                                [--eval-budget N]
 
 Revisit anchoring in free play: what it does to a model world outside scripted loops. On
 held-out seeds (2^40 + i) the truth world's exploration policy plays N frames (light and spawn
@@ -37,7 +38,10 @@ ${EVAL_MODEL_HELP}
   --seeds N           held-out seeds (default 4)
   --frames N          frames per seed, at least 130 (default 600)
   --sheet F.png       also write the first seed's truth and each mode at six frames across the
-                      run (whether the world still shows a place or has faded to haze)`;
+                      run (whether the world still shows a place or has faded to haze)
+  --eval-budget N     every frame spends at most N denoiser evaluations (sampler steps plus
+                      bridge steps past the first), as play's frame budget makes a machine too
+                      slow for the full frame do (docs/runtime.md); default: no limit`;
 
 function options(a: ParsedArgs) {
   return {
@@ -46,6 +50,7 @@ function options(a: ParsedArgs) {
     frames: (a.flags.frames as number | undefined) ?? 600,
     threads: evalThreads(a),
     sheet: outFile(NAME, a, 'sheet'),
+    evalBudget: (a.flags['eval-budget'] as number | undefined) ?? 0,
   };
 }
 
@@ -100,7 +105,7 @@ async function run(o: ReturnType<typeof options>): Promise<void> {
       const truth = truthFrames(seed, d.context, acts, d.frameWidth, d.frameHeight);
       if (s === 0) for (const t of sheetAt) tiles.push(tile(truth[t]!, `truth ${t}`));
       for (const mode of modes) {
-        const m = await modelFrames(model, sourceId, seed, acts, mode);
+        const m = await modelFrames(model, sourceId, seed, acts, mode, o.evalBudget ? { evalBudget: o.evalBudget } : {});
         if (s === 0) for (const t of sheetAt) tiles.push(tile(m.frames[t]!, `${mode} ${t}`));
         const a = acc[mode]!;
         windows.forEach(([, lo, hi], wi) => {
@@ -154,6 +159,7 @@ async function run(o: ReturnType<typeof options>): Promise<void> {
         model: o.model,
         seeds: o.seeds,
         frames: o.frames,
+        eval_budget: o.evalBudget || null,
         ...Object.fromEntries(modes.map((m) => [m, report(acc[m]!)])),
       }),
     );
@@ -172,6 +178,7 @@ const command: Command = {
       seeds: { kind: 'int', min: 1 },
       frames: { kind: 'int', min: 130 },
       sheet: { kind: 'string' },
+      'eval-budget': { kind: 'int', min: 1, max: 8 },
     });
     noPositionals(NAME, a);
     await run(options(a));
