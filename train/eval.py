@@ -753,6 +753,14 @@ def contact_sheet(truth: torch.Tensor, roll: torch.Tensor, tf: torch.Tensor, K: 
     return img
 
 
+def check_sigmas(sigmas: List[float]) -> None:
+    """An explicit sampler schedule (--sigmas): 1..8 finite levels > 0, strictly decreasing (the
+    sampler ends each run at 0 after the last)."""
+    if (not sigmas or len(sigmas) > 8 or any(not (math.isfinite(v) and v > 0) for v in sigmas) or
+            any(a <= b for a, b in zip(sigmas, sigmas[1:]))):
+        raise ValueError(f"--sigmas: 1..8 finite noise levels > 0, strictly decreasing; got {sigmas}")
+
+
 def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = None,
         engine_lib: Optional[str] = None, quick: bool = False, seed: int = 0,
         context_noise: Optional[float] = None, sigmas: Optional[List[float]] = None,
@@ -762,10 +770,8 @@ def run(model_path: str, cfg: configs.Config, out: str, device: Optional[str] = 
     sigmas / warm_start: sampler experiments (TorchWorldModel); parity is skipped with them too."""
     if context_noise is not None:
         manifest_mod.check_context_noise(context_noise, "--context-noise")
-    if sigmas is not None and (not sigmas or len(sigmas) > 8 or
-                               any(not (math.isfinite(v) and v > 0) for v in sigmas) or
-                               any(a <= b for a, b in zip(sigmas, sigmas[1:]))):
-        raise ValueError(f"--sigmas: 1..8 finite noise levels > 0, strictly decreasing; got {sigmas}")
+    if sigmas is not None:
+        check_sigmas(sigmas)
     dev = pick_device(device or cfg.device)
     os.makedirs(out, exist_ok=True)
     t0 = time.perf_counter()

@@ -51,6 +51,16 @@ def cmd_critic(args):
         lab_eval.run(path, args.set_dir, out, decoder_model=path)
 
 
+def _sigmas(text):
+    """--sigmas S0,S1,..: the comma-separated schedule, or None."""
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"--sigmas: expected comma-separated numbers, got '{text}'")
+
+
 def cmd_eval(args):
     from . import lab_eval, trainer
     trainer.use_all_cpus()
@@ -58,7 +68,8 @@ def cmd_eval(args):
                        decoder_model=args.decoder_model, cache_policy=args.cache_policy,
                        cache_feed=args.cache_feed, cache_dir=args.cache_dir,
                        cache_min_valid=args.cache_min_valid,
-                       cache_fill_cracks=args.cache_fill_cracks, depth_head=args.depth_head)
+                       cache_fill_cracks=args.cache_fill_cracks, depth_head=args.depth_head,
+                       sigmas=_sigmas(args.sigmas))
     if not args.out:
         print(json.dumps(res, indent=1))
 
@@ -182,6 +193,9 @@ def _args_eval(p):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--decoder-model", default=None,
                    help="decode with this model file's decoder (default: the set's model)")
+    p.add_argument("--sigmas", default=None, metavar="S0,S1,..",
+                   help="sampler experiment: these noise levels, then 0 (overrides --steps; "
+                        "the engine runs only the manifest's schedule)")
     _args_cache_eval(p)
     p.add_argument("--cache-feed", choices=["model", "truth"], default="model",
                    help="what those rollouts insert into the cache: the model's decoded frames "

@@ -32,13 +32,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 
 from . import data, metrics, png
 from .engine_ae import EngineAutoencoder
+from . import eval as eval_mod
 from .eval import TorchWorldModel
 from . import lab_set
 from .lab_set import LabSet
@@ -209,7 +210,8 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
         seed: int = 0, log=print, decoder_model: Optional[str] = None,
         cache_policy: str = "newest", cache_feed: str = "model",
         cache_dir: Optional[str] = None, cache_min_valid: float = 0.0,
-        cache_fill_cracks: bool = False, depth_head: Optional[str] = None) -> Dict:
+        cache_fill_cracks: bool = False, depth_head: Optional[str] = None,
+        sigmas: Optional[List[float]] = None) -> Dict:
     """decoder_model: decode with this file's decoder instead of the set's (a critic-trained
     decoder, train/critic.py); the latents still come from `model_path`'s denoiser.
     cache_policy: the point cache's policy for a model with memory slots (newest / closest / first);
@@ -221,11 +223,18 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     diagnostic: no arm is trained on such renders, and teacher forcing reads the layer as built);
     depth_head: a lab depth head's file (train/lab_depth.py): the rollouts insert every frame
     with its predicted depth instead of the truth's (teacher forcing reads the layer as built:
-    build it with the same head, lab-cache-build --depth-head)."""
+    build it with the same head, lab-cache-build --depth-head).
+    sigmas: an explicit sampler schedule (a sampler experiment the engine does not run; its
+    length is the step count), e.g. [sigma_max, 0.5] for a second step that still has noise
+    to remove, where the manifest's 2-step schedule ends at sigma_min (0.002)."""
     t0 = time.time()
     lab = LabSet(set_root)
     device = torch.device("cpu")
     model = TorchWorldModel(model_path, device)
+    if sigmas is not None:
+        eval_mod.check_sigmas(sigmas)
+        model.sigmas = list(sigmas)
+        steps = len(sigmas)
     lat = model.manifest["latent"]
     if [lat["channels"], lat["height"], lat["width"]] != lab.meta["latent"]:
         raise ValueError(f"{model_path}: latent {model.manifest['latent']} does not match the lab "
@@ -241,6 +250,8 @@ def run(model_path: str, set_root: str, out: Optional[str] = None, steps: Option
     V, T = z.shape[:2]
     res: Dict = {"model": model_path, "set": set_root, "steps": steps, "worlds": V,
                  "predicts": model.predicts, "decoder": decoder_model or lab.meta["model"]}
+    if sigmas is not None:
+        res["sigmas"] = list(sigmas)
     sheet_cols = []
     slot = None
     encoder_engine = engine if decoder_model is None else EngineAutoencoder(lab.meta["model"], 16)

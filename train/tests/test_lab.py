@@ -229,6 +229,13 @@ class LabPipeline(unittest.TestCase):
         for line in ("teacher_forced", "h8", "h32"):
             self.assertNotEqual(res[line]["psnr"], res2[line]["psnr"], line)
         self.assertNotEqual(res["still"]["flicker"], res2["still"]["flicker"])
+        # An explicit schedule: its length is the step count, and a second step that starts at
+        # 0.5 instead of the manifest's sigma_min is another sampler (other numbers).
+        res3 = lab_eval.run(path, self.set_a, None, sigmas=[5.0, 0.5], log=lambda *a: None)
+        self.assertEqual((res3["steps"], res3["sigmas"]), (2, [5.0, 0.5]))
+        self.assertNotEqual(res3["teacher_forced"]["psnr"], res2["teacher_forced"]["psnr"])
+        with self.assertRaisesRegex(ValueError, "strictly decreasing"):
+            lab_eval.run(path, self.set_a, None, sigmas=[0.5, 5.0], log=lambda *a: None)
         with self.assertRaisesRegex(ValueError, "another config"):
             lab_train.run(self.set_a, out, "base", 6, sets, log=lambda *a: None)
         # A decoder trained against the critic on this arm's predicted latents: the exported file
