@@ -57,6 +57,10 @@ describe('HUD font and text', () => {
     const lit = hudLines(p, { label: 'x', paused: false, light: { level: 0.35, tint: [0.55, 0.65, 1], preset: 3 } });
     expect(lit).toContain('LIGHT 0.35 TINT 0.55 0.65 1.00 (NIGHT)');
     expect(hudLines(p, { label: 'x', paused: false, light: { level: 0.5, tint: [1, 1, 1], preset: -1 } })).toContain('LIGHT 0.50 TINT 1.00 1.00 1.00');
+    // A model world under the frame budget says what a frame may spend now.
+    expect(hudLines(p, { label: 'x', paused: false, evalBudget: { evals: 0, full: 4 } })).toContain('FRAME BUDGET FULL OF 4 EVALS');
+    expect(hudLines(p, { label: 'x', paused: false, evalBudget: { evals: 1, full: 4 } })).toContain('FRAME BUDGET 1 OF 4 EVALS');
+    expect(hudLines(p, { label: 'x', paused: false }).some((l) => l.startsWith('FRAME BUDGET'))).toBe(false);
     // The place keys, from the bindings: only kinds the world has and a key is bound to, wrapped
     // to lines that fit the overlay.
     expect(placeKeysLines(['pillar', 'lamp', 'orb'], { placePillar: ['1'], placeLamp: ['4', 'L'] })).toEqual(['PLACE 1 PILLAR 4 LAMP']);
