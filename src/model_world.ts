@@ -62,6 +62,9 @@ export type AnchorProvider = (
 /** Most steps a bridge may take (src/memory/revisit_anchor.ts keeps to it). */
 export const MAX_BRIDGE_STEPS = 8;
 
+/** Largest frame budget a world takes (setEvalBudget) and a recording may name. */
+export const MAX_EVAL_BUDGET = 64;
+
 /**
  * Noise key of an anchored step: keyed by the remembered view (its frame index), not by the frame
  * being generated, so re-rendering the same view with the same bridge gives the same frame —
@@ -123,6 +126,7 @@ export class ModelWorld implements FrameSource {
   private evalBudget = 0;
   /** Longest bridge the anchor provider may return (setAnchorProvider). */
   private anchorMaxSteps = 1;
+  /** Denoiser evaluations the last step spent (lastStepEvals). */
   private lastEvals = 0;
 
   constructor(model: Model, opts: ModelWorldOptions) {
@@ -174,8 +178,8 @@ export class ModelWorld implements FrameSource {
     this.placement = provider;
   }
 
-  /** Lets a remembered view re-ground the context on revisits (any model; see AnchorProvider). */
-  /** `maxSteps`: the longest bridge the provider returns (what a frame can cost: fullEvals). */
+  /** Lets a remembered view re-ground the context on revisits (any model; see AnchorProvider).
+   * `maxSteps`: the longest bridge the provider returns (what a frame can cost: fullEvals). */
   setAnchorProvider(provider: AnchorProvider | undefined, maxSteps = MAX_BRIDGE_STEPS): void {
     if (!Number.isInteger(maxSteps) || maxSteps < 1 || maxSteps > MAX_BRIDGE_STEPS) {
       throw new InvalidArgumentError(`anchor: maxSteps must be an integer in 1..${MAX_BRIDGE_STEPS}; got ${maxSteps}`);
@@ -192,14 +196,10 @@ export class ModelWorld implements FrameSource {
    * while a second sampler step moves the shipped model's frames by 0.01 dB (docs/status.md).
    */
   setEvalBudget(evals: number): void {
-    if (!Number.isInteger(evals) || evals < 0 || evals > 64) {
-      throw new InvalidArgumentError(`eval budget must be an integer in 0..64 (0 = no limit); got ${evals}`);
+    if (!Number.isInteger(evals) || evals < 0 || evals > MAX_EVAL_BUDGET) {
+      throw new InvalidArgumentError(`eval budget must be an integer in 0..${MAX_EVAL_BUDGET} (0 = no limit); got ${evals}`);
     }
     this.evalBudget = evals;
-  }
-
-  get currentEvalBudget(): number {
-    return this.evalBudget;
   }
 
   /** What a frame spends when nothing limits it: sampler steps plus the longest bridge's extra steps. */

@@ -27,9 +27,9 @@ import { crc32 } from 'node:zlib';
 import { FormatError } from '../errors.js';
 import { checkLightSetting, type LightSetting } from '../lighting.js';
 import { OBJECT_KINDS } from '../world.js';
-import { MAX_BRIDGE_STEPS } from '../model_world.js';
+import { MAX_BRIDGE_STEPS, MAX_EVAL_BUDGET } from '../model_world.js';
 import {
-  FLAG_BUDGET, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, MAX_CHANNELS, MAX_EVAL_BUDGET, MAX_HEADER_BYTES, MAX_RECORDED_FRAMES, RECORDING_MAGIC, RECORDING_VERSION,
+  FLAG_BUDGET, FLAG_LIGHT, FLAG_PLACE, FLAG_RESET, MAX_CHANNELS, MAX_HEADER_BYTES, MAX_RECORDED_FRAMES, RECORDING_MAGIC, RECORDING_VERSION,
   pad4, type Recording, type RecordingHeader,
 } from './recording_file.js';
 

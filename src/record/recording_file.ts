@@ -41,8 +41,6 @@ export const FLAG_RESET = 1;
 export const FLAG_LIGHT = 2;
 export const FLAG_PLACE = 4;
 export const FLAG_BUDGET = 8;
-/** Largest frame budget a recording may name (ModelWorld.setEvalBudget's bound). */
-export const MAX_EVAL_BUDGET = 64;
 
 export interface RecordingHeader {
   format: 'worldloop-recording';
