@@ -42,6 +42,10 @@ describe('paceAdvice', () => {
 
   it('does not suggest --steps 1 where there is nothing to cut: one step, or the truth world', () => {
     expect(paceAdvice(report(1800, 100, 30), 30, 1)).not.toContain('--steps');
+    // At the frame budget's floor (one evaluation a frame) no flag of the world's is left to try.
+    const floor = paceAdvice(report(1800, 100, 40), 30, 2, ['--no-anchor (why)'], true)!;
+    expect(floor).toMatch(/frame budget already at one denoiser evaluation a frame .*; try fewer busy programs beside it$/);
+    expect(floor).not.toMatch(/--steps|--no-anchor/);
     const truth = paceAdvice(report(1800, 100), 20);
     expect(truth).toContain('the loop did not keep the 50.0 ms tick');
     expect(truth).not.toContain('--steps');

@@ -216,8 +216,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   log(formatReport(report));
   const spent = budget?.summary();
   if (spent) log(spent);
-  // Under a budget that already went down to one step, --steps 1 is nothing new to try.
-  const advice = paceAdvice(report, rates.fps, budget && budget.limitedFrames > 0 ? undefined : o.steps, o.paceTries);
+  // A budget that lowered frames already did what --steps 1 would; one that ended at a single
+  // evaluation leaves nothing for the world's flags to cut.
+  const limited = !!budget && budget.limitedFrames > 0;
+  const advice = paceAdvice(report, rates.fps, limited ? undefined : o.steps, o.paceTries, limited && budget.evalBudget() === 1);
   if (advice) log(advice);
   return {
     loop: result,
