@@ -39,6 +39,16 @@ describe('worldloop eval revisit', () => {
     expect(readFileSync(join(out, 'revisit.json'), 'utf8').trim()).toBe(line);
     const sheet = decodePng(readFileSync(join(out, 'revisit_sheet.png')));
     expect(sheet.width).toBeGreaterThan(4 * 32); // truth first, truth return, plain first, plain return, anchor return
+    expect(rep.eval_budget).toBeNull();
+
+    // Under a frame budget of one evaluation bridges reach one step: fewer frames anchor, and
+    // the exact return (no bridge needed) still does.
+    const b = await cli(['eval', 'revisit', '--model', TINY, '--seeds', '3', '--away', '12', '--threads', '1', '--eval-budget', '1']);
+    expect(b.code).toBe(0);
+    const lim = JSON.parse(b.text.split('\n').find((l) => l.startsWith('{"eval":"revisit"'))!);
+    expect(lim.eval_budget).toBe(1);
+    expect(lim.anchor.anchored_frames_mean).toBeLessThan(rep.anchor.anchored_frames_mean);
+    expect(lim.anchor.return_frame_anchored).toBe(`${lim.seeds}/${lim.seeds}`);
   });
 
   it('names bad flags and exits 2', async () => {

@@ -41,6 +41,9 @@ export interface RevisitOptions {
   settle?: number;
   /** The kind placed at the first visit for "placed object kept" (default lamp; none = skip). */
   place?: ObjectKind | 'none';
+  /** Every frame spends at most this many denoiser evaluations, as under play's frame budget
+   * on a slow machine (src/loop/frame_budget.ts; 0 / absent = no limit). */
+  evalBudget?: number;
 }
 
 export interface RevisitResult {
@@ -175,7 +178,8 @@ export async function runRevisit(
       const row: Record<string, number> = { seed_offset: s, truth_self_psnr: psnr(truth[ret]!, truth[first]!) };
       const loopTiles = [tile(truth[first]!, `s${s} truth first`), tile(truth[ret]!, `truth return ${3 * n}`)];
       for (const mode of modes) {
-        const m = await modelFrames(model, o.sourceId, seed, acts, mode);
+        const budget = o.evalBudget ? { evalBudget: o.evalBudget } : {};
+        const m = await modelFrames(model, o.sourceId, seed, acts, mode, budget);
         const f = m.frames;
         row[`${mode}_psnr_return_vs_first`] = psnr(f[ret]!, f[first]!);
         row[`${mode}_psnr_return_vs_truth`] = psnr(f[ret]!, truth[ret]!);
@@ -189,14 +193,14 @@ export async function runRevisit(
         if (mode === modes[0]) loopTiles.push(tile(f[first]!, `${mode} first`));
         loopTiles.push(tile(f[ret]!, `${mode} return`));
         if (truthS) {
-          const fs = (await modelFrames(model, o.sourceId, seed, actsSpawn, mode)).frames;
+          const fs = (await modelFrames(model, o.sourceId, seed, actsSpawn, mode, budget)).frames;
           for (const [name, at] of [['first', first], ['return', ret]] as const) {
             const r = objectKept(fs[at]!, f[at]!, truthS[at]!, truth[at]!);
             if (r !== undefined) row[`${mode}_object_kept_${name}`] = r ? 1 : 0;
           }
         }
         if (truthP && place) {
-          const fp = (await modelFrames(model, o.sourceId, seed, acts, mode, { place })).frames;
+          const fp = (await modelFrames(model, o.sourceId, seed, acts, mode, { place, ...budget })).frames;
           for (const [name, at] of [['first', first], ['return', ret]] as const) {
             const r = objectKept(fp[at]!, f[at]!, truthP[at]!, truth[at]!);
             if (r !== undefined) row[`${mode}_placed_kept_${name}`] = r ? 1 : 0;
@@ -240,6 +244,7 @@ export async function runRevisit(
       backend: model.info.backend,
       seeds: rows.length,
       away_frames: 3 * n,
+      eval_budget: o.evalBudget || null,
       // The truth world's own return frame vs its first visit: identical unless the undo left a
       // sub-1e-3 pose error that shows at edges (then its PSNR is the ceiling for that loop).
       truth_return_identical: `${rows.filter((r) => r.truth_self_psnr! >= 100).length}/${rows.length}`,

@@ -16,6 +16,7 @@ import { encodePng } from '../../../image/png.js';
 import { machineName } from '../../../profiler/machine.js';
 
 const help = `usage: worldloop eval revisit [--model PATH] [--seeds N] [--away N[,N...]] [--modes M[,M...]] [--place KIND] [--out DIR]
+                              [--eval-budget N]
 
 The revisit eval (docs/persistence.md): on held-out seeds a scripted loop settles, looks (the first
 visit), walks away with the exploration policy and retraces its steps to exactly the same pose.
@@ -38,6 +39,9 @@ Loops that would touch a wall are replaced (the truth world checks each one).
   --threads N       CPU threads (default: all cores)
   --out DIR         also write DIR/revisit.json (the JSON lines) and DIR/revisit_sheet.png (per
                     loop: truth at the first visit and on return, then each mode)
+  --eval-budget N   every frame spends at most N denoiser evaluations (sampler steps plus bridge
+                    steps past the first), as play's frame budget makes a machine too slow for
+                    the full frame do (docs/runtime.md); default: no limit
 
 Prints one progress line per loop (stderr) and one JSON line per distance (stdout): PSNR of the
 return frame vs the first visit and vs truth, the sharpness ratio, turn direction agreement along
@@ -65,6 +69,7 @@ const command: Command = {
       modes: { kind: 'string' },
       place: { kind: 'string' },
       out: { kind: 'string' },
+      'eval-budget': { kind: 'int', min: 1, max: 8 },
     });
     if (a.positionals.length) throw new InvalidArgumentError(`revisit: unexpected argument '${a.positionals[0]}' (see: worldloop eval revisit --help)`);
     const aways = list('away', (a.flags.away as string | undefined) ?? '200').map((x) => {
@@ -97,7 +102,7 @@ const command: Command = {
       const lines: string[] = [];
       const r = await runRevisit(
         model,
-        { sourceId: await modelSourceId(path), seeds: (a.flags.seeds as number | undefined) ?? 4, aways, modes, place: place as ObjectKind | 'none' },
+        { sourceId: await modelSourceId(path), seeds: (a.flags.seeds as number | undefined) ?? 4, aways, modes, place: place as ObjectKind | 'none', ...(a.flags['eval-budget'] !== undefined ? { evalBudget: a.flags['eval-budget'] as number } : {}) },
         (l) => console.error(`revisit: ${l}`),
         (rep) => {
           const line = JSON.stringify({ ...rep, machine: machineName(), model: path });
