@@ -14,6 +14,18 @@ export const EVAL_MODEL_FLAGS: Record<string, FlagSpec> = {
 export const EVAL_MODEL_HELP = `  --model PATH        model file (default ${DEFAULT_MODEL})
   --threads N         CPU threads (default: all cores)`;
 
+/** --eval-budget N: the evals that run the world play builds can run it under a fixed frame budget. */
+export const EVAL_BUDGET_FLAG: Record<string, FlagSpec> = { 'eval-budget': { kind: 'int', min: 1, max: 8 } };
+
+export const EVAL_BUDGET_HELP = `  --eval-budget N     every frame spends at most N denoiser evaluations (sampler steps plus
+                      bridge steps past the first), as play's frame budget makes a machine too
+                      slow for the full frame do (docs/runtime.md); default: no limit`;
+
+/** --eval-budget as modelFrames' option (src/eval/frames.ts): 0 = no limit. */
+export function evalBudget(a: ParsedArgs): number {
+  return (a.flags['eval-budget'] as number | undefined) ?? 0;
+}
+
 /** --model, resolved as play resolves it (default: the shipped model). */
 export function evalModelPath(a: ParsedArgs): string {
   return resolveModelPath((a.flags.model as string | undefined) ?? DEFAULT_MODEL);

@@ -46,13 +46,10 @@ function upperQuartile(values: readonly number[]): number {
 export class FrameBudget {
   readonly periodMs: number;
   readonly fullEvals: number;
-  private readonly headroom: number;
-  private readonly window: number;
-  private readonly warmup: number;
-  private readonly raiseAfter: number;
+  /** headroom, window, warmup, raiseAfter: the options with their defaults filled in. */
+  private readonly o: Required<FrameBudgetOptions>;
   private readonly perEval: number[] = [];
   private readonly fixed: number[] = [];
-  private seen = 0;
   private current: number;
   private wantsMore = 0;
   /** Frames generated under a budget below full, and all frames measured (for the report). */
@@ -69,13 +66,9 @@ export class FrameBudget {
     for (const k of ['window', 'warmup', 'raiseAfter'] as const) {
       if (!(Number.isInteger(d[k]) && d[k] >= 1)) throw new InvalidArgumentError(`frame budget: ${k} must be a positive integer; got ${d[k]}`);
     }
+    this.o = d;
     this.periodMs = o.periodMs;
-    this.fullEvals = o.fullEvals;
-    this.headroom = d.headroom;
-    this.window = d.window;
-    this.warmup = d.warmup;
-    this.raiseAfter = d.raiseAfter;
-    this.current = o.fullEvals;
+    this.fullEvals = this.current = o.fullEvals;
   }
 
   /** Evaluations the next frame may spend; 0 = no limit (the world's full quality). */
@@ -98,28 +91,33 @@ export class FrameBudget {
     const sampleMs = sample !== undefined && Number.isFinite(sample) ? Math.min(sample, wallMs) : wallMs;
     this.perEval.push(sampleMs / evals);
     this.fixed.push(wallMs - sampleMs);
-    if (this.perEval.length > this.window) {
+    if (this.perEval.length > this.o.window) {
       this.perEval.shift();
       this.fixed.shift();
     }
-    if (++this.seen < this.warmup) return;
+    if (this.frames < this.o.warmup) return;
     const fits = this.fitting();
     if (fits < this.current) {
       this.current = fits;
       this.wantsMore = 0;
     } else if (fits > this.current) {
-      if (++this.wantsMore >= this.raiseAfter) {
+      if (++this.wantsMore >= this.o.raiseAfter) {
         this.current++;
         this.wantsMore = 0;
       }
     } else this.wantsMore = 0;
   }
 
+  /** Evaluations the measured frames spent, on average. */
+  get meanEvals(): number {
+    return this.evals / Math.max(1, this.frames);
+  }
+
   /** The most evaluations (1..fullEvals) whose cost fits the tick by the cost model now. */
   fitting(): number {
     if (this.perEval.length === 0) return this.fullEvals;
     const per = Math.max(upperQuartile(this.perEval), 1e-6);
-    const room = this.periodMs * this.headroom - upperQuartile(this.fixed);
+    const room = this.periodMs * this.o.headroom - upperQuartile(this.fixed);
     return Math.max(1, Math.min(this.fullEvals, Math.floor(room / per)));
   }
 
@@ -129,7 +127,7 @@ export class FrameBudget {
     const pct = ((100 * this.limitedFrames) / Math.max(1, this.frames)).toFixed(0);
     return (
       `frame budget: ${this.limitedFrames} of ${this.frames} frames (${pct} %) spent fewer denoiser evaluations than the ` +
-      `world's ${this.fullEvals} to keep the ${this.periodMs.toFixed(1)} ms tick (mean ${(this.evals / Math.max(1, this.frames)).toFixed(2)} a frame; ` +
+      `world's ${this.fullEvals} to keep the ${this.periodMs.toFixed(1)} ms tick (mean ${this.meanEvals.toFixed(2)} a frame; ` +
       `--no-frame-budget turns it off)`
     );
   }

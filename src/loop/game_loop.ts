@@ -119,6 +119,8 @@ export class GameLoop {
   private lastPlaced = -1;
   /** The frame budget the source runs under now (0 = no limit; what a recording starts from). */
   private evalBudget = 0;
+  /** The frame budget's controller, in real time only (lockstep runs keep their budgets). */
+  private readonly frameBudget: FrameBudget | undefined;
   private latest: { frame: Frame; presented: boolean; inputs: PendingInput[] } | undefined;
   private pending: PendingInput[] = [];
   private tickIndex = 0;
@@ -134,6 +136,7 @@ export class GameLoop {
     if (!(this.displayFps >= this.fps)) throw new RangeError(`displayFps ${this.displayFps} is below fps ${this.fps}: steps would fall behind the simulation tick`);
     this.profiler = opts.profiler ?? new FrameProfiler();
     this.trace = opts.trace;
+    this.frameBudget = opts.realtime !== false ? opts.frameBudget : undefined;
   }
 
   /** Asks the loop to stop after the current tick. */
@@ -245,7 +248,7 @@ export class GameLoop {
         else place = undefined;
       }
       // A replay's recorded budget, else the controller's (realtime only); applied only on change.
-      const want = next.evalBudget ?? (this.opts.realtime !== false ? this.opts.frameBudget?.evalBudget() : undefined);
+      const want = next.evalBudget ?? this.frameBudget?.evalBudget();
       let evalBudget: number | undefined;
       if (want !== undefined && want !== this.evalBudget) {
         if (!source.setEvalBudget) throw new InvalidArgumentError(`this ${source.kind} world has no frame budget`);
@@ -262,7 +265,7 @@ export class GameLoop {
       const { frame, stages } = await source.step(next.action);
       const end = this.clock.now();
       const dur = end - start;
-      this.opts.frameBudget?.record(source.lastStepEvals?.() ?? 1, stages, end - stepStart);
+      this.frameBudget?.record(source.lastStepEvals?.() ?? 1, stages, end - stepStart);
       this.profiler.stageTimes(stages);
       this.profiler.stage('step', dur);
       this.trace?.span(`step ${stepNo}`, 'step', this.rel(start), dur, TRACK.source, { frame: frame.index, ...stages });

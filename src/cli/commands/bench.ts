@@ -7,7 +7,7 @@ import { machineName } from '../../profiler/machine.js';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { MODEL_FLAGS } from '../model_flags.js';
-import { GameLoop } from '../../loop/game_loop.js';
+import { GameLoop, type StepObserver } from '../../loop/game_loop.js';
 import { ScriptInput } from '../../input/script_input.js';
 import { randomSteps } from '../../loop/session.js';
 import { SoakMonitor } from '../../loop/soak.js';
@@ -67,7 +67,7 @@ function budgetFields(budget: FrameBudget | undefined): Record<string, unknown> 
   return {
     frame_budget: true,
     budget_limited_frames: budget.limitedFrames,
-    evals_per_frame_mean: Math.round((budget.evals / Math.max(1, budget.frames)) * 1000) / 1000,
+    evals_per_frame_mean: Math.round(budget.meanEvals * 1000) / 1000,
     evals_full: budget.fullEvals,
   };
 }
@@ -82,6 +82,27 @@ async function withWorld(open: () => Promise<OpenedWorld>, fn: (w: OpenedWorld) 
   }
 }
 
+/** A loop of random actions over an opened world: lockstep, or paced at `paceFps` (under the
+ * frame budget, as play runs, unless `useBudget` is false). */
+function randomLoop(
+  opened: OpenedWorld,
+  o: { frames: number; seed: number; inputSeed: number; paceFps: number | undefined; useBudget: boolean; observers?: StepObserver[] },
+): { loop: GameLoop; budget: FrameBudget | undefined } {
+  const source = opened.source;
+  const budget = o.paceFps !== undefined && o.useBudget ? frameBudgetFor(source, o.paceFps) : undefined;
+  const loop = new GameLoop({
+    ...(budget ? { frameBudget: budget } : {}),
+    source,
+    input: new ScriptInput(randomSteps(source.actionSpace, o.inputSeed)),
+    realtime: o.paceFps !== undefined,
+    ...(o.paceFps !== undefined ? { fps: o.paceFps } : {}),
+    maxFrames: o.frames,
+    seed: o.seed,
+    observers: [...(o.observers ?? []), ...opened.observers],
+  });
+  return { loop, budget };
+}
+
 /** One loop of random actions over a freshly opened world: lockstep, or paced at `paceFps`. */
 async function runLoop(
   open: () => Promise<OpenedWorld>,
@@ -93,18 +114,7 @@ async function runLoop(
   report: (opened: OpenedWorld, r: ProfileReport, budget: FrameBudget | undefined) => void,
 ): Promise<void> {
   await withWorld(open, async (opened) => {
-    const source = opened.source;
-    const budget = paceFps !== undefined && useBudget ? frameBudgetFor(source, paceFps) : undefined;
-    const loop = new GameLoop({
-      ...(budget ? { frameBudget: budget } : {}),
-      source,
-      input: new ScriptInput(randomSteps(source.actionSpace, inputSeed)),
-      realtime: paceFps !== undefined,
-      ...(paceFps !== undefined ? { fps: paceFps } : {}),
-      maxFrames: frames,
-      seed,
-      observers: opened.observers,
-    });
+    const { loop, budget } = randomLoop(opened, { frames, seed, inputSeed, paceFps, useBudget });
     await loop.run();
     report(opened, loop.profiler.report(), budget);
   });
@@ -148,7 +158,6 @@ async function soak(
   useBudget: boolean,
   pacedFps?: number,
 ): Promise<void> {
-  const source = opened.source;
   const started = performance.now();
   const deadline = minutes !== undefined ? started + minutes * 60_000 : Infinity;
   const total = minutes !== undefined ? 0 : frames;
@@ -156,17 +165,7 @@ async function soak(
   const warmup =
     minutes !== undefined ? (pacedFps !== undefined ? Math.max(100, Math.round(minutes * 6 * pacedFps)) : 2000) : Math.max(50, Math.floor(frames / 10));
   const monitor = new SoakMonitor(warmup);
-  const budget = pacedFps !== undefined && useBudget ? frameBudgetFor(source, pacedFps) : undefined;
-  const loop = new GameLoop({
-    ...(budget ? { frameBudget: budget } : {}),
-    source,
-    input: new ScriptInput(randomSteps(source.actionSpace, seed)),
-    realtime: pacedFps !== undefined,
-    ...(pacedFps !== undefined ? { fps: pacedFps } : {}),
-    maxFrames: total,
-    seed,
-    observers: [monitor, ...opened.observers],
-  });
+  const { loop, budget } = randomLoop(opened, { frames: total, seed, inputSeed: seed, paceFps: pacedFps, useBudget, observers: [monitor] });
   const stopper = setInterval(() => {
     if (performance.now() >= deadline) loop.stop();
   }, 250);

@@ -12,7 +12,7 @@ import { encodePng } from '../../../image/png.js';
 import { mean, modelFrames, psnr, round2, sharpness, truthFrames, type Act, type Mode } from '../../../eval/frames.js';
 import type { Command } from '../../command.js';
 import { parseArgs, type ParsedArgs } from '../../args.js';
-import { EVAL_MODEL_FLAGS, EVAL_MODEL_HELP, evalModelPath, evalThreads, noPositionals, outFile } from '../../eval_flags.js';
+import { EVAL_BUDGET_FLAG, EVAL_BUDGET_HELP, EVAL_MODEL_FLAGS, EVAL_MODEL_HELP, evalBudget, evalModelPath, evalThreads, noPositionals, outFile } from '../../eval_flags.js';
 
 const NAME = 'eval anchor-play';
 
@@ -39,9 +39,7 @@ ${EVAL_MODEL_HELP}
   --frames N          frames per seed, at least 130 (default 600)
   --sheet F.png       also write the first seed's truth and each mode at six frames across the
                       run (whether the world still shows a place or has faded to haze)
-  --eval-budget N     every frame spends at most N denoiser evaluations (sampler steps plus
-                      bridge steps past the first), as play's frame budget makes a machine too
-                      slow for the full frame do (docs/runtime.md); default: no limit`;
+${EVAL_BUDGET_HELP}`;
 
 function options(a: ParsedArgs) {
   return {
@@ -50,7 +48,7 @@ function options(a: ParsedArgs) {
     frames: (a.flags.frames as number | undefined) ?? 600,
     threads: evalThreads(a),
     sheet: outFile(NAME, a, 'sheet'),
-    evalBudget: (a.flags['eval-budget'] as number | undefined) ?? 0,
+    evalBudget: evalBudget(a),
   };
 }
 
@@ -178,7 +176,7 @@ const command: Command = {
       seeds: { kind: 'int', min: 1 },
       frames: { kind: 'int', min: 130 },
       sheet: { kind: 'string' },
-      'eval-budget': { kind: 'int', min: 1, max: 8 },
+      ...EVAL_BUDGET_FLAG,
     });
     noPositionals(NAME, a);
     await run(options(a));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Command } from '../../command.js';
 import { parseArgs } from '../../args.js';
 import { MODEL_FLAGS } from '../../model_flags.js';
+import { EVAL_BUDGET_FLAG, EVAL_BUDGET_HELP, evalBudget } from '../../eval_flags.js';
 import { InvalidArgumentError, WorldloopError } from '../../../errors.js';
 import { loadModel, type BackendName } from '../../../model.js';
 import { DEFAULT_MODEL, resolveModelPath } from '../../../play/model_path.js';
@@ -39,9 +40,7 @@ Loops that would touch a wall are replaced (the truth world checks each one).
   --threads N       CPU threads (default: all cores)
   --out DIR         also write DIR/revisit.json (the JSON lines) and DIR/revisit_sheet.png (per
                     loop: truth at the first visit and on return, then each mode)
-  --eval-budget N   every frame spends at most N denoiser evaluations (sampler steps plus bridge
-                    steps past the first), as play's frame budget makes a machine too slow for
-                    the full frame do (docs/runtime.md); default: no limit
+${EVAL_BUDGET_HELP}
 
 Prints one progress line per loop (stderr) and one JSON line per distance (stdout): PSNR of the
 return frame vs the first visit and vs truth, the sharpness ratio, turn direction agreement along
@@ -69,7 +68,7 @@ const command: Command = {
       modes: { kind: 'string' },
       place: { kind: 'string' },
       out: { kind: 'string' },
-      'eval-budget': { kind: 'int', min: 1, max: 8 },
+      ...EVAL_BUDGET_FLAG,
     });
     if (a.positionals.length) throw new InvalidArgumentError(`revisit: unexpected argument '${a.positionals[0]}' (see: worldloop eval revisit --help)`);
     const aways = list('away', (a.flags.away as string | undefined) ?? '200').map((x) => {
@@ -102,7 +101,7 @@ const command: Command = {
       const lines: string[] = [];
       const r = await runRevisit(
         model,
-        { sourceId: await modelSourceId(path), seeds: (a.flags.seeds as number | undefined) ?? 4, aways, modes, place: place as ObjectKind | 'none', ...(a.flags['eval-budget'] !== undefined ? { evalBudget: a.flags['eval-budget'] as number } : {}) },
+        { sourceId: await modelSourceId(path), seeds: (a.flags.seeds as number | undefined) ?? 4, aways, modes, place: place as ObjectKind | 'none', evalBudget: evalBudget(a) },
         (l) => console.error(`revisit: ${l}`),
         (rep) => {
           const line = JSON.stringify({ ...rep, machine: machineName(), model: path });
